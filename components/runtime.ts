@@ -1,0 +1,187 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DeployConfig } from "../config/schema";
+import { hostLayout } from "../host-scripts/layout";
+import { RandomId } from "../providers/random-id";
+import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
+import { EnvFile } from "./env-file";
+import { GitCheckout } from "./git-checkout";
+import { Host } from "./host";
+import { ReleaseImage } from "./release-image";
+import { Slot } from "./slot";
+import { TrafficSwitch } from "./traffic-switch";
+
+export interface L9RuntimeArgs {
+    /** The validated stack configuration. */
+    config: DeployConfig;
+    /** The release plan (from the two-slot state machine). */
+    plan: ReleasePlan;
+    /** The env fingerprint of the desired release (secret-derived, not secret itself). */
+    envFingerprint: string;
+    /** Who is deploying (recorded on the host and in the outputs). */
+    actor: string;
+}
+
+export interface SlotSummary {
+    tag: string;
+    commit: string;
+    imageId: string;
+}
+
+/**
+ * The production runtime of the service on one host: preflight, one checkout and image per
+ * release present in a slot, the env file, the two slots, and the gated traffic switch.
+ */
+export class L9Runtime extends pulumi.ComponentResource {
+    readonly activeSlot: Color;
+    readonly commit: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+    readonly slots: pulumi.Output<Record<Color, SlotSummary | null>>;
+    readonly deployedAt: pulumi.Output<string>;
+    readonly url: string;
+    readonly state: DeployState;
+
+    constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("l9:runtime:L9Runtime", name, {}, opts);
+        const { config: c, plan } = args;
+        const next = plan.next;
+        const layout = hostLayout(c.appDir);
+        const imageName = `${c.serviceName}-api`;
+        const desiredTag = c.releaseTag;
+        const portOf = (color: Color) => (color === "blue" ? c.bluePort : c.greenPort);
+
+        const host = new Host(
+            "host",
+            {
+                address: c.host,
+                port: c.sshPort,
+                user: c.sshUser,
+                hostKey: c.hostKey,
+                privateKey: pulumi.secret(c.sshPrivateKey),
+                appDir: c.appDir,
+                caddyAdmin: c.caddyAdmin,
+                minFreeDiskMb: c.minFreeDiskMb,
+                preflightTriggers: [desiredTag, next.active, args.envFingerprint],
+            },
+            { parent: this },
+        );
+        const afterPreflight = { parent: this, dependsOn: [host.preflight] };
+
+        // One checkout and one image per release present in a slot; a release leaving both
+        // slots is removed at the end of the update.
+        const tags = [...new Set(COLORS.map((color) => next.slots[color]?.tag).filter((t): t is string => !!t))];
+        const checkouts = new Map<string, GitCheckout>();
+        const images = new Map<string, ReleaseImage>();
+        for (const tag of tags) {
+            const checkout = new GitCheckout(
+                `checkout-${tag}`,
+                { connection: host.connection, appDir: c.appDir, repoUrl: c.repoUrl, tag, mainBranch: c.mainBranch, verifySignature: c.verifyTagSignature },
+                afterPreflight,
+            );
+            checkouts.set(tag, checkout);
+            images.set(
+                tag,
+                new ReleaseImage(
+                    `image-${tag}`,
+                    { connection: host.connection, appDir: c.appDir, tag, commit: checkout.commit, imageName, serviceName: c.serviceName, dockerfile: c.dockerfile },
+                    { parent: this, dependsOn: [checkout] },
+                ),
+            );
+        }
+
+        const targetCheckout = checkouts.get(desiredTag)!;
+        const envFile = new EnvFile(
+            "env",
+            { connection: host.connection, path: layout.envFile, env: c.env, tag: desiredTag, envExample: targetCheckout.envExample },
+            { parent: this, dependsOn: [targetCheckout] },
+        );
+
+        const slots = new Map<Color, Slot>();
+        for (const color of COLORS) {
+            const release = next.slots[color];
+            if (!release) continue;
+            const isTarget = color === plan.target;
+            slots.set(
+                color,
+                new Slot(
+                    color,
+                    {
+                        connection: host.connection,
+                        serviceName: c.serviceName,
+                        color,
+                        port: portOf(color),
+                        networkMode: c.networkMode,
+                        containerPort: c.containerPort,
+                        imageId: images.get(release.tag)!.imageId,
+                        tag: release.tag,
+                        commit: checkouts.get(release.tag)!.commit,
+                        env: envFile.validatedEnv,
+                        envFingerprint: release.envFingerprint,
+                        healthcheckCommand: c.healthcheckCommand,
+                        drainGraceSeconds: c.drainGraceSeconds,
+                        mustRun: isTarget || c.standby === "warm",
+                        keepRecordedEnv: plan.replaced !== color,
+                    },
+                    { parent: this, dependsOn: [envFile] },
+                ),
+            );
+        }
+
+        const target = plan.target;
+        const targetSlot = slots.get(target)!;
+        const other = otherColor(target);
+        const deployId = new RandomId(
+            "deploy-id",
+            { keepers: { tag: desiredTag, slot: target, envFingerprint: args.envFingerprint }, byteLength: 6 },
+            { parent: this },
+        );
+        this.commit = targetCheckout.commit;
+        this.imageId = images.get(desiredTag)!.imageId;
+        const traffic = new TrafficSwitch(
+            "traffic",
+            {
+                connection: host.connection,
+                serviceName: c.serviceName,
+                appDir: c.appDir,
+                target,
+                tag: desiredTag,
+                port: portOf(target),
+                containerName: targetSlot.containerName,
+                containerId: targetSlot.container.containerId,
+                previousContainer: slots.get(other)?.containerName,
+                healthPath: c.healthPath,
+                healthTimeoutSeconds: c.healthTimeoutSeconds,
+                smokeRequests: c.smokeRequests,
+                logScanPatterns: c.logScanPatterns,
+                caddyAdmin: c.caddyAdmin,
+                caddyListen: c.caddyListen,
+                caddyHosts: c.caddyHosts,
+                standby: c.standby,
+                drainGraceSeconds: c.drainGraceSeconds,
+                record: pulumi.all([deployId.hex, this.commit, this.imageId]).apply(([id, commit, imageId]) => ({
+                    id,
+                    tag: desiredTag,
+                    commit,
+                    imageId,
+                    actor: args.actor,
+                })),
+                imageName,
+                imagesToKeep: c.imagesToKeep,
+            },
+            { parent: this, dependsOn: [...slots.values()] },
+        );
+
+        this.activeSlot = target;
+        this.state = next;
+        this.deployedAt = traffic.deployedAt;
+        this.url = `http://${c.caddyListen.startsWith(":") ? `${c.caddyHosts[0] ?? "localhost"}${c.caddyListen}` : c.caddyListen}`;
+        const summary = (color: Color): pulumi.Output<SlotSummary | null> => {
+            const release = next.slots[color];
+            if (!release) return pulumi.output(null);
+            return pulumi
+                .all([checkouts.get(release.tag)!.commit, images.get(release.tag)!.imageId])
+                .apply(([commit, imageId]) => ({ tag: release.tag, commit, imageId }));
+        };
+        this.slots = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));
+        this.registerOutputs({ activeSlot: this.activeSlot, slots: this.slots, deployedAt: this.deployedAt });
+    }
+}

@@ -1,0 +1,111 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SmokeRequest } from "../config/schema";
+import { caddyUpstreamId } from "../host-scripts/caddy";
+import { renderGateScript } from "../host-scripts/gate";
+import { quote } from "../host-scripts/shell";
+import { DeployRecordFields, renderSwitchScript } from "../host-scripts/switch";
+import { RemoteCommand } from "../providers/remote-command";
+import { SshConnectionArgs } from "../providers/ssh";
+import { Color } from "../state/slot-machine";
+
+export interface TrafficSwitchArgs {
+    /** Connection to the host. */
+    connection: SshConnectionArgs;
+    /** Service name (Caddy ids, labels). */
+    serviceName: string;
+    /** The app directory (deploy records, state). */
+    appDir: string;
+    /** The slot that must serve after this update. */
+    target: Color;
+    /** The release tag in that slot (for messages). */
+    tag: string;
+    /** Its loopback port. */
+    port: number;
+    /** Its container name. */
+    containerName: string;
+    /** Its container id: a new container means a new gate run. */
+    containerId: pulumi.Input<string>;
+    /** The other slot's container, drained or kept warm after the switch (absent on a first deploy). */
+    previousContainer?: string;
+    /** Health path, timeout, smoke requests and log patterns of the gate. */
+    healthPath: string;
+    healthTimeoutSeconds: number;
+    smokeRequests: SmokeRequest[];
+    logScanPatterns: string[];
+    /** Caddy admin address, site listen address and host names. */
+    caddyAdmin: string;
+    caddyListen: string;
+    caddyHosts: string[];
+    /** Warm standby or drained. */
+    standby: "warm" | "stopped";
+    drainGraceSeconds: number;
+    /** What goes live, for the deploy record. */
+    record: pulumi.Input<DeployRecordFields>;
+    /** Image name and how many release images to keep. */
+    imageName: string;
+    imagesToKeep: number;
+}
+
+/**
+ * The gate, then the switch. The gate checks the target slot (Docker health, health endpoint,
+ * smoke requests, log scan); only when it passes does the switch point Caddy at the slot,
+ * record the deploy, drain or keep warm the old slot, and prune old images. Refresh asks
+ * Caddy which upstream it dials, so a hand edit of Caddy shows up as drift.
+ */
+export class TrafficSwitch extends pulumi.ComponentResource {
+    /** When traffic moved (host clock, UTC). */
+    readonly deployedAt: pulumi.Output<string>;
+
+    constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("l9:traffic:TrafficSwitch", name, {}, opts);
+        const gate = new RemoteCommand(
+            `${name}-gate`,
+            {
+                connection: args.connection,
+                what: `gate for ${args.tag} in ${args.target}`,
+                create: renderGateScript({
+                    containerName: args.containerName,
+                    tag: args.tag,
+                    port: args.port,
+                    healthPath: args.healthPath,
+                    timeoutSeconds: args.healthTimeoutSeconds,
+                    smokeRequests: args.smokeRequests,
+                    logScanPatterns: args.logScanPatterns,
+                }),
+                triggers: [args.containerId, args.target],
+            },
+            { parent: this },
+        );
+        const dial = `127.0.0.1:${args.port}`;
+        const flip = new RemoteCommand(
+            `${name}-caddy`,
+            {
+                connection: args.connection,
+                what: `switch to ${args.target}`,
+                create: pulumi.output(args.record).apply((record) =>
+                    renderSwitchScript({
+                        serviceName: args.serviceName,
+                        appDir: args.appDir,
+                        caddyAdmin: args.caddyAdmin,
+                        caddyListen: args.caddyListen,
+                        caddyHosts: args.caddyHosts,
+                        slot: args.target,
+                        port: args.port,
+                        previousContainer: args.previousContainer,
+                        standby: args.standby,
+                        drainGraceSeconds: args.drainGraceSeconds,
+                        record,
+                        imageName: args.imageName,
+                        imagesToKeep: args.imagesToKeep,
+                    }),
+                ),
+                triggers: [args.containerId],
+                check: `printf 'upstream=%s\\n' "$(curl -fsS -m 5 ${quote(`http://${args.caddyAdmin}/id/${caddyUpstreamId(args.serviceName)}/upstreams`)} 2>/dev/null | tr -d ' \\n' || echo unreachable)"`,
+                expect: { upstream: JSON.stringify([{ dial }]) },
+            },
+            { parent: this, dependsOn: [gate] },
+        );
+        this.deployedAt = flip.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
+        this.registerOutputs({ deployedAt: this.deployedAt });
+    }
+}

@@ -1,0 +1,157 @@
+import { z } from "zod";
+
+/**
+ * The stack configuration of l9-deploy, validated once at the edge. Every value that can
+ * reach a shell on the host is constrained here to a character set that cannot break out of
+ * single quotes or start a new command, and is quoted again where it is rendered.
+ */
+
+/** Characters allowed in anything that becomes part of a path or a shell word. */
+const SAFE_WORD = /^[A-Za-z0-9._-]+$/;
+const SAFE_PATH = /^\/(?:[A-Za-z0-9._-]+\/?)*$/;
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:]+\]?$/;
+const REPO_URL = /^(?:(?:https|ssh|file):\/\/[A-Za-z0-9@._~:/+-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+)$/;
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
+const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
+const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/;
+const LOOPBACK_ADDRESS = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|localhost|\[::1\]):\d{1,5}$/;
+const LISTEN_ADDRESS = /^(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:]+\]):\d{1,5}$/;
+const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+const jsonOf = <T extends z.ZodTypeAny>(schema: T) =>
+    z.preprocess((raw) => {
+        if (typeof raw !== "string") return raw;
+        try {
+            return JSON.parse(raw);
+        } catch {
+            return raw; // the schema below then reports the wrong type
+        }
+    }, schema);
+
+const isTraversing = (p: string) => p.split("/").some((part) => part === ".." || part === ".");
+
+const smokeRequest = z.object({
+    method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]).default("GET"),
+    path: z.string().regex(HTTP_PATH, "must be an absolute URL path such as /api/smoke, without spaces or quotes"),
+    expectStatus: z.coerce.number().int().min(100).max(599).default(200),
+});
+
+export const configSchema = z
+    .object({
+        host: z.string().regex(HOST, "must be a host name or an IP address"),
+        sshPort: port.default(22),
+        sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
+        hostKey: z
+            .string()
+            .trim()
+            .regex(HOST_KEY, "must be the host's public key as '<type> <base64>', e.g. the output of `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2,3`"),
+        sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }),
+        releaseTag: z.string().regex(SAFE_WORD, "may only contain letters, digits, '.', '_' and '-'"),
+        tagPattern: z
+            .string()
+            .default("^v\\d+\\.\\d+\\.\\d+-l9$")
+            .refine((p) => {
+                try {
+                    new RegExp(p);
+                    return true;
+                } catch {
+                    return false;
+                }
+            }, "must be a valid regular expression"),
+        repoUrl: z.string().regex(REPO_URL, "must be an https://, ssh://, file:/// or git@host:path URL without spaces or quotes"),
+        mainBranch: z.string().regex(SAFE_WORD, "must be a branch name of letters, digits, '.', '_' and '-'").default("main"),
+        verifyTagSignature: bool.default(false),
+        serviceName: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and '-', starting with a letter").default("l9"),
+        appDir: z
+            .string()
+            .regex(SAFE_PATH, "must be an absolute path of letters, digits, '.', '_', '-' and '/'")
+            .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
+            .refine((p) => p.replace(/\/+$/, "").split("/").length >= 3, "must be at least two levels deep, e.g. /opt/l9 (it is owned entirely by l9-deploy)")
+            .transform((p) => p.replace(/\/+$/, ""))
+            .default("/opt/l9"),
+        dockerfile: z
+            .string()
+            .regex(/^[A-Za-z0-9._/-]+$/, "must be a relative path of letters, digits, '.', '_', '-' and '/'")
+            .refine((p) => !p.startsWith("/") && !isTraversing(p), "must be relative to the repository root, without '..'")
+            .default("Dockerfile"),
+        networkMode: z.enum(["host", "bridge"]).default("host"),
+        containerPort: port.default(8000),
+        bluePort: port.default(8001),
+        greenPort: port.default(8002),
+        healthPath: z.string().regex(HTTP_PATH, "must be an absolute URL path such as /health").default("/health"),
+        healthTimeoutSeconds: z.coerce.number().int().min(5).max(900).default(60),
+        healthcheckCommand: z.string().min(1).regex(/^[^\n\r\0]+$/, "must be a single-line shell command run inside the container, e.g. curl -fsS http://127.0.0.1:$PORT/health").optional(),
+        smokeRequests: jsonOf(z.array(smokeRequest).max(50)).default([]),
+        logScanPatterns: jsonOf(z.array(z.string().min(1).regex(/^[^\n\r\0]+$/, "must be a single line"))).default(["Traceback", "FATAL", "panic:"]),
+        standby: z.enum(["warm", "stopped"]).default("warm"),
+        drainGraceSeconds: z.coerce.number().int().min(0).max(600).default(30),
+        imagesToKeep: z.coerce.number().int().min(2).max(50).default(3),
+        env: jsonOf(
+            z.record(
+                z.string().regex(ENV_KEY, "env keys must be upper-case letters, digits and '_'"),
+                z.string().regex(/^[^\n\r\0]*$/, "env values must be a single line (no newlines)"),
+            ),
+        ),
+        caddyAdmin: z.string().regex(LOOPBACK_ADDRESS, "must be a loopback address with port, e.g. 127.0.0.1:2019 (the admin API never leaves localhost)").default("127.0.0.1:2019"),
+        caddyListen: z.string().regex(LISTEN_ADDRESS, "must be a listen address such as :443 or 127.0.0.1:8080").default(":443"),
+        caddyHosts: jsonOf(z.array(z.string().regex(HOST, "must be a host name"))).default([]),
+        driftSchedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '17 * * * *' or @hourly").default("17 * * * *"),
+        metricsDir: z
+            .string()
+            .regex(SAFE_PATH, "must be an absolute path")
+            .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
+            .default("/var/lib/prometheus/node-exporter"),
+        minFreeDiskMb: z.coerce.number().int().min(0).default(2048),
+        deployedBy: z.string().regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)").optional(),
+    })
+    .superRefine((c, ctx) => {
+        let pattern: RegExp | undefined;
+        try {
+            pattern = new RegExp(c.tagPattern);
+        } catch {
+            pattern = undefined;
+        }
+        if (pattern && !pattern.test(c.releaseTag)) {
+            ctx.addIssue({ code: "custom", path: ["releaseTag"], message: `does not match the release tag pattern ${c.tagPattern}` });
+        }
+        if (c.bluePort === c.greenPort) {
+            ctx.addIssue({ code: "custom", path: ["greenPort"], message: `must differ from bluePort (both are ${c.bluePort})` });
+        }
+        const listenPort = Number(c.caddyListen.split(":").pop());
+        const adminPort = Number(c.caddyAdmin.split(":").pop());
+        for (const [field, value] of [["bluePort", c.bluePort], ["greenPort", c.greenPort]] as const) {
+            if (value === listenPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyListen's port ${listenPort}` });
+            if (value === adminPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyAdmin's port ${adminPort}` });
+        }
+        if (Object.keys(c.env).length === 0) {
+            ctx.addIssue({ code: "custom", path: ["env"], message: "is empty: set the keys your app's .env.example declares" });
+        }
+    });
+
+/** The validated configuration, with defaults applied. */
+export type DeployConfig = z.output<typeof configSchema>;
+
+/** One smoke request of the gate. */
+export type SmokeRequest = z.output<typeof smokeRequest>;
+
+/** Keys that hold secrets: they must be stored with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["sshPrivateKey", "env"] as const;
+
+/** How to fix each field, appended to its error. */
+export const FIX_HINTS: Record<string, string> = {
+    host: "pulumi config set host 203.0.113.10",
+    hostKey: "pulumi config set hostKey \"$(ssh-keyscan -t ed25519 HOST 2>/dev/null | cut -d' ' -f2,3)\" (check the fingerprint out of band)",
+    sshPrivateKey: "pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key",
+    releaseTag: "pulumi config set releaseTag v1.2.3-l9 (an annotated tag on the main branch)",
+    tagPattern: "pulumi config set tagPattern '^v\\d+\\.\\d+\\.\\d+-l9$'",
+    repoUrl: "pulumi config set repoUrl git@example.com:team/l9.git",
+    appDir: "pulumi config set appDir /opt/l9",
+    env: "pulumi config set --secret env '{\"APP_SECRET\":\"...\",\"DATABASE_URL\":\"...\"}'",
+    bluePort: "pulumi config set bluePort 8001",
+    greenPort: "pulumi config set greenPort 8002",
+    smokeRequests: "pulumi config set smokeRequests '[{\"method\":\"GET\",\"path\":\"/api/smoke\",\"expectStatus\":200}]'",
+    caddyAdmin: "pulumi config set caddyAdmin 127.0.0.1:2019",
+    caddyListen: "pulumi config set caddyListen :443",
+};

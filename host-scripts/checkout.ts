@@ -1,0 +1,88 @@
+import { hostLayout, worktreePath } from "./layout";
+import { lines, prologue, quote } from "./shell";
+
+export interface CheckoutScriptArgs {
+    /** The app directory on the host. */
+    appDir: string;
+    /** Where the app repository is cloned from (reachable from the host). */
+    repoUrl: string;
+    /** The release tag to check out. */
+    tag: string;
+    /** Branch the tag must be reachable from. */
+    mainBranch: string;
+    /** Require `git verify-tag` to pass (the host needs the signer's public key). */
+    verifySignature: boolean;
+}
+
+/** The markers the checkout script prints on stdout; everything else goes to stderr. */
+export const CHECKOUT_COMMIT_MARKER = "l9.commit=";
+export const CHECKOUT_ENV_EXAMPLE_MARKER = "l9.envExample=";
+
+/**
+ * Mirrors the repository, verifies the tag (exists, annotated, reachable from the main
+ * branch, optionally signed) and puts a clean worktree of it at releases/<tag>.
+ * Prints the commit and the tag's .env.example (base64) for the env validation.
+ */
+export function renderCheckoutScript(a: CheckoutScriptArgs): string {
+    const l = hostLayout(a.appDir);
+    const wt = worktreePath(a.appDir, a.tag);
+    return lines(
+        prologue(`checkout ${a.tag}`),
+        `mirror=${quote(l.mirror)}; wt=${quote(wt)}; tag=${quote(a.tag)}; main=${quote(a.mainBranch)}; url=${quote(a.repoUrl)}`,
+        `mkdir -p ${quote(l.releases)} ${quote(`${a.appDir}/shared`)} ${quote(l.stateDir)}`,
+        `if [ ! -d "$mirror" ]; then`,
+        `  say "cloning $url"`,
+        `  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "cannot clone $url from the host"`,
+        `else`,
+        `  git -C "$mirror" remote set-url origin "$url"`,
+        `  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "cannot fetch $url from the host"`,
+        `fi`,
+        `type=$(git -C "$mirror" cat-file -t "refs/tags/$tag" 2>/dev/null || true)`,
+        `[ -n "$type" ] || fail "tag $tag does not exist in $url (push it first: git push origin $tag)"`,
+        `[ "$type" = tag ] || fail "tag $tag is a lightweight tag; release tags must be annotated (git tag -a $tag -m ...)"`,
+        `commit=$(git -C "$mirror" rev-parse "refs/tags/$tag^{commit}")`,
+        `git -C "$mirror" rev-parse -q --verify "refs/heads/$main" >/dev/null || fail "branch $main does not exist in $url"`,
+        `git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail "tag $tag ($commit) is not reachable from $main; release from $main only"`,
+        a.verifySignature &&
+            `git -C "$mirror" verify-tag "$tag" >&2 || fail "the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`,
+        `if [ -e "$wt/.git" ]; then`,
+        `  git -C "$wt" checkout --quiet --force --detach "$commit" >&2`,
+        `  git -C "$wt" clean --quiet -fdx >&2`,
+        `else`,
+        `  rm -rf "$wt"`,
+        `  git -C "$mirror" worktree prune`,
+        `  git -C "$mirror" worktree add --quiet --force --detach "$wt" "$commit" >&2`,
+        `fi`,
+        `[ "$(git -C "$wt" rev-parse HEAD)" = "$commit" ] || fail "worktree $wt is not at $commit after checkout"`,
+        `say "$tag is $commit at $wt"`,
+        `printf '${CHECKOUT_COMMIT_MARKER}%s\\n' "$commit"`,
+        `if [ -f "$wt/.env.example" ]; then printf '${CHECKOUT_ENV_EXAMPLE_MARKER}%s\\n' "$(base64 -w0 "$wt/.env.example")"; else printf '${CHECKOUT_ENV_EXAMPLE_MARKER}\\n'; fi`,
+    );
+}
+
+/** Removes a release's worktree when no slot uses its tag any more. */
+export function renderRemoveCheckoutScript(appDir: string, tag: string): string {
+    const l = hostLayout(appDir);
+    return lines(
+        prologue(`remove checkout ${tag}`),
+        `git -C ${quote(l.mirror)} worktree remove --force ${quote(worktreePath(appDir, tag))} 2>/dev/null || rm -rf ${quote(worktreePath(appDir, tag))}`,
+        `git -C ${quote(l.mirror)} worktree prune 2>/dev/null || true`,
+    );
+}
+
+/** Parses what the checkout script printed: the commit and the .env.example text. */
+export function parseCheckoutOutput(stdout: string): { commit: string; envExample: string | undefined } {
+    let commit = "";
+    let envExample: string | undefined;
+    for (const line of stdout.split("\n")) {
+        if (line.startsWith(CHECKOUT_COMMIT_MARKER)) commit = line.slice(CHECKOUT_COMMIT_MARKER.length).trim();
+        if (line.startsWith(CHECKOUT_ENV_EXAMPLE_MARKER)) {
+            const b64 = line.slice(CHECKOUT_ENV_EXAMPLE_MARKER.length).trim();
+            envExample = b64 ? Buffer.from(b64, "base64").toString("utf8") : undefined;
+        }
+    }
+    if (!/^[0-9a-f]{40}$/.test(commit)) {
+        throw new Error(`checkout printed no commit (got: ${JSON.stringify(stdout.slice(0, 200))})`);
+    }
+    return { commit, envExample };
+}

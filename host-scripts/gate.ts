@@ -1,0 +1,82 @@
+import { SmokeRequest } from "../config/schema";
+import { lines, prologue, quote } from "./shell";
+
+export interface GateScriptArgs {
+    /** Container of the slot about to receive traffic. */
+    containerName: string;
+    /** Release tag expected in that container (for messages). */
+    tag: string;
+    /** Loopback port the slot answers on. */
+    port: number;
+    /** Health endpoint path. */
+    healthPath: string;
+    /** Seconds to wait for Docker health `healthy` and the health endpoint. */
+    timeoutSeconds: number;
+    /** Requests that must answer with the expected status. */
+    smokeRequests: SmokeRequest[];
+    /** Fixed strings that must not appear in the container's logs. */
+    logScanPatterns: string[];
+    /** How many log lines to quote when a check fails. */
+    logLinesOnFailure?: number;
+}
+
+/**
+ * The gate before traffic moves: Docker health, the health endpoint (200 and, when the body
+ * is JSON with a status, status "healthy"), smoke requests, and a scan of the container's
+ * logs. Any failure prints which check failed and the container's last log lines, and
+ * exits non-zero; it never touches Caddy.
+ */
+export function renderGateScript(a: GateScriptArgs): string {
+    const base = `http://127.0.0.1:${a.port}`;
+    const tail = a.logLinesOnFailure ?? 30;
+    return lines(
+        prologue(`gate ${a.tag}`),
+        `c=${quote(a.containerName)}`,
+        `gate_fail() {`,
+        `  printf 'gate failed for %s in %s: %s\\n' ${quote(a.tag)} "$c" "$*" >&2`,
+        `  printf -- '--- last ${tail} log lines of %s ---\\n' "$c" >&2`,
+        `  docker logs --tail ${tail} "$c" 2>&1 | sed 's/^/  | /' >&2 || true`,
+        `  printf -- '--- traffic was not moved ---\\n' >&2`,
+        `  exit 1`,
+        `}`,
+        `docker inspect "$c" >/dev/null 2>&1 || fail "container $c does not exist"`,
+        // A drained standby is stopped: bring it back before judging it.
+        `if [ "$(docker inspect -f '{{.State.Running}}' "$c")" != true ]; then say "starting $c"; docker start "$c" >/dev/null || gate_fail "container could not be started"; fi`,
+        `deadline=$(( $(date +%s) + ${a.timeoutSeconds} ))`,
+        `say "waiting up to ${a.timeoutSeconds}s for $c to report healthy"`,
+        `while :; do`,
+        `  running=$(docker inspect -f '{{.State.Running}}' "$c")`,
+        `  [ "$running" = true ] || gate_fail "check 'running': the container exited (exit code $(docker inspect -f '{{.State.ExitCode}}' "$c"))"`,
+        `  health=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c")`,
+        `  [ "$health" = healthy ] || [ "$health" = none ] && break`,
+        `  [ "$(date +%s)" -lt "$deadline" ] || gate_fail "check 'docker health': not healthy within ${a.timeoutSeconds}s (status: $health)"`,
+        `  sleep 1`,
+        `done`,
+        `say "docker health: $health"`,
+        `url=${quote(base + a.healthPath)}`,
+        `while :; do`,
+        `  out=$(curl -sS -m 5 -w '\\n%{http_code}' "$url" 2>&1) || out="$out"`,
+        `  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')`,
+        `  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')`,
+        `  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then break; fi`,
+        `  [ "$(date +%s)" -lt "$deadline" ] || gate_fail "check 'health endpoint': GET ${a.healthPath} answered $code \${status_field:+(status \\"$status_field\\")} within ${a.timeoutSeconds}s"`,
+        `  sleep 1`,
+        `done`,
+        `say "health endpoint: 200\${status_field:+, status $status_field}"`,
+        ...a.smokeRequests.map((r) =>
+            lines(
+                `code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X ${quote(r.method)} ${quote(base + r.path)} 2>/dev/null || true)`,
+                `[ "$code" = ${quote(r.expectStatus)} ] || gate_fail ${quote(`check 'smoke ${r.method} ${r.path}': expected ${r.expectStatus}, got `)}"$code"`,
+                `say ${quote(`smoke ${r.method} ${r.path}: ${r.expectStatus}`)}`,
+            ).trimEnd(),
+        ),
+        `started=$(docker inspect -f '{{.State.StartedAt}}' "$c")`,
+        `logs=$(docker logs --since "$started" "$c" 2>&1 || true)`,
+        ...a.logScanPatterns.map(
+            (p) =>
+                `if printf '%s\\n' "$logs" | grep -F -q -- ${quote(p)}; then gate_fail ${quote(`check 'log scan': the logs contain ${JSON.stringify(p)}:`)}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${quote(p)})"; fi`,
+        ),
+        `say "log scan: clean"`,
+        `echo passed`,
+    );
+}

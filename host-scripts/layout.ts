@@ -1,0 +1,31 @@
+/** Where l9-deploy keeps things on the host, under the configured appDir. */
+export interface HostLayout {
+    /** The app directory itself, e.g. /opt/l9. */
+    appDir: string;
+    /** Bare mirror of the app repository. */
+    mirror: string;
+    /** Parent of the per-tag worktrees. */
+    releases: string;
+    /** The env file the app runs with (mode 0600). */
+    envFile: string;
+    /** Deploy records, one JSON object per line. */
+    deployLog: string;
+    /** State the host-side drift job reads: what is deployed, written at each switch. */
+    stateDir: string;
+}
+
+export function hostLayout(appDir: string): HostLayout {
+    return {
+        appDir,
+        mirror: `${appDir}/repo.git`,
+        releases: `${appDir}/releases`,
+        envFile: `${appDir}/shared/.env`,
+        deployLog: `${appDir}/deploys.jsonl`,
+        stateDir: `${appDir}/state`,
+    };
+}
+
+/** The worktree of one release tag. */
+export function worktreePath(appDir: string, tag: string): string {
+    return `${hostLayout(appDir).releases}/${tag}`;
+}

@@ -1,0 +1,42 @@
+/**
+ * l9-deploy: the production runtime of the L9 API on one VPS. Set `releaseTag`, run
+ * `pulumi up`, and the host converges: checkout, image, blue/green slots, gate, switch.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
+import * as os from "os";
+import { L9Runtime } from "./components/runtime";
+import { renderEnvFileContent } from "./config/env-contract";
+import { loadConfig } from "./config/load";
+import { readPreviousDeployment } from "./state/previous-state";
+import { planRelease } from "./state/slot-machine";
+
+export = async () => {
+    const config = loadConfig();
+    const previous = await readPreviousDeployment();
+    // Release identity = tag + env: an env change is deployed like a release.
+    const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
+    const plan = planRelease(previous.state, { tag: config.releaseTag, envFingerprint });
+    const actor =
+        plan.transition === "unchanged" && previous.deployedBy
+            ? previous.deployedBy
+            : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
+    pulumi.log.info(`release plan: ${plan.transition} (${config.releaseTag} → ${plan.target})`);
+
+    const runtime = new L9Runtime("l9", { config, plan, envFingerprint, actor });
+
+    return {
+        releaseTag: config.releaseTag,
+        transition: plan.transition,
+        activeSlot: runtime.activeSlot,
+        commit: runtime.commit,
+        imageId: runtime.imageId,
+        slots: runtime.slots,
+        url: runtime.url,
+        deployedAt: runtime.deployedAt,
+        deployedBy: actor,
+        // Read back by the next update (state/previous-state.ts); resolves only once the
+        // switch succeeded, so a failed gate never records a switch that did not happen.
+        deployState: pulumi.secret(runtime.deployedAt.apply(() => runtime.state)),
+    };
+};

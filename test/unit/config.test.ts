@@ -1,0 +1,77 @@
+import { expect } from "chai";
+import { ConfigError, parseConfig } from "../../config/load";
+import { SECRETS, validRawConfig } from "./fixtures";
+
+function problemsOf(raw: Record<string, string | undefined>, secrets: Set<string> = SECRETS): string[] {
+    try {
+        parseConfig(raw, secrets);
+    } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+    }
+    return [];
+}
+
+describe("unit: config validation", () => {
+    it("accepts a minimal valid config and applies the documented defaults", () => {
+        const c = parseConfig(validRawConfig(), SECRETS);
+        expect(c.sshUser).to.equal("root");
+        expect(c.appDir).to.equal("/opt/l9");
+        expect(c.bluePort).to.equal(8001);
+        expect(c.greenPort).to.equal(8002);
+        expect(c.healthPath).to.equal("/health");
+        expect(c.healthTimeoutSeconds).to.equal(60);
+        expect(c.drainGraceSeconds).to.equal(30);
+        expect(c.imagesToKeep).to.equal(3);
+        expect(c.standby).to.equal("warm");
+        expect(c.networkMode).to.equal("host");
+        expect(c.caddyAdmin).to.equal("127.0.0.1:2019");
+        expect(c.driftSchedule).to.equal("17 * * * *");
+        expect(c.env).to.deep.equal({ APP_SECRET: "s3cret", DATABASE_URL: "postgres://db" });
+    });
+
+    const rejected: Array<[string, Record<string, string | undefined>, RegExp]> = [
+        ["a tag with a shell command", { releaseTag: "v1.0.0;rm -rf /" }, /l9-deploy:releaseTag .*letters, digits/],
+        ["a tag with command substitution", { releaseTag: "$(id)" }, /l9-deploy:releaseTag/],
+        ["a tag with a newline", { releaseTag: "v1.0.0-l9\nid" }, /l9-deploy:releaseTag/],
+        ["a tag outside the pattern", { releaseTag: "v1.0-l9" }, /l9-deploy:releaseTag does not match the release tag pattern/],
+        ["a relative appDir", { appDir: "opt/l9" }, /l9-deploy:appDir must be an absolute path/],
+        ["a traversing appDir", { appDir: "/opt/../etc" }, /l9-deploy:appDir must not contain/],
+        ["a root-level appDir", { appDir: "/" }, /l9-deploy:appDir must be at least two levels deep/],
+        ["equal slot ports", { bluePort: "8001", greenPort: "8001" }, /l9-deploy:greenPort must differ from bluePort/],
+        ["an out-of-range port", { bluePort: "70000" }, /l9-deploy:bluePort/],
+        ["a non-numeric port", { greenPort: "eighty" }, /l9-deploy:greenPort/],
+        ["a repo URL with a space", { repoUrl: "https://example.com/a b.git" }, /l9-deploy:repoUrl/],
+        ["a public Caddy admin address", { caddyAdmin: "0.0.0.0:2019" }, /l9-deploy:caddyAdmin must be a loopback address/],
+        ["a malformed host key", { hostKey: "not-a-key" }, /l9-deploy:hostKey/],
+        ["an env key in lower case", { env: JSON.stringify({ app_secret: "x" }) }, /l9-deploy:env/],
+        ["an env value with a newline", { env: JSON.stringify({ APP_SECRET: "a\nb" }) }, /l9-deploy:env.APP_SECRET .*single line/],
+        ["env that is not JSON", { env: "APP_SECRET=x" }, /l9-deploy:env/],
+        ["a bad smoke request path", { smokeRequests: JSON.stringify([{ method: "GET", path: "api" }]) }, /l9-deploy:smokeRequests/],
+        ["an unknown key", { relaseTag: "v1.2.3-l9" }, /l9-deploy:relaseTag is not a setting/],
+        ["a missing host", { host: undefined }, /l9-deploy:host is required but not set/],
+    ];
+    for (const [what, overrides, message] of rejected) {
+        it(`rejects ${what}, naming the field and a fix`, () => {
+            const problems = problemsOf(validRawConfig(overrides));
+            expect(problems.join("\n")).to.match(message);
+            expect(problems.some((p) => p.startsWith("l9-deploy:"))).to.equal(true);
+        });
+    }
+
+    it("requires secrets to be stored as secrets", () => {
+        const problems = problemsOf(validRawConfig(), new Set(["env"]));
+        expect(problems.join("\n")).to.match(/l9-deploy:sshPrivateKey is stored in plain text\. Fix: pulumi config set --secret sshPrivateKey/);
+    });
+
+    it("reports every problem at once, and a message that says nothing changed", () => {
+        try {
+            parseConfig(validRawConfig({ releaseTag: "x;y", appDir: "rel" }), SECRETS);
+            expect.fail("should have thrown");
+        } catch (e) {
+            expect(e).to.be.instanceOf(ConfigError);
+            expect((e as ConfigError).problems.length).to.be.greaterThanOrEqual(2);
+            expect((e as Error).message).to.contain("nothing was changed on the host");
+        }
+    });
+});

@@ -1,0 +1,15 @@
+/** A valid raw configuration (as Pulumi hands it over: strings, JSON for objects). */
+export function validRawConfig(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+    return {
+        host: "203.0.113.10",
+        sshPort: "22",
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ",
+        sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
+        releaseTag: "v1.2.3-l9",
+        repoUrl: "git@example.com:example/l9.git",
+        env: JSON.stringify({ APP_SECRET: "s3cret", DATABASE_URL: "postgres://db" }),
+        ...overrides,
+    };
+}
+
+export const SECRETS = new Set(["sshPrivateKey", "env"]);
