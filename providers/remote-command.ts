@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostScriptError, runScript, runScriptOrThrow, SshConnection, SshConnectionArgs } from "./ssh";
+import { describeScriptFailure, runScript, runScriptOrThrow, SshConnection, SshConnectionArgs } from "./ssh";
 
 /**
  * A script run on the host over SSH, the way `command.remote.Command` does it, plus what
@@ -103,7 +103,7 @@ const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props: RemoteCommandState) {
         if (!props.check) return { id, props };
         const r = await runScript(props.connection, props.check);
-        if (r.code !== 0) throw new HostScriptError(`${props.what} (check)`, r);
+        if (r.code !== 0) throw new Error(describeScriptFailure(`${props.what} (check)`, r));
         const observed = parseFacts(r.stdout);
         const { stdout: _stdout, observed: _observed, ...inputs } = props;
         const refreshedExpect = props.expect ? Object.fromEntries(Object.keys(props.expect).map((k) => [k, observed[k] ?? "(missing)"])) : undefined;

@@ -26,21 +26,18 @@ export interface ScriptResult {
     code: number;
 }
 
-/** An error from a host script, carrying its output so the message can quote it. */
-export class HostScriptError extends Error {
-    constructor(readonly what: string, readonly result: ScriptResult) {
-        super(HostScriptError.describe(what, result));
-        this.name = "HostScriptError";
+/**
+ * The error for a failed host script: names the step, says whether SSH or the script failed,
+ * and quotes the script's output. A plain Error: provider code is closure-serialized, and
+ * custom Error subclasses lose their message on the way.
+ */
+export function describeScriptFailure(what: string, r: ScriptResult): string {
+    const out = r.stderr.trim() || r.stdout.trim() || "(no output)";
+    if (r.code === 255 && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(r.stderr)) {
+        return `${what}: the host's SSH key does not match the pinned hostKey; refusing to connect (nothing ran). If the host was rebuilt, verify its new key out of band and update hostKey.\n${out}`;
     }
-
-    static describe(what: string, r: ScriptResult): string {
-        const out = r.stderr.trim() || r.stdout.trim() || "(no output)";
-        if (r.code === 255 && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(r.stderr)) {
-            return `${what}: the host's SSH key does not match the pinned hostKey; refusing to connect (nothing ran). If the host was rebuilt, verify its new key out of band and update hostKey.\n${out}`;
-        }
-        if (r.code === 255) return `${what}: cannot reach the host over SSH (exit 255):\n${out}`;
-        return `${what} (exit ${r.code}):\n${out}`;
-    }
+    if (r.code === 255) return `${what}: cannot reach the host over SSH (exit 255):\n${out}`;
+    return `${what} (exit ${r.code}):\n${out}`;
 }
 
 /** The known_hosts line that pins `hostKey` for `host:port`. */
@@ -114,9 +111,9 @@ function spawnSsh(args: string[], remoteCommand: string, stdin: string): Promise
     });
 }
 
-/** Runs a script and throws a HostScriptError naming `what` unless it exits 0. */
+/** Runs a script and throws an error naming `what` unless it exits 0. */
 export async function runScriptOrThrow(conn: SshConnection, what: string, script: string, stdin = ""): Promise<ScriptResult> {
     const r = await runScript(conn, script, stdin);
-    if (r.code !== 0) throw new HostScriptError(what, r);
+    if (r.code !== 0) throw new Error(describeScriptFailure(what, r));
     return r;
 }

@@ -54,3 +54,25 @@ export function shStatus(command: string): number {
         return (e as { status?: number }).status ?? 1;
     }
 }
+
+/** Removes what an earlier run of a test stack may have left on the sandbox host. */
+export function cleanSandboxService(serviceName: string, appDir: string, caddyAdmin: string): void {
+    sh(
+        [
+            `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
+            `curl -s -X DELETE 'http://${caddyAdmin}/config/apps/http/servers/${serviceName}' >/dev/null || true`,
+            `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift'`,
+        ].join("; "),
+    );
+}
+
+/** GET a URL on loopback; returns status and body ("" and 0 when nothing answers). */
+export function httpGet(url: string): { status: number; body: string } {
+    try {
+        const out = sh(`curl -s -m 5 -w '\\n%{http_code}' '${url}'`);
+        const i = out.lastIndexOf("\n");
+        return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
+    } catch {
+        return { status: 0, body: "" };
+    }
+}

@@ -1,0 +1,157 @@
+import { expect } from "chai";
+import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
+import { LoadLoop, LoadReport } from "../support/load-loop";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+
+/**
+ * Release convergence against the sandbox VPS, in the order an operator lives it: first
+ * deploy, release under load, broken releases, slow start, rollback by config, no-op,
+ * history, Caddy restart.
+ */
+describe("e2e: release convergence (blue/green, gate, switch, rollback)", function () {
+    this.timeout(30 * 60 * 1000);
+    let s: L9TestStack;
+
+    const version = () => {
+        const r = httpGet(`${s.siteUrl}/version`);
+        return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
+    };
+    const containerId = (color: string) => sh(`docker inspect -f '{{.Id}}' '${s.serviceName}-${color}'`).trim();
+    const underLoad = async (fn: () => Promise<void>): Promise<LoadReport> => {
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+        try {
+            await fn();
+        } finally {
+            // keep loading a moment after the update, so a late failure would be seen
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        return loop.stop();
+    };
+    const expectNoFailures = (report: LoadReport) => {
+        expect(report.total, "the load loop ran").to.be.greaterThan(50);
+        expect(report.failed, `failed requests: ${JSON.stringify(report.failed.slice(0, 5))}`).to.have.length(0);
+        console.log(
+            `      load: ${report.total} requests, ${report.failed.length} failed, ${report.retriedOnStaleConnection} retried once on a stale keep-alive connection, longest gap without a success ${report.longestGapMs} ms`,
+        );
+    };
+
+    before(async () => {
+        s = await createL9Stack("release", 18100);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+    });
+
+    after(async () => {
+        if (s) await s.stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
+    });
+
+    it("1. first deploy of v0.1.0-l9 answers through Caddy", async () => {
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        expect(version()).to.equal("v0.1.0-l9");
+        const out = await s.stack.outputs();
+        expect(out.activeSlot.value).to.equal("blue");
+        expect(out.releaseTag.value).to.equal("v0.1.0-l9");
+        expect(out.commit.value).to.match(/^[0-9a-f]{40}$/);
+        expect(out.imageId.value).to.match(/^sha256:/);
+        for (const k of ["slots", "url", "deployedAt", "deployedBy"]) expect(out, k).to.have.property(k);
+        // env file: 0600, and the deploy record names the release
+        expect(sh(`stat -c %a '${s.appDir}/shared/.env'`).trim()).to.equal("600");
+        const record = JSON.parse(sh(`tail -n 1 '${s.appDir}/deploys.jsonl'`));
+        expect(record).to.include({ tag: "v0.1.0-l9", slot: "blue", status: "live" });
+        expect(record.commit).to.equal(out.commit.value);
+        expect(record.imageId).to.equal(out.imageId.value);
+        expect(record.actor).to.be.a("string").and.not.equal("");
+        expect(record.time).to.match(/^\d{4}-\d\d-\d\dT/);
+    });
+
+    it("2. release v0.2.0-l9 under load: zero failed requests, then every response names v0.2.0", async () => {
+        const blueBefore = containerId("blue");
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
+        const report = await underLoad(async () => {
+            r = await s.up();
+        });
+        expect(r!.ok, r!.error).to.equal(true);
+        expectNoFailures(report);
+        expect(report.versions).to.include("v0.2.0-l9");
+        for (let i = 0; i < 10; i++) expect(version()).to.equal("v0.2.0-l9");
+        expect(containerId("blue"), "the previously serving slot was not touched").to.equal(blueBefore);
+        expect((await s.stack.outputs()).activeSlot.value).to.equal("green");
+    });
+
+    const broken: Array<[string, RegExp, RegExp]> = [
+        ["v0.3.0-l9", /check 'docker health'|check 'health endpoint'/, /listening on 127\.0\.0\.1/],
+        ["v0.3.1-l9", /check 'smoke GET \/api\/smoke': expected 200, got 500/, /smoke-fails/],
+        ["v0.3.2-l9", /check 'log scan': the logs contain "Traceback"/, /Traceback \(most recent call last\)/],
+    ];
+    for (const [tag, check, logLine] of broken) {
+        it(`3. broken ${tag}: up fails naming the check and quoting the logs; traffic stays on v0.2.0`, async () => {
+            const green = containerId("green");
+            await s.set({ releaseTag: tag });
+            let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
+            const report = await underLoad(async () => {
+                r = await s.up();
+            });
+            expect(r!.ok).to.equal(false);
+            expect(r!.error).to.match(check);
+            expect(r!.error).to.contain("last 30 log lines");
+            expect(r!.error).to.match(logLine);
+            expect(r!.error).to.contain("traffic was not moved");
+            expectNoFailures(report);
+            expect(report.versions).to.deep.equal(["v0.2.0-l9"]);
+            expect(version()).to.equal("v0.2.0-l9");
+            expect(containerId("green"), "the serving slot was not touched").to.equal(green);
+        });
+    }
+
+    it("4. slow-starting v0.4.0-l9 passes within the health timeout, zero failures", async () => {
+        await s.set({ releaseTag: "v0.4.0-l9" });
+        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
+        const report = await underLoad(async () => {
+            r = await s.up();
+        });
+        expect(r!.ok, r!.error).to.equal(true);
+        expectNoFailures(report);
+        expect(version()).to.equal("v0.4.0-l9");
+        expect((await s.stack.outputs()).activeSlot.value).to.equal("blue");
+    });
+
+    it("5. rollback to v0.2.0-l9 by config: a switch only (no build, no container created), zero failures", async () => {
+        const green = containerId("green");
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
+        const report = await underLoad(async () => {
+            r = await s.up();
+        });
+        expect(r!.ok, r!.error).to.equal(true);
+        const steps = resourceSteps(r!.events);
+        const created = steps.filter((x) => /^(create|replace|create-replacement)\s/.test(x));
+        expect(created.filter((x) => /l9-docker:Container/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
+        expect(created.filter((x) => /-build$|checkout-/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
+        expect(steps.some((x) => /^update .*traffic-caddy$/.test(x)), `steps: ${steps.join(", ")}`).to.equal(true);
+        expectNoFailures(report);
+        expect(version()).to.equal("v0.2.0-l9");
+        expect(containerId("green")).to.equal(green);
+        expect((await s.stack.outputs()).activeSlot.value).to.equal("green");
+    });
+
+    it("6. unchanged config: up reports no changes; history lists each update with its tag and result", async () => {
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        const changed = resourceSteps(r.events).filter((x) => !x.startsWith("same ") && !x.startsWith("read "));
+        expect(changed, changed.join(", ")).to.deep.equal([]);
+        const history = await s.stack.history(undefined, undefined, false);
+        const tags = history.map((h) => h.config["l9-deploy:releaseTag"]?.value);
+        expect(history.length).to.be.greaterThanOrEqual(8);
+        expect(tags).to.include.members(["v0.1.0-l9", "v0.2.0-l9", "v0.3.0-l9", "v0.3.1-l9", "v0.3.2-l9", "v0.4.0-l9"]);
+        const results = history.map((h) => `${h.config["l9-deploy:releaseTag"]?.value}:${h.result}`);
+        expect(results).to.include.members(["v0.3.0-l9:failed", "v0.4.0-l9:succeeded", "v0.1.0-l9:succeeded"]);
+    });
+
+    it("7. Caddy restarted on the host still routes to the active slot", async () => {
+        sh("kill $(cat /var/lib/l9-sandbox/caddy/caddy.pid) && sleep 1");
+        expect(httpGet(`${s.siteUrl}/version`).status).to.equal(0);
+        sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
+        expect(version()).to.equal("v0.2.0-l9");
+    });
+});

@@ -1,0 +1,81 @@
+import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as path from "path";
+import { sandboxFacts } from "./sandbox";
+import { pulumiTestEnv, REPO_ROOT } from "./toolchain";
+
+/** A stack of the real l9-deploy program against the sandbox, isolated by service name and ports. */
+export interface L9TestStack {
+    stack: Stack;
+    /** Where Caddy serves this stack's site. */
+    siteUrl: string;
+    serviceName: string;
+    appDir: string;
+    ports: { blue: number; green: number; site: number };
+    /** Sets config values (secret ones marked) and returns the stack. */
+    set(values: Record<string, string>, secret?: boolean): Promise<void>;
+    /** `pulumi up`, collecting engine events; never throws: returns the error instead. */
+    up(): Promise<{ ok: boolean; error?: string; events: EngineEvent[]; stdout: string }>;
+}
+
+export async function createL9Stack(label: string, base: number): Promise<L9TestStack> {
+    const sb = sandboxFacts();
+    const { envVars } = pulumiTestEnv(label);
+    const stackName = `e2e-${label}`;
+    fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
+    const serviceName = `l9${label.replace(/[^a-z0-9]/g, "")}`;
+    const appDir = `/srv/l9-e2e-${label}`;
+    const ports = { blue: base + 1, green: base + 2, site: base + 80 };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir: REPO_ROOT }, { envVars });
+    const config: Record<string, { value: string; secret?: boolean }> = {
+        "l9-deploy:host": { value: sb.host },
+        "l9-deploy:sshPort": { value: String(sb.sshPort) },
+        "l9-deploy:sshUser": { value: sb.sshUser },
+        "l9-deploy:hostKey": { value: sb.hostKey },
+        "l9-deploy:sshPrivateKey": { value: sb.privateKey, secret: true },
+        "l9-deploy:repoUrl": { value: sb.repoUrl },
+        "l9-deploy:releaseTag": { value: "v0.1.0-l9" },
+        "l9-deploy:serviceName": { value: serviceName },
+        "l9-deploy:appDir": { value: appDir },
+        "l9-deploy:bluePort": { value: String(ports.blue) },
+        "l9-deploy:greenPort": { value: String(ports.green) },
+        "l9-deploy:caddyListen": { value: `127.0.0.1:${ports.site}` },
+        "l9-deploy:caddyAdmin": { value: sb.caddyAdmin },
+        "l9-deploy:healthTimeoutSeconds": { value: "30" },
+        "l9-deploy:smokeRequests": { value: JSON.stringify([{ method: "GET", path: "/api/smoke", expectStatus: 200 }]) },
+        "l9-deploy:metricsDir": { value: `/var/lib/l9-sandbox/metrics-${label}` },
+        "l9-deploy:minFreeDiskMb": { value: "256" },
+        "l9-deploy:env": { value: JSON.stringify({ APP_SECRET: `e2e-secret-${label}-value`, DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }), secret: true },
+    };
+    await stack.setAllConfig(config);
+    return {
+        stack,
+        siteUrl: `http://127.0.0.1:${ports.site}`,
+        serviceName,
+        appDir,
+        ports,
+        async set(values, secret = false) {
+            for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
+        },
+        async up() {
+            const events: EngineEvent[] = [];
+            let stdout = "";
+            try {
+                await stack.up({ onEvent: (e) => events.push(e), onOutput: (o) => (stdout += o), color: "never" });
+                return { ok: true, events, stdout };
+            } catch (e) {
+                return { ok: false, error: String(e), events, stdout };
+            }
+        },
+    };
+}
+
+/** The resource operations of an update, as "op type name" strings, from its engine events. */
+export function resourceSteps(events: EngineEvent[]): string[] {
+    return events
+        .filter((e) => e.resOutputsEvent)
+        .map((e) => {
+            const m = e.resOutputsEvent!.metadata;
+            return `${m.op} ${m.type} ${m.urn.split("::").pop()}`;
+        });
+}

@@ -1,0 +1,122 @@
+import * as http from "http";
+
+/** One response (or failure) seen by the load loop. */
+export interface Sample {
+    /** Milliseconds since the loop started. */
+    t: number;
+    /** HTTP status, or 0 when the request failed without a response. */
+    status: number;
+    /** The `version` field of the JSON body, when there is one. */
+    version?: string;
+    /** The error, for failed requests. */
+    error?: string;
+    /**
+     * The request was sent on a reused keep-alive connection that the server closed before
+     * answering (its config reload closes idle connections), and was retried once on a fresh
+     * connection, as HTTP clients do for idempotent requests (RFC 9112 §9.3.1; Node's docs
+     * on `request.reusedSocket`). Counted separately, never hidden.
+     */
+    retried?: boolean;
+}
+
+export interface LoadReport {
+    samples: Sample[];
+    total: number;
+    failed: Sample[];
+    /** Requests retried once after a stale keep-alive connection (and then answered). */
+    retriedOnStaleConnection: number;
+    versions: string[];
+    /** Longest stretch (ms) without a successful response. */
+    longestGapMs: number;
+}
+
+/**
+ * A bounded loopback load loop: `workers` concurrent clients request `url` back to back until
+ * stopped, or until `maxSeconds` or `maxRequests` is reached. Only for 127.0.0.0/8 targets.
+ */
+export class LoadLoop {
+    private readonly samples: Sample[] = [];
+    private running = true;
+    private readonly done: Promise<void>;
+    private readonly started = Date.now();
+
+    /**
+     * Half the workers keep connections alive (retrying once on a stale one, see Sample),
+     * half open a fresh connection per request (never retried).
+     */
+    constructor(private readonly url: string, workers = 4, maxSeconds = 900, maxRequests = 2_000_000) {
+        const u = new URL(url);
+        if (!/^127\.\d+\.\d+\.\d+$/.test(u.hostname)) throw new Error(`load loop targets loopback only, not ${u.hostname}`);
+        const deadline = this.started + maxSeconds * 1000;
+        const agent = new http.Agent({ keepAlive: true, maxSockets: workers });
+        const worker = async (keepAlive: boolean) => {
+            while (this.running && Date.now() < deadline && this.samples.length < maxRequests) {
+                this.samples.push(await this.once(keepAlive ? agent : undefined));
+            }
+        };
+        this.done = Promise.all(Array.from({ length: workers }, (_, i) => worker(i % 2 === 0))).then(() => agent.destroy());
+    }
+
+    private async once(agent: http.Agent | undefined): Promise<Sample> {
+        const first = await this.attempt(agent);
+        if (first.staleKeepAlive) {
+            const second = await this.attempt(undefined);
+            return { ...second.sample, t: first.sample.t, retried: true };
+        }
+        return first.sample;
+    }
+
+    private attempt(agent: http.Agent | undefined): Promise<{ sample: Sample; staleKeepAlive: boolean }> {
+        const t = Date.now() - this.started;
+        return new Promise((resolve) => {
+            let answered = false;
+            const req = http.get(this.url, { agent: agent ?? false, timeout: 10_000 }, (res) => {
+                answered = true;
+                let body = "";
+                res.on("data", (d: Buffer) => (body += d.toString()));
+                res.on("end", () => {
+                    let version: string | undefined;
+                    try {
+                        version = (JSON.parse(body) as { version?: string }).version;
+                    } catch {
+                        version = undefined;
+                    }
+                    resolve({ sample: { t, status: res.statusCode ?? 0, version }, staleKeepAlive: false });
+                });
+                res.on("error", (e) => resolve({ sample: { t, status: 0, error: String(e) }, staleKeepAlive: false }));
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", (e) => {
+                const stale = !answered && req.reusedSocket && (e as NodeJS.ErrnoException).code === "ECONNRESET";
+                resolve({ sample: { t, status: 0, error: String(e) }, staleKeepAlive: stale });
+            });
+        });
+    }
+
+    /** Stops the loop and summarises what it saw. */
+    async stop(): Promise<LoadReport> {
+        this.running = false;
+        await this.done;
+        return summarise(this.samples);
+    }
+}
+
+export function summarise(samples: Sample[]): LoadReport {
+    const sorted = [...samples].sort((a, b) => a.t - b.t);
+    let lastOk = sorted.length ? sorted[0].t : 0;
+    let longestGapMs = 0;
+    for (const s of sorted) {
+        if (s.status >= 200 && s.status < 400) {
+            longestGapMs = Math.max(longestGapMs, s.t - lastOk);
+            lastOk = s.t;
+        }
+    }
+    return {
+        samples: sorted,
+        total: sorted.length,
+        failed: sorted.filter((s) => !(s.status >= 200 && s.status < 400)),
+        retriedOnStaleConnection: sorted.filter((s) => s.retried).length,
+        versions: [...new Set(sorted.map((s) => s.version).filter((v): v is string => !!v))],
+        longestGapMs,
+    };
+}
