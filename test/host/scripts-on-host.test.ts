@@ -1,0 +1,190 @@
+import { expect } from "chai";
+import { execFileSync } from "child_process";
+import { renderCheckoutScript, parseCheckoutOutput } from "../../host-scripts/checkout";
+import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderGateScript } from "../../host-scripts/gate";
+import { renderSwitchScript } from "../../host-scripts/switch";
+import { LoadLoop } from "../support/load-loop";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+
+/** Runs a rendered script with sh on this machine (the sandbox host); never throws. */
+function runOnHost(script: string, stdin = ""): { code: number; stdout: string; stderr: string } {
+    try {
+        const stdout = execFileSync("sh", ["-c", script], { input: stdin, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+        return { code: 0, stdout, stderr: "" };
+    } catch (e) {
+        const err = e as { status?: number; stdout?: string; stderr?: string };
+        return { code: err.status ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+    }
+}
+
+/**
+ * The rendered host scripts, run for real against the sandbox's git origin, Docker daemon
+ * and Caddy, without Pulumi: the same strings the components send over SSH.
+ */
+describe("host: rendered scripts against real daemons", function () {
+    this.timeout(5 * 60 * 1000);
+    const sb = sandboxFacts();
+    const appDir = "/srv/l9-hosttest";
+    const service = "l9hosttest";
+
+    before(() => {
+        cleanSandboxService(service, appDir, sb.caddyAdmin);
+    });
+    after(() => {
+        cleanSandboxService(service, appDir, sb.caddyAdmin);
+    });
+
+    describe("checkout", () => {
+        const checkout = (tag: string) => runOnHost(renderCheckoutScript({ appDir, repoUrl: sb.repoUrl, tag, mainBranch: "main", verifySignature: false }));
+
+        it("checks out an annotated tag on main and prints its commit and .env.example", () => {
+            const r = checkout("v0.1.0-l9");
+            expect(r.code, r.stderr).to.equal(0);
+            const { commit, envExample } = parseCheckoutOutput(r.stdout);
+            expect(commit).to.equal(sh(`git --git-dir='${sb.repoDir}' rev-parse 'v0.1.0-l9^{commit}'`).trim());
+            expect(envExample).to.contain("APP_SECRET=");
+            expect(sh(`git -C '${appDir}/releases/v0.1.0-l9' rev-parse HEAD`).trim()).to.equal(commit);
+        });
+
+        it("resets an edited worktree to the tag on the next run", () => {
+            sh(`echo edited >> '${appDir}/releases/v0.1.0-l9/README'`);
+            expect(checkout("v0.1.0-l9").code).to.equal(0);
+            expect(sh(`git -C '${appDir}/releases/v0.1.0-l9' status --porcelain`).trim()).to.equal("");
+        });
+
+        const refused: Array<[string, RegExp]> = [
+            ["v0.5.0-l9", /lightweight tag/],
+            ["v0.6.0-l9", /not reachable from main/],
+            ["v9.9.9-l9", /does not exist/],
+        ];
+        for (const [tag, message] of refused) {
+            it(`refuses ${tag} (${message.source}) before making a worktree`, () => {
+                const r = checkout(tag);
+                expect(r.code).to.not.equal(0);
+                expect(r.stderr).to.match(message);
+                expect(sh(`test -e '${appDir}/releases/${tag}' && echo yes || echo no`).trim()).to.equal("no");
+            });
+        }
+    });
+
+    it("env file: written from stdin, mode 600, content exact", () => {
+        const f = `${appDir}/shared/.env`;
+        const r = runOnHost(renderWriteEnvFileScript(f), "A=1\nB=two words\n");
+        expect(r.code, r.stderr).to.equal(0);
+        expect(sh(`stat -c %a '${f}'`).trim()).to.equal("600");
+        expect(sh(`cat '${f}'`)).to.equal("A=1\nB=two words\n");
+    });
+
+    describe("gate", () => {
+        const images: Record<string, string> = {};
+        const run = (tag: string, port: number) => {
+            sh(`docker rm -f ${service}-${port} >/dev/null 2>&1 || true`);
+            sh(`docker run -d --name ${service}-${port} --label l9.service=${service} --network host -e PORT=${port} -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y --health-interval 1s ${images[tag]} >/dev/null`);
+            return `${service}-${port}`;
+        };
+        const gate = (name: string, port: number, tag: string, timeoutSeconds = 20) =>
+            runOnHost(
+                renderGateScript({
+                    containerName: name,
+                    tag,
+                    port,
+                    healthPath: "/health",
+                    timeoutSeconds,
+                    smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }],
+                    logScanPatterns: ["Traceback", "FATAL"],
+                }),
+            );
+
+        before(() => {
+            const src = sh("mktemp -d").trim();
+            for (const tag of ["v0.1.0-l9", "v0.3.0-l9", "v0.3.1-l9", "v0.3.2-l9"]) {
+                sh(`git clone -q --branch ${tag} '${sb.repoUrl}' '${src}/${tag}' 2>/dev/null`);
+                images[tag] = sh(`docker build -q '${src}/${tag}'`).trim();
+            }
+            sh(`rm -rf '${src}'`);
+        });
+
+        it("passes a good release", () => {
+            const r = gate(run("v0.1.0-l9", 18301), 18301, "v0.1.0-l9");
+            expect(r.code, r.stderr).to.equal(0);
+            expect(r.stdout.trim()).to.equal("passed");
+        });
+
+        it("fails a release that never becomes healthy, within the timeout, quoting its logs", () => {
+            const r = gate(run("v0.3.0-l9", 18302), 18302, "v0.3.0-l9", 8);
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.match(/check 'docker health': not healthy within 8s/);
+            expect(r.stderr).to.contain("| l9 sample v0.3.0-l9 (never-healthy)");
+        });
+
+        it("fails a release whose smoke request answers 500", () => {
+            const r = gate(run("v0.3.1-l9", 18303), 18303, "v0.3.1-l9");
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.contain("check 'smoke GET /api/smoke': expected 200, got 500");
+        });
+
+        it("fails a release that logs a Traceback", () => {
+            const r = gate(run("v0.3.2-l9", 18304), 18304, "v0.3.2-l9");
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.match(/check 'log scan': the logs contain "Traceback"/);
+        });
+
+        it("fails a container that exited, with its exit code", () => {
+            sh(`docker rm -f ${service}-18305 >/dev/null 2>&1 || true`);
+            sh(`docker run -d --name ${service}-18305 --label l9.service=${service} --network host -e PORT=18305 ${images["v0.1.0-l9"]} >/dev/null`);
+            const r = gate(`${service}-18305`, 18305, "v0.1.0-l9");
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.match(/check 'running': the container exited \(exit code 3\)|could not be started/);
+            expect(r.stderr).to.contain("APP_SECRET is not set");
+        });
+    });
+
+    describe("switch", () => {
+        const args = (port: number) => ({
+            serviceName: service,
+            appDir,
+            caddyAdmin: sb.caddyAdmin,
+            caddyListen: "127.0.0.1:18380",
+            caddyHosts: [],
+            slot: (port === 18301 ? "blue" : "green") as "blue" | "green",
+            port,
+            standby: "warm" as const,
+            drainGraceSeconds: 5,
+            record: { id: "host-test", tag: "v0.1.0-l9", commit: "c".repeat(40), imageId: "sha256:x", actor: "host-test" },
+            imageName: `${service}-api`,
+            imagesToKeep: 3,
+        });
+
+        it("creates the Caddy server on first use and routes to the slot", () => {
+            const r = runOnHost(renderSwitchScript(args(18301)));
+            expect(r.code, r.stderr).to.equal(0);
+            expect(httpGet("http://127.0.0.1:18380/version").body).to.contain("v0.1.0-l9");
+            expect(JSON.parse(sh(`tail -n 1 '${appDir}/deploys.jsonl'`))).to.include({ id: "host-test", slot: "blue", status: "live" });
+        });
+
+        it("flips between two live upstreams under load with zero failed requests", async () => {
+            // a second good upstream on 18306
+            sh(`docker rm -f ${service}-18306 >/dev/null 2>&1 || true`);
+            sh(`docker run -d --name ${service}-18306 --label l9.service=${service} --network host -e PORT=18306 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`);
+            sh("for i in $(seq 1 30); do curl -fsS -o /dev/null http://127.0.0.1:18306/health && exit 0; sleep 0.5; done; exit 1");
+            const loop = new LoadLoop("http://127.0.0.1:18380/version", 4, 120);
+            for (let i = 0; i < 10; i++) {
+                const r = runOnHost(renderSwitchScript(args(i % 2 === 0 ? 18306 : 18301)));
+                expect(r.code, r.stderr).to.equal(0);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            const report = await loop.stop();
+            console.log(`      load: ${report.total} requests, ${report.failed.length} failed, ${report.retriedOnStaleConnection} retried once on a stale keep-alive connection`);
+            expect(report.total).to.be.greaterThan(100);
+            expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
+            expect(sh(`curl -fsS 'http://${sb.caddyAdmin}/id/${service}-upstream/upstreams'`)).to.contain("127.0.0.1:18301");
+        });
+
+        it("fails without touching anything when Caddy's admin API is down (wrong address)", () => {
+            const r = runOnHost(renderSwitchScript({ ...args(18306), caddyAdmin: "127.0.0.1:1" }));
+            expect(r.code).to.not.equal(0);
+            expect(sh(`curl -fsS 'http://${sb.caddyAdmin}/id/${service}-upstream/upstreams'`)).to.contain("127.0.0.1:18301");
+        });
+    });
+});

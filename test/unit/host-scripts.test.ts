@@ -1,0 +1,170 @@
+import { expect } from "chai";
+import { execFileSync } from "child_process";
+import { caddyServerConfig } from "../../host-scripts/caddy";
+import { parseCheckoutOutput, renderCheckoutScript, renderRemoveCheckoutScript } from "../../host-scripts/checkout";
+import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderGateScript } from "../../host-scripts/gate";
+import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
+import { renderPreflightScript } from "../../host-scripts/preflight";
+import { quote } from "../../host-scripts/shell";
+import { renderSwitchScript } from "../../host-scripts/switch";
+import { renderDockerInspectScript, renderDockerRunScript } from "../../providers/docker-container";
+
+/** `sh -n`: the script parses as POSIX shell. */
+function parses(script: string): void {
+    execFileSync("sh", ["-n"], { input: script });
+}
+
+/** Runs a script with `sh` and returns stdout: for quoting tests. */
+function run(script: string): string {
+    return execFileSync("sh", ["-c", script], { encoding: "utf8" });
+}
+
+const gateArgs = {
+    containerName: "l9-green",
+    tag: "v1.2.3-l9",
+    port: 8002,
+    healthPath: "/health",
+    timeoutSeconds: 60,
+    smokeRequests: [{ method: "GET" as const, path: "/api/smoke", expectStatus: 200 }],
+    logScanPatterns: ["Traceback", "it's fatal"],
+};
+
+const switchArgs = {
+    serviceName: "l9",
+    appDir: "/opt/l9",
+    caddyAdmin: "127.0.0.1:2019",
+    caddyListen: ":443",
+    caddyHosts: ["api.example.com"],
+    slot: "green" as const,
+    port: 8002,
+    previousContainer: "l9-blue",
+    standby: "stopped" as const,
+    drainGraceSeconds: 30,
+    record: { id: "abc123", tag: "v1.2.3-l9", commit: "a".repeat(40), imageId: `sha256:${"b".repeat(64)}`, actor: "ops@example.com" },
+    imageName: "l9-api",
+    imagesToKeep: 3,
+};
+
+describe("unit: rendered host scripts", () => {
+    describe("quote", () => {
+        const nasty = ["plain", "it's", "$(id)", "`id`", "a b", "x;rm -rf /", "new\nline", "'", "\\", "*"];
+        for (const value of nasty) {
+            it(`keeps ${JSON.stringify(value)} one literal word`, () => {
+                expect(run(`printf '%s' ${quote(value)}`)).to.equal(value);
+            });
+        }
+        it("refuses NUL bytes", () => expect(() => quote("a\0b")).to.throw(/NUL/));
+    });
+
+    it("preflight checks docker, Caddy's admin API and disk space, and changes nothing", () => {
+        const s = renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 });
+        parses(s);
+        expect(s).to.contain("docker info");
+        expect(s).to.contain("'http://127.0.0.1:2019/config/'");
+        expect(s).to.contain("-ge 2048");
+        expect(s).to.match(/minFreeDiskMb=2048/);
+        expect(s).to.not.match(/mkdir|rm |docker (run|rm|stop)/);
+    });
+
+    it("checkout verifies the tag is annotated and on main before making a worktree", () => {
+        const s = renderCheckoutScript({ appDir: "/opt/l9", repoUrl: "git@example.com:e/l9.git", tag: "v1.2.3-l9", mainBranch: "main", verifySignature: true });
+        parses(s);
+        expect(s).to.contain("tag=" + quote("v1.2.3-l9"));
+        expect(s).to.contain("lightweight tag");
+        expect(s).to.contain("merge-base --is-ancestor");
+        expect(s).to.contain("verify-tag");
+        expect(s.indexOf("merge-base")).to.be.lessThan(s.indexOf("worktree add"));
+        expect(renderCheckoutScript({ appDir: "/opt/l9", repoUrl: "x@y:z", tag: "v1", mainBranch: "main", verifySignature: false })).to.not.contain("verify-tag");
+        parses(renderRemoveCheckoutScript("/opt/l9", "v1.2.3-l9"));
+    });
+
+    it("parses the checkout's commit and .env.example, and rejects output without a commit", () => {
+        const out = `l9.commit=${"c".repeat(40)}\nl9.envExample=${Buffer.from("A=\nB=x\n").toString("base64")}\n`;
+        expect(parseCheckoutOutput(out)).to.deep.equal({ commit: "c".repeat(40), envExample: "A=\nB=x\n" });
+        expect(parseCheckoutOutput(`l9.commit=${"c".repeat(40)}\nl9.envExample=\n`).envExample).to.equal(undefined);
+        expect(() => parseCheckoutOutput("garbage")).to.throw(/no commit/);
+    });
+
+    it("image build reuses an image built from the same commit and labels what it builds", () => {
+        const s = renderImageBuildScript({ appDir: "/opt/l9", tag: "v1.2.3-l9", commit: "c".repeat(40), imageName: "l9-api", serviceName: "l9", dockerfile: "docker/Dockerfile" });
+        parses(s);
+        expect(s).to.contain("ref='l9-api:v1.2.3-l9'");
+        expect(s).to.contain("already built");
+        expect(s).to.contain("'l9.service=l9'");
+        expect(s).to.contain("'docker/Dockerfile'");
+        expect(parseImageBuildOutput(`noise\nl9.imageId=sha256:${"d".repeat(64)}\n`)).to.equal(`sha256:${"d".repeat(64)}`);
+        expect(() => parseImageBuildOutput("nothing")).to.throw(/no image id/);
+    });
+
+    it("env file is written from stdin with mode 600, never from the script text", () => {
+        const s = renderWriteEnvFileScript("/opt/l9/shared/.env");
+        parses(s);
+        expect(s).to.contain("umask 077");
+        expect(s).to.contain("chmod 600");
+        expect(s).to.contain('cat >"$tmp"');
+    });
+
+    it("gate checks docker health, the health endpoint, each smoke request and each log pattern, in that order", () => {
+        const s = renderGateScript(gateArgs);
+        parses(s);
+        const order = ["check 'docker health'", "check 'health endpoint'", "smoke GET /api/smoke'\\''", "log scan'\\''"].map((x) => s.indexOf(x));
+        expect(order.every((i) => i > 0)).to.equal(true);
+        expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
+        expect(s).to.contain("'http://127.0.0.1:8002/health'");
+        expect(s).to.contain("grep -F -q -- 'Traceback'");
+        expect(s).to.contain(`grep -F -q -- 'it'\\''s fatal'`);
+        expect(s).to.contain("last 30 log lines");
+        expect(s).to.contain("traffic was not moved");
+        expect(s).to.not.contain("/config/");
+    });
+
+    it("switch patches only the tagged upstream, verifies it, records the deploy, drains the old slot and prunes", () => {
+        const s = renderSwitchScript(switchArgs);
+        parses(s);
+        expect(s).to.contain(`-X PATCH -d '[{"dial":"127.0.0.1:8002"}]' "$admin/id/$id/upstreams"`);
+        expect(s).to.contain("does not dial");
+        expect(s).to.contain("'/opt/l9/deploys.jsonl'");
+        expect(s).to.contain(`"tag":"v1.2.3-l9"`);
+        expect(s).to.contain("docker stop -t 30 'l9-blue'");
+        expect(s).to.contain("tail -n +4");
+        expect(s.indexOf("PATCH")).to.be.lessThan(s.indexOf("docker stop"));
+        const warm = renderSwitchScript({ ...switchArgs, standby: "warm" });
+        expect(warm).to.not.contain("docker stop");
+        expect(warm).to.contain("warm standby");
+        expect(renderSwitchScript({ ...switchArgs, previousContainer: undefined })).to.not.contain("l9-blue");
+    });
+
+    it("Caddy server config: tagged handler, loopback dial, host matcher, automatic HTTPS off without hosts", () => {
+        const withHosts = caddyServerConfig({ serviceName: "l9", listen: ":443", hosts: ["api.example.com"], dial: "127.0.0.1:8001" }) as any;
+        expect(withHosts.routes[0].handle[0]["@id"]).to.equal("l9-upstream");
+        expect(withHosts.routes[0].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8001" }]);
+        expect(withHosts.routes[0].match).to.deep.equal([{ host: ["api.example.com"] }]);
+        expect(withHosts).to.not.have.property("automatic_https");
+        const local = caddyServerConfig({ serviceName: "l9", listen: "127.0.0.1:8080", hosts: [], dial: "127.0.0.1:8001" }) as any;
+        expect(local.automatic_https).to.deep.equal({ disable: true });
+        expect(local.routes[0]).to.not.have.property("match");
+    });
+
+    it("docker run binds published ports to 127.0.0.1 only and passes env through a temp file", () => {
+        const s = renderDockerRunScript({
+            name: "l9-blue",
+            image: `sha256:${"e".repeat(64)}`,
+            envFingerprint: "f",
+            networkMode: "bridge",
+            ports: [{ internal: 8000, external: 8001 }],
+            restart: "unless-stopped",
+            healthcheck: { command: "curl -fsS http://127.0.0.1:$PORT/health", intervalSeconds: 2, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 30 },
+            labels: { "l9.tag": "v1" },
+            stopGraceSeconds: 30,
+        });
+        parses(s);
+        expect(s).to.contain("-p '127.0.0.1:8001:8000'");
+        expect(s).to.not.match(/-p '0\.0\.0\.0|-p '\d+:/);
+        expect(s).to.contain('--env-file "$envf"');
+        expect(s).to.contain("--health-cmd 'curl -fsS http://127.0.0.1:$PORT/health'");
+        expect(s).to.contain("--restart 'unless-stopped'");
+        expect(s).to.not.contain("--privileged");
+        parses(renderDockerInspectScript("l9-blue"));
+    });
+});
