@@ -39,6 +39,10 @@ export class L9Runtime extends pulumi.ComponentResource {
     readonly deployedAt: pulumi.Output<string>;
     readonly url: string;
     readonly state: DeployState;
+    /** The host (its connection carries the secret private key). */
+    readonly host: Host;
+    /** The env file; `validatedEnv` is what the slots run with. */
+    readonly envFile: EnvFile;
 
     constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:runtime:L9Runtime", name, {}, opts);
@@ -170,6 +174,8 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this, dependsOn: [...slots.values()] },
         );
 
+        this.host = host;
+        this.envFile = envFile;
         this.activeSlot = target;
         this.state = next;
         this.deployedAt = traffic.deployedAt;
