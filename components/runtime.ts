@@ -3,6 +3,8 @@ import { DeployConfig } from "../config/schema";
 import { hostLayout } from "../host-scripts/layout";
 import { RandomId } from "../providers/random-id";
 import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
+import { worktreePath } from "../host-scripts/layout";
+import { DriftJob } from "./drift-job";
 import { EnvFile } from "./env-file";
 import { GitCheckout } from "./git-checkout";
 import { Host } from "./host";
@@ -172,6 +174,26 @@ export class L9Runtime extends pulumi.ComponentResource {
                 imagesToKeep: c.imagesToKeep,
             },
             { parent: this, dependsOn: [...slots.values()] },
+        );
+
+        new DriftJob(
+            "drift",
+            {
+                connection: host.connection,
+                serviceName: c.serviceName,
+                appDir: c.appDir,
+                schedule: c.driftSchedule,
+                user: c.sshUser,
+                worktree: worktreePath(c.appDir, desiredTag),
+                commit: this.commit,
+                containerName: targetSlot.containerName,
+                imageId: this.imageId,
+                caddyAdmin: c.caddyAdmin,
+                dial: `127.0.0.1:${portOf(target)}`,
+                envFile: layout.envFile,
+                metricsDir: c.metricsDir,
+            },
+            { parent: this, dependsOn: [traffic] },
         );
 
         this.host = host;

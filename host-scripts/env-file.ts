@@ -2,7 +2,7 @@ import { lines, prologue, quote } from "./shell";
 
 /**
  * Writes the env file from stdin (the secret never appears in the script or its output),
- * atomically and with mode 0600. Prints the file's sha256 so drift can be checked.
+ * atomically and with mode 0600. Records and prints its sha256, so drift can be checked.
  */
 export function renderWriteEnvFileScript(envFile: string): string {
     return lines(
@@ -14,7 +14,9 @@ export function renderWriteEnvFileScript(envFile: string): string {
         `cat >"$tmp"`,
         `chmod 600 "$tmp"`,
         `mv -f "$tmp" "$f"`,
+        // The deploy-time hash the host's drift job compares against.
+        `sha256sum "$f" | cut -d' ' -f1 >"$f.sha256"`,
         `say "wrote $f (mode 600)"`,
-        `sha256sum "$f" | cut -d' ' -f1`,
+        `cat "$f.sha256"`,
     );
 }

@@ -114,7 +114,14 @@ const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
         const replaces = REPLACE_KEYS.filter((k) => !same(olds[k], news[k]));
         const updates = (["restart", "running", "stopGraceSeconds", "connection", "env"] as const).filter((k) => !same(olds[k], news[k]));
-        return { changes: replaces.length + updates.length > 0, replaces: [...replaces], deleteBeforeReplace: true };
+        // An in-place update keeps the container: its id and name stay known during preview,
+        // so what depends on them (the gate's triggers) does not show as a change.
+        return {
+            changes: replaces.length + updates.length > 0,
+            replaces: [...replaces],
+            stables: replaces.length === 0 ? ["containerId", "name"] : [],
+            deleteBeforeReplace: true,
+        };
     },
 
     async update(_id: string, olds: ContainerState, news: ContainerState) {

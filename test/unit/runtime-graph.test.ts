@@ -92,8 +92,8 @@ describe("unit: resource graph of a release (mocks)", function () {
     });
 
     it("protects the slots: delete-before-replace (fixed names), serving slot keeps its env", () => {
-        expect(options.get("green-container")?.deleteBeforeReplace).to.equal(true);
-        expect(options.get("blue-container")?.deleteBeforeReplace).to.equal(true);
+        expect((options.get("green-container") as pulumi.CustomResourceOptions | undefined)?.deleteBeforeReplace).to.equal(true);
+        expect((options.get("blue-container") as pulumi.CustomResourceOptions | undefined)?.deleteBeforeReplace).to.equal(true);
         expect(options.get("blue-container")?.ignoreChanges).to.deep.equal(["env"]);
         expect(options.get("green-container")?.ignoreChanges).to.deep.equal([]);
     });
