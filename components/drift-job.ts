@@ -62,6 +62,8 @@ export class DriftJob extends pulumi.ComponentResource {
                     dial: args.dial,
                     envFile: args.envFile,
                     metricsDir: args.metricsDir,
+                    cronFile: this.cronPath,
+                    cronSha256: sha256(cron),
                 }),
             );
         const fileSha = (path: string) => `$(sha256sum ${quote(path)} 2>/dev/null | cut -d' ' -f1 || true)`;

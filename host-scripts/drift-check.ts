@@ -18,10 +18,13 @@ export interface DriftCheckScriptArgs {
     envFile: string;
     /** Directory of the Prometheus textfile collector. */
     metricsDir: string;
+    /** The cron file that runs this script, and the sha256 of its declared content. */
+    cronFile: string;
+    cronSha256: string;
 }
 
 /** The checks the host-side drift job runs, in order; each is also a metric. */
-export const DRIFT_CHECKS = ["worktree", "container", "caddy_upstream", "env_file"] as const;
+export const DRIFT_CHECKS = ["worktree", "container", "caddy_upstream", "env_file", "cron_file"] as const;
 
 /** Metric names written by the drift job. */
 export function driftMetricNames(): string[] {
@@ -36,7 +39,8 @@ export function driftMetricsFile(metricsDir: string, serviceName: string): strin
 /**
  * The host-side drift check, run by cron: the deployed worktree is clean and at the deployed
  * commit; the active container runs, is healthy and runs the deployed image; Caddy dials the
- * active slot; the env file is unchanged since deploy. One log line per check, exit 1 on
+ * active slot; the env file is unchanged since deploy; the cron entry that runs this check is
+ * in place. One log line per check, exit 1 on
  * drift, and a Prometheus textfile (l9_drift_detected plus one gauge per check).
  */
 export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
@@ -62,6 +66,8 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         `if [ "$up" = ${quote(wantUpstream)} ]; then report caddy_upstream ok ${quote(`Caddy dials ${a.dial}`)}; else report caddy_upstream drift "Caddy upstreams \${up:-unreachable} (deployed: ${a.dial})"; fi`,
         `want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
         `if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,
+        `cron=$(sha256sum ${quote(a.cronFile)} 2>/dev/null | cut -d' ' -f1)`,
+        `if [ "$cron" = ${quote(a.cronSha256)} ]; then report cron_file ok ${quote(`${a.cronFile} in place`)}; else report cron_file drift ${quote(`${a.cronFile} `)}"\${cron:+edited}\${cron:-missing}"; fi`,
         `mkdir -p ${quote(a.metricsDir)}`,
         `tmp=${quote(metrics)}.$$`,
         "{",

@@ -11,6 +11,8 @@ export interface L9TestStack {
     siteUrl: string;
     serviceName: string;
     appDir: string;
+    /** The Pulumi environment of the stack (backend, passphrase), for CLI runs. */
+    envVars: Record<string, string>;
     ports: { blue: number; green: number; site: number };
     /** Sets config values (secret ones marked) and returns the stack. */
     set(values: Record<string, string>, secret?: boolean): Promise<void>;
@@ -53,6 +55,7 @@ export async function createL9Stack(label: string, base: number): Promise<L9Test
         siteUrl: `http://127.0.0.1:${ports.site}`,
         serviceName,
         appDir,
+        envVars,
         ports,
         async set(values, secret = false) {
             for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });

@@ -1,0 +1,91 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import { cleanSandboxService, sandboxFacts, sh, shStatus } from "../support/sandbox";
+import { REPO_ROOT } from "../support/toolchain";
+
+/**
+ * Drift, both ways: `npm run drift` (pulumi preview --refresh) names each hand change to the
+ * host, the host's own drift job sees it and says so in its metric, and `pulumi up` heals it.
+ */
+describe("e2e: drift is seen by refresh and by the host job, and healed by up", function () {
+    this.timeout(20 * 60 * 1000);
+    let s: L9TestStack;
+    let metricsFile: string;
+    let tag = "v0.1.0-l9";
+
+    const npmDrift = () => {
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/drift.ts", "--stack", "e2e-drift"], {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...s.envVars },
+        });
+        return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    };
+    const hostCheck = () => shStatus(`'${s.appDir}/bin/drift-check' >/dev/null 2>&1`);
+    const metric = (name: string) => {
+        const m = new RegExp(`^${name}\\{[^}]*\\} (\\d)$`, "m").exec(sh(`cat '${metricsFile}'`));
+        return m ? Number(m[1]) : undefined;
+    };
+
+    before(async () => {
+        s = await createL9Stack("drift", 18200);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        metricsFile = `/var/lib/l9-sandbox/metrics-drift/l9_drift_${s.serviceName}.prom`;
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        tag = (await s.stack.outputs()).releaseTag.value as string;
+    });
+
+    after(async () => {
+        if (s) await s.stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
+    });
+
+    it("starts clean: npm run drift exits 0, the host job exits 0 and reports 0", () => {
+        const d = npmDrift();
+        expect(d.code, d.out).to.equal(0);
+        expect(d.out).to.contain("drift: none");
+        expect(hostCheck()).to.equal(0);
+        expect(metric("l9_drift_detected")).to.equal(0);
+        expect(sh("cat /etc/cron.d/" + s.serviceName + "-drift")).to.match(/^17 \* \* \* \* root .*drift-check/m);
+    });
+
+    const cases: Array<{ name: string; tamper: () => void; resource: RegExp; detail: RegExp; gauge: string }> = [
+        { name: "stop the active container", tamper: () => sh(`docker stop -t 1 ${s.serviceName}-blue`), resource: /blue-container \(update\)/, detail: /running: found false, declared true/, gauge: "l9_drift_container" },
+        { name: "remove the active container", tamper: () => sh(`docker rm -f ${s.serviceName}-blue`), resource: /blue-container \(create\)/, detail: /missing on the host/, gauge: "l9_drift_container" },
+        { name: "edit a tracked file in the worktree", tamper: () => sh(`echo edited >> '${s.appDir}/releases/${tag}/README'`), resource: new RegExp(`checkout-${tag}-worktree \\(update\\)`), detail: /clean: found "no \(1 tracked files modified\)", declared "yes"/, gauge: "l9_drift_worktree" },
+        { name: "check out another tag on the host", tamper: () => sh(`git -C '${s.appDir}/releases/${tag}' checkout -q --detach v0.2.0-l9`), resource: new RegExp(`checkout-${tag}-worktree \\(update\\)`), detail: /at_tag: found "no \(HEAD [0-9a-f]{40}\)", declared "yes"/, gauge: "l9_drift_worktree" },
+        {
+            name: "point Caddy at another upstream through its admin API",
+            tamper: () => sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' 'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-upstream/upstreams'`),
+            resource: /traffic-caddy \(update\)/,
+            detail: /upstream: found "\[\{\\"dial\\":\\"127\.0\.0\.1:9\\"\}\]"/,
+            gauge: "l9_drift_caddy_upstream",
+        },
+        { name: "delete the cron file", tamper: () => sh(`rm -f /etc/cron.d/${s.serviceName}-drift`), resource: /drift-install \(update\)/, detail: /cron_file: found "missing"/, gauge: "l9_drift_cron_file" },
+        { name: "edit the env file", tamper: () => sh(`echo 'APP_SECRET=changed-by-hand' >> '${s.appDir}/shared/.env'`), resource: /env-write \(update\)/, detail: /differs from the declared state/, gauge: "l9_drift_env_file" },
+    ];
+
+    for (const c of cases) {
+        it(`${c.name}: both detectors name it, up heals it, both are clean again`, async () => {
+            c.tamper();
+            const d = npmDrift();
+            expect(d.code, d.out).to.equal(1);
+            expect(d.out).to.match(c.resource);
+            expect(d.out).to.match(c.detail);
+            expect(hostCheck()).to.equal(1);
+            expect(metric("l9_drift_detected")).to.equal(1);
+            expect(metric(c.gauge)).to.equal(1);
+
+            const r = await s.up();
+            expect(r.ok, r.error).to.equal(true);
+
+            const after = npmDrift();
+            expect(after.code, after.out).to.equal(0);
+            expect(hostCheck()).to.equal(0);
+            expect(metric("l9_drift_detected")).to.equal(0);
+            expect(metric(c.gauge)).to.equal(0);
+        });
+    }
+});
