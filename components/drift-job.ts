@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { renderDriftCheckScript, renderDriftCronFile, renderInstallDriftJobScript } from "../host-scripts/drift-check";
+import { renderDriftCheckScript, renderDriftCronFile, renderInstallDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
 import { quote } from "../host-scripts/shell";
 import { RemoteCommand } from "../providers/remote-command";
 import { SshConnectionArgs } from "../providers/ssh";
@@ -22,9 +22,9 @@ export interface DriftJobArgs {
     /** Active container and the image id it must run. */
     containerName: string;
     imageId: pulumi.Input<string>;
-    /** Caddy admin address, and the upstream Caddy must dial. */
-    caddyAdmin: string;
-    dial: string;
+    /** How Caddy routes the service, and the slot it must route to. */
+    routing: RoutingArgs;
+    activeSlot: "blue" | "green";
     /** The env file path. */
     envFile: string;
     /** Prometheus textfile collector directory. */
@@ -58,8 +58,8 @@ export class DriftJob extends pulumi.ComponentResource {
                     commit,
                     containerName: args.containerName,
                     imageId,
-                    caddyAdmin: args.caddyAdmin,
-                    dial: args.dial,
+                    routing: args.routing,
+                    activeSlot: args.activeSlot,
                     envFile: args.envFile,
                     metricsDir: args.metricsDir,
                     cronFile: this.cronPath,

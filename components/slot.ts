@@ -25,6 +25,8 @@ export interface SlotArgs {
     env: pulumi.Input<Record<string, string>>;
     /** Fingerprint of the env, part of the release identity. */
     envFingerprint: string;
+    /** Docker restart policy ("no" is allowed by Docker, refused by the policy pack). */
+    restartPolicy: "unless-stopped" | "always" | "on-failure" | "no";
     /** Health check shell command, or undefined to use the image's HEALTHCHECK. */
     healthcheckCommand?: string;
     /** SIGTERM grace when stopped. */
@@ -62,7 +64,7 @@ export class Slot extends pulumi.ComponentResource {
                 envFingerprint: args.envFingerprint,
                 networkMode: args.networkMode,
                 ports: args.networkMode === "bridge" ? [{ internal: args.containerPort, external: args.port }] : undefined,
-                restart: "unless-stopped",
+                restart: args.restartPolicy,
                 healthcheck: { command: args.healthcheckCommand ?? "image", intervalSeconds: 2, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 30 },
                 labels: pulumi.output(args.commit).apply((commit) => ({
                     "l9.service": args.serviceName,

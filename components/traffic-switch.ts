@@ -1,9 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SmokeRequest } from "../config/schema";
-import { caddyUpstreamId } from "../host-scripts/caddy";
 import { renderGateScript } from "../host-scripts/gate";
-import { quote } from "../host-scripts/shell";
-import { DeployRecordFields, renderSwitchScript } from "../host-scripts/switch";
+import { DeployRecordFields, renderRoutingCheckScript, renderSwitchScript } from "../host-scripts/switch";
 import { RemoteCommand } from "../providers/remote-command";
 import { SshConnectionArgs } from "../providers/ssh";
 import { Color } from "../state/slot-machine";
@@ -19,8 +17,9 @@ export interface TrafficSwitchArgs {
     target: Color;
     /** The release tag in that slot (for messages). */
     tag: string;
-    /** Its loopback port. */
-    port: number;
+    /** Loopback ports of the two slots (Caddy has a route to each). */
+    bluePort: number;
+    greenPort: number;
     /** Its container name. */
     containerName: string;
     /** Its container id: a new container means a new gate run. */
@@ -49,8 +48,8 @@ export interface TrafficSwitchArgs {
 /**
  * The gate, then the switch. The gate checks the target slot (Docker health, health endpoint,
  * smoke requests, log scan); only when it passes does the switch point Caddy at the slot,
- * record the deploy, drain or keep warm the old slot, and prune old images. Refresh asks
- * Caddy which upstream it dials, so a hand edit of Caddy shows up as drift.
+ * record the deploy, drain or keep warm the old slot, and prune old images. Refresh asks the
+ * host which slot Caddy routes to and what it dials, so a hand edit shows up as drift.
  */
 export class TrafficSwitch extends pulumi.ComponentResource {
     /** When traffic moved (host clock, UTC). */
@@ -58,6 +57,16 @@ export class TrafficSwitch extends pulumi.ComponentResource {
 
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:traffic:TrafficSwitch", name, {}, opts);
+        const port = args.target === "blue" ? args.bluePort : args.greenPort;
+        const routing = {
+            serviceName: args.serviceName,
+            appDir: args.appDir,
+            caddyAdmin: args.caddyAdmin,
+            caddyListen: args.caddyListen,
+            caddyHosts: args.caddyHosts,
+            bluePort: args.bluePort,
+            greenPort: args.greenPort,
+        };
         const gate = new RemoteCommand(
             `${name}-gate`,
             {
@@ -66,7 +75,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 create: renderGateScript({
                     containerName: args.containerName,
                     tag: args.tag,
-                    port: args.port,
+                    port,
                     healthPath: args.healthPath,
                     timeoutSeconds: args.healthTimeoutSeconds,
                     smokeRequests: args.smokeRequests,
@@ -76,7 +85,6 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const dial = `127.0.0.1:${args.port}`;
         const flip = new RemoteCommand(
             `${name}-caddy`,
             {
@@ -84,13 +92,8 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 what: `switch to ${args.target}`,
                 create: pulumi.output(args.record).apply((record) =>
                     renderSwitchScript({
-                        serviceName: args.serviceName,
-                        appDir: args.appDir,
-                        caddyAdmin: args.caddyAdmin,
-                        caddyListen: args.caddyListen,
-                        caddyHosts: args.caddyHosts,
+                        ...routing,
                         slot: args.target,
-                        port: args.port,
                         previousContainer: args.previousContainer,
                         standby: args.standby,
                         drainGraceSeconds: args.drainGraceSeconds,
@@ -100,8 +103,8 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                     }),
                 ),
                 triggers: [args.containerId],
-                check: `printf 'upstream=%s\\n' "$(curl -fsS -m 5 ${quote(`http://${args.caddyAdmin}/id/${caddyUpstreamId(args.serviceName)}/upstreams`)} 2>/dev/null | tr -d ' \\n' || echo unreachable)"`,
-                expect: { upstream: JSON.stringify([{ dial }]) },
+                check: renderRoutingCheckScript(routing),
+                expect: { routing: args.target, upstream: JSON.stringify([{ dial: `127.0.0.1:${port}` }]), config: "current" },
             },
             { parent: this, dependsOn: [gate] },
         );

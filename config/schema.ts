@@ -86,6 +86,7 @@ export const configSchema = z
         smokeRequests: jsonOf(z.array(smokeRequest).max(50)).default([]),
         logScanPatterns: jsonOf(z.array(z.string().min(1).regex(/^[^\n\r\0]+$/, "must be a single line"))).default(["Traceback", "FATAL", "panic:"]),
         standby: z.enum(["warm", "stopped"]).default("warm"),
+        restartPolicy: z.enum(["unless-stopped", "always", "on-failure", "no"]).default("unless-stopped"),
         drainGraceSeconds: z.coerce.number().int().min(0).max(600).default(30),
         imagesToKeep: z.coerce.number().int().min(2).max(50).default(3),
         env: jsonOf(

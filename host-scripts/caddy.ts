@@ -1,51 +1,103 @@
+import * as crypto from "crypto";
+import { quote } from "./shell";
+
 /**
- * Caddy's admin-API config for the service: one server of our own whose single route
- * reverse-proxies to the active slot. The reverse_proxy handler carries an `@id`, so a
- * switch is one atomic PATCH of its upstreams (graceful: in-flight requests finish).
+ * Caddy's config for the service: one server of our own with two routes, one per slot.
+ * Which slot serves is decided per request by Caddy's `file` matcher on a marker file: the
+ * green route matches while `<markerDir>/<service>-green.active` exists, otherwise the blue
+ * route serves. A switch is therefore an atomic file create/unlink on the host and never a
+ * Caddy config reload: a reload re-binds listeners (SO_REUSEPORT) and can reset connections
+ * queued on the old socket, which a traffic switch must not do. The config itself is loaded
+ * only when missing or different (first deploy, a heal, or a port change).
  */
 
-export interface CaddyRouteArgs {
-    /** Service name: names the server and the ids. */
+export interface CaddyServerArgs {
+    /** Service name: names the server, the routes and the ids. */
     serviceName: string;
     /** Listen address of the public site, e.g. ":443" or "127.0.0.1:8080". */
     listen: string;
     /** Host names to match; empty matches any host and disables automatic HTTPS. */
     hosts: string[];
-    /** The upstream, "127.0.0.1:<slot port>". */
-    dial: string;
+    /** Loopback ports of the two slots. */
+    bluePort: number;
+    greenPort: number;
+    /** Directory of the marker file (readable by Caddy's user). */
+    markerDir: string;
 }
 
-export function caddyUpstreamId(serviceName: string): string {
-    return `${serviceName}-upstream`;
+export type SlotColor = "blue" | "green";
+
+/** The `@id` of a slot's reverse_proxy handler. */
+export function caddyUpstreamId(serviceName: string, color: SlotColor): string {
+    return `${serviceName}-${color}-upstream`;
 }
 
 export function caddyServerName(serviceName: string): string {
     return serviceName;
 }
 
+/** The marker file whose presence routes traffic to green. */
+export function greenMarkerFile(markerDir: string, serviceName: string): string {
+    return `${markerDir}/${serviceName}-green.active`;
+}
+
 export function caddyUpstreams(dial: string): Array<{ dial: string }> {
     return [{ dial }];
 }
 
-export function caddyServerConfig(a: CaddyRouteArgs): Record<string, unknown> {
+function proxy(serviceName: string, color: SlotColor, port: number) {
+    return {
+        handler: "reverse_proxy",
+        "@id": caddyUpstreamId(serviceName, color),
+        upstreams: caddyUpstreams(`127.0.0.1:${port}`),
+        // A dial error (a slot restarting) is retried for a while instead of failing the client.
+        load_balancing: { try_duration: "5s", try_interval: "100ms" },
+    };
+}
+
+/** The server config without its version id. */
+function serverBody(a: CaddyServerArgs) {
+    const hostMatch = a.hosts.length > 0 ? { host: a.hosts } : {};
+    const marker = greenMarkerFile(a.markerDir, a.serviceName);
     return {
         listen: [a.listen],
         ...(a.hosts.length === 0 ? { automatic_https: { disable: true } } : {}),
         routes: [
             {
-                "@id": `${a.serviceName}-route`,
-                ...(a.hosts.length > 0 ? { match: [{ host: a.hosts }] } : {}),
-                handle: [
-                    {
-                        handler: "reverse_proxy",
-                        "@id": caddyUpstreamId(a.serviceName),
-                        upstreams: caddyUpstreams(a.dial),
-                        // A dial error (upstream restarting) is retried instead of failing the client.
-                        load_balancing: { try_duration: "5s", try_interval: "100ms" },
-                    },
-                ],
+                match: [{ ...hostMatch, file: { root: "/", try_files: [marker] } }],
+                handle: [proxy(a.serviceName, "green", a.greenPort)],
+                terminal: true,
+            },
+            {
+                ...(a.hosts.length > 0 ? { match: [hostMatch] } : {}),
+                handle: [proxy(a.serviceName, "blue", a.bluePort)],
                 terminal: true,
             },
         ],
     };
+}
+
+/** The `@id` that names this exact server config: present in Caddy means the config is current. */
+export function caddyConfigId(a: CaddyServerArgs): string {
+    const hash = crypto.createHash("sha256").update(JSON.stringify(serverBody(a))).digest("hex").slice(0, 12);
+    return `${a.serviceName}-config-${hash}`;
+}
+
+export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
+    const body = serverBody(a);
+    body.routes[1] = { ...body.routes[1], ...{ "@id": caddyConfigId(a) } };
+    return body;
+}
+
+/**
+ * Shell lines that print the routing facts: `routing=<color>` (from the marker),
+ * `upstream=<upstreams JSON of that color's handler>` and `config=current|stale|missing`.
+ */
+export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): string[] {
+    const admin = `http://${a.caddyAdmin}`;
+    return [
+        `if [ -e ${quote(greenMarkerFile(a.markerDir, a.serviceName))} ]; then routing=green; else routing=blue; fi`,
+        `upstream=$(curl -fsS -m 5 ${quote(`${admin}/id/${a.serviceName}-`)}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
+        `if curl -fsS -m 5 -o /dev/null ${quote(`${admin}/id/${caddyConfigId(a)}`)} 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null ${quote(`${admin}/config/`)} 2>/dev/null; then config=stale; else config=unreachable; fi`,
+    ];
 }

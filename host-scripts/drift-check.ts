@@ -1,5 +1,17 @@
-import { caddyUpstreamId } from "./caddy";
+import { renderCaddyFactsLines } from "./caddy";
 import { lines, quote } from "./shell";
+import { caddyMarkerDir } from "./switch";
+
+/** How Caddy routes the service (see host-scripts/caddy.ts). */
+export interface RoutingArgs {
+    serviceName: string;
+    appDir: string;
+    caddyAdmin: string;
+    caddyListen: string;
+    caddyHosts: string[];
+    bluePort: number;
+    greenPort: number;
+}
 
 export interface DriftCheckScriptArgs {
     /** Service name (metric label, log prefix). */
@@ -11,9 +23,9 @@ export interface DriftCheckScriptArgs {
     /** The active slot's container and the image id it must run. */
     containerName: string;
     imageId: string;
-    /** Caddy admin address and the dial address Caddy must use. */
-    caddyAdmin: string;
-    dial: string;
+    /** How Caddy routes the service, and the slot it must route to. */
+    routing: RoutingArgs;
+    activeSlot: "blue" | "green";
     /** The env file; its sha256 at deploy time is in `<envFile>.sha256`. */
     envFile: string;
     /** Directory of the Prometheus textfile collector. */
@@ -45,8 +57,10 @@ export function driftMetricsFile(metricsDir: string, serviceName: string): strin
  */
 export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
     const metrics = driftMetricsFile(a.metricsDir, a.serviceName);
-    const upstreamUrl = `http://${a.caddyAdmin}/id/${caddyUpstreamId(a.serviceName)}/upstreams`;
-    const wantUpstream = JSON.stringify([{ dial: a.dial }]);
+    const r = a.routing;
+    const dial = `127.0.0.1:${a.activeSlot === "blue" ? r.bluePort : r.greenPort}`;
+    const wantUpstream = JSON.stringify([{ dial }]);
+    const facts = renderCaddyFactsLines({ serviceName: r.serviceName, listen: r.caddyListen, hosts: r.caddyHosts, bluePort: r.bluePort, greenPort: r.greenPort, markerDir: caddyMarkerDir(r.appDir), caddyAdmin: r.caddyAdmin });
     return lines(
         "#!/bin/sh",
         `# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,
@@ -60,10 +74,10 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         `head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
         `dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')`,
         `if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi`,
-        `state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null || echo missing)`,
+        `state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing`,
         `case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac`,
-        `up=$(curl -fsS -m 5 ${quote(upstreamUrl)} 2>/dev/null | tr -d ' \\n' || true)`,
-        `if [ "$up" = ${quote(wantUpstream)} ]; then report caddy_upstream ok ${quote(`Caddy dials ${a.dial}`)}; else report caddy_upstream drift "Caddy upstreams \${up:-unreachable} (deployed: ${a.dial})"; fi`,
+        ...facts,
+        `if [ "$routing" = ${quote(a.activeSlot)} ] && [ "$upstream" = ${quote(wantUpstream)} ] && [ "$config" = current ]; then report caddy_upstream ok ${quote(`Caddy routes to ${a.activeSlot} (${dial})`)}; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config (deployed: ${a.activeSlot}, ${dial}, current)"; fi`,
         `want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
         `if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,
         `cron=$(sha256sum ${quote(a.cronFile)} 2>/dev/null | cut -d' ' -f1)`,

@@ -70,8 +70,9 @@ export function renderGateScript(a: GateScriptArgs): string {
                 `say ${quote(`smoke ${r.method} ${r.path}: ${r.expectStatus}`)}`,
             ).trimEnd(),
         ),
-        `started=$(docker inspect -f '{{.State.StartedAt}}' "$c")`,
-        `logs=$(docker logs --since "$started" "$c" 2>&1 || true)`,
+        // Recent lines: everything since shortly before this gate began (a container prints
+        // before Docker records StartedAt, so --since StartedAt can miss its first lines).
+        `logs=$(docker logs --since ${a.timeoutSeconds + 300}s "$c" 2>&1 || true)`,
         ...a.logScanPatterns.map(
             (p) =>
                 `if printf '%s\\n' "$logs" | grep -F -q -- ${quote(p)}; then gate_fail ${quote(`check 'log scan': the logs contain ${JSON.stringify(p)}:`)}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${quote(p)})"; fi`,

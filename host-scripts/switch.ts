@@ -1,11 +1,11 @@
-import { caddyServerConfig, caddyServerName, caddyUpstreamId, caddyUpstreams } from "./caddy";
+import { caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, renderCaddyFactsLines } from "./caddy";
 import { hostLayout } from "./layout";
 import { lines, prologue, quote } from "./shell";
 
 export interface SwitchScriptArgs {
     /** Service name (Caddy server and ids, image labels). */
     serviceName: string;
-    /** The app directory on the host (state and deploy records). */
+    /** The app directory on the host (state, markers, deploy records). */
     appDir: string;
     /** Caddy's admin API address. */
     caddyAdmin: string;
@@ -13,11 +13,12 @@ export interface SwitchScriptArgs {
     caddyListen: string;
     /** Host names the site matches. */
     caddyHosts: string[];
+    /** Loopback ports of the two slots. */
+    bluePort: number;
+    greenPort: number;
     /** The slot that becomes active. */
     slot: "blue" | "green";
-    /** Its loopback port. */
-    port: number;
-    /** Container of the slot that was serving, to drain (absent on a first deploy). */
+    /** Container of the other slot, drained or kept warm (absent on a first deploy). */
     previousContainer?: string;
     /** Keep the previous slot running ("warm") or stop it ("stopped"). */
     standby: "warm" | "stopped";
@@ -45,38 +46,52 @@ export function deployRecordJson(slot: string, r: DeployRecordFields, status: st
     return JSON.stringify({ id: r.id, tag: r.tag, commit: r.commit, imageId: r.imageId, slot, actor: r.actor, status, time: "@TIME@" });
 }
 
+/** Where the routing marker lives: under appDir/state, readable by Caddy's user. */
+export function caddyMarkerDir(appDir: string): string {
+    return `${hostLayout(appDir).stateDir}/caddy`;
+}
+
 /**
- * Points Caddy at the new slot (creating the service's server on first deploy), verifies
- * Caddy now dials it, records the deploy on the host, then drains or keeps warm the old
- * slot and prunes old images. Prints the deploy time.
+ * Routes traffic to the new slot: makes sure Caddy has the service's two-route config
+ * (loaded only when missing or different), then flips the marker file (atomic, no Caddy
+ * reload), verifies, records the deploy, drains or keeps warm the old slot and prunes old
+ * images. Prints the deploy time.
  */
 export function renderSwitchScript(a: SwitchScriptArgs): string {
-    const dial = `127.0.0.1:${a.port}`;
     const admin = `http://${a.caddyAdmin}`;
-    const id = caddyUpstreamId(a.serviceName);
     const l = hostLayout(a.appDir);
-    const server = caddyServerConfig({ serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, dial });
+    const markerDir = caddyMarkerDir(a.appDir);
+    const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir };
+    const marker = greenMarkerFile(markerDir, a.serviceName);
+    const dial = `127.0.0.1:${a.slot === "blue" ? a.bluePort : a.greenPort}`;
     return lines(
         prologue(`switch to ${a.slot}`),
-        `admin=${quote(admin)}; id=${quote(id)}; dial=${quote(dial)}`,
+        `admin=${quote(admin)}`,
         `api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
-        `if curl -fsS -m 5 -o /dev/null "$admin/id/$id" 2>/dev/null; then`,
-        `  api -f -X PATCH -d ${quote(JSON.stringify(caddyUpstreams(dial)))} "$admin/id/$id/upstreams" >&2 || fail "Caddy refused the upstream change (admin API $admin)"`,
-        `else`,
-        `  say "creating Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}"`,
+        `curl -fsS -m 5 -o /dev/null "$admin/config/" || fail "Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved"`,
+        `mkdir -p ${quote(markerDir)} && chmod 755 ${quote(a.appDir)} ${quote(l.stateDir)} ${quote(markerDir)}`,
+        `load_config() {`,
+        `  say "loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}"`,
         `  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
         `  case "$servers" in`,
         `    "{"*) ;;`,
         `    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
         `       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
         `  esac`,
-        `  api -f -X POST -d ${quote(JSON.stringify(server))} "$admin/config/apps/http/servers/${caddyServerName(a.serviceName)}" >&2 || fail "Caddy refused the server config"`,
-        `fi`,
-        `now=$(curl -fsS -m 5 "$admin/id/$id/upstreams" 2>/dev/null || true)`,
-        `case "$now" in *"\\"$dial\\""*) ;; *) fail "Caddy does not dial $dial after the switch (upstreams: $now)";; esac`,
-        `say "Caddy now routes to ${a.slot} ($dial)"`,
+        `  api -f -X POST -d ${quote(JSON.stringify(caddyServerConfig(caddyArgs)))} ${quote(`${admin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`)} >&2 || fail "Caddy refused the server config"`,
+        `}`,
+        // Loaded only when missing or different: a reload is never part of a routine switch.
+        `curl -fsS -m 5 -o /dev/null ${quote(`${admin}/id/${caddyConfigId(caddyArgs)}`)} 2>/dev/null || load_config`,
+        // The flip: one atomic filesystem operation that Caddy reads on every request.
+        a.slot === "green"
+            ? `tmp=${quote(marker)}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${quote(marker)}`
+            : `rm -f ${quote(marker)}`,
+        ...renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }),
+        // A handler edited by hand keeps the config id: put our config back.
+        `if [ "$upstream" != ${quote(JSON.stringify([{ dial }]))} ]; then say "Caddy's ${a.slot} upstream is $upstream, not ${dial}: restoring the config"; load_config; ${renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }).join("; ")}; fi`,
+        `[ "$routing" = ${quote(a.slot)} ] && [ "$upstream" = ${quote(JSON.stringify([{ dial }]))} ] && [ "$config" = current ] || fail "Caddy does not route to ${a.slot} ($dial) after the switch (routing $routing, upstream $upstream, config $config)"`,
+        `say "Caddy now routes to ${a.slot} (${dial})"`,
         `time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
-        `mkdir -p ${quote(l.stateDir)}`,
         `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >>${quote(l.deployLog)}`,
         `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >${quote(`${l.stateDir}/active.json`)}`,
         a.previousContainer &&
@@ -92,4 +107,10 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         `done`,
         `echo "$time"`,
     );
+}
+
+/** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
+export function renderRoutingCheckScript(a: { serviceName: string; appDir: string; caddyAdmin: string; caddyListen: string; caddyHosts: string[]; bluePort: number; greenPort: number }): string {
+    const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.appDir), caddyAdmin: a.caddyAdmin };
+    return lines(...renderCaddyFactsLines(caddyArgs), `printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
 }

@@ -31,4 +31,13 @@ if [ "$stack" = local ]; then
       fi ;;
   esac
 fi
-exec pulumi "$@"
+# Policy packs run through the toolchain's analyzer launcher (scripts/policy-pack.sh).
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --policy-pack) args+=(--policy-pack "$(bash "$L9_ROOT/scripts/policy-pack.sh" "$2")"); shift 2 ;;
+    --policy-pack=*) args+=(--policy-pack "$(bash "$L9_ROOT/scripts/policy-pack.sh" "${1#--policy-pack=}")"); shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+exec pulumi "${args[@]}"

@@ -16,7 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/toolchain/go-modules.sh"
 
 BIN="$L9_TOOLCHAIN_BIN"
 WORK="$L9_CACHE_DIR/toolchain-build"
-BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs)
+BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-analyzer-policy-l9-nodejs actionlint)
 
 # The module proxy here cannot reach the checksum database; modules are still pinned by
 # exact version, and go.sum files are written from what the proxy served.
@@ -28,6 +28,8 @@ version_of() { # prints the version a binary reports, or nothing
   case "$name" in
     pulumi) "$path" version 2>/dev/null ;;
     pulumi-resource-pulumi-nodejs) echo "launcher for @pulumi/pulumi dynamic providers" ;;
+    pulumi-analyzer-policy-l9-nodejs) echo "launcher for Node.js policy packs (scripts/policy-pack.sh)" ;;
+    actionlint) "$path" -version 2>/dev/null | head -1 ;;
     *) [ -f "$path.version" ] && cat "$path.version" ;;
   esac
 }
@@ -74,6 +76,18 @@ build_pulumi-resource-pulumi-nodejs() {
 exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider")')" "$@"
 SH
   chmod +x "$BIN/pulumi-resource-pulumi-nodejs"
+}
+
+build_pulumi-analyzer-policy-l9-nodejs() {
+  # Policy packs: the 3.68 language host cannot run them (no RunPlugin), so they go through
+  # the engine's analyzer-plugin path, which runs this launcher in the pack's directory: the
+  # same thing Pulumi's own `pulumi-analyzer-policy` script does. scripts/policy-pack.sh
+  # points a pack at it.
+  cat >"$BIN/pulumi-analyzer-policy-l9-nodejs" <<'SH'
+#!/bin/sh
+exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/run-policy-pack")')" "$@"
+SH
+  chmod +x "$BIN/pulumi-analyzer-policy-l9-nodejs"
 }
 
 build() {

@@ -8,9 +8,10 @@ export L9_ROOT
 # Pinned toolchain (see README "Toolchain"); the cache key changes when any pin does.
 export PULUMI_VERSION="3.259.0"
 export LANGUAGE_HOST_SDK_VERSION="3.68.0"
+export ACTIONLINT_VERSION="1.7.12"
 L9_CACHE_DIR="${L9_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/l9-deploy}"
 export L9_CACHE_DIR
-export L9_TOOLCHAIN_KEY="pulumi-${PULUMI_VERSION}_language-nodejs-${LANGUAGE_HOST_SDK_VERSION}"
+export L9_TOOLCHAIN_KEY="pulumi-${PULUMI_VERSION}_language-nodejs-${LANGUAGE_HOST_SDK_VERSION}_actionlint-${ACTIONLINT_VERSION}"
 export L9_TOOLCHAIN_BIN="$L9_CACHE_DIR/toolchain/$L9_TOOLCHAIN_KEY/bin"
 
 # The local sandbox VPS (scripts/sandbox.sh) keeps all its state here.

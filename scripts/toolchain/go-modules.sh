@@ -57,3 +57,11 @@ GO
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
   echo "v$LANGUAGE_HOST_SDK_VERSION (from github.com/pulumi/pulumi/sdk/v3 v$LANGUAGE_HOST_SDK_VERSION)" >"$BIN/pulumi-language-nodejs.version"
 }
+
+# actionlint lints the GitHub workflows in the test suite.
+
+build_actionlint() {
+  local dir="$1"
+  log "actionlint: go install github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+  (cd "$dir" && GOBIN="$BIN" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION") >"$WORK/actionlint.log" 2>&1 || { tail -20 "$WORK/actionlint.log" >&2; die "actionlint: go install failed"; }
+}

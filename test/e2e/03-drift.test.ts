@@ -58,7 +58,7 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         { name: "check out another tag on the host", tamper: () => sh(`git -C '${s.appDir}/releases/${tag}' checkout -q --detach v0.2.0-l9`), resource: new RegExp(`checkout-${tag}-worktree \\(update\\)`), detail: /at_tag: found "no \(HEAD [0-9a-f]{40}\)", declared "yes"/, gauge: "l9_drift_worktree" },
         {
             name: "point Caddy at another upstream through its admin API",
-            tamper: () => sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' 'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-upstream/upstreams'`),
+            tamper: () => sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' 'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-blue-upstream/upstreams'`),
             resource: /traffic-caddy \(update\)/,
             detail: /upstream: found "\[\{\\"dial\\":\\"127\.0\.0\.1:9\\"\}\]"/,
             gauge: "l9_drift_caddy_upstream",

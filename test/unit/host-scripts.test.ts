@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
-import { caddyServerConfig } from "../../host-scripts/caddy";
+import { caddyConfigId, caddyServerConfig } from "../../host-scripts/caddy";
 import { parseCheckoutOutput, renderCheckoutScript, renderRemoveCheckoutScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
@@ -36,8 +36,9 @@ const switchArgs = {
     caddyAdmin: "127.0.0.1:2019",
     caddyListen: ":443",
     caddyHosts: ["api.example.com"],
+    bluePort: 8001,
+    greenPort: 8002,
     slot: "green" as const,
-    port: 8002,
     previousContainer: "l9-blue",
     standby: "stopped" as const,
     drainGraceSeconds: 30,
@@ -119,31 +120,42 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.not.contain("/config/");
     });
 
-    it("switch patches only the tagged upstream, verifies it, records the deploy, drains the old slot and prunes", () => {
+    it("switch flips the marker file (no Caddy reload), verifies, records the deploy, drains the old slot and prunes", () => {
         const s = renderSwitchScript(switchArgs);
         parses(s);
-        expect(s).to.contain(`-X PATCH -d '[{"dial":"127.0.0.1:8002"}]' "$admin/id/$id/upstreams"`);
-        expect(s).to.contain("does not dial");
+        expect(s).to.contain("mv -f \"$tmp\" '/opt/l9/state/caddy/l9-green.active'");
+        expect(s).to.not.contain("PATCH");
+        // the server config is loaded only when its versioned id is missing
+        expect(s).to.match(/curl -fsS -m 5 -o \/dev\/null 'http:\/\/127\.0\.0\.1:2019\/id\/l9-config-[0-9a-f]{12}' 2>\/dev\/null \|\| load_config/);
+        expect(s).to.contain(`[ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ]`);
+        expect(s).to.contain("does not route to green");
         expect(s).to.contain("'/opt/l9/deploys.jsonl'");
         expect(s).to.contain(`"tag":"v1.2.3-l9"`);
         expect(s).to.contain("docker stop -t 30 'l9-blue'");
         expect(s).to.contain("tail -n +4");
-        expect(s.indexOf("PATCH")).to.be.lessThan(s.indexOf("docker stop"));
+        expect(s.indexOf("l9-green.active")).to.be.lessThan(s.indexOf("docker stop"));
+        const toBlue = renderSwitchScript({ ...switchArgs, slot: "blue" });
+        expect(toBlue).to.contain("rm -f '/opt/l9/state/caddy/l9-green.active'");
         const warm = renderSwitchScript({ ...switchArgs, standby: "warm" });
         expect(warm).to.not.contain("docker stop");
         expect(warm).to.contain("warm standby");
-        expect(renderSwitchScript({ ...switchArgs, previousContainer: undefined })).to.not.contain("l9-blue");
+        expect(renderSwitchScript({ ...switchArgs, previousContainer: undefined })).to.not.contain("l9-blue'");
     });
 
-    it("Caddy server config: tagged handler, loopback dial, host matcher, automatic HTTPS off without hosts", () => {
-        const withHosts = caddyServerConfig({ serviceName: "l9", listen: ":443", hosts: ["api.example.com"], dial: "127.0.0.1:8001" }) as any;
-        expect(withHosts.routes[0].handle[0]["@id"]).to.equal("l9-upstream");
-        expect(withHosts.routes[0].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8001" }]);
-        expect(withHosts.routes[0].match).to.deep.equal([{ host: ["api.example.com"] }]);
+    it("Caddy server config: green route on the marker file, blue fallback, loopback dials, hosts, versioned id", () => {
+        const base = { serviceName: "l9", bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy" };
+        const withHosts = caddyServerConfig({ ...base, listen: ":443", hosts: ["api.example.com"] }) as any;
+        expect(withHosts.routes[0].match).to.deep.equal([{ host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-green.active"] } }]);
+        expect(withHosts.routes[0].handle[0]).to.include({ handler: "reverse_proxy", "@id": "l9-green-upstream" });
+        expect(withHosts.routes[0].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8002" }]);
+        expect(withHosts.routes[1].match).to.deep.equal([{ host: ["api.example.com"] }]);
+        expect(withHosts.routes[1].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8001" }]);
+        expect(withHosts.routes[1]["@id"]).to.equal(caddyConfigId({ ...base, listen: ":443", hosts: ["api.example.com"] }));
         expect(withHosts).to.not.have.property("automatic_https");
-        const local = caddyServerConfig({ serviceName: "l9", listen: "127.0.0.1:8080", hosts: [], dial: "127.0.0.1:8001" }) as any;
+        const local = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [] }) as any;
         expect(local.automatic_https).to.deep.equal({ disable: true });
-        expect(local.routes[0]).to.not.have.property("match");
+        expect(local.routes[1]).to.not.have.property("match");
+        expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }));
     });
 
     it("docker run binds published ports to 127.0.0.1 only and passes env through a temp file", () => {

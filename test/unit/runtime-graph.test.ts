@@ -108,6 +108,7 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(gate.create).to.contain("'l9-green'");
         expect(gate.create).to.contain("http://127.0.0.1:8002/health");
         const caddy = byName("traffic-caddy").inputs;
+        expect(caddy.create).to.contain("l9-green.active");
         expect(caddy.create).to.contain('[{"dial":"127.0.0.1:8002"}]');
         expect(caddy.create).to.contain("keeping l9-blue running as warm standby");
         expect(caddy.create).to.contain('"actor":"ops@example.com"');
