@@ -19,15 +19,16 @@ export interface EnvFileArgs {
     envExample: pulumi.Input<string | undefined>;
 }
 
-/** Error raised when the env does not satisfy the release's .env.example. */
-export class EnvContractError extends Error {
+/** Error raised when the env does not satisfy the release's .env.example (a RunError: see ConfigError). */
+export class EnvContractError extends pulumi.RunError {
     constructor(tag: string, problems: string[]) {
         super(
-            `the env does not satisfy .env.example of ${tag} (nothing was started, traffic was not moved):\n` +
+            `l9-deploy:env does not satisfy .env.example of ${tag} (nothing of ${tag} was put on the host, traffic was not moved):\n` +
                 problems.map((p) => `  - ${p}`).join("\n") +
                 `\n  Fix: pulumi config set --secret env '{"KEY":"value",...}' with every required key set`,
         );
         this.name = "EnvContractError";
+        this.stack = `${this.name}: ${this.message}`;
     }
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parseCheckoutOutput, renderCheckoutScript, renderRemoveCheckoutScript } from "../host-scripts/checkout";
-import { worktreePath, hostLayout } from "../host-scripts/layout";
+import { renderRemoveCheckoutScript, renderWorktreeScript } from "../host-scripts/checkout";
+import { hostLayout, worktreePath } from "../host-scripts/layout";
 import { quote } from "../host-scripts/shell";
 import { RemoteCommand } from "../providers/remote-command";
 import { SshConnectionArgs } from "../providers/ssh";
@@ -10,14 +10,15 @@ export interface GitCheckoutArgs {
     connection: SshConnectionArgs;
     /** The app directory on the host. */
     appDir: string;
-    /** Where the host clones the app repository from. */
-    repoUrl: string;
-    /** The release tag. */
+    /** The release tag (names the worktree). */
     tag: string;
-    /** The branch the tag must be reachable from. */
-    mainBranch: string;
-    /** Require a verifying tag signature. */
-    verifySignature: boolean;
+    /** The verified commit of the tag (from ReleaseTag). */
+    commit: pulumi.Input<string>;
+    /**
+     * Resolves once the release may land on the host (its env validated); a rejected value
+     * means the worktree is never created.
+     */
+    readyWhen?: pulumi.Input<unknown>;
 }
 
 /** Read-only facts about a release worktree, for refresh: at the tag's commit, and clean. */
@@ -33,34 +34,30 @@ export function renderWorktreeCheckScript(appDir: string, tag: string): string {
 }
 
 /**
- * A verified worktree of one release tag on the host (releases/<tag>). Exposes the tag's
- * commit and its .env.example. Refresh notices a worktree moved to another commit or edited.
+ * A clean worktree of one release at releases/<tag>, the build context of its image.
+ * Refresh notices a worktree moved to another commit or edited.
  */
 export class GitCheckout extends pulumi.ComponentResource {
-    /** The commit the tag points at. */
+    /** The commit checked out. */
     readonly commit: pulumi.Output<string>;
-    /** The tag's .env.example text, if it has one. */
-    readonly envExample: pulumi.Output<string | undefined>;
-    /** The underlying host command (dependency anchor). */
-    readonly command: RemoteCommand;
 
     constructor(name: string, args: GitCheckoutArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:release:GitCheckout", name, {}, opts);
-        this.command = new RemoteCommand(
+        const worktree = new RemoteCommand(
             `${name}-worktree`,
             {
                 connection: args.connection,
                 what: `checkout ${args.tag}`,
-                create: renderCheckoutScript(args),
+                create: pulumi.output(args.commit).apply((commit) => renderWorktreeScript({ appDir: args.appDir, tag: args.tag, commit })),
                 delete: renderRemoveCheckoutScript(args.appDir, args.tag),
                 check: renderWorktreeCheckScript(args.appDir, args.tag),
                 expect: { at_tag: "yes", clean: "yes" },
+                // Carries the readiness: if it rejects (bad env), this resource is never created.
+                triggers: args.readyWhen === undefined ? [] : [pulumi.unsecret(pulumi.output(args.readyWhen).apply(() => "ready"))],
             },
             { parent: this },
         );
-        const parsed = this.command.stdout.apply(parseCheckoutOutput);
-        this.commit = parsed.commit;
-        this.envExample = parsed.envExample;
+        this.commit = worktree.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
         this.registerOutputs({ commit: this.commit });
     }
 }

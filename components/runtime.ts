@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DeployConfig } from "../config/schema";
 import { hostLayout } from "../host-scripts/layout";
-import { RandomId } from "../providers/random-id";
 import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
 import { worktreePath } from "../host-scripts/layout";
 import { DriftJob } from "./drift-job";
 import { EnvFile } from "./env-file";
 import { GitCheckout } from "./git-checkout";
+import { ReleaseTag } from "./release-tag";
 import { Host } from "./host";
 import { ReleaseImage } from "./release-image";
 import { Slot } from "./slot";
@@ -72,16 +72,42 @@ export class L9Runtime extends pulumi.ComponentResource {
         );
         const afterPreflight = { parent: this, dependsOn: [host.preflight] };
 
-        // One checkout and one image per release present in a slot; a release leaving both
-        // slots is removed at the end of the update.
+        // One verified tag, one checkout and one image per release present in a slot; a
+        // release leaving both slots is removed at the end of the update.
         const tags = [...new Set(COLORS.map((color) => next.slots[color]?.tag).filter((t): t is string => !!t))];
+        const releaseTags = new Map<string, ReleaseTag>();
+        for (const tag of tags) {
+            releaseTags.set(
+                tag,
+                new ReleaseTag(
+                    `tag-${tag}`,
+                    { connection: host.connection, appDir: c.appDir, repoUrl: c.repoUrl, tag, mainBranch: c.mainBranch, verifySignature: c.verifyTagSignature },
+                    afterPreflight,
+                ),
+            );
+        }
+
+        // The env is validated against the desired release's .env.example before anything of
+        // that release lands on the host: its worktree, image and container wait for it.
+        const envFile = new EnvFile(
+            "env",
+            { connection: host.connection, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
+            { parent: this },
+        );
+
         const checkouts = new Map<string, GitCheckout>();
         const images = new Map<string, ReleaseImage>();
         for (const tag of tags) {
             const checkout = new GitCheckout(
                 `checkout-${tag}`,
-                { connection: host.connection, appDir: c.appDir, repoUrl: c.repoUrl, tag, mainBranch: c.mainBranch, verifySignature: c.verifyTagSignature },
-                afterPreflight,
+                {
+                    connection: host.connection,
+                    appDir: c.appDir,
+                    tag,
+                    commit: releaseTags.get(tag)!.commit,
+                    readyWhen: tag === desiredTag ? envFile.validatedEnv : undefined,
+                },
+                { parent: this },
             );
             checkouts.set(tag, checkout);
             images.set(
@@ -93,13 +119,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 ),
             );
         }
-
         const targetCheckout = checkouts.get(desiredTag)!;
-        const envFile = new EnvFile(
-            "env",
-            { connection: host.connection, path: layout.envFile, env: c.env, tag: desiredTag, envExample: targetCheckout.envExample },
-            { parent: this, dependsOn: [targetCheckout] },
-        );
 
         const slots = new Map<Color, Slot>();
         for (const color of COLORS) {
@@ -136,23 +156,24 @@ export class L9Runtime extends pulumi.ComponentResource {
         const target = plan.target;
         const targetSlot = slots.get(target)!;
         const other = otherColor(target);
-        const deployId = new RandomId(
-            "deploy-id",
-            { keepers: { tag: desiredTag, slot: target, envFingerprint: args.envFingerprint }, byteLength: 6 },
-            { parent: this },
-        );
         this.commit = targetCheckout.commit;
         this.imageId = images.get(desiredTag)!.imageId;
+        const routing = {
+            serviceName: c.serviceName,
+            appDir: c.appDir,
+            caddyAdmin: c.caddyAdmin,
+            caddyListen: c.caddyListen,
+            caddyHosts: c.caddyHosts,
+            bluePort: c.bluePort,
+            greenPort: c.greenPort,
+        };
         const traffic = new TrafficSwitch(
             "traffic",
             {
                 connection: host.connection,
-                serviceName: c.serviceName,
-                appDir: c.appDir,
+                routing,
                 target,
                 tag: desiredTag,
-                bluePort: c.bluePort,
-                greenPort: c.greenPort,
                 containerName: targetSlot.containerName,
                 containerId: targetSlot.container.containerId,
                 previousContainer: slots.get(other)?.containerName,
@@ -160,18 +181,10 @@ export class L9Runtime extends pulumi.ComponentResource {
                 healthTimeoutSeconds: c.healthTimeoutSeconds,
                 smokeRequests: c.smokeRequests,
                 logScanPatterns: c.logScanPatterns,
-                caddyAdmin: c.caddyAdmin,
-                caddyListen: c.caddyListen,
-                caddyHosts: c.caddyHosts,
                 standby: c.standby,
                 drainGraceSeconds: c.drainGraceSeconds,
-                record: pulumi.all([deployId.hex, this.commit, this.imageId]).apply(([id, commit, imageId]) => ({
-                    id,
-                    tag: desiredTag,
-                    commit,
-                    imageId,
-                    actor: args.actor,
-                })),
+                envFingerprint: args.envFingerprint,
+                record: pulumi.all([this.commit, this.imageId]).apply(([commit, imageId]) => ({ tag: desiredTag, commit, imageId, actor: args.actor })),
                 imageName,
                 imagesToKeep: c.imagesToKeep,
             },
@@ -190,15 +203,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 commit: this.commit,
                 containerName: targetSlot.containerName,
                 imageId: this.imageId,
-                routing: {
-                    serviceName: c.serviceName,
-                    appDir: c.appDir,
-                    caddyAdmin: c.caddyAdmin,
-                    caddyListen: c.caddyListen,
-                    caddyHosts: c.caddyHosts,
-                    bluePort: c.bluePort,
-                    greenPort: c.greenPort,
-                },
+                routing,
                 activeSlot: target,
                 envFile: layout.envFile,
                 metricsDir: c.metricsDir,

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SmokeRequest } from "../config/schema";
 import { renderGateScript } from "../host-scripts/gate";
-import { DeployRecordFields, renderRoutingCheckScript, renderSwitchScript } from "../host-scripts/switch";
+import { DeployRecordFields, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
+import { RandomId } from "../providers/random-id";
 import { RemoteCommand } from "../providers/remote-command";
 import { SshConnectionArgs } from "../providers/ssh";
 import { Color } from "../state/slot-machine";
@@ -9,17 +10,12 @@ import { Color } from "../state/slot-machine";
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
     connection: SshConnectionArgs;
-    /** Service name (Caddy ids, labels). */
-    serviceName: string;
-    /** The app directory (deploy records, state). */
-    appDir: string;
+    /** How Caddy routes the service (admin address, site, slot ports, appDir for state). */
+    routing: RoutingArgs;
     /** The slot that must serve after this update. */
     target: Color;
     /** The release tag in that slot (for messages). */
     tag: string;
-    /** Loopback ports of the two slots (Caddy has a route to each). */
-    bluePort: number;
-    greenPort: number;
     /** Its container name. */
     containerName: string;
     /** Its container id: a new container means a new gate run. */
@@ -31,15 +27,13 @@ export interface TrafficSwitchArgs {
     healthTimeoutSeconds: number;
     smokeRequests: SmokeRequest[];
     logScanPatterns: string[];
-    /** Caddy admin address, site listen address and host names. */
-    caddyAdmin: string;
-    caddyListen: string;
-    caddyHosts: string[];
     /** Warm standby or drained. */
     standby: "warm" | "stopped";
     drainGraceSeconds: number;
-    /** What goes live, for the deploy record. */
-    record: pulumi.Input<DeployRecordFields>;
+    /** What goes live, for the deploy record (its id is generated here). */
+    record: pulumi.Input<Omit<DeployRecordFields, "id">>;
+    /** Fingerprint of the env going live: part of what makes a deploy new. */
+    envFingerprint: string;
     /** Image name and how many release images to keep. */
     imageName: string;
     imagesToKeep: number;
@@ -57,16 +51,8 @@ export class TrafficSwitch extends pulumi.ComponentResource {
 
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:traffic:TrafficSwitch", name, {}, opts);
-        const port = args.target === "blue" ? args.bluePort : args.greenPort;
-        const routing = {
-            serviceName: args.serviceName,
-            appDir: args.appDir,
-            caddyAdmin: args.caddyAdmin,
-            caddyListen: args.caddyListen,
-            caddyHosts: args.caddyHosts,
-            bluePort: args.bluePort,
-            greenPort: args.greenPort,
-        };
+        const routing = args.routing;
+        const port = args.target === "blue" ? routing.bluePort : routing.greenPort;
         const gate = new RemoteCommand(
             `${name}-gate`,
             {
@@ -85,19 +71,26 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // A unique id per deploy, so re-applying a tag is a new record. Generated only once the
+        // gate passed: a failed attempt leaves it, and the recorded deploys, as they were.
+        const deployId = new RandomId(
+            `${name}-deploy-id`,
+            { keepers: { tag: args.tag, slot: args.target, envFingerprint: args.envFingerprint }, byteLength: 6 },
+            { parent: this, dependsOn: [gate] },
+        );
         const flip = new RemoteCommand(
             `${name}-caddy`,
             {
                 connection: args.connection,
                 what: `switch to ${args.target}`,
-                create: pulumi.output(args.record).apply((record) =>
+                create: pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
                     renderSwitchScript({
                         ...routing,
                         slot: args.target,
                         previousContainer: args.previousContainer,
                         standby: args.standby,
                         drainGraceSeconds: args.drainGraceSeconds,
-                        record,
+                        record: { ...record, id },
                         imageName: args.imageName,
                         imagesToKeep: args.imagesToKeep,
                     }),

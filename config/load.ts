@@ -4,14 +4,20 @@ import { configSchema, DeployConfig, FIX_HINTS, SECRET_KEYS } from "./schema";
 
 export const CONFIG_NAMESPACE = "l9-deploy";
 
-/** A configuration error: one line per bad field, each naming the field and the fix. */
-export class ConfigError extends Error {
+/**
+ * A configuration error: one line per bad field, each naming the field and the fix. A
+ * RunError without a stack, so Pulumi reports just the message: formatting an exception's
+ * source-mapped stack costs the language runtime tens of seconds here.
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
         super(
             `invalid stack configuration (nothing was changed on the host):\n` +
                 problems.map((p) => `  - ${p}`).join("\n"),
         );
         this.name = "ConfigError";
+        // The message says it all; a stack would only be formatted (slowly) and shown.
+        this.stack = `${this.name}: ${this.message}`;
     }
 }
 

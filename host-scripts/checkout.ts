@@ -19,32 +19,45 @@ export const CHECKOUT_COMMIT_MARKER = "l9.commit=";
 export const CHECKOUT_ENV_EXAMPLE_MARKER = "l9.envExample=";
 
 /**
- * Mirrors the repository, verifies the tag (exists, annotated, reachable from the main
- * branch, optionally signed) and puts a clean worktree of it at releases/<tag>.
- * Prints the commit and the tag's .env.example (base64) for the env validation.
+ * Mirrors the repository and verifies the tag: it exists, is annotated, is reachable from the
+ * main branch, and (optionally) its signature verifies. Prints the commit and the tag's
+ * .env.example (base64, read from git, no worktree yet) so the env can be validated before
+ * anything of the release lands on the host. Only the mirror (a cache) is written.
  */
-export function renderCheckoutScript(a: CheckoutScriptArgs): string {
+export function renderVerifyTagScript(a: CheckoutScriptArgs): string {
     const l = hostLayout(a.appDir);
-    const wt = worktreePath(a.appDir, a.tag);
     return lines(
-        prologue(`checkout ${a.tag}`),
-        `mirror=${quote(l.mirror)}; wt=${quote(wt)}; tag=${quote(a.tag)}; main=${quote(a.mainBranch)}; url=${quote(a.repoUrl)}`,
-        `mkdir -p ${quote(l.releases)} ${quote(`${a.appDir}/shared`)} ${quote(l.stateDir)}`,
+        prologue(`releaseTag ${a.tag}`),
+        `mirror=${quote(l.mirror)}; tag=${quote(a.tag)}; main=${quote(a.mainBranch)}; url=${quote(a.repoUrl)}`,
+        `mkdir -p "$(dirname "$mirror")"`,
         `if [ ! -d "$mirror" ]; then`,
         `  say "cloning $url"`,
-        `  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "cannot clone $url from the host"`,
+        `  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "repoUrl: cannot clone $url from the host"`,
         `else`,
         `  git -C "$mirror" remote set-url origin "$url"`,
-        `  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "cannot fetch $url from the host"`,
+        `  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "repoUrl: cannot fetch $url from the host"`,
         `fi`,
         `type=$(git -C "$mirror" cat-file -t "refs/tags/$tag" 2>/dev/null || true)`,
-        `[ -n "$type" ] || fail "tag $tag does not exist in $url (push it first: git push origin $tag)"`,
-        `[ "$type" = tag ] || fail "tag $tag is a lightweight tag; release tags must be annotated (git tag -a $tag -m ...)"`,
+        `[ -n "$type" ] || fail "releaseTag: tag $tag does not exist in $url (push it first: git push origin $tag)"`,
+        `[ "$type" = tag ] || fail "releaseTag: tag $tag is a lightweight tag; release tags must be annotated (git tag -a $tag -m ...)"`,
         `commit=$(git -C "$mirror" rev-parse "refs/tags/$tag^{commit}")`,
-        `git -C "$mirror" rev-parse -q --verify "refs/heads/$main" >/dev/null || fail "branch $main does not exist in $url"`,
-        `git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail "tag $tag ($commit) is not reachable from $main; release from $main only"`,
+        `git -C "$mirror" rev-parse -q --verify "refs/heads/$main" >/dev/null || fail "mainBranch: branch $main does not exist in $url"`,
+        `git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail "releaseTag: tag $tag ($commit) is not reachable from $main; release from $main only"`,
         a.verifySignature &&
-            `git -C "$mirror" verify-tag "$tag" >&2 || fail "the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`,
+            `git -C "$mirror" verify-tag "$tag" >&2 || fail "releaseTag: the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`,
+        `say "$tag is annotated, on $main, at $commit"`,
+        `printf '${CHECKOUT_COMMIT_MARKER}%s\n' "$commit"`,
+        `printf '${CHECKOUT_ENV_EXAMPLE_MARKER}%s\n' "$(git -C "$mirror" show "$commit:.env.example" 2>/dev/null | base64 -w0)"`,
+    );
+}
+
+/** Puts a clean worktree of the (verified) tag's commit at releases/<tag>. Prints the commit. */
+export function renderWorktreeScript(a: { appDir: string; tag: string; commit: string }): string {
+    const l = hostLayout(a.appDir);
+    return lines(
+        prologue(`checkout ${a.tag}`),
+        `mirror=${quote(l.mirror)}; wt=${quote(worktreePath(a.appDir, a.tag))}; commit=${quote(a.commit)}`,
+        `mkdir -p ${quote(l.releases)}`,
         `if [ -e "$wt/.git" ]; then`,
         `  git -C "$wt" checkout --quiet --force --detach "$commit" >&2`,
         `  git -C "$wt" clean --quiet -fdx >&2`,
@@ -54,9 +67,8 @@ export function renderCheckoutScript(a: CheckoutScriptArgs): string {
         `  git -C "$mirror" worktree add --quiet --force --detach "$wt" "$commit" >&2`,
         `fi`,
         `[ "$(git -C "$wt" rev-parse HEAD)" = "$commit" ] || fail "worktree $wt is not at $commit after checkout"`,
-        `say "$tag is $commit at $wt"`,
-        `printf '${CHECKOUT_COMMIT_MARKER}%s\\n' "$commit"`,
-        `if [ -f "$wt/.env.example" ]; then printf '${CHECKOUT_ENV_EXAMPLE_MARKER}%s\\n' "$(base64 -w0 "$wt/.env.example")"; else printf '${CHECKOUT_ENV_EXAMPLE_MARKER}\\n'; fi`,
+        `say "${a.tag} checked out at $wt"`,
+        `echo "$commit"`,
     );
 }
 

@@ -1,17 +1,8 @@
 import { renderCaddyFactsLines } from "./caddy";
 import { lines, quote } from "./shell";
-import { caddyMarkerDir } from "./switch";
+import { caddyMarkerDir, RoutingArgs } from "./switch";
 
-/** How Caddy routes the service (see host-scripts/caddy.ts). */
-export interface RoutingArgs {
-    serviceName: string;
-    appDir: string;
-    caddyAdmin: string;
-    caddyListen: string;
-    caddyHosts: string[];
-    bluePort: number;
-    greenPort: number;
-}
+export type { RoutingArgs };
 
 export interface DriftCheckScriptArgs {
     /** Service name (metric label, log prefix). */

@@ -2,7 +2,8 @@ import { caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, ren
 import { hostLayout } from "./layout";
 import { lines, prologue, quote } from "./shell";
 
-export interface SwitchScriptArgs {
+/** How Caddy routes the service: where it is, and the two slots it can route to. */
+export interface RoutingArgs {
     /** Service name (Caddy server and ids, image labels). */
     serviceName: string;
     /** The app directory on the host (state, markers, deploy records). */
@@ -16,6 +17,9 @@ export interface SwitchScriptArgs {
     /** Loopback ports of the two slots. */
     bluePort: number;
     greenPort: number;
+}
+
+export interface SwitchScriptArgs extends RoutingArgs {
     /** The slot that becomes active. */
     slot: "blue" | "green";
     /** Container of the other slot, drained or kept warm (absent on a first deploy). */
@@ -110,7 +114,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
 }
 
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
-export function renderRoutingCheckScript(a: { serviceName: string; appDir: string; caddyAdmin: string; caddyListen: string; caddyHosts: string[]; bluePort: number; greenPort: number }): string {
+export function renderRoutingCheckScript(a: RoutingArgs): string {
     const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.appDir), caddyAdmin: a.caddyAdmin };
     return lines(...renderCaddyFactsLines(caddyArgs), `printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { runScript, runScriptOrThrow, SshConnection, SshConnectionArgs } from "./ssh";
+import { describeScriptFailure, runScript, runScriptOrThrow, SshConnection, SshConnectionArgs } from "./ssh";
 
 /**
  * A Docker container on the host, driven with the docker CLI over the pinned SSH
@@ -107,13 +107,15 @@ const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         const r = await runScriptOrThrow(inputs.connection, `start container ${inputs.name}`, renderDockerRunScript(inputs), envFileText(inputs.env));
         const id = r.stdout.trim().split("\n").pop() ?? "";
         if (inputs.running === false) await runScriptOrThrow(inputs.connection, `stop container ${inputs.name}`, `docker stop -t ${q(inputs.stopGraceSeconds)} ${q(inputs.name)} >/dev/null`);
-        return { id, outs: { ...inputs, containerId: id } };
+        const { env: _env, ...withoutEnv } = inputs; // outputs travel in RPC debug logs: the env stays out
+        return { id, outs: { ...withoutEnv, containerId: id } };
     },
 
     async diff(_id: string, olds: ContainerState, news: ContainerState) {
         const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
         const replaces = REPLACE_KEYS.filter((k) => !same(olds[k], news[k]));
-        const updates = (["restart", "running", "stopGraceSeconds", "connection", "env"] as const).filter((k) => !same(olds[k], news[k]));
+        // The env itself is not kept in outputs; envFingerprint (a replace key) stands for it.
+        const updates = (["restart", "running", "stopGraceSeconds", "connection"] as const).filter((k) => !same(olds[k], news[k]));
         // An in-place update keeps the container: its id and name stay known during preview,
         // so what depends on them (the gate's triggers) does not show as a change.
         return {
@@ -130,24 +132,21 @@ const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         if (news.running === true) steps.push(`[ "$(docker inspect -f '{{.State.Running}}' ${q(news.name)})" = true ] || docker start ${q(news.name)} >/dev/null`);
         if (news.running === false) steps.push(`docker stop -t ${q(news.stopGraceSeconds)} ${q(news.name)} >/dev/null`);
         await runScriptOrThrow(news.connection, `update container ${news.name}`, steps.join("\n"));
-        return { outs: { ...news, containerId: olds.containerId } };
+        const { env: _env, ...withoutEnv } = news;
+        return { outs: { ...withoutEnv, containerId: olds.containerId } };
     },
 
-    // Refresh: inspect the real container. Gone → resource removed (preview shows a create);
-    // another image or a stopped container → the refreshed inputs show it, and the diff
-    // replaces or restarts it.
+    // Refresh: inspect the real container. Gone → resource removed (preview shows a create).
+    // Another image or a stopped container → the refreshed outputs say so, and the diff
+    // (which compares them with the declared inputs) replaces or restarts it. The inputs are
+    // left as they were: the env is not in the outputs, so only the old inputs still hold it.
     async read(id: string, props: ContainerState) {
         const r = await runScript(props.connection, renderDockerInspectScript(props.name));
-        if (r.code !== 0) throw new Error(`inspect container ${props.name} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+        if (r.code !== 0) throw new Error(describeScriptFailure(`inspect container ${props.name}`, r));
         const facts = parseKv(r.stdout);
         if (facts.exists !== "true" || (facts.id && facts.id !== id)) return { id: "", props: {} };
         const running = facts.running === "true";
-        const { containerId: _c, health: _h, ...inputs } = props;
-        return {
-            id,
-            props: { ...props, image: facts.image, health: facts.health, ...(props.running === undefined ? {} : { running }) },
-            inputs: { ...inputs, image: facts.image, ...(props.running === undefined ? {} : { running }) },
-        };
+        return { id, props: { ...props, image: facts.image, health: facts.health, ...(props.running === undefined ? {} : { running }) } };
     },
 
     async delete(_id: string, props: ContainerState) {

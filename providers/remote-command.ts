@@ -31,6 +31,18 @@ export interface RemoteCommandArgs {
     what: pulumi.Input<string>;
 }
 
+/** sha256 of stdin: what the state keeps of it (the value itself is never echoed back). */
+function stdinDigest(stdin: string | undefined): string {
+    const crypto: typeof import("crypto") = require("crypto");
+    return crypto.createHash("sha256").update(stdin ?? "").digest("hex");
+}
+
+/** Outputs keep a digest of stdin instead of stdin: outputs travel in RPC debug logs. */
+function withoutStdin<T extends { stdin?: string }>(o: T): Omit<T, "stdin"> & { stdinSha256: string } {
+    const { stdin, ...rest } = o;
+    return { ...rest, stdinSha256: stdinDigest(stdin) };
+}
+
 interface RemoteCommandState {
     connection: SshConnection;
     create: string;
@@ -44,6 +56,8 @@ interface RemoteCommandState {
     stdout: string;
     /** What `check` printed at the last create/update/refresh. */
     observed?: Record<string, string>;
+    /** Digest of stdin (outputs only). */
+    stdinSha256?: string;
 }
 
 /** Parses `key=value` lines (other lines are ignored). */
@@ -76,7 +90,7 @@ const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
         const r = await runScriptOrThrow(inputs.connection, String(inputs.what), inputs.create, inputs.stdin ?? "");
         const observed = inputs.check ? parseFacts((await runScriptOrThrow(inputs.connection, `${inputs.what} (check)`, inputs.check)).stdout) : undefined;
         const id = `${inputs.what}`.replace(/[^A-Za-z0-9._-]+/g, "-") + "-" + Date.now().toString(36);
-        return { id, outs: definedOnly({ ...inputs, stdout: r.stdout, observed }) };
+        return { id, outs: definedOnly({ ...withoutStdin(inputs), stdout: r.stdout, observed }) };
     },
 
     async update(_id: string, olds: RemoteCommandState, news: RemoteCommandState) {
@@ -84,14 +98,15 @@ const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
         const r = await runScriptOrThrow(news.connection, String(news.what), script, news.stdin ?? "");
         const observed = news.check ? parseFacts((await runScriptOrThrow(news.connection, `${news.what} (check)`, news.check)).stdout) : undefined;
         void olds;
-        return { outs: definedOnly({ ...news, stdout: r.stdout, observed }) };
+        return { outs: definedOnly({ ...withoutStdin(news), stdout: r.stdout, observed }) };
     },
 
     async diff(_id: string, olds: RemoteCommandState, news: RemoteCommandState) {
         const changes: string[] = [];
-        for (const key of ["create", "update", "delete", "stdin", "check", "expect", "triggers"] as const) {
+        for (const key of ["create", "update", "delete", "check", "expect", "triggers"] as const) {
             if (!sameJson(olds[key], news[key])) changes.push(key);
         }
+        if ((olds.stdinSha256 ?? stdinDigest(olds.stdin)) !== stdinDigest(news.stdin)) changes.push("stdin");
         if (!sameJson(olds.connection, news.connection)) changes.push("connection");
         // Drift found by refresh: the host no longer shows what was declared.
         if (factDrift(news.expect, olds.observed).length > 0) changes.push("observed");
@@ -105,13 +120,13 @@ const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
         const r = await runScript(props.connection, props.check);
         if (r.code !== 0) throw new Error(describeScriptFailure(`${props.what} (check)`, r));
         const observed = parseFacts(r.stdout);
-        const { stdout: _stdout, observed: _observed, ...inputs } = props;
+        const { stdout: _stdout, observed: _observed, stdinSha256: _digest, ...inputs } = props;
         const refreshedExpect = props.expect ? Object.fromEntries(Object.keys(props.expect).map((k) => [k, observed[k] ?? "(missing)"])) : undefined;
         return { id, props: { ...props, observed }, inputs: definedOnly({ ...inputs, expect: refreshedExpect }) };
     },
 
     async delete(_id: string, props: RemoteCommandState) {
-        if (props.delete) await runScriptOrThrow(props.connection, `${props.what} (delete)`, props.delete, props.stdin ?? "");
+        if (props.delete) await runScriptOrThrow(props.connection, `${props.what} (delete)`, props.delete);
     },
 };
 

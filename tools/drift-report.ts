@@ -21,7 +21,7 @@ export interface DriftFinding {
 interface PreviewStep {
     op: string;
     urn: string;
-    oldState?: { type?: string; inputs?: Record<string, unknown> };
+    oldState?: { type?: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
     newState?: { type?: string; inputs?: Record<string, unknown> };
 }
 
@@ -41,6 +41,8 @@ function propertyDrift(oldInputs: Record<string, unknown>, newInputs: Record<str
         const found = oldInputs[key];
         const declared = newInputs[key];
         if (JSON.stringify(found ?? null) === JSON.stringify(declared ?? null)) continue;
+        // Secret inputs (stdin) are not kept after a refresh: nothing to compare, nothing to show.
+        if (found === undefined && declared === "[secret]") continue;
         if (hasUnknown(declared)) {
             consequential++;
             continue;
@@ -55,6 +57,10 @@ function propertyDrift(oldInputs: Record<string, unknown>, newInputs: Record<str
         }
     }
     return { details, onlyConsequential: details.length === 0 && consequential > 0 };
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+    return Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
 }
 
 /** The drift in a preview: resources whose host state differs from the declared state. */
@@ -77,7 +83,9 @@ export function findDrift(preview: PreviewJson): { findings: DriftFinding[]; con
             findings.push({ resource, type, op: step.op, details: ["no longer declared: will be removed"] });
             continue;
         }
-        const { details, onlyConsequential } = propertyDrift(step.oldState?.inputs ?? {}, step.newState?.inputs ?? {});
+        // Containers report what refresh found in their outputs; commands in their refreshed inputs.
+        const found = type.endsWith(":Container") ? { ...(step.oldState?.inputs ?? {}), ...pick(step.oldState?.outputs ?? {}, Object.keys(step.newState?.inputs ?? {})) } : step.oldState?.inputs ?? {};
+        const { details, onlyConsequential } = propertyDrift(found, step.newState?.inputs ?? {});
         if (onlyConsequential) {
             consequences.push(resource);
             continue;

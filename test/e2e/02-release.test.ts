@@ -17,15 +17,12 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
     };
     const containerId = (color: string) => sh(`docker inspect -f '{{.Id}}' '${s.serviceName}-${color}'`).trim();
-    const underLoad = async (fn: () => Promise<void>): Promise<LoadReport> => {
+    /** `pulumi up` while a load loop runs through Caddy, for the whole update and a second after. */
+    const upUnderLoad = async (): Promise<{ r: Awaited<ReturnType<L9TestStack["up"]>>; report: LoadReport }> => {
         const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
-        try {
-            await fn();
-        } finally {
-            // keep loading a moment after the update, so a late failure would be seen
-            await new Promise((r) => setTimeout(r, 1000));
-        }
-        return loop.stop();
+        const r = await s.up();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        return { r, report: await loop.stop() };
     };
     const expectNoFailures = (report: LoadReport) => {
         expect(report.total, "the load loop ran").to.be.greaterThan(50);
@@ -67,11 +64,8 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
     it("2. release v0.2.0-l9 under load: zero failed requests, then every response names v0.2.0", async () => {
         const blueBefore = containerId("blue");
         await s.set({ releaseTag: "v0.2.0-l9" });
-        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
-        const report = await underLoad(async () => {
-            r = await s.up();
-        });
-        expect(r!.ok, r!.error).to.equal(true);
+        const { r, report } = await upUnderLoad();
+        expect(r.ok, r.error).to.equal(true);
         expectNoFailures(report);
         expect(report.versions).to.include("v0.2.0-l9");
         for (let i = 0; i < 10; i++) expect(version()).to.equal("v0.2.0-l9");
@@ -88,15 +82,12 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         it(`3. broken ${tag}: up fails naming the check and quoting the logs; traffic stays on v0.2.0`, async () => {
             const green = containerId("green");
             await s.set({ releaseTag: tag });
-            let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
-            const report = await underLoad(async () => {
-                r = await s.up();
-            });
-            expect(r!.ok).to.equal(false);
-            expect(r!.error).to.match(check);
-            expect(r!.error).to.contain("last 30 log lines");
-            expect(r!.error).to.match(logLine);
-            expect(r!.error).to.contain("traffic was not moved");
+            const { r, report } = await upUnderLoad();
+            expect(r.ok).to.equal(false);
+            expect(r.error).to.match(check);
+            expect(r.error).to.contain("last 30 log lines");
+            expect(r.error).to.match(logLine);
+            expect(r.error).to.contain("traffic was not moved");
             expectNoFailures(report);
             expect(report.versions).to.deep.equal(["v0.2.0-l9"]);
             expect(version()).to.equal("v0.2.0-l9");
@@ -106,11 +97,8 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
 
     it("4. slow-starting v0.4.0-l9 passes within the health timeout, zero failures", async () => {
         await s.set({ releaseTag: "v0.4.0-l9" });
-        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
-        const report = await underLoad(async () => {
-            r = await s.up();
-        });
-        expect(r!.ok, r!.error).to.equal(true);
+        const { r, report } = await upUnderLoad();
+        expect(r.ok, r.error).to.equal(true);
         expectNoFailures(report);
         expect(version()).to.equal("v0.4.0-l9");
         expect((await s.stack.outputs()).activeSlot.value).to.equal("blue");
@@ -119,12 +107,9 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
     it("5. rollback to v0.2.0-l9 by config: a switch only (no build, no container created), zero failures", async () => {
         const green = containerId("green");
         await s.set({ releaseTag: "v0.2.0-l9" });
-        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
-        const report = await underLoad(async () => {
-            r = await s.up();
-        });
-        expect(r!.ok, r!.error).to.equal(true);
-        const steps = resourceSteps(r!.events);
+        const { r, report } = await upUnderLoad();
+        expect(r.ok, r.error).to.equal(true);
+        const steps = resourceSteps(r.events);
         const created = steps.filter((x) => /^(create|replace|create-replacement)\s/.test(x));
         expect(created.filter((x) => /l9-docker:Container/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
         expect(created.filter((x) => /-build$|checkout-/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);

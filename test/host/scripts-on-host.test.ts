@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
-import { renderCheckoutScript, parseCheckoutOutput } from "../../host-scripts/checkout";
+import { parseCheckoutOutput, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderSwitchScript } from "../../host-scripts/switch";
@@ -36,12 +36,21 @@ describe("host: rendered scripts against real daemons", function () {
     });
 
     describe("checkout", () => {
-        const checkout = (tag: string) => runOnHost(renderCheckoutScript({ appDir, repoUrl: sb.repoUrl, tag, mainBranch: "main", verifySignature: false }));
+        const verify = (tag: string) => runOnHost(renderVerifyTagScript({ appDir, repoUrl: sb.repoUrl, tag, mainBranch: "main", verifySignature: false }));
+        const checkout = (tag: string) => {
+            const v = verify(tag);
+            if (v.code !== 0) return v;
+            return runOnHost(renderWorktreeScript({ appDir, tag, commit: parseCheckoutOutput(v.stdout).commit }));
+        };
 
-        it("checks out an annotated tag on main and prints its commit and .env.example", () => {
+        it("verifies an annotated tag on main, prints its commit and .env.example, then checks it out", () => {
+            const v = verify("v0.1.0-l9");
+            expect(v.code, v.stderr).to.equal(0);
+            const { commit, envExample } = parseCheckoutOutput(v.stdout);
+            expect(sh(`test -e '${appDir}/releases/v0.1.0-l9' && echo yes || echo no`).trim()).to.equal("no");
             const r = checkout("v0.1.0-l9");
             expect(r.code, r.stderr).to.equal(0);
-            const { commit, envExample } = parseCheckoutOutput(r.stdout);
+            expect(r.stdout.trim()).to.equal(commit);
             expect(commit).to.equal(sh(`git --git-dir='${sb.repoDir}' rev-parse 'v0.1.0-l9^{commit}'`).trim());
             expect(envExample).to.contain("APP_SECRET=");
             expect(sh(`git -C '${appDir}/releases/v0.1.0-l9' rev-parse HEAD`).trim()).to.equal(commit);
@@ -54,9 +63,9 @@ describe("host: rendered scripts against real daemons", function () {
         });
 
         const refused: Array<[string, RegExp]> = [
-            ["v0.5.0-l9", /lightweight tag/],
-            ["v0.6.0-l9", /not reachable from main/],
-            ["v9.9.9-l9", /does not exist/],
+            ["v0.5.0-l9", /releaseTag: tag v0.5.0-l9 is a lightweight tag/],
+            ["v0.6.0-l9", /releaseTag: tag v0.6.0-l9 .* is not reachable from main/],
+            ["v9.9.9-l9", /releaseTag: tag v9.9.9-l9 does not exist/],
         ];
         for (const [tag, message] of refused) {
             it(`refuses ${tag} (${message.source}) before making a worktree`, () => {

@@ -84,9 +84,12 @@ describe("unit: drift", () => {
                 step("refresh", "traffic-caddy", {}, {}),
                 step("same", "env-write", {}, {}),
                 step("update", "traffic-caddy", { expect: { upstream: '[{"dial":"127.0.0.1:9"}]' }, create: "x" }, { expect: { upstream: '[{"dial":"127.0.0.1:8002"}]' }, create: "x" }),
-                step("update", "green-container", { running: false, image: "sha256:a" }, { running: true, image: "sha256:a" }, "pulumi-nodejs:dynamic/l9-docker:Container"),
+                {
+                    ...step("update", "green-container", { running: true, image: "sha256:a" }, { running: true, image: "sha256:a" }, "pulumi-nodejs:dynamic/l9-docker:Container"),
+                    oldState: { type: "pulumi-nodejs:dynamic/l9-docker:Container", inputs: { running: true, image: "sha256:a" }, outputs: { running: false, image: "sha256:a", containerId: "x" } },
+                },
                 step("create", "blue-container", {}, { name: "l9-blue" }, "pulumi-nodejs:dynamic/l9-docker:Container"),
-                step("update", "env-write", { expect: "[secret]" }, { expect: "[secret]" }),
+                step("update", "env-write", { expect: "[secret]" }, { expect: "[secret]", stdin: "[secret]" }),
                 step("update", "traffic-gate", { triggers: ["abc", "green"] }, { triggers: [UNKNOWN, "green"] }),
             ],
         };

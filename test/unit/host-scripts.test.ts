@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
 import { caddyConfigId, caddyServerConfig } from "../../host-scripts/caddy";
-import { parseCheckoutOutput, renderCheckoutScript, renderRemoveCheckoutScript } from "../../host-scripts/checkout";
+import { parseCheckoutOutput, renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
@@ -68,15 +68,23 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.not.match(/mkdir|rm |docker (run|rm|stop)/);
     });
 
-    it("checkout verifies the tag is annotated and on main before making a worktree", () => {
-        const s = renderCheckoutScript({ appDir: "/opt/l9", repoUrl: "git@example.com:e/l9.git", tag: "v1.2.3-l9", mainBranch: "main", verifySignature: true });
+    it("tag verification: annotated, on main, signature; reads .env.example from git; no worktree", () => {
+        const s = renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:e/l9.git", tag: "v1.2.3-l9", mainBranch: "main", verifySignature: true });
         parses(s);
         expect(s).to.contain("tag=" + quote("v1.2.3-l9"));
-        expect(s).to.contain("lightweight tag");
+        expect(s).to.contain("releaseTag: tag $tag is a lightweight tag");
         expect(s).to.contain("merge-base --is-ancestor");
         expect(s).to.contain("verify-tag");
-        expect(s.indexOf("merge-base")).to.be.lessThan(s.indexOf("worktree add"));
-        expect(renderCheckoutScript({ appDir: "/opt/l9", repoUrl: "x@y:z", tag: "v1", mainBranch: "main", verifySignature: false })).to.not.contain("verify-tag");
+        expect(s).to.contain('show "$commit:.env.example"');
+        expect(s).to.not.contain("worktree");
+        expect(renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "x@y:z", tag: "v1", mainBranch: "main", verifySignature: false })).to.not.contain("verify-tag");
+    });
+
+    it("worktree: a clean checkout of the verified commit, removable", () => {
+        const s = renderWorktreeScript({ appDir: "/opt/l9", tag: "v1.2.3-l9", commit: "c".repeat(40) });
+        parses(s);
+        expect(s).to.contain("wt='/opt/l9/releases/v1.2.3-l9'");
+        expect(s).to.contain("clean --quiet -fdx");
         parses(renderRemoveCheckoutScript("/opt/l9", "v1.2.3-l9"));
     });
 

@@ -28,9 +28,11 @@ describe("unit: resource graph of a release (mocks)", function () {
                 newResource(args) {
                     registered.push({ type: args.type, name: args.name, inputs: args.inputs });
                     const state: Record<string, any> = { ...args.inputs };
-                    const tag = /(?:checkout|image)-(v[0-9.]+-l9)/.exec(args.name)?.[1] ?? "";
-                    if (args.name.endsWith("-worktree")) {
+                    const tag = /(?:tag|checkout|image)-(v[0-9.]+-l9)/.exec(args.name)?.[1] ?? "";
+                    if (args.name.endsWith("-verify")) {
                         state.stdout = `l9.commit=${commit(tag)}\nl9.envExample=${Buffer.from("APP_SECRET=\nDATABASE_URL=\n").toString("base64")}\n`;
+                    } else if (args.name.endsWith("-worktree")) {
+                        state.stdout = `${commit(tag)}\n`;
                     } else if (args.name.endsWith("-build")) {
                         state.stdout = `l9.imageId=${sha(tag)}\n`;
                     } else if (args.name === "traffic-caddy") {
@@ -77,7 +79,7 @@ describe("unit: resource graph of a release (mocks)", function () {
 
     it("declares one checkout and image per release in a slot, none for the release that left", () => {
         const names = registered.map((r) => r.name);
-        expect(names).to.include.members(["checkout-v0.1.0-l9-worktree", "checkout-v0.2.0-l9-worktree", "image-v0.1.0-l9-build", "image-v0.2.0-l9-build"]);
+        expect(names).to.include.members(["tag-v0.1.0-l9-verify", "tag-v0.2.0-l9-verify", "checkout-v0.1.0-l9-worktree", "checkout-v0.2.0-l9-worktree", "image-v0.1.0-l9-build", "image-v0.2.0-l9-build"]);
         expect(names.filter((n) => n.includes("v0.0.9"))).to.deep.equal([]);
     });
 
@@ -114,11 +116,16 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(caddy.create).to.contain('"actor":"ops@example.com"');
     });
 
-    it("runs preflight first: the checkouts (the first host changes) depend on it", async () => {
+    it("runs preflight first: the tag verifications (the first host access) depend on it", async () => {
         expect(byName("host-preflight").inputs.create).to.contain("docker info");
-        for (const name of ["checkout-v0.1.0-l9", "checkout-v0.2.0-l9"]) {
+        for (const name of ["tag-v0.1.0-l9", "tag-v0.2.0-l9"]) {
             expect((await urnsOf(options.get(name)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);
         }
+    });
+
+    it("lands the new release only after its env is validated: the worktree waits for it", () => {
+        expect(byName("checkout-v0.2.0-l9-worktree").inputs.triggers).to.deep.equal(["ready"]);
+        expect(byName("checkout-v0.1.0-l9-worktree").inputs.triggers).to.deep.equal([]);
     });
 
     it("keeps secrets secret: the private key, the env, and no secret in any script text", async () => {

@@ -1,0 +1,114 @@
+import { expect } from "chai";
+import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import { cleanSandboxService, sandboxFacts, sh } from "../support/sandbox";
+
+type Change = { set?: Record<string, string>; secret?: Record<string, string>; plain?: Record<string, string>; remove?: string[] };
+
+/**
+ * Bad config and inputs, table-driven, against a deployed stack: each `pulumi up` is refused
+ * with a message naming the field, and the host is left exactly as it was.
+ */
+describe("e2e: bad input is refused, naming the field, with the host untouched", function () {
+    this.timeout(30 * 60 * 1000);
+    let s: L9TestStack;
+    let baseline: Record<string, { value: string; secret?: boolean }>;
+    let initial: string;
+
+    const snapshot = () =>
+        sh(
+            [
+                `docker ps -a --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}} {{.Names}} {{.Image}} {{.State}}' | sort`,
+                `docker image ls --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}}' | sort`,
+                `ls '${s.appDir}/releases'`,
+                `wc -l < '${s.appDir}/deploys.jsonl'`,
+                `sha256sum '${s.appDir}/shared/.env' '/etc/cron.d/${s.serviceName}-drift' '${s.appDir}/bin/drift-check' | cut -d' ' -f1`,
+                `ls '${s.appDir}/state/caddy'`,
+                `curl -fsS 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${s.serviceName}'`,
+            ].join("; echo ---; "),
+        );
+
+    before(async () => {
+        s = await createL9Stack("badinput", 18600);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        baseline = await s.stack.getAllConfig();
+        initial = snapshot();
+    });
+
+    afterEach(async () => {
+        for (const key of Object.keys(await s.stack.getAllConfig())) if (!(key in baseline)) await s.stack.removeConfig(key);
+        await s.stack.setAllConfig(baseline);
+    });
+
+    after(async () => {
+        if (s) await s.stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
+    });
+
+    const env = (o: Record<string, string>) => JSON.stringify(o);
+    const goodEnv = { APP_SECRET: "e2e-secret-badinput-value", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" };
+    const cases: Array<[string, Change, RegExp]> = [
+        ["tag with a shell command", { set: { releaseTag: "v1.0.0;rm -rf /" } }, /l9-deploy:releaseTag/],
+        ["tag with command substitution", { set: { releaseTag: "$(id)" } }, /l9-deploy:releaseTag/],
+        ["tag with backticks", { set: { releaseTag: "`id`" } }, /l9-deploy:releaseTag/],
+        ["tag with a newline", { set: { releaseTag: "v0.1.0-l9\nid" } }, /l9-deploy:releaseTag/],
+        ["tag outside the release pattern", { set: { releaseTag: "v1.0-l9" } }, /l9-deploy:releaseTag does not match/],
+        ["invalid tag pattern", { set: { tagPattern: "([" } }, /l9-deploy:tagPattern/],
+        ["relative appDir", { set: { appDir: "srv/l9" } }, /l9-deploy:appDir/],
+        ["traversing appDir", { set: { appDir: "/srv/../etc" } }, /l9-deploy:appDir/],
+        ["appDir with a semicolon", { set: { appDir: "/srv/l9;rm" } }, /l9-deploy:appDir/],
+        ["appDir at the root", { set: { appDir: "/" } }, /l9-deploy:appDir/],
+        ["duplicate slot ports", { set: { greenPort: "18601" } }, /l9-deploy:greenPort must differ from bluePort/],
+        ["port zero", { set: { bluePort: "0" } }, /l9-deploy:bluePort/],
+        ["port out of range", { set: { greenPort: "65536" } }, /l9-deploy:greenPort/],
+        ["port that is not a number", { set: { bluePort: "abc" } }, /l9-deploy:bluePort/],
+        ["slot port equal to the site port", { set: { bluePort: "18680" } }, /l9-deploy:bluePort collides with caddyListen/],
+        ["negative health timeout", { set: { healthTimeoutSeconds: "-5" } }, /l9-deploy:healthTimeoutSeconds/],
+        ["keeping one image only", { set: { imagesToKeep: "1" } }, /l9-deploy:imagesToKeep/],
+        ["repo URL with a space", { set: { repoUrl: "file:///tmp/x y" } }, /l9-deploy:repoUrl/],
+        ["repo URL with a quote", { set: { repoUrl: "https://example.com/r.git';rm -rf /" } }, /l9-deploy:repoUrl/],
+        ["host key without its key", { set: { hostKey: "ssh-ed25519" } }, /l9-deploy:hostKey/],
+        ["Caddy admin on a public address", { set: { caddyAdmin: "0.0.0.0:2019" } }, /l9-deploy:caddyAdmin/],
+        ["env that is a list", { secret: { env: "[1,2]" } }, /l9-deploy:env/],
+        ["env key in lower case", { secret: { env: env({ ...goodEnv, app_mode: "x" }) } }, /l9-deploy:env/],
+        ["env value over two lines (malformed .env line)", { secret: { env: env({ ...goodEnv, APP_SECRET: "a\nb" }) } }, /l9-deploy:env\.APP_SECRET/],
+        ["env key with a space", { secret: { env: env({ ...goodEnv, "APP MODE": "x" }) } }, /l9-deploy:env/],
+        ["env that is not JSON", { secret: { env: "APP_SECRET=x" } }, /l9-deploy:env/],
+        ["smoke request path without a slash", { set: { smokeRequests: '[{"path":"api"}]' } }, /l9-deploy:smokeRequests/],
+        ["smoke request with an unknown method", { set: { smokeRequests: '[{"method":"BREW","path":"/x"}]' } }, /l9-deploy:smokeRequests/],
+        ["unknown standby mode", { set: { standby: "cold" } }, /l9-deploy:standby/],
+        ["unknown network mode", { set: { networkMode: "macvlan" } }, /l9-deploy:networkMode/],
+        ["drift schedule in words", { set: { driftSchedule: "every hour" } }, /l9-deploy:driftSchedule/],
+        ["boolean that is not one", { set: { verifyTagSignature: "maybe" } }, /l9-deploy:verifyTagSignature/],
+        ["misspelt key", { set: { relaseTag: "v0.1.0-l9" } }, /l9-deploy:relaseTag is not a setting/],
+        ["missing host", { remove: ["l9-deploy:host"] }, /l9-deploy:host is required/],
+        ["private key stored in plain text", { plain: { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" } }, /l9-deploy:sshPrivateKey is stored in plain text/],
+        ["tag that does not exist", { set: { releaseTag: "v9.9.9-l9" } }, /releaseTag: tag v9\.9\.9-l9 does not exist/],
+        ["lightweight tag", { set: { releaseTag: "v0.5.0-l9" } }, /releaseTag: tag v0\.5\.0-l9 is a lightweight tag/],
+        ["tag not on main", { set: { releaseTag: "v0.6.0-l9" } }, /releaseTag: tag v0\.6\.0-l9 .* is not reachable from main/],
+        ["env missing a required key", { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ APP_SECRET: "x" }) } }, /l9-deploy:env does not satisfy .env.example of v0\.2\.0-l9[\s\S]*DATABASE_URL is declared .* but not set/],
+        ["env with an empty required key", { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ ...goodEnv, APP_SECRET: " " }) } }, /l9-deploy:env does not satisfy[\s\S]*APP_SECRET is required .* but empty/],
+        ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" } }, /mainBranch: branch trunk does not exist/],
+    ];
+
+    it(`has at least 30 cases (${cases.length})`, () => expect(cases.length).to.be.greaterThanOrEqual(30));
+
+    for (const [what, change, message] of cases) {
+        it(`refuses ${what}`, async () => {
+            for (const [k, v] of Object.entries(change.set ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v });
+            for (const [k, v] of Object.entries(change.secret ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v, secret: true });
+            for (const [k, v] of Object.entries(change.plain ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v, secret: false });
+            for (const k of change.remove ?? []) await s.stack.removeConfig(k);
+            const r = await s.up();
+            expect(r.ok, "the update should have been refused").to.equal(false);
+            expect(r.error).to.match(message);
+            expect(snapshot(), "the host changed").to.equal(initial);
+        });
+    }
+
+    it("and the untouched stack still converges: up with the good config changes nothing", async () => {
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        expect(snapshot()).to.equal(initial);
+    });
+});

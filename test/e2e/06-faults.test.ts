@@ -1,0 +1,142 @@
+import { expect } from "chai";
+import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import { LoadLoop } from "../support/load-loop";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+
+/**
+ * Faults during updates, on the sandbox: each ends with the serving slot serving, a clear
+ * error when the update could not finish, and a following `pulumi up` converging.
+ */
+describe("e2e: faults during updates", function () {
+    this.timeout(30 * 60 * 1000);
+    let s: L9TestStack;
+    const SB = "/var/lib/l9-sandbox";
+
+    const version = () => {
+        const r = httpGet(`${s.siteUrl}/version`);
+        return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
+    };
+    const snapshot = () =>
+        sh(
+            [
+                `docker ps -a --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}} {{.Names}} {{.Image}}' | sort`,
+                `ls '${s.appDir}/releases'`,
+                `wc -l < '${s.appDir}/deploys.jsonl'`,
+                `ls '${s.appDir}/state/caddy'`,
+            ].join("; echo ---; "),
+        );
+    const waitFor = async (what: string, test: () => boolean, seconds = 120) => {
+        for (let i = 0; i < seconds * 4; i++) {
+            if (test()) return;
+            await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error(`timed out waiting for ${what}`);
+    };
+    const sandboxUp = () => sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
+    const converges = async (tag: string) => {
+        const r = await s.up();
+        expect(r.ok, `the next up should converge: ${r.error}`).to.equal(true);
+        expect(version()).to.equal(tag);
+    };
+
+    before(async () => {
+        s = await createL9Stack("faults", 18700);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+    });
+
+    after(async () => {
+        sandboxUp();
+        if (s) await s.stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
+    });
+
+    it("sshd stopped for a few seconds mid-update: serving continues; the update retries or fails clearly; the next up converges", async () => {
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        const update = s.up();
+        await new Promise((r) => setTimeout(r, 2500));
+        sh(`kill $(cat ${SB}/ssh/sshd.pid)`);
+        await new Promise((r) => setTimeout(r, 4000));
+        sandboxUp();
+        const r = await update;
+        const report = await loop.stop();
+        expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
+        if (!r.ok) expect(r.error).to.match(/cannot reach the host over SSH|Connection refused|connect/i);
+        await converges("v0.2.0-l9");
+    });
+
+    it("Caddy's admin API down at switch time: no switch happens, the error says so, the next up converges", async () => {
+        await s.set({ releaseTag: "v0.4.0-l9" });
+        const update = s.up();
+        const admin = sandboxFacts().caddyAdmin;
+        try {
+            // v0.4.0 is healthy only after ~8 s: move the admin API away while the gate waits.
+            await waitFor("the v0.4.0 container", () => sh(`docker ps --filter 'label=l9.service=${s.serviceName}' --filter 'label=l9.tag=v0.4.0-l9' -q`).trim() !== "");
+            sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '"127.0.0.1:2999"' 'http://${admin}/config/admin/listen' >/dev/null`);
+            const r = await update;
+            expect(r.ok).to.equal(false);
+            expect(r.error).to.match(/Caddy's admin API does not answer at .*; traffic was not moved/);
+            expect(version()).to.equal("v0.2.0-l9");
+        } finally {
+            sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '"${admin}"' 'http://127.0.0.1:2999/config/admin/listen' >/dev/null 2>&1 || true`);
+            await waitFor("the admin API back", () => httpGet(`http://${admin}/config/`).status === 200);
+        }
+        await converges("v0.4.0-l9");
+    });
+
+    it("dockerd restarted during a deploy: containers come back; the update finishes or fails clearly; the next up converges", async () => {
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const update = s.up();
+        await new Promise((r) => setTimeout(r, 1500));
+        sh("kill $(pidof dockerd); for i in $(seq 1 60); do pidof dockerd >/dev/null || exit 0; sleep 0.5; done; exit 1");
+        sandboxUp();
+        const r = await update;
+        if (!r.ok) expect(r.error).to.match(/docker|container|gate|exit/i);
+        await waitFor("the site to answer again", () => httpGet(`${s.siteUrl}/version`).status === 200);
+        await converges("v0.2.0-l9");
+    });
+
+    it("the disk-space preflight trips: refused before anything changes, naming minFreeDiskMb", async () => {
+        const before = snapshot();
+        await s.set({ minFreeDiskMb: "100000000", releaseTag: "v0.4.0-l9" });
+        const r = await s.up();
+        expect(r.ok).to.equal(false);
+        expect(r.error).to.match(/preflight failed: only \d+ MiB free .* below minFreeDiskMb=100000000/);
+        expect(snapshot()).to.equal(before);
+        expect(version()).to.equal("v0.2.0-l9");
+        await s.set({ minFreeDiskMb: "256", releaseTag: "v0.2.0-l9" });
+    });
+
+    it("two `pulumi up` at once: the second is refused by the backend's lock, and the state stays intact", async () => {
+        await s.set({ releaseTag: "v0.4.0-l9" });
+        const [a, b] = await Promise.all([s.up(), new Promise((r) => setTimeout(r, 300)).then(() => s.up())]);
+        const refused = [a, b].filter((x) => !x.ok);
+        expect(refused, "exactly one update is refused").to.have.length(1);
+        expect(refused[0].error).to.match(/locked|currently (being )?updat|concurrent/i);
+        expect([a, b].filter((x) => x.ok)).to.have.length(1);
+        const state = await s.stack.exportStack();
+        expect((state.deployment as { resources?: unknown[] }).resources?.length ?? 0).to.be.greaterThan(10);
+        expect(version()).to.equal("v0.4.0-l9");
+        const again = await s.up();
+        expect(again.ok, again.error).to.equal(true);
+    });
+
+    it("the host key changed: the connection is refused before anything runs", async () => {
+        const before = snapshot();
+        sh(`cp ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.keep && cp ${SB}/ssh/host_ed25519.pub ${SB}/ssh/host_ed25519.pub.keep`);
+        try {
+            sh(`rm -f ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.pub && ssh-keygen -q -t ed25519 -N '' -f ${SB}/ssh/host_ed25519 && kill $(cat ${SB}/ssh/sshd.pid) && sleep 0.5`);
+            sandboxUp();
+            await s.set({ releaseTag: "v0.2.0-l9" });
+            const r = await s.up();
+            expect(r.ok).to.equal(false);
+            expect(r.error).to.contain("does not match the pinned hostKey; refusing to connect (nothing ran)");
+            expect(snapshot()).to.equal(before);
+        } finally {
+            sh(`mv -f ${SB}/ssh/host_ed25519.keep ${SB}/ssh/host_ed25519 && mv -f ${SB}/ssh/host_ed25519.pub.keep ${SB}/ssh/host_ed25519.pub && kill $(cat ${SB}/ssh/sshd.pid); sleep 0.5`);
+            sandboxUp();
+        }
+        await converges("v0.2.0-l9");
+    });
+});
