@@ -21,7 +21,6 @@ require_packages() {
   [ -x /usr/sbin/cron ] || missing+=(cron)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   command -v curl >/dev/null || missing+=(curl)
-  [ -x /bin/busybox ] || missing+=(busybox-static)
   if [ ${#missing[@]} -gt 0 ]; then
     die "missing packages: ${missing[*]} (run scripts/setup.sh, or apt-get install -y ${missing[*]})"
   fi

@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-PACKAGES=(docker.io caddy openssh-server openssh-client cron git curl ca-certificates)
+PACKAGES=(docker.io caddy openssh-server openssh-client cron git curl ca-certificates procps)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
