@@ -10,11 +10,6 @@ export function quote(value: string | number): string {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Quotes each value and joins them with spaces. */
-export function quoteAll(values: readonly (string | number)[]): string {
-    return values.map(quote).join(" ");
-}
-
 /** Joins script lines, dropping empty entries, with a trailing newline. */
 export function lines(...parts: (string | false | undefined)[]): string {
     return parts.filter((p): p is string => typeof p === "string" && p.length > 0).join("\n") + "\n";
