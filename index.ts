@@ -10,9 +10,33 @@ import { renderEnvFileContent } from "./config/env-contract";
 import { loadConfig } from "./config/load";
 import { readPreviousDeployment } from "./state/previous-state";
 import { planRelease } from "./state/slot-machine";
+import { prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
+
+/** A failure before any resource exists: reported as its message alone (see ConfigError). */
+class HostAccessError extends pulumi.RunError {
+    constructor(message: string) {
+        super(message);
+        this.name = "HostAccessError";
+        this.stack = `${this.name}: ${this.message}`;
+    }
+}
 
 export = async () => {
     const config = loadConfig();
+    // The deploy key goes into the stack's SSH agent; resources only ever see its socket path.
+    const target = { host: config.host, port: config.sshPort, user: config.sshUser };
+    let access;
+    try {
+        access = prepareHostAccess({
+            stackId: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+            ...target,
+            hostKey: config.hostKey,
+            privateKey: config.sshPrivateKey,
+        });
+        verifyHostAccess(access, target);
+    } catch (e) {
+        throw new HostAccessError(e instanceof Error ? e.message : String(e));
+    }
     const previous = await readPreviousDeployment();
     // Release identity = tag + env: an env change is deployed like a release.
     const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
@@ -23,7 +47,7 @@ export = async () => {
             : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
     pulumi.log.info(`release plan: ${plan.transition} (${config.releaseTag} → ${plan.target})`);
 
-    const runtime = new L9Runtime("l9", { config, plan, envFingerprint, actor });
+    const runtime = new L9Runtime("l9", { config, plan, envFingerprint, actor, access });
 
     return {
         releaseTag: config.releaseTag,

@@ -1,41 +1,47 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { renderDriftCheckScript, renderDriftCronFile, renderInstallDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
-import { quote } from "../host-scripts/shell";
-import { RemoteCommand } from "../providers/remote-command";
-import { SshConnectionArgs } from "../providers/ssh";
+import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
+import { HostFactProbe } from "../providers/host-fact-probe";
+import { ProbeConnection } from "../providers/ssh";
+import { HOST_COMMAND_DEFAULTS } from "./host";
 
 export interface DriftJobArgs {
     /** Connection to the host. */
-    connection: SshConnectionArgs;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Connection of the fact probe. */
+    readonly probeConnection: pulumi.Input<ProbeConnection>;
     /** Service name (cron file name, metric label). */
-    serviceName: string;
+    readonly serviceName: string;
     /** The app directory (script under bin/, log under logs/). */
-    appDir: string;
+    readonly appDir: string;
     /** Cron schedule, e.g. "17 * * * *". */
-    schedule: string;
+    readonly schedule: string;
     /** User the cron job runs as (the SSH user: it has Docker access). */
-    user: string;
-    /** Worktree and commit of the deployed release. */
-    worktree: string;
-    commit: pulumi.Input<string>;
-    /** Active container and the image id it must run. */
-    containerName: string;
-    imageId: pulumi.Input<string>;
-    /** How Caddy routes the service, and the slot it must route to. */
-    routing: RoutingArgs;
-    activeSlot: "blue" | "green";
+    readonly user: string;
+    /** Worktree of the deployed release. */
+    readonly worktree: string;
+    /** Commit of the deployed release. */
+    readonly commit: pulumi.Input<string>;
+    /** Active container. */
+    readonly containerName: string;
+    /** The image id the active container must run. */
+    readonly imageId: pulumi.Input<string>;
+    /** How Caddy routes the service. */
+    readonly routing: RoutingArgs;
+    /** The slot Caddy must route to. */
+    readonly activeSlot: "blue" | "green";
     /** The env file path. */
-    envFile: string;
+    readonly envFile: string;
     /** Prometheus textfile collector directory. */
-    metricsDir: string;
+    readonly metricsDir: string;
 }
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
 /**
  * The host-side drift job: a check script and its /etc/cron.d entry, re-rendered at each
- * deploy with what went live. Refresh notices a removed or edited cron file or script.
+ * deploy with what went live. Its probe notices a removed or edited cron file or script.
  */
 export class DriftJob extends pulumi.ComponentResource {
     /** Path of the check script on the host. */
@@ -44,9 +50,10 @@ export class DriftJob extends pulumi.ComponentResource {
     readonly cronPath: string;
 
     constructor(name: string, args: DriftJobArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:drift:DriftJob", name, {}, opts);
+        super("l9:index:DriftJob", name, {}, opts);
         this.scriptPath = `${args.appDir}/bin/drift-check`;
         this.cronPath = `/etc/cron.d/${args.serviceName}-drift`;
+        const paths = { scriptPath: this.scriptPath, cronPath: this.cronPath };
         const logFile = `${args.appDir}/logs/drift.log`;
         const cron = renderDriftCronFile({ serviceName: args.serviceName, schedule: args.schedule, user: args.user, scriptPath: this.scriptPath, logFile });
         const script = pulumi
@@ -66,18 +73,26 @@ export class DriftJob extends pulumi.ComponentResource {
                     cronSha256: sha256(cron),
                 }),
             );
-        const fileSha = (path: string) => `$(sha256sum ${quote(path)} 2>/dev/null | cut -d' ' -f1 || true)`;
-        new RemoteCommand(
-            `${name}-install`,
+        const probe = new HostFactProbe(
+            `${name}-job-facts`,
             {
-                connection: args.connection,
+                connection: args.probeConnection,
                 what: "drift job",
-                create: script.apply((s) => renderInstallDriftJobScript({ scriptPath: this.scriptPath, cronPath: this.cronPath, logFile, script: s, cron })),
-                delete: `rm -f ${quote(this.cronPath)} ${quote(this.scriptPath)}`,
-                check: `printf 'cron_file=%s\\nscript=%s\\n' "${fileSha(this.cronPath)}" "${fileSha(this.scriptPath)}" | sed 's/=$/=missing/'`,
+                script: renderDriftJobCheckScript(paths),
                 expect: script.apply((s) => ({ cron_file: sha256(cron), script: sha256(s) })),
             },
             { parent: this },
+        );
+        new command.remote.Command(
+            `${name}-install`,
+            {
+                ...HOST_COMMAND_DEFAULTS,
+                connection: args.connection,
+                create: script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron })),
+                delete: renderRemoveDriftJobScript(paths),
+                triggers: [probe.generation],
+            },
+            { parent: this, deleteBeforeReplace: true },
         );
         this.registerOutputs({ scriptPath: this.scriptPath, cronPath: this.cronPath });
     }

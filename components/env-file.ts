@@ -1,22 +1,25 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { checkEnvAgainstExample, parseEnvExample, renderEnvFileContent } from "../config/env-contract";
-import { renderWriteEnvFileScript } from "../host-scripts/env-file";
-import { quote } from "../host-scripts/shell";
-import { RemoteCommand } from "../providers/remote-command";
-import { SshConnectionArgs } from "../providers/ssh";
+import { renderEnvFileCheckScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
+import { HostFactProbe } from "../providers/host-fact-probe";
+import { ProbeConnection } from "../providers/ssh";
+import { HOST_COMMAND_DEFAULTS } from "./host";
 
 export interface EnvFileArgs {
     /** Connection to the host. */
-    connection: SshConnectionArgs;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Connection of the fact probe. */
+    readonly probeConnection: pulumi.Input<ProbeConnection>;
     /** Path of the env file on the host. */
-    path: string;
+    readonly path: string;
     /** The env values (secret). */
-    env: Record<string, string>;
+    readonly env: Record<string, string>;
     /** The release tag whose .env.example the values must satisfy. */
-    tag: string;
-    /** That tag's .env.example text (from GitCheckout). */
-    envExample: pulumi.Input<string | undefined>;
+    readonly tag: string;
+    /** That tag's .env.example text (from ReleaseTag). */
+    readonly envExample: pulumi.Input<string | undefined>;
 }
 
 /** Error raised when the env does not satisfy the release's .env.example (a RunError: see ConfigError). */
@@ -46,10 +49,10 @@ export class EnvFile extends pulumi.ComponentResource {
     /** The env values, available only once validated against the release (secret). */
     readonly validatedEnv: pulumi.Output<Record<string, string>>;
     /** The file's write on the host. */
-    readonly command: RemoteCommand;
+    readonly command: command.remote.Command;
 
     constructor(name: string, args: EnvFileArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:release:EnvFile", name, {}, opts);
+        super("l9:index:EnvFile", name, {}, opts);
         this.validatedEnv = pulumi.secret(
             pulumi.output(args.envExample).apply((example) => {
                 if (example === undefined) {
@@ -60,17 +63,26 @@ export class EnvFile extends pulumi.ComponentResource {
                 return args.env;
             }),
         );
-        this.command = new RemoteCommand(
-            `${name}-write`,
+        const probe = new HostFactProbe(
+            `${name}-file-facts`,
             {
-                connection: args.connection,
+                connection: args.probeConnection,
                 what: "env file",
-                create: renderWriteEnvFileScript(args.path),
-                stdin: this.validatedEnv.apply(renderEnvFileContent),
-                check: `f=${quote(args.path)}; if [ -f "$f" ]; then echo "sha256=$(sha256sum "$f" | cut -d' ' -f1)"; echo "mode=$(stat -c %a "$f")"; else echo sha256=missing; echo mode=missing; fi`,
+                script: renderEnvFileCheckScript(args.path),
                 expect: pulumi.secret({ sha256: envFileSha256(args.env), mode: "600" }),
             },
-            { parent: this, additionalSecretOutputs: ["stdout", "expect", "observed"] },
+            { parent: this, additionalSecretOutputs: ["expect", "declared", "observed"] },
+        );
+        this.command = new command.remote.Command(
+            `${name}-write`,
+            {
+                ...HOST_COMMAND_DEFAULTS,
+                connection: args.connection,
+                create: renderWriteEnvFileScript(args.path),
+                stdin: this.validatedEnv.apply(renderEnvFileContent),
+                triggers: [probe.generation],
+            },
+            { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["stdout"] },
         );
         this.registerOutputs({});
     }

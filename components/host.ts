@@ -1,55 +1,82 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderPreflightScript } from "../host-scripts/preflight";
-import { RemoteCommand } from "../providers/remote-command";
-import { SshConnectionArgs } from "../providers/ssh";
+import { ProbeConnection } from "../providers/ssh";
+import { HostAccess, openSshOptions } from "../ssh/host-access";
 
 export interface HostArgs {
     /** Host name or IP of the VPS. */
-    address: string;
+    readonly address: pulumi.Input<string>;
     /** SSH port. */
-    port: number;
+    readonly port: pulumi.Input<number>;
     /** SSH user (needs Docker access and write access to appDir and /etc/cron.d). */
-    user: string;
+    readonly user: pulumi.Input<string>;
     /** The host's public key, "<type> <base64>": pinned, never trusted on first use. */
-    hostKey: string;
-    /** The SSH private key (secret). */
-    privateKey: pulumi.Input<string>;
+    readonly hostKey: pulumi.Input<string>;
+    /** The stack's SSH agent and pinned known_hosts (ssh/host-access.ts): paths, no key. */
+    readonly access: HostAccess;
     /** The app directory (for the disk space check). */
-    appDir: string;
+    readonly appDir: pulumi.Input<string>;
     /** Caddy's admin API address, checked by preflight. */
-    caddyAdmin: string;
+    readonly caddyAdmin: pulumi.Input<string>;
     /** Minimum free disk space in MiB. */
-    minFreeDiskMb: number;
+    readonly minFreeDiskMb: pulumi.Input<number>;
     /**
      * Values whose change means this update touches the host. Preflight re-runs when they
      * change, so every changing update is preflighted first and an unchanged stack stays
      * unchanged.
      */
-    preflightTriggers: pulumi.Input<unknown>[];
+    readonly preflightTriggers: pulumi.Input<unknown>[];
 }
 
-/** One VPS: the pinned SSH connection every resource uses, and the preflight that gates them. */
+/**
+ * Settings every host command shares. The previous stdout/stderr are not passed as SSH
+ * environment variables (that needs AcceptEnv on the host and would only warn).
+ */
+export const HOST_COMMAND_DEFAULTS = { addPreviousOutputInEnv: false } as const;
+
+/**
+ * One VPS: the pinned SSH connection of the host commands, the docker provider that manages
+ * its containers over SSH, the probe connection, and the preflight that gates them.
+ */
 export class Host extends pulumi.ComponentResource {
-    /** Connection for the host resources (pinned host key, secret private key). */
-    readonly connection: SshConnectionArgs;
+    /** Connection for `command.remote.Command` (pinned host key, key from the stack's agent). */
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Connection for the fact probes (OpenSSH, same pinned key and agent). */
+    readonly probeConnection: pulumi.Output<ProbeConnection>;
+    /** The Docker daemon on the host, reached with `docker system dial-stdio` over SSH. */
+    readonly docker: docker.Provider;
     /** Completes when the host passed preflight; host-changing resources depend on it. */
-    readonly preflight: RemoteCommand;
+    readonly preflight: command.remote.Command;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:host:Host", name, {}, opts);
+        super("l9:index:Host", name, {}, opts);
         this.connection = {
             host: args.address,
             port: args.port,
             user: args.user,
-            privateKey: pulumi.secret(args.privateKey),
             hostKey: args.hostKey,
+            agentSocketPath: args.access.agentSocketPath,
         };
-        this.preflight = new RemoteCommand(
+        const sshOptions = openSshOptions(args.access);
+        this.probeConnection = pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions });
+        this.docker = new docker.Provider(
+            `${name}-docker`,
+            {
+                host: pulumi.interpolate`ssh://${args.user}@${args.address}:${args.port}`,
+                sshOpts: sshOptions,
+            },
+            { parent: this },
+        );
+        this.preflight = new command.remote.Command(
             `${name}-preflight`,
             {
+                ...HOST_COMMAND_DEFAULTS,
                 connection: this.connection,
-                what: "preflight",
-                create: renderPreflightScript({ appDir: args.appDir, caddyAdmin: args.caddyAdmin, minFreeDiskMb: args.minFreeDiskMb }),
+                create: pulumi
+                    .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
+                    .apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb })),
                 triggers: args.preflightTriggers,
             },
             { parent: this },

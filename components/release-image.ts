@@ -1,27 +1,29 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageRef, parseImageBuildOutput, renderImageBuildScript } from "../host-scripts/image-build";
-import { quote } from "../host-scripts/shell";
-import { RemoteCommand } from "../providers/remote-command";
-import { SshConnectionArgs } from "../providers/ssh";
+import { HOST_COMMAND_DEFAULTS } from "./host";
 
 export interface ReleaseImageArgs {
     /** Connection to the host. */
-    connection: SshConnectionArgs;
+    readonly connection: command.types.input.remote.ConnectionArgs;
     /** The app directory on the host. */
-    appDir: string;
+    readonly appDir: string;
     /** The release tag. */
-    tag: string;
+    readonly tag: string;
     /** The tag's commit (from GitCheckout). */
-    commit: pulumi.Input<string>;
+    readonly commit: pulumi.Input<string>;
     /** Image repository name. */
-    imageName: string;
+    readonly imageName: string;
     /** Service name (image label, used by pruning). */
-    serviceName: string;
+    readonly serviceName: string;
     /** Dockerfile path in the repository. */
-    dockerfile: string;
+    readonly dockerfile: string;
 }
 
-/** The release image, built on the host from the release worktree (`<imageName>:<tag>`). */
+/**
+ * The release image, built on the host from the release worktree (`<imageName>:<tag>`).
+ * Built where the code is: the host has the worktree, and no registry is needed.
+ */
 export class ReleaseImage extends pulumi.ComponentResource {
     /** The image id, sha256:... */
     readonly imageId: pulumi.Output<string>;
@@ -29,16 +31,14 @@ export class ReleaseImage extends pulumi.ComponentResource {
     readonly ref: string;
 
     constructor(name: string, args: ReleaseImageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:release:ReleaseImage", name, {}, opts);
+        super("l9:index:ReleaseImage", name, {}, opts);
         this.ref = imageRef(args.imageName, args.tag);
-        const build = new RemoteCommand(
+        const build = new command.remote.Command(
             `${name}-build`,
             {
+                ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                what: `image ${args.tag}`,
                 create: pulumi.output(args.commit).apply((commit) => renderImageBuildScript({ ...args, commit })),
-                check: `if docker image inspect ${quote(this.ref)} >/dev/null 2>&1; then echo present=yes; else echo present=no; fi`,
-                expect: { present: "yes" },
             },
             { parent: this },
         );

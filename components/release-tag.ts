@@ -1,21 +1,21 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { parseCheckoutOutput, renderVerifyTagScript } from "../host-scripts/checkout";
-import { RemoteCommand } from "../providers/remote-command";
-import { SshConnectionArgs } from "../providers/ssh";
+import { HOST_COMMAND_DEFAULTS } from "./host";
 
 export interface ReleaseTagArgs {
     /** Connection to the host. */
-    connection: SshConnectionArgs;
+    readonly connection: command.types.input.remote.ConnectionArgs;
     /** The app directory on the host (the mirror lives there). */
-    appDir: string;
+    readonly appDir: string;
     /** Where the host clones the app repository from. */
-    repoUrl: string;
+    readonly repoUrl: string;
     /** The release tag. */
-    tag: string;
+    readonly tag: string;
     /** The branch the tag must be reachable from. */
-    mainBranch: string;
+    readonly mainBranch: string;
     /** Require a verifying tag signature. */
-    verifySignature: boolean;
+    readonly verifySignature: boolean;
 }
 
 /**
@@ -28,13 +28,13 @@ export class ReleaseTag extends pulumi.ComponentResource {
     /** The tag's .env.example text, if it has one. */
     readonly envExample: pulumi.Output<string | undefined>;
     /** The verification command (dependency anchor). */
-    readonly verification: RemoteCommand;
+    readonly verification: command.remote.Command;
 
     constructor(name: string, args: ReleaseTagArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:release:ReleaseTag", name, {}, opts);
-        this.verification = new RemoteCommand(
+        super("l9:index:ReleaseTag", name, {}, opts);
+        this.verification = new command.remote.Command(
             `${name}-verify`,
-            { connection: args.connection, what: `releaseTag ${args.tag}`, create: renderVerifyTagScript(args) },
+            { ...HOST_COMMAND_DEFAULTS, connection: args.connection, create: renderVerifyTagScript(args) },
             { parent: this },
         );
         const parsed = this.verification.stdout.apply(parseCheckoutOutput);

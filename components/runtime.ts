@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DeployConfig } from "../config/schema";
+import { HostAccess } from "../ssh/host-access";
 import { hostLayout } from "../host-scripts/layout";
 import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
 import { worktreePath } from "../host-scripts/layout";
@@ -14,13 +15,15 @@ import { TrafficSwitch } from "./traffic-switch";
 
 export interface L9RuntimeArgs {
     /** The validated stack configuration. */
-    config: DeployConfig;
+    readonly config: DeployConfig;
     /** The release plan (from the two-slot state machine). */
-    plan: ReleasePlan;
+    readonly plan: ReleasePlan;
     /** The env fingerprint of the desired release (secret-derived, not secret itself). */
-    envFingerprint: string;
+    readonly envFingerprint: string;
     /** Who is deploying (recorded on the host and in the outputs). */
-    actor: string;
+    readonly actor: string;
+    /** The stack's SSH agent and pinned known_hosts on this machine (paths only). */
+    readonly access: HostAccess;
 }
 
 export interface SlotSummary {
@@ -47,7 +50,7 @@ export class L9Runtime extends pulumi.ComponentResource {
     readonly envFile: EnvFile;
 
     constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:runtime:L9Runtime", name, {}, opts);
+        super("l9:index:L9Runtime", name, {}, opts);
         const { config: c, plan } = args;
         const next = plan.next;
         const layout = hostLayout(c.appDir);
@@ -62,7 +65,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 port: c.sshPort,
                 user: c.sshUser,
                 hostKey: c.hostKey,
-                privateKey: pulumi.secret(c.sshPrivateKey),
+                access: args.access,
                 appDir: c.appDir,
                 caddyAdmin: c.caddyAdmin,
                 minFreeDiskMb: c.minFreeDiskMb,
@@ -91,7 +94,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         // that release lands on the host: its worktree, image and container wait for it.
         const envFile = new EnvFile(
             "env",
-            { connection: host.connection, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
+            { connection: host.connection, probeConnection: host.probeConnection, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
             { parent: this },
         );
 
@@ -102,6 +105,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 `checkout-${tag}`,
                 {
                     connection: host.connection,
+                    probeConnection: host.probeConnection,
                     appDir: c.appDir,
                     tag,
                     commit: releaseTags.get(tag)!.commit,
@@ -131,7 +135,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 new Slot(
                     color,
                     {
-                        connection: host.connection,
+                        provider: host.docker,
                         serviceName: c.serviceName,
                         color,
                         port: portOf(color),
@@ -141,7 +145,6 @@ export class L9Runtime extends pulumi.ComponentResource {
                         tag: release.tag,
                         commit: checkouts.get(release.tag)!.commit,
                         env: envFile.validatedEnv,
-                        envFingerprint: release.envFingerprint,
                         restartPolicy: c.restartPolicy,
                         healthcheckCommand: c.healthcheckCommand,
                         drainGraceSeconds: c.drainGraceSeconds,
@@ -171,11 +174,12 @@ export class L9Runtime extends pulumi.ComponentResource {
             "traffic",
             {
                 connection: host.connection,
+                probeConnection: host.probeConnection,
                 routing,
                 target,
                 tag: desiredTag,
                 containerName: targetSlot.containerName,
-                containerId: targetSlot.container.containerId,
+                containerId: targetSlot.container.id,
                 previousContainer: slots.get(other)?.containerName,
                 healthPath: c.healthPath,
                 healthTimeoutSeconds: c.healthTimeoutSeconds,
@@ -195,6 +199,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             "drift",
             {
                 connection: host.connection,
+                probeConnection: host.probeConnection,
                 serviceName: c.serviceName,
                 appDir: c.appDir,
                 schedule: c.driftSchedule,

@@ -1,84 +1,98 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerContainer } from "../providers/docker-container";
-import { SshConnectionArgs } from "../providers/ssh";
 import { Color } from "../state/slot-machine";
 
 export interface SlotArgs {
-    /** Connection to the host. */
-    connection: SshConnectionArgs;
+    /** The host's docker provider (over SSH). */
+    readonly provider: docker.Provider;
     /** Service name: the container is `<serviceName>-<color>`. */
-    serviceName: string;
+    readonly serviceName: string;
     /** Which slot. */
-    color: Color;
+    readonly color: Color;
     /** Loopback port this slot answers on. */
-    port: number;
+    readonly port: number;
     /** "host": the app gets PORT and HOST=127.0.0.1; "bridge": containerPort published on 127.0.0.1:port. */
-    networkMode: "host" | "bridge";
+    readonly networkMode: "host" | "bridge";
     /** The app's listen port inside the container (bridge mode). */
-    containerPort: number;
-    /** Image id to run. */
-    imageId: pulumi.Input<string>;
-    /** Release tag and commit, recorded as labels. */
-    tag: string;
-    commit: pulumi.Input<string>;
+    readonly containerPort: number;
+    /** Image id (sha256:...) to run. */
+    readonly imageId: pulumi.Input<string>;
+    /** Release tag, recorded as a label. */
+    readonly tag: string;
+    /** Commit of the release, recorded as a label. */
+    readonly commit: pulumi.Input<string>;
     /** Validated env (secret). */
-    env: pulumi.Input<Record<string, string>>;
-    /** Fingerprint of the env, part of the release identity. */
-    envFingerprint: string;
+    readonly env: pulumi.Input<Record<string, string>>;
     /** Docker restart policy ("no" is allowed by Docker, refused by the policy pack). */
-    restartPolicy: "unless-stopped" | "always" | "on-failure" | "no";
+    readonly restartPolicy: "unless-stopped" | "always" | "on-failure" | "no";
     /** Health check shell command, or undefined to use the image's HEALTHCHECK. */
-    healthcheckCommand?: string;
-    /** SIGTERM grace when stopped. */
-    drainGraceSeconds: number;
+    readonly healthcheckCommand?: string;
+    /** SIGTERM grace when the container is removed. */
+    readonly drainGraceSeconds: number;
     /** Declare the container must be running (false for a drained standby: either is fine). */
-    mustRun: boolean;
+    readonly mustRun: boolean;
     /**
      * The slot keeps the env it was started with even if the env config changed since: only
      * the slot receiving a release gets the new env (an env change is a release).
      */
-    keepRecordedEnv: boolean;
+    readonly keepRecordedEnv: boolean;
+}
+
+/** The container's environment: the app's env plus where it listens (pure). */
+export function slotEnvs(env: Record<string, string>, networkMode: "host" | "bridge", port: number, containerPort: number): string[] {
+    const listen: Record<string, string> = networkMode === "host" ? { PORT: String(port), HOST: "127.0.0.1" } : { PORT: String(containerPort) };
+    const all: Record<string, string> = { ...env, ...listen };
+    return Object.keys(all).sort().map((k) => `${k}=${all[k]}`);
 }
 
 /**
  * One colour of the blue/green pair: a container with a fixed name and port, bound to
  * loopback, restarted unless stopped, with a health check and labels naming its release.
+ * Refresh (the docker provider's read) sees it stopped, removed or running another image.
  */
 export class Slot extends pulumi.ComponentResource {
-    readonly container: DockerContainer;
+    /** The container. */
+    readonly container: docker.Container;
+    /** Its fixed name, `<serviceName>-<color>`. */
     readonly containerName: string;
 
     constructor(name: string, args: SlotArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:slot:Slot", name, {}, opts);
+        super("l9:index:Slot", name, {}, opts);
         this.containerName = `${args.serviceName}-${args.color}`;
-        const slotEnv = pulumi
-            .output(args.env)
-            .apply((env) => (args.networkMode === "host" ? { ...env, PORT: String(args.port), HOST: "127.0.0.1" } : { ...env, PORT: String(args.containerPort) }));
-        this.container = new DockerContainer(
+        const envs = pulumi.output(args.env).apply((env) => slotEnvs(env, args.networkMode, args.port, args.containerPort));
+        this.container = new docker.Container(
             `${name}-container`,
             {
-                connection: args.connection,
                 name: this.containerName,
                 image: args.imageId,
-                env: pulumi.secret(slotEnv),
-                envFingerprint: args.envFingerprint,
+                envs: pulumi.secret(envs),
                 networkMode: args.networkMode,
-                ports: args.networkMode === "bridge" ? [{ internal: args.containerPort, external: args.port }] : undefined,
+                ports: args.networkMode === "bridge" ? [{ internal: args.containerPort, external: args.port, ip: "127.0.0.1" }] : undefined,
                 restart: args.restartPolicy,
-                healthcheck: { command: args.healthcheckCommand ?? "image", intervalSeconds: 2, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 30 },
-                labels: pulumi.output(args.commit).apply((commit) => ({
-                    "l9.service": args.serviceName,
-                    "l9.slot": args.color,
-                    "l9.tag": args.tag,
-                    "l9.commit": commit,
-                })),
-                running: args.mustRun ? true : undefined,
-                stopGraceSeconds: args.drainGraceSeconds,
+                // Without a command, the image's HEALTHCHECK applies (the gate requires one).
+                healthcheck: args.healthcheckCommand
+                    ? { tests: ["CMD-SHELL", args.healthcheckCommand], interval: "2s", timeout: "3s", retries: 3, startPeriod: "30s" }
+                    : undefined,
+                labels: pulumi.output(args.commit).apply((commit) => [
+                    { label: "l9.service", value: args.serviceName },
+                    { label: "l9.slot", value: args.color },
+                    { label: "l9.tag", value: args.tag },
+                    { label: "l9.commit", value: commit },
+                ]),
+                mustRun: args.mustRun,
+                // The gate waits for health itself: it names the failed check and quotes the logs.
+                wait: false,
+                destroyGraceSeconds: args.drainGraceSeconds,
             },
-            // Fixed names and ports collide on create-before-delete: the slot being replaced
-            // never serves traffic, so delete it first.
-            { parent: this, deleteBeforeReplace: true, ignoreChanges: args.keepRecordedEnv ? ["env"] : [] },
+            {
+                parent: this,
+                provider: args.provider,
+                // Fixed names and ports collide on create-before-delete: the slot being replaced
+                // never serves traffic, so delete it first.
+                deleteBeforeReplace: true,
+                ignoreChanges: args.keepRecordedEnv ? ["envs"] : [],
+            },
         );
-        this.registerOutputs({ containerName: this.containerName, containerId: this.container.containerId });
+        this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });
     }
 }

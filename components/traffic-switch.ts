@@ -1,48 +1,67 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as crypto from "crypto";
 import { SmokeRequest } from "../config/schema";
 import { renderGateScript } from "../host-scripts/gate";
-import { DeployRecordFields, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
-import { RandomId } from "../providers/random-id";
-import { RemoteCommand } from "../providers/remote-command";
-import { SshConnectionArgs } from "../providers/ssh";
+import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
+import { HostFactProbe } from "../providers/host-fact-probe";
+import { ProbeConnection } from "../providers/ssh";
 import { Color } from "../state/slot-machine";
+import { HOST_COMMAND_DEFAULTS } from "./host";
 
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
-    connection: SshConnectionArgs;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Connection of the fact probe. */
+    readonly probeConnection: pulumi.Input<ProbeConnection>;
     /** How Caddy routes the service (admin address, site, slot ports, appDir for state). */
-    routing: RoutingArgs;
+    readonly routing: RoutingArgs;
     /** The slot that must serve after this update. */
-    target: Color;
+    readonly target: Color;
     /** The release tag in that slot (for messages). */
-    tag: string;
+    readonly tag: string;
     /** Its container name. */
-    containerName: string;
+    readonly containerName: string;
     /** Its container id: a new container means a new gate run. */
-    containerId: pulumi.Input<string>;
+    readonly containerId: pulumi.Input<string>;
     /** The other slot's container, drained or kept warm after the switch (absent on a first deploy). */
-    previousContainer?: string;
-    /** Health path, timeout, smoke requests and log patterns of the gate. */
-    healthPath: string;
-    healthTimeoutSeconds: number;
-    smokeRequests: SmokeRequest[];
-    logScanPatterns: string[];
+    readonly previousContainer?: string;
+    /** Health endpoint path of the gate. */
+    readonly healthPath: string;
+    /** Seconds the gate waits for Docker health and the health endpoint. */
+    readonly healthTimeoutSeconds: number;
+    /** Smoke requests of the gate. */
+    readonly smokeRequests: SmokeRequest[];
+    /** Log patterns that fail the gate. */
+    readonly logScanPatterns: string[];
     /** Warm standby or drained. */
-    standby: "warm" | "stopped";
-    drainGraceSeconds: number;
+    readonly standby: "warm" | "stopped";
+    /** SIGTERM grace of a drained slot. */
+    readonly drainGraceSeconds: number;
     /** What goes live, for the deploy record (its id is generated here). */
-    record: pulumi.Input<Omit<DeployRecordFields, "id">>;
+    readonly record: pulumi.Input<Omit<DeployRecordFields, "id">>;
     /** Fingerprint of the env going live: part of what makes a deploy new. */
-    envFingerprint: string;
-    /** Image name and how many release images to keep. */
-    imageName: string;
-    imagesToKeep: number;
+    readonly envFingerprint: string;
+    /** Image name. */
+    readonly imageName: string;
+    /** How many release images to keep. */
+    readonly imagesToKeep: number;
 }
+
+const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+
+/**
+ * What the gate runs when only its connection changed (a new SSH port, another agent
+ * socket): nothing. The gate and the switch re-run only through their triggers, whose values
+ * include a digest of their scripts, so reconnecting is never a release.
+ */
+export const RECONNECT_ONLY_SCRIPT = "true";
 
 /**
  * The gate, then the switch. The gate checks the target slot (Docker health, health endpoint,
  * smoke requests, log scan); only when it passes does the switch point Caddy at the slot,
- * record the deploy, drain or keep warm the old slot, and prune old images. Refresh asks the
+ * record the deploy, drain or keep warm the old slot, and prune old images. A probe asks the
  * host which slot Caddy routes to and what it dials, so a hand edit shows up as drift.
  */
 export class TrafficSwitch extends pulumi.ComponentResource {
@@ -50,54 +69,66 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     readonly deployedAt: pulumi.Output<string>;
 
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:traffic:TrafficSwitch", name, {}, opts);
+        super("l9:index:TrafficSwitch", name, {}, opts);
         const routing = args.routing;
         const port = args.target === "blue" ? routing.bluePort : routing.greenPort;
-        const gate = new RemoteCommand(
+        const gateScript = renderGateScript({
+            containerName: args.containerName,
+            tag: args.tag,
+            port,
+            healthPath: args.healthPath,
+            timeoutSeconds: args.healthTimeoutSeconds,
+            smokeRequests: args.smokeRequests,
+            logScanPatterns: args.logScanPatterns,
+        });
+        const gate = new command.remote.Command(
             `${name}-gate`,
             {
+                ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                what: `gate for ${args.tag} in ${args.target}`,
-                create: renderGateScript({
-                    containerName: args.containerName,
-                    tag: args.tag,
-                    port,
-                    healthPath: args.healthPath,
-                    timeoutSeconds: args.healthTimeoutSeconds,
-                    smokeRequests: args.smokeRequests,
-                    logScanPatterns: args.logScanPatterns,
-                }),
-                triggers: [args.containerId, args.target],
+                create: gateScript,
+                update: RECONNECT_ONLY_SCRIPT,
+                triggers: [args.containerId, args.target, sha256(gateScript)],
             },
             { parent: this },
         );
         // A unique id per deploy, so re-applying a tag is a new record. Generated only once the
         // gate passed: a failed attempt leaves it, and the recorded deploys, as they were.
-        const deployId = new RandomId(
+        const deployId = new random.RandomId(
             `${name}-deploy-id`,
             { keepers: { tag: args.tag, slot: args.target, envFingerprint: args.envFingerprint }, byteLength: 6 },
             { parent: this, dependsOn: [gate] },
         );
-        const flip = new RemoteCommand(
+        const probe = new HostFactProbe(
+            `${name}-route-facts`,
+            {
+                connection: args.probeConnection,
+                what: "Caddy route",
+                script: renderRoutingCheckScript(routing),
+                expect: { routing: args.target, upstream: JSON.stringify([{ dial: `127.0.0.1:${port}` }]), config: "current" },
+            },
+            { parent: this },
+        );
+        const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
+            renderSwitchScript({
+                ...routing,
+                slot: args.target,
+                previousContainer: args.previousContainer,
+                standby: args.standby,
+                drainGraceSeconds: args.drainGraceSeconds,
+                record: { ...record, id },
+                imageName: args.imageName,
+                imagesToKeep: args.imagesToKeep,
+            }),
+        );
+        const flip = new command.remote.Command(
             `${name}-caddy`,
             {
+                ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                what: `switch to ${args.target}`,
-                create: pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
-                    renderSwitchScript({
-                        ...routing,
-                        slot: args.target,
-                        previousContainer: args.previousContainer,
-                        standby: args.standby,
-                        drainGraceSeconds: args.drainGraceSeconds,
-                        record: { ...record, id },
-                        imageName: args.imageName,
-                        imagesToKeep: args.imagesToKeep,
-                    }),
-                ),
-                triggers: [args.containerId],
-                check: renderRoutingCheckScript(routing),
-                expect: { routing: args.target, upstream: JSON.stringify([{ dial: `127.0.0.1:${port}` }]), config: "current" },
+                create: switchScript,
+                update: renderRecordedDeployTimeScript(routing.appDir),
+                triggers: [args.containerId, switchScript.apply(sha256), probe.generation],
             },
             { parent: this, dependsOn: [gate] },
         );

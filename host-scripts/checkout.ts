@@ -98,3 +98,15 @@ export function parseCheckoutOutput(stdout: string): { commit: string; envExampl
     }
     return { commit, envExample };
 }
+
+/** Read-only facts about a release worktree, for the probe: at the tag's commit, and clean. */
+export function renderWorktreeCheckScript(appDir: string, tag: string): string {
+    const wt = quote(worktreePath(appDir, tag));
+    const mirror = quote(hostLayout(appDir).mirror);
+    return lines(
+        `want=$(git -C ${mirror} rev-parse -q --verify ${quote(`refs/tags/${tag}^{commit}`)} 2>/dev/null || echo none)`,
+        `head=$(git -C ${wt} rev-parse HEAD 2>/dev/null || echo missing)`,
+        `if [ "$head" = "$want" ]; then echo at_tag=yes; else echo "at_tag=no (HEAD $head)"; fi`,
+        `if [ "$head" = missing ]; then echo clean=missing; elif [ -z "$(git -C ${wt} status --porcelain --untracked-files=no 2>/dev/null)" ]; then echo clean=yes; else echo "clean=no ($(git -C ${wt} status --porcelain --untracked-files=no | wc -l) tracked files modified)"; fi`,
+    );
+}

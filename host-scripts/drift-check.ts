@@ -117,3 +117,14 @@ export function renderInstallDriftJobScript(a: { scriptPath: string; cronPath: s
         `${quote(a.scriptPath)} >>${quote(a.logFile)} 2>&1 && echo "drift check: clean" || echo "drift check: drift (see ${a.logFile})"`,
     );
 }
+
+/** Read-only facts about the installed drift job, for the probe: sha256 of the cron file and the script. */
+export function renderDriftJobCheckScript(a: { cronPath: string; scriptPath: string }): string {
+    const fileSha = (path: string) => `$(sha256sum ${quote(path)} 2>/dev/null | cut -d' ' -f1 || true)`;
+    return lines(`printf 'cron_file=%s\\nscript=%s\\n' "${fileSha(a.cronPath)}" "${fileSha(a.scriptPath)}" | sed 's/=$/=missing/'`);
+}
+
+/** Removes the drift job (the delete of what renderInstallDriftJobScript creates). */
+export function renderRemoveDriftJobScript(a: { cronPath: string; scriptPath: string }): string {
+    return lines(`rm -f ${quote(a.cronPath)} ${quote(a.scriptPath)}`);
+}

@@ -20,3 +20,11 @@ export function renderWriteEnvFileScript(envFile: string): string {
         `cat "$f.sha256"`,
     );
 }
+
+/** Read-only facts about the env file, for the probe: its sha256 and mode (never its content). */
+export function renderEnvFileCheckScript(envFile: string): string {
+    return lines(
+        `f=${quote(envFile)}`,
+        `if [ -f "$f" ]; then echo "sha256=$(sha256sum "$f" | cut -d' ' -f1)"; echo "mode=$(stat -c %a "$f")"; else echo sha256=missing; echo mode=missing; fi`,
+    );
+}

@@ -118,3 +118,11 @@ export function renderRoutingCheckScript(a: RoutingArgs): string {
     const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.appDir), caddyAdmin: a.caddyAdmin };
     return lines(...renderCaddyFactsLines(caddyArgs), `printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
 }
+
+/**
+ * What the switch runs when only its SSH connection changed: nothing on the host; it prints
+ * the time of the live deploy (the switch's output) from the host's state file.
+ */
+export function renderRecordedDeployTimeScript(appDir: string): string {
+    return lines(`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${quote(`${hostLayout(appDir).stateDir}/active.json`)}`);
+}

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # `npm run pulumi -- <args>`: the toolchain's pulumi CLI with the project's environment:
 # Node 22 and the toolchain first on PATH, a file backend under the cache directory (unless
-# PULUMI_BACKEND_URL is set), no update checks, no plugin downloads. For the sandbox stack
-# `local` only, the sandbox's fixed passphrase is used when none is set.
+# PULUMI_BACKEND_URL is set), no update checks, no plugin downloads, and PULUMI_RUN_PROGRAM
+# (refresh and destroy run the program, which loads the deploy key into the stack's SSH
+# agent: README, "Running pulumi"). For the sandbox stack `local` only, the sandbox's fixed
+# passphrase is used when none is set.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 l9_pulumi_env
+export PULUMI_RUN_PROGRAM="${PULUMI_RUN_PROGRAM:-true}"
 [ -x "$L9_TOOLCHAIN_BIN/pulumi" ] || die "the Pulumi toolchain is not built yet: run scripts/setup.sh (or npm run toolchain -- build)"
 cd "$L9_ROOT"
 
@@ -31,13 +34,4 @@ if [ "$stack" = local ]; then
       fi ;;
   esac
 fi
-# Policy packs run through the toolchain's analyzer launcher (scripts/policy-pack.sh).
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --policy-pack) args+=(--policy-pack "$(bash "$L9_ROOT/scripts/policy-pack.sh" "$2")"); shift 2 ;;
-    --policy-pack=*) args+=(--policy-pack "$(bash "$L9_ROOT/scripts/policy-pack.sh" "${1#--policy-pack=}")"); shift ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
-exec pulumi "${args[@]}"
+exec pulumi "$@"

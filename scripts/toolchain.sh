@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Builds (or finds) the Pulumi toolchain from the Go module proxy, offline-friendly:
-#   pulumi (v3.259.0), pulumi-language-nodejs, and the dynamic-provider launcher
-#   pulumi-resource-pulumi-nodejs. l9-deploy's resources are dynamic providers written in
-#   TypeScript (components/providers/), so no provider plugin binary is needed: the module
-#   proxy reachable here serves none of pulumi-command, pulumi-docker or pulumi-random's
-#   provider modules (README, "Toolchain").
+# Builds (or finds) the Pulumi toolchain on a machine without internet access:
+#   pulumi v3.259.0 from the Go module proxy; pulumi-language-nodejs v3.259.0 and the provider
+#   plugins pulumi-resource-command 1.2.1, -docker 5.0.0 and -random 4.21.1 from the checked
+#   source archives in shared/offline-sources (the proxy does not serve them); the
+#   dynamic-provider launcher (for the host fact probe); actionlint for the workflow tests.
 # Binaries are cached under $L9_TOOLCHAIN_BIN, a directory keyed by the pinned versions,
-# outside the work tree, so a second run does nothing.
-# Usage: scripts/toolchain.sh build   build what is missing (idempotent, shows progress)
-#        scripts/toolchain.sh check   print each binary's version; non-zero if any is missing
-#        scripts/toolchain.sh bin     print the bin directory
+# outside the work tree, so a second run does nothing. The providers are then installed into
+# $L9_PULUMI_HOME, where the engine finds them with plugin downloads off.
+# Usage: scripts/toolchain.sh build          build what is missing, install the plugins (idempotent, shows progress)
+#        scripts/toolchain.sh check          print each binary's version; non-zero if any is missing
+#        scripts/toolchain.sh plugins [HOME] install the provider plugins into HOME (default $L9_PULUMI_HOME)
+#        scripts/toolchain.sh bin            print the bin directory
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain/go-modules.sh"
 
 BIN="$L9_TOOLCHAIN_BIN"
 WORK="$L9_CACHE_DIR/toolchain-build"
-BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-analyzer-policy-l9-nodejs actionlint)
+BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-command pulumi-resource-docker pulumi-resource-random actionlint)
+# name version, as the engine knows the provider plugins
+PLUGINS=("command $COMMAND_PROVIDER_VERSION" "docker $DOCKER_PROVIDER_VERSION" "random $RANDOM_PROVIDER_VERSION")
 
 # The module proxy here cannot reach the checksum database; modules are still pinned by
 # exact version, and go.sum files are written from what the proxy served.
@@ -27,19 +30,39 @@ version_of() { # prints the version a binary reports, or nothing
   [ -x "$path" ] || return 0
   case "$name" in
     pulumi) "$path" version 2>/dev/null ;;
-    pulumi-resource-pulumi-nodejs) echo "launcher for @pulumi/pulumi dynamic providers" ;;
-    pulumi-analyzer-policy-l9-nodejs) echo "launcher for Node.js policy packs (scripts/policy-pack.sh)" ;;
     actionlint) "$path" -version 2>/dev/null | head -1 ;;
     *) [ -f "$path.version" ] && cat "$path.version" ;;
   esac
 }
 
+plugin_installed() { # plugin_installed <home> <name> <version>
+  [ -x "$1/plugins/resource-$2-v$3/pulumi-resource-$2" ]
+}
+
+# Installs the three providers where the engine looks for them (idempotent).
+install_plugins() {
+  local home="${1:-$L9_PULUMI_HOME}" entry name version
+  mkdir -p "$home"
+  for entry in "${PLUGINS[@]}"; do
+    read -r name version <<<"$entry"
+    if plugin_installed "$home" "$name" "$version"; then continue; fi
+    [ -x "$BIN/pulumi-resource-$name" ] || die "pulumi-resource-$name is not built: run scripts/toolchain.sh build"
+    PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" plugin install resource "$name" "$version" --file "$BIN/pulumi-resource-$name" >/dev/null
+    log "plugin resource $name $version installed into $home"
+  done
+}
+
 check() {
-  local rc=0 name v
+  local rc=0 name v entry version
   echo "toolchain: $BIN"
   for name in "${BINARIES[@]}"; do
     v=$(version_of "$name" | head -1)
     if [ -z "$v" ]; then printf '  %-32s MISSING\n' "$name"; rc=1; else printf '  %-32s %s\n' "$name" "$v"; fi
+  done
+  echo "provider plugins installed in $L9_PULUMI_HOME:"
+  for entry in "${PLUGINS[@]}"; do
+    read -r name version <<<"$entry"
+    if plugin_installed "$L9_PULUMI_HOME" "$name" "$version"; then printf '  %-32s %s\n' "resource $name" "$version"; else printf '  %-32s NOT INSTALLED\n' "resource $name $version"; rc=1; fi
   done
   return $rc
 }
@@ -68,28 +91,6 @@ build_one() {
   [ -n "$(version_of "$name")" ] || die "$name: built but does not report a version"
 }
 
-build_pulumi-resource-pulumi-nodejs() {
-  # The launcher the engine runs for dynamic providers: node on @pulumi/pulumi's entry point,
-  # resolved from the project that is running (the engine starts it in the project dir).
-  cat >"$BIN/pulumi-resource-pulumi-nodejs" <<'SH'
-#!/bin/sh
-exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider")')" "$@"
-SH
-  chmod +x "$BIN/pulumi-resource-pulumi-nodejs"
-}
-
-build_pulumi-analyzer-policy-l9-nodejs() {
-  # Policy packs: the 3.68 language host cannot run them (no RunPlugin), so they go through
-  # the engine's analyzer-plugin path, which runs this launcher in the pack's directory: the
-  # same thing Pulumi's own `pulumi-analyzer-policy` script does. scripts/policy-pack.sh
-  # points a pack at it.
-  cat >"$BIN/pulumi-analyzer-policy-l9-nodejs" <<'SH'
-#!/bin/sh
-exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/run-policy-pack")')" "$@"
-SH
-  chmod +x "$BIN/pulumi-analyzer-policy-l9-nodejs"
-}
-
 build() {
   command -v go >/dev/null || die "go is not installed (needed to build the Pulumi toolchain)"
   mkdir -p "$WORK" "$BIN"
@@ -101,12 +102,14 @@ build() {
     log "[$i/${#BINARIES[@]}] $name"
     build_one "$name"
   done
+  install_plugins "$L9_PULUMI_HOME"
   check
 }
 
 case "${1:-}" in
   build) build ;;
   check) check ;;
+  plugins) install_plugins "${2:-$L9_PULUMI_HOME}" ;;
   bin) echo "$BIN" ;;
-  *) echo "usage: $0 build|check|bin" >&2; exit 2 ;;
+  *) echo "usage: $0 build|check|plugins [HOME]|bin" >&2; exit 2 ;;
 esac

@@ -4,6 +4,8 @@
  * tools/drift.ts.
  */
 
+const CONTAINER_TYPE = "docker:index/container:Container";
+
 /** Pulumi's marker for a value not known during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -71,10 +73,7 @@ export function findDrift(preview: PreviewJson): { findings: DriftFinding[]; con
         if (["same", "refresh", "read"].includes(step.op)) continue;
         const resource = step.urn.split("::").pop() ?? step.urn;
         const type = step.newState?.type ?? step.oldState?.type ?? "";
-        if (type === "pulumi:pulumi:Stack" || !type.startsWith("pulumi-nodejs:dynamic")) {
-            if (type !== "pulumi:pulumi:Stack" && !type.startsWith("l9:")) findings.push({ resource, type, op: step.op, details: [] });
-            continue;
-        }
+        if (type === "pulumi:pulumi:Stack" || type.startsWith("l9:")) continue;
         if (step.op === "create") {
             findings.push({ resource, type, op: step.op, details: ["missing on the host: will be created"] });
             continue;
@@ -83,8 +82,9 @@ export function findDrift(preview: PreviewJson): { findings: DriftFinding[]; con
             findings.push({ resource, type, op: step.op, details: ["no longer declared: will be removed"] });
             continue;
         }
-        // Containers report what refresh found in their outputs; commands in their refreshed inputs.
-        const found = type.endsWith(":Container") ? { ...(step.oldState?.inputs ?? {}), ...pick(step.oldState?.outputs ?? {}, Object.keys(step.newState?.inputs ?? {})) } : step.oldState?.inputs ?? {};
+        // Containers report what refresh found in their outputs; fact probes in their refreshed
+        // inputs; commands only re-run as a consequence (their triggers are not known yet).
+        const found = type === CONTAINER_TYPE ? { ...(step.oldState?.inputs ?? {}), ...pick(step.oldState?.outputs ?? {}, Object.keys(step.newState?.inputs ?? {})) } : step.oldState?.inputs ?? {};
         const { details, onlyConsequential } = propertyDrift(found, step.newState?.inputs ?? {});
         if (onlyConsequential) {
             consequences.push(resource);

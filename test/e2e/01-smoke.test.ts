@@ -5,8 +5,9 @@ import { sandboxFacts, sh, shStatus } from "../support/sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "../support/toolchain";
 
 /**
- * The toolchain end to end: the real CLI, the Node language host and the dynamic-provider
- * launcher drive one of each l9-deploy resource kind against the sandbox VPS.
+ * The toolchain end to end: the real CLI, the Node language host, the command, docker and
+ * random plugins and the dynamic-provider launcher drive one of each l9-deploy resource kind
+ * against the sandbox VPS.
  */
 describe("e2e: toolchain smoke against the sandbox", function () {
     this.timeout(10 * 60 * 1000);
@@ -46,7 +47,7 @@ describe("e2e: toolchain smoke against the sandbox", function () {
         expect(up.summary.result).to.equal("succeeded");
         const hex = up.outputs.randomHex.value as string;
         expect(hex).to.match(/^[0-9a-f]{8}$/);
-        expect(up.outputs.kernel.value).to.equal("Linux\n");
+        expect(up.outputs.kernel.value).to.equal("Linux");
         expect(sh(`cat ${workDir}/marker`).trim()).to.equal(hex);
         const name = up.outputs.containerName.value as string;
         expect(sh(`docker inspect -f '{{.State.Running}}' '${name}'`).trim()).to.equal("true");

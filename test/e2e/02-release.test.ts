@@ -111,9 +111,9 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(r.ok, r.error).to.equal(true);
         const steps = resourceSteps(r.events);
         const created = steps.filter((x) => /^(create|replace|create-replacement)\s/.test(x));
-        expect(created.filter((x) => /l9-docker:Container/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
+        expect(created.filter((x) => /docker:index\/container:Container/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
         expect(created.filter((x) => /-build$|checkout-/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
-        expect(steps.some((x) => /^update .*traffic-caddy$/.test(x)), `steps: ${steps.join(", ")}`).to.equal(true);
+        expect(steps.some((x) => /^(replace|create-replacement) .*traffic-caddy$/.test(x)), `steps: ${steps.join(", ")}`).to.equal(true);
         expectNoFailures(report);
         expect(version()).to.equal("v0.2.0-l9");
         expect(containerId("green")).to.equal(green);
@@ -139,5 +139,39 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(httpGet(`${s.siteUrl}/version`).status).to.equal(0);
         sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
         expect(version()).to.equal("v0.2.0-l9");
+    });
+
+    const deployRecords = () => sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim();
+    /** Steps that would make an update a release: anything created or replaced (a new deploy id, gate run or switch). */
+    const releaseSteps = (steps: string[]) => steps.filter((x) => /^(create|replace|create-replacement|delete-replaced) /.test(x));
+
+    it("8. a new SSH port is a connection change, not a release: no gate, no switch, no deploy record, no container", async () => {
+        const records = deployRecords();
+        const green = containerId("green");
+        await s.set({ sshPort: String(sandboxFacts().sshAltPort) });
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        const steps = resourceSteps(r.events);
+        expect(releaseSteps(steps), `steps: ${steps.join(", ")}`).to.deep.equal([]);
+        expect(steps.filter((x) => /^update /.test(x)).length, `steps: ${steps.join(", ")}`).to.be.greaterThan(0);
+        // The gate and the switch were updated to the new connection without running.
+        expect(r.stdout).to.not.contain("waiting up to").and.not.contain("Caddy now routes");
+        expect(deployRecords()).to.equal(records);
+        expect(containerId("green")).to.equal(green);
+        expect(version()).to.equal("v0.2.0-l9");
+    });
+
+    it("9. a rotated deploy key changes no resource at all (the key lives only in the stack's agent)", async () => {
+        const records = deployRecords();
+        const dir = sh("mktemp -d").trim();
+        sh(`ssh-keygen -q -t ed25519 -N '' -C rotated -f '${dir}/key' && cat '${dir}/key.pub' >> /var/lib/l9-sandbox/ssh/authorized_keys`);
+        await s.set({ sshPrivateKey: sh(`cat '${dir}/key'`) }, true);
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        const changed = resourceSteps(r.events).filter((x) => !/^(same|read|refresh) /.test(x));
+        expect(changed, changed.join(", ")).to.deep.equal([]);
+        expect(deployRecords()).to.equal(records);
+        await s.set({ sshPort: String(sandboxFacts().sshPort) });
+        await s.set({ sshPrivateKey: sandboxFacts().privateKey }, true);
     });
 });

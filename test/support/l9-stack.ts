@@ -17,7 +17,7 @@ export interface L9TestStack {
     /** Sets config values (secret ones marked) and returns the stack. */
     set(values: Record<string, string>, secret?: boolean): Promise<void>;
     /** `pulumi up`, collecting engine events; never throws: returns the error instead. */
-    up(): Promise<{ ok: boolean; error?: string; events: EngineEvent[]; stdout: string }>;
+    up(opts?: { debug?: boolean }): Promise<{ ok: boolean; error?: string; events: EngineEvent[]; stdout: string }>;
 }
 
 export async function createL9Stack(label: string, base: number): Promise<L9TestStack> {
@@ -60,11 +60,11 @@ export async function createL9Stack(label: string, base: number): Promise<L9Test
         async set(values, secret = false) {
             for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
         },
-        async up() {
+        async up(opts = {}) {
             const events: EngineEvent[] = [];
             let stdout = "";
             try {
-                await stack.up({ onEvent: (e) => events.push(e), onOutput: (o) => (stdout += o), color: "never" });
+                await stack.up({ onEvent: (e) => events.push(e), onOutput: (o) => (stdout += o), color: "never", debug: opts.debug });
                 return { ok: true, events, stdout };
             } catch (e) {
                 return { ok: false, error: String(e), events, stdout };

@@ -7,6 +7,8 @@ import { REPO_ROOT } from "./toolchain";
 export interface SandboxFacts {
     host: string;
     sshPort: number;
+    /** A second port of the same sshd (a connection change that is not a release). */
+    sshAltPort: number;
     sshUser: string;
     privateKey: string;
     hostKey: string;
@@ -30,6 +32,7 @@ export function sandboxFacts(): SandboxFacts {
     return {
         host: need("L9_SANDBOX_HOST"),
         sshPort: Number(need("L9_SANDBOX_SSH_PORT")),
+        sshAltPort: Number(need("L9_SANDBOX_SSH_ALT_PORT")),
         sshUser: need("L9_SANDBOX_SSH_USER"),
         privateKey: fs.readFileSync(need("L9_SANDBOX_SSH_KEY_FILE"), "utf8"),
         hostKey: need("L9_SANDBOX_HOST_KEY"),

@@ -11,10 +11,17 @@ export function toolchainBin(): string {
     return execFileSync("bash", [path.join(REPO_ROOT, "scripts/toolchain.sh"), "bin"], { encoding: "utf8" }).trim();
 }
 
+/** Where scripts/toolchain.sh installed the provider plugins. */
+export function toolchainPluginsDir(): string {
+    const home = execFileSync("bash", ["-c", `source '${path.join(REPO_ROOT, "scripts/lib/common.sh")}' && echo "$L9_PULUMI_HOME"`], { encoding: "utf8" }).trim();
+    return path.join(home, "plugins");
+}
+
 /**
  * Puts Node 22 and the toolchain first on PATH of this process (the Automation API spawns
  * `pulumi` from PATH, and the engine finds the language host and the dynamic-provider
- * launcher there) and returns env vars for a fresh file backend in a temp dir.
+ * launcher there) and returns env vars for a fresh file backend and Pulumi home in a temp
+ * dir. The home shares the installed provider plugins.
  */
 export function pulumiTestEnv(label: string): { envVars: Record<string, string>; backendDir: string; home: string } {
     const bin = toolchainBin();
@@ -28,6 +35,9 @@ export function pulumiTestEnv(label: string): { envVars: Record<string, string>;
     const home = path.join(root, "pulumi-home");
     fs.mkdirSync(backendDir);
     fs.mkdirSync(home);
+    const plugins = toolchainPluginsDir();
+    if (!fs.existsSync(plugins)) throw new Error(`the provider plugins are not installed (${plugins}): run scripts/setup.sh`);
+    fs.symlinkSync(plugins, path.join(home, "plugins"));
     return {
         backendDir,
         home,
@@ -38,6 +48,8 @@ export function pulumiTestEnv(label: string): { envVars: Record<string, string>;
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_HOME: home,
             PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+            // Refresh and destroy run the program: it loads the deploy key into the stack's agent.
+            PULUMI_RUN_PROGRAM: "true",
         },
     };
 }

@@ -73,42 +73,44 @@ describe("unit: drift", () => {
     });
 
     describe("drift summary", () => {
-        const step = (op: string, name: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, type = "pulumi-nodejs:dynamic/l9-remote:Command") => ({
+        const PROBE = "pulumi-nodejs:dynamic/l9-host:FactProbe";
+        const CONTAINER = "docker:index/container:Container";
+        const step = (op: string, name: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, type = PROBE) => ({
             op,
-            urn: `urn:pulumi:local::l9-deploy::l9:runtime:L9Runtime$${type}::${name}`,
+            urn: `urn:pulumi:local::l9-deploy::l9:index:L9Runtime$${type}::${name}`,
             oldState: { type, inputs: oldInputs },
             newState: { type, inputs: newInputs },
         });
         const preview: PreviewJson = {
             steps: [
-                step("refresh", "traffic-caddy", {}, {}),
-                step("same", "env-write", {}, {}),
-                step("update", "traffic-caddy", { expect: { upstream: '[{"dial":"127.0.0.1:9"}]' }, create: "x" }, { expect: { upstream: '[{"dial":"127.0.0.1:8002"}]' }, create: "x" }),
+                step("refresh", "traffic-route-facts", {}, {}),
+                step("same", "env-file-facts", {}, {}),
+                step("update", "traffic-route-facts", { expect: { upstream: '[{"dial":"127.0.0.1:9"}]' }, script: "x" }, { expect: { upstream: '[{"dial":"127.0.0.1:8002"}]' }, script: "x" }),
                 {
-                    ...step("update", "green-container", { running: true, image: "sha256:a" }, { running: true, image: "sha256:a" }, "pulumi-nodejs:dynamic/l9-docker:Container"),
-                    oldState: { type: "pulumi-nodejs:dynamic/l9-docker:Container", inputs: { running: true, image: "sha256:a" }, outputs: { running: false, image: "sha256:a", containerId: "x" } },
+                    ...step("update", "green-container", { mustRun: true, image: "sha256:a" }, { mustRun: true, image: "sha256:a" }, CONTAINER),
+                    oldState: { type: CONTAINER, inputs: { mustRun: true, image: "sha256:a" }, outputs: { mustRun: false, image: "sha256:a", id: "x" } },
                 },
-                step("create", "blue-container", {}, { name: "l9-blue" }, "pulumi-nodejs:dynamic/l9-docker:Container"),
-                step("update", "env-write", { expect: "[secret]" }, { expect: "[secret]", stdin: "[secret]" }),
-                step("update", "traffic-gate", { triggers: ["abc", "green"] }, { triggers: [UNKNOWN, "green"] }),
+                step("create", "blue-container", {}, { name: "l9-blue" }, CONTAINER),
+                step("update", "env-file-facts", { expect: "[secret]" }, { expect: "[secret]" }),
+                step("replace", "traffic-caddy", { triggers: ["abc", "g1"] }, { triggers: ["abc", UNKNOWN] }, "command:remote:Command"),
             ],
         };
 
         it("names each drifted resource and property, found versus declared", () => {
             const { findings, consequences } = findDrift(preview);
-            expect(findings.map((f) => `${f.resource} ${f.op}`)).to.deep.equal(["traffic-caddy update", "green-container update", "blue-container create", "env-write update"]);
+            expect(findings.map((f) => `${f.resource} ${f.op}`)).to.deep.equal(["traffic-route-facts update", "green-container update", "blue-container create", "env-file-facts update"]);
             expect(findings[0].details).to.deep.equal(['upstream: found "[{\\"dial\\":\\"127.0.0.1:9\\"}]", declared "[{\\"dial\\":\\"127.0.0.1:8002\\"}]"']);
-            expect(findings[1].details).to.deep.equal(["running: found false, declared true"]);
+            expect(findings[1].details).to.deep.equal(["mustRun: found false, declared true"]);
             expect(findings[2].details).to.deep.equal(["missing on the host: will be created"]);
             expect(findings[3].details[0]).to.match(/secret values, not shown/);
-            expect(consequences).to.deep.equal(["traffic-gate"]);
+            expect(consequences).to.deep.equal(["traffic-caddy"]);
         });
 
         it("formats a report with the heal command, and a one-liner when clean", () => {
             const text = formatDriftReport("local", findDrift(preview));
             expect(text).to.match(/^drift: 4 resource\(s\) of stack local differ from the host:/);
-            expect(text).to.contain("  green-container (update):\n    - running: found false, declared true");
-            expect(text).to.contain("would also re-run, as a consequence: traffic-gate");
+            expect(text).to.contain("  green-container (update):\n    - mustRun: found false, declared true");
+            expect(text).to.contain("would also re-run, as a consequence: traffic-caddy");
             expect(text).to.contain("pulumi up --stack local");
             expect(formatDriftReport("local", findDrift({ steps: [step("same", "x", {}, {})] }))).to.equal("drift: none. The host matches stack local.\n");
         });

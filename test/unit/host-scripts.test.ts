@@ -8,7 +8,8 @@ import { parseImageBuildOutput, renderImageBuildScript } from "../../host-script
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { quote } from "../../host-scripts/shell";
 import { renderSwitchScript } from "../../host-scripts/switch";
-import { renderDockerInspectScript, renderDockerRunScript } from "../../providers/docker-container";
+import { slotEnvs } from "../../components/slot";
+import { factDrift, parseFacts } from "../../providers/host-fact-probe";
 
 /** `sh -n`: the script parses as POSIX shell. */
 function parses(script: string): void {
@@ -166,25 +167,15 @@ describe("unit: rendered host scripts", () => {
         expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }));
     });
 
-    it("docker run binds published ports to 127.0.0.1 only and passes env through a temp file", () => {
-        const s = renderDockerRunScript({
-            name: "l9-blue",
-            image: `sha256:${"e".repeat(64)}`,
-            envFingerprint: "f",
-            networkMode: "bridge",
-            ports: [{ internal: 8000, external: 8001 }],
-            restart: "unless-stopped",
-            healthcheck: { command: "curl -fsS http://127.0.0.1:$PORT/health", intervalSeconds: 2, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 30 },
-            labels: { "l9.tag": "v1" },
-            stopGraceSeconds: 30,
-        });
-        parses(s);
-        expect(s).to.contain("-p '127.0.0.1:8001:8000'");
-        expect(s).to.not.match(/-p '0\.0\.0\.0|-p '\d+:/);
-        expect(s).to.contain('--env-file "$envf"');
-        expect(s).to.contain("--health-cmd 'curl -fsS http://127.0.0.1:$PORT/health'");
-        expect(s).to.contain("--restart 'unless-stopped'");
-        expect(s).to.not.contain("--privileged");
-        parses(renderDockerInspectScript("l9-blue"));
+    it("slot env: host mode listens on its slot port on 127.0.0.1; bridge mode on the container port", () => {
+        expect(slotEnvs({ APP_SECRET: "x" }, "host", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "HOST=127.0.0.1", "PORT=8001"]);
+        expect(slotEnvs({ APP_SECRET: "x", PORT: "1" }, "bridge", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "PORT=8000"]);
+    });
+
+    it("fact probe: parses key=value facts and names each drifted fact", () => {
+        expect(parseFacts("at_tag=yes\nnoise\nclean=no (1 tracked files modified)\n")).to.deep.equal({ at_tag: "yes", clean: "no (1 tracked files modified)" });
+        expect(factDrift({ at_tag: "yes", clean: "yes" }, { at_tag: "yes", clean: "no" })).to.deep.equal(['clean: declared "yes", found "no"']);
+        expect(factDrift({ a: "1" }, {})).to.deep.equal(['a: declared "1", found "(missing)"']);
+        expect(factDrift({ a: "1" }, undefined)).to.deep.equal([]);
     });
 });

@@ -1,0 +1,183 @@
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/**
+ * How this machine reaches the host over SSH without the private key ever becoming a
+ * resource input (so it is in no state, not even as ciphertext, and in no engine event):
+ * the program loads the key from the `sshPrivateKey` secret into an ssh-agent of its own,
+ * on a socket whose path is stable per stack, and hands the resources only paths:
+ * `connection.agentSocketPath` to @pulumi/command, and OpenSSH options (agent, pinned
+ * known_hosts) to the docker provider and the fact probe. A watcher stops the agent when
+ * the Pulumi operation that started it ends.
+ */
+export interface HostAccess {
+    /** The agent socket holding the deploy key while an operation runs. */
+    agentSocketPath: string;
+    /** known_hosts file with exactly one line: the pinned host key. */
+    knownHostsFile: string;
+    /** The deploy key's public half: OpenSSH offers only this key from the agent. */
+    identityFile: string;
+}
+
+/** What prepareHostAccess needs to know about the host and the stack. */
+export interface HostAccessArgs {
+    /** `<org>/<project>/<stack>`: one agent and one known_hosts per stack. */
+    stackId: string;
+    /** Host name or IP. */
+    host: string;
+    /** SSH port. */
+    port: number;
+    /** Remote user. */
+    user: string;
+    /** The pinned host key, "<type> <base64>". */
+    hostKey: string;
+    /** The private key text (from the secret config; never written to disk). */
+    privateKey: string;
+}
+
+/**
+ * Where a stack's SSH files live: under $L9_SSH_DIR or ~/.cache/l9-deploy/ssh, one directory
+ * per stack (a short hash keeps the socket path under the 108-byte limit).
+ */
+export function hostAccessDir(stackId: string, base = process.env.L9_SSH_DIR ?? path.join(os.homedir(), ".cache", "l9-deploy", "ssh")): string {
+    const slug = stackId.replace(/[^A-Za-z0-9_-]+/g, "-").slice(-24);
+    const hash = crypto.createHash("sha256").update(stackId).digest("hex").slice(0, 8);
+    return path.join(base, `${slug}-${hash}`);
+}
+
+/** The paths of a stack's SSH files (pure). */
+export function hostAccessPaths(dir: string): HostAccess {
+    return {
+        agentSocketPath: path.join(dir, "agent.sock"),
+        knownHostsFile: path.join(dir, "known_hosts"),
+        identityFile: path.join(dir, "deploy-key.pub"),
+    };
+}
+
+/** The known_hosts line that pins `hostKey` for `host:port` (pure). */
+export function renderKnownHosts(host: string, port: number, hostKey: string): string {
+    return `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`;
+}
+
+/**
+ * OpenSSH options for everything that runs the `ssh` binary (the docker provider's
+ * `sshOpts`, the fact probe): the pinned known_hosts only, refuse any other key, the
+ * deploy key from the stack's agent only, never a prompt. Pure.
+ */
+export function openSshOptions(access: HostAccess): string[] {
+    return [
+        "-o", `UserKnownHostsFile=${access.knownHostsFile}`,
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", `IdentityAgent=${access.agentSocketPath}`,
+        "-o", `IdentityFile=${access.identityFile}`,
+        "-o", "IdentitiesOnly=yes",
+        "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=15",
+        "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveCountMax=4",
+        "-o", "LogLevel=ERROR",
+    ];
+}
+
+/**
+ * The watcher that stops a stack's agent once every Pulumi operation using it has ended: it
+ * waits for `pid` (the language host of this operation; it lives until the engine is done,
+ * deletes included), removes its mark, and stops the agent when no other live operation has
+ * one. Pure: the script text, run with `sh -c`.
+ */
+export function renderAgentWatcherScript(dir: string, pid: number): string {
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    return [
+        `dir=${q(dir)}; pid=${pid}`,
+        `while kill -0 "$pid" 2>/dev/null; do sleep 1; done`,
+        `rm -f "$dir/users/$pid"`,
+        `for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && exit 0; rm -f "$f"; done`,
+        `SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1`,
+        `[ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null`,
+        `rm -f "$dir/agent.sock" "$dir/agent.pid"`,
+    ].join("\n");
+}
+
+function agentAnswers(socket: string): boolean {
+    // ssh-add -l: 0 = keys listed, 1 = no keys, 2 = no agent on the socket.
+    const r = spawnSync("ssh-add", ["-l"], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore", timeout: 10_000 });
+    return r.status === 0 || r.status === 1;
+}
+
+function ensurePrivateDir(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.()) {
+        throw new Error(`${dir} is not a directory owned by this user: refusing to keep an SSH agent there (set L9_SSH_DIR)`);
+    }
+    fs.chmodSync(dir, 0o700);
+}
+
+function startAgent(dir: string, socket: string): void {
+    fs.rmSync(socket, { force: true });
+    const out = execFileSync("ssh-agent", ["-s", "-a", socket], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(out)?.[1];
+    if (!pid) throw new Error(`ssh-agent did not start: ${out}`);
+    fs.writeFileSync(path.join(dir, "agent.pid"), `${pid}\n`, { mode: 0o600 });
+}
+
+/**
+ * Prepares SSH access for this operation: writes the pinned known_hosts, starts (or reuses)
+ * the stack's agent, loads the deploy key into it, and starts the watcher that stops the
+ * agent when the operation ends. Throws an error naming the setting when the key is refused.
+ */
+export function prepareHostAccess(a: HostAccessArgs): HostAccess {
+    const dir = hostAccessDir(a.stackId);
+    ensurePrivateDir(dir);
+    ensurePrivateDir(path.join(dir, "users"));
+    const access = hostAccessPaths(dir);
+    fs.writeFileSync(access.knownHostsFile, renderKnownHosts(a.host, a.port, a.hostKey), { mode: 0o600 });
+    if (!agentAnswers(access.agentSocketPath)) startAgent(dir, access.agentSocketPath);
+    const env = { ...process.env, SSH_AUTH_SOCK: access.agentSocketPath };
+    const key = a.privateKey.endsWith("\n") ? a.privateKey : `${a.privateKey}\n`;
+    // The previous key goes first, so a rotated key replaces it. The key travels on stdin only.
+    spawnSync("ssh-add", ["-D"], { env, stdio: "ignore", timeout: 10_000 });
+    const add = spawnSync("ssh-add", ["-q", "-"], { env, input: key, encoding: "utf8", timeout: 10_000 });
+    if (add.status !== 0) {
+        throw new Error(`l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`);
+    }
+    const pub = spawnSync("ssh-add", ["-L"], { env, encoding: "utf8", timeout: 10_000 });
+    fs.writeFileSync(access.identityFile, pub.stdout.split("\n")[0] + "\n", { mode: 0o600 });
+    const operation = process.ppid;
+    fs.writeFileSync(path.join(dir, "users", String(operation)), "", { mode: 0o600 });
+    spawn("sh", ["-c", renderAgentWatcherScript(dir, operation)], { detached: true, stdio: "ignore" }).unref();
+    return access;
+}
+
+/** Why `ssh` failed, in the words an operator acts on (pure). */
+export function describeSshFailure(host: string, port: number, stderr: string, code: number | null): string {
+    const out = stderr.trim() || "(no output)";
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
+        return `${host}:${port}: the host's SSH key does not match the pinned hostKey; refusing to connect (nothing ran). If the host was rebuilt, verify its new key out of band and update hostKey.\n${out}`;
+    }
+    if (/Permission denied/i.test(stderr)) {
+        return `${host}:${port}: the host refused the deploy key (l9-deploy:sshPrivateKey) for this user (l9-deploy:sshUser); nothing ran.\n${out}`;
+    }
+    return `${host}:${port}: cannot reach the host over SSH (exit ${code ?? "killed"}); nothing ran.\n${out}`;
+}
+
+/**
+ * Checks, before any resource is registered, that the host answers with the pinned key and
+ * accepts the deploy key: a changed host key or a refused key is one clear error and no
+ * resource operation starts. Retries only a failure to connect.
+ */
+export function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArgs, "host" | "port" | "user">, attempts = 4): void {
+    let last = { stderr: "", code: 255 as number | null };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        const r = spawnSync("ssh", [...openSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "true"], { encoding: "utf8", timeout: 60_000 });
+        if (r.status === 0) return;
+        last = { stderr: r.stderr ?? "", code: r.status };
+        if (/Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied/i.test(last.stderr)) break;
+        if (attempt < attempts) spawnSync("sleep", [String(2 * attempt)]);
+    }
+    throw new Error(`preflight failed: ${describeSshFailure(a.host, a.port, last.stderr, last.code)}`);
+}

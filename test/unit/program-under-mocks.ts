@@ -1,0 +1,93 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { L9Runtime } from "../../components/runtime";
+import type { DeployState } from "../../state/slot-machine";
+import { SECRETS, validRawConfig } from "./fixtures";
+
+/** A resource the program registered, as the engine (here: the mocks) received it. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+/** The program's resource graph for one configuration and previous state, built under mocks. */
+export interface ProgramGraph {
+    registered: Registered[];
+    /** Resource options by resource name (they never reach the mocks: a transformation records them). */
+    options: Map<string, pulumi.ResourceOptions>;
+    runtime: L9Runtime;
+    byName(name: string): Registered;
+}
+
+export const mockImageId = (tag: string) => `sha256:${Buffer.from(tag).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+export const mockCommit = (tag: string) => Buffer.from(tag).toString("hex").padEnd(40, "0").slice(0, 40);
+
+/** What the host would answer, per resource: enough for the program to wire everything. */
+function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+    const state: Record<string, any> = { ...args.inputs };
+    const tag = /(?:tag|checkout|image)-(v[0-9.]+-l9|release-\d+)/.exec(args.name)?.[1] ?? "";
+    if (args.name.endsWith("-verify")) {
+        state.stdout = `l9.commit=${mockCommit(tag)}\nl9.envExample=${Buffer.from("APP_SECRET=\nDATABASE_URL=\n").toString("base64")}`;
+    } else if (args.name.endsWith("-worktree")) {
+        state.stdout = mockCommit(tag);
+    } else if (args.name.endsWith("-build")) {
+        state.stdout = `l9.imageId=${mockImageId(tag)}`;
+    } else if (args.name === "traffic-caddy") {
+        state.stdout = "2026-01-01T00:00:00Z";
+    } else if (args.type === "random:index/randomId:RandomId") {
+        state.hex = "0123456789ab";
+    } else if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+        state.generation = "g0";
+    } else if (args.type === "command:remote:Command") {
+        state.stdout = "ok";
+    }
+    return state;
+}
+
+/**
+ * Builds the L9Runtime for `raw` config (over validRawConfig) and `previous` state, with
+ * Pulumi's mocks, and waits until the switch output resolved (the whole graph registered).
+ */
+export async function buildProgramGraph(raw: Record<string, string | undefined>, previous: DeployState | undefined): Promise<ProgramGraph> {
+    const registered: Registered[] = [];
+    const options = new Map<string, pulumi.ResourceOptions>();
+    pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: mockState(args) };
+            },
+            call: (args) => args.inputs,
+        },
+        "l9-deploy",
+        "unit",
+        false,
+    );
+    const root = new pulumi.ComponentResource("test:index:Root", "root", {}, {
+        transformations: [
+            (args) => {
+                options.set(args.name, args.opts);
+                return undefined;
+            },
+        ],
+    });
+    const { parseConfig } = await import("../../config/load");
+    const { planRelease } = await import("../../state/slot-machine");
+    const { L9Runtime } = await import("../../components/runtime");
+    const { hostAccessPaths } = await import("../../ssh/host-access");
+    const config = parseConfig(validRawConfig(raw), SECRETS);
+    const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
+    const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit");
+    const runtime = new L9Runtime("l9", { config, plan, envFingerprint: "fp", actor: "ops@example.com", access }, { parent: root });
+    await new Promise<void>((resolve) => runtime.deployedAt.apply(() => resolve()));
+    return {
+        registered,
+        options,
+        runtime,
+        byName(name: string) {
+            const r = registered.find((x) => x.name === name);
+            if (!r) throw new Error(`no resource ${name}; registered: ${registered.map((x) => x.name).join(", ")}`);
+            return r;
+        },
+    };
+}
