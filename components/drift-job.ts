@@ -4,7 +4,7 @@ import * as crypto from "crypto";
 import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
 import { HostFactProbe } from "../providers/host-fact-probe";
 import { ProbeConnection } from "../providers/ssh";
-import { HOST_COMMAND_DEFAULTS } from "./host";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface DriftJobArgs {
     /** Connection to the host. */
@@ -88,7 +88,7 @@ export class DriftJob extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                create: script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron })),
+                ...scriptOnStdin("drift job", script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron }))),
                 delete: renderRemoveDriftJobScript(paths),
                 triggers: [probe.generation],
             },

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderRemoveCheckoutScript, renderWorktreeCheckScript, renderWorktreeScript } from "../host-scripts/checkout";
 import { HostFactProbe } from "../providers/host-fact-probe";
 import { ProbeConnection } from "../providers/ssh";
-import { HOST_COMMAND_DEFAULTS } from "./host";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface GitCheckoutArgs {
     /** Connection to the host. */
@@ -49,7 +49,7 @@ export class GitCheckout extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                create: pulumi.output(args.commit).apply((commit) => renderWorktreeScript({ appDir: args.appDir, tag: args.tag, commit })),
+                ...scriptOnStdin(`checkout ${args.tag}`, pulumi.output(args.commit).apply((commit) => renderWorktreeScript({ appDir: args.appDir, tag: args.tag, commit }))),
                 delete: renderRemoveCheckoutScript(args.appDir, args.tag),
                 // The readiness: if it rejects (bad env), this resource is never created.
                 triggers: [probe.generation, ...(args.readyWhen === undefined ? [] : [pulumi.unsecret(pulumi.output(args.readyWhen).apply(() => "ready"))])],

@@ -37,6 +37,17 @@ export interface HostArgs {
 export const HOST_COMMAND_DEFAULTS = { addPreviousOutputInEnv: false } as const;
 
 /**
+ * A host script as command inputs: the command is `sh -s` named after the step, and the
+ * script travels on stdin. @pulumi/command quotes the whole command in its error message, so
+ * a failure then reads "running "exec sh -s # gate v1.2.0-l9"" followed by the script's own
+ * output (which check failed, the log lines), not by a page of shell. The step name is
+ * reduced to characters that are inert in a shell comment.
+ */
+export function scriptOnStdin(step: string, script: pulumi.Input<string>): { create: string; stdin: pulumi.Input<string> } {
+    return { create: `exec sh -s # ${step.replace(/[^A-Za-z0-9 ._-]/g, "")}`, stdin: script };
+}
+
+/**
  * One VPS: the pinned SSH connection of the host commands, the docker provider that manages
  * its containers over SSH, the probe connection, and the preflight that gates them.
  */
@@ -74,9 +85,10 @@ export class Host extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: this.connection,
-                create: pulumi
-                    .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
-                    .apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb })),
+                ...scriptOnStdin(
+                    "preflight",
+                    pulumi.all([args.appDir, args.caddyAdmin, args.minFreeDiskMb]).apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb })),
+                ),
                 triggers: args.preflightTriggers,
             },
             { parent: this },

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageRef, parseImageBuildOutput, renderImageBuildScript } from "../host-scripts/image-build";
-import { HOST_COMMAND_DEFAULTS } from "./host";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface ReleaseImageArgs {
     /** Connection to the host. */
@@ -38,7 +38,7 @@ export class ReleaseImage extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                create: pulumi.output(args.commit).apply((commit) => renderImageBuildScript({ ...args, commit })),
+                ...scriptOnStdin(`image ${args.tag}`, pulumi.output(args.commit).apply((commit) => renderImageBuildScript({ ...args, commit }))),
             },
             { parent: this },
         );

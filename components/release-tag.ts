@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { parseCheckoutOutput, renderVerifyTagScript } from "../host-scripts/checkout";
-import { HOST_COMMAND_DEFAULTS } from "./host";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface ReleaseTagArgs {
     /** Connection to the host. */
@@ -34,7 +34,7 @@ export class ReleaseTag extends pulumi.ComponentResource {
         super("l9:index:ReleaseTag", name, {}, opts);
         this.verification = new command.remote.Command(
             `${name}-verify`,
-            { ...HOST_COMMAND_DEFAULTS, connection: args.connection, create: renderVerifyTagScript(args) },
+            { ...HOST_COMMAND_DEFAULTS, connection: args.connection, ...scriptOnStdin(`releaseTag ${args.tag}`, renderVerifyTagScript(args)) },
             { parent: this },
         );
         const parsed = this.verification.stdout.apply(parseCheckoutOutput);

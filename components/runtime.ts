@@ -118,12 +118,11 @@ export class L9Runtime extends pulumi.ComponentResource {
                 tag,
                 new ReleaseImage(
                     `image-${tag}`,
-                    { connection: host.connection, appDir: c.appDir, tag, commit: checkout.commit, imageName, serviceName: c.serviceName, dockerfile: c.dockerfile },
+                    { connection: host.connection, appDir: c.appDir, tag, commit: releaseTags.get(tag)!.commit, imageName, serviceName: c.serviceName, dockerfile: c.dockerfile },
                     { parent: this, dependsOn: [checkout] },
                 ),
             );
         }
-        const targetCheckout = checkouts.get(desiredTag)!;
 
         const slots = new Map<Color, Slot>();
         for (const color of COLORS) {
@@ -143,7 +142,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         containerPort: c.containerPort,
                         imageId: images.get(release.tag)!.imageId,
                         tag: release.tag,
-                        commit: checkouts.get(release.tag)!.commit,
+                        commit: releaseTags.get(release.tag)!.commit,
                         env: envFile.validatedEnv,
                         restartPolicy: c.restartPolicy,
                         healthcheckCommand: c.healthcheckCommand,
@@ -159,7 +158,9 @@ export class L9Runtime extends pulumi.ComponentResource {
         const target = plan.target;
         const targetSlot = slots.get(target)!;
         const other = otherColor(target);
-        this.commit = targetCheckout.commit;
+        // The verified tag's commit: known in a preview even while a worktree is re-applied, so
+        // healing a worktree never shows the image or the containers as changing.
+        this.commit = releaseTags.get(desiredTag)!.commit;
         this.imageId = images.get(desiredTag)!.imageId;
         const routing = {
             serviceName: c.serviceName,
@@ -226,7 +227,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             const release = next.slots[color];
             if (!release) return pulumi.output(null);
             return pulumi
-                .all([checkouts.get(release.tag)!.commit, images.get(release.tag)!.imageId])
+                .all([releaseTags.get(release.tag)!.commit, images.get(release.tag)!.imageId])
                 .apply(([commit, imageId]) => ({ tag: release.tag, commit, imageId }));
         };
         this.slots = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));

@@ -8,7 +8,7 @@ import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckS
 import { HostFactProbe } from "../providers/host-fact-probe";
 import { ProbeConnection } from "../providers/ssh";
 import { Color } from "../state/slot-machine";
-import { HOST_COMMAND_DEFAULTS } from "./host";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
@@ -86,7 +86,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                create: gateScript,
+                ...scriptOnStdin(`gate ${args.tag}`, gateScript),
                 update: RECONNECT_ONLY_SCRIPT,
                 triggers: [args.containerId, args.target, sha256(gateScript)],
             },
@@ -126,7 +126,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                create: switchScript,
+                ...scriptOnStdin(`switch to ${args.target}`, switchScript),
                 update: renderRecordedDeployTimeScript(routing.appDir),
                 triggers: [args.containerId, switchScript.apply(sha256), probe.generation],
             },

@@ -66,10 +66,10 @@ export const oldImagesPruned: ResourceValidationPolicy = {
     description: "Old release images are pruned after a switch, keeping at most 10 (imagesToKeep).",
     enforcementLevel: "advisory",
     validateResource: (args, report) => {
-        const create = String((args.props as Props).create ?? "");
-        if (args.type !== COMMAND_TYPE || !create.includes("Caddy now routes to")) return;
-        const keep = /tail -n \+(\d+)/.exec(create);
-        if (!create.includes("docker image rm") || !keep) report(`${args.name} does not prune old images.`);
+        const script = String((args.props as Props).stdin ?? "");
+        if (args.type !== COMMAND_TYPE || !script.includes("Caddy now routes to")) return;
+        const keep = /tail -n \+(\d+)/.exec(script);
+        if (!script.includes("docker image rm") || !keep) report(`${args.name} does not prune old images.`);
         else if (Number(keep[1]) - 1 > 10) report(`${args.name} keeps ${Number(keep[1]) - 1} images: more than 10 fills disks (pulumi config set imagesToKeep 3).`);
     },
 };

@@ -16,6 +16,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain/go-modules.sh"
 
 BIN="$L9_TOOLCHAIN_BIN"
+# Provider binaries stay off PATH (the engine warns on every run about plugins found there);
+# the engine runs the copies `pulumi plugin install` puts into the Pulumi home.
+PROVIDERS="$(dirname "$BIN")/providers"
 WORK="$L9_CACHE_DIR/toolchain-build"
 BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-command pulumi-resource-docker pulumi-resource-random actionlint)
 # name version, as the engine knows the provider plugins
@@ -25,8 +28,12 @@ PLUGINS=("command $COMMAND_PROVIDER_VERSION" "docker $DOCKER_PROVIDER_VERSION" "
 # exact version, and go.sum files are written from what the proxy served.
 export GOSUMDB=off GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY="${GOPROXY:-https://proxy.golang.org}"
 
+binary_path() { # where a toolchain binary lives
+  case "$1" in pulumi-resource-pulumi-nodejs) echo "$BIN/$1" ;; pulumi-resource-*) echo "$PROVIDERS/$1" ;; *) echo "$BIN/$1" ;; esac
+}
+
 version_of() { # prints the version a binary reports, or nothing
-  local name="$1" path="$BIN/$1"
+  local name="$1" path; path=$(binary_path "$1")
   [ -x "$path" ] || return 0
   case "$name" in
     pulumi) "$path" version 2>/dev/null ;;
@@ -46,8 +53,9 @@ install_plugins() {
   for entry in "${PLUGINS[@]}"; do
     read -r name version <<<"$entry"
     if plugin_installed "$home" "$name" "$version"; then continue; fi
-    [ -x "$BIN/pulumi-resource-$name" ] || die "pulumi-resource-$name is not built: run scripts/toolchain.sh build"
-    PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" plugin install resource "$name" "$version" --file "$BIN/pulumi-resource-$name" >/dev/null
+    [ -x "$PROVIDERS/pulumi-resource-$name" ] || die "pulumi-resource-$name is not built: run scripts/toolchain.sh build"
+    PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" plugin install resource "$name" "$version" --file "$PROVIDERS/pulumi-resource-$name" >/dev/null 2>&1 \
+      || die "pulumi plugin install resource $name $version failed (home: $home)"
     log "plugin resource $name $version installed into $home"
   done
 }
@@ -93,7 +101,7 @@ build_one() {
 
 build() {
   command -v go >/dev/null || die "go is not installed (needed to build the Pulumi toolchain)"
-  mkdir -p "$WORK" "$BIN"
+  mkdir -p "$WORK" "$BIN" "$PROVIDERS"
   exec 9>"$WORK/.lock"
   flock 9
   local name i=0

@@ -57,9 +57,16 @@ export function hostAccessPaths(dir: string): HostAccess {
     };
 }
 
-/** The known_hosts line that pins `hostKey` for `host:port` (pure). */
+/**
+ * The name the pinned key is filed under. OpenSSH looks the key up by this alias instead of
+ * host:port, so a refresh that still reads through the previous port (from the state) is
+ * checked against the same pinned key after `sshPort` changed.
+ */
+export const HOST_KEY_ALIAS = "l9-deploy-host";
+
+/** known_hosts pinning `hostKey` under the alias, and under host:port for a plain `ssh` (pure). */
 export function renderKnownHosts(host: string, port: number, hostKey: string): string {
-    return `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`;
+    return `${HOST_KEY_ALIAS} ${hostKey.trim()}\n${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`;
 }
 
 /**
@@ -70,6 +77,7 @@ export function renderKnownHosts(host: string, port: number, hostKey: string): s
 export function openSshOptions(access: HostAccess): string[] {
     return [
         "-o", `UserKnownHostsFile=${access.knownHostsFile}`,
+        "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
         "-o", "GlobalKnownHostsFile=/dev/null",
         "-o", "StrictHostKeyChecking=yes",
         "-o", `IdentityAgent=${access.agentSocketPath}`,

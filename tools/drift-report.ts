@@ -23,6 +23,8 @@ export interface DriftFinding {
 interface PreviewStep {
     op: string;
     urn: string;
+    /** The top-level properties the provider's diff named, when it named any. */
+    diffReasons?: string[];
     oldState?: { type?: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
     newState?: { type?: string; inputs?: Record<string, unknown> };
 }
@@ -35,11 +37,11 @@ export interface PreviewJson {
 const show = (v: unknown) => (v === undefined ? "(absent)" : typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v));
 const hasUnknown = (v: unknown) => JSON.stringify(v ?? null).includes(UNKNOWN);
 
-function propertyDrift(oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>): { details: string[]; onlyConsequential: boolean } {
+function propertyDrift(oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, only?: Set<string>): { details: string[]; onlyConsequential: boolean } {
     const details: string[] = [];
     let consequential = 0;
     for (const key of [...new Set([...Object.keys(oldInputs), ...Object.keys(newInputs)])].sort()) {
-        if (key === "__provider") continue;
+        if (key === "__provider" || (only && !only.has(key))) continue;
         const found = oldInputs[key];
         const declared = newInputs[key];
         if (JSON.stringify(found ?? null) === JSON.stringify(declared ?? null)) continue;
@@ -85,7 +87,10 @@ export function findDrift(preview: PreviewJson): { findings: DriftFinding[]; con
         // Containers report what refresh found in their outputs; fact probes in their refreshed
         // inputs; commands only re-run as a consequence (their triggers are not known yet).
         const found = type === CONTAINER_TYPE ? { ...(step.oldState?.inputs ?? {}), ...pick(step.oldState?.outputs ?? {}, Object.keys(step.newState?.inputs ?? {})) } : step.oldState?.inputs ?? {};
-        const { details, onlyConsequential } = propertyDrift(found, step.newState?.inputs ?? {});
+        // Where the provider named what differs, only that is compared (its read may normalise
+        // other values, e.g. the order of labels).
+        const only = step.diffReasons?.length ? new Set(step.diffReasons.map((r) => r.split(/[.[]/)[0])) : undefined;
+        const { details, onlyConsequential } = propertyDrift(found, step.newState?.inputs ?? {}, only);
         if (onlyConsequential) {
             consequences.push(resource);
             continue;

@@ -62,9 +62,9 @@ build_pulumi-resource-pulumi-nodejs() {
 build_provider() {
   local name="$1" version="$2" archive="$3" module="$4" dir="$5/src"
   unpack_offline_source "$archive" "$dir"
-  go_build_with_progress "pulumi-resource-$name" "$dir/provider" "$BIN/pulumi-resource-$name" \
+  go_build_with_progress "pulumi-resource-$name" "$dir/provider" "$PROVIDERS/pulumi-resource-$name" \
     -ldflags "-X $module/pkg/version.Version=$version" "./cmd/pulumi-resource-$name"
-  echo "$version" >"$BIN/pulumi-resource-$name.version"
+  echo "$version" >"$PROVIDERS/pulumi-resource-$name.version"
 }
 
 build_pulumi-resource-command() {

@@ -65,13 +65,13 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect((await urnsOf(g.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
         expect((await urnsOf(g.options.get("traffic")?.dependsOn)).map((u) => u.split("::").pop())).to.have.members(["blue", "green"]);
         const gate = g.byName("traffic-gate").inputs;
-        expect(gate.create).to.contain("'l9-green'");
-        expect(gate.create).to.contain("http://127.0.0.1:8002/health");
+        expect(gate.stdin).to.contain("'l9-green'");
+        expect(gate.stdin).to.contain("http://127.0.0.1:8002/health");
         const caddy = g.byName("traffic-caddy").inputs;
-        expect(caddy.create).to.contain("l9-green.active");
-        expect(caddy.create).to.contain('[{"dial":"127.0.0.1:8002"}]');
-        expect(caddy.create).to.contain("keeping l9-blue running as warm standby");
-        expect(caddy.create).to.contain('"actor":"ops@example.com"');
+        expect(caddy.stdin).to.contain("l9-green.active");
+        expect(caddy.stdin).to.contain('[{"dial":"127.0.0.1:8002"}]');
+        expect(caddy.stdin).to.contain("keeping l9-blue running as warm standby");
+        expect(caddy.stdin).to.contain('"actor":"ops@example.com"');
     });
 
     it("re-runs the gate and the switch only through their triggers, never for a new connection", () => {
@@ -84,7 +84,7 @@ describe("unit: resource graph of a release (mocks)", function () {
     });
 
     it("runs preflight first: the tag verifications (the first host access) depend on it", async () => {
-        expect(g.byName("host-preflight").inputs.create).to.contain("docker info");
+        expect(g.byName("host-preflight").inputs.stdin).to.contain("docker info");
         for (const name of ["tag-v0.1.0-l9", "tag-v0.2.0-l9"]) {
             expect((await urnsOf(g.options.get(name)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);
         }
@@ -124,7 +124,7 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(await pulumi.isSecret(g.runtime.envFile.validatedEnv)).to.equal(true);
         expect(g.byName("env-write").inputs.stdin).to.have.property("4dabf18193072939515e22adb298388d");
         for (const r of g.registered) {
-            for (const key of ["create", "update", "delete", "script"]) {
+            for (const key of ["create", "update", "delete", "script", "stdin"]) {
                 if (typeof r.inputs[key] === "string") expect(r.inputs[key], `${r.name}.${key}`).to.not.contain("s3cret");
             }
             expect(JSON.stringify(r.inputs.labels ?? {})).to.not.contain("s3cret");
