@@ -13,7 +13,8 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9]
 const REPO_URL = /^(?:(?:https|ssh|file):\/\/[A-Za-z0-9@._~:/+-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+)$/;
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
 const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
-const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/;
+// A URL path (and query) without the characters a shell gives meaning to ($ ` ' " ( ) ; ! *).
+const HTTP_PATH = /^\/[A-Za-z0-9._~+,=:@%/?&-]*$/;
 const LOOPBACK_ADDRESS = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|localhost|\[::1\]):\d{1,5}$/;
 const LISTEN_ADDRESS = /^(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:]+\]):\d{1,5}$/;
 const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;

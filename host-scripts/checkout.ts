@@ -67,7 +67,7 @@ export function renderWorktreeScript(a: { appDir: string; tag: string; commit: s
         `  git -C "$mirror" worktree add --quiet --force --detach "$wt" "$commit" >&2`,
         `fi`,
         `[ "$(git -C "$wt" rev-parse HEAD)" = "$commit" ] || fail "worktree $wt is not at $commit after checkout"`,
-        `say "${a.tag} checked out at $wt"`,
+        `say ${quote(`${a.tag} checked out at`)} "$wt"`,
         `echo "$commit"`,
     );
 }

@@ -59,7 +59,8 @@ export function renderGateScript(a: GateScriptArgs): string {
         `  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')`,
         `  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')`,
         `  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then break; fi`,
-        `  [ "$(date +%s)" -lt "$deadline" ] || gate_fail "check 'health endpoint': GET ${a.healthPath} answered $code \${status_field:+(status \\"$status_field\\")} within ${a.timeoutSeconds}s"`,
+        // The configured path goes in single quotes: only $code and $status_field expand.
+        `  [ "$(date +%s)" -lt "$deadline" ] || gate_fail ${quote(`check 'health endpoint': GET ${a.healthPath} answered `)}"$code \${status_field:+(status \\"$status_field\\")} within ${a.timeoutSeconds}s"`,
         `  sleep 1`,
         `done`,
         `say "health endpoint: 200\${status_field:+, status $status_field}"`,

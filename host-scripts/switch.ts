@@ -72,10 +72,10 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         prologue(`switch to ${a.slot}`),
         `admin=${quote(admin)}`,
         `api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
-        `curl -fsS -m 5 -o /dev/null "$admin/config/" || fail "Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved"`,
+        `curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${quote(`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`)}`,
         `mkdir -p ${quote(markerDir)} && chmod 755 ${quote(a.appDir)} ${quote(l.stateDir)} ${quote(markerDir)}`,
         `load_config() {`,
-        `  say "loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}"`,
+        `  say ${quote(`loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}`)}`,
         `  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
         `  case "$servers" in`,
         `    "{"*) ;;`,
@@ -94,14 +94,14 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         // A handler edited by hand keeps the config id: put our config back.
         `if [ "$upstream" != ${quote(JSON.stringify([{ dial }]))} ]; then say "Caddy's ${a.slot} upstream is $upstream, not ${dial}: restoring the config"; load_config; ${renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }).join("; ")}; fi`,
         `[ "$routing" = ${quote(a.slot)} ] && [ "$upstream" = ${quote(JSON.stringify([{ dial }]))} ] && [ "$config" = current ] || fail "Caddy does not route to ${a.slot} ($dial) after the switch (routing $routing, upstream $upstream, config $config)"`,
-        `say "Caddy now routes to ${a.slot} (${dial})"`,
+        `say ${quote(`Caddy now routes to ${a.slot} (${dial})`)}`,
         `time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >>${quote(l.deployLog)}`,
         `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >${quote(`${l.stateDir}/active.json`)}`,
         a.previousContainer &&
             (a.standby === "stopped"
                 ? `if docker inspect ${quote(a.previousContainer)} >/dev/null 2>&1; then say "draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)"; docker stop -t ${a.drainGraceSeconds} ${quote(a.previousContainer)} >/dev/null || say "could not stop ${a.previousContainer}"; fi`
-                : `say "keeping ${a.previousContainer} running as warm standby"`),
+                : `say ${quote(`keeping ${a.previousContainer} running as warm standby`)}`),
         // Prune: keep the newest N images of this service and anything a container uses.
         `in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)`,
         `docker image ls --filter ${quote(`label=l9.service=${a.serviceName}`)} --format '{{.CreatedAt}}\\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +${a.imagesToKeep + 1} | while read -r img; do`,

@@ -48,6 +48,9 @@ describe("unit: config validation", () => {
         ["an env value with a newline", { env: JSON.stringify({ APP_SECRET: "a\nb" }) }, /l9-deploy:env.APP_SECRET .*single line/],
         ["env that is not JSON", { env: "APP_SECRET=x" }, /l9-deploy:env/],
         ["a bad smoke request path", { smokeRequests: JSON.stringify([{ method: "GET", path: "api" }]) }, /l9-deploy:smokeRequests/],
+        ["a health path with a command substitution", { healthPath: "/$(touch${IFS}/tmp/x)" }, /l9-deploy:healthPath must be an absolute URL path/],
+        ["a health path with a quote", { healthPath: "/health'x" }, /l9-deploy:healthPath/],
+        ["a smoke path with a backtick", { smokeRequests: JSON.stringify([{ method: "GET", path: "/`id`" }]) }, /l9-deploy:smokeRequests/],
         ["an unknown key", { relaseTag: "v1.2.3-l9" }, /l9-deploy:relaseTag is not a setting/],
         ["a missing host", { host: undefined }, /l9-deploy:host is required but not set/],
     ];

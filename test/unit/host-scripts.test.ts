@@ -1,5 +1,8 @@
 import { expect } from "chai";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { caddyConfigId, caddyServerConfig } from "../../host-scripts/caddy";
 import { parseCheckoutOutput, renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
@@ -118,7 +121,7 @@ describe("unit: rendered host scripts", () => {
     it("gate checks docker health, the health endpoint, each smoke request and each log pattern, in that order", () => {
         const s = renderGateScript(gateArgs);
         parses(s);
-        const order = ["check 'docker health'", "check 'health endpoint'", "smoke GET /api/smoke'\\''", "log scan'\\''"].map((x) => s.indexOf(x));
+        const order = ["check 'docker health'", "check '\\''health endpoint'\\''", "smoke GET /api/smoke'\\''", "log scan'\\''"].map((x) => s.indexOf(x));
         expect(order.every((i) => i > 0)).to.equal(true);
         expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
         expect(s).to.contain("'http://127.0.0.1:8002/health'");
@@ -177,5 +180,26 @@ describe("unit: rendered host scripts", () => {
         expect(factDrift({ at_tag: "yes", clean: "yes" }, { at_tag: "yes", clean: "no" })).to.deep.equal(['clean: declared "yes", found "no"']);
         expect(factDrift({ a: "1" }, {})).to.deep.equal(['a: declared "1", found "(missing)"']);
         expect(factDrift({ a: "1" }, undefined)).to.deep.equal([]);
+    });
+
+    it("gate failure path: a health path full of shell syntax is printed literally and runs nothing", () => {
+        // Stub docker (running, healthy) and curl (always 500), so the gate times out on the
+        // health endpoint and takes the failure branch that quotes the configured path.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-gate-canary-"));
+        const canary = path.join(dir, "canary");
+        fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\ncase "$1 $2" in "inspect -f") case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) echo a-log-line;; esac\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "curl"), "#!/bin/sh\nprintf 'down\\n500'\n", { mode: 0o755 });
+        const payloads = [`/$(touch ${canary})`, `/\`touch ${canary}\``, `/x;touch ${canary}`, `/x'; touch ${canary}; '`, `/x"; touch ${canary}; "`, `/x\ntouch ${canary}`];
+        try {
+            for (const healthPath of payloads) {
+                const script = renderGateScript({ containerName: "l9-blue", tag: "v1.0.0-l9", port: 8001, healthPath, timeoutSeconds: 0, smokeRequests: [], logScanPatterns: [] });
+                const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+                expect(r.status, r.stderr).to.equal(1);
+                expect(r.stderr).to.contain(`check 'health endpoint': GET ${healthPath} answered 500`);
+                expect(fs.existsSync(canary), `payload ${JSON.stringify(healthPath)} ran`).to.equal(false);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
