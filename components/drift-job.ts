@@ -2,15 +2,14 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
-import { HostFactProbe } from "../providers/host-fact-probe";
-import { ProbeConnection } from "../providers/ssh";
+import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface DriftJobArgs {
     /** Connection to the host. */
     readonly connection: command.types.input.remote.ConnectionArgs;
-    /** Connection of the fact probe. */
-    readonly probeConnection: pulumi.Input<ProbeConnection>;
+    /** Where its fact probe runs. */
+    readonly probe: ProbeTarget;
     /** Service name (cron file name, metric label). */
     readonly serviceName: string;
     /** The app directory (script under bin/, log under logs/). */
@@ -76,12 +75,12 @@ export class DriftJob extends pulumi.ComponentResource {
         const probe = new HostFactProbe(
             `${name}-job-facts`,
             {
-                connection: args.probeConnection,
+                connection: args.probe.connection,
                 what: "drift job",
                 script: renderDriftJobCheckScript(paths),
                 expect: script.apply((s) => ({ cron_file: sha256(cron), script: sha256(s) })),
             },
-            { parent: this },
+            { parent: this, provider: args.probe.provider },
         );
         new command.remote.Command(
             `${name}-install`,

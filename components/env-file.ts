@@ -3,15 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { checkEnvAgainstExample, parseEnvExample, renderEnvFileContent } from "../config/env-contract";
 import { renderEnvFileCheckScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
-import { HostFactProbe } from "../providers/host-fact-probe";
-import { ProbeConnection } from "../providers/ssh";
+import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS } from "./host";
 
 export interface EnvFileArgs {
     /** Connection to the host. */
     readonly connection: command.types.input.remote.ConnectionArgs;
-    /** Connection of the fact probe. */
-    readonly probeConnection: pulumi.Input<ProbeConnection>;
+    /** Where its fact probe runs. */
+    readonly probe: ProbeTarget;
     /** Path of the env file on the host. */
     readonly path: string;
     /** The env values (secret). */
@@ -66,12 +65,12 @@ export class EnvFile extends pulumi.ComponentResource {
         const probe = new HostFactProbe(
             `${name}-file-facts`,
             {
-                connection: args.probeConnection,
+                connection: args.probe.connection,
                 what: "env file",
                 script: renderEnvFileCheckScript(args.path),
                 expect: pulumi.secret({ sha256: envFileSha256(args.env), mode: "600" }),
             },
-            { parent: this, additionalSecretOutputs: ["expect", "declared", "observed"] },
+            { parent: this, provider: args.probe.provider, additionalSecretOutputs: ["expect", "declared", "observed"] },
         );
         this.command = new command.remote.Command(
             `${name}-write`,

@@ -1,15 +1,14 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderRemoveCheckoutScript, renderWorktreeCheckScript, renderWorktreeScript } from "../host-scripts/checkout";
-import { HostFactProbe } from "../providers/host-fact-probe";
-import { ProbeConnection } from "../providers/ssh";
+import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface GitCheckoutArgs {
     /** Connection to the host. */
     readonly connection: command.types.input.remote.ConnectionArgs;
-    /** Connection of the fact probe. */
-    readonly probeConnection: pulumi.Input<ProbeConnection>;
+    /** Where its fact probe runs. */
+    readonly probe: ProbeTarget;
     /** The app directory on the host. */
     readonly appDir: string;
     /** The release tag (names the worktree). */
@@ -20,7 +19,7 @@ export interface GitCheckoutArgs {
      * Resolves once the release may land on the host (its env validated); a rejected value
      * means the worktree is never created.
      */
-    readonly readyWhen?: pulumi.Input<unknown>;
+    readonly readyWhen?: pulumi.Output<unknown>;
 }
 
 /**
@@ -37,22 +36,28 @@ export class GitCheckout extends pulumi.ComponentResource {
         const probe = new HostFactProbe(
             `${name}-worktree-facts`,
             {
-                connection: args.probeConnection,
+                connection: args.probe.connection,
                 what: `worktree ${args.tag}`,
                 script: renderWorktreeCheckScript(args.appDir, args.tag),
                 expect: { at_tag: "yes", clean: "yes" },
             },
-            { parent: this },
+            { parent: this, provider: args.probe.provider },
         );
         const worktree = new command.remote.Command(
             `${name}-worktree`,
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                ...scriptOnStdin(`checkout ${args.tag}`, pulumi.output(args.commit).apply((commit) => renderWorktreeScript({ appDir: args.appDir, tag: args.tag, commit }))),
+                // The script waits for the readiness: if it rejects (bad env), this resource is never
+                // created. Readiness is not a trigger: which tag is desired must not re-apply a worktree.
+                ...scriptOnStdin(
+                    `checkout ${args.tag}`,
+                    pulumi
+                        .all([args.commit, args.readyWhen ? pulumi.unsecret(args.readyWhen.apply(() => "ready")) : "ready"])
+                        .apply(([commit]) => renderWorktreeScript({ appDir: args.appDir, tag: args.tag, commit })),
+                ),
                 delete: renderRemoveCheckoutScript(args.appDir, args.tag),
-                // The readiness: if it rejects (bad env), this resource is never created.
-                triggers: [probe.generation, ...(args.readyWhen === undefined ? [] : [pulumi.unsecret(pulumi.output(args.readyWhen).apply(() => "ready"))])],
+                triggers: [probe.generation],
             },
             // Re-applying removes the worktree first: a create-before-delete would remove the new one.
             { parent: this, deleteBeforeReplace: true },

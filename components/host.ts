@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderPreflightScript } from "../host-scripts/preflight";
-import { ProbeConnection } from "../providers/ssh";
+import { ProbeTarget } from "../providers/host-fact-probe";
 import { HostAccess, openSshOptions } from "../ssh/host-access";
 
 export interface HostArgs {
@@ -47,6 +47,13 @@ export function scriptOnStdin(step: string, script: pulumi.Input<string>): { cre
     return { create: `exec sh -s # ${step.replace(/[^A-Za-z0-9 ._-]/g, "")}`, stdin: script };
 }
 
+/** An explicit, unconfigured instance of the Node.js dynamic-provider plugin. */
+class DynamicProvider extends pulumi.ProviderResource {
+    constructor(name: string, opts?: pulumi.ResourceOptions) {
+        super("pulumi-nodejs", name, {}, opts);
+    }
+}
+
 /**
  * One VPS: the pinned SSH connection of the host commands, the docker provider that manages
  * its containers over SSH, the probe connection, and the preflight that gates them.
@@ -54,8 +61,8 @@ export function scriptOnStdin(step: string, script: pulumi.Input<string>): { cre
 export class Host extends pulumi.ComponentResource {
     /** Connection for `command.remote.Command` (pinned host key, key from the stack's agent). */
     readonly connection: command.types.input.remote.ConnectionArgs;
-    /** Connection for the fact probes (OpenSSH, same pinned key and agent). */
-    readonly probeConnection: pulumi.Output<ProbeConnection>;
+    /** Where the fact probes run (OpenSSH with the same pinned key and agent). */
+    readonly probe: ProbeTarget;
     /** The Docker daemon on the host, reached with `docker system dial-stdio` over SSH. */
     readonly docker: docker.Provider;
     /** Completes when the host passed preflight; host-changing resources depend on it. */
@@ -71,7 +78,12 @@ export class Host extends pulumi.ComponentResource {
             agentSocketPath: args.access.agentSocketPath,
         };
         const sshOptions = openSshOptions(args.access);
-        this.probeConnection = pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions });
+        this.probe = {
+            connection: pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions }),
+            // The engine configures the default dynamic provider with the whole stack config,
+            // the SSH key included (encrypted, in the state); this instance gets nothing.
+            provider: new DynamicProvider(`${name}-probes`, { parent: this }),
+        };
         this.docker = new docker.Provider(
             `${name}-docker`,
             {

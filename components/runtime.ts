@@ -94,7 +94,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         // that release lands on the host: its worktree, image and container wait for it.
         const envFile = new EnvFile(
             "env",
-            { connection: host.connection, probeConnection: host.probeConnection, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
+            { connection: host.connection, probe: host.probe, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
             { parent: this },
         );
 
@@ -105,7 +105,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 `checkout-${tag}`,
                 {
                     connection: host.connection,
-                    probeConnection: host.probeConnection,
+                    probe: host.probe,
                     appDir: c.appDir,
                     tag,
                     commit: releaseTags.get(tag)!.commit,
@@ -175,7 +175,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             "traffic",
             {
                 connection: host.connection,
-                probeConnection: host.probeConnection,
+                probe: host.probe,
                 routing,
                 target,
                 tag: desiredTag,
@@ -200,7 +200,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             "drift",
             {
                 connection: host.connection,
-                probeConnection: host.probeConnection,
+                probe: host.probe,
                 serviceName: c.serviceName,
                 appDir: c.appDir,
                 schedule: c.driftSchedule,

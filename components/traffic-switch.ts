@@ -5,16 +5,15 @@ import * as crypto from "crypto";
 import { SmokeRequest } from "../config/schema";
 import { renderGateScript } from "../host-scripts/gate";
 import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
-import { HostFactProbe } from "../providers/host-fact-probe";
-import { ProbeConnection } from "../providers/ssh";
+import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { Color } from "../state/slot-machine";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
     readonly connection: command.types.input.remote.ConnectionArgs;
-    /** Connection of the fact probe. */
-    readonly probeConnection: pulumi.Input<ProbeConnection>;
+    /** Where its fact probe runs. */
+    readonly probe: ProbeTarget;
     /** How Caddy routes the service (admin address, site, slot ports, appDir for state). */
     readonly routing: RoutingArgs;
     /** The slot that must serve after this update. */
@@ -102,12 +101,12 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         const probe = new HostFactProbe(
             `${name}-route-facts`,
             {
-                connection: args.probeConnection,
+                connection: args.probe.connection,
                 what: "Caddy route",
                 script: renderRoutingCheckScript(routing),
                 expect: { routing: args.target, upstream: JSON.stringify([{ dial: `127.0.0.1:${port}` }]), config: "current" },
             },
-            { parent: this },
+            { parent: this, provider: args.probe.provider },
         );
         const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
             renderSwitchScript({

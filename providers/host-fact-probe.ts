@@ -13,6 +13,14 @@ import { describeProbeFailure, ProbeConnection, runProbeScript } from "./ssh";
  * `expect: {fact: found => declared}`), the next update issues a new `generation`, and the
  * owning command is re-applied, which heals the host. The probe itself never changes the host.
  */
+/** Where probes run: the host's connection and the (explicit) dynamic provider instance. */
+export interface ProbeTarget {
+    /** How to reach the host. */
+    readonly connection: pulumi.Input<ProbeConnection>;
+    /** The dynamic provider instance the probes belong to. */
+    readonly provider: pulumi.ProviderResource;
+}
+
 export interface HostFactProbeArgs {
     /** How to reach the host (no key material: the stack's agent holds the key). */
     connection: pulumi.Input<ProbeConnection>;

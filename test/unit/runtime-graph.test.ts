@@ -90,8 +90,8 @@ describe("unit: resource graph of a release (mocks)", function () {
         }
     });
 
-    it("lands the new release only after its env is validated: the worktree waits for it", () => {
-        expect(g.byName("checkout-v0.2.0-l9-worktree").inputs.triggers).to.deep.equal(["g0", "ready"]);
+    it("re-applies a worktree only when its probe found drift, never because another tag is desired", () => {
+        expect(g.byName("checkout-v0.2.0-l9-worktree").inputs.triggers).to.deep.equal(["g0"]);
         expect(g.byName("checkout-v0.1.0-l9-worktree").inputs.triggers).to.deep.equal(["g0"]);
     });
 
