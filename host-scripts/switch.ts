@@ -92,15 +92,15 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
             : `rm -f ${quote(marker)}`,
         ...renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }),
         // A handler edited by hand keeps the config id: put our config back.
-        `if [ "$upstream" != ${quote(JSON.stringify([{ dial }]))} ]; then say "Caddy's ${a.slot} upstream is $upstream, not ${dial}: restoring the config"; load_config; ${renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }).join("; ")}; fi`,
-        `[ "$routing" = ${quote(a.slot)} ] && [ "$upstream" = ${quote(JSON.stringify([{ dial }]))} ] && [ "$config" = current ] || fail "Caddy does not route to ${a.slot} ($dial) after the switch (routing $routing, upstream $upstream, config $config)"`,
+        `if [ "$upstream" != ${quote(JSON.stringify([{ dial }]))} ]; then say ${quote(`Caddy's ${a.slot} upstream is`)}" $upstream, "${quote(`not ${dial}: restoring the config`)}; load_config; ${renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }).join("; ")}; fi`,
+        `[ "$routing" = ${quote(a.slot)} ] && [ "$upstream" = ${quote(JSON.stringify([{ dial }]))} ] && [ "$config" = current ] || fail ${quote(`Caddy does not route to ${a.slot} (${dial}) after the switch:`)}" routing $routing, upstream $upstream, config $config"`,
         `say ${quote(`Caddy now routes to ${a.slot} (${dial})`)}`,
         `time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >>${quote(l.deployLog)}`,
         `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >${quote(`${l.stateDir}/active.json`)}`,
         a.previousContainer &&
             (a.standby === "stopped"
-                ? `if docker inspect ${quote(a.previousContainer)} >/dev/null 2>&1; then say "draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)"; docker stop -t ${a.drainGraceSeconds} ${quote(a.previousContainer)} >/dev/null || say "could not stop ${a.previousContainer}"; fi`
+                ? `if docker inspect ${quote(a.previousContainer)} >/dev/null 2>&1; then say ${quote(`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`)}; docker stop -t ${a.drainGraceSeconds} ${quote(a.previousContainer)} >/dev/null || say ${quote(`could not stop ${a.previousContainer}`)}; fi`
                 : `say ${quote(`keeping ${a.previousContainer} running as warm standby`)}`),
         // Prune: keep the newest N images of this service and anything a container uses.
         `in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)`,

@@ -91,8 +91,6 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" } }, /mainBranch: branch trunk does not exist/],
     ];
 
-    it(`has at least 30 cases (${cases.length})`, () => expect(cases.length).to.be.greaterThanOrEqual(30));
-
     for (const [what, change, message] of cases) {
         it(`refuses ${what}`, async () => {
             for (const [k, v] of Object.entries(change.set ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v });

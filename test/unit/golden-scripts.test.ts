@@ -1,0 +1,110 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { caddyServerConfig } from "../../host-scripts/caddy";
+import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckScript, renderWorktreeScript } from "../../host-scripts/checkout";
+import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../../host-scripts/drift-check";
+import { renderEnvFileCheckScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderGateScript } from "../../host-scripts/gate";
+import { renderImageBuildScript } from "../../host-scripts/image-build";
+import { renderPreflightScript } from "../../host-scripts/preflight";
+import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../../host-scripts/switch";
+import { openSshOptions, hostAccessPaths, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
+import { scriptOnStdin } from "../../components/host";
+
+/**
+ * Golden files (Kamal's test/commands style): every builder's whole output for one fixed
+ * input, compared with a reviewed file under test/unit/golden/. A changed flag, step order or
+ * quote shows as a diff of that file. Regenerate after a deliberate change with
+ *   L9_UPDATE_GOLDEN=1 npm run test:unit -- --grep golden
+ * and review `git diff test/unit/golden`.
+ */
+const GOLDEN_DIR = path.join(__dirname, "golden");
+const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+const IMAGE = `sha256:${"ab".repeat(32)}`;
+const routing: RoutingArgs = {
+    serviceName: "l9",
+    appDir: "/opt/l9",
+    caddyAdmin: "127.0.0.1:2019",
+    caddyListen: ":443",
+    caddyHosts: ["api.example.com"],
+    bluePort: 8001,
+    greenPort: 8002,
+};
+const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe");
+
+const builders: Record<string, () => string> = {
+    "preflight.sh": () => renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 }),
+    "verify-tag.sh": () => renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
+    "worktree.sh": () => renderWorktreeScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT }),
+    "remove-worktree.sh": () => renderRemoveCheckoutScript("/opt/l9", "v1.2.0-l9"),
+    "worktree-facts.sh": () => renderWorktreeCheckScript("/opt/l9", "v1.2.0-l9"),
+    "write-env-file.sh": () => renderWriteEnvFileScript("/opt/l9/shared/.env"),
+    "env-file-facts.sh": () => renderEnvFileCheckScript("/opt/l9/shared/.env"),
+    "image-build.sh": () => renderImageBuildScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT, imageName: "l9-api", serviceName: "l9", dockerfile: "deploy/Dockerfile" }),
+    "gate.sh": () =>
+        renderGateScript({
+            containerName: "l9-green",
+            tag: "v1.2.0-l9",
+            port: 8002,
+            healthPath: "/health?deep=1",
+            timeoutSeconds: 60,
+            smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }, { method: "HEAD", path: "/", expectStatus: 204 }],
+            logScanPatterns: ["Traceback", "it's fatal"],
+        }),
+    "switch.sh": () =>
+        renderSwitchScript({
+            ...routing,
+            slot: "green",
+            previousContainer: "l9-blue",
+            standby: "stopped",
+            drainGraceSeconds: 30,
+            record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
+            imageName: "l9-api",
+            imagesToKeep: 3,
+        }),
+    "route-facts.sh": () => renderRoutingCheckScript(routing),
+    "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
+    "caddy-server.json": () => JSON.stringify(caddyServerConfig({ serviceName: "l9", listen: ":443", hosts: ["api.example.com"], bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy" }), null, 2) + "\n",
+    "drift-check.sh": () =>
+        renderDriftCheckScript({
+            serviceName: "l9",
+            worktree: "/opt/l9/releases/v1.2.0-l9",
+            commit: COMMIT,
+            containerName: "l9-green",
+            imageId: IMAGE,
+            routing,
+            activeSlot: "green",
+            envFile: "/opt/l9/shared/.env",
+            metricsDir: "/var/lib/prometheus/node-exporter",
+            cronFile: "/etc/cron.d/l9-drift",
+            cronSha256: "c".repeat(64),
+        }),
+    "drift-cron": () => renderDriftCronFile({ serviceName: "l9", schedule: "17 * * * *", user: "root", scriptPath: "/opt/l9/bin/drift-check", logFile: "/opt/l9/logs/drift.log" }),
+    "install-drift-job.sh": () =>
+        renderInstallDriftJobScript({ scriptPath: "/opt/l9/bin/drift-check", cronPath: "/etc/cron.d/l9-drift", logFile: "/opt/l9/logs/drift.log", script: "#!/bin/sh\necho check\n", cron: "17 * * * * root /opt/l9/bin/drift-check\n" }),
+    "drift-job-facts.sh": () => renderDriftJobCheckScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
+    "remove-drift-job.sh": () => renderRemoveDriftJobScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
+    "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
+    "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
+    "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",
+    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242) + "\n",
+};
+
+describe("unit: golden host scripts (whole text, reviewed files)", () => {
+    const update = process.env.L9_UPDATE_GOLDEN === "1";
+
+    for (const [file, render] of Object.entries(builders)) {
+        it(`${file} matches test/unit/golden/${file}`, () => {
+            const goldenPath = path.join(GOLDEN_DIR, file);
+            const text = render();
+            if (update) fs.writeFileSync(goldenPath, text);
+            expect(fs.existsSync(goldenPath), `no golden file ${goldenPath}: run L9_UPDATE_GOLDEN=1 npm run test:unit -- --grep golden and review it`).to.equal(true);
+            expect(text).to.equal(fs.readFileSync(goldenPath, "utf8"));
+        });
+    }
+
+    it("has a golden file for every builder and none left over", () => {
+        expect(fs.readdirSync(GOLDEN_DIR).sort()).to.deep.equal(Object.keys(builders).sort());
+    });
+});

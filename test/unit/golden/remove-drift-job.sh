@@ -1,0 +1,1 @@
+rm -f '/etc/cron.d/l9-drift' '/opt/l9/bin/drift-check'
