@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderPreflightScript } from "../host-scripts/preflight";
+import { raw, sh } from "../host-scripts/shell";
 import { ProbeTarget } from "../providers/host-fact-probe";
 import { HostAccess, openSshOptions } from "../ssh/host-access";
 
@@ -44,7 +45,7 @@ export const HOST_COMMAND_DEFAULTS = { addPreviousOutputInEnv: false } as const;
  * reduced to characters that are inert in a shell comment.
  */
 export function scriptOnStdin(step: string, script: pulumi.Input<string>): { create: string; stdin: pulumi.Input<string> } {
-    return { create: `exec sh -s # ${step.replace(/[^A-Za-z0-9 ._-]/g, "")}`, stdin: script };
+    return { create: sh`exec sh -s # ${raw(step.replace(/[^A-Za-z0-9 ._-]/g, ""))}`.text, stdin: script };
 }
 
 /** An explicit, unconfigured instance of the Node.js dynamic-provider plugin. */

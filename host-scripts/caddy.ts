@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { quote } from "./shell";
+import { sh, ShellText } from "./shell";
 
 /**
  * Caddy's config for the service: one server of our own with two routes, one per slot.
@@ -93,11 +93,11 @@ export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
  * Shell lines that print the routing facts: `routing=<color>` (from the marker),
  * `upstream=<upstreams JSON of that color's handler>` and `config=current|stale|missing`.
  */
-export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): string[] {
+export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText[] {
     const admin = `http://${a.caddyAdmin}`;
     return [
-        `if [ -e ${quote(greenMarkerFile(a.markerDir, a.serviceName))} ]; then routing=green; else routing=blue; fi`,
-        `upstream=$(curl -fsS -m 5 ${quote(`${admin}/id/${a.serviceName}-`)}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
-        `if curl -fsS -m 5 -o /dev/null ${quote(`${admin}/id/${caddyConfigId(a)}`)} 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null ${quote(`${admin}/config/`)} 2>/dev/null; then config=stale; else config=unreachable; fi`,
+        sh`if [ -e ${greenMarkerFile(a.markerDir, a.serviceName)} ]; then routing=green; else routing=blue; fi`,
+        sh`upstream=$(curl -fsS -m 5 ${`${admin}/id/${a.serviceName}-`}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
+        sh`if curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null ${`${admin}/config/`} 2>/dev/null; then config=stale; else config=unreachable; fi`,
     ];
 }

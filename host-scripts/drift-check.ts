@@ -1,5 +1,9 @@
 import { renderCaddyFactsLines } from "./caddy";
-import { lines, quote } from "./shell";
+import { lines, raw, script, sh } from "./shell";
+
+/** The cron schedule and user forms the config schema admits (checked again where rendered). */
+const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;
+const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 import { caddyMarkerDir, RoutingArgs } from "./switch";
 
 export type { RoutingArgs };
@@ -52,54 +56,59 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
     const dial = `127.0.0.1:${a.activeSlot === "blue" ? r.bluePort : r.greenPort}`;
     const wantUpstream = JSON.stringify([{ dial }]);
     const facts = renderCaddyFactsLines({ serviceName: r.serviceName, listen: r.caddyListen, hosts: r.caddyHosts, bluePort: r.bluePort, greenPort: r.greenPort, markerDir: caddyMarkerDir(r.appDir), caddyAdmin: r.caddyAdmin });
-    return lines(
-        "#!/bin/sh",
-        `# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,
-        "set -u",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        `svc=${quote(a.serviceName)}; wt=${quote(a.worktree)}; commit=${quote(a.commit)}`,
-        `container=${quote(a.containerName)}; image=${quote(a.imageId)}; envf=${quote(a.envFile)}`,
-        "drift=0",
+    return script(
+        sh`#!/bin/sh`,
+        sh`# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,
+        sh`set -u`,
+        sh`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        sh`svc=${a.serviceName}; wt=${a.worktree}; commit=${a.commit}`,
+        sh`container=${a.containerName}; image=${a.imageId}; envf=${a.envFile}`,
+        sh`drift=0`,
         // report <check> ok|drift <detail>: one log line, and the check's gauge
-        `report() { printf '%s l9-drift service=%s check=%s status=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$svc" "$1" "$2" "$3"; if [ "$2" = ok ]; then eval "g_$1=0"; else eval "g_$1=1"; drift=1; fi; }`,
-        `head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
-        `dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')`,
-        `if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi`,
-        `state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing`,
-        `case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac`,
+        sh`report() { printf '%s l9-drift service=%s check=%s status=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$svc" "$1" "$2" "$3"; if [ "$2" = ok ]; then eval "g_$1=0"; else eval "g_$1=1"; drift=1; fi; }`,
+        sh`head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
+        sh`dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')`,
+        sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi`,
+        sh`state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing`,
+        sh`case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac`,
         ...facts,
-        `if [ "$routing" = ${quote(a.activeSlot)} ] && [ "$upstream" = ${quote(wantUpstream)} ] && [ "$config" = current ]; then report caddy_upstream ok ${quote(`Caddy routes to ${a.activeSlot} (${dial})`)}; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config (deployed: ${a.activeSlot}, ${dial}, current)"; fi`,
-        `want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
-        `if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,
-        `cron=$(sha256sum ${quote(a.cronFile)} 2>/dev/null | cut -d' ' -f1)`,
-        `if [ "$cron" = ${quote(a.cronSha256)} ]; then report cron_file ok ${quote(`${a.cronFile} in place`)}; else report cron_file drift ${quote(`${a.cronFile} `)}"\${cron:+edited}\${cron:-missing}"; fi`,
-        `mkdir -p ${quote(a.metricsDir)}`,
-        `tmp=${quote(metrics)}.$$`,
-        "{",
-        `  echo '# HELP l9_drift_detected 1 when the host differs from what l9-deploy last deployed, else 0.'`,
-        `  echo '# TYPE l9_drift_detected gauge'`,
-        `  echo "l9_drift_detected{service=\\"$svc\\"} $drift"`,
-        ...DRIFT_CHECKS.map((c) =>
-            [
-                `  echo '# HELP l9_drift_${c} 1 when the ${c.replace("_", " ")} check found drift, else 0.'`,
-                `  echo '# TYPE l9_drift_${c} gauge'`,
-                `  echo "l9_drift_${c}{service=\\"$svc\\"} $g_${c}"`,
-            ].join("\n"),
-        ),
-        `  echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'`,
-        `  echo "l9_drift_last_run_timestamp_seconds{service=\\"$svc\\"} $(date +%s)"`,
-        `} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${quote(metrics)}`,
-        "exit $drift",
+        sh`if [ "$routing" = ${a.activeSlot} ] && [ "$upstream" = ${wantUpstream} ] && [ "$config" = current ]; then report caddy_upstream ok ${`Caddy routes to ${a.activeSlot} (${dial})`}; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "${`(deployed: ${a.activeSlot}, ${dial}, current)`}; fi`,
+        sh`want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
+        sh`if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,
+        sh`cron=$(sha256sum ${a.cronFile} 2>/dev/null | cut -d' ' -f1)`,
+        sh`if [ "$cron" = ${a.cronSha256} ]; then report cron_file ok ${`${a.cronFile} in place`}; else report cron_file drift ${`${a.cronFile} `}"\${cron:+edited}\${cron:-missing}"; fi`,
+        sh`mkdir -p ${a.metricsDir}`,
+        sh`tmp=${metrics}.$$`,
+        sh`{`,
+        sh`  echo '# HELP l9_drift_detected 1 when the host differs from what l9-deploy last deployed, else 0.'`,
+        sh`  echo '# TYPE l9_drift_detected gauge'`,
+        sh`  echo "l9_drift_detected{service=\\"$svc\\"} $drift"`,
+        ...DRIFT_CHECKS.map((check) => {
+            // A fixed identifier of DRIFT_CHECKS, also a shell variable name (g_<check>).
+            const c = raw(check);
+            return lines(
+                sh`  echo ${`# HELP l9_drift_${check} 1 when the ${check.replace("_", " ")} check found drift, else 0.`}`,
+                sh`  echo ${`# TYPE l9_drift_${check} gauge`}`,
+                sh`  echo "l9_drift_${c}{service=\\"$svc\\"} $g_${c}"`,
+            );
+        }),
+        sh`  echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'`,
+        sh`  echo "l9_drift_last_run_timestamp_seconds{service=\\"$svc\\"} $(date +%s)"`,
+        sh`} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${metrics}`,
+        sh`exit $drift`,
     );
 }
 
 /** The /etc/cron.d entry that runs the drift check. */
 export function renderDriftCronFile(a: { serviceName: string; schedule: string; user: string; scriptPath: string; logFile: string }): string {
-    return lines(
-        `# l9-deploy drift check for ${a.serviceName}: managed by Pulumi, do not edit.`,
-        "SHELL=/bin/sh",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        `${a.schedule} ${a.user} ${a.scriptPath} >>${a.logFile} 2>&1`,
+    // Schedule and user are cron fields, not shell words: checked here, then taken as they are.
+    if (!CRON_SCHEDULE.test(a.schedule)) throw new Error(`refusing cron schedule ${JSON.stringify(a.schedule)}`);
+    if (!UNIX_USER.test(a.user)) throw new Error(`refusing cron user ${JSON.stringify(a.user)}`);
+    return script(
+        sh`# l9-deploy drift check for ${a.serviceName}: managed by Pulumi, do not edit.`,
+        sh`SHELL=/bin/sh`,
+        sh`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        sh`${raw(a.schedule)} ${raw(a.user)} ${a.scriptPath} >>${a.logFile} 2>&1`,
     );
 }
 
@@ -109,22 +118,22 @@ export function renderDriftCronFile(a: { serviceName: string; schedule: string; 
  */
 export function renderInstallDriftJobScript(a: { scriptPath: string; cronPath: string; logFile: string; script: string; cron: string }): string {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    return lines(
-        "set -eu",
-        `mkdir -p "$(dirname ${quote(a.scriptPath)})" "$(dirname ${quote(a.logFile)})" "$(dirname ${quote(a.cronPath)})"`,
-        `printf '%s' ${quote(b64(a.script))} | base64 -d >${quote(a.scriptPath)}.tmp && chmod 700 ${quote(a.scriptPath)}.tmp && mv -f ${quote(a.scriptPath)}.tmp ${quote(a.scriptPath)}`,
-        `printf '%s' ${quote(b64(a.cron))} | base64 -d >${quote(a.cronPath)}.tmp && chmod 644 ${quote(a.cronPath)}.tmp && mv -f ${quote(a.cronPath)}.tmp ${quote(a.cronPath)}`,
-        `${quote(a.scriptPath)} >>${quote(a.logFile)} 2>&1 && echo "drift check: clean" || echo "drift check: drift (see ${a.logFile})"`,
+    return script(
+        sh`set -eu`,
+        sh`mkdir -p "$(dirname ${a.scriptPath})" "$(dirname ${a.logFile})" "$(dirname ${a.cronPath})"`,
+        sh`printf '%s' ${b64(a.script)} | base64 -d >${a.scriptPath}.tmp && chmod 700 ${a.scriptPath}.tmp && mv -f ${a.scriptPath}.tmp ${a.scriptPath}`,
+        sh`printf '%s' ${b64(a.cron)} | base64 -d >${a.cronPath}.tmp && chmod 644 ${a.cronPath}.tmp && mv -f ${a.cronPath}.tmp ${a.cronPath}`,
+        sh`${a.scriptPath} >>${a.logFile} 2>&1 && echo "drift check: clean" || echo ${`drift check: drift (see ${a.logFile})`}`,
     );
 }
 
 /** Read-only facts about the installed drift job, for the probe: sha256 of the cron file and the script. */
 export function renderDriftJobCheckScript(a: { cronPath: string; scriptPath: string }): string {
-    const fileSha = (path: string) => `$(sha256sum ${quote(path)} 2>/dev/null | cut -d' ' -f1 || true)`;
-    return lines(`printf 'cron_file=%s\\nscript=%s\\n' "${fileSha(a.cronPath)}" "${fileSha(a.scriptPath)}" | sed 's/=$/=missing/'`);
+    const fileSha = (path: string) => sh`$(sha256sum ${path} 2>/dev/null | cut -d' ' -f1 || true)`;
+    return script(sh`printf 'cron_file=%s\\nscript=%s\\n' "${fileSha(a.cronPath)}" "${fileSha(a.scriptPath)}" | sed 's/=$/=missing/'`);
 }
 
 /** Removes the drift job (the delete of what renderInstallDriftJobScript creates). */
 export function renderRemoveDriftJobScript(a: { cronPath: string; scriptPath: string }): string {
-    return lines(`rm -f ${quote(a.cronPath)} ${quote(a.scriptPath)}`);
+    return script(sh`rm -f ${a.cronPath} ${a.scriptPath}`);
 }

@@ -1,5 +1,5 @@
 import { SmokeRequest } from "../config/schema";
-import { lines, prologue, quote } from "./shell";
+import { lines, prologue, script, sh } from "./shell";
 
 export interface GateScriptArgs {
     /** Container of the slot about to receive traffic. */
@@ -29,56 +29,56 @@ export interface GateScriptArgs {
 export function renderGateScript(a: GateScriptArgs): string {
     const base = `http://127.0.0.1:${a.port}`;
     const tail = a.logLinesOnFailure ?? 30;
-    return lines(
+    return script(
         prologue(`gate ${a.tag}`),
-        `c=${quote(a.containerName)}`,
-        `gate_fail() {`,
-        `  printf 'gate failed for %s in %s: %s\\n' ${quote(a.tag)} "$c" "$*" >&2`,
-        `  printf -- '--- last ${tail} log lines of %s ---\\n' "$c" >&2`,
-        `  docker logs --tail ${tail} "$c" 2>&1 | sed 's/^/  | /' >&2 || true`,
-        `  printf -- '--- traffic was not moved ---\\n' >&2`,
-        `  exit 1`,
-        `}`,
-        `docker inspect "$c" >/dev/null 2>&1 || fail "container $c does not exist"`,
+        sh`c=${a.containerName}`,
+        sh`gate_fail() {`,
+        sh`  printf 'gate failed for %s in %s: %s\\n' ${a.tag} "$c" "$*" >&2`,
+        sh`  printf -- '--- last ${tail} log lines of %s ---\\n' "$c" >&2`,
+        sh`  docker logs --tail ${tail} "$c" 2>&1 | sed 's/^/  | /' >&2 || true`,
+        sh`  printf -- '--- traffic was not moved ---\\n' >&2`,
+        sh`  exit 1`,
+        sh`}`,
+        sh`docker inspect "$c" >/dev/null 2>&1 || fail "container $c does not exist"`,
         // A drained standby is stopped: bring it back before judging it.
-        `if [ "$(docker inspect -f '{{.State.Running}}' "$c")" != true ]; then say "starting $c"; docker start "$c" >/dev/null || gate_fail "container could not be started"; fi`,
-        `deadline=$(( $(date +%s) + ${a.timeoutSeconds} ))`,
-        `say "waiting up to ${a.timeoutSeconds}s for $c to report healthy"`,
-        `while :; do`,
-        `  running=$(docker inspect -f '{{.State.Running}}' "$c")`,
-        `  [ "$running" = true ] || gate_fail "check 'running': the container exited (exit code $(docker inspect -f '{{.State.ExitCode}}' "$c"))"`,
-        `  health=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c")`,
-        `  [ "$health" = healthy ] || [ "$health" = none ] && break`,
-        `  [ "$(date +%s)" -lt "$deadline" ] || gate_fail "check 'docker health': not healthy within ${a.timeoutSeconds}s (status: $health)"`,
-        `  sleep 1`,
-        `done`,
-        `say "docker health: $health"`,
-        `url=${quote(base + a.healthPath)}`,
-        `while :; do`,
-        `  out=$(curl -sS -m 5 -w '\\n%{http_code}' "$url" 2>&1) || out="$out"`,
-        `  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')`,
-        `  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')`,
-        `  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then break; fi`,
+        sh`if [ "$(docker inspect -f '{{.State.Running}}' "$c")" != true ]; then say "starting $c"; docker start "$c" >/dev/null || gate_fail "container could not be started"; fi`,
+        sh`deadline=$(( $(date +%s) + ${a.timeoutSeconds} ))`,
+        sh`say "waiting up to ${a.timeoutSeconds}s for $c to report healthy"`,
+        sh`while :; do`,
+        sh`  running=$(docker inspect -f '{{.State.Running}}' "$c")`,
+        sh`  [ "$running" = true ] || gate_fail "check 'running': the container exited (exit code $(docker inspect -f '{{.State.ExitCode}}' "$c"))"`,
+        sh`  health=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c")`,
+        sh`  [ "$health" = healthy ] || [ "$health" = none ] && break`,
+        sh`  [ "$(date +%s)" -lt "$deadline" ] || gate_fail "check 'docker health': not healthy within ${a.timeoutSeconds}s (status: $health)"`,
+        sh`  sleep 1`,
+        sh`done`,
+        sh`say "docker health: $health"`,
+        sh`url=${base + a.healthPath}`,
+        sh`while :; do`,
+        sh`  out=$(curl -sS -m 5 -w '\\n%{http_code}' "$url" 2>&1) || out="$out"`,
+        sh`  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')`,
+        sh`  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')`,
+        sh`  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then break; fi`,
         // The configured path goes in single quotes: only $code and $status_field expand.
-        `  [ "$(date +%s)" -lt "$deadline" ] || gate_fail ${quote(`check 'health endpoint': GET ${a.healthPath} answered `)}"$code \${status_field:+(status \\"$status_field\\")} within ${a.timeoutSeconds}s"`,
-        `  sleep 1`,
-        `done`,
-        `say "health endpoint: 200\${status_field:+, status $status_field}"`,
+        sh`  [ "$(date +%s)" -lt "$deadline" ] || gate_fail ${`check 'health endpoint': GET ${a.healthPath} answered `}"$code \${status_field:+(status \\"$status_field\\")} within ${a.timeoutSeconds}s"`,
+        sh`  sleep 1`,
+        sh`done`,
+        sh`say "health endpoint: 200\${status_field:+, status $status_field}"`,
         ...a.smokeRequests.map((r) =>
             lines(
-                `code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X ${quote(r.method)} ${quote(base + r.path)} 2>/dev/null || true)`,
-                `[ "$code" = ${quote(r.expectStatus)} ] || gate_fail ${quote(`check 'smoke ${r.method} ${r.path}': expected ${r.expectStatus}, got `)}"$code"`,
-                `say ${quote(`smoke ${r.method} ${r.path}: ${r.expectStatus}`)}`,
-            ).trimEnd(),
+                sh`code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X ${r.method} ${base + r.path} 2>/dev/null || true)`,
+                sh`[ "$code" = ${r.expectStatus} ] || gate_fail ${`check 'smoke ${r.method} ${r.path}': expected ${r.expectStatus}, got `}"$code"`,
+                sh`say ${`smoke ${r.method} ${r.path}: ${r.expectStatus}`}`,
+            ),
         ),
         // Recent lines: everything since shortly before this gate began (a container prints
         // before Docker records StartedAt, so --since StartedAt can miss its first lines).
-        `logs=$(docker logs --since ${a.timeoutSeconds + 300}s "$c" 2>&1 || true)`,
+        sh`logs=$(docker logs --since ${a.timeoutSeconds + 300}s "$c" 2>&1 || true)`,
         ...a.logScanPatterns.map(
             (p) =>
-                `if printf '%s\\n' "$logs" | grep -F -q -- ${quote(p)}; then gate_fail ${quote(`check 'log scan': the logs contain ${JSON.stringify(p)}:`)}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${quote(p)})"; fi`,
+                sh`if printf '%s\\n' "$logs" | grep -F -q -- ${p}; then gate_fail ${`check 'log scan': the logs contain ${JSON.stringify(p)}:`}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${p})"; fi`,
         ),
-        `say "log scan: clean"`,
-        `echo passed`,
+        sh`say "log scan: clean"`,
+        sh`echo passed`,
     );
 }

@@ -1,5 +1,5 @@
 import { worktreePath } from "./layout";
-import { lines, prologue, quote } from "./shell";
+import { prologue, script, sh } from "./shell";
 
 export interface ImageBuildScriptArgs {
     /** The app directory on the host. */
@@ -29,20 +29,20 @@ export function imageRef(imageName: string, tag: string): string {
  */
 export function renderImageBuildScript(a: ImageBuildScriptArgs): string {
     const ref = imageRef(a.imageName, a.tag);
-    return lines(
+    return script(
         prologue(`image ${a.tag}`),
-        `ref=${quote(ref)}; commit=${quote(a.commit)}; wt=${quote(worktreePath(a.appDir, a.tag))}`,
-        `existing=$(docker image inspect -f '{{index .Config.Labels "l9.commit"}}' "$ref" 2>/dev/null || true)`,
-        `if [ "$existing" = "$commit" ]; then`,
-        `  say "$ref already built from $commit"`,
-        `else`,
-        `  [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" = "$commit" ] || fail "worktree $wt is not at $commit"`,
-        `  [ -f "$wt"/${quote(a.dockerfile)} ] || fail ${quote(`no ${a.dockerfile} in the repository at ${a.tag} (set dockerfile to its path)`)}`,
-        `  say "building $ref from $commit"`,
-        `  docker build -f "$wt"/${quote(a.dockerfile)} -t "$ref" --label ${quote(`l9.service=${a.serviceName}`)} \\`,
-        `    --label ${quote(`l9.tag=${a.tag}`)} --label "l9.commit=$commit" "$wt" >&2 || fail "docker build of $ref failed (see the build output above)"`,
-        `fi`,
-        `printf '${IMAGE_ID_MARKER}%s\\n' "$(docker image inspect -f '{{.Id}}' "$ref")"`,
+        sh`ref=${ref}; commit=${a.commit}; wt=${worktreePath(a.appDir, a.tag)}; dockerfile=${a.dockerfile}`,
+        sh`existing=$(docker image inspect -f '{{index .Config.Labels "l9.commit"}}' "$ref" 2>/dev/null || true)`,
+        sh`if [ "$existing" = "$commit" ]; then`,
+        sh`  say "$ref already built from $commit"`,
+        sh`else`,
+        sh`  [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" = "$commit" ] || fail "worktree $wt is not at $commit"`,
+        sh`  [ -f "$wt/$dockerfile" ] || fail ${`no ${a.dockerfile} in the repository at ${a.tag} (set dockerfile to its path)`}`,
+        sh`  say "building $ref from $commit"`,
+        sh`  docker build -f "$wt/$dockerfile" -t "$ref" --label ${`l9.service=${a.serviceName}`} \\`,
+        sh`    --label ${`l9.tag=${a.tag}`} --label "l9.commit=$commit" "$wt" >&2 || fail "docker build of $ref failed (see the build output above)"`,
+        sh`fi`,
+        sh`printf ${`${IMAGE_ID_MARKER}%s\\n`} "$(docker image inspect -f '{{.Id}}' "$ref")"`,
     );
 }
 

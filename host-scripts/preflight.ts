@@ -1,4 +1,4 @@
-import { lines, prologue, quote } from "./shell";
+import { prologue, script, sh } from "./shell";
 
 export interface PreflightScriptArgs {
     /** The app directory whose filesystem must have room for images and worktrees. */
@@ -15,21 +15,21 @@ export interface PreflightScriptArgs {
  * pinned host key) is the SSH connection's job. Changes nothing.
  */
 export function renderPreflightScript(a: PreflightScriptArgs): string {
-    return lines(
+    return script(
         prologue("preflight"),
-        `for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done`,
-        `docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"`,
-        `curl -fsS -m 5 -o /dev/null ${quote(`http://${a.caddyAdmin}/config/`)} || fail ${quote(`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?)`)}`,
+        sh`for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done`,
+        sh`docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"`,
+        sh`curl -fsS -m 5 -o /dev/null ${`http://${a.caddyAdmin}/config/`} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?)`}`,
         // Measure the nearest existing parent: appDir may not exist before the first deploy.
-        `dir=${quote(a.appDir)}`,
-        `while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done`,
-        `docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)`,
-        `[ -d "$docker_root" ] || docker_root=/`,
-        `for d in "$dir" "$docker_root"; do`,
-        `  free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')`,
-        `  [ "$free_mb" -ge ${a.minFreeDiskMb} ] || fail "only $free_mb MiB free on the filesystem of $d, below minFreeDiskMb=${a.minFreeDiskMb} (free space, or lower it: pulumi config set minFreeDiskMb N)"`,
-        `done`,
-        `say "host ready: docker, caddy admin and disk space ok"`,
-        `echo ok`,
+        sh`dir=${a.appDir}`,
+        sh`while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done`,
+        sh`docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)`,
+        sh`[ -d "$docker_root" ] || docker_root=/`,
+        sh`for d in "$dir" "$docker_root"; do`,
+        sh`  free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')`,
+        sh`  [ "$free_mb" -ge ${a.minFreeDiskMb} ] || fail "only $free_mb MiB free on the filesystem of $d, below minFreeDiskMb=${a.minFreeDiskMb} (free space, or lower it: pulumi config set minFreeDiskMb N)"`,
+        sh`done`,
+        sh`say "host ready: docker, caddy admin and disk space ok"`,
+        sh`echo ok`,
     );
 }

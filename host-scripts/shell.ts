@@ -1,7 +1,28 @@
 /**
- * Shell quoting for everything rendered into scripts that run on the host. Values are
- * validated at the config edge too; quoting here is the second wall, never the only one.
+ * The one rendering rule for everything that runs on the host: a script is built only from
+ * `ShellText`, which only `sh` (and the reviewed `raw`) can make, and `sh` quotes every
+ * interpolated string as one shell word. A value cannot reach a script unquoted by accident:
+ * a plain template literal is a type error where a line is expected, and `sh` has no way to
+ * splice a string in verbatim. Values are validated at the config edge too; quoting here is
+ * the wall that holds even when validation is wrong.
  */
+
+/** Rendered shell text. Made by `sh`, `raw` and `lines` only. */
+export class ShellText {
+    private constructor(readonly text: string) {}
+
+    /** @internal the constructor for this module's functions */
+    static of(text: string): ShellText {
+        return new ShellText(text);
+    }
+
+    toString(): string {
+        return this.text;
+    }
+}
+
+/** What `sh` accepts: strings (quoted), safe integers (as digits), rendered shell text (as is). */
+export type ShellValue = string | number | ShellText;
 
 /** Quotes one value as a single POSIX shell word. */
 export function quote(value: string | number): string {
@@ -10,20 +31,61 @@ export function quote(value: string | number): string {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Joins script lines, dropping empty entries, with a trailing newline. */
-export function lines(...parts: (string | false | undefined)[]): string {
-    return parts.filter((p): p is string => typeof p === "string" && p.length > 0).join("\n") + "\n";
+function render(value: ShellValue): string {
+    if (value instanceof ShellText) return value.text;
+    if (typeof value === "number") {
+        if (!Number.isSafeInteger(value)) throw new Error(`refusing to put ${value} into a script: only integers go in unquoted`);
+        return String(value);
+    }
+    if (typeof value === "string") return quote(value);
+    throw new Error(`refusing to put a ${typeof value} into a script`);
+}
+
+/**
+ * A line (or a few) of shell: every `${string}` becomes one single-quoted word, every
+ * `${integer}` its digits, every `${ShellText}` itself. To put a value inside a message, close
+ * the double quotes around it: sh`fail ${"tag " + tag + " is bad"}`.
+ */
+export function sh(strings: TemplateStringsArray, ...values: ShellValue[]): ShellText {
+    let out = strings[0];
+    values.forEach((v, i) => (out += render(v) + strings[i + 1]));
+    return ShellText.of(out);
+}
+
+/**
+ * Shell text taken as it is. Only for text this program wrote itself (a fixed fragment, a
+ * base64 or JSON document the caller quotes), never for a configured value: each use is a
+ * reviewed exception, visible in the golden files.
+ */
+export function raw(text: string): ShellText {
+    return ShellText.of(text);
+}
+
+/** Joins script lines, dropping `false`/`undefined` entries, with a trailing newline. */
+export function lines(...parts: (ShellText | ShellText[] | false | undefined)[]): ShellText {
+    const flat = parts.flat().filter((p): p is ShellText => p instanceof ShellText);
+    return ShellText.of(flat.map((p) => p.text.replace(/\n$/, "")).join("\n") + "\n");
+}
+
+/** The finished script text. */
+export function script(...parts: (ShellText | ShellText[] | false | undefined)[]): string {
+    return lines(...parts).text;
 }
 
 /**
  * The prologue of every host script: strict mode, and a `fail` that prints one clear line
  * prefixed with the step's name, so `pulumi up` errors say which check failed.
  */
-export function prologue(step: string): string {
+export function prologue(step: string): ShellText {
     return lines(
-        "set -eu",
-        `L9_STEP=${quote(step)}`,
-        `fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`,
-        `say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`,
+        sh`set -eu`,
+        sh`L9_STEP=${step}`,
+        sh`fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`,
+        sh`say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`,
     );
+}
+
+/** Several commands on one line, separated by `; ` (for a branch of an `if`). */
+export function oneLine(parts: ShellText[]): ShellText {
+    return ShellText.of(parts.map((p) => p.text.replace(/\n$/, "")).join("; "));
 }

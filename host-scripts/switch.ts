@@ -1,6 +1,6 @@
 import { caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, renderCaddyFactsLines } from "./caddy";
 import { hostLayout } from "./layout";
-import { lines, prologue, quote } from "./shell";
+import { oneLine, prologue, script, sh } from "./shell";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
 export interface RoutingArgs {
@@ -68,55 +68,55 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir };
     const marker = greenMarkerFile(markerDir, a.serviceName);
     const dial = `127.0.0.1:${a.slot === "blue" ? a.bluePort : a.greenPort}`;
-    return lines(
+    return script(
         prologue(`switch to ${a.slot}`),
-        `admin=${quote(admin)}`,
-        `api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
-        `curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${quote(`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`)}`,
-        `mkdir -p ${quote(markerDir)} && chmod 755 ${quote(a.appDir)} ${quote(l.stateDir)} ${quote(markerDir)}`,
-        `load_config() {`,
-        `  say ${quote(`loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}`)}`,
-        `  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
-        `  case "$servers" in`,
-        `    "{"*) ;;`,
-        `    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
-        `       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
-        `  esac`,
-        `  api -f -X POST -d ${quote(JSON.stringify(caddyServerConfig(caddyArgs)))} ${quote(`${admin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`)} >&2 || fail "Caddy refused the server config"`,
-        `}`,
+        sh`admin=${admin}`,
+        sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
+        sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
+        sh`mkdir -p ${markerDir} && chmod 755 ${a.appDir} ${l.stateDir} ${markerDir}`,
+        sh`load_config() {`,
+        sh`  say ${`loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}`}`,
+        sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
+        sh`  case "$servers" in`,
+        sh`    "{"*) ;;`,
+        sh`    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
+        sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
+        sh`  esac`,
+        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(caddyArgs))} ${`${admin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`} >&2 || fail "Caddy refused the server config"`,
+        sh`}`,
         // Loaded only when missing or different: a reload is never part of a routine switch.
-        `curl -fsS -m 5 -o /dev/null ${quote(`${admin}/id/${caddyConfigId(caddyArgs)}`)} 2>/dev/null || load_config`,
+        sh`curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(caddyArgs)}`} 2>/dev/null || load_config`,
         // The flip: one atomic filesystem operation that Caddy reads on every request.
         a.slot === "green"
-            ? `tmp=${quote(marker)}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${quote(marker)}`
-            : `rm -f ${quote(marker)}`,
+            ? sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`
+            : sh`rm -f ${marker}`,
         ...renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }),
         // A handler edited by hand keeps the config id: put our config back.
-        `if [ "$upstream" != ${quote(JSON.stringify([{ dial }]))} ]; then say ${quote(`Caddy's ${a.slot} upstream is`)}" $upstream, "${quote(`not ${dial}: restoring the config`)}; load_config; ${renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }).join("; ")}; fi`,
-        `[ "$routing" = ${quote(a.slot)} ] && [ "$upstream" = ${quote(JSON.stringify([{ dial }]))} ] && [ "$config" = current ] || fail ${quote(`Caddy does not route to ${a.slot} (${dial}) after the switch:`)}" routing $routing, upstream $upstream, config $config"`,
-        `say ${quote(`Caddy now routes to ${a.slot} (${dial})`)}`,
-        `time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
-        `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >>${quote(l.deployLog)}`,
-        `printf '%s\\n' ${quote(deployRecordJson(a.slot, a.record, "live"))} | sed "s/@TIME@/$time/" >${quote(`${l.stateDir}/active.json`)}`,
-        a.previousContainer &&
+        sh`if [ "$upstream" != ${JSON.stringify([{ dial }])} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }))}; fi`,
+        sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${JSON.stringify([{ dial }])} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
+        sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
+        sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+        sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >>${l.deployLog}`,
+        sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >${`${l.stateDir}/active.json`}`,
+        !!a.previousContainer &&
             (a.standby === "stopped"
-                ? `if docker inspect ${quote(a.previousContainer)} >/dev/null 2>&1; then say ${quote(`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`)}; docker stop -t ${a.drainGraceSeconds} ${quote(a.previousContainer)} >/dev/null || say ${quote(`could not stop ${a.previousContainer}`)}; fi`
-                : `say ${quote(`keeping ${a.previousContainer} running as warm standby`)}`),
+                ? sh`if docker inspect ${a.previousContainer} >/dev/null 2>&1; then say ${`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`}; docker stop -t ${a.drainGraceSeconds} ${a.previousContainer} >/dev/null || say ${`could not stop ${a.previousContainer}`}; fi`
+                : sh`say ${`keeping ${a.previousContainer} running as warm standby`}`),
         // Prune: keep the newest N images of this service and anything a container uses.
-        `in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)`,
-        `docker image ls --filter ${quote(`label=l9.service=${a.serviceName}`)} --format '{{.CreatedAt}}\\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +${a.imagesToKeep + 1} | while read -r img; do`,
-        `  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue`,
-        `  case "$in_use" in *"$full"*) continue;; esac`,
-        `  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
-        `done`,
-        `echo "$time"`,
+        sh`in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)`,
+        sh`docker image ls --filter ${`label=l9.service=${a.serviceName}`} --format '{{.CreatedAt}}\\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +${a.imagesToKeep + 1} | while read -r img; do`,
+        sh`  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue`,
+        sh`  case "$in_use" in *"$full"*) continue;; esac`,
+        sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
+        sh`done`,
+        sh`echo "$time"`,
     );
 }
 
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
 export function renderRoutingCheckScript(a: RoutingArgs): string {
     const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.appDir), caddyAdmin: a.caddyAdmin };
-    return lines(...renderCaddyFactsLines(caddyArgs), `printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
+    return script(renderCaddyFactsLines(caddyArgs), sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
 }
 
 /**
@@ -124,5 +124,5 @@ export function renderRoutingCheckScript(a: RoutingArgs): string {
  * the time of the live deploy (the switch's output) from the host's state file.
  */
 export function renderRecordedDeployTimeScript(appDir: string): string {
-    return lines(`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${quote(`${hostLayout(appDir).stateDir}/active.json`)}`);
+    return script(sh`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${`${hostLayout(appDir).stateDir}/active.json`}`);
 }

@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { script, sh } from "../host-scripts/shell";
 
 /**
  * How this machine reaches the host over SSH without the private key ever becoming a
@@ -98,16 +99,15 @@ export function openSshOptions(access: HostAccess): string[] {
  * one. Pure: the script text, run with `sh -c`.
  */
 export function renderAgentWatcherScript(dir: string, pid: number): string {
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    return [
-        `dir=${q(dir)}; pid=${pid}`,
-        `while kill -0 "$pid" 2>/dev/null; do sleep 1; done`,
-        `rm -f "$dir/users/$pid"`,
-        `for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && exit 0; rm -f "$f"; done`,
-        `SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1`,
-        `[ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null`,
-        `rm -f "$dir/agent.sock" "$dir/agent.pid"`,
-    ].join("\n");
+    return script(
+        sh`dir=${dir}; pid=${pid}`,
+        sh`while kill -0 "$pid" 2>/dev/null; do sleep 1; done`,
+        sh`rm -f "$dir/users/$pid"`,
+        sh`for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && exit 0; rm -f "$f"; done`,
+        sh`SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1`,
+        sh`[ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null`,
+        sh`rm -f "$dir/agent.sock" "$dir/agent.pid"`,
+    );
 }
 
 function agentAnswers(socket: string): boolean {

@@ -64,7 +64,8 @@ describe("unit: drift", () => {
 
         it("cron file runs the script on the schedule as the user; the installer writes both and parses", () => {
             const cron = renderDriftCronFile({ serviceName: "l9", schedule: "17 * * * *", user: "root", scriptPath: "/opt/l9/bin/drift-check", logFile: "/opt/l9/logs/drift.log" });
-            expect(cron).to.match(/^17 \* \* \* \* root \/opt\/l9\/bin\/drift-check >>\/opt\/l9\/logs\/drift.log 2>&1$/m);
+            expect(cron).to.match(/^17 \* \* \* \* root '\/opt\/l9\/bin\/drift-check' >>'\/opt\/l9\/logs\/drift.log' 2>&1$/m);
+            expect(() => renderDriftCronFile({ serviceName: "l9", schedule: "* * * * * root id; #", user: "root", scriptPath: "/x", logFile: "/y" })).to.throw(/refusing cron schedule/);
             const install = renderInstallDriftJobScript({ scriptPath: "/opt/l9/bin/drift-check", cronPath: "/etc/cron.d/l9-drift", logFile: "/opt/l9/logs/drift.log", script: "x", cron });
             execFileSync("sh", ["-n"], { input: install });
             expect(install).to.contain("chmod 700");

@@ -88,7 +88,7 @@ const builders: Record<string, () => string> = {
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",
-    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242) + "\n",
+    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242),
 };
 
 describe("unit: golden host scripts (whole text, reviewed files)", () => {

@@ -9,7 +9,7 @@ import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
-import { quote } from "../../host-scripts/shell";
+import { quote, sh } from "../../host-scripts/shell";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { slotEnvs } from "../../components/slot";
 import { factDrift, parseFacts } from "../../providers/host-fact-probe";
@@ -60,6 +60,19 @@ describe("unit: rendered host scripts", () => {
             });
         }
         it("refuses NUL bytes", () => expect(() => quote("a\0b")).to.throw(/NUL/));
+    });
+
+    describe("sh (the rendering rule)", () => {
+        it("quotes every interpolated string, puts integers as digits and rendered text as it is", () => {
+            const payload = "$(touch /tmp/x); `id` 'q' \"d\"";
+            expect(sh`echo ${payload} ${42} ${sh`"$HOME"`}`.text).to.equal(`echo ${quote(payload)} 42 "$HOME"`);
+            expect(run(sh`printf '%s' ${payload}`.text)).to.equal(payload);
+        });
+        it("refuses numbers that are not integers, and other types", () => {
+            expect(() => sh`sleep ${1.5}`).to.throw(/only integers/);
+            expect(() => sh`x ${NaN}`).to.throw(/only integers/);
+            expect(() => sh`x ${{} as unknown as string}`).to.throw(/refusing to put a object/);
+        });
     });
 
     it("preflight checks docker, Caddy's admin API and disk space, and changes nothing", () => {

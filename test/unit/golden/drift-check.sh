@@ -1,5 +1,5 @@
 #!/bin/sh
-# l9-deploy drift check for l9: generated at each deploy by Pulumi, do not edit.
+# l9-deploy drift check for 'l9': generated at each deploy by Pulumi, do not edit.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 svc='l9'; wt='/opt/l9/releases/v1.2.0-l9'; commit='0123456789abcdef0123456789abcdef01234567'
@@ -14,7 +14,7 @@ case "$state" in "true healthy $image"|"true none $image") report container ok "
 if [ -e '/opt/l9/state/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
 if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-4128879b4a2f' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
-if [ "$routing" = 'green' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ] && [ "$config" = current ]; then report caddy_upstream ok 'Caddy routes to green (127.0.0.1:8002)'; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config (deployed: green, 127.0.0.1:8002, current)"; fi
+if [ "$routing" = 'green' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ] && [ "$config" = current ]; then report caddy_upstream ok 'Caddy routes to green (127.0.0.1:8002)'; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "'(deployed: green, 127.0.0.1:8002, current)'; fi
 want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)
 if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf ${got:+changed since deploy}${got:-missing}"; fi
 cron=$(sha256sum '/etc/cron.d/l9-drift' 2>/dev/null | cut -d' ' -f1)

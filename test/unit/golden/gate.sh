@@ -2,7 +2,6 @@ set -eu
 L9_STEP='gate v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-
 c='l9-green'
 gate_fail() {
   printf 'gate failed for %s in %s: %s\n' 'v1.2.0-l9' "$c" "$*" >&2
@@ -35,10 +34,10 @@ while :; do
 done
 say "health endpoint: 200${status_field:+, status $status_field}"
 code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X 'GET' 'http://127.0.0.1:8002/api/smoke' 2>/dev/null || true)
-[ "$code" = '200' ] || gate_fail 'check '\''smoke GET /api/smoke'\'': expected 200, got '"$code"
+[ "$code" = 200 ] || gate_fail 'check '\''smoke GET /api/smoke'\'': expected 200, got '"$code"
 say 'smoke GET /api/smoke: 200'
 code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X 'HEAD' 'http://127.0.0.1:8002/' 2>/dev/null || true)
-[ "$code" = '204' ] || gate_fail 'check '\''smoke HEAD /'\'': expected 204, got '"$code"
+[ "$code" = 204 ] || gate_fail 'check '\''smoke HEAD /'\'': expected 204, got '"$code"
 say 'smoke HEAD /: 204'
 logs=$(docker logs --since 360s "$c" 2>&1 || true)
 if printf '%s\n' "$logs" | grep -F -q -- 'Traceback'; then gate_fail 'check '\''log scan'\'': the logs contain "Traceback":'" $(printf '%s\n' "$logs" | grep -F -m 1 -- 'Traceback')"; fi

@@ -2,7 +2,6 @@ set -eu
 L9_STEP='preflight'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-
 for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done
 docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"
 curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019 (is caddy running with its admin endpoint there?)'

@@ -2,7 +2,6 @@ set -eu
 L9_STEP='switch to green'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-
 admin='http://127.0.0.1:2019'
 api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
 curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'

@@ -2,7 +2,6 @@ set -eu
 L9_STEP='releaseTag v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-
 mirror='/opt/l9/repo.git'; tag='v1.2.0-l9'; main='main'; url='git@example.com:team/l9-api.git'
 mkdir -p "$(dirname "$mirror")"
 if [ ! -d "$mirror" ]; then
@@ -20,7 +19,5 @@ git -C "$mirror" rev-parse -q --verify "refs/heads/$main" >/dev/null || fail "ma
 git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail "releaseTag: tag $tag ($commit) is not reachable from $main; release from $main only"
 git -C "$mirror" verify-tag "$tag" >&2 || fail "releaseTag: the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"
 say "$tag is annotated, on $main, at $commit"
-printf 'l9.commit=%s
-' "$commit"
-printf 'l9.envExample=%s
-' "$(git -C "$mirror" show "$commit:.env.example" 2>/dev/null | base64 -w0)"
+printf 'l9.commit=%s\n' "$commit"
+printf 'l9.envExample=%s\n' "$(git -C "$mirror" show "$commit:.env.example" 2>/dev/null | base64 -w0)"

@@ -2,7 +2,6 @@ set -eu
 L9_STEP='checkout v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-
 mirror='/opt/l9/repo.git'; wt='/opt/l9/releases/v1.2.0-l9'; commit='0123456789abcdef0123456789abcdef01234567'
 mkdir -p '/opt/l9/releases'
 if [ -e "$wt/.git" ]; then

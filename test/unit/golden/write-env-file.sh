@@ -2,7 +2,6 @@ set -eu
 L9_STEP='env file'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-
 f='/opt/l9/shared/.env'
 mkdir -p "$(dirname "$f")"
 umask 077
