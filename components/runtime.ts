@@ -69,7 +69,8 @@ export class L9Runtime extends pulumi.ComponentResource {
                 appDir: c.appDir,
                 caddyAdmin: c.caddyAdmin,
                 minFreeDiskMb: c.minFreeDiskMb,
-                preflightTriggers: [desiredTag, next.active, args.envFingerprint],
+                // The env fingerprint is derived from secrets: it is kept as a secret in the state.
+                preflightTriggers: [desiredTag, next.active, pulumi.secret(args.envFingerprint)],
             },
             { parent: this },
         );

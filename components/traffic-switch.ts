@@ -95,7 +95,8 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         // gate passed: a failed attempt leaves it, and the recorded deploys, as they were.
         const deployId = new random.RandomId(
             `${name}-deploy-id`,
-            { keepers: { tag: args.tag, slot: args.target, envFingerprint: args.envFingerprint }, byteLength: 6 },
+            // The env fingerprint is derived from secrets: the keepers are kept as a secret.
+            { keepers: pulumi.secret({ tag: args.tag, slot: args.target, envFingerprint: args.envFingerprint }), byteLength: 6 },
             { parent: this, dependsOn: [gate] },
         );
         const probe = new HostFactProbe(

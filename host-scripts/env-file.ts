@@ -2,7 +2,7 @@ import { prologue, script, sh } from "./shell";
 
 /**
  * Writes the env file from stdin (the secret never appears in the script or its output),
- * atomically and with mode 0600. Records and prints its sha256, so drift can be checked.
+ * atomically and with mode 0600. Records its sha256 on the host for the drift job.
  */
 export function renderWriteEnvFileScript(envFile: string): string {
     return script(
@@ -17,7 +17,8 @@ export function renderWriteEnvFileScript(envFile: string): string {
         // The deploy-time hash the host's drift job compares against.
         sh`sha256sum "$f" | cut -d' ' -f1 >"$f.sha256"`,
         sh`say "wrote $f (mode 600)"`,
-        sh`cat "$f.sha256"`,
+        // Not the digest: it is derived from secrets and would show in the update output.
+        sh`echo written`,
     );
 }
 

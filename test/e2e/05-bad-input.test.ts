@@ -91,6 +91,43 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" } }, /mainBranch: branch trunk does not exist/],
     ];
 
+    // Canaries: for every setting that reaches a script on the host, values that would create
+    // CANARY if any shell ran them. The schema refuses them; the scripts quote them anyway
+    // (unit: "sh (the rendering rule)", golden files, the gate's failure path).
+    const CANARY = "/tmp/l9-canary-badinput";
+    const payloads = [`$(touch ${CANARY})`, `\`touch ${CANARY}\``, `;touch ${CANARY}`, `\ntouch ${CANARY}`, `'$(touch ${CANARY})'`, `"$(touch ${CANARY})"`];
+    const canaryFields: Array<[string, (p: string) => Change]> = [
+        ["releaseTag", (p) => ({ set: { releaseTag: `v0.2.0-l9${p}` } })],
+        ["appDir", (p) => ({ set: { appDir: `/srv/l9${p}` } })],
+        ["repoUrl", (p) => ({ set: { repoUrl: `file:///var/lib/l9-sandbox/origin/l9-app.git${p}` } })],
+        ["mainBranch", (p) => ({ set: { mainBranch: `main${p}` } })],
+        ["dockerfile", (p) => ({ set: { dockerfile: `Dockerfile${p}` } })],
+        ["healthPath", (p) => ({ set: { healthPath: `/health${p}` } })],
+        ["smokeRequests", (p) => ({ set: { smokeRequests: JSON.stringify([{ method: "GET", path: `/api/smoke${p}`, expectStatus: 200 }]) } })],
+        ["serviceName", (p) => ({ set: { serviceName: `l9${p}` } })],
+        ["caddyListen", (p) => ({ set: { caddyListen: `127.0.0.1:18680${p}` } })],
+        ["caddyHosts", (p) => ({ set: { caddyHosts: JSON.stringify([`api.example.com${p}`]) } })],
+        ["metricsDir", (p) => ({ set: { metricsDir: `/var/lib/l9-sandbox/metrics${p}` } })],
+        ["driftSchedule", (p) => ({ set: { driftSchedule: `17 * * * *${p}` } })],
+        ["sshUser", (p) => ({ set: { sshUser: `root${p}` } })],
+        ["deployedBy", (p) => ({ set: { deployedBy: `ops${p}` } })],
+    ];
+    for (const [field, change] of canaryFields) {
+        payloads.forEach((payload, i) => cases.push([`canary ${i + 1} in ${field} (${JSON.stringify(payload)})`, change(payload), new RegExp(`l9-deploy:${field}|l9-deploy:releaseTag`)]));
+    }
+    beforeEach(() => sh(`rm -f ${CANARY}`));
+    afterEach(() => expect(sh(`test -e ${CANARY} && echo ran || echo absent`).trim(), "a payload ran on this machine").to.equal("absent"));
+
+    it("canary in logScanPatterns (accepted: any line is a pattern): the gate's failure path prints it literally and runs nothing", async () => {
+        // "listening" is in the sample app's log, so the log scan fails and quotes the patterns.
+        const patterns = [...payloads.map((p) => p.replace("\n", " ")), "listening"];
+        await s.stack.setConfig("l9-deploy:logScanPatterns", { value: JSON.stringify(patterns) });
+        const r = await s.up();
+        expect(r.ok, "the gate should have failed").to.equal(false);
+        expect(r.error).to.contain(`check 'log scan': the logs contain "listening"`);
+        expect(snapshot(), "the host changed").to.equal(initial);
+    });
+
     for (const [what, change, message] of cases) {
         it(`refuses ${what}`, async () => {
             for (const [k, v] of Object.entries(change.set ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v });

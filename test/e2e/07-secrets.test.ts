@@ -1,10 +1,12 @@
 import { expect } from "chai";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, sandboxFacts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
+import { renderEnvFileContent } from "../../config/env-contract";
 
 function filesUnder(dir: string): string[] {
     if (!fs.existsSync(dir)) return [];
@@ -137,6 +139,15 @@ describe("e2e: secrets never leave their encryption", function () {
             const context = at < 0 ? "" : `${logs.slice(Math.max(0, at - 300), at)}<SECRET>${logs.slice(at + secret.length, at + secret.length + 100)}`;
             expect(at, `the logs contain a secret value: ${context}`).to.equal(-1);
         }
+    });
+
+    it("the env fingerprint (sha256 of the env file) is not in the plain state: it cannot be recomputed and compared from it", async () => {
+        const env = JSON.parse((await s.stack.getConfig("l9-deploy:env")).value) as Record<string, string>;
+        const fullSha = crypto.createHash("sha256").update(renderEnvFileContent(env)).digest("hex");
+        const state = JSON.stringify(await s.stack.exportStack());
+        expect(state.length).to.be.greaterThan(10_000);
+        expect(state).to.not.contain(fullSha.slice(0, 16));
+        expect(state).to.not.contain(fullSha);
     });
 
     it("the stack config file keeps them encrypted", () => {

@@ -11,4 +11,4 @@ chmod 600 "$tmp"
 mv -f "$tmp" "$f"
 sha256sum "$f" | cut -d' ' -f1 >"$f.sha256"
 say "wrote $f (mode 600)"
-cat "$f.sha256"
+echo written
