@@ -25,6 +25,22 @@ export function hostLayout(appDir: string): HostLayout {
     };
 }
 
+/** The root of what l9-deploy keeps outside appDir (readable by Caddy's user). */
+export const L9_STATE_ROOT = "/var/lib/l9-deploy";
+
+/**
+ * The directories down to the Caddy routing marker of a service, root first. They live
+ * outside appDir, so that appDir can be 0750 and Caddy's user reads these and nothing else.
+ */
+export function caddyMarkerDirs(serviceName: string): string[] {
+    return [L9_STATE_ROOT, `${L9_STATE_ROOT}/${serviceName}`, `${L9_STATE_ROOT}/${serviceName}/caddy`];
+}
+
+/** The directory of the Caddy routing marker of a service. */
+export function caddyMarkerDir(serviceName: string): string {
+    return caddyMarkerDirs(serviceName)[2];
+}
+
 /** The worktree of one release tag. */
 export function worktreePath(appDir: string, tag: string): string {
     return `${hostLayout(appDir).releases}/${tag}`;

@@ -79,6 +79,8 @@ export function script(...parts: (ShellText | ShellText[] | false | undefined)[]
 export function prologue(step: string): ShellText {
     return lines(
         sh`set -eu`,
+        // Nothing l9-deploy creates on the host is readable by other users unless made so.
+        sh`umask 027`,
         sh`L9_STEP=${step}`,
         sh`fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`,
         sh`say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`,

@@ -1,5 +1,5 @@
 import { caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, renderCaddyFactsLines } from "./caddy";
-import { hostLayout } from "./layout";
+import { caddyMarkerDir, caddyMarkerDirs, hostLayout } from "./layout";
 import { oneLine, prologue, script, sh } from "./shell";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
@@ -50,10 +50,6 @@ export function deployRecordJson(slot: string, r: DeployRecordFields, status: st
     return JSON.stringify({ id: r.id, tag: r.tag, commit: r.commit, imageId: r.imageId, slot, actor: r.actor, status, time: "@TIME@" });
 }
 
-/** Where the routing marker lives: under appDir/state, readable by Caddy's user. */
-export function caddyMarkerDir(appDir: string): string {
-    return `${hostLayout(appDir).stateDir}/caddy`;
-}
 
 /**
  * Routes traffic to the new slot: makes sure Caddy has the service's two-route config
@@ -64,7 +60,7 @@ export function caddyMarkerDir(appDir: string): string {
 export function renderSwitchScript(a: SwitchScriptArgs): string {
     const admin = `http://${a.caddyAdmin}`;
     const l = hostLayout(a.appDir);
-    const markerDir = caddyMarkerDir(a.appDir);
+    const markerDir = caddyMarkerDir(a.serviceName);
     const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir };
     const marker = greenMarkerFile(markerDir, a.serviceName);
     const dial = `127.0.0.1:${a.slot === "blue" ? a.bluePort : a.greenPort}`;
@@ -73,7 +69,9 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`admin=${admin}`,
         sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
         sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
-        sh`mkdir -p ${markerDir} && chmod 755 ${a.appDir} ${l.stateDir} ${markerDir}`,
+        // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
+        sh`mkdir -p ${l.stateDir} && chmod 750 ${a.appDir} ${l.stateDir}`,
+        ...caddyMarkerDirs(a.serviceName).map((d) => sh`mkdir -p ${d} && chmod 755 ${d}`),
         sh`load_config() {`,
         sh`  say ${`loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}`}`,
         sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
@@ -115,7 +113,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
 
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
 export function renderRoutingCheckScript(a: RoutingArgs): string {
-    const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.appDir), caddyAdmin: a.caddyAdmin };
+    const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.serviceName), caddyAdmin: a.caddyAdmin };
     return script(renderCaddyFactsLines(caddyArgs), sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
 }
 

@@ -61,6 +61,21 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(record.time).to.match(/^\d{4}-\d\d-\d\dT/);
     });
 
+    it("1b. least privilege on the host: appDir 0750, env 0600, deploy log 0640; only the marker directory is open to Caddy's user", () => {
+        const mode = (p: string) => sh(`stat -c %a '${p}'`).trim();
+        expect(mode(s.appDir)).to.equal("750");
+        expect(mode(`${s.appDir}/state`)).to.equal("750");
+        expect(mode(`${s.appDir}/shared/.env`)).to.equal("600");
+        expect(mode(`${s.appDir}/deploys.jsonl`)).to.equal("640");
+        expect(mode(`${s.appDir}/releases`)).to.equal("750");
+        // Nothing under appDir is reachable by other users: no directory on the way is o+x.
+        expect(sh(`stat -c %A '${s.appDir}'`).trim()).to.match(/---$/);
+        for (const d of ["/var/lib/l9-deploy", `/var/lib/l9-deploy/${s.serviceName}`, `/var/lib/l9-deploy/${s.serviceName}/caddy`]) expect(mode(d), d).to.equal("755");
+        // As another user: the marker directory is readable, appDir is not.
+        expect(sh(`setpriv --reuid=65534 --regid=65534 --clear-groups ls '/var/lib/l9-deploy/${s.serviceName}/caddy' >/dev/null 2>&1 && echo ok || echo denied`).trim()).to.equal("ok");
+        expect(sh(`setpriv --reuid=65534 --regid=65534 --clear-groups ls '${s.appDir}/releases' >/dev/null 2>&1 && echo ok || echo denied`).trim()).to.equal("denied");
+    });
+
     it("2. release v0.2.0-l9 under load: zero failed requests, then every response names v0.2.0", async () => {
         const blueBefore = containerId("blue");
         await s.set({ releaseTag: "v0.2.0-l9" });

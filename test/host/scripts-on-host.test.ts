@@ -191,14 +191,14 @@ describe("host: rendered scripts against real daemons", function () {
             // no Caddy reload happens at a switch, so no keep-alive connection is ever closed
             expect(report.retriedOnStaleConnection).to.equal(0);
             expect(report.versions).to.have.length(1);
-            expect(sh(`test -e '${appDir}/state/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
+            expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
         });
 
         it("fails without touching anything when Caddy's admin API is down (wrong address)", () => {
             const r = runOnHost(renderSwitchScript({ ...args(18306), caddyAdmin: "127.0.0.1:1" }));
             expect(r.code).to.not.equal(0);
             expect(r.stderr).to.contain("traffic was not moved");
-            expect(sh(`test -e '${appDir}/state/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
+            expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
             expect(httpGet("http://127.0.0.1:18380/version").status).to.equal(200);
         });
     });

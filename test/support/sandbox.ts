@@ -64,7 +64,7 @@ export function cleanSandboxService(serviceName: string, appDir: string, caddyAd
         [
             `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
             `curl -s -X DELETE 'http://${caddyAdmin}/config/apps/http/servers/${serviceName}' >/dev/null || true`,
-            `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift'`,
+            `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
         ].join("; "),
     );
 }

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { caddyServerConfig } from "../../host-scripts/caddy";
+import { caddyMarkerDir } from "../../host-scripts/layout";
 import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../../host-scripts/drift-check";
 import { renderEnvFileCheckScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
@@ -65,7 +66,7 @@ const builders: Record<string, () => string> = {
         }),
     "route-facts.sh": () => renderRoutingCheckScript(routing),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
-    "caddy-server.json": () => JSON.stringify(caddyServerConfig({ serviceName: "l9", listen: ":443", hosts: ["api.example.com"], bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy" }), null, 2) + "\n",
+    "caddy-server.json": () => JSON.stringify(caddyServerConfig({ serviceName: "l9", listen: ":443", hosts: ["api.example.com"], bluePort: 8001, greenPort: 8002, markerDir: caddyMarkerDir("l9") }), null, 2) + "\n",
     "drift-check.sh": () =>
         renderDriftCheckScript({
             serviceName: "l9",

@@ -148,7 +148,7 @@ describe("unit: rendered host scripts", () => {
     it("switch flips the marker file (no Caddy reload), verifies, records the deploy, drains the old slot and prunes", () => {
         const s = renderSwitchScript(switchArgs);
         parses(s);
-        expect(s).to.contain("mv -f \"$tmp\" '/opt/l9/state/caddy/l9-green.active'");
+        expect(s).to.contain("mv -f \"$tmp\" '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
         expect(s).to.not.contain("PATCH");
         // the server config is loaded only when its versioned id is missing
         expect(s).to.match(/curl -fsS -m 5 -o \/dev\/null 'http:\/\/127\.0\.0\.1:2019\/id\/l9-config-[0-9a-f]{12}' 2>\/dev\/null \|\| load_config/);
@@ -160,7 +160,7 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.contain("tail -n +4");
         expect(s.indexOf("l9-green.active")).to.be.lessThan(s.indexOf("docker stop"));
         const toBlue = renderSwitchScript({ ...switchArgs, slot: "blue" });
-        expect(toBlue).to.contain("rm -f '/opt/l9/state/caddy/l9-green.active'");
+        expect(toBlue).to.contain("rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
         const warm = renderSwitchScript({ ...switchArgs, standby: "warm" });
         expect(warm).to.not.contain("docker stop");
         expect(warm).to.contain("warm standby");

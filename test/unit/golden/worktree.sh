@@ -1,4 +1,5 @@
 set -eu
+umask 027
 L9_STEP='checkout v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
