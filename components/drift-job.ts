@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
+import { driftMetricsFile, renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
@@ -88,7 +88,7 @@ export class DriftJob extends pulumi.ComponentResource {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
                 ...scriptOnStdin("drift job", script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron }))),
-                delete: renderRemoveDriftJobScript(paths),
+                delete: renderRemoveDriftJobScript({ ...paths, metricsFile: driftMetricsFile(args.metricsDir, args.serviceName) }),
                 triggers: [probe.generation],
             },
             { parent: this, deleteBeforeReplace: true },

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { checkEnvAgainstExample, parseEnvExample, renderEnvFileContent } from "../config/env-contract";
-import { renderEnvFileCheckScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
+import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS } from "./host";
 
@@ -79,6 +79,7 @@ export class EnvFile extends pulumi.ComponentResource {
                 connection: args.connection,
                 create: renderWriteEnvFileScript(args.path),
                 stdin: this.validatedEnv.apply(renderEnvFileContent),
+                delete: renderRemoveEnvFileScript(args.path),
                 triggers: [probe.generation],
             },
             { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["stdout"] },

@@ -10,6 +10,7 @@ import { GitCheckout } from "./git-checkout";
 import { ReleaseTag } from "./release-tag";
 import { Host } from "./host";
 import { ReleaseImage } from "./release-image";
+import { ServiceFootprint } from "./service-footprint";
 import { Slot } from "./slot";
 import { TrafficSwitch } from "./traffic-switch";
 
@@ -74,7 +75,14 @@ export class L9Runtime extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const afterPreflight = { parent: this, dependsOn: [host.preflight] };
+        const footprint = new ServiceFootprint(
+            "service",
+            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin },
+            { parent: this, dependsOn: [host.preflight] },
+        );
+        // Everything on the host depends on the service's place (through the tag verification):
+        // destroy removes it last.
+        const afterPreflight = { parent: this, dependsOn: [host.preflight, footprint.command] };
 
         // One verified tag, one checkout and one image per release present in a slot; a
         // release leaving both slots is removed at the end of the update.

@@ -134,7 +134,7 @@ export function renderDriftJobCheckScript(a: { cronPath: string; scriptPath: str
     return script(sh`printf 'cron_file=%s\\nscript=%s\\n' "${fileSha(a.cronPath)}" "${fileSha(a.scriptPath)}" | sed 's/=$/=missing/'`);
 }
 
-/** Removes the drift job (the delete of what renderInstallDriftJobScript creates). */
-export function renderRemoveDriftJobScript(a: { cronPath: string; scriptPath: string }): string {
-    return script(sh`rm -f ${a.cronPath} ${a.scriptPath}`);
+/** Removes the drift job and the metric it wrote (the delete of what renderInstallDriftJobScript creates). */
+export function renderRemoveDriftJobScript(a: { cronPath: string; scriptPath: string; metricsFile: string }): string {
+    return script(sh`rm -f ${a.cronPath} ${a.scriptPath} ${a.metricsFile}`);
 }

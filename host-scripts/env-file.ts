@@ -29,3 +29,8 @@ export function renderEnvFileCheckScript(envFile: string): string {
         sh`if [ -f "$f" ]; then echo "sha256=$(sha256sum "$f" | cut -d' ' -f1)"; echo "mode=$(stat -c %a "$f")"; else echo sha256=missing; echo mode=missing; fi`,
     );
 }
+
+/** Removes the env file and its recorded digest (the delete of renderWriteEnvFileScript). */
+export function renderRemoveEnvFileScript(envFile: string): string {
+    return script(sh`rm -f ${envFile} ${`${envFile}.sha256`}`);
+}

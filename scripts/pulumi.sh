@@ -34,4 +34,10 @@ if [ "$stack" = local ]; then
       fi ;;
   esac
 fi
+# destroy: the project's `refresh: always` would refresh before the program runs, that is
+# before the deploy key is in the stack's agent; a destroy needs no refresh (every delete is
+# idempotent), so it runs without one unless --refresh is given.
+if [ "${1:-}" = destroy ] && [[ " $* " != *" --refresh"* ]] && [[ " $* " != *" -r "* ]]; then
+  set -- "$@" --refresh=false
+fi
 exec pulumi "$@"

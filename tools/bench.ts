@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     } finally {
         sh(`docker rm -f ${BASE.service} >/dev/null 2>&1 || true`);
         cleanSandboxService(BASE.service, "/tmp/l9-bench-base", admin);
-        await s.stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
+        s.destroy();
     }
 }
 

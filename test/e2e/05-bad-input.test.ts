@@ -42,7 +42,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
     });
 
     after(async () => {
-        if (s) await s.stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
+        if (s) s.destroy();
     });
 
     const env = (o: Record<string, string>) => JSON.stringify(o);
@@ -106,6 +106,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["smokeRequests", (p) => ({ set: { smokeRequests: JSON.stringify([{ method: "GET", path: `/api/smoke${p}`, expectStatus: 200 }]) } })],
         ["serviceName", (p) => ({ set: { serviceName: `l9${p}` } })],
         ["caddyListen", (p) => ({ set: { caddyListen: `127.0.0.1:18680${p}` } })],
+        ["caddyAdmin", (p) => ({ set: { caddyAdmin: `127.0.0.1:2019${p}` } })],
         ["caddyHosts", (p) => ({ set: { caddyHosts: JSON.stringify([`api.example.com${p}`]) } })],
         ["metricsDir", (p) => ({ set: { metricsDir: `/var/lib/l9-sandbox/metrics${p}` } })],
         ["driftSchedule", (p) => ({ set: { driftSchedule: `17 * * * *${p}` } })],

@@ -1,4 +1,5 @@
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { sandboxFacts } from "./sandbox";
@@ -16,6 +17,11 @@ export interface L9TestStack {
     ports: { blue: number; green: number; site: number };
     /** Sets config values (secret ones marked) and returns the stack. */
     set(values: Record<string, string>, secret?: boolean): Promise<void>;
+    /**
+     * `pulumi destroy` through the CLI as an operator runs it (scripts/pulumi.sh: the program
+     * runs and loads the deploy key; no refresh first). Returns the exit code and output.
+     */
+    destroy(): { code: number; out: string };
     /** `pulumi up`, collecting engine events; never throws: returns the error instead. */
     up(opts?: { debug?: boolean }): Promise<{ ok: boolean; error?: string; events: EngineEvent[]; stdout: string }>;
 }
@@ -59,6 +65,15 @@ export async function createL9Stack(label: string, base: number): Promise<L9Test
         ports,
         async set(values, secret = false) {
             for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
+        },
+        destroy() {
+            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), "destroy", "--yes", "--stack", stackName, "--non-interactive", "--color", "never"], {
+                cwd: REPO_ROOT,
+                encoding: "utf8",
+                env: { ...process.env, ...envVars },
+                maxBuffer: 64 * 1024 * 1024,
+            });
+            return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
         },
         async up(opts = {}) {
             const events: EngineEvent[] = [];

@@ -1,3 +1,5 @@
+import type { RoutingArgs } from "../../host-scripts/switch";
+
 /** A valid raw configuration (as Pulumi hands it over: strings, JSON for objects). */
 export function validRawConfig(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
     return {
@@ -13,3 +15,14 @@ export function validRawConfig(overrides: Record<string, string | undefined> = {
 }
 
 export const SECRETS = new Set(["sshPrivateKey", "env"]);
+
+/** How Caddy routes the sample service in script fixtures. */
+export const SAMPLE_ROUTING: RoutingArgs = {
+    serviceName: "l9",
+    appDir: "/opt/l9",
+    caddyAdmin: "127.0.0.1:2019",
+    caddyListen: ":443",
+    caddyHosts: ["api.example.com"],
+    bluePort: 8001,
+    greenPort: 8002,
+};

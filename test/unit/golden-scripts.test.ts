@@ -5,11 +5,13 @@ import { caddyServerConfig } from "../../host-scripts/caddy";
 import { caddyMarkerDir } from "../../host-scripts/layout";
 import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../../host-scripts/drift-check";
-import { renderEnvFileCheckScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
-import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../../host-scripts/switch";
+import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
+import { SAMPLE_ROUTING } from "./fixtures";
 import { openSshOptions, hostAccessPaths, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
 
@@ -23,15 +25,7 @@ import { scriptOnStdin } from "../../components/host";
 const GOLDEN_DIR = path.join(__dirname, "golden");
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const IMAGE = `sha256:${"ab".repeat(32)}`;
-const routing: RoutingArgs = {
-    serviceName: "l9",
-    appDir: "/opt/l9",
-    caddyAdmin: "127.0.0.1:2019",
-    caddyListen: ":443",
-    caddyHosts: ["api.example.com"],
-    bluePort: 8001,
-    greenPort: 8002,
-};
+const routing = SAMPLE_ROUTING;
 const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe");
 
 const builders: Record<string, () => string> = {
@@ -85,7 +79,10 @@ const builders: Record<string, () => string> = {
     "install-drift-job.sh": () =>
         renderInstallDriftJobScript({ scriptPath: "/opt/l9/bin/drift-check", cronPath: "/etc/cron.d/l9-drift", logFile: "/opt/l9/logs/drift.log", script: "#!/bin/sh\necho check\n", cron: "17 * * * * root /opt/l9/bin/drift-check\n" }),
     "drift-job-facts.sh": () => renderDriftJobCheckScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
-    "remove-drift-job.sh": () => renderRemoveDriftJobScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
+    "remove-drift-job.sh": () => renderRemoveDriftJobScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check", metricsFile: "/var/lib/prometheus/node-exporter/l9_drift_l9.prom" }),
+    "remove-env-file.sh": () => renderRemoveEnvFileScript("/opt/l9/shared/.env"),
+    "prepare-service.sh": () => renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
+    "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",

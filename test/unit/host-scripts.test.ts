@@ -10,6 +10,7 @@ import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { quote, sh } from "../../host-scripts/shell";
+import { SAMPLE_ROUTING } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { slotEnvs } from "../../components/slot";
 import { factDrift, parseFacts } from "../../providers/host-fact-probe";
@@ -35,13 +36,7 @@ const gateArgs = {
 };
 
 const switchArgs = {
-    serviceName: "l9",
-    appDir: "/opt/l9",
-    caddyAdmin: "127.0.0.1:2019",
-    caddyListen: ":443",
-    caddyHosts: ["api.example.com"],
-    bluePort: 8001,
-    greenPort: 8002,
+    ...SAMPLE_ROUTING,
     slot: "green" as const,
     previousContainer: "l9-blue",
     standby: "stopped" as const,

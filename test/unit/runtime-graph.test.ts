@@ -83,11 +83,14 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(g.byName("traffic-caddy").inputs.triggers).to.include("g0");
     });
 
-    it("runs preflight first: the tag verifications (the first host access) depend on it", async () => {
+    it("runs preflight first, then prepares the service's place; the tag verifications (and so everything on the host) depend on both", async () => {
         expect(g.byName("host-preflight").inputs.stdin).to.contain("docker info");
+        expect((await urnsOf(g.options.get("service")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);
         for (const name of ["tag-v0.1.0-l9", "tag-v0.2.0-l9"]) {
-            expect((await urnsOf(g.options.get(name)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);
+            expect((await urnsOf(g.options.get(name)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight", "service-place"]);
         }
+        // Destroy deletes it last: its delete removes what no other resource owns.
+        expect(g.byName("service-place").inputs.delete).to.contain("DELETE").and.contain("! -name 'deploys.jsonl'");
     });
 
     it("re-applies a worktree only when its probe found drift, never because another tag is desired", () => {

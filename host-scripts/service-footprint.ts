@@ -1,0 +1,53 @@
+import { caddyServerName } from "./caddy";
+import { caddyMarkerDirs, hostLayout } from "./layout";
+import { prologue, script, sh } from "./shell";
+
+/** What the service occupies on the host, besides its containers. */
+export interface ServiceFootprintArgs {
+    /** The app directory (0750). */
+    appDir: string;
+    /** Service name: Caddy server, marker directory, image label. */
+    serviceName: string;
+    /** Caddy's admin API address. */
+    caddyAdmin: string;
+}
+
+/**
+ * Prepares the service's place on the host: appDir and its state, releases and shared
+ * directories (0750/0700: nothing in them for other users), and the marker directory Caddy's
+ * user reads (0755). Idempotent.
+ */
+export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
+    const l = hostLayout(a.appDir);
+    return script(
+        prologue(`service ${a.serviceName}`),
+        sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} && chmod 750 ${l.appDir} ${l.stateDir} ${l.releases}`,
+        sh`mkdir -p ${`${l.appDir}/shared`} && chmod 700 ${`${l.appDir}/shared`}`,
+        ...caddyMarkerDirs(a.serviceName).map((d) => sh`mkdir -p ${d} && chmod 755 ${d}`),
+        sh`say ${`${a.appDir} ready`}`,
+    );
+}
+
+/**
+ * The delete of the service's place, run last by `pulumi destroy` (everything else depends
+ * on it): Caddy's server for the service, the marker directory, the service's images, and
+ * everything under appDir except the deploy log, which is kept on purpose (the audit trail
+ * outlives the service). Containers, the cron job and the env file have their own deletes.
+ */
+export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
+    const l = hostLayout(a.appDir);
+    const [root, serviceDir] = caddyMarkerDirs(a.serviceName);
+    return script(
+        prologue(`remove service ${a.serviceName}`),
+        sh`admin=${`http://${a.caddyAdmin}`}`,
+        sh`if curl -fsS -m 5 -o /dev/null "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)}; then`,
+        sh`  curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
+        sh`  say ${`Caddy server ${caddyServerName(a.serviceName)} removed`}`,
+        sh`fi`,
+        sh`rm -rf ${serviceDir}`,
+        sh`rmdir ${root} 2>/dev/null || true`,
+        sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
+        sh`if [ -d ${l.appDir} ]; then find ${l.appDir} -mindepth 1 -maxdepth 1 ! -name ${l.deployLog.split("/").pop() ?? ""} -exec rm -rf {} +; fi`,
+        sh`say ${`removed; kept ${l.deployLog}`}`,
+    );
+}

@@ -1,0 +1,1 @@
+rm -f '/opt/l9/shared/.env' '/opt/l9/shared/.env.sha256'
