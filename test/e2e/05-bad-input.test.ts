@@ -22,7 +22,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
                 `ls '${s.appDir}/releases'`,
                 `wc -l < '${s.appDir}/deploys.jsonl'`,
                 `sha256sum '${s.appDir}/shared/.env' '/etc/cron.d/${s.serviceName}-drift' '${s.appDir}/bin/drift-check' | cut -d' ' -f1`,
-                `ls '${s.appDir}/state/caddy'`,
+                `ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`,
                 `curl -fsS 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${s.serviceName}'`,
             ].join("; echo ---; "),
         );

@@ -22,7 +22,7 @@ describe("e2e: faults during updates", function () {
                 `docker ps -a --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}} {{.Names}} {{.Image}}' | sort`,
                 `ls '${s.appDir}/releases'`,
                 `wc -l < '${s.appDir}/deploys.jsonl'`,
-                `ls '${s.appDir}/state/caddy'`,
+                `ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`,
             ].join("; echo ---; "),
         );
     const waitFor = async (what: string, test: () => boolean, seconds = 120) => {
