@@ -11,7 +11,7 @@ export interface HostArgs {
     readonly address: pulumi.Input<string>;
     /** SSH port. */
     readonly port: pulumi.Input<number>;
-    /** SSH user (needs Docker access and write access to appDir and /etc/cron.d). */
+    /** SSH user (needs Docker access and write access to appDir, /etc/cron.d and /var/lib/l9-deploy). */
     readonly user: pulumi.Input<string>;
     /** The host's public key, "<type> <base64>": pinned, never trusted on first use. */
     readonly hostKey: pulumi.Input<string>;
