@@ -8,18 +8,11 @@ import * as os from "os";
 import { L9Runtime } from "./components/runtime";
 import { renderEnvFileContent } from "./config/env-contract";
 import { loadConfig } from "./config/load";
+import { MessageOnlyError } from "./config/message-error";
 import { readPreviousDeployment } from "./state/previous-state";
 import { planRelease } from "./state/slot-machine";
 import { prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
-/** A failure before any resource exists: reported as its message alone (see ConfigError). */
-class HostAccessError extends pulumi.RunError {
-    constructor(message: string) {
-        super(message);
-        this.name = "HostAccessError";
-        this.stack = `${this.name}: ${this.message}`;
-    }
-}
 
 export = async () => {
     const config = loadConfig();
@@ -35,7 +28,7 @@ export = async () => {
         });
         verifyHostAccess(access, target);
     } catch (e) {
-        throw new HostAccessError(e instanceof Error ? e.message : String(e));
+        throw new MessageOnlyError("HostAccessError", e instanceof Error ? e.message : String(e));
     }
     const previous = await readPreviousDeployment();
     // Release identity = tag + env: an env change is deployed like a release.

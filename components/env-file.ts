@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
+import { MessageOnlyError } from "../config/message-error";
 import { checkEnvAgainstExample, parseEnvExample, renderEnvFileContent } from "../config/env-contract";
 import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
@@ -22,15 +23,14 @@ export interface EnvFileArgs {
 }
 
 /** Error raised when the env does not satisfy the release's .env.example (a RunError: see ConfigError). */
-export class EnvContractError extends pulumi.RunError {
+export class EnvContractError extends MessageOnlyError {
     constructor(tag: string, problems: string[]) {
         super(
+            "EnvContractError",
             `l9-deploy:env does not satisfy .env.example of ${tag} (nothing of ${tag} was put on the host, traffic was not moved):\n` +
                 problems.map((p) => `  - ${p}`).join("\n") +
                 `\n  Fix: pulumi config set --secret env '{"KEY":"value",...}' with every required key set`,
         );
-        this.name = "EnvContractError";
-        this.stack = `${this.name}: ${this.message}`;
     }
 }
 

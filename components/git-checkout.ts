@@ -28,9 +28,6 @@ export interface GitCheckoutArgs {
  * out again.
  */
 export class GitCheckout extends pulumi.ComponentResource {
-    /** The commit checked out. */
-    readonly commit: pulumi.Output<string>;
-
     constructor(name: string, args: GitCheckoutArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:GitCheckout", name, {}, opts);
         const probe = new HostFactProbe(
@@ -43,7 +40,7 @@ export class GitCheckout extends pulumi.ComponentResource {
             },
             { parent: this, provider: args.probe.provider },
         );
-        const worktree = new command.remote.Command(
+        new command.remote.Command(
             `${name}-worktree`,
             {
                 ...HOST_COMMAND_DEFAULTS,
@@ -62,7 +59,6 @@ export class GitCheckout extends pulumi.ComponentResource {
             // Re-applying removes the worktree first: a create-before-delete would remove the new one.
             { parent: this, deleteBeforeReplace: true },
         );
-        this.commit = worktree.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
-        this.registerOutputs({ commit: this.commit });
+        this.registerOutputs({});
     }
 }

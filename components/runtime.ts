@@ -107,7 +107,6 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const checkouts = new Map<string, GitCheckout>();
         const images = new Map<string, ReleaseImage>();
         for (const tag of tags) {
             const checkout = new GitCheckout(
@@ -122,7 +121,6 @@ export class L9Runtime extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            checkouts.set(tag, checkout);
             images.set(
                 tag,
                 new ReleaseImage(

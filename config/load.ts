@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { MessageOnlyError } from "./message-error";
 import { configSchema, DeployConfig, FIX_HINTS, SECRET_KEYS } from "./schema";
 
 export const CONFIG_NAMESPACE = "l9-deploy";
@@ -9,15 +10,9 @@ export const CONFIG_NAMESPACE = "l9-deploy";
  * RunError without a stack, so Pulumi reports just the message: formatting an exception's
  * source-mapped stack costs the language runtime tens of seconds here.
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends MessageOnlyError {
     constructor(readonly problems: string[]) {
-        super(
-            `invalid stack configuration (nothing was changed on the host):\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
-        this.name = "ConfigError";
-        // The message says it all; a stack would only be formatted (slowly) and shown.
-        this.stack = `${this.name}: ${this.message}`;
+        super("ConfigError", `invalid stack configuration (nothing was changed on the host):\n` + problems.map((p) => `  - ${p}`).join("\n"));
     }
 }
 
