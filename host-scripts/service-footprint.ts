@@ -1,6 +1,6 @@
 import { caddyServerName } from "./caddy";
 import { caddyMarkerDirs, hostLayout } from "./layout";
-import { prologue, script, sh } from "./shell";
+import { prologue, script, sh, ShellText } from "./shell";
 
 /** What the service occupies on the host, besides its containers. */
 export interface ServiceFootprintArgs {
@@ -13,17 +13,28 @@ export interface ServiceFootprintArgs {
 }
 
 /**
+ * The service's directories with their modes: appDir, state and releases 0750, shared 0700,
+ * the marker directory and its parents 0755 (Caddy's user reads them). Idempotent; the
+ * switch runs them too, so a removed marker directory is back before the flip.
+ */
+export function renderServiceDirLines(appDir: string, serviceName: string): ShellText[] {
+    const l = hostLayout(appDir);
+    return [
+        sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} && chmod 750 ${l.appDir} ${l.stateDir} ${l.releases}`,
+        sh`mkdir -p ${`${l.appDir}/shared`} && chmod 700 ${`${l.appDir}/shared`}`,
+        ...caddyMarkerDirs(serviceName).map((d) => sh`mkdir -p ${d} && chmod 755 ${d}`),
+    ];
+}
+
+/**
  * Prepares the service's place on the host: appDir and its state, releases and shared
  * directories (0750/0700: nothing in them for other users), and the marker directory Caddy's
  * user reads (0755). Idempotent.
  */
 export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
-    const l = hostLayout(a.appDir);
     return script(
         prologue(`service ${a.serviceName}`),
-        sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} && chmod 750 ${l.appDir} ${l.stateDir} ${l.releases}`,
-        sh`mkdir -p ${`${l.appDir}/shared`} && chmod 700 ${`${l.appDir}/shared`}`,
-        ...caddyMarkerDirs(a.serviceName).map((d) => sh`mkdir -p ${d} && chmod 755 ${d}`),
+        renderServiceDirLines(a.appDir, a.serviceName),
         sh`say ${`${a.appDir} ready`}`,
     );
 }

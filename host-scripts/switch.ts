@@ -1,5 +1,6 @@
 import { caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, renderCaddyFactsLines } from "./caddy";
-import { caddyMarkerDir, caddyMarkerDirs, hostLayout } from "./layout";
+import { caddyMarkerDir, hostLayout } from "./layout";
+import { renderServiceDirLines } from "./service-footprint";
 import { oneLine, prologue, script, sh } from "./shell";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
@@ -70,8 +71,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
         sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
-        sh`mkdir -p ${l.stateDir} && chmod 750 ${a.appDir} ${l.stateDir}`,
-        ...caddyMarkerDirs(a.serviceName).map((d) => sh`mkdir -p ${d} && chmod 755 ${d}`),
+        renderServiceDirLines(a.appDir, a.serviceName),
         sh`load_config() {`,
         sh`  say ${`loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}`}`,
         sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,

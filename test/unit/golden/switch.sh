@@ -6,7 +6,8 @@ say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 admin='http://127.0.0.1:2019'
 api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
 curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'
-mkdir -p '/opt/l9/state' && chmod 750 '/opt/l9' '/opt/l9/state'
+mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' && chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
+mkdir -p '/opt/l9/shared' && chmod 700 '/opt/l9/shared'
 mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'
 mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'
 mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'
