@@ -16,6 +16,8 @@ import { prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
 export = async () => {
     const config = loadConfig();
+    // Host output older than this is from an earlier update (the host clock may lag by the allowed skew).
+    const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
     // The deploy key goes into the stack's SSH agent; resources only ever see its socket path.
     const target = { host: config.host, port: config.sshPort, user: config.sshUser };
     let access;
@@ -40,7 +42,7 @@ export = async () => {
             : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
     pulumi.log.info(`release plan: ${plan.transition} (${config.releaseTag} → ${plan.target})`);
 
-    const runtime = new L9Runtime("l9", { config, plan, envFingerprint, actor, access });
+    const runtime = new L9Runtime("l9", { config, plan, envFingerprint, actor, access, stackName: `${pulumi.getProject()}/${pulumi.getStack()}`, startedAt });
 
     return {
         releaseTag: config.releaseTag,
@@ -52,6 +54,7 @@ export = async () => {
         url: runtime.url,
         deployedAt: runtime.deployedAt,
         deployedBy: actor,
+        maintenance: runtime.maintenance,
         // Read back by the next update (state/previous-state.ts); resolves only once the
         // switch succeeded, so a failed gate never records a switch that did not happen.
         deployState: pulumi.secret(runtime.deployedAt.apply(() => runtime.state)),

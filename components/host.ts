@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderPreflightScript } from "../host-scripts/preflight";
+import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
 import { raw, sh } from "../host-scripts/shell";
 import { ProbeTarget } from "../providers/host-fact-probe";
 import { HostAccess, openSshOptions } from "../ssh/host-access";
@@ -23,6 +23,8 @@ export interface HostArgs {
     readonly caddyAdmin: pulumi.Input<string>;
     /** Minimum free disk space in MiB. */
     readonly minFreeDiskMb: pulumi.Input<number>;
+    /** The certificates Caddy must serve for the site (checked by preflight). */
+    readonly certificates: CertificateCheckArgs;
     /**
      * Values whose change means this update touches the host. Preflight re-runs when they
      * change, so every changing update is preflighted first and an unchanged stack stays
@@ -36,6 +38,30 @@ export interface HostArgs {
  * environment variables (that needs AcceptEnv on the host and would only warn).
  */
 export const HOST_COMMAND_DEFAULTS = { addPreviousOutputInEnv: false } as const;
+
+/**
+ * What a gate-like step (gate, hooks) runs when only its connection or script changed (a new
+ * SSH port, another agent socket): nothing. They re-run only through their triggers, so
+ * reconnecting is never a release.
+ */
+export const RECONNECT_ONLY_SCRIPT = "true";
+
+/**
+ * Host scripts report what should not stop a release (a notification not delivered, a
+ * failed optional backup) as stderr lines starting with "warning: ". They become Pulumi
+ * warnings on the resource, once: a command's output kept in the state from an earlier
+ * update (its last stdout line, the host time it finished, is older than this update) is not
+ * repeated.
+ */
+export function surfaceHostWarnings(cmd: command.remote.Command, resource: pulumi.Resource, startedAt: number): void {
+    pulumi.all([cmd.stdout, cmd.stderr]).apply(([stdout, stderr]) => {
+        const finished = Date.parse(stdout.trim().split("\n").pop() ?? "");
+        if (!(finished >= startedAt)) return;
+        for (const line of stderr.split("\n")) {
+            if (line.startsWith("warning: ")) pulumi.log.warn(line.slice("warning: ".length), resource);
+        }
+    });
+}
 
 /**
  * A host script as command inputs: the command is `sh -s` named after the step, and the
@@ -100,7 +126,9 @@ export class Host extends pulumi.ComponentResource {
                 connection: this.connection,
                 ...scriptOnStdin(
                     "preflight",
-                    pulumi.all([args.appDir, args.caddyAdmin, args.minFreeDiskMb]).apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb })),
+                    pulumi
+                        .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
+                        .apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb, certificates: args.certificates })),
                 ),
                 triggers: args.preflightTriggers,
             },

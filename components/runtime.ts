@@ -13,6 +13,11 @@ import { ReleaseImage } from "./release-image";
 import { ServiceFootprint } from "./service-footprint";
 import { Slot } from "./slot";
 import { TrafficSwitch } from "./traffic-switch";
+import { caddyConfigId } from "../host-scripts/caddy";
+import { NotifyContext } from "../host-scripts/notify";
+import { caddyServerArgs, RoutingArgs } from "../host-scripts/switch";
+import { MaintenanceMode } from "./maintenance-mode";
+import { NotifyTargets } from "./notify-targets";
 
 export interface L9RuntimeArgs {
     /** The validated stack configuration. */
@@ -25,6 +30,10 @@ export interface L9RuntimeArgs {
     readonly actor: string;
     /** The stack's SSH agent and pinned known_hosts on this machine (paths only). */
     readonly access: HostAccess;
+    /** The stack, as notifications name it (project/stack). */
+    readonly stackName: string;
+    /** When this update started, minus the allowed clock skew (epoch ms). */
+    readonly startedAt: number;
 }
 
 export interface SlotSummary {
@@ -49,6 +58,8 @@ export class L9Runtime extends pulumi.ComponentResource {
     readonly host: Host;
     /** The env file; `validatedEnv` is what the slots run with. */
     readonly envFile: EnvFile;
+    /** Maintenance mode as configured (stack output). */
+    readonly maintenance: { enabled: boolean; message: string; allowPaths: string[] };
 
     constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:L9Runtime", name, {}, opts);
@@ -59,6 +70,16 @@ export class L9Runtime extends pulumi.ComponentResource {
         const desiredTag = c.releaseTag;
         const portOf = (color: Color) => (color === "blue" ? c.bluePort : c.greenPort);
 
+        const routing: RoutingArgs = {
+            serviceName: c.serviceName,
+            appDir: c.appDir,
+            caddyAdmin: c.caddyAdmin,
+            caddyListen: c.caddyListen,
+            caddyHosts: c.caddyHosts,
+            bluePort: c.bluePort,
+            greenPort: c.greenPort,
+            maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath], retryAfterSeconds: c.maintenance.retryAfterSeconds },
+        };
         const host = new Host(
             "host",
             {
@@ -70,6 +91,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 appDir: c.appDir,
                 caddyAdmin: c.caddyAdmin,
                 minFreeDiskMb: c.minFreeDiskMb,
+                certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routing)) },
                 // The env fingerprint is derived from secrets: it is kept as a secret in the state.
                 preflightTriggers: [desiredTag, next.active, pulumi.secret(args.envFingerprint)],
             },
@@ -169,15 +191,17 @@ export class L9Runtime extends pulumi.ComponentResource {
         // healing a worktree never shows the image or the containers as changing.
         this.commit = releaseTags.get(desiredTag)!.commit;
         this.imageId = images.get(desiredTag)!.imageId;
-        const routing = {
-            serviceName: c.serviceName,
+        const notify: NotifyContext = {
+            stack: args.stackName,
+            service: c.serviceName,
+            tag: desiredTag,
+            previousTag: next.slots[other]?.tag,
+            actor: args.actor,
             appDir: c.appDir,
-            caddyAdmin: c.caddyAdmin,
-            caddyListen: c.caddyListen,
-            caddyHosts: c.caddyHosts,
-            bluePort: c.bluePort,
-            greenPort: c.greenPort,
         };
+        // Scripts that notify read the targets file: it is written before them.
+        const notifyTargets =
+            c.notify.length > 0 ? new NotifyTargets("notify", { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight) : undefined;
         const traffic = new TrafficSwitch(
             "traffic",
             {
@@ -199,9 +223,25 @@ export class L9Runtime extends pulumi.ComponentResource {
                 record: pulumi.all([this.commit, this.imageId]).apply(([commit, imageId]) => ({ tag: desiredTag, commit, imageId, actor: args.actor })),
                 imageName,
                 imagesToKeep: c.imagesToKeep,
+                watch: { seconds: c.watchSeconds, failures: c.watchFailures },
+                notify,
+                notifyEvent: plan.transition === "switch-to-standby" ? "rollback" : "success",
+                hooks:
+                    c.backup || c.migrate
+                        ? {
+                              backup: c.backup ? { command: c.backup, keep: c.backupsToKeep, required: c.backupRequired } : undefined,
+                              migrate: c.migrate,
+                              imageId: this.imageId,
+                              networkMode: c.networkMode,
+                          }
+                        : undefined,
+                startedAt: args.startedAt,
             },
-            { parent: this, dependsOn: [...slots.values()] },
+            { parent: this, dependsOn: [...slots.values(), ...(notifyTargets ? [notifyTargets] : [])] },
         );
+        // Maintenance mode acts through the route the switch loaded into Caddy.
+        new MaintenanceMode("maintenance", { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });
+        this.maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
 
         new DriftJob(
             "drift",
@@ -238,6 +278,6 @@ export class L9Runtime extends pulumi.ComponentResource {
                 .apply(([commit, imageId]) => ({ tag: release.tag, commit, imageId }));
         };
         this.slots = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));
-        this.registerOutputs({ activeSlot: this.activeSlot, slots: this.slots, deployedAt: this.deployedAt });
+        this.registerOutputs({ activeSlot: this.activeSlot, slots: this.slots, deployedAt: this.deployedAt, maintenance: this.maintenance });
     }
 }

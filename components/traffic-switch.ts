@@ -7,7 +7,9 @@ import { renderGateScript } from "../host-scripts/gate";
 import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { Color } from "../state/slot-machine";
-import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
+import { NotifyContext } from "../host-scripts/notify";
+import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
+import { ReleaseHooks, ReleaseHooksArgs } from "./release-hooks";
 
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
@@ -46,21 +48,24 @@ export interface TrafficSwitchArgs {
     readonly imageName: string;
     /** How many release images to keep. */
     readonly imagesToKeep: number;
+    /** The post-switch watch: seconds, and failed rounds in a row that switch back. */
+    readonly watch: { seconds: number; failures: number };
+    /** Who is told about this update, and what it is (a release, or a return to the standby). */
+    readonly notify: NotifyContext;
+    readonly notifyEvent: "success" | "rollback";
+    /** Backup and migrate, between the gate and the switch (absent: none configured). */
+    readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode">;
+    /** When this update started (host warnings of earlier runs are not repeated). */
+    readonly startedAt: number;
 }
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
 /**
- * What the gate runs when only its connection changed (a new SSH port, another agent
- * socket): nothing. The gate and the switch re-run only through their triggers, whose values
- * include a digest of their scripts, so reconnecting is never a release.
- */
-export const RECONNECT_ONLY_SCRIPT = "true";
-
-/**
- * The gate, then the switch. The gate checks the target slot (Docker health, health endpoint,
- * smoke requests, log scan); only when it passes does the switch point Caddy at the slot,
- * record the deploy, drain or keep warm the old slot, and prune old images. A probe asks the
+ * The gate, the release hooks, then the switch. The gate checks the target slot (Docker
+ * health, health endpoint, smoke requests, log scan); the hooks back up and migrate; only
+ * then does the switch point Caddy at the slot, watch it (switching back on failure), record
+ * the deploy, drain or keep warm the old slot, prune old images and notify. A probe asks the
  * host which slot Caddy routes to and what it dials, so a hand edit shows up as drift.
  */
 export class TrafficSwitch extends pulumi.ComponentResource {
@@ -71,14 +76,14 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         super("l9:index:TrafficSwitch", name, {}, opts);
         const routing = args.routing;
         const port = args.target === "blue" ? routing.bluePort : routing.greenPort;
+        const checks = { port, healthPath: args.healthPath, smokeRequests: args.smokeRequests };
         const gateScript = renderGateScript({
+            ...checks,
             containerName: args.containerName,
             tag: args.tag,
-            port,
-            healthPath: args.healthPath,
             timeoutSeconds: args.healthTimeoutSeconds,
-            smokeRequests: args.smokeRequests,
             logScanPatterns: args.logScanPatterns,
+            notify: args.notify,
         });
         const gate = new command.remote.Command(
             `${name}-gate`,
@@ -109,10 +114,32 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             },
             { parent: this, provider: args.probe.provider },
         );
+        const hooks =
+            args.hooks &&
+            new ReleaseHooks(
+                `${name}-hooks`,
+                {
+                    ...args.hooks,
+                    connection: args.connection,
+                    appDir: routing.appDir,
+                    serviceName: routing.serviceName,
+                    tag: args.tag,
+                    containerName: args.containerName,
+                    containerId: args.containerId,
+                    target: args.target,
+                    notify: args.notify,
+                    startedAt: args.startedAt,
+                },
+                { parent: this, dependsOn: [gate] },
+            );
         const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
             renderSwitchScript({
                 ...routing,
                 slot: args.target,
+                containerName: args.containerName,
+                watch: { ...args.watch, checks },
+                notify: args.notify,
+                notifyEvent: args.notifyEvent,
                 previousContainer: args.previousContainer,
                 standby: args.standby,
                 drainGraceSeconds: args.drainGraceSeconds,
@@ -130,8 +157,9 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 update: renderRecordedDeployTimeScript(routing.appDir),
                 triggers: [args.containerId, switchScript.apply(sha256), probe.generation],
             },
-            { parent: this, dependsOn: [gate] },
+            { parent: this, dependsOn: hooks ? [hooks] : [gate] },
         );
+        surfaceHostWarnings(flip, this, args.startedAt);
         this.deployedAt = flip.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
         this.registerOutputs({ deployedAt: this.deployedAt });
     }

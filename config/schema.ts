@@ -31,6 +31,9 @@ const jsonOf = <T extends z.ZodTypeAny>(schema: T) =>
         }
     }, schema);
 
+// A webhook URL: http(s), no whitespace, quotes or characters a shell gives meaning to.
+const WEBHOOK_URL = /^https?:\/\/[A-Za-z0-9._~:/?#@!&+,;=%\[\]-]+$/;
+
 const isTraversing = (p: string) => p.split("/").some((part) => part === ".." || part === ".");
 
 const smokeRequest = z.object({
@@ -38,6 +41,26 @@ const smokeRequest = z.object({
     path: z.string().regex(HTTP_PATH, "must be an absolute URL path such as /api/smoke, without spaces or quotes"),
     expectStatus: z.coerce.number().int().min(100).max(599).default(200),
 });
+
+const singleLine = (what: string) => z.string().min(1).regex(/^[^\n\r\0]+$/, `must be a single-line ${what}`);
+
+const notifyTarget = z
+    .object({
+        format: z.enum(["json", "telegram"]).default("json"),
+        url: z.string().regex(WEBHOOK_URL, "must be an http(s) URL without spaces or quotes, e.g. https://hooks.slack.com/services/... or https://api.telegram.org/bot<token>/sendMessage"),
+        chatId: z.string().regex(/^-?[0-9]+$|^@[A-Za-z0-9_]{5,}$/, "must be a Telegram chat id (digits) or @channelname").optional(),
+    })
+    .strict()
+    .refine((t) => t.format !== "telegram" || t.chatId !== undefined, { message: "a telegram target needs chatId", path: ["chatId"] });
+
+const maintenance = z
+    .object({
+        enabled: bool.default(false),
+        message: z.string().min(1).max(4000).regex(/^[^\0]*$/, "must not contain NUL bytes").default("The service is down for maintenance. Please retry in a few minutes."),
+        allowPaths: z.array(z.string().regex(/^\/[A-Za-z0-9._~+,=:@%/*-]*$/, "must be a URL path such as /health or /status/*")).max(50).optional(),
+        retryAfterSeconds: z.coerce.number().int().min(1).max(86400).default(300),
+    })
+    .strict();
 
 export const configSchema = z
     .object({
@@ -106,6 +129,16 @@ export const configSchema = z
             .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
             .default("/var/lib/prometheus/node-exporter"),
         minFreeDiskMb: z.coerce.number().int().min(0).default(2048),
+        backup: singleLine("shell command run on the host (its stdout is the backup), e.g. pg_dump \"$DATABASE_URL\" | gzip").optional(),
+        backupsToKeep: z.coerce.number().int().min(1).max(365).default(7),
+        backupRequired: bool.default(false),
+        migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
+        notify: jsonOf(z.array(notifyTarget).max(20)).default([]),
+        maintenance: jsonOf(maintenance).default({ enabled: false, message: "The service is down for maintenance. Please retry in a few minutes.", retryAfterSeconds: 300 }),
+        watchSeconds: z.coerce.number().int().min(0).max(3600).default(0),
+        watchFailures: z.coerce.number().int().min(1).max(100).default(3),
+        minCertDays: z.coerce.number().int().min(0).max(365).default(14),
+        maxClockSkewSeconds: z.coerce.number().int().min(1).max(3600).default(30),
         deployedBy: z.string().regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)").optional(),
     })
     .superRefine((c, ctx) => {
@@ -139,7 +172,7 @@ export type DeployConfig = z.output<typeof configSchema>;
 export type SmokeRequest = z.output<typeof smokeRequest>;
 
 /** Keys that hold secrets: they must be stored with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["sshPrivateKey", "env"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "env", "notify"] as const;
 
 /** How to fix each field, appended to its error. */
 export const FIX_HINTS: Record<string, string> = {
@@ -156,4 +189,10 @@ export const FIX_HINTS: Record<string, string> = {
     smokeRequests: "pulumi config set smokeRequests '[{\"method\":\"GET\",\"path\":\"/api/smoke\",\"expectStatus\":200}]'",
     caddyAdmin: "pulumi config set caddyAdmin 127.0.0.1:2019",
     caddyListen: "pulumi config set caddyListen :443",
+    backup: "pulumi config set backup 'pg_dump \"$DATABASE_URL\" | gzip' (stdout is stored under <appDir>/backups)",
+    migrate: "pulumi config set migrate '[\"alembic\",\"upgrade\",\"head\"]' (arguments after the image, as in docker run IMAGE ...)",
+    notify: "pulumi config set --secret notify '[{\"format\":\"json\",\"url\":\"https://hooks.example.com/l9\"},{\"format\":\"telegram\",\"url\":\"https://api.telegram.org/bot<token>/sendMessage\",\"chatId\":\"-100123\"}]'",
+    maintenance: "pulumi config set maintenance '{\"enabled\":true,\"message\":\"Back at 04:00 UTC\",\"allowPaths\":[\"/health\"]}'",
+    watchSeconds: "pulumi config set watchSeconds 60",
+    minCertDays: "pulumi config set minCertDays 14",
 };

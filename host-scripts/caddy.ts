@@ -23,6 +23,16 @@ export interface CaddyServerArgs {
     greenPort: number;
     /** Directory of the marker file (readable by Caddy's user). */
     markerDir: string;
+    /** How the maintenance route answers while its marker exists. */
+    maintenance: MaintenanceRouting;
+}
+
+/** The maintenance route's fixed part (the on/off marker and the message are files). */
+export interface MaintenanceRouting {
+    /** Paths still proxied during maintenance (health stays reachable). */
+    allowPaths: string[];
+    /** The Retry-After header of the 503. */
+    retryAfterSeconds: number;
 }
 
 export type SlotColor = "blue" | "green";
@@ -39,6 +49,16 @@ export function caddyServerName(serviceName: string): string {
 /** The marker file whose presence routes traffic to green. */
 export function greenMarkerFile(markerDir: string, serviceName: string): string {
     return `${markerDir}/${serviceName}-green.active`;
+}
+
+/** The marker file whose presence puts the service in maintenance mode. */
+export function maintenanceMarkerFile(markerDir: string, serviceName: string): string {
+    return `${markerDir}/${serviceName}-maintenance.on`;
+}
+
+/** The file whose text is the body of the maintenance 503 (in the marker directory). */
+export function maintenanceMessageFile(markerDir: string, serviceName: string): string {
+    return `${markerDir}/${serviceName}-maintenance.txt`;
 }
 
 export function caddyUpstreams(dial: string): Array<{ dial: string }> {
@@ -63,6 +83,23 @@ function serverBody(a: CaddyServerArgs) {
         listen: [a.listen],
         ...(a.hosts.length === 0 ? { automatic_https: { disable: true } } : {}),
         routes: [
+            // Maintenance: while its marker exists, everything but allowPaths gets a 503 whose
+            // body is the message file. On/off and the message are files: no config reload.
+            {
+                match: [
+                    {
+                        ...hostMatch,
+                        file: { root: "/", try_files: [maintenanceMarkerFile(a.markerDir, a.serviceName)] },
+                        ...(a.maintenance.allowPaths.length > 0 ? { not: [{ path: a.maintenance.allowPaths }] } : {}),
+                    },
+                ],
+                handle: [
+                    { handler: "headers", response: { set: { "Retry-After": [String(a.maintenance.retryAfterSeconds)], "Cache-Control": ["no-store"] } } },
+                    { handler: "rewrite", uri: `/${maintenanceMessageFile(a.markerDir, a.serviceName).split("/").pop()}` },
+                    { handler: "file_server", root: a.markerDir, status_code: 503 },
+                ],
+                terminal: true,
+            },
             {
                 match: [{ ...hostMatch, file: { root: "/", try_files: [marker] } }],
                 handle: [proxy(a.serviceName, "green", a.greenPort)],
@@ -85,7 +122,8 @@ export function caddyConfigId(a: CaddyServerArgs): string {
 
 export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
     const body = serverBody(a);
-    body.routes[1] = { ...body.routes[1], ...{ "@id": caddyConfigId(a) } };
+    const last = body.routes.length - 1;
+    body.routes[last] = { ...body.routes[last], ...{ "@id": caddyConfigId(a) } };
     return body;
 }
 

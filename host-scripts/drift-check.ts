@@ -4,8 +4,7 @@ import { lines, raw, script, sh } from "./shell";
 /** The cron schedule and user forms the config schema admits (checked again where rendered). */
 const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-import { caddyMarkerDir } from "./layout";
-import { RoutingArgs } from "./switch";
+import { caddyServerArgs, RoutingArgs } from "./switch";
 
 export type { RoutingArgs };
 
@@ -56,7 +55,7 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
     const r = a.routing;
     const dial = `127.0.0.1:${a.activeSlot === "blue" ? r.bluePort : r.greenPort}`;
     const wantUpstream = JSON.stringify([{ dial }]);
-    const facts = renderCaddyFactsLines({ serviceName: r.serviceName, listen: r.caddyListen, hosts: r.caddyHosts, bluePort: r.bluePort, greenPort: r.greenPort, markerDir: caddyMarkerDir(r.serviceName), caddyAdmin: r.caddyAdmin });
+    const facts = renderCaddyFactsLines(caddyServerArgs(r));
     return script(
         sh`#!/bin/sh`,
         sh`# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,

@@ -1,42 +1,41 @@
-import { SmokeRequest } from "../config/schema";
-import { lines, prologue, script, sh } from "./shell";
+import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
+import { NotifyContext, renderNotifyLines } from "./notify";
+import { prologue, script, sh } from "./shell";
 
-export interface GateScriptArgs {
+export interface GateScriptArgs extends EndpointCheckArgs {
     /** Container of the slot about to receive traffic. */
     containerName: string;
     /** Release tag expected in that container (for messages). */
     tag: string;
-    /** Loopback port the slot answers on. */
-    port: number;
-    /** Health endpoint path. */
-    healthPath: string;
     /** Seconds to wait for Docker health `healthy` and the health endpoint. */
     timeoutSeconds: number;
-    /** Requests that must answer with the expected status. */
-    smokeRequests: SmokeRequest[];
     /** Fixed strings that must not appear in the container's logs. */
     logScanPatterns: string[];
     /** How many log lines to quote when a check fails. */
     logLinesOnFailure?: number;
+    /** Who is told when the gate fails. */
+    notify: NotifyContext;
 }
 
 /**
  * The gate before traffic moves: Docker health, the health endpoint (200 and, when the body
  * is JSON with a status, status "healthy"), smoke requests, and a scan of the container's
- * logs. Any failure prints which check failed and the container's last log lines, and
- * exits non-zero; it never touches Caddy.
+ * logs. Any failure prints which check failed and the container's last log lines, notifies,
+ * and exits non-zero; it never touches Caddy.
  */
 export function renderGateScript(a: GateScriptArgs): string {
-    const base = `http://127.0.0.1:${a.port}`;
     const tail = a.logLinesOnFailure ?? 30;
     return script(
         prologue(`gate ${a.tag}`),
+        renderNotifyLines(a.notify),
         sh`c=${a.containerName}`,
         sh`gate_fail() {`,
         sh`  printf 'gate failed for %s in %s: %s\\n' ${a.tag} "$c" "$*" >&2`,
+        sh`  log_tail=$(docker logs --tail ${tail} "$c" 2>&1 || true)`,
         sh`  printf -- '--- last ${tail} log lines of %s ---\\n' "$c" >&2`,
-        sh`  docker logs --tail ${tail} "$c" 2>&1 | sed 's/^/  | /' >&2 || true`,
+        sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
         sh`  printf -- '--- traffic was not moved ---\\n' >&2`,
+        sh`  notify failure ${`gate: `}"$*" "$log_tail"`,
         sh`  exit 1`,
         sh`}`,
         sh`docker inspect "$c" >/dev/null 2>&1 || fail "container $c does not exist"`,
@@ -53,24 +52,14 @@ export function renderGateScript(a: GateScriptArgs): string {
         sh`  sleep 1`,
         sh`done`,
         sh`say "docker health: $health"`,
-        sh`url=${base + a.healthPath}`,
-        sh`while :; do`,
-        sh`  out=$(curl -sS -m 5 -w '\\n%{http_code}' "$url" 2>&1) || out="$out"`,
-        sh`  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')`,
-        sh`  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')`,
-        sh`  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then break; fi`,
-        // The configured path goes in single quotes: only $code and $status_field expand.
-        sh`  [ "$(date +%s)" -lt "$deadline" ] || gate_fail ${`check 'health endpoint': GET ${a.healthPath} answered `}"$code \${status_field:+(status \\"$status_field\\")} within ${a.timeoutSeconds}s"`,
+        renderEndpointCheckLines(a),
+        sh`until check_health; do`,
+        sh`  [ "$(date +%s)" -lt "$deadline" ] || gate_fail "$check_failed within ${a.timeoutSeconds}s"`,
         sh`  sleep 1`,
         sh`done`,
         sh`say "health endpoint: 200\${status_field:+, status $status_field}"`,
-        ...a.smokeRequests.map((r) =>
-            lines(
-                sh`code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X ${r.method} ${base + r.path} 2>/dev/null || true)`,
-                sh`[ "$code" = ${r.expectStatus} ] || gate_fail ${`check 'smoke ${r.method} ${r.path}': expected ${r.expectStatus}, got `}"$code"`,
-                sh`say ${`smoke ${r.method} ${r.path}: ${r.expectStatus}`}`,
-            ),
-        ),
+        sh`check_smoke || gate_fail "$check_failed"`,
+        sh`say ${`smoke requests: ${a.smokeRequests.length} passed`}`,
         // Recent lines: everything since shortly before this gate began (a container prints
         // before Docker records StartedAt, so --since StartedAt can miss its first lines).
         sh`logs=$(docker logs --since ${a.timeoutSeconds + 300}s "$c" 2>&1 || true)`,

@@ -12,6 +12,12 @@ export interface HostLayout {
     deployLog: string;
     /** State the host-side drift job reads: what is deployed, written at each switch. */
     stateDir: string;
+    /** Notification targets, one per line (mode 0600: the URLs carry tokens). */
+    notifyTargets: string;
+    /** Output of the backup hook, `<UTC timestamp>-<tag>`, the newest `backupsToKeep` kept (0700). */
+    backups: string;
+    /** When this attempt's preflight passed (epoch seconds): the duration in notifications. */
+    attemptStarted: string;
 }
 
 export function hostLayout(appDir: string): HostLayout {
@@ -22,6 +28,9 @@ export function hostLayout(appDir: string): HostLayout {
         envFile: `${appDir}/shared/.env`,
         deployLog: `${appDir}/deploys.jsonl`,
         stateDir: `${appDir}/state`,
+        notifyTargets: `${appDir}/shared/notify-targets`,
+        backups: `${appDir}/backups`,
+        attemptStarted: `${appDir}/state/attempt-started`,
     };
 }
 

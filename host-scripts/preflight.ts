@@ -1,4 +1,5 @@
-import { prologue, script, sh } from "./shell";
+import { hostLayout } from "./layout";
+import { lines, prologue, script, sh, ShellText } from "./shell";
 
 export interface PreflightScriptArgs {
     /** The app directory whose filesystem must have room for images and worktrees. */
@@ -7,6 +8,19 @@ export interface PreflightScriptArgs {
     caddyAdmin: string;
     /** Minimum free space, in MiB, on the filesystem holding appDir and on Docker's root. */
     minFreeDiskMb: number;
+    /** The certificates Caddy must serve, checked once Caddy runs the site's current config. */
+    certificates?: CertificateCheckArgs;
+}
+
+export interface CertificateCheckArgs {
+    /** Host names whose certificates are checked (SNI). */
+    hosts: string[];
+    /** Where the site listens, as host:port (an empty host means loopback). */
+    listen: string;
+    /** Minimum days of validity left (0: no check). */
+    minDays: number;
+    /** The `@id` of the site's current config: before Caddy runs it there is nothing to check. */
+    configId: string;
 }
 
 /**
@@ -29,7 +43,37 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         sh`  free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')`,
         sh`  [ "$free_mb" -ge ${a.minFreeDiskMb} ] || fail "only $free_mb MiB free on the filesystem of $d, below minFreeDiskMb=${a.minFreeDiskMb} (free space, or lower it: pulumi config set minFreeDiskMb N)"`,
         sh`done`,
+        renderCertificateLines(a.caddyAdmin, a.certificates),
         sh`say "host ready: docker, caddy admin and disk space ok"`,
+        // The start of this attempt, for the duration in notifications (once the state dir exists).
+        sh`if [ -d ${hostLayout(a.appDir).stateDir} ]; then date +%s >${hostLayout(a.appDir).attemptStarted}; fi`,
         sh`echo ok`,
+    );
+}
+
+/**
+ * Every host name's certificate, as Caddy serves it on the site's address, must stay valid
+ * for `minDays` more days. Skipped before Caddy runs the site's current config (a first
+ * deploy, or new hosts): Caddy obtains the certificates when it loads it.
+ */
+function renderCertificateLines(caddyAdmin: string, c: CertificateCheckArgs | undefined): ShellText | false {
+    if (!c || c.hosts.length === 0 || c.minDays <= 0) return false;
+    const sep = c.listen.lastIndexOf(":");
+    const address = `${c.listen.slice(0, sep) || "127.0.0.1"}:${c.listen.slice(sep + 1)}`;
+    return lines(
+        sh`command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"`,
+        sh`if curl -fsS -m 5 -o /dev/null ${`http://${caddyAdmin}/id/${c.configId}`} 2>/dev/null; then`,
+        ...c.hosts.map((name) =>
+            lines(
+                sh`  cert=$(openssl s_client -connect ${address} -servername ${name} </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=`,
+                sh`  [ -n "$cert" ] || fail ${`Caddy serves no certificate for ${name} on ${address} (check Caddy's log; or: pulumi config set minCertDays 0)`}`,
+                sh`  until=$(printf '%s\n' "$cert" | openssl x509 -noout -enddate | cut -d= -f2)`,
+                sh`  printf '%s\n' "$cert" | openssl x509 -noout -checkend ${c.minDays * 86400} >/dev/null || fail ${`the certificate Caddy serves for ${name} expires`}" $until, "${`within minCertDays=${c.minDays} days (renew it: check Caddy's log and its ACME account; or: pulumi config set minCertDays N)`}`,
+                sh`  say ${`certificate for ${name} valid until`}" $until"`,
+            ),
+        ),
+        sh`else`,
+        sh`  say "certificates: Caddy does not run the site's current config yet; it obtains them when the switch loads it"`,
+        sh`fi`,
     );
 }

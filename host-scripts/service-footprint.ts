@@ -42,8 +42,8 @@ export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
 /**
  * The delete of the service's place, run last by `pulumi destroy` (everything else depends
  * on it): Caddy's server for the service, the marker directory, the service's images, and
- * everything under appDir except the deploy log, which is kept on purpose (the audit trail
- * outlives the service). Containers, the cron job and the env file have their own deletes.
+ * everything under appDir except the deploy log and the backups, which are kept on purpose (the audit trail
+ * and the data outlive the service). Containers, the cron job and the env file have their own deletes.
  */
 export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const l = hostLayout(a.appDir);
@@ -58,7 +58,7 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
-        sh`if [ -d ${l.appDir} ]; then find ${l.appDir} -mindepth 1 -maxdepth 1 ! -name ${l.deployLog.split("/").pop() ?? ""} -exec rm -rf {} +; fi`,
-        sh`say ${`removed; kept ${l.deployLog}`}`,
+        sh`if [ -d ${l.appDir} ]; then find ${l.appDir} -mindepth 1 -maxdepth 1 ! -name ${l.deployLog.split("/").pop() ?? ""} ! -name ${l.backups.split("/").pop() ?? ""} -exec rm -rf {} +; fi`,
+        sh`say ${`removed; kept ${l.deployLog} and ${l.backups}`}`,
     );
 }

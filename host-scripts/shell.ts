@@ -61,6 +61,11 @@ export function raw(text: string): ShellText {
     return ShellText.of(text);
 }
 
+/** Several values as separate shell words (each quoted), e.g. a command's arguments. */
+export function words(values: (string | number)[]): ShellText {
+    return ShellText.of(values.map(render).join(" "));
+}
+
 /** Joins script lines, dropping `false`/`undefined` entries, with a trailing newline. */
 export function lines(...parts: (ShellText | ShellText[] | false | undefined)[]): ShellText {
     const flat = parts.flat().filter((p): p is ShellText => p instanceof ShellText);

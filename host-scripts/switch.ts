@@ -1,7 +1,9 @@
-import { caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, renderCaddyFactsLines } from "./caddy";
+import { CaddyServerArgs, caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, MaintenanceRouting, renderCaddyFactsLines } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { renderServiceDirLines } from "./service-footprint";
-import { oneLine, prologue, script, sh } from "./shell";
+import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
+import { NotifyContext, renderNotifyLines } from "./notify";
+import { lines, oneLine, prologue, script, sh, ShellText } from "./shell";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
 export interface RoutingArgs {
@@ -18,11 +20,31 @@ export interface RoutingArgs {
     /** Loopback ports of the two slots. */
     bluePort: number;
     greenPort: number;
+    /** The maintenance route's fixed part. */
+    maintenance: MaintenanceRouting;
+}
+
+/** Caddy's view of the routing: the server config's inputs and the admin address. */
+export function caddyServerArgs(r: RoutingArgs): CaddyServerArgs & { caddyAdmin: string } {
+    const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin } = r;
+    return { serviceName, listen: caddyListen, hosts: caddyHosts, bluePort, greenPort, markerDir: caddyMarkerDir(serviceName), maintenance, caddyAdmin };
+}
+
+/** The post-switch watch: the new slot keeps being checked while it serves. */
+export interface WatchArgs {
+    /** How long to watch after the switch (0: no watch). */
+    seconds: number;
+    /** Failed rounds in a row that switch traffic back to the standby. */
+    failures: number;
+    /** What a round checks: the new slot's health endpoint and smoke requests. */
+    checks: EndpointCheckArgs;
 }
 
 export interface SwitchScriptArgs extends RoutingArgs {
     /** The slot that becomes active. */
     slot: "blue" | "green";
+    /** Its container (quoted in messages, its logs in notifications). */
+    containerName: string;
     /** Container of the other slot, drained or kept warm (absent on a first deploy). */
     previousContainer?: string;
     /** Keep the previous slot running ("warm") or stop it ("stopped"). */
@@ -35,6 +57,11 @@ export interface SwitchScriptArgs extends RoutingArgs {
     imageName: string;
     /** How many release images to keep. */
     imagesToKeep: number;
+    /** The post-switch watch. */
+    watch: WatchArgs;
+    /** Who is told, and what this switch is: a release ("success") or a return to the standby ("rollback"). */
+    notify: NotifyContext;
+    notifyEvent: "success" | "rollback";
 }
 
 export interface DeployRecordFields {
@@ -52,6 +79,56 @@ export function deployRecordJson(slot: string, r: DeployRecordFields, status: st
 }
 
 
+/** The flip: one atomic filesystem operation that Caddy reads on every request. */
+function renderFlipLine(slot: "blue" | "green", marker: string): ShellText {
+    return slot === "green"
+        ? sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`
+        : sh`rm -f ${marker}`;
+}
+
+/**
+ * The post-switch watch: one round a second for `seconds`, each the health endpoint and the
+ * smoke requests of the new slot. `failures` failed rounds in a row flip traffic back to the
+ * standby (when it runs and answers its health endpoint), record and notify the switch-back,
+ * and fail the step naming the check.
+ */
+function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[]): ShellText[] {
+    if (a.watch.seconds <= 0) return [];
+    const back = a.slot === "green" ? "blue" : "green";
+    const backPort = back === "blue" ? a.bluePort : a.greenPort;
+    const backDial = `127.0.0.1:${backPort}`;
+    return [
+        renderEndpointCheckLines(a.watch.checks),
+        sh`switch_back() {`,
+        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 || true)`,
+        a.previousContainer
+            ? lines(
+                  sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} is not running, so traffic stays on ${a.slot}`}; }`,
+                  sh`  curl -fsS -m 5 -o /dev/null ${`http://${backDial}${a.watch.checks.healthPath}`} || { notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} does not answer its health endpoint either, so traffic stays on ${a.slot}`}; }`,
+                  sh`  say ${`switching traffic back to ${back} (${a.previousContainer}, ${a.notify.previousTag ?? "the standby"})`}`,
+                  renderFlipLine(back, marker),
+                  ...facts.map((f) => sh`  ${f}`),
+                  sh`  [ "$routing" = ${back} ] && [ "$upstream" = ${JSON.stringify([{ dial: backDial }])} ] || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
+                  sh`  printf '%s\n' ${deployRecordJson(a.slot, a.record, "switched-back")} | sed "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/" >>${hostLayout(a.appDir).deployLog}`,
+                  sh`  notify rollback ${`automatic switch-back to ${a.notify.previousTag ?? back}: `}"$check_failed" "$log_tail"`,
+                  sh`  printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2`,
+                  sh`  fail ${`post-switch watch: `}"$check_failed ($w_fails times in a row)"${`; traffic was switched back to ${back} (${a.notify.previousTag ?? "the standby"})`}`,
+              )
+            : lines(
+                  sh`  notify failure ${`watch: `}"$check_failed" "$log_tail"`,
+                  sh`  fail ${`post-switch watch: `}"$check_failed"${`; there is no standby to switch back to (first deploy), so traffic stays on ${a.slot}`}`,
+              ),
+        sh`}`,
+        sh`say ${`watching ${a.slot} for ${a.watch.seconds}s (health and smoke every second; ${a.watch.failures} failures in a row switch back)`}`,
+        sh`w_end=$(( $(date +%s) + ${a.watch.seconds} )); w_fails=0`,
+        sh`while [ "$(date +%s)" -lt "$w_end" ]; do`,
+        sh`  if check_health && check_smoke; then w_fails=0; else w_fails=$((w_fails + 1)); say "watch: $check_failed ($w_fails/${a.watch.failures})"; [ "$w_fails" -lt ${a.watch.failures} ] || switch_back; fi`,
+        sh`  sleep 1`,
+        sh`done`,
+        sh`say ${`watch: ${a.slot} stayed healthy for ${a.watch.seconds}s`}`,
+    ];
+}
+
 /**
  * Routes traffic to the new slot: makes sure Caddy has the service's two-route config
  * (loaded only when missing or different), then flips the marker file (atomic, no Caddy
@@ -61,12 +138,13 @@ export function deployRecordJson(slot: string, r: DeployRecordFields, status: st
 export function renderSwitchScript(a: SwitchScriptArgs): string {
     const admin = `http://${a.caddyAdmin}`;
     const l = hostLayout(a.appDir);
-    const markerDir = caddyMarkerDir(a.serviceName);
-    const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir };
-    const marker = greenMarkerFile(markerDir, a.serviceName);
+    const caddyArgs = caddyServerArgs(a);
+    const marker = greenMarkerFile(caddyArgs.markerDir, a.serviceName);
     const dial = `127.0.0.1:${a.slot === "blue" ? a.bluePort : a.greenPort}`;
+    const facts = renderCaddyFactsLines(caddyArgs);
     return script(
         prologue(`switch to ${a.slot}`),
+        renderNotifyLines(a.notify),
         sh`admin=${admin}`,
         sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
         sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
@@ -84,16 +162,16 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`}`,
         // Loaded only when missing or different: a reload is never part of a routine switch.
         sh`curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(caddyArgs)}`} 2>/dev/null || load_config`,
-        // The flip: one atomic filesystem operation that Caddy reads on every request.
-        a.slot === "green"
-            ? sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`
-            : sh`rm -f ${marker}`,
-        ...renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }),
+        renderFlipLine(a.slot, marker),
+        ...facts,
         // A handler edited by hand keeps the config id: put our config back.
-        sh`if [ "$upstream" != ${JSON.stringify([{ dial }])} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(renderCaddyFactsLines({ ...caddyArgs, caddyAdmin: a.caddyAdmin }))}; fi`,
+        sh`if [ "$upstream" != ${JSON.stringify([{ dial }])} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(facts)}; fi`,
         sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${JSON.stringify([{ dial }])} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
         sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+        ...renderWatchLines(a, marker, facts),
+        // A re-run of the same deploy (a heal) records it again but tells nobody.
+        sh`if grep -qF ${`"id":"${a.record.id}"`} ${`${l.stateDir}/active.json`} 2>/dev/null; then already_live=yes; else already_live=no; fi`,
         sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >>${l.deployLog}`,
         sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >${`${l.stateDir}/active.json`}`,
         !!a.previousContainer &&
@@ -107,14 +185,15 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`  case "$in_use" in *"$full"*) continue;; esac`,
         sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
         sh`done`,
+        sh`[ "$already_live" = yes ] || notify ${a.notifyEvent}`,
+        sh`rm -f ${l.attemptStarted}`,
         sh`echo "$time"`,
     );
 }
 
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
 export function renderRoutingCheckScript(a: RoutingArgs): string {
-    const caddyArgs = { serviceName: a.serviceName, listen: a.caddyListen, hosts: a.caddyHosts, bluePort: a.bluePort, greenPort: a.greenPort, markerDir: caddyMarkerDir(a.serviceName), caddyAdmin: a.caddyAdmin };
-    return script(renderCaddyFactsLines(caddyArgs), sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
+    return script(renderCaddyFactsLines(caddyServerArgs(a)), sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
 }
 
 /**

@@ -27,6 +27,7 @@ describe("host: rendered scripts against real daemons", function () {
     const sb = sandboxFacts();
     const appDir = "/srv/l9-hosttest";
     const service = "l9hosttest";
+    const notify = { stack: "l9-deploy/hosttest", service, tag: "v0.1.0-l9", actor: "host-test", appDir };
 
     before(() => {
         cleanSandboxService(service, appDir, sb.caddyAdmin);
@@ -102,6 +103,7 @@ describe("host: rendered scripts against real daemons", function () {
                     timeoutSeconds,
                     smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }],
                     logScanPatterns: ["Traceback", "FATAL"],
+                    notify,
                 }),
             );
 
@@ -164,6 +166,11 @@ describe("host: rendered scripts against real daemons", function () {
             record: { id: "host-test", tag: "v0.1.0-l9", commit: "c".repeat(40), imageId: "sha256:x", actor: "host-test" },
             imageName: `${service}-api`,
             imagesToKeep: 3,
+            maintenance: { allowPaths: ["/health"], retryAfterSeconds: 30 },
+            containerName: `${service}-${port}`,
+            watch: { seconds: 0, failures: 3, checks: { port, healthPath: "/health", smokeRequests: [] } },
+            notify,
+            notifyEvent: "success" as const,
         });
 
         it("creates the Caddy server on first use and routes to the slot", () => {

@@ -1,3 +1,4 @@
+import type { NotifyContext } from "../../host-scripts/notify";
 import type { RoutingArgs } from "../../host-scripts/switch";
 
 /** A valid raw configuration (as Pulumi hands it over: strings, JSON for objects). */
@@ -25,4 +26,15 @@ export const SAMPLE_ROUTING: RoutingArgs = {
     caddyHosts: ["api.example.com"],
     bluePort: 8001,
     greenPort: 8002,
+    maintenance: { allowPaths: ["/health"], retryAfterSeconds: 300 },
+};
+
+/** What the sample scripts' notifications say about the release. */
+export const SAMPLE_NOTIFY: NotifyContext = {
+    stack: "l9-deploy/production",
+    service: "l9",
+    tag: "v1.2.0-l9",
+    previousTag: "v1.1.0-l9",
+    actor: "ops@example.com",
+    appDir: "/opt/l9",
 };

@@ -2,7 +2,6 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { caddyServerConfig } from "../../host-scripts/caddy";
-import { caddyMarkerDir } from "../../host-scripts/layout";
 import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../../host-scripts/drift-check";
 import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
@@ -10,8 +9,11 @@ import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../hos
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
-import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
-import { SAMPLE_ROUTING } from "./fixtures";
+import { caddyServerArgs, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
+import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
+import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
+import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
+import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
 import { openSshOptions, hostAccessPaths, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
 
@@ -29,7 +31,13 @@ const routing = SAMPLE_ROUTING;
 const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe");
 
 const builders: Record<string, () => string> = {
-    "preflight.sh": () => renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 }),
+    "preflight.sh": () =>
+        renderPreflightScript({
+            appDir: "/opt/l9",
+            caddyAdmin: "127.0.0.1:2019",
+            minFreeDiskMb: 2048,
+            certificates: { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-0123456789ab" },
+        }),
     "verify-tag.sh": () => renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
     "worktree.sh": () => renderWorktreeScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT }),
     "remove-worktree.sh": () => renderRemoveCheckoutScript("/opt/l9", "v1.2.0-l9"),
@@ -46,6 +54,7 @@ const builders: Record<string, () => string> = {
             timeoutSeconds: 60,
             smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }, { method: "HEAD", path: "/", expectStatus: 204 }],
             logScanPatterns: ["Traceback", "it's fatal"],
+            notify: SAMPLE_NOTIFY,
         }),
     "switch.sh": () =>
         renderSwitchScript({
@@ -57,10 +66,35 @@ const builders: Record<string, () => string> = {
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
             imageName: "l9-api",
             imagesToKeep: 3,
+            containerName: "l9-green",
+            watch: { seconds: 60, failures: 3, checks: { port: 8002, healthPath: "/health?deep=1", smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }] } },
+            notify: SAMPLE_NOTIFY,
+            notifyEvent: "success",
         }),
+    "release-hooks.sh": () =>
+        renderReleaseHooksScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            tag: "v1.2.0-l9",
+            backup: { command: 'pg_dump "$DATABASE_URL" | gzip', keep: 7, required: false },
+            migrate: { args: ["alembic", "upgrade", "head"], imageId: IMAGE, networkMode: "host", containerName: "l9-green" },
+            notify: SAMPLE_NOTIFY,
+        }),
+    "release-hooks-backup-required.sh": () =>
+        renderReleaseHooksScript({ appDir: "/opt/l9", serviceName: "l9", tag: "v1.2.0-l9", backup: { command: "backup_db.sh -", keep: 3, required: true }, notify: SAMPLE_NOTIFY }),
+    "notify-targets.txt": () =>
+        renderNotifyTargetsFile([
+            { format: "json", url: "https://hooks.example.com/services/T000/B000/XXXX" },
+            { format: "telegram", url: "https://api.telegram.org/bot123:ABC/sendMessage", chatId: "-1001234567890" },
+        ]),
+    "write-notify-targets.sh": () => renderWriteNotifyTargetsScript("/opt/l9"),
+    "remove-notify-targets.sh": () => renderRemoveNotifyTargetsScript("/opt/l9"),
+    "maintenance-on.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: true, message: "Back at 04:00 UTC; it's a 'planned' $(upgrade)" }),
+    "maintenance-off.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: false, message: "Back soon" }),
+    "remove-maintenance.sh": () => renderRemoveMaintenanceScript("l9"),
     "route-facts.sh": () => renderRoutingCheckScript(routing),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
-    "caddy-server.json": () => JSON.stringify(caddyServerConfig({ serviceName: "l9", listen: ":443", hosts: ["api.example.com"], bluePort: 8001, greenPort: 8002, markerDir: caddyMarkerDir("l9") }), null, 2) + "\n",
+    "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",
     "drift-check.sh": () =>
         renderDriftCheckScript({
             serviceName: "l9",

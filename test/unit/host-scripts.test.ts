@@ -10,7 +10,7 @@ import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { quote, sh } from "../../host-scripts/shell";
-import { SAMPLE_ROUTING } from "./fixtures";
+import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { slotEnvs } from "../../components/slot";
 import { factDrift, parseFacts } from "../../providers/host-fact-probe";
@@ -33,6 +33,7 @@ const gateArgs = {
     timeoutSeconds: 60,
     smokeRequests: [{ method: "GET" as const, path: "/api/smoke", expectStatus: 200 }],
     logScanPatterns: ["Traceback", "it's fatal"],
+    notify: SAMPLE_NOTIFY,
 };
 
 const switchArgs = {
@@ -44,6 +45,10 @@ const switchArgs = {
     record: { id: "abc123", tag: "v1.2.3-l9", commit: "a".repeat(40), imageId: `sha256:${"b".repeat(64)}`, actor: "ops@example.com" },
     imageName: "l9-api",
     imagesToKeep: 3,
+    containerName: "l9-green",
+    watch: { seconds: 0, failures: 3, checks: { port: 8002, healthPath: "/health", smokeRequests: [] } },
+    notify: SAMPLE_NOTIFY,
+    notifyEvent: "success" as const,
 };
 
 describe("unit: rendered host scripts", () => {
@@ -163,18 +168,25 @@ describe("unit: rendered host scripts", () => {
     });
 
     it("Caddy server config: green route on the marker file, blue fallback, loopback dials, hosts, versioned id", () => {
-        const base = { serviceName: "l9", bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy" };
+        const base = { serviceName: "l9", bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy", maintenance: { allowPaths: ["/health"], retryAfterSeconds: 300 } };
         const withHosts = caddyServerConfig({ ...base, listen: ":443", hosts: ["api.example.com"] }) as any;
-        expect(withHosts.routes[0].match).to.deep.equal([{ host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-green.active"] } }]);
-        expect(withHosts.routes[0].handle[0]).to.include({ handler: "reverse_proxy", "@id": "l9-green-upstream" });
-        expect(withHosts.routes[0].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8002" }]);
-        expect(withHosts.routes[1].match).to.deep.equal([{ host: ["api.example.com"] }]);
-        expect(withHosts.routes[1].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8001" }]);
-        expect(withHosts.routes[1]["@id"]).to.equal(caddyConfigId({ ...base, listen: ":443", hosts: ["api.example.com"] }));
+        expect(withHosts.routes[0].match).to.deep.equal([
+            { host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-maintenance.on"] }, not: [{ path: ["/health"] }] },
+        ]);
+        expect(withHosts.routes[0].handle.map((h: { handler: string }) => h.handler)).to.deep.equal(["headers", "rewrite", "file_server"]);
+        expect(withHosts.routes[0].handle[2]).to.deep.equal({ handler: "file_server", root: "/opt/l9/state/caddy", status_code: 503 });
+        expect(withHosts.routes[1].match).to.deep.equal([{ host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-green.active"] } }]);
+        expect(withHosts.routes[1].handle[0]).to.include({ handler: "reverse_proxy", "@id": "l9-green-upstream" });
+        expect(withHosts.routes[1].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8002" }]);
+        expect(withHosts.routes[2].match).to.deep.equal([{ host: ["api.example.com"] }]);
+        expect(withHosts.routes[2].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8001" }]);
+        expect(withHosts.routes[2]["@id"]).to.equal(caddyConfigId({ ...base, listen: ":443", hosts: ["api.example.com"] }));
         expect(withHosts).to.not.have.property("automatic_https");
         const local = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [] }) as any;
         expect(local.automatic_https).to.deep.equal({ disable: true });
-        expect(local.routes[1]).to.not.have.property("match");
+        expect(local.routes[2]).to.not.have.property("match");
+        const noAllowed = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [], maintenance: { allowPaths: [], retryAfterSeconds: 60 } }) as any;
+        expect(noAllowed.routes[0].match[0]).to.not.have.property("not");
         expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }));
     });
 
@@ -200,7 +212,7 @@ describe("unit: rendered host scripts", () => {
         const payloads = [`/$(touch ${canary})`, `/\`touch ${canary}\``, `/x;touch ${canary}`, `/x'; touch ${canary}; '`, `/x"; touch ${canary}; "`, `/x\ntouch ${canary}`];
         try {
             for (const healthPath of payloads) {
-                const script = renderGateScript({ containerName: "l9-blue", tag: "v1.0.0-l9", port: 8001, healthPath, timeoutSeconds: 0, smokeRequests: [], logScanPatterns: [] });
+                const script = renderGateScript({ containerName: "l9-blue", tag: "v1.0.0-l9", port: 8001, healthPath, timeoutSeconds: 0, smokeRequests: [], logScanPatterns: [], notify: SAMPLE_NOTIFY });
                 const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
                 expect(r.status, r.stderr).to.equal(1);
                 expect(r.stderr).to.contain(`check 'health endpoint': GET ${healthPath} answered 500`);

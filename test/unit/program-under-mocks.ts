@@ -78,7 +78,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const config = parseConfig(validRawConfig(raw), SECRETS);
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
     const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit");
-    const runtime = new L9Runtime("l9", { config, plan, envFingerprint: "fp", actor: "ops@example.com", access }, { parent: root });
+    const runtime = new L9Runtime("l9", { config, plan, envFingerprint: "fp", actor: "ops@example.com", access, stackName: "l9-deploy/unit", startedAt: 0 }, { parent: root });
     await new Promise<void>((resolve) => runtime.deployedAt.apply(() => resolve()));
     return {
         registered,

@@ -14,5 +14,25 @@ for d in "$dir" "$docker_root"; do
   free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')
   [ "$free_mb" -ge 2048 ] || fail "only $free_mb MiB free on the filesystem of $d, below minFreeDiskMb=2048 (free space, or lower it: pulumi config set minFreeDiskMb N)"
 done
+command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"
+if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-0123456789ab' 2>/dev/null; then
+  cert=$(openssl s_client -connect '127.0.0.1:443' -servername 'api.example.com' </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=
+  [ -n "$cert" ] || fail 'Caddy serves no certificate for api.example.com on 127.0.0.1:443 (check Caddy'\''s log; or: pulumi config set minCertDays 0)'
+  until=$(printf '%s
+' "$cert" | openssl x509 -noout -enddate | cut -d= -f2)
+  printf '%s
+' "$cert" | openssl x509 -noout -checkend 1209600 >/dev/null || fail 'the certificate Caddy serves for api.example.com expires'" $until, "'within minCertDays=14 days (renew it: check Caddy'\''s log and its ACME account; or: pulumi config set minCertDays N)'
+  say 'certificate for api.example.com valid until'" $until"
+  cert=$(openssl s_client -connect '127.0.0.1:443' -servername 'www.example.com' </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=
+  [ -n "$cert" ] || fail 'Caddy serves no certificate for www.example.com on 127.0.0.1:443 (check Caddy'\''s log; or: pulumi config set minCertDays 0)'
+  until=$(printf '%s
+' "$cert" | openssl x509 -noout -enddate | cut -d= -f2)
+  printf '%s
+' "$cert" | openssl x509 -noout -checkend 1209600 >/dev/null || fail 'the certificate Caddy serves for www.example.com expires'" $until, "'within minCertDays=14 days (renew it: check Caddy'\''s log and its ACME account; or: pulumi config set minCertDays N)'
+  say 'certificate for www.example.com valid until'" $until"
+else
+  say "certificates: Caddy does not run the site's current config yet; it obtains them when the switch loads it"
+fi
 say "host ready: docker, caddy admin and disk space ok"
+if [ -d '/opt/l9/state' ]; then date +%s >'/opt/l9/state/attempt-started'; fi
 echo ok

@@ -11,5 +11,5 @@ fi
 rm -rf '/var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true
-if [ -d '/opt/l9' ]; then find '/opt/l9' -mindepth 1 -maxdepth 1 ! -name 'deploys.jsonl' -exec rm -rf {} +; fi
-say 'removed; kept /opt/l9/deploys.jsonl'
+if [ -d '/opt/l9' ]; then find '/opt/l9' -mindepth 1 -maxdepth 1 ! -name 'deploys.jsonl' ! -name 'backups' -exec rm -rf {} +; fi
+say 'removed; kept /opt/l9/deploys.jsonl and /opt/l9/backups'

@@ -1,0 +1,71 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
+import { BackupHookArgs, renderReleaseHooksScript } from "../host-scripts/release-hooks";
+import { NotifyContext } from "../host-scripts/notify";
+import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
+
+export interface ReleaseHooksArgs {
+    /** Connection to the host. */
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** The app directory (env file, backups). */
+    readonly appDir: string;
+    /** Service name (the migrate container's name). */
+    readonly serviceName: string;
+    /** The release tag of this update. */
+    readonly tag: string;
+    /** The backup hook, if configured. */
+    readonly backup?: BackupHookArgs;
+    /** The migrate hook's arguments (after the image), if configured. */
+    readonly migrate?: string[];
+    /** The release's image id (the migrate container runs it). */
+    readonly imageId: pulumi.Input<string>;
+    /** Network of the release's containers. */
+    readonly networkMode: "host" | "bridge";
+    /** The slot taking traffic: its container name, and its id (a new container is a new run). */
+    readonly containerName: string;
+    readonly containerId: pulumi.Input<string>;
+    /** The slot taking traffic. */
+    readonly target: string;
+    /** Who is told when a hook fails. */
+    readonly notify: NotifyContext;
+    /** When this update started (host warnings of earlier runs are not repeated). */
+    readonly startedAt: number;
+}
+
+/**
+ * The release hooks between the gate and the switch: backup, then migrate. They run whenever
+ * the gate does (a new container, or another slot taking traffic); a change of their script
+ * alone runs nothing, so editing a hook takes effect at the next release.
+ */
+export class ReleaseHooks extends pulumi.ComponentResource {
+    /** The hooks' run on the host; the switch waits for it. */
+    readonly command: command.remote.Command;
+
+    constructor(name: string, args: ReleaseHooksArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("l9:index:ReleaseHooks", name, {}, opts);
+        const hooksScript = pulumi.output(args.imageId).apply((imageId) =>
+            renderReleaseHooksScript({
+                appDir: args.appDir,
+                serviceName: args.serviceName,
+                tag: args.tag,
+                backup: args.backup,
+                migrate: args.migrate ? { args: args.migrate, imageId, networkMode: args.networkMode, containerName: args.containerName } : undefined,
+                notify: args.notify,
+            }),
+        );
+        this.command = new command.remote.Command(
+            `${name}-run`,
+            {
+                ...HOST_COMMAND_DEFAULTS,
+                connection: args.connection,
+                ...scriptOnStdin(`hooks ${args.tag}`, hooksScript),
+                update: RECONNECT_ONLY_SCRIPT,
+                triggers: [args.containerId, args.target, hooksScript.apply((s) => crypto.createHash("sha256").update(s).digest("hex"))],
+            },
+            { parent: this },
+        );
+        surfaceHostWarnings(this.command, this, args.startedAt);
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,105 @@
+import { hostLayout } from "./layout";
+import { lines, prologue, script, sh, ShellText } from "./shell";
+
+/**
+ * Release notifications, sent from the host: a failed gate, a failed hook and an automatic
+ * switch-back happen inside one script on the host, and a failed resource never hands
+ * anything back to the Pulumi program, so only the host can report them. The targets live
+ * in a 0600 file written from secret config (their URLs carry tokens); the scripts only name
+ * the file, so adding a target never re-runs a gate or a switch.
+ */
+
+/** One webhook target, as validated by the schema. */
+export interface NotifyTarget {
+    /** "json": a generic, Slack-compatible JSON body; "telegram": Bot API sendMessage. */
+    format: "json" | "telegram";
+    /** Where to POST. */
+    url: string;
+    /** Telegram chat id (telegram only). */
+    chatId?: string;
+}
+
+/** What a notification says about the release, besides what the host fills in. */
+export interface NotifyContext {
+    /** The Pulumi stack (org/project/stack). */
+    stack: string;
+    /** The service name. */
+    service: string;
+    /** The release tag of this update. */
+    tag: string;
+    /** The tag in the other slot (the one served before a release), if any. */
+    previousTag?: string;
+    /** Who deploys. */
+    actor: string;
+    /** The app directory (targets file, git mirror, attempt start). */
+    appDir: string;
+}
+
+/** The targets file: one `format<TAB>url<TAB>chatId` line per target (secret content). */
+export function renderNotifyTargetsFile(targets: NotifyTarget[]): string {
+    return targets.map((t) => `${t.format}\t${t.url}\t${t.chatId ?? ""}\n`).join("");
+}
+
+/** Writes the targets file from stdin, mode 0600 (the delete is renderRemoveNotifyTargetsScript). */
+export function renderWriteNotifyTargetsScript(appDir: string): string {
+    const f = hostLayout(appDir).notifyTargets;
+    return script(
+        prologue("notification targets"),
+        sh`f=${f}`,
+        sh`umask 077`,
+        sh`tmp="$f.tmp.$$"`,
+        sh`cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"`,
+        sh`say "$(wc -l <"$f") notification target(s) in $f (mode 600)"`,
+        sh`echo written`,
+    );
+}
+
+export function renderRemoveNotifyTargetsScript(appDir: string): string {
+    return script(sh`rm -f ${hostLayout(appDir).notifyTargets}`);
+}
+
+/**
+ * Shell functions for a host script: `notify EVENT [CHECK [LOG_TAIL]]` POSTs to every target
+ * (event: success, failure or rollback). A target that is down, slow or answers non-2xx
+ * only prints a line starting with "warning: notification" (the program turns it into a
+ * Pulumi warning); notify itself never fails. Each POST is bounded: 5 s to connect, 10 s in all.
+ * Values from the host (check messages, log lines) become JSON strings through `json_str`.
+ */
+export function renderNotifyLines(n: NotifyContext): ShellText {
+    const l = hostLayout(n.appDir);
+    const known = JSON.stringify({ stack: n.stack, service: n.service, tag: n.tag, previousTag: n.previousTag ?? null, actor: n.actor }).slice(1, -1);
+    return lines(
+        sh`l9_notify_targets=${l.notifyTargets}`,
+        // JSON string content: control characters dropped, tabs as spaces, \ and " escaped, lines joined by \n.
+        sh`json_str() { tr -d '\\000-\\010\\013-\\037' | tr '\\t' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
+        sh`notify() {`,
+        sh`  [ -s "$l9_notify_targets" ] || return 0`,
+        sh`  n_event=$1; n_check=\${2:-}; n_tail=$(printf '%s' "\${3:-}" | tail -c 3000)`,
+        sh`  n_commit=$(git --git-dir=${l.mirror} rev-parse -q --verify ${`${n.tag}^{commit}`} 2>/dev/null || echo unknown)`,
+        sh`  n_duration=null`,
+        sh`  if [ -f ${l.attemptStarted} ]; then n_duration=$(( $(date +%s) - $(cat ${l.attemptStarted}) )); fi`,
+        sh`  n_text=$(printf '[%s] %s %s: %s\\nprevious: %s\\ncommit: %.12s\\nduration: %ss\\nby: %s' ${n.stack} ${n.service} ${n.tag} "$n_event" ${n.previousTag ?? "none"} "$n_commit" "$n_duration" ${n.actor})`,
+        sh`  [ -z "$n_check" ] || n_text="$n_text$(printf '\\ncheck: %s' "$n_check")"`,
+        sh`  [ -z "$n_tail" ] || n_text="$n_text$(printf '\\nlog tail:\\n%s' "$n_tail")"`,
+        sh`  n_i=0`,
+        sh`  while IFS="$(printf '\\t')" read -r n_format n_url n_chat; do`,
+        sh`    n_i=$((n_i + 1))`,
+        sh`    case "$n_format" in`,
+        sh`      telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;`,
+        sh`      *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" ${known} "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;`,
+        sh`    esac`,
+        sh`    n_code=$(printf '%s' "$n_body" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- "$n_url" 2>/dev/null) || true`,
+        sh`    case "$n_code" in`,
+        sh`      2??) printf '[notify] %s sent to target %s (%s)\\n' "$n_event" "$n_i" "$n_format" >&2 ;;`,
+        sh`      *) printf 'warning: notification %s to target %s (%s) was not delivered (HTTP %s); the release goes on\\n' "$n_event" "$n_i" "$n_format" "\${n_code:-000}" >&2 ;;`,
+        sh`    esac`,
+        sh`  done <"$l9_notify_targets"`,
+        sh`  return 0`,
+        sh`}`,
+    );
+}
+
+/** The warnings notify printed, from a script's stderr (for `pulumi.log.warn`). */
+export function notifyWarnings(stderr: string): string[] {
+    return stderr.split("\n").filter((line) => line.startsWith("warning: notification"));
+}

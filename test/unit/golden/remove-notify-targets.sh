@@ -1,0 +1,1 @@
+rm -f '/opt/l9/shared/notify-targets'
