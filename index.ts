@@ -28,7 +28,7 @@ export = async () => {
             hostKey: config.hostKey,
             privateKey: config.sshPrivateKey,
         });
-        verifyHostAccess(access, target);
+        verifyHostAccess(access, target, config.maxClockSkewSeconds);
     } catch (e) {
         throw new MessageOnlyError("HostAccessError", e instanceof Error ? e.message : String(e));
     }

@@ -25,8 +25,9 @@ export interface CertificateCheckArgs {
 
 /**
  * Checks the host before anything on it changes: the tools exist, the Docker daemon and
- * Caddy's admin API answer, and there is disk space. Reaching the host at all (with the
- * pinned host key) is the SSH connection's job. Changes nothing.
+ * Caddy's admin API answer, there is disk space, and the site's certificates stay valid long
+ * enough. Reaching the host at all (with the pinned host key, its clock within bounds) is
+ * checked by the program before any resource. Writes only the attempt's start time.
  */
 export function renderPreflightScript(a: PreflightScriptArgs): string {
     return script(
@@ -45,8 +46,9 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         sh`done`,
         renderCertificateLines(a.caddyAdmin, a.certificates),
         sh`say "host ready: docker, caddy admin and disk space ok"`,
-        // The start of this attempt, for the duration in notifications (once the state dir exists).
-        sh`if [ -d ${hostLayout(a.appDir).stateDir} ]; then date +%s >${hostLayout(a.appDir).attemptStarted}; fi`,
+        // The one thing preflight writes: when this attempt started (the duration in notifications,
+        // and how the migrate hook tells a new container from the standby).
+        sh`mkdir -p ${hostLayout(a.appDir).stateDir} && date +%s >${hostLayout(a.appDir).attemptStarted}`,
         sh`echo ok`,
     );
 }

@@ -91,10 +91,20 @@ caddy_up() {
   # The base config: admin on loopback, an http app with no servers. l9-deploy adds its own
   # server through the admin API; `--resume` reloads the autosaved config on restart, which
   # is what makes an API switch durable (PITFALLS.md, Caddy admin API).
+  # Caddy's internal CA issues the certificates of *.localhost sites (the certificate
+  # preflight e2e); it must not install its root into this machine's trust store.
+  local pki='{"certificate_authorities":{"local":{"install_trust":false}}}'
   cat >"$SB/caddy/base.json" <<CFG
-{"admin":{"listen":"$CADDY_ADMIN"},"apps":{"http":{"servers":{}}}}
+{"admin":{"listen":"$CADDY_ADMIN"},"apps":{"http":{"servers":{}},"pki":$pki}}
 CFG
-  if curl -fsS "http://$CADDY_ADMIN/config/" >/dev/null 2>&1; then log "caddy: admin answering on $CADDY_ADMIN"; return; fi
+  if curl -fsS "http://$CADDY_ADMIN/config/" >/dev/null 2>&1; then
+    log "caddy: admin answering on $CADDY_ADMIN"
+    # A Caddy resumed from an older autosave gets the setting through its API.
+    if [ "$(curl -fsS "http://$CADDY_ADMIN/config/apps/pki/certificate_authorities/local/install_trust" 2>/dev/null)" != false ]; then
+      curl -fsS -X POST -H 'Content-Type: application/json' -d "$pki" "http://$CADDY_ADMIN/config/apps/pki" >/dev/null && log "caddy: internal CA set not to touch the trust store"
+    fi
+    return
+  fi
   log "caddy: starting (admin $CADDY_ADMIN)"
   XDG_CONFIG_HOME="$SB/caddy/xdg-config" XDG_DATA_HOME="$SB/caddy/xdg-data" \
     nohup caddy run --resume --config "$SB/caddy/base.json" >"$SB/logs/caddy.log" 2>&1 &

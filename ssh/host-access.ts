@@ -174,15 +174,38 @@ export function describeSshFailure(host: string, port: number, stderr: string, c
 }
 
 /**
- * Checks, before any resource is registered, that the host answers with the pinned key and
- * accepts the deploy key: a changed host key or a refused key is one clear error and no
- * resource operation starts. Retries only a failure to connect.
+ * The host's clock compared with this machine's: `null` when within `maxSkewSeconds`, else
+ * the error. The host's reading lies between `before` and `after` (the SSH round trip), so
+ * only a difference beyond that window counts. Pure.
  */
-export function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArgs, "host" | "port" | "user">, attempts = 4): void {
+export function describeClockSkew(hostEpochSeconds: number, before: number, after: number, maxSkewSeconds: number): string | null {
+    const hostMs = hostEpochSeconds * 1000;
+    // The host's seconds are truncated: its reading is somewhere in [hostMs, hostMs + 1 s).
+    const skew = hostMs + 1000 < before ? (before - hostMs - 1000) / 1000 : hostMs > after ? (hostMs - after) / 1000 : 0;
+    if (skew <= maxSkewSeconds) return null;
+    const direction = hostMs < before ? "behind" : "ahead of";
+    return `the host's clock is ${Math.round(skew)} s ${direction} this machine's, beyond maxClockSkewSeconds=${maxSkewSeconds}; nothing ran. Deploy times, certificate checks and TLS depend on it: fix the host's time sync (timedatectl status; chronyc tracking), or this machine's`;
+}
+
+/**
+ * Checks, before any resource is registered, that the host answers with the pinned key,
+ * accepts the deploy key, and keeps time within `maxClockSkewSeconds` of this machine: a
+ * changed host key, a refused key or a wrong clock is one clear error and no resource
+ * operation starts. Retries only a failure to connect.
+ */
+export function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArgs, "host" | "port" | "user">, maxClockSkewSeconds: number, attempts = 4): void {
     let last = { stderr: "", code: 255 as number | null };
     for (let attempt = 1; attempt <= attempts; attempt++) {
-        const r = spawnSync("ssh", [...openSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "true"], { encoding: "utf8", timeout: 60_000 });
-        if (r.status === 0) return;
+        const before = Date.now();
+        const r = spawnSync("ssh", [...openSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "date +%s"], { encoding: "utf8", timeout: 60_000 });
+        const after = Date.now();
+        if (r.status === 0) {
+            const hostSeconds = Number(r.stdout.trim());
+            if (!Number.isFinite(hostSeconds)) throw new Error(`preflight failed: ${a.host}:${a.port}: 'date +%s' on the host printed ${JSON.stringify(r.stdout.trim())}; nothing ran`);
+            const skew = describeClockSkew(hostSeconds, before, after, maxClockSkewSeconds);
+            if (skew) throw new Error(`preflight failed: ${a.host}:${a.port}: ${skew}`);
+            return;
+        }
         last = { stderr: r.stderr ?? "", code: r.status };
         if (/Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied/i.test(last.stderr)) break;
         if (attempt < attempts) spawnSync("sleep", [String(2 * attempt)]);

@@ -53,6 +53,17 @@ describe("unit: config validation", () => {
         ["a smoke path with a backtick", { smokeRequests: JSON.stringify([{ method: "GET", path: "/`id`" }]) }, /l9-deploy:smokeRequests/],
         ["an unknown key", { relaseTag: "v1.2.3-l9" }, /l9-deploy:relaseTag is not a setting/],
         ["a missing host", { host: undefined }, /l9-deploy:host is required but not set/],
+        ["a webhook URL with a quote", { notify: JSON.stringify([{ format: "json", url: "https://hooks.example.com/x'$(id)" }]) }, /l9-deploy:notify.0.url must be an http\(s\) URL/],
+        ["a telegram target without chatId", { notify: JSON.stringify([{ format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage" }]) }, /l9-deploy:notify.0.chatId a telegram target needs chatId/],
+        ["an unknown notify format", { notify: JSON.stringify([{ format: "email", url: "https://example.com/" }]) }, /l9-deploy:notify.0.format/],
+        ["a misspelt notify field", { notify: JSON.stringify([{ format: "json", url: "https://example.com/", chatid: "1" }]) }, /l9-deploy:notify.0/],
+        ["a migrate command that is a string", { migrate: "alembic upgrade head" }, /l9-deploy:migrate/],
+        ["a multi-line backup command", { backup: "pg_dump\nrm -rf /" }, /l9-deploy:backup must be a single-line shell command/],
+        ["too few backups kept", { backupsToKeep: "0" }, /l9-deploy:backupsToKeep/],
+        ["a maintenance allow path with a quote", { maintenance: JSON.stringify({ enabled: true, allowPaths: ["/health'"] }) }, /l9-deploy:maintenance.allowPaths.0 must be a URL path/],
+        ["a maintenance key typo", { maintenance: JSON.stringify({ enable: true }) }, /l9-deploy:maintenance/],
+        ["a negative watch", { watchSeconds: "-5" }, /l9-deploy:watchSeconds/],
+        ["a certificate bound beyond a year", { minCertDays: "400" }, /l9-deploy:minCertDays/],
     ];
     for (const [what, overrides, message] of rejected) {
         it(`rejects ${what}, naming the field and a fix`, () => {
@@ -61,6 +72,36 @@ describe("unit: config validation", () => {
             expect(problems.some((p) => p.startsWith("l9-deploy:"))).to.equal(true);
         });
     }
+
+    it("runbook settings: off by default, parsed when set", () => {
+        const d = parseConfig(validRawConfig(), SECRETS);
+        expect(d.notify).to.deep.equal([]);
+        expect(d.backup).to.equal(undefined);
+        expect(d.migrate).to.equal(undefined);
+        expect(d.backupsToKeep).to.equal(7);
+        expect(d.backupRequired).to.equal(false);
+        expect(d.maintenance).to.deep.include({ enabled: false, retryAfterSeconds: 300 });
+        expect(d.watchSeconds).to.equal(0);
+        expect(d.minCertDays).to.equal(14);
+        const c = parseConfig(
+            validRawConfig({
+                notify: JSON.stringify([{ url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]),
+                migrate: JSON.stringify(["alembic", "upgrade", "head"]),
+                backupRequired: "true",
+                maintenance: JSON.stringify({ enabled: "true", message: "back soon", allowPaths: ["/health", "/status/*"] }),
+            }),
+            new Set([...SECRETS, "notify"]),
+        );
+        expect(c.notify).to.deep.equal([{ format: "json", url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]);
+        expect(c.migrate).to.deep.equal(["alembic", "upgrade", "head"]);
+        expect(c.backupRequired).to.equal(true);
+        expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"], retryAfterSeconds: 300 });
+    });
+
+    it("requires the notification targets to be a secret (their URLs carry tokens)", () => {
+        const problems = problemsOf(validRawConfig({ notify: JSON.stringify([{ url: "https://hooks.example.com/a" }]) }));
+        expect(problems.join("\n")).to.match(/l9-deploy:notify is stored in plain text\. Fix: pulumi config set --secret notify/);
+    });
 
     it("requires secrets to be stored as secrets", () => {
         const problems = problemsOf(validRawConfig(), new Set(["env"]));

@@ -22,7 +22,7 @@ const access = prepareHostAccess({
     // Read as plain text only to load it into the agent; it reaches no resource.
     privateKey: config.require("privateKey"),
 });
-verifyHostAccess(access, target);
+verifyHostAccess(access, target, 30);
 const connection = { ...target, hostKey, agentSocketPath: access.agentSocketPath, dialErrorLimit: 4 };
 const dir = config.require("workDir");
 const image = config.require("image");

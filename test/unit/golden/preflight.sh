@@ -34,5 +34,5 @@ else
   say "certificates: Caddy does not run the site's current config yet; it obtains them when the switch loads it"
 fi
 say "host ready: docker, caddy admin and disk space ok"
-if [ -d '/opt/l9/state' ]; then date +%s >'/opt/l9/state/attempt-started'; fi
+mkdir -p '/opt/l9/state' && date +%s >'/opt/l9/state/attempt-started'
 echo ok

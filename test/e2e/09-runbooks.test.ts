@@ -1,0 +1,250 @@
+import { expect } from "chai";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import { LoadLoop, LoadReport } from "../support/load-loop";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+
+/** A webhook receiver on loopback that records every POST; `/fail` answers 500. */
+class Receiver {
+    readonly received: Array<{ path: string; body: Record<string, unknown> }> = [];
+    private readonly server = http.createServer((req, res) => {
+        let data = "";
+        req.on("data", (d) => (data += d));
+        req.on("end", () => {
+            let body: Record<string, unknown>;
+            try {
+                body = JSON.parse(data);
+            } catch {
+                body = { unparsable: data };
+            }
+            this.received.push({ path: req.url ?? "", body });
+            res.writeHead(req.url === "/fail" ? 500 : 200, { "Content-Type": "application/json" });
+            res.end(req.url?.includes("sendMessage") ? '{"ok":true}' : "ok");
+        });
+    });
+    async start(): Promise<number> {
+        await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+        return (this.server.address() as AddressInfo).port;
+    }
+    stop(): void {
+        this.server.close();
+    }
+    /** Messages of one event, per target path. */
+    events(event: string): Array<{ path: string; body: Record<string, unknown> }> {
+        return this.received.filter((m) => m.body.event === event || String(m.body.text ?? "").includes(`: ${event}`));
+    }
+}
+
+/**
+ * The runbooks around a release, against the sandbox VPS: backups and their rotation,
+ * migrations (and a failing one), notifications in both formats with a failing and a dead
+ * target, maintenance mode under load and across a Caddy restart, the post-switch watch
+ * switching a late-breaking release back, and the certificate preflight.
+ */
+describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)", function () {
+    this.timeout(30 * 60 * 1000);
+    let s: L9TestStack;
+    const receiver = new Receiver();
+
+    const version = () => {
+        const r = httpGet(`${s.siteUrl}/version`);
+        return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
+    };
+    const containerId = (color: string) => sh(`docker inspect -f '{{.Id}}' '${s.serviceName}-${color}' 2>/dev/null || true`).trim();
+    const backups = () => sh(`ls -1 '${s.appDir}/backups' 2>/dev/null || true`).trim().split("\n").filter(Boolean);
+    const warnings = (r: Awaited<ReturnType<L9TestStack["up"]>>) =>
+        r.events.filter((e) => e.diagnosticEvent?.severity === "warning").map((e) => e.diagnosticEvent!.message);
+    const expectNoFailures = (report: LoadReport, what: string) => {
+        expect(report.total, `the load loop ran (${what})`).to.be.greaterThan(50);
+        expect(report.failed, `failed requests (${what}): ${JSON.stringify(report.failed.slice(0, 5))}`).to.have.length(0);
+        console.log(`      load (${what}): ${report.total} requests, ${report.failed.length} failed`);
+    };
+
+    before(async () => {
+        const port = await receiver.start();
+        s = await createL9Stack("runbooks", 18600);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        await s.set({
+            backup: `printf 'dump of %s at %s\\n' "$DATABASE_URL" "$(date -u +%s)"`,
+            backupsToKeep: "2",
+            migrate: JSON.stringify(["migrate"]),
+        });
+        await s.set(
+            {
+                notify: JSON.stringify([
+                    { format: "json", url: `http://127.0.0.1:${port}/hook` },
+                    { format: "telegram", url: `http://127.0.0.1:${port}/bot123:TOKEN/sendMessage`, chatId: "-1001234" },
+                    { format: "json", url: `http://127.0.0.1:${port}/fail` },
+                    // Nothing listens on port 9 of loopback: a dead target.
+                    { format: "json", url: "http://127.0.0.1:9/dead" },
+                ]),
+            },
+            true,
+        );
+    });
+
+    after(async () => {
+        if (s) s.destroy();
+        receiver.stop();
+    });
+
+    it("1. first deploy: backup stored, migration run with the release env, success sent in both formats; a 500 and a dead target only warn", async () => {
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        expect(version()).to.equal("v0.1.0-l9");
+        expect(r.stdout).to.contain("migrate: schema upgraded to v0.1.0-l9");
+        expect(backups()).to.have.length(1);
+        expect(backups()[0]).to.match(/^\d{8}T\d{6}Z-v0\.1\.0-l9$/);
+        expect(sh(`cat '${s.appDir}/backups/${backups()[0]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
+        expect(sh(`stat -c %a '${s.appDir}/backups' '${s.appDir}/shared/notify-targets'`).trim().split("\n")).to.deep.equal(["700", "600"]);
+
+        const json = receiver.events("success").find((m) => m.path === "/hook")!;
+        expect(json, JSON.stringify(receiver.received)).to.not.equal(undefined);
+        expect(json.body).to.include({ event: "success", service: s.serviceName, tag: "v0.1.0-l9", previousTag: null });
+        expect(json.body.stack).to.match(/e2e-runbooks$/);
+        expect(json.body.commit).to.match(/^[0-9a-f]{40}$/);
+        expect(json.body.durationSeconds).to.be.a("number");
+        expect(json.body.actor).to.be.a("string").and.not.equal("");
+        expect(String(json.body.text)).to.contain("v0.1.0-l9: success");
+        const telegram = receiver.events("success").find((m) => m.path.endsWith("/sendMessage"))!;
+        expect(telegram.body).to.have.keys(["chat_id", "text"]);
+        expect(telegram.body.chat_id).to.equal("-1001234");
+        expect(String(telegram.body.text)).to.contain("v0.1.0-l9: success");
+        expect(receiver.received.filter((m) => m.path === "/fail")).to.have.length(1);
+
+        const warned = warnings(r).join("\n");
+        expect(warned).to.match(/notification success to target 3 \(json\) was not delivered \(HTTP 500\)/);
+        expect(warned).to.match(/notification success to target 4 \(json\) was not delivered \(HTTP 000\)/);
+        // The URLs carry tokens: they are in no message and no output.
+        expect(r.stdout).to.not.contain("TOKEN");
+        expect(warned).to.not.contain("TOKEN");
+    });
+
+    it("2. release, then rollback: backups rotate to the newest two, the rollback runs no migration and is sent as a rollback", async () => {
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const release = await s.up();
+        expect(release.ok, release.error).to.equal(true);
+        expect(release.stdout).to.contain("migrate: schema upgraded to v0.2.0-l9");
+        expect(version()).to.equal("v0.2.0-l9");
+        const success = receiver.events("success").filter((m) => m.path === "/hook").pop()!;
+        expect(success.body).to.include({ tag: "v0.2.0-l9", previousTag: "v0.1.0-l9" });
+
+        await s.set({ releaseTag: "v0.1.0-l9" });
+        const rollback = await s.up();
+        expect(rollback.ok, rollback.error).to.equal(true);
+        expect(version()).to.equal("v0.1.0-l9");
+        expect(rollback.stdout).to.contain("migrate: skipped");
+        expect(rollback.stdout).to.not.contain("schema upgraded");
+        const files = backups();
+        expect(files, files.join(", ")).to.have.length(2);
+        expect(files[0]).to.match(/-v0\.2\.0-l9$/);
+        expect(files[1]).to.match(/-v0\.1\.0-l9$/);
+        const back = receiver.events("rollback").filter((m) => m.path === "/hook").pop()!;
+        expect(back, JSON.stringify(receiver.received.map((m) => m.body.event))).to.not.equal(undefined);
+        expect(back.body).to.include({ tag: "v0.1.0-l9", previousTag: "v0.2.0-l9" });
+    });
+
+    it("3. a failing migration stops the release before traffic moves: the serving container and Caddy are untouched, the failure is sent", async () => {
+        const serving = containerId("blue");
+        const records = sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim();
+        await s.set({ releaseTag: "v0.4.2-l9" });
+        const r = await s.up();
+        expect(r.ok).to.equal(false);
+        expect(r.error).to.contain("hook 'migrate' failed");
+        expect(r.error).to.contain("Can't locate revision");
+        expect(r.error).to.contain("traffic was not moved");
+        expect(version()).to.equal("v0.1.0-l9");
+        expect(containerId("blue")).to.equal(serving);
+        expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim()).to.equal(records);
+        const failure = receiver.events("failure").filter((m) => m.path === "/hook").pop()!;
+        expect(failure.body).to.include({ tag: "v0.4.2-l9" });
+        expect(String(failure.body.check)).to.contain("hook 'migrate'");
+        expect(String(failure.body.logTail)).to.contain("Can't locate revision");
+        // The failed release went into the standby slot (as a failed gate does); the next `up` puts the standby back.
+        await s.set({ releaseTag: "v0.1.0-l9" });
+        const again = await s.up();
+        expect(again.ok, again.error).to.equal(true);
+        expect(sh(`docker inspect -f '{{index .Config.Labels "l9.tag"}}' '${s.serviceName}-green'`).trim()).to.equal("v0.2.0-l9");
+        expect(containerId("blue")).to.equal(serving);
+    });
+
+    it("4. maintenance mode: one `up` turns it on and off, health stays reachable (0 failed), no container changes, it survives a Caddy restart", async () => {
+        const ids = [containerId("blue"), containerId("green")];
+        const duringOn = new LoadLoop(`${s.siteUrl}/health`, 4);
+        await s.set({ maintenance: JSON.stringify({ enabled: true, message: "Planned maintenance: back at 04:00 UTC", retryAfterSeconds: 120 }) });
+        const on = await s.up();
+        expect(on.ok, on.error).to.equal(true);
+        const page = sh(`curl -s -i '${s.siteUrl}/version'`);
+        expect(page).to.match(/^HTTP\/1\.1 503/);
+        expect(page).to.match(/Retry-After: 120/i);
+        expect(page).to.contain("Planned maintenance: back at 04:00 UTC");
+        expect(httpGet(`${s.siteUrl}/health`).status).to.equal(200);
+        expect((await s.stack.outputs()).maintenance.value).to.deep.include({ enabled: true, allowPaths: ["/health"] });
+        expectNoFailures(await duringOn.stop(), "health while maintenance went on");
+
+        sh("kill $(cat /var/lib/l9-sandbox/caddy/caddy.pid) && sleep 1");
+        sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
+        expect(httpGet(`${s.siteUrl}/version`).status, "still in maintenance after a Caddy restart").to.equal(503);
+
+        const duringOff = new LoadLoop(`${s.siteUrl}/health`, 4);
+        await s.set({ maintenance: JSON.stringify({ enabled: false }) });
+        const off = await s.up();
+        expect(off.ok, off.error).to.equal(true);
+        expect(version()).to.equal("v0.1.0-l9");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expectNoFailures(await duringOff.stop(), "health while maintenance went off");
+        expect((await s.stack.outputs()).maintenance.value).to.deep.include({ enabled: false });
+        expect([containerId("blue"), containerId("green")]).to.deep.equal(ids);
+    });
+
+    it("5. post-switch watch: a release that breaks after its gate is switched back automatically, the update fails naming the check", async () => {
+        await s.set({ watchSeconds: "30", watchFailures: "3", releaseTag: "v0.4.1-l9" });
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+        const r = await s.up();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const report = await loop.stop();
+        expect(r.ok).to.equal(false);
+        expect(r.error).to.contain("post-switch watch");
+        expect(r.error).to.match(/check 'health endpoint'|check 'smoke/);
+        expect(r.error).to.contain("traffic was switched back to blue (v0.1.0-l9)");
+        expect(version()).to.equal("v0.1.0-l9");
+        expect(report.versions, "the broken release did serve").to.include("v0.4.1-l9");
+        // Failed requests: only those the broken release itself answered (503 naming it), none from the switch-back.
+        const notFromBroken = report.failed.filter((f) => !(f.status === 503 && f.version === "v0.4.1-l9"));
+        expect(notFromBroken, JSON.stringify(notFromBroken.slice(0, 5))).to.have.length(0);
+        console.log(`      load: ${report.total} requests, ${report.failed.length} answered 503 by the broken release, ${notFromBroken.length} other failures`);
+        const record = JSON.parse(sh(`tail -n 1 '${s.appDir}/deploys.jsonl'`));
+        expect(record).to.include({ tag: "v0.4.1-l9", status: "switched-back" });
+        const back = receiver.events("rollback").filter((m) => m.path === "/hook").pop()!;
+        expect(back.body).to.include({ tag: "v0.4.1-l9" });
+        expect(String(back.body.check)).to.contain("automatic switch-back");
+        await s.set({ watchSeconds: "0", releaseTag: "v0.1.0-l9" });
+    });
+
+    it("6. certificate preflight: a certificate that expires within minCertDays is refused before anything changes", async () => {
+        const host = `${s.serviceName}.localhost`;
+        await s.set({ caddyHosts: JSON.stringify([host]), minCertDays: "1" });
+        // The first `up` with the host loads the site; Caddy's internal CA then issues a 12-hour certificate.
+        const load = await s.up();
+        expect(load.ok, load.error).to.equal(true);
+        expect(load.stdout).to.contain("certificates: Caddy does not run the site's current config yet");
+        const served = () => sh(`openssl s_client -connect 127.0.0.1:${s.ports.site} -servername ${host} </dev/null 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null || true`);
+        for (let i = 0; i < 30 && !served().includes("notAfter"); i++) await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect(served()).to.contain("notAfter");
+
+        const ids = [containerId("blue"), containerId("green")];
+        const records = sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim();
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const r = await s.up();
+        expect(r.ok).to.equal(false);
+        expect(r.error).to.contain(`the certificate Caddy serves for ${host} expires`);
+        expect(r.error).to.contain("within minCertDays=1 days");
+        expect([containerId("blue"), containerId("green")]).to.deep.equal(ids);
+        expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim()).to.equal(records);
+
+        await s.set({ minCertDays: "0" });
+        const ok = await s.up();
+        expect(ok.ok, ok.error).to.equal(true);
+    });
+});

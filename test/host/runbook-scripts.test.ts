@@ -1,0 +1,170 @@
+import { expect } from "chai";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+import { maintenanceMarkerFile, maintenanceMessageFile } from "../../host-scripts/caddy";
+import { caddyMarkerDir } from "../../host-scripts/layout";
+import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
+import { renderNotifyLines, renderNotifyTargetsFile } from "../../host-scripts/notify";
+import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
+import { prologue, script, sh } from "../../host-scripts/shell";
+
+/** Runs a script with sh without blocking this process (a receiver here must answer it). */
+function runAsync(text: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const p = spawn("sh", ["-c", text]);
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d) => (stdout += d));
+        p.stderr.on("data", (d) => (stderr += d));
+        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+}
+
+/** Payloads that leave a file behind if a shell ever runs them. */
+const traps = (canary: string) => [`$(touch ${canary})`, `\`touch ${canary}\``, `'; touch ${canary}; '`, `"; touch ${canary}; "`, `\\"$(touch ${canary})`];
+
+/**
+ * The runbook scripts run for real with sh on this machine: notifications against a local
+ * receiver, the backup hook, and maintenance mode's files, each fed values that would leave
+ * a trace if the shell ever interpreted them.
+ */
+describe("host: runbook scripts (notify, backup, maintenance)", function () {
+    this.timeout(60_000);
+    let dir: string;
+    let canary: string;
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-runbooks-"));
+        canary = path.join(dir, "canary");
+        fs.mkdirSync(path.join(dir, "shared"));
+        fs.mkdirSync(path.join(dir, "state"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    describe("notify", () => {
+        const received: Array<{ url: string; body: string }> = [];
+        let server: http.Server;
+        let port = 0;
+        before(async () => {
+            server = http.createServer((req, res) => {
+                let body = "";
+                req.on("data", (d) => (body += d));
+                req.on("end", () => {
+                    received.push({ url: req.url ?? "", body });
+                    res.writeHead(req.url === "/fail" ? 500 : 200);
+                    res.end();
+                });
+            });
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            port = (server.address() as AddressInfo).port;
+        });
+        after(() => server.close());
+        beforeEach(() => (received.length = 0));
+
+        it("posts valid JSON in both formats, whatever the check and log lines contain; a 500 and a dead target only warn", async () => {
+            fs.writeFileSync(
+                path.join(dir, "shared/notify-targets"),
+                renderNotifyTargetsFile([
+                    { format: "json", url: `http://127.0.0.1:${port}/hook` },
+                    { format: "telegram", url: `http://127.0.0.1:${port}/bot1:A/sendMessage`, chatId: "-100" },
+                    { format: "json", url: `http://127.0.0.1:${port}/fail` },
+                    { format: "json", url: "http://127.0.0.1:9/dead" },
+                ]),
+            );
+            fs.writeFileSync(path.join(dir, "state/attempt-started"), `${Math.floor(Date.now() / 1000) - 5}\n`);
+            const [t1, t2, t3, t4, t5] = traps(canary);
+            const check = `check 'smoke': got ${t1} and ${t2}`;
+            const tail = `line "one" ${t3}\n\ttabbed \\ line ${t4}\n\u001b[31mcolour\r\nlast ${t5}`;
+            const text = script(
+                prologue("notify test"),
+                renderNotifyLines({ stack: `l9-deploy/${t1}`, service: "l9", tag: "v1.2.0-l9", previousTag: "v1.1.0-l9", actor: `ops ${t2}`, appDir: dir }),
+                sh`notify failure ${check} ${tail}`,
+                sh`echo after`,
+            );
+            const r = await runAsync(text);
+            expect(r.code, r.stderr).to.equal(0);
+            expect(r.stdout.trim()).to.equal("after");
+            expect(fs.existsSync(canary), "a payload ran").to.equal(false);
+            expect(r.stderr).to.match(/warning: notification failure to target 3 \(json\) was not delivered \(HTTP 500\)/);
+            expect(r.stderr).to.match(/warning: notification failure to target 4 \(json\) was not delivered \(HTTP 000\)/);
+
+            const json = JSON.parse(received.find((m) => m.url === "/hook")!.body);
+            expect(json).to.include({ event: "failure", service: "l9", tag: "v1.2.0-l9", previousTag: "v1.1.0-l9", actor: `ops ${t2}`, stack: `l9-deploy/${t1}`, check });
+            expect(json.durationSeconds).to.be.within(4, 60);
+            // Control characters dropped, tabs as spaces, lines kept.
+            expect(json.logTail).to.equal(`line "one" ${t3}\n tabbed \\ line ${t4}\n[31mcolour\nlast ${t5}`);
+            expect(json.text).to.contain("[l9-deploy/");
+            expect(json.text).to.contain(`check: ${check}`);
+            const telegram = JSON.parse(received.find((m) => m.url.endsWith("/sendMessage"))!.body);
+            expect(Object.keys(telegram).sort()).to.deep.equal(["chat_id", "text"]);
+            expect(telegram.chat_id).to.equal("-100");
+            expect(telegram.text).to.equal(json.text);
+            expect(received.map((m) => m.url).sort()).to.deep.equal(["/bot1:A/sendMessage", "/fail", "/hook"]);
+        });
+
+        it("sends nothing and succeeds when no targets are configured", async () => {
+            const r = await runAsync(script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`));
+            expect(r.code, r.stderr).to.equal(0);
+            expect(received).to.have.length(0);
+        });
+    });
+
+    describe("backup hook", () => {
+        const hooks = (tag: string, command: string, required = false) =>
+            renderReleaseHooksScript({ appDir: dir, serviceName: "l9", tag, backup: { command, keep: 2, required }, notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir } });
+
+        it("runs with the env file's values taken literally, stores stdout as <time>-<tag>, keeps the newest two", async () => {
+            fs.writeFileSync(path.join(dir, "shared/.env"), `DATABASE_URL=postgres://l9@db/${traps(canary)[0]}\nAPP_SECRET=a b 'c'\n`);
+            for (const tag of ["v1.0.0-l9", "v1.1.0-l9", "v1.2.0-l9"]) {
+                const r = await runAsync(hooks(tag, `printf '%s|%s\\n' "$DATABASE_URL" "$APP_SECRET"`));
+                expect(r.code, r.stderr).to.equal(0);
+                await new Promise((resolve) => setTimeout(resolve, 1100));
+            }
+            const files = fs.readdirSync(path.join(dir, "backups")).sort();
+            expect(files).to.have.length(2);
+            expect(files[0]).to.match(/^\d{8}T\d{6}Z-v1\.1\.0-l9$/);
+            expect(files[1]).to.match(/-v1\.2\.0-l9$/);
+            expect(fs.readFileSync(path.join(dir, "backups", files[1]), "utf8")).to.equal(`postgres://l9@db/${traps(canary)[0]}|a b 'c'\n`);
+            expect(fs.existsSync(canary)).to.equal(false);
+            expect((fs.statSync(path.join(dir, "backups")).mode & 0o777).toString(8)).to.equal("700");
+        });
+
+        it("a failed backup warns and the release goes on; with backupRequired it stops the release naming the hook", async () => {
+            fs.writeFileSync(path.join(dir, "shared/.env"), "DATABASE_URL=x\n");
+            const optional = await runAsync(hooks("v1.0.0-l9", "echo 'pg_dump: connection refused' >&2; exit 4"));
+            expect(optional.code, optional.stderr).to.equal(0);
+            expect(optional.stderr).to.contain("warning: backup hook failed (exit 4); the release goes on (backupRequired=false)");
+            expect(optional.stderr).to.contain("| pg_dump: connection refused");
+            const required = await runAsync(hooks("v1.0.0-l9", "echo 'pg_dump: connection refused' >&2; exit 4", true));
+            expect(required.code).to.equal(1);
+            expect(required.stderr).to.contain("hook 'backup' failed (exit 4; backupRequired=true); traffic was not moved");
+            expect(fs.readdirSync(path.join(dir, "backups")).filter((f) => !f.endsWith(".partial"))).to.have.length(0);
+        });
+    });
+
+    describe("maintenance mode", () => {
+        const service = "l9runbookunit";
+        const markerDir = caddyMarkerDir(service);
+        before(() => fs.mkdirSync(markerDir, { recursive: true }));
+        after(() => fs.rmSync(path.dirname(markerDir), { recursive: true, force: true }));
+
+        it("on writes the message literally (world-readable) and the marker; off removes the marker; delete removes both", async () => {
+            const message = `Back at 04:00 UTC. ${traps(canary).join(" ")}`;
+            const on = await runAsync(renderMaintenanceScript({ serviceName: service, enabled: true, message }));
+            expect(on.code, on.stderr).to.equal(0);
+            expect(fs.readFileSync(maintenanceMessageFile(markerDir, service), "utf8")).to.equal(`${message}\n`);
+            expect((fs.statSync(maintenanceMessageFile(markerDir, service)).mode & 0o777).toString(8)).to.equal("644");
+            expect(fs.existsSync(maintenanceMarkerFile(markerDir, service))).to.equal(true);
+            expect(fs.existsSync(canary)).to.equal(false);
+            const off = await runAsync(renderMaintenanceScript({ serviceName: service, enabled: false, message }));
+            expect(off.code, off.stderr).to.equal(0);
+            expect(fs.existsSync(maintenanceMarkerFile(markerDir, service))).to.equal(false);
+            await runAsync(renderRemoveMaintenanceScript(service));
+            expect(fs.existsSync(maintenanceMessageFile(markerDir, service))).to.equal(false);
+        });
+    });
+});
