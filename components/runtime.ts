@@ -78,7 +78,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             caddyHosts: c.caddyHosts,
             bluePort: c.bluePort,
             greenPort: c.greenPort,
-            maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath], retryAfterSeconds: c.maintenance.retryAfterSeconds },
+            maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath] },
         };
         const host = new Host(
             "host",
@@ -225,7 +225,6 @@ export class L9Runtime extends pulumi.ComponentResource {
                 imagesToKeep: c.imagesToKeep,
                 watch: { seconds: c.watchSeconds, failures: c.watchFailures },
                 notify,
-                notifyEvent: plan.transition === "switch-to-standby" ? "rollback" : "success",
                 hooks:
                     c.backup || c.migrate
                         ? {

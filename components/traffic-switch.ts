@@ -50,9 +50,8 @@ export interface TrafficSwitchArgs {
     readonly imagesToKeep: number;
     /** The post-switch watch: seconds, and failed rounds in a row that switch back. */
     readonly watch: { seconds: number; failures: number };
-    /** Who is told about this update, and what it is (a release, or a return to the standby). */
+    /** Who is told about this update (the switch tells a release from a return to the standby on the host). */
     readonly notify: NotifyContext;
-    readonly notifyEvent: "success" | "rollback";
     /** Backup and migrate, between the gate and the switch (absent: none configured). */
     readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode">;
     /** When this update started (host warnings of earlier runs are not repeated). */
@@ -139,7 +138,6 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 containerName: args.containerName,
                 watch: { ...args.watch, checks },
                 notify: args.notify,
-                notifyEvent: args.notifyEvent,
                 previousContainer: args.previousContainer,
                 standby: args.standby,
                 drainGraceSeconds: args.drainGraceSeconds,

@@ -58,7 +58,6 @@ const maintenance = z
         enabled: bool.default(false),
         message: z.string().min(1).max(4000).regex(/^[^\0]*$/, "must not contain NUL bytes").default("The service is down for maintenance. Please retry in a few minutes."),
         allowPaths: z.array(z.string().regex(/^\/[A-Za-z0-9._~+,=:@%/*-]*$/, "must be a URL path such as /health or /status/*")).max(50).optional(),
-        retryAfterSeconds: z.coerce.number().int().min(1).max(86400).default(300),
     })
     .strict();
 
@@ -134,7 +133,7 @@ export const configSchema = z
         backupRequired: bool.default(false),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
         notify: jsonOf(z.array(notifyTarget).max(20)).default([]),
-        maintenance: jsonOf(maintenance).default({ enabled: false, message: "The service is down for maintenance. Please retry in a few minutes.", retryAfterSeconds: 300 }),
+        maintenance: jsonOf(maintenance).default({ enabled: false, message: "The service is down for maintenance. Please retry in a few minutes." }),
         watchSeconds: z.coerce.number().int().min(0).max(3600).default(0),
         watchFailures: z.coerce.number().int().min(1).max(100).default(3),
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),

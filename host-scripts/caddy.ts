@@ -31,9 +31,13 @@ export interface CaddyServerArgs {
 export interface MaintenanceRouting {
     /** Paths still proxied during maintenance (health stays reachable). */
     allowPaths: string[];
-    /** The Retry-After header of the 503. */
-    retryAfterSeconds: number;
 }
+
+/**
+ * The Retry-After of the maintenance 503. Fixed: anything configurable in the route would
+ * make turning maintenance on a config reload (Caddy 2.6 has no placeholder that reads a file).
+ */
+export const MAINTENANCE_RETRY_AFTER_SECONDS = 300;
 
 export type SlotColor = "blue" | "green";
 
@@ -94,7 +98,7 @@ function serverBody(a: CaddyServerArgs) {
                     },
                 ],
                 handle: [
-                    { handler: "headers", response: { set: { "Retry-After": [String(a.maintenance.retryAfterSeconds)], "Cache-Control": ["no-store"] } } },
+                    { handler: "headers", response: { set: { "Retry-After": [String(MAINTENANCE_RETRY_AFTER_SECONDS)], "Cache-Control": ["no-store"] } } },
                     { handler: "rewrite", uri: `/${maintenanceMessageFile(a.markerDir, a.serviceName).split("/").pop()}` },
                     { handler: "file_server", root: a.markerDir, status_code: 503 },
                 ],

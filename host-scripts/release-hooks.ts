@@ -1,4 +1,5 @@
 import { hostLayout } from "./layout";
+import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { lines, prologue, script, sh, words } from "./shell";
 
@@ -84,11 +85,9 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
             ),
         !!m &&
             lines(
-                // Only for a container created in this attempt (after its preflight): a return to
-                // the warm standby runs no migration.
-                sh`created=$(date -d "$(docker inspect -f '{{.Created}}' ${m.containerName})" +%s)`,
-                sh`started=$(cat ${l.attemptStarted} 2>/dev/null || echo 0)`,
-                sh`if [ "$created" -lt "$started" ]; then`,
+                // Only for a container created in this attempt: a return to the warm standby runs no migration.
+                renderContainerIsNewLine(a.appDir),
+                sh`if ! container_is_new ${m.containerName}; then`,
                 sh`  say ${`migrate: skipped, ${m.containerName} is the standby returning to traffic (no migration on a rollback)`}`,
                 sh`else`,
                 sh`say ${`migrate: ${m.args.join(" ")} in a one-off container of ${a.tag}`}`,

@@ -2,6 +2,7 @@ import { CaddyServerArgs, caddyConfigId, caddyServerConfig, caddyServerName, gre
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
+import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { lines, oneLine, prologue, script, sh, ShellText } from "./shell";
 
@@ -59,9 +60,8 @@ export interface SwitchScriptArgs extends RoutingArgs {
     imagesToKeep: number;
     /** The post-switch watch. */
     watch: WatchArgs;
-    /** Who is told, and what this switch is: a release ("success") or a return to the standby ("rollback"). */
+    /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"). */
     notify: NotifyContext;
-    notifyEvent: "success" | "rollback";
 }
 
 export interface DeployRecordFields {
@@ -185,7 +185,8 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`  case "$in_use" in *"$full"*) continue;; esac`,
         sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
         sh`done`,
-        sh`[ "$already_live" = yes ] || notify ${a.notifyEvent}`,
+        renderContainerIsNewLine(a.appDir),
+        sh`if [ "$already_live" = no ]; then if container_is_new ${a.containerName}; then notify success; else notify rollback; fi; fi`,
         sh`rm -f ${l.attemptStarted}`,
         sh`echo "$time"`,
     );

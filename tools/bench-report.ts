@@ -1,7 +1,14 @@
 import { Sample } from "../test/support/load-loop";
 import { encodePng } from "./png";
+import { slowestSteps, Timeline } from "./timeline";
 
-/** One measured scenario of the benchmark. */
+/** One timed operation, with where its time went when engine events were seen. */
+export interface TimedRun {
+    seconds: number;
+    timeline?: Timeline;
+}
+
+/** One measured scenario under load. */
 export interface ScenarioResult {
     name: string;
     /** Wall time of the operation, seconds. */
@@ -11,21 +18,103 @@ export interface ScenarioResult {
     retried: number;
     longestGapMs: number;
     samples: Sample[];
+    /** Seconds from the start of the operation to the first response of the new version. */
+    switchedSeconds?: number;
+    /** Where the time went (l9-deploy operations). */
+    timeline?: Timeline;
+}
+
+/** The engine floor and the operations measured against it. */
+export interface EngineFigures {
+    /** `pulumi up` of an empty TypeScript program (median). */
+    floor: TimedRun;
+    /** A no-op `pulumi up` of the sandbox stack (median). */
+    noop: TimedRun;
+    /** `npm run drift` on the unchanged stack (median). */
+    drift: TimedRun;
+    /** The release's image build step, seconds (engine events). */
+    releaseBuildSeconds: number;
+}
+
+/** One goal of issue 12: a figure, its limit above the floor, and whether it held. */
+export interface Goal {
+    what: string;
+    seconds: number;
+    limitAboveFloor: number;
+    held: boolean;
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? "1.0 (both 0)" : "∞ (l9-deploy: 0)") : (a / b).toFixed(1));
 
-/** The markdown report: table, ratios, how it was measured. */
-export function renderBenchmarkMarkdown(results: ScenarioResult[], meta: { date: string; workers: number; chart: string }): string {
+/** The goals, judged on one run's figures (pure). */
+export function judgeGoals(results: ScenarioResult[], f: EngineFigures): Goal[] {
+    const [release, , rollback] = results;
+    const floor = f.floor.seconds;
+    const goal = (what: string, seconds: number | undefined, limitAboveFloor: number): Goal => ({
+        what,
+        seconds: seconds ?? Number.NaN,
+        limitAboveFloor,
+        held: seconds !== undefined && seconds <= floor + limitAboveFloor,
+    });
+    return [
+        goal("no-op `pulumi up`", f.noop.seconds, 4),
+        goal("`npm run drift`", f.drift.seconds, 4),
+        goal("rollback: traffic switched", rollback.switchedSeconds, 3),
+        goal("rollback: whole `up`", rollback.wallSeconds, 6),
+        goal("release: time outside the image build", release.wallSeconds - f.releaseBuildSeconds, 10),
+    ];
+}
+
+function phases(name: string, t: Timeline | undefined): string[] {
+    if (!t) return [];
+    const s = (ms: number) => (ms / 1000).toFixed(1);
+    return [
+        `- **${name}** (${s(t.totalMs)} s): engine up ${s(t.engineReadyMs)} s, refresh ${s(t.refreshMs)} s (${t.steps.filter((x) => x.op === "refresh").length} resources), program start ${s(t.programStartMs)} s; slowest steps: ${slowestSteps(t, 5).join(", ")}`,
+    ];
+}
+
+/** The markdown report: floor and goals, the load table, ratios, where the time went. */
+export function renderBenchmarkMarkdown(results: ScenarioResult[], f: EngineFigures, meta: { date: string; workers: number; repeats: number; chart: string }): string {
     const [release, baseline, rollback] = results;
-    const rows = results.map(
-        (r) => `| ${r.name} | ${r.wallSeconds.toFixed(1)} | ${r.total} | ${r.failed} | ${r.retried} | ${r.longestGapMs} |`,
-    );
+    const floor = f.floor.seconds;
+    const above = (x: number) => `${x.toFixed(1)} | +${(x - floor).toFixed(1)} | ${(x / floor).toFixed(1)}×`;
+    const rows = results.map((r) => `| ${r.name} | ${r.wallSeconds.toFixed(1)} | ${r.total} | ${r.failed} | ${r.retried} | ${r.longestGapMs} |`);
+    const goals = judgeGoals(results, f);
     return [
         "# Deploy benchmark",
         "",
-        `Measured by \`npm run bench\` on ${meta.date}, in one run, side by side, each under the same constant loopback load (${meta.workers} clients requesting \`GET /version\` through Caddy back to back; half keep connections alive, half open one per request).`,
-        "Timings come from this noisy 2-core machine: read the ratios, not the absolute numbers.",
+        `Measured by \`npm run bench\` on ${meta.date}, in one run, side by side, on one toolchain and file backend. Timings come from this noisy 2-core machine: read the differences and ratios, not the absolute numbers.`,
+        "",
+        "## Against the engine floor",
+        "",
+        `The floor is \`pulumi up\` of an empty TypeScript program (median of ${meta.repeats}). No-op and drift are medians of ${meta.repeats}; release and rollback run once, under load.`,
+        "",
+        "| figure | seconds | above the floor | ratio to the floor |",
+        "|---|---:|---:|---:|",
+        `| engine floor | ${floor.toFixed(1)} | | |`,
+        `| no-op \`pulumi up\` | ${above(f.noop.seconds)} |`,
+        `| \`npm run drift\` | ${above(f.drift.seconds)} |`,
+        `| rollback: traffic switched (from the start of \`up\`) | ${rollback.switchedSeconds !== undefined ? above(rollback.switchedSeconds) : "not seen | | "} |`,
+        `| rollback: whole \`up\` | ${above(rollback.wallSeconds)} |`,
+        `| release: traffic switched (from the start of \`up\`) | ${release.switchedSeconds !== undefined ? above(release.switchedSeconds) : "not seen | | "} |`,
+        `| release: whole \`up\` | ${above(release.wallSeconds)} |`,
+        `| release: image build step | ${f.releaseBuildSeconds.toFixed(1)} | | |`,
+        `| release: outside the image build | ${above(release.wallSeconds - f.releaseBuildSeconds)} |`,
+        "",
+        "Goals (issue 12), judged on this run:",
+        "",
+        ...goals.map((g) => `- ${g.held ? "held" : "MISSED"}: ${g.what} ${Number.isNaN(g.seconds) ? "not measured" : `${g.seconds.toFixed(1)} s`} ≤ floor + ${g.limitAboveFloor} s (${(floor + g.limitAboveFloor).toFixed(1)} s)`),
+        "",
+        "Where the time went (engine events, timed on arrival):",
+        "",
+        ...phases("no-op `pulumi up`", f.noop.timeline),
+        ...phases("release", release.timeline),
+        ...phases("rollback", rollback.timeline),
+        ...phases("engine floor", f.floor.timeline),
+        "",
+        "## Under load",
+        "",
+        `Each scenario under the same constant loopback load (${meta.workers} clients requesting \`GET /version\` through Caddy back to back; half keep connections alive, half open one per request).`,
         "",
         "| scenario | wall time (s) | requests | failed | retried once (stale keep-alive) | longest gap without a success (ms) |",
         "|---|---:|---:|---:|---:|---:|",

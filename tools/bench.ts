@@ -1,54 +1,123 @@
 /**
- * `npm run bench`: side by side, in one run, under the same constant loopback load:
- * an l9-deploy release, a stop-then-start baseline (what the old runbooks did), and an
- * l9-deploy rollback by config. Writes docs/benchmarks.md and docs/benchmark-status.png.
- * Not a pass/fail test: it measures and reports.
+ * `npm run bench`: in one run, on one toolchain and backend:
+ *   - the engine floor: `pulumi up` of an empty TypeScript program;
+ *   - a no-op `pulumi up` and `npm run drift` of the sandbox stack;
+ *   - under the same constant loopback load: an l9-deploy release, a stop-then-start baseline
+ *     (what the old runbooks did), and an l9-deploy rollback to the warm standby.
+ * Every l9-deploy figure is reported as absolute seconds, seconds above the floor and a ratio
+ * to it, with where the time went (engine events). Writes docs/benchmarks.md and
+ * docs/benchmark-status.png. Not a pass/fail test: it measures and reports.
  */
+import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { createL9Stack } from "../test/support/l9-stack";
+import { createL9Stack, L9TestStack } from "../test/support/l9-stack";
 import { LoadLoop } from "../test/support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../test/support/sandbox";
-import { REPO_ROOT } from "../test/support/toolchain";
-import { renderBenchmarkMarkdown, renderStatusChart, ScenarioResult } from "./bench-report";
+import { pulumiTestEnv, REPO_ROOT } from "../test/support/toolchain";
+import { EngineFigures, renderBenchmarkMarkdown, renderStatusChart, ScenarioResult, TimedRun } from "./bench-report";
+import { buildTimeline, stepDuration, TimedEvent } from "./timeline";
 
 const WORKERS = 4;
+const REPEATS = 3;
 const BASE = { service: "l9benchbase", port: 18901, site: 18980 };
 
-async function measure(name: string, url: string, op: () => Promise<void>): Promise<ScenarioResult> {
-    process.stderr.write(`bench: ${name}...\n`);
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const median = (runs: TimedRun[]): TimedRun => [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
+
+/** `pulumi up` through the Automation API, with every engine event timed on arrival. */
+async function timedUp(up: (onEvent: (e: EngineEvent) => void) => Promise<unknown>): Promise<TimedRun> {
+    const events: TimedEvent[] = [];
+    const start = Date.now();
+    await up((event) => events.push({ at: Date.now() - start, event }));
+    const totalMs = Date.now() - start;
+    return { seconds: totalMs / 1000, timeline: buildTimeline(events, totalMs) };
+}
+
+/** The engine floor: an empty TypeScript program, same toolchain, backend and settings. */
+async function measureFloor(): Promise<TimedRun> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-floor-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: l9-floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+    fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs" }, files: ["index.ts"] }));
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "l9-floor", private: true }));
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+    const { envVars } = pulumiTestEnv("floor");
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: "floor", workDir: dir }, { envVars });
+    await stack.up({ color: "never" }); // warm-up: first run creates the stack resource
+    const runs: TimedRun[] = [];
+    for (let i = 0; i < REPEATS; i++) runs.push(await timedUp((onEvent) => stack.up({ onEvent, color: "never" })));
+    fs.rmSync(dir, { recursive: true, force: true });
+    return median(runs);
+}
+
+/** `npm run drift` as an operator runs it (tools/drift.ts through scripts/node.sh). */
+function timedDrift(s: L9TestStack): TimedRun {
+    const start = Date.now();
+    const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/drift.ts", "--stack", "e2e-bench"], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, ...s.envVars },
+    });
+    if (r.status !== 0) throw new Error(`drift reported ${r.status}: ${r.stdout}${r.stderr}`);
+    return { seconds: (Date.now() - start) / 1000 };
+}
+
+/** An operation under load: wall time, load report, and when the load first saw `version`. */
+async function underLoad(name: string, url: string, version: string | undefined, op: () => Promise<TimedRun | void>): Promise<ScenarioResult> {
+    log(`${name}...`);
     const loop = new LoadLoop(url, WORKERS, 600);
     await new Promise((r) => setTimeout(r, 1000)); // steady load before the operation
     const start = Date.now();
-    await op();
+    const run = await op();
     const wallSeconds = (Date.now() - start) / 1000;
     await new Promise((r) => setTimeout(r, 1000));
     const report = await loop.stop();
-    process.stderr.write(`bench: ${name}: ${wallSeconds.toFixed(1)} s, ${report.total} requests, ${report.failed.length} failed, longest gap ${report.longestGapMs} ms\n`);
-    return { name, wallSeconds, total: report.total, failed: report.failed.length, retried: report.retriedOnStaleConnection, longestGapMs: report.longestGapMs, samples: report.samples };
+    const opStart = start - loop.started;
+    const firstNew = version ? report.samples.find((x) => x.t >= opStart && x.version === version) : undefined;
+    log(`${name}: ${wallSeconds.toFixed(1)} s, ${report.total} requests, ${report.failed.length} failed, longest gap ${report.longestGapMs} ms`);
+    return {
+        name,
+        wallSeconds,
+        total: report.total,
+        failed: report.failed.length,
+        retried: report.retriedOnStaleConnection,
+        longestGapMs: report.longestGapMs,
+        samples: report.samples,
+        switchedSeconds: firstNew ? (firstNew.t - opStart) / 1000 : undefined,
+        timeline: run ? run.timeline : undefined,
+    };
 }
 
 async function main(): Promise<void> {
     const admin = sandboxFacts().caddyAdmin;
+    log("engine floor: `pulumi up` of an empty TypeScript program...");
+    const floor = await measureFloor();
+    log(`floor: ${floor.seconds.toFixed(1)} s`);
+
     const s = await createL9Stack("bench", 18900 + 50);
     cleanSandboxService(s.serviceName, s.appDir, admin);
     cleanSandboxService(BASE.service, "/tmp/l9-bench-base", admin);
+    const up = (onEvent: (e: EngineEvent) => void) => s.stack.up({ onEvent, color: "never" });
     try {
-        process.stderr.write("bench: first deploy of v0.1.0-l9 (not measured)\n");
+        log("first deploy of v0.1.0-l9 (not measured)");
         const first = await s.up();
         if (!first.ok) throw new Error(`first deploy failed: ${first.error}`);
         const out = await s.stack.outputs();
-        const image = (tag: string) => {
-            const slots = out.slots.value as Record<string, { tag: string; imageId: string } | null>;
-            return Object.values(slots).find((x) => x?.tag === tag)?.imageId;
-        };
+        const image = (tag: string) => Object.values(out.slots.value as Record<string, { tag: string; imageId: string } | null>).find((x) => x?.tag === tag)?.imageId;
         const v1 = image("v0.1.0-l9")!;
 
-        const release = await measure("l9-deploy release", `${s.siteUrl}/version`, async () => {
-            await s.set({ releaseTag: "v0.2.0-l9" });
-            const r = await s.up();
-            if (!r.ok) throw new Error(`release failed: ${r.error}`);
-        });
+        log("no-op `pulumi up`...");
+        const noops: TimedRun[] = [];
+        for (let i = 0; i < REPEATS; i++) noops.push(await timedUp(up));
+        log("`npm run drift`...");
+        const drifts: TimedRun[] = [];
+        for (let i = 0; i < REPEATS; i++) drifts.push(timedDrift(s));
+
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const release = await underLoad("l9-deploy release", `${s.siteUrl}/version`, "v0.2.0-l9", () => timedUp(up));
         const v2 = ((await s.stack.outputs()).imageId.value as string) ?? "";
 
         // Baseline: one container on a fixed port behind its own Caddy server, replaced in place.
@@ -58,24 +127,27 @@ async function main(): Promise<void> {
         const server = { listen: [`127.0.0.1:${BASE.site}`], automatic_https: { disable: true }, routes: [{ handle: [{ handler: "reverse_proxy", upstreams: [{ dial: `127.0.0.1:${BASE.port}` }] }] }] };
         sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(server)}' 'http://${admin}/config/apps/http/servers/${BASE.service}'`);
         sh(`for i in $(seq 1 60); do curl -fsS -o /dev/null http://127.0.0.1:${BASE.site}/health && exit 0; sleep 0.5; done; exit 1`);
-        const baseline = await measure("stop-then-start baseline", `http://127.0.0.1:${BASE.site}/version`, async () => {
+        const baseline = await underLoad("stop-then-start baseline", `http://127.0.0.1:${BASE.site}/version`, undefined, async () => {
             sh(`docker stop -t 10 ${BASE.service} >/dev/null && docker rm ${BASE.service} >/dev/null`);
             run(v2);
             sh(`for i in $(seq 1 240); do curl -fsS -o /dev/null http://127.0.0.1:${BASE.port}/health && exit 0; sleep 0.25; done; exit 1`);
         });
 
-        const rollback = await measure("l9-deploy rollback", `${s.siteUrl}/version`, async () => {
-            await s.set({ releaseTag: "v0.1.0-l9" });
-            const r = await s.up();
-            if (!r.ok) throw new Error(`rollback failed: ${r.error}`);
-        });
+        await s.set({ releaseTag: "v0.1.0-l9" });
+        const rollback = await underLoad("l9-deploy rollback", `${s.siteUrl}/version`, "v0.1.0-l9", () => timedUp(up));
         if (httpGet(`${s.siteUrl}/version`).body.indexOf("v0.1.0-l9") < 0) throw new Error("the rollback did not serve v0.1.0-l9");
 
+        const figures: EngineFigures = {
+            floor,
+            noop: median(noops),
+            drift: median(drifts),
+            releaseBuildSeconds: release.timeline ? stepDuration(release.timeline, /^image-v0\.2\.0-l9-build$/) / 1000 : 0,
+        };
         const results = [release, baseline, rollback];
         const docs = path.join(REPO_ROOT, "docs");
         fs.mkdirSync(docs, { recursive: true });
         fs.writeFileSync(path.join(docs, "benchmark-status.png"), renderStatusChart(results));
-        const md = renderBenchmarkMarkdown(results, { date: new Date().toISOString().slice(0, 10), workers: WORKERS, chart: "benchmark-status.png" });
+        const md = renderBenchmarkMarkdown(results, figures, { date: new Date().toISOString().slice(0, 10), workers: WORKERS, repeats: REPEATS, chart: "benchmark-status.png" });
         fs.writeFileSync(path.join(docs, "benchmarks.md"), md);
         process.stdout.write(md);
     } finally {

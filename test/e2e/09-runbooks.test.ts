@@ -172,12 +172,12 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     it("4. maintenance mode: one `up` turns it on and off, health stays reachable (0 failed), no container changes, it survives a Caddy restart", async () => {
         const ids = [containerId("blue"), containerId("green")];
         const duringOn = new LoadLoop(`${s.siteUrl}/health`, 4);
-        await s.set({ maintenance: JSON.stringify({ enabled: true, message: "Planned maintenance: back at 04:00 UTC", retryAfterSeconds: 120 }) });
+        await s.set({ maintenance: JSON.stringify({ enabled: true, message: "Planned maintenance: back at 04:00 UTC" }) });
         const on = await s.up();
         expect(on.ok, on.error).to.equal(true);
         const page = sh(`curl -s -i '${s.siteUrl}/version'`);
         expect(page).to.match(/^HTTP\/1\.1 503/);
-        expect(page).to.match(/Retry-After: 120/i);
+        expect(page).to.match(/Retry-After: 300/i);
         expect(page).to.contain("Planned maintenance: back at 04:00 UTC");
         expect(httpGet(`${s.siteUrl}/health`).status).to.equal(200);
         expect((await s.stack.outputs()).maintenance.value).to.deep.include({ enabled: true, allowPaths: ["/health"] });
@@ -220,6 +220,23 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(back.body).to.include({ tag: "v0.4.1-l9" });
         expect(String(back.body.check)).to.contain("automatic switch-back");
         await s.set({ watchSeconds: "0", releaseTag: "v0.1.0-l9" });
+    });
+
+    it("5b. preflight: Caddy's admin API not answering refuses the update before anything changes", async () => {
+        const ids = [containerId("blue"), containerId("green")];
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        sh("kill $(cat /var/lib/l9-sandbox/caddy/caddy.pid) && sleep 1");
+        let r;
+        try {
+            r = await s.up();
+        } finally {
+            sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
+        }
+        expect(r.ok).to.equal(false);
+        expect(r.error).to.contain("preflight failed: Caddy's admin API does not answer at 127.0.0.1:2019");
+        expect([containerId("blue"), containerId("green")]).to.deep.equal(ids);
+        expect(version()).to.equal("v0.1.0-l9");
+        await s.set({ releaseTag: "v0.1.0-l9" });
     });
 
     it("6. certificate preflight: a certificate that expires within minCertDays is refused before anything changes", async () => {

@@ -166,12 +166,11 @@ describe("host: rendered scripts against real daemons", function () {
             record: { id: "host-test", tag: "v0.1.0-l9", commit: "c".repeat(40), imageId: "sha256:x", actor: "host-test" },
             imageName: `${service}-api`,
             imagesToKeep: 3,
-            maintenance: { allowPaths: ["/health"], retryAfterSeconds: 30 },
+            maintenance: { allowPaths: ["/health"] },
             containerName: `${service}-${port}`,
             watch: { seconds: 0, failures: 3, checks: { port, healthPath: "/health", smokeRequests: [] } },
             notify,
-            notifyEvent: "success" as const,
-        });
+                });
 
         it("creates the Caddy server on first use and routes to the slot", () => {
             const r = runOnHost(renderSwitchScript(args(18301)));

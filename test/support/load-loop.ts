@@ -38,7 +38,8 @@ export class LoadLoop {
     private readonly samples: Sample[] = [];
     private running = true;
     private readonly done: Promise<void>;
-    private readonly started = Date.now();
+    /** When the loop started (epoch ms): sample times count from it. */
+    readonly started = Date.now();
 
     /**
      * Half the workers keep connections alive (retrying once on a stale one, see Sample),

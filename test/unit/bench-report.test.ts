@@ -1,14 +1,17 @@
 import { expect } from "chai";
 import * as zlib from "zlib";
-import { renderBenchmarkMarkdown, renderStatusChart, ScenarioResult } from "../../tools/bench-report";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { EngineFigures, judgeGoals, renderBenchmarkMarkdown, renderStatusChart, ScenarioResult } from "../../tools/bench-report";
+import { buildTimeline, slowestSteps, stepDuration, TimedEvent } from "../../tools/timeline";
 
-const scenario = (name: string, failed: number, gap: number, wall: number): ScenarioResult => ({
+const scenario = (name: string, failed: number, gap: number, wall: number, switchedSeconds?: number): ScenarioResult => ({
     name,
     wallSeconds: wall,
     total: 100,
     failed,
     retried: 0,
     longestGapMs: gap,
+    switchedSeconds,
     samples: [
         { t: 0, status: 200 },
         { t: 500, status: failed ? 0 : 200, error: failed ? "ECONNREFUSED" : undefined },
@@ -16,16 +19,33 @@ const scenario = (name: string, failed: number, gap: number, wall: number): Scen
     ],
 });
 
-describe("unit: benchmark report", () => {
-    const results = [scenario("l9-deploy release", 0, 40, 20), scenario("stop-then-start baseline", 37, 2500, 3), scenario("l9-deploy rollback", 0, 30, 8)];
+const figures: EngineFigures = { floor: { seconds: 3 }, noop: { seconds: 6.5 }, drift: { seconds: 7.5 }, releaseBuildSeconds: 4 };
 
-    it("renders the table and the ratios against the baseline", () => {
-        const md = renderBenchmarkMarkdown(results, { date: "2026-11-22", workers: 4, chart: "c.png" });
+describe("unit: benchmark report", () => {
+    const results = [scenario("l9-deploy release", 0, 40, 20, 15), scenario("stop-then-start baseline", 37, 2500, 3), scenario("l9-deploy rollback", 0, 30, 8, 5.5)];
+
+    it("renders the floor, each figure above it and as a ratio, the table and the ratios against the baseline", () => {
+        const md = renderBenchmarkMarkdown(results, figures, { date: "2026-11-22", workers: 4, repeats: 3, chart: "c.png" });
+        expect(md).to.contain("| engine floor | 3.0 | | |");
+        expect(md).to.contain("| no-op `pulumi up` | 6.5 | +3.5 | 2.2× |");
+        expect(md).to.contain("| rollback: traffic switched (from the start of `up`) | 5.5 | +2.5 | 1.8× |");
+        expect(md).to.contain("| release: outside the image build | 16.0 | +13.0 | 5.3× |");
         expect(md).to.contain("| stop-then-start baseline | 3.0 | 100 | 37 | 0 | 2500 |");
         expect(md).to.contain("failed requests, release: ∞ (l9-deploy: 0)");
         expect(md).to.contain("longest gap, release: 62.5; rollback: 83.3");
-        expect(md).to.contain("rollback vs release (l9-deploy): 0.40");
         expect(md).to.contain("![status codes over time](c.png)");
+    });
+
+    it("judges each goal against floor + its limit", () => {
+        const goals = judgeGoals(results, figures);
+        expect(goals.map((g) => [g.what, g.held])).to.deep.equal([
+            ["no-op `pulumi up`", true],
+            ["`npm run drift`", false],
+            ["rollback: traffic switched", true],
+            ["rollback: whole `up`", true],
+            ["release: time outside the image build", false],
+        ]);
+        expect(judgeGoals([scenario("r", 0, 0, 10), results[1], scenario("b", 0, 0, 5)], figures)[2].held, "a switch never seen is not a goal held").to.equal(false);
     });
 
     it("draws a valid PNG with a red mark where requests failed", () => {
@@ -40,5 +60,35 @@ describe("unit: benchmark report", () => {
         expect(pixel(49, bandTop(1))).to.deep.equal([220, 30, 30]); // baseline failure at t=500 of 1001
         expect(pixel(49, bandTop(0))).to.deep.equal([40, 170, 70]);
         expect(pixel(20, bandTop(0))).to.deep.equal([200, 200, 200]);
+    });
+});
+
+describe("unit: operation timeline from engine events", () => {
+    type StepMetadata = NonNullable<EngineEvent["resourcePreEvent"]>["metadata"];
+    const meta = (op: string, name: string) => ({ op, urn: `urn:pulumi:s::l9-deploy::t::${name}`, type: "command:remote:Command" }) as unknown as StepMetadata;
+    const at = (ms: number, event: Partial<EngineEvent>): TimedEvent => ({ at: ms, event: event as EngineEvent });
+    const events: TimedEvent[] = [
+        at(900, { preludeEvent: { config: {} } } as Partial<EngineEvent>),
+        at(1000, { resourcePreEvent: { metadata: meta("refresh", "a") } }),
+        at(1100, { resourcePreEvent: { metadata: meta("refresh", "b") } }),
+        at(1800, { resOutputsEvent: { metadata: meta("refresh", "b") } }),
+        at(2500, { resOutputsEvent: { metadata: meta("refresh", "a") } }),
+        at(4000, { resourcePreEvent: { metadata: meta("same", "a") } }),
+        at(4010, { resOutputsEvent: { metadata: meta("same", "a") } }),
+        at(4100, { resourcePreEvent: { metadata: meta("update", "image-v2-build") } }),
+        at(9100, { resOutputsEvent: { metadata: meta("update", "image-v2-build") } }),
+    ];
+
+    it("splits an operation into engine start, refresh, program start and steps", () => {
+        const t = buildTimeline(events, 10_000);
+        expect(t).to.include({ totalMs: 10_000, engineReadyMs: 900, refreshMs: 1500, programStartMs: 1500 });
+        expect(t.steps.map((s) => `${s.op} ${s.name} ${s.end - s.start}`)).to.deep.equal(["refresh a 1500", "refresh b 700", "same a 10", "update image-v2-build 5000"]);
+        expect(stepDuration(t, /^image-v2-build$/)).to.equal(5000);
+        expect(stepDuration(t, /^a$/), "the refresh of a step is not its run").to.equal(10);
+        expect(slowestSteps(t, 2)).to.deep.equal(["image-v2-build (update) 5.0 s", "a (refresh) 1.5 s"]);
+    });
+
+    it("copes with an operation without a refresh or any step", () => {
+        expect(buildTimeline([], 3000)).to.include({ engineReadyMs: 3000, refreshMs: 0, programStartMs: 0 });
     });
 });

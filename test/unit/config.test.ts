@@ -80,7 +80,7 @@ describe("unit: config validation", () => {
         expect(d.migrate).to.equal(undefined);
         expect(d.backupsToKeep).to.equal(7);
         expect(d.backupRequired).to.equal(false);
-        expect(d.maintenance).to.deep.include({ enabled: false, retryAfterSeconds: 300 });
+        expect(d.maintenance).to.deep.include({ enabled: false });
         expect(d.watchSeconds).to.equal(0);
         expect(d.minCertDays).to.equal(14);
         const c = parseConfig(
@@ -95,11 +95,11 @@ describe("unit: config validation", () => {
         expect(c.notify).to.deep.equal([{ format: "json", url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]);
         expect(c.migrate).to.deep.equal(["alembic", "upgrade", "head"]);
         expect(c.backupRequired).to.equal(true);
-        expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"], retryAfterSeconds: 300 });
+        expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"] });
     });
 
     it("requires the notification targets to be a secret (their URLs carry tokens)", () => {
-        const problems = problemsOf(validRawConfig({ notify: JSON.stringify([{ url: "https://hooks.example.com/a" }]) }));
+        const problems = problemsOf(validRawConfig({ notify: JSON.stringify([{ url: "https://hooks.example.com/a" }]) }), new Set(["sshPrivateKey", "env"]));
         expect(problems.join("\n")).to.match(/l9-deploy:notify is stored in plain text\. Fix: pulumi config set --secret notify/);
     });
 

@@ -13,7 +13,7 @@ const args = {
     commit: "c".repeat(40),
     containerName: "l9-green",
     imageId: `sha256:${"d".repeat(64)}`,
-    routing: { serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", caddyListen: ":443", caddyHosts: [], bluePort: 8001, greenPort: 8002, maintenance: { allowPaths: ["/health"], retryAfterSeconds: 300 } },
+    routing: { serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", caddyListen: ":443", caddyHosts: [], bluePort: 8001, greenPort: 8002, maintenance: { allowPaths: ["/health"] } },
     activeSlot: "green" as const,
     envFile: "/opt/l9/shared/.env",
     metricsDir: "/var/lib/prometheus/node-exporter",

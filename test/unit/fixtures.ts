@@ -15,7 +15,7 @@ export function validRawConfig(overrides: Record<string, string | undefined> = {
     };
 }
 
-export const SECRETS = new Set(["sshPrivateKey", "env"]);
+export const SECRETS = new Set(["sshPrivateKey", "env", "notify"]);
 
 /** How Caddy routes the sample service in script fixtures. */
 export const SAMPLE_ROUTING: RoutingArgs = {
@@ -26,7 +26,7 @@ export const SAMPLE_ROUTING: RoutingArgs = {
     caddyHosts: ["api.example.com"],
     bluePort: 8001,
     greenPort: 8002,
-    maintenance: { allowPaths: ["/health"], retryAfterSeconds: 300 },
+    maintenance: { allowPaths: ["/health"] },
 };
 
 /** What the sample scripts' notifications say about the release. */

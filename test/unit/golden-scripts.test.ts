@@ -69,7 +69,6 @@ const builders: Record<string, () => string> = {
             containerName: "l9-green",
             watch: { seconds: 60, failures: 3, checks: { port: 8002, healthPath: "/health?deep=1", smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }] } },
             notify: SAMPLE_NOTIFY,
-            notifyEvent: "success",
         }),
     "release-hooks.sh": () =>
         renderReleaseHooksScript({

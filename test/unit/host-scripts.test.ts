@@ -48,7 +48,6 @@ const switchArgs = {
     containerName: "l9-green",
     watch: { seconds: 0, failures: 3, checks: { port: 8002, healthPath: "/health", smokeRequests: [] } },
     notify: SAMPLE_NOTIFY,
-    notifyEvent: "success" as const,
 };
 
 describe("unit: rendered host scripts", () => {
@@ -183,7 +182,7 @@ describe("unit: rendered host scripts", () => {
     });
 
     it("Caddy server config: green route on the marker file, blue fallback, loopback dials, hosts, versioned id", () => {
-        const base = { serviceName: "l9", bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy", maintenance: { allowPaths: ["/health"], retryAfterSeconds: 300 } };
+        const base = { serviceName: "l9", bluePort: 8001, greenPort: 8002, markerDir: "/opt/l9/state/caddy", maintenance: { allowPaths: ["/health"] } };
         const withHosts = caddyServerConfig({ ...base, listen: ":443", hosts: ["api.example.com"] }) as any;
         expect(withHosts.routes[0].match).to.deep.equal([
             { host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-maintenance.on"] }, not: [{ path: ["/health"] }] },
@@ -200,7 +199,7 @@ describe("unit: rendered host scripts", () => {
         const local = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [] }) as any;
         expect(local.automatic_https).to.deep.equal({ disable: true });
         expect(local.routes[2]).to.not.have.property("match");
-        const noAllowed = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [], maintenance: { allowPaths: [], retryAfterSeconds: 60 } }) as any;
+        const noAllowed = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [], maintenance: { allowPaths: [] } }) as any;
         expect(noAllowed.routes[0].match[0]).to.not.have.property("not");
         expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }));
     });

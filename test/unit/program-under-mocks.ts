@@ -80,6 +80,12 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit");
     const runtime = new L9Runtime("l9", { config, plan, envFingerprint: "fp", actor: "ops@example.com", access, stackName: "l9-deploy/unit", startedAt: 0 }, { parent: root });
     await new Promise<void>((resolve) => runtime.deployedAt.apply(() => resolve()));
+    // Resources after the switch (drift job, maintenance) register a little later: wait until
+    // registrations stop, so the next graph's mocks never receive this one's.
+    for (let seen = -1; seen !== registered.length; ) {
+        seen = registered.length;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     return {
         registered,
         options,

@@ -133,4 +133,23 @@ describe("unit: resource graph of a release (mocks)", function () {
             expect(JSON.stringify(r.inputs.labels ?? {})).to.not.contain("s3cret");
         }
     });
+
+    it("a no-op after a rollback or a release sends every host command what that update sent (nothing re-runs)", async () => {
+        const runbooks = { backup: "pg_dump x", migrate: '["migrate"]', notify: JSON.stringify([{ url: "https://hooks.example.com/a" }]), watchSeconds: "30" };
+        const commands = (graph: ProgramGraph) =>
+            Object.fromEntries(
+                graph.registered
+                    .filter((r) => r.type === "command:remote:Command")
+                    .map((r) => [r.name, { create: r.inputs.create, stdin: r.inputs.stdin, update: r.inputs.update, delete: r.inputs.delete, triggers: r.inputs.triggers }]),
+            );
+        const serving: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp" }, green: { tag: "v0.2.0-l9", envFingerprint: "fp" } }, active: "green" };
+        const older: DeployState = { ...serving, slots: { ...serving.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp" } } };
+        for (const [what, previous] of [["rollback", serving], ["release", older]] as const) {
+            const update = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, previous);
+            expect(update.runtime.state.active, what).to.equal("blue");
+            const noop = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, update.runtime.state);
+            expect(Object.keys(commands(update)), what).to.include.members(["traffic-hooks-run", "traffic-caddy", "traffic-gate", "notify-file"]);
+            expect(commands(noop), what).to.deep.equal(commands(update));
+        }
+    });
 });

@@ -48,9 +48,8 @@ else
   printf 'warning: backup hook failed (exit %s); the release goes on (backupRequired=false)\n' "$rc" >&2
 fi
 ls -1 '/opt/l9/backups' | grep -v '\.partial$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
-created=$(date -d "$(docker inspect -f '{{.Created}}' 'l9-green')" +%s)
-started=$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)
-if [ "$created" -lt "$started" ]; then
+container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
+if ! container_is_new 'l9-green'; then
   say 'migrate: skipped, l9-green is the standby returning to traffic (no migration on a rollback)'
 else
 say 'migrate: alembic upgrade head in a one-off container of v1.2.0-l9'

@@ -103,6 +103,7 @@ docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}
   case "$in_use" in *"$full"*) continue;; esac
   say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true
 done
-[ "$already_live" = yes ] || notify 'success'
+container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
+if [ "$already_live" = no ]; then if container_is_new 'l9-green'; then notify success; else notify rollback; fi; fi
 rm -f '/opt/l9/state/attempt-started'
 echo "$time"
