@@ -41,7 +41,7 @@ async function measureFloor(): Promise<TimedRun> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-floor-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: l9-floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
     fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
-    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs" }, files: ["index.ts"] }));
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }));
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "l9-floor", private: true }));
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
     const { envVars } = pulumiTestEnv("floor");
@@ -144,6 +144,8 @@ async function main(): Promise<void> {
             releaseBuildSeconds: release.timeline ? stepDuration(release.timeline, /^image-v0\.2\.0-l9-build$/) / 1000 : 0,
         };
         const results = [release, baseline, rollback];
+        // The raw timelines, for a closer look (docs/performance.md was written from them).
+        if (process.env.L9_BENCH_TIMELINES) fs.writeFileSync(process.env.L9_BENCH_TIMELINES, JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline }, null, 1));
         const docs = path.join(REPO_ROOT, "docs");
         fs.mkdirSync(docs, { recursive: true });
         fs.writeFileSync(path.join(docs, "benchmark-status.png"), renderStatusChart(results));
