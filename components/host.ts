@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
 import { raw, sh } from "../host-scripts/shell";
 import { ProbeTarget } from "../providers/host-fact-probe";
-import { HostAccess, openSshOptions } from "../ssh/host-access";
+import { HostAccess, openSshOptions, probeSshOptions } from "../ssh/host-access";
 
 export interface HostArgs {
     /** Host name or IP of the VPS. */
@@ -106,7 +106,8 @@ export class Host extends pulumi.ComponentResource {
         };
         const sshOptions = openSshOptions(args.access);
         this.probe = {
-            connection: pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions }),
+            // The probes share the operation's one verified connection (probeSshOptions).
+            connection: pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions: probeSshOptions(args.access) }),
             // The engine configures the default dynamic provider with the whole stack config,
             // the SSH key included (encrypted, in the state); this instance gets nothing.
             provider: new DynamicProvider(`${name}-probes`, { parent: this }),

@@ -179,7 +179,9 @@ export class L9Runtime extends pulumi.ComponentResource {
                         mustRun: isTarget || c.standby === "warm",
                         keepRecordedEnv: plan.replaced !== color,
                     },
-                    { parent: this, dependsOn: [envFile] },
+                    // The env arrives validated (validatedEnv); the slots need not wait for the
+                    // file's write and its probe, which the hooks and the switch wait for.
+                    { parent: this },
                 ),
             );
         }
@@ -236,7 +238,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         : undefined,
                 startedAt: args.startedAt,
             },
-            { parent: this, dependsOn: [...slots.values(), ...(notifyTargets ? [notifyTargets] : [])] },
+            { parent: this, dependsOn: [...slots.values(), envFile, ...(notifyTargets ? [notifyTargets] : [])] },
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
         new MaintenanceMode("maintenance", { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });

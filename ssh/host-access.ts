@@ -21,6 +21,11 @@ export interface HostAccess {
     knownHostsFile: string;
     /** The deploy key's public half: OpenSSH offers only this key from the agent. */
     identityFile: string;
+    /**
+     * The probes' multiplexing socket: one SSH connection per operation to this host:port,
+     * opened by the pre-check (pinned key, deploy key) and closed when the operation ends.
+     */
+    controlPath: string;
 }
 
 /** What prepareHostAccess needs to know about the host and the stack. */
@@ -49,12 +54,14 @@ export function hostAccessDir(stackId: string, base = process.env.L9_SSH_DIR ?? 
     return path.join(base, `${slug}-${hash}`);
 }
 
-/** The paths of a stack's SSH files (pure). */
-export function hostAccessPaths(dir: string): HostAccess {
+/** The paths of a stack's SSH files; the control socket is per destination (pure). */
+export function hostAccessPaths(dir: string, target: { host: string; port: number; user: string }): HostAccess {
+    const destination = crypto.createHash("sha256").update(`${target.user}@${target.host}:${target.port}`).digest("hex").slice(0, 8);
     return {
         agentSocketPath: path.join(dir, "agent.sock"),
         knownHostsFile: path.join(dir, "known_hosts"),
         identityFile: path.join(dir, "deploy-key.pub"),
+        controlPath: path.join(dir, `mux-${destination}`),
     };
 }
 
@@ -93,17 +100,28 @@ export function openSshOptions(access: HostAccess): string[] {
 }
 
 /**
+ * OpenSSH options of the fact probes and the pre-check: openSshOptions, sharing one
+ * connection per operation (ControlMaster). A probe then costs a session, not a handshake.
+ * Only these few, short-lived sessions are multiplexed (the docker provider's are not), so
+ * the host's default `MaxSessions 10` is never reached. Pure.
+ */
+export function probeSshOptions(access: HostAccess): string[] {
+    return [...openSshOptions(access), "-o", "ControlMaster=auto", "-o", `ControlPath=${access.controlPath}`, "-o", "ControlPersist=60"];
+}
+
+/**
  * The watcher that stops a stack's agent once every Pulumi operation using it has ended: it
  * waits for `pid` (the language host of this operation; it lives until the engine is done,
  * deletes included), removes its mark, and stops the agent when no other live operation has
  * one. Pure: the script text, run with `sh -c`.
  */
-export function renderAgentWatcherScript(dir: string, pid: number): string {
+export function renderAgentWatcherScript(dir: string, pid: number, controlPath: string): string {
     return script(
         sh`dir=${dir}; pid=${pid}`,
         sh`while kill -0 "$pid" 2>/dev/null; do sleep 1; done`,
         sh`rm -f "$dir/users/$pid"`,
         sh`for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && exit 0; rm -f "$f"; done`,
+        sh`ssh -o ControlPath=${controlPath} -O exit l9-deploy-host >/dev/null 2>&1`,
         sh`SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1`,
         sh`[ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null`,
         sh`rm -f "$dir/agent.sock" "$dir/agent.pid"`,
@@ -142,7 +160,7 @@ export function prepareHostAccess(a: HostAccessArgs): HostAccess {
     const dir = hostAccessDir(a.stackId);
     ensurePrivateDir(dir);
     ensurePrivateDir(path.join(dir, "users"));
-    const access = hostAccessPaths(dir);
+    const access = hostAccessPaths(dir, a);
     fs.writeFileSync(access.knownHostsFile, renderKnownHosts(a.host, a.port, a.hostKey), { mode: 0o600 });
     if (!agentAnswers(access.agentSocketPath)) startAgent(dir, access.agentSocketPath);
     const env = { ...process.env, SSH_AUTH_SOCK: access.agentSocketPath };
@@ -157,7 +175,7 @@ export function prepareHostAccess(a: HostAccessArgs): HostAccess {
     fs.writeFileSync(access.identityFile, pub.stdout.split("\n")[0] + "\n", { mode: 0o600 });
     const operation = process.ppid;
     fs.writeFileSync(path.join(dir, "users", String(operation)), "", { mode: 0o600 });
-    spawn("sh", ["-c", renderAgentWatcherScript(dir, operation)], { detached: true, stdio: "ignore" }).unref();
+    spawn("sh", ["-c", renderAgentWatcherScript(dir, operation, access.controlPath)], { detached: true, stdio: "ignore" }).unref();
     return access;
 }
 
@@ -194,10 +212,13 @@ export function describeClockSkew(hostEpochSeconds: number, before: number, afte
  * operation starts. Retries only a failure to connect.
  */
 export function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArgs, "host" | "port" | "user">, maxClockSkewSeconds: number, attempts = 4): void {
+    // A connection kept from an earlier operation is retired: this one is verified afresh
+    // (host key, deploy key), and becomes the connection the probes share.
+    spawnSync("ssh", ["-o", `ControlPath=${access.controlPath}`, "-O", "stop", "l9-deploy-host"], { stdio: "ignore", timeout: 10_000 });
     let last = { stderr: "", code: 255 as number | null };
     for (let attempt = 1; attempt <= attempts; attempt++) {
         const before = Date.now();
-        const r = spawnSync("ssh", [...openSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "date +%s"], { encoding: "utf8", timeout: 60_000 });
+        const r = spawnSync("ssh", [...probeSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "date +%s"], { encoding: "utf8", timeout: 60_000 });
         const after = Date.now();
         if (r.status === 0) {
             const hostSeconds = Number(r.stdout.trim());

@@ -69,7 +69,7 @@ function phases(name: string, t: Timeline | undefined): string[] {
     if (!t) return [];
     const s = (ms: number) => (ms / 1000).toFixed(1);
     return [
-        `- **${name}** (${s(t.totalMs)} s): engine up ${s(t.engineReadyMs)} s, refresh ${s(t.refreshMs)} s (${t.steps.filter((x) => x.op === "refresh").length} resources), program start ${s(t.programStartMs)} s; slowest steps: ${slowestSteps(t, 5).join(", ")}`,
+        `- **${name}** (${s(t.totalMs)} s): engine up at ${s(t.engineReadyMs)} s, first resource step at ${s(t.firstStepMs)} s (language host and program start), last step done at ${s(t.lastStepEndMs)} s, then ${s(t.totalMs - t.lastStepEndMs)} s until the CLI exits; ${t.refreshSteps} refreshes; slowest steps: ${slowestSteps(t, 5).join(", ")}`,
     ];
 }
 

@@ -23,11 +23,13 @@ export interface Timeline {
     totalMs: number;
     /** First engine event: the CLI, plugins and backend are up. */
     engineReadyMs: number;
-    /** The refresh pass (`refresh: always`): first to last refresh step, 0 when none. */
-    refreshMs: number;
-    /** From the end of the refresh (or the first event) to the program's first registration. */
-    programStartMs: number;
-    /** Every resource step, in start order. */
+    /** First resource step (components excluded): the language host and the program are up. */
+    firstStepMs: number;
+    /** End of the last resource step; the rest until `totalMs` is the engine finishing. */
+    lastStepEndMs: number;
+    /** How many resources were refreshed (Pulumi.yaml `refresh: always`, interleaved with the program). */
+    refreshSteps: number;
+    /** Every resource step (components excluded), in start order. */
     steps: StepTiming[];
 }
 
@@ -35,14 +37,19 @@ function urnName(urn: string): string {
     return urn.split("::").pop() ?? urn;
 }
 
-/** Pairs each resource's pre-event with its outcome event and splits the run into phases. Pure. */
+/** Component resources span their children: they say nothing of where time went. */
+function isComponent(type: string): boolean {
+    return type.startsWith("l9:") || type === "pulumi:pulumi:Stack";
+}
+
+/** Pairs each resource's pre-event with its outcome event. Pure. */
 export function buildTimeline(events: TimedEvent[], totalMs: number): Timeline {
     const open = new Map<string, { start: number; op: string; type: string }>();
     const steps: StepTiming[] = [];
     for (const { at, event } of events) {
         const pre = event.resourcePreEvent?.metadata;
         const done = event.resOutputsEvent?.metadata ?? event.resOpFailedEvent?.metadata;
-        if (pre) open.set(`${pre.op} ${pre.urn}`, { start: at, op: pre.op, type: pre.type });
+        if (pre && !isComponent(pre.type)) open.set(`${pre.op} ${pre.urn}`, { start: at, op: pre.op, type: pre.type });
         if (done) {
             const key = `${done.op} ${done.urn}`;
             const started = open.get(key);
@@ -53,22 +60,18 @@ export function buildTimeline(events: TimedEvent[], totalMs: number): Timeline {
         }
     }
     steps.sort((a, b) => a.start - b.start);
-    const refresh = steps.filter((s) => s.op === "refresh");
     const engineReadyMs = events.length > 0 ? events[0].at : totalMs;
-    const refreshStart = refresh.length ? Math.min(...refresh.map((s) => s.start)) : engineReadyMs;
-    const refreshEnd = refresh.length ? Math.max(...refresh.map((s) => s.end)) : engineReadyMs;
-    const program = steps.filter((s) => s.op !== "refresh");
-    const firstRegistration = program.length ? program[0].start : refreshEnd;
     return {
         totalMs,
         engineReadyMs,
-        refreshMs: refreshEnd - refreshStart,
-        programStartMs: Math.max(0, firstRegistration - refreshEnd),
+        firstStepMs: steps.length ? steps[0].start : engineReadyMs,
+        lastStepEndMs: steps.length ? Math.max(...steps.map((x) => x.end)) : engineReadyMs,
+        refreshSteps: steps.filter((x) => x.op === "refresh").length,
         steps,
     };
 }
 
-/** The duration of the first step whose name matches, in ms (0 when absent). */
+/** The duration of the first step (not its refresh) whose name matches, in ms (0 when absent). */
 export function stepDuration(t: Timeline, name: RegExp): number {
     const s = t.steps.find((x) => name.test(x.name) && x.op !== "refresh");
     return s ? s.end - s.start : 0;

@@ -69,6 +69,7 @@ describe("unit: operation timeline from engine events", () => {
     const at = (ms: number, event: Partial<EngineEvent>): TimedEvent => ({ at: ms, event: event as EngineEvent });
     const events: TimedEvent[] = [
         at(900, { preludeEvent: { config: {} } } as Partial<EngineEvent>),
+        at(950, { resourcePreEvent: { metadata: { ...meta("same", "l9"), type: "l9:index:L9Runtime" } } }),
         at(1000, { resourcePreEvent: { metadata: meta("refresh", "a") } }),
         at(1100, { resourcePreEvent: { metadata: meta("refresh", "b") } }),
         at(1800, { resOutputsEvent: { metadata: meta("refresh", "b") } }),
@@ -79,9 +80,9 @@ describe("unit: operation timeline from engine events", () => {
         at(9100, { resOutputsEvent: { metadata: meta("update", "image-v2-build") } }),
     ];
 
-    it("splits an operation into engine start, refresh, program start and steps", () => {
+    it("times each resource step (components left out) from engine start to the last step", () => {
         const t = buildTimeline(events, 10_000);
-        expect(t).to.include({ totalMs: 10_000, engineReadyMs: 900, refreshMs: 1500, programStartMs: 1500 });
+        expect(t).to.include({ totalMs: 10_000, engineReadyMs: 900, firstStepMs: 1000, lastStepEndMs: 9100, refreshSteps: 2 });
         expect(t.steps.map((s) => `${s.op} ${s.name} ${s.end - s.start}`)).to.deep.equal(["refresh a 1500", "refresh b 700", "same a 10", "update image-v2-build 5000"]);
         expect(stepDuration(t, /^image-v2-build$/)).to.equal(5000);
         expect(stepDuration(t, /^a$/), "the refresh of a step is not its run").to.equal(10);
@@ -89,6 +90,6 @@ describe("unit: operation timeline from engine events", () => {
     });
 
     it("copes with an operation without a refresh or any step", () => {
-        expect(buildTimeline([], 3000)).to.include({ engineReadyMs: 3000, refreshMs: 0, programStartMs: 0 });
+        expect(buildTimeline([], 3000)).to.include({ engineReadyMs: 3000, firstStepMs: 3000, lastStepEndMs: 3000, refreshSteps: 0 });
     });
 });

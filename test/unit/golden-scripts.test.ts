@@ -14,7 +14,7 @@ import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
-import { openSshOptions, hostAccessPaths, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
+import { openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
 
 /**
@@ -28,7 +28,7 @@ const GOLDEN_DIR = path.join(__dirname, "golden");
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const IMAGE = `sha256:${"ab".repeat(32)}`;
 const routing = SAMPLE_ROUTING;
-const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe");
+const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", { host: "203.0.113.10", port: 22, user: "deploy" });
 
 const builders: Record<string, () => string> = {
     "preflight.sh": () =>
@@ -119,7 +119,8 @@ const builders: Record<string, () => string> = {
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",
-    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242),
+    "probe-ssh-options.txt": () => probeSshOptions(access).join("\n") + "\n",
+    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242, access.controlPath),
 };
 
 describe("unit: golden host scripts (whole text, reviewed files)", () => {

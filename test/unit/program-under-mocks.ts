@@ -77,7 +77,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const { hostAccessPaths } = await import("../../ssh/host-access");
     const config = parseConfig(validRawConfig(raw), SECRETS);
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
-    const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit");
+    const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" });
     const runtime = new L9Runtime("l9", { config, plan, envFingerprint: "fp", actor: "ops@example.com", access, stackName: "l9-deploy/unit", startedAt: 0 }, { parent: root });
     await new Promise<void>((resolve) => runtime.deployedAt.apply(() => resolve()));
     // Resources after the switch (drift job, maintenance) register a little later: wait until

@@ -61,9 +61,11 @@ describe("unit: resource graph of a release (mocks)", function () {
     const urnsOf = (deps: pulumi.ResourceOptions["dependsOn"]) =>
         Promise.all(((deps ?? []) as pulumi.Resource[]).map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
 
-    it("gates before switching, and switches only after every slot exists", async () => {
+    it("gates before switching, and switches only after every slot exists and the env file is written", async () => {
         expect((await urnsOf(g.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
-        expect((await urnsOf(g.options.get("traffic")?.dependsOn)).map((u) => u.split("::").pop())).to.have.members(["blue", "green"]);
+        expect((await urnsOf(g.options.get("traffic")?.dependsOn)).map((u) => u.split("::").pop())).to.have.members(["blue", "green", "env"]);
+        // The slots take the validated env as an input; they do not wait for the file's write.
+        expect(g.options.get("green")?.dependsOn ?? []).to.deep.equal([]);
         const gate = g.byName("traffic-gate").inputs;
         expect(gate.stdin).to.contain("'l9-green'");
         expect(gate.stdin).to.contain("http://127.0.0.1:8002/health");
