@@ -78,7 +78,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             caddyHosts: c.caddyHosts,
             bluePort: c.bluePort,
             greenPort: c.greenPort,
-            maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath] },
+            maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath.split("?")[0]] },
         };
         const host = new Host(
             "host",

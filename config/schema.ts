@@ -128,7 +128,7 @@ export const configSchema = z
             .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
             .default("/var/lib/prometheus/node-exporter"),
         minFreeDiskMb: z.coerce.number().int().min(0).default(2048),
-        backup: singleLine("shell command run on the host (its stdout is the backup), e.g. pg_dump \"$DATABASE_URL\" | gzip").optional(),
+        backup: singleLine("shell command run on the host (its stdout is the backup), e.g. pg_dump -Fc \"$DATABASE_URL\"").optional(),
         backupsToKeep: z.coerce.number().int().min(1).max(365).default(7),
         backupRequired: bool.default(false),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
@@ -188,7 +188,7 @@ export const FIX_HINTS: Record<string, string> = {
     smokeRequests: "pulumi config set smokeRequests '[{\"method\":\"GET\",\"path\":\"/api/smoke\",\"expectStatus\":200}]'",
     caddyAdmin: "pulumi config set caddyAdmin 127.0.0.1:2019",
     caddyListen: "pulumi config set caddyListen :443",
-    backup: "pulumi config set backup 'pg_dump \"$DATABASE_URL\" | gzip' (stdout is stored under <appDir>/backups)",
+    backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     migrate: "pulumi config set migrate '[\"alembic\",\"upgrade\",\"head\"]' (arguments after the image, as in docker run IMAGE ...)",
     notify: "pulumi config set --secret notify '[{\"format\":\"json\",\"url\":\"https://hooks.example.com/l9\"},{\"format\":\"telegram\",\"url\":\"https://api.telegram.org/bot<token>/sendMessage\",\"chatId\":\"-100123\"}]'",
     maintenance: "pulumi config set maintenance '{\"enabled\":true,\"message\":\"Back at 04:00 UTC\",\"allowPaths\":[\"/health\"]}'",

@@ -98,8 +98,14 @@ function serverBody(a: CaddyServerArgs) {
                     },
                 ],
                 handle: [
-                    { handler: "headers", response: { set: { "Retry-After": [String(MAINTENANCE_RETRY_AFTER_SECONDS)], "Cache-Control": ["no-store"] } } },
-                    { handler: "rewrite", uri: `/${maintenanceMessageFile(a.markerDir, a.serviceName).split("/").pop()}` },
+                    // file_server answers only GET/HEAD, and 304 or 206 to conditional or range
+                    // requests: every request becomes a plain GET of the message file.
+                    {
+                        handler: "headers",
+                        request: { delete: ["If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"] },
+                        response: { set: { "Retry-After": [String(MAINTENANCE_RETRY_AFTER_SECONDS)], "Cache-Control": ["no-store"] } },
+                    },
+                    { handler: "rewrite", method: "GET", uri: `/${maintenanceMessageFile(a.markerDir, a.serviceName).split("/").pop()}` },
                     { handler: "file_server", root: a.markerDir, status_code: 503 },
                 ],
                 terminal: true,

@@ -88,7 +88,10 @@ export function renderNotifyLines(n: NotifyContext): ShellText {
         sh`      telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;`,
         sh`      *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" ${known} "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;`,
         sh`    esac`,
-        sh`    n_code=$(printf '%s' "$n_body" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- "$n_url" 2>/dev/null) || true`,
+        // The URL carries a token: it goes to curl on stdin (a config line), never in argv (ps).
+        sh`    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"`,
+        sh`    n_code=$(printf 'url = "%s"\n' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true`,
+        sh`    rm -f "$n_file"`,
         sh`    case "$n_code" in`,
         sh`      2??) printf '[notify] %s sent to target %s (%s)\\n' "$n_event" "$n_i" "$n_format" >&2 ;;`,
         sh`      *) printf 'warning: notification %s to target %s (%s) was not delivered (HTTP %s); the release goes on\\n' "$n_event" "$n_i" "$n_format" "\${n_code:-000}" >&2 ;;`,

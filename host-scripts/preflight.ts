@@ -59,8 +59,9 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
  * deploy, or new hosts): Caddy obtains the certificates when it loads it.
  */
 function renderCertificateLines(caddyAdmin: string, c: CertificateCheckArgs | undefined): ShellText | false {
-    if (!c || c.hosts.length === 0 || c.minDays <= 0) return false;
-    const sep = c.listen.lastIndexOf(":");
+    const sep = c?.listen.lastIndexOf(":") ?? -1;
+    // Caddy serves plain HTTP on port 80: there is no certificate to check there.
+    if (!c || c.hosts.length === 0 || c.minDays <= 0 || c.listen.slice(sep + 1) === "80") return false;
     const address = `${c.listen.slice(0, sep) || "127.0.0.1"}:${c.listen.slice(sep + 1)}`;
     return lines(
         sh`command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"`,

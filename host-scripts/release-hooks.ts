@@ -68,7 +68,8 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`file=${l.backups}/$(date -u +%Y%m%dT%H%M%SZ)-${a.tag}`,
                 sh`say "backup: running the backup hook into $file"`,
                 // The env file's lines become the hook's environment, each taken literally.
-                sh`if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${l.envFile}; exec sh -c ${b.command} ) >"$file.partial" 2>"$out"; then`,
+                // An empty backup is a failed one (a pipe hides its first command's failure).
+                sh`if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${l.envFile}; exec sh -c ${b.command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then`,
                 sh`  mv -f "$file.partial" "$file"`,
                 sh`  say "backup: $file ($(wc -c <"$file") bytes)"`,
                 sh`else`,

@@ -101,6 +101,9 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
         renderEndpointCheckLines(a.watch.checks),
         sh`switch_back() {`,
         sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 || true)`,
+        // Only a new release goes back to the standby: after a rollback (or a heal of a release
+        // live for a while) the other slot holds what was left on purpose.
+        sh`  if [ "$release" = no ] || [ "$already_live" = yes ]; then notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`}; fi`,
         a.previousContainer
             ? lines(
                   sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} is not running, so traffic stays on ${a.slot}`}; }`,
@@ -125,7 +128,7 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
         sh`  if check_health && check_smoke; then w_fails=0; else w_fails=$((w_fails + 1)); say "watch: $check_failed ($w_fails/${a.watch.failures})"; [ "$w_fails" -lt ${a.watch.failures} ] || switch_back; fi`,
         sh`  sleep 1`,
         sh`done`,
-        sh`say ${`watch: ${a.slot} stayed healthy for ${a.watch.seconds}s`}`,
+        sh`say ${`watch: ${a.slot} passed ${a.watch.seconds}s of checks`}" ($w_fails failed at the end, below ${a.watch.failures})"`,
     ];
 }
 
@@ -169,9 +172,12 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${JSON.stringify([{ dial }])} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
         sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
-        ...renderWatchLines(a, marker, facts),
-        // A re-run of the same deploy (a heal) records it again but tells nobody.
+        // A re-run of the same deploy (a heal) records it again but tells nobody; a new
+        // container is a release, an existing one the standby returning (a rollback).
         sh`if grep -qF ${`"id":"${a.record.id}"`} ${`${l.stateDir}/active.json`} 2>/dev/null; then already_live=yes; else already_live=no; fi`,
+        renderContainerIsNewLine(a.appDir),
+        sh`if container_is_new ${a.containerName}; then release=yes; else release=no; fi`,
+        ...renderWatchLines(a, marker, facts),
         sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >>${l.deployLog}`,
         sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >${`${l.stateDir}/active.json`}`,
         !!a.previousContainer &&
@@ -185,8 +191,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`  case "$in_use" in *"$full"*) continue;; esac`,
         sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
         sh`done`,
-        renderContainerIsNewLine(a.appDir),
-        sh`if [ "$already_live" = no ]; then if container_is_new ${a.containerName}; then notify success; else notify rollback; fi; fi`,
+        sh`if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi`,
         sh`rm -f ${l.attemptStarted}`,
         sh`echo "$time"`,
     );

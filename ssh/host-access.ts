@@ -61,8 +61,15 @@ export function hostAccessPaths(dir: string, target: { host: string; port: numbe
         agentSocketPath: path.join(dir, "agent.sock"),
         knownHostsFile: path.join(dir, "known_hosts"),
         identityFile: path.join(dir, "deploy-key.pub"),
-        controlPath: path.join(dir, `mux-${destination}`),
+        // OpenSSH binds the control socket at its path plus 17 characters: a path under $HOME
+        // can pass the 108-byte limit, so it lives in a short private directory of its own.
+        controlPath: path.join(controlDir(dir), `mux-${destination}`),
     };
+}
+
+/** The stack's private directory for the control socket: /tmp/l9-ssh-<hash of the stack's directory>. */
+export function controlDir(dir: string): string {
+    return path.join("/tmp", `l9-ssh-${crypto.createHash("sha256").update(dir).digest("hex").slice(0, 8)}`);
 }
 
 /**
@@ -160,6 +167,7 @@ export function prepareHostAccess(a: HostAccessArgs): HostAccess {
     const dir = hostAccessDir(a.stackId);
     ensurePrivateDir(dir);
     ensurePrivateDir(path.join(dir, "users"));
+    ensurePrivateDir(controlDir(dir));
     const access = hostAccessPaths(dir, a);
     fs.writeFileSync(access.knownHostsFile, renderKnownHosts(a.host, a.port, a.hostKey), { mode: 0o600 });
     if (!agentAnswers(access.agentSocketPath)) startAgent(dir, access.agentSocketPath);

@@ -179,6 +179,9 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(page).to.match(/^HTTP\/1\.1 503/);
         expect(page).to.match(/Retry-After: 300/i);
         expect(page).to.contain("Planned maintenance: back at 04:00 UTC");
+        // Every method gets the 503 (not file_server's 405), conditional requests included.
+        expect(sh(`curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' '${s.siteUrl}/api/orders'`)).to.equal("503");
+        expect(sh(`curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: *' '${s.siteUrl}/version'`)).to.equal("503");
         expect(httpGet(`${s.siteUrl}/health`).status).to.equal(200);
         expect((await s.stack.outputs()).maintenance.value).to.deep.include({ enabled: true, allowPaths: ["/health"] });
         expectNoFailures(await duringOn.stop(), "health while maintenance went on");

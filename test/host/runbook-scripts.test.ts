@@ -144,6 +144,15 @@ describe("host: runbook scripts (notify, backup, maintenance)", function () {
             expect(required.stderr).to.contain("hook 'backup' failed (exit 4; backupRequired=true); traffic was not moved");
             expect(fs.readdirSync(path.join(dir, "backups")).filter((f) => !f.endsWith(".partial"))).to.have.length(0);
         });
+
+        it("an empty backup is a failed one (a pipe would hide its first command's failure)", async () => {
+            fs.writeFileSync(path.join(dir, "shared/.env"), "DATABASE_URL=x\n");
+            const r = await runAsync(hooks("v1.0.0-l9", "pg_dump_missing 2>/dev/null | cat", true));
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.contain("the backup command wrote nothing");
+            expect(r.stderr).to.contain("hook 'backup' failed");
+            expect(fs.readdirSync(path.join(dir, "backups"))).to.deep.equal([]);
+        });
     });
 
     describe("maintenance mode", () => {

@@ -75,7 +75,7 @@ const builders: Record<string, () => string> = {
             appDir: "/opt/l9",
             serviceName: "l9",
             tag: "v1.2.0-l9",
-            backup: { command: 'pg_dump "$DATABASE_URL" | gzip', keep: 7, required: false },
+            backup: { command: 'pg_dump -Fc "$DATABASE_URL"', keep: 7, required: false },
             migrate: { args: ["alembic", "upgrade", "head"], imageId: IMAGE, networkMode: "host", containerName: "l9-green" },
             notify: SAMPLE_NOTIFY,
         }),

@@ -21,7 +21,10 @@ notify() {
       telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
       *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
     esac
-    n_code=$(printf '%s' "$n_body" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- "$n_url" 2>/dev/null) || true
+    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_code=$(printf 'url = "%s"
+' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
+    rm -f "$n_file"
     case "$n_code" in
       2??) printf '[notify] %s sent to target %s (%s)\n' "$n_event" "$n_i" "$n_format" >&2 ;;
       *) printf 'warning: notification %s to target %s (%s) was not delivered (HTTP %s); the release goes on\n' "$n_event" "$n_i" "$n_format" "${n_code:-000}" >&2 ;;
@@ -45,17 +48,20 @@ load_config() {
     *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)
        case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
   esac
-  api -f -X POST -d '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-3c2f25105800"}]}' 'http://127.0.0.1:2019/config/apps/http/servers/l9' >&2 || fail "Caddy refused the server config"
+  api -f -X POST -d '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-acd419a603fc"}]}' 'http://127.0.0.1:2019/config/apps/http/servers/l9' >&2 || fail "Caddy refused the server config"
 }
-curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-3c2f25105800' 2>/dev/null || load_config
+curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null || load_config
 tmp='/var/lib/l9-deploy/l9/caddy/l9-green.active'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-green.active'
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
-if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-3c2f25105800' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
-if [ "$upstream" != '[{"dial":"127.0.0.1:8002"}]' ]; then say 'Caddy'\''s green upstream is'" $upstream, "'not 127.0.0.1:8002: restoring the config'; load_config; if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi; upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable; if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-3c2f25105800' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi; fi
+if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
+if [ "$upstream" != '[{"dial":"127.0.0.1:8002"}]' ]; then say 'Caddy'\''s green upstream is'" $upstream, "'not 127.0.0.1:8002: restoring the config'; load_config; if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi; upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable; if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi; fi
 [ "$routing" = 'green' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ] && [ "$config" = current ] || fail 'Caddy does not route to green (127.0.0.1:8002) after the switch:'" routing $routing, upstream $upstream, config $config"
 say 'Caddy now routes to green (127.0.0.1:8002)'
 time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+if grep -qF '"id":"0123456789ab"' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
+container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
+if container_is_new 'l9-green'; then release=yes; else release=no; fi
 check_health() {
   out=$(curl -sS -m 5 -w '\n%{http_code}' 'http://127.0.0.1:8002/health?deep=1' 2>&1) || out="$out"
   code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')
@@ -71,13 +77,14 @@ check_smoke() {
 }
 switch_back() {
   log_tail=$(docker logs --tail 30 'l9-green' 2>&1 || true)
+  if [ "$release" = no ] || [ "$already_live" = yes ]; then notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; green is not a new release (a rollback or a heal), so traffic stays on it'; fi
   [ "$(docker inspect -f '{{.State.Running}}' 'l9-blue' 2>/dev/null)" = true ] || { notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue is not running, so traffic stays on green'; }
   curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:8001/health?deep=1' || { notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue does not answer its health endpoint either, so traffic stays on green'; }
   say 'switching traffic back to blue (l9-blue, v1.1.0-l9)'
 rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'
   if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
   upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
-  if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-3c2f25105800' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
+  if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
   [ "$routing" = 'blue' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8001"}]' ] || fail 'switch-back to blue could not be verified:'" routing $routing, upstream $upstream"
   printf '%s
 ' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","actor":"ops@example.com","status":"switched-back","time":"@TIME@"}' | sed "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/" >>'/opt/l9/deploys.jsonl'
@@ -92,8 +99,7 @@ while [ "$(date +%s)" -lt "$w_end" ]; do
   if check_health && check_smoke; then w_fails=0; else w_fails=$((w_fails + 1)); say "watch: $check_failed ($w_fails/3)"; [ "$w_fails" -lt 3 ] || switch_back; fi
   sleep 1
 done
-say 'watch: green stayed healthy for 60s'
-if grep -qF '"id":"0123456789ab"' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
+say 'watch: green passed 60s of checks'" ($w_fails failed at the end, below 3)"
 printf '%s\n' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","actor":"ops@example.com","status":"live","time":"@TIME@"}' | sed "s/@TIME@/$time/" >>'/opt/l9/deploys.jsonl'
 printf '%s\n' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","actor":"ops@example.com","status":"live","time":"@TIME@"}' | sed "s/@TIME@/$time/" >'/opt/l9/state/active.json'
 if docker inspect 'l9-blue' >/dev/null 2>&1; then say 'draining l9-blue (SIGTERM, 30s grace)'; docker stop -t 30 'l9-blue' >/dev/null || say 'could not stop l9-blue'; fi
@@ -103,7 +109,6 @@ docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}
   case "$in_use" in *"$full"*) continue;; esac
   say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true
 done
-container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
-if [ "$already_live" = no ]; then if container_is_new 'l9-green'; then notify success; else notify rollback; fi; fi
+if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi
 rm -f '/opt/l9/state/attempt-started'
 echo "$time"
