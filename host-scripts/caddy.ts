@@ -65,6 +65,14 @@ export function maintenanceMessageFile(markerDir: string, serviceName: string): 
     return `${markerDir}/${serviceName}-maintenance.txt`;
 }
 
+/**
+ * Sets a marker file that a Caddy `file` matcher reads on every request: written aside, then
+ * renamed (atomic), world-readable (Caddy's user). Removing it is a plain `rm -f`.
+ */
+export function renderSetMarkerLine(marker: string): ShellText {
+    return sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`;
+}
+
 export function caddyUpstreams(dial: string): Array<{ dial: string }> {
     return [{ dial }];
 }

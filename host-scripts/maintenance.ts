@@ -1,4 +1,4 @@
-import { maintenanceMarkerFile, maintenanceMessageFile } from "./caddy";
+import { maintenanceMarkerFile, maintenanceMessageFile, renderSetMarkerLine } from "./caddy";
 import { caddyMarkerDir } from "./layout";
 import { prologue, script, sh } from "./shell";
 
@@ -25,7 +25,7 @@ export function renderMaintenanceScript(a: MaintenanceScriptArgs): string {
         sh`[ -d ${dir} ] || fail ${`${dir} is missing: the service's place on the host is not prepared`}`,
         sh`tmp=${message}.$$ && printf '%s\\n' ${a.message} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${message}`,
         a.enabled
-            ? sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker} && say "on: requests outside the allowed paths get 503"`
+            ? sh`${renderSetMarkerLine(marker)} && say "on: requests outside the allowed paths get 503"`
             : sh`rm -f ${marker} && say "off: traffic is served"`,
         sh`echo ${a.enabled ? "on" : "off"}`,
     );

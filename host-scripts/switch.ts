@@ -1,4 +1,4 @@
-import { CaddyServerArgs, caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, MaintenanceRouting, renderCaddyFactsLines } from "./caddy";
+import { CaddyServerArgs, caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, MaintenanceRouting, renderCaddyFactsLines, renderSetMarkerLine } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
@@ -81,9 +81,7 @@ export function deployRecordJson(slot: string, r: DeployRecordFields, status: st
 
 /** The flip: one atomic filesystem operation that Caddy reads on every request. */
 function renderFlipLine(slot: "blue" | "green", marker: string): ShellText {
-    return slot === "green"
-        ? sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`
-        : sh`rm -f ${marker}`;
+    return slot === "green" ? renderSetMarkerLine(marker) : sh`rm -f ${marker}`;
 }
 
 /**
