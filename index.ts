@@ -20,6 +20,10 @@ export = async () => {
     const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
     // The deploy key goes into the stack's SSH agent; resources only ever see its socket path.
     const target = { host: config.host, port: config.sshPort, user: config.sshUser };
+    // The previous state is read while the host is checked; the host's providers then start
+    // while the release is planned. No resource is registered before the check passed.
+    const previousRead = readPreviousDeployment();
+    previousRead.catch(() => undefined); // a failed check below is the error to report
     let access;
     try {
         access = prepareHostAccess({
@@ -28,35 +32,38 @@ export = async () => {
             hostKey: config.hostKey,
             privateKey: config.sshPrivateKey,
         });
-        verifyHostAccess(access, target, config.maxClockSkewSeconds);
+        await verifyHostAccess(access, target, config.maxClockSkewSeconds);
     } catch (e) {
         throw new MessageOnlyError("HostAccessError", e instanceof Error ? e.message : String(e));
     }
-    const previous = await readPreviousDeployment();
-    // Release identity = tag + env: an env change is deployed like a release.
-    const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
-    const plan = planRelease(previous.state, { tag: config.releaseTag, envFingerprint });
-    const actor =
-        plan.transition === "unchanged" && previous.deployedBy
-            ? previous.deployedBy
-            : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
-    pulumi.log.info(`release plan: ${plan.transition} (${config.releaseTag} → ${plan.target})`);
-
-    const runtime = new L9Runtime("l9", { config, plan, envFingerprint, actor, access, stackName: `${pulumi.getProject()}/${pulumi.getStack()}`, startedAt });
+    const release = previousRead.then((previous) => {
+        // Release identity = tag + env: an env change is deployed like a release.
+        const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
+        const plan = planRelease(previous.state, { tag: config.releaseTag, envFingerprint });
+        const actor =
+            plan.transition === "unchanged" && previous.deployedBy
+                ? previous.deployedBy
+                : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
+        pulumi.log.info(`release plan: ${plan.transition} (${config.releaseTag} → ${plan.target})`);
+        return { plan, envFingerprint, actor };
+    });
+    const runtime = new L9Runtime("l9", { config, access, release, stackName: `${pulumi.getProject()}/${pulumi.getStack()}`, startedAt });
+    const out = await runtime.outputs;
+    const { plan, actor } = await release;
 
     return {
         releaseTag: config.releaseTag,
         transition: plan.transition,
-        activeSlot: runtime.activeSlot,
-        commit: runtime.commit,
-        imageId: runtime.imageId,
-        slots: runtime.slots,
-        url: runtime.url,
-        deployedAt: runtime.deployedAt,
+        activeSlot: out.activeSlot,
+        commit: out.commit,
+        imageId: out.imageId,
+        slots: out.slots,
+        url: out.url,
+        deployedAt: out.deployedAt,
         deployedBy: actor,
-        maintenance: runtime.maintenance,
+        maintenance: out.maintenance,
         // Read back by the next update (state/previous-state.ts); resolves only once the
         // switch succeeded, so a failed gate never records a switch that did not happen.
-        deployState: pulumi.secret(runtime.deployedAt.apply(() => runtime.state)),
+        deployState: pulumi.secret(out.deployedAt.apply(() => out.state)),
     };
 };

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
 import { raw, sh } from "../host-scripts/shell";
 import { ProbeTarget } from "../providers/host-fact-probe";
-import { HostAccess, openSshOptions, probeSshOptions } from "../ssh/host-access";
+import { dockerSshOptions, HostAccess, probeSshOptions } from "../ssh/host-access";
 
 export interface HostArgs {
     /** Host name or IP of the VPS. */
@@ -30,7 +30,7 @@ export interface HostArgs {
      * change, so every changing update is preflighted first and an unchanged stack stays
      * unchanged.
      */
-    readonly preflightTriggers: pulumi.Input<unknown>[];
+    readonly preflightTriggers: pulumi.Input<pulumi.Input<unknown>[]>;
 }
 
 /**
@@ -104,7 +104,6 @@ export class Host extends pulumi.ComponentResource {
             hostKey: args.hostKey,
             agentSocketPath: args.access.agentSocketPath,
         };
-        const sshOptions = openSshOptions(args.access);
         this.probe = {
             // The probes share the operation's one verified connection (probeSshOptions).
             connection: pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions: probeSshOptions(args.access) }),
@@ -116,7 +115,7 @@ export class Host extends pulumi.ComponentResource {
             `${name}-docker`,
             {
                 host: pulumi.interpolate`ssh://${args.user}@${args.address}:${args.port}`,
-                sshOpts: sshOptions,
+                sshOpts: dockerSshOptions(args.access),
             },
             { parent: this },
         );

@@ -22,18 +22,44 @@ import { NotifyTargets } from "./notify-targets";
 export interface L9RuntimeArgs {
     /** The validated stack configuration. */
     readonly config: DeployConfig;
+    /** The stack's SSH agent and pinned known_hosts on this machine (paths only). */
+    readonly access: HostAccess;
+    /**
+     * The release to converge to, known once the stack's previous state is read. The host's
+     * providers register before it, so their plugins start while the state is read.
+     */
+    readonly release: Promise<RuntimeRelease>;
+    /** The stack, as notifications name it (project/stack). */
+    readonly stackName: string;
+    /** When this update started, minus the allowed clock skew (epoch ms). */
+    readonly startedAt: number;
+}
+
+/** What the previous state decides: the plan and who deploys. */
+export interface RuntimeRelease {
     /** The release plan (from the two-slot state machine). */
     readonly plan: ReleasePlan;
     /** The env fingerprint of the desired release (secret-derived, not secret itself). */
     readonly envFingerprint: string;
     /** Who is deploying (recorded on the host and in the outputs). */
     readonly actor: string;
-    /** The stack's SSH agent and pinned known_hosts on this machine (paths only). */
-    readonly access: HostAccess;
-    /** The stack, as notifications name it (project/stack). */
-    readonly stackName: string;
-    /** When this update started, minus the allowed clock skew (epoch ms). */
-    readonly startedAt: number;
+}
+
+/** What the runtime converged to: the stack's outputs. */
+export interface L9RuntimeOutputs {
+    readonly activeSlot: Color;
+    readonly commit: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+    readonly slots: pulumi.Output<Record<Color, SlotSummary | null>>;
+    /** Resolves only once the switch succeeded. */
+    readonly deployedAt: pulumi.Output<string>;
+    readonly url: string;
+    /** The two-slot state this update leaves (read back by the next update). */
+    readonly state: DeployState;
+    /** The env file; `validatedEnv` is what the slots run with. */
+    readonly envFile: EnvFile;
+    /** Maintenance mode as configured (stack output). */
+    readonly maintenance: { enabled: boolean; message: string; allowPaths: string[] };
 }
 
 export interface SlotSummary {
@@ -47,40 +73,16 @@ export interface SlotSummary {
  * release present in a slot, the env file, the two slots, and the gated traffic switch.
  */
 export class L9Runtime extends pulumi.ComponentResource {
-    readonly activeSlot: Color;
-    readonly commit: pulumi.Output<string>;
-    readonly imageId: pulumi.Output<string>;
-    readonly slots: pulumi.Output<Record<Color, SlotSummary | null>>;
-    readonly deployedAt: pulumi.Output<string>;
-    readonly url: string;
-    readonly state: DeployState;
     /** The host (its connection carries the secret private key). */
     readonly host: Host;
-    /** The env file; `validatedEnv` is what the slots run with. */
-    readonly envFile: EnvFile;
-    /** Maintenance mode as configured (stack output). */
-    readonly maintenance: { enabled: boolean; message: string; allowPaths: string[] };
+    /** Everything else, registered once the release is known. */
+    readonly outputs: Promise<L9RuntimeOutputs>;
 
     constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:L9Runtime", name, {}, opts);
-        const { config: c, plan } = args;
-        const next = plan.next;
-        const layout = hostLayout(c.appDir);
-        const imageName = `${c.serviceName}-api`;
-        const desiredTag = c.releaseTag;
-        const portOf = (color: Color) => (color === "blue" ? c.bluePort : c.greenPort);
-
-        const routing: RoutingArgs = {
-            serviceName: c.serviceName,
-            appDir: c.appDir,
-            caddyAdmin: c.caddyAdmin,
-            caddyListen: c.caddyListen,
-            caddyHosts: c.caddyHosts,
-            bluePort: c.bluePort,
-            greenPort: c.greenPort,
-            maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath.split("?")[0]] },
-        };
-        const host = new Host(
+        const c = args.config;
+        const routing = routingOf(c);
+        this.host = new Host(
             "host",
             {
                 address: c.host,
@@ -93,10 +95,23 @@ export class L9Runtime extends pulumi.ComponentResource {
                 minFreeDiskMb: c.minFreeDiskMb,
                 certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routing)) },
                 // The env fingerprint is derived from secrets: it is kept as a secret in the state.
-                preflightTriggers: [desiredTag, next.active, pulumi.secret(args.envFingerprint)],
+                preflightTriggers: args.release.then((r) => [c.releaseTag, r.plan.next.active, pulumi.secret(r.envFingerprint)]),
             },
             { parent: this },
         );
+        this.outputs = args.release.then((release) => this.converge(args, release, routing));
+    }
+
+    private converge(args: L9RuntimeArgs, release: RuntimeRelease, routing: RoutingArgs): L9RuntimeOutputs {
+        const { config: c } = args;
+        const { plan } = release;
+        const host = this.host;
+        const next = plan.next;
+        const layout = hostLayout(c.appDir);
+        const imageName = `${c.serviceName}-api`;
+        const desiredTag = c.releaseTag;
+        const portOf = (color: Color) => (color === "blue" ? c.bluePort : c.greenPort);
+
         const footprint = new ServiceFootprint(
             "service",
             { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin },
@@ -191,14 +206,14 @@ export class L9Runtime extends pulumi.ComponentResource {
         const other = otherColor(target);
         // The verified tag's commit: known in a preview even while a worktree is re-applied, so
         // healing a worktree never shows the image or the containers as changing.
-        this.commit = releaseTags.get(desiredTag)!.commit;
-        this.imageId = images.get(desiredTag)!.imageId;
+        const commit = releaseTags.get(desiredTag)!.commit;
+        const imageId = images.get(desiredTag)!.imageId;
         const notify: NotifyContext = {
             stack: args.stackName,
             service: c.serviceName,
             tag: desiredTag,
             previousTag: next.slots[other]?.tag,
-            actor: args.actor,
+            actor: release.actor,
             appDir: c.appDir,
         };
         // Scripts that notify read the targets file: it is written before them.
@@ -221,8 +236,8 @@ export class L9Runtime extends pulumi.ComponentResource {
                 logScanPatterns: c.logScanPatterns,
                 standby: c.standby,
                 drainGraceSeconds: c.drainGraceSeconds,
-                envFingerprint: args.envFingerprint,
-                record: pulumi.all([this.commit, this.imageId]).apply(([commit, imageId]) => ({ tag: desiredTag, commit, imageId, actor: args.actor })),
+                envFingerprint: release.envFingerprint,
+                record: pulumi.all([commit, imageId]).apply(([commit, imageId]) => ({ tag: desiredTag, commit, imageId, actor: release.actor })),
                 imageName,
                 imagesToKeep: c.imagesToKeep,
                 watch: { seconds: c.watchSeconds, failures: c.watchFailures },
@@ -232,7 +247,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         ? {
                               backup: c.backup ? { command: c.backup, keep: c.backupsToKeep, required: c.backupRequired } : undefined,
                               migrate: c.migrate,
-                              imageId: this.imageId,
+                              imageId,
                               networkMode: c.networkMode,
                           }
                         : undefined,
@@ -242,7 +257,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
         new MaintenanceMode("maintenance", { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });
-        this.maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
+        const maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
 
         new DriftJob(
             "drift",
@@ -254,9 +269,9 @@ export class L9Runtime extends pulumi.ComponentResource {
                 schedule: c.driftSchedule,
                 user: c.sshUser,
                 worktree: worktreePath(c.appDir, desiredTag),
-                commit: this.commit,
+                commit,
                 containerName: targetSlot.containerName,
-                imageId: this.imageId,
+                imageId,
                 routing,
                 activeSlot: target,
                 envFile: layout.envFile,
@@ -265,12 +280,6 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this, dependsOn: [traffic] },
         );
 
-        this.host = host;
-        this.envFile = envFile;
-        this.activeSlot = target;
-        this.state = next;
-        this.deployedAt = traffic.deployedAt;
-        this.url = `http://${c.caddyListen.startsWith(":") ? `${c.caddyHosts[0] ?? "localhost"}${c.caddyListen}` : c.caddyListen}`;
         const summary = (color: Color): pulumi.Output<SlotSummary | null> => {
             const release = next.slots[color];
             if (!release) return pulumi.output(null);
@@ -278,7 +287,32 @@ export class L9Runtime extends pulumi.ComponentResource {
                 .all([releaseTags.get(release.tag)!.commit, images.get(release.tag)!.imageId])
                 .apply(([commit, imageId]) => ({ tag: release.tag, commit, imageId }));
         };
-        this.slots = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));
-        this.registerOutputs({ activeSlot: this.activeSlot, slots: this.slots, deployedAt: this.deployedAt, maintenance: this.maintenance });
+        const slotSummaries = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));
+        this.registerOutputs({ activeSlot: target, slots: slotSummaries, deployedAt: traffic.deployedAt, maintenance });
+        return {
+            activeSlot: target,
+            commit,
+            imageId,
+            slots: slotSummaries,
+            deployedAt: traffic.deployedAt,
+            url: `http://${c.caddyListen.startsWith(":") ? `${c.caddyHosts[0] ?? "localhost"}${c.caddyListen}` : c.caddyListen}`,
+            state: next,
+            envFile,
+            maintenance,
+        };
     }
+}
+
+/** Where Caddy sends the service's traffic, from the config (pure). */
+function routingOf(c: DeployConfig): RoutingArgs {
+    return {
+        serviceName: c.serviceName,
+        appDir: c.appDir,
+        caddyAdmin: c.caddyAdmin,
+        caddyListen: c.caddyListen,
+        caddyHosts: c.caddyHosts,
+        bluePort: c.bluePort,
+        greenPort: c.greenPort,
+        maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath.split("?")[0]] },
+    };
 }

@@ -14,7 +14,7 @@ import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
-import { openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
+import { dockerSshOptions, openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
 
 /**
@@ -120,7 +120,8 @@ const builders: Record<string, () => string> = {
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",
     "probe-ssh-options.txt": () => probeSshOptions(access).join("\n") + "\n",
-    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242, access.controlPath),
+    "docker-ssh-options.txt": () => dockerSshOptions(access).join("\n") + "\n",
+    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242, [access.controlPath, access.dockerControlPath]),
 };
 
 describe("unit: golden host scripts (whole text, reviewed files)", () => {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { L9Runtime } from "../../components/runtime";
+import type { L9Runtime, L9RuntimeOutputs } from "../../components/runtime";
 import type { DeployState } from "../../state/slot-machine";
 import { SECRETS, validRawConfig } from "./fixtures";
 
@@ -16,6 +16,8 @@ export interface ProgramGraph {
     /** Resource options by resource name (they never reach the mocks: a transformation records them). */
     options: Map<string, pulumi.ResourceOptions>;
     runtime: L9Runtime;
+    /** What the runtime converged to (the stack's outputs). */
+    outputs: L9RuntimeOutputs;
     byName(name: string): Registered;
 }
 
@@ -78,8 +80,10 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const config = parseConfig(validRawConfig(raw), SECRETS);
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
     const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" });
-    const runtime = new L9Runtime("l9", { config, plan, envFingerprint: "fp", actor: "ops@example.com", access, stackName: "l9-deploy/unit", startedAt: 0 }, { parent: root });
-    await new Promise<void>((resolve) => runtime.deployedAt.apply(() => resolve()));
+    const release = Promise.resolve({ plan, envFingerprint: "fp", actor: "ops@example.com" });
+    const runtime = new L9Runtime("l9", { config, access, release, stackName: "l9-deploy/unit", startedAt: 0 }, { parent: root });
+    const outputs = await runtime.outputs;
+    await new Promise<void>((resolve) => outputs.deployedAt.apply(() => resolve()));
     // Resources after the switch (drift job, maintenance) register a little later: wait until
     // registrations stop, so the next graph's mocks never receive this one's.
     for (let seen = -1; seen !== registered.length; ) {
@@ -90,6 +94,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
         registered,
         options,
         runtime,
+        outputs,
         byName(name: string) {
             const r = registered.find((x) => x.name === name);
             if (!r) throw new Error(`no resource ${name}; registered: ${registered.map((x) => x.name).join(", ")}`);

@@ -48,7 +48,7 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(green.restart).to.equal("unless-stopped");
         expect(green.mustRun).to.equal(true);
         expect(green.wait).to.equal(false);
-        expect(g.runtime.activeSlot).to.equal("green");
+        expect(g.outputs.activeSlot).to.equal("green");
     });
 
     it("protects the slots: delete-before-replace (fixed names), serving slot keeps its env", () => {
@@ -126,7 +126,7 @@ describe("unit: resource graph of a release (mocks)", function () {
         const envs = g.byName("green-container").inputs.envs;
         expect(envs).to.have.property("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270");
         expect(envs.value).to.include.members(["APP_SECRET=s3cret", "PORT=8002", "HOST=127.0.0.1"]);
-        expect(await pulumi.isSecret(g.runtime.envFile.validatedEnv)).to.equal(true);
+        expect(await pulumi.isSecret(g.outputs.envFile.validatedEnv)).to.equal(true);
         expect(g.byName("env-write").inputs.stdin).to.have.property("4dabf18193072939515e22adb298388d");
         for (const r of g.registered) {
             for (const key of ["create", "update", "delete", "script", "stdin"]) {
@@ -148,8 +148,8 @@ describe("unit: resource graph of a release (mocks)", function () {
         const older: DeployState = { ...serving, slots: { ...serving.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp" } } };
         for (const [what, previous] of [["rollback", serving], ["release", older]] as const) {
             const update = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, previous);
-            expect(update.runtime.state.active, what).to.equal("blue");
-            const noop = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, update.runtime.state);
+            expect(update.outputs.state.active, what).to.equal("blue");
+            const noop = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, update.outputs.state);
             expect(Object.keys(commands(update)), what).to.include.members(["traffic-hooks-run", "traffic-caddy", "traffic-gate", "notify-file"]);
             expect(commands(noop), what).to.deep.equal(commands(update));
         }

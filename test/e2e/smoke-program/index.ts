@@ -12,61 +12,60 @@ import * as random from "@pulumi/random";
 import { HostFactProbe } from "../../../providers/host-fact-probe";
 import { openSshOptions, prepareHostAccess, verifyHostAccess } from "../../../ssh/host-access";
 
-const config = new pulumi.Config();
-const target = { host: config.require("host"), port: config.requireNumber("port"), user: config.require("user") };
-const hostKey = config.require("hostKey");
-const access = prepareHostAccess({
-    stackId: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-    ...target,
-    hostKey,
-    // Read as plain text only to load it into the agent; it reaches no resource.
-    privateKey: config.require("privateKey"),
-});
-verifyHostAccess(access, target, 30);
-const connection = { ...target, hostKey, agentSocketPath: access.agentSocketPath, dialErrorLimit: 4 };
-const dir = config.require("workDir");
-const image = config.require("image");
-const port = config.requireNumber("containerPort");
+export = async () => {
+    const config = new pulumi.Config();
+    const target = { host: config.require("host"), port: config.requireNumber("port"), user: config.require("user") };
+    const hostKey = config.require("hostKey");
+    const access = prepareHostAccess({
+        stackId: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+        ...target,
+        hostKey,
+        // Read as plain text only to load it into the agent; it reaches no resource.
+        privateKey: config.require("privateKey"),
+    });
+    await verifyHostAccess(access, target, 30);
+    const connection = { ...target, hostKey, agentSocketPath: access.agentSocketPath, dialErrorLimit: 4 };
+    const dir = config.require("workDir");
+    const image = config.require("image");
+    const port = config.requireNumber("containerPort");
 
-const id = new random.RandomId("smoke-id", { keepers: { dir }, byteLength: 4 });
+    const id = new random.RandomId("smoke-id", { keepers: { dir }, byteLength: 4 });
 
-const probe = new HostFactProbe("smoke-marker-facts", {
-    connection: { ...target, sshOptions: openSshOptions(access) },
-    what: "smoke marker",
-    script: `printf 'content=%s\\n' "$(cat '${dir}/marker' 2>/dev/null || echo missing)"`,
-    expect: { content: id.hex },
-});
+    const probe = new HostFactProbe("smoke-marker-facts", {
+        connection: { ...target, sshOptions: openSshOptions(access) },
+        what: "smoke marker",
+        script: `printf 'content=%s\\n' "$(cat '${dir}/marker' 2>/dev/null || echo missing)"`,
+        expect: { content: id.hex },
+    });
 
-const marker = new command.remote.Command(
-    "smoke-marker",
-    {
-        connection,
-        addPreviousOutputInEnv: false,
-        create: pulumi.interpolate`set -eu; mkdir -p '${dir}'; echo '${id.hex}' > '${dir}/marker'; uname -s`,
-        delete: `rm -rf '${dir}'`,
-        triggers: [probe.generation],
-    },
-    { deleteBeforeReplace: true },
-);
+    const marker = new command.remote.Command(
+        "smoke-marker",
+        {
+            connection,
+            addPreviousOutputInEnv: false,
+            create: pulumi.interpolate`set -eu; mkdir -p '${dir}'; echo '${id.hex}' > '${dir}/marker'; uname -s`,
+            delete: `rm -rf '${dir}'`,
+            triggers: [probe.generation],
+        },
+        { deleteBeforeReplace: true },
+    );
 
-const provider = new docker.Provider("smoke-docker", { host: `ssh://${target.user}@${target.host}:${target.port}`, sshOpts: openSshOptions(access) });
+    const provider = new docker.Provider("smoke-docker", { host: `ssh://${target.user}@${target.host}:${target.port}`, sshOpts: openSshOptions(access) });
 
-const container = new docker.Container(
-    "smoke-container",
-    {
-        name: pulumi.interpolate`l9-smoke-${id.hex}`,
-        image,
-        envs: pulumi.secret(["APP_SECRET=smoke-secret-value", "DATABASE_URL=sqlite:///smoke", `PORT=${port}`, "HOST=127.0.0.1"]),
-        networkMode: "host",
-        restart: "unless-stopped",
-        labels: [{ label: "l9.service", value: "l9-smoke" }],
-        mustRun: true,
-        destroyGraceSeconds: 5,
-    },
-    { provider, dependsOn: [marker], deleteBeforeReplace: true },
-);
+    const container = new docker.Container(
+        "smoke-container",
+        {
+            name: pulumi.interpolate`l9-smoke-${id.hex}`,
+            image,
+            envs: pulumi.secret(["APP_SECRET=smoke-secret-value", "DATABASE_URL=sqlite:///smoke", `PORT=${port}`, "HOST=127.0.0.1"]),
+            networkMode: "host",
+            restart: "unless-stopped",
+            labels: [{ label: "l9.service", value: "l9-smoke" }],
+            mustRun: true,
+            destroyGraceSeconds: 5,
+        },
+        { provider, dependsOn: [marker], deleteBeforeReplace: true },
+    );
 
-export const randomHex = id.hex;
-export const kernel = marker.stdout;
-export const containerName = container.name;
-export const containerId = container.id;
+    return { randomHex: id.hex, kernel: marker.stdout, containerName: container.name, containerId: container.id };
+};

@@ -3,6 +3,7 @@ while kill -0 "$pid" 2>/dev/null; do sleep 1; done
 rm -f "$dir/users/$pid"
 for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "${f##*/}" 2>/dev/null && exit 0; rm -f "$f"; done
 ssh -o ControlPath='/tmp/l9-ssh-2bbba082/mux-e3301cec' -O exit l9-deploy-host >/dev/null 2>&1
+ssh -o ControlPath='/tmp/l9-ssh-2bbba082/dkr-e3301cec' -O exit l9-deploy-host >/dev/null 2>&1
 SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1
 [ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null
 rm -f "$dir/agent.sock" "$dir/agent.pid"

@@ -1,0 +1,77 @@
+import { expect } from "chai";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/**
+ * program-entry.js (what `pulumi` runs) in a scratch project of its own: the real entry file
+ * and compiler settings, a two-file program, and this project's node_modules for TypeScript.
+ */
+function scratchProject(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-entry-"));
+    fs.copyFileSync(path.join(ROOT, "program-entry.js"), path.join(dir, "program-entry.js"));
+    fs.copyFileSync(path.join(ROOT, "tsconfig.program.json"), path.join(dir, "tsconfig.program.json"));
+    fs.mkdirSync(path.join(dir, "node_modules"));
+    fs.symlinkSync(path.join(ROOT, "node_modules", "typescript"), path.join(dir, "node_modules", "typescript"));
+    fs.mkdirSync(path.join(dir, "lib"));
+    fs.writeFileSync(path.join(dir, "index.ts"), `import { answer } from "./lib/answer";\nexport = (): string => answer();\n`);
+    return dir;
+}
+
+/** What the entry exports, called, in a fresh Node process (as the language host loads it). */
+function runEntry(dir: string): string {
+    return execFileSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(path.join(dir, "program-entry.js"))})())`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+const builds = (dir: string) => fs.readdirSync(path.join(dir, "node_modules", ".cache", "l9-deploy-program")).filter((e) => e !== "current.json");
+
+describe("unit: program entry (the program compiled once per change)", function () {
+    this.timeout(60_000);
+    let dir: string;
+    beforeEach(() => {
+        dir = scratchProject();
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("compiles the imported files, reuses the build while nothing changed, and recompiles an edited file before it runs", () => {
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => "one";\n`);
+        expect(runEntry(dir)).to.equal("one");
+        const first = builds(dir);
+        expect(first).to.have.length(1);
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", ".cache", "l9-deploy-program", "current.json"), "utf8"));
+        expect([...manifest.files].sort()).to.deep.equal(["index.ts", path.join("lib", "answer.ts")]);
+
+        const compiled = path.join(dir, "node_modules", ".cache", "l9-deploy-program", first[0], "lib", "answer.js");
+        const mtime = fs.statSync(compiled).mtimeMs;
+        expect(runEntry(dir)).to.equal("one");
+        expect(fs.statSync(compiled).mtimeMs, "an unchanged program is not recompiled").to.equal(mtime);
+
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => "two";\n`);
+        expect(runEntry(dir), "the edited file runs, not the old build").to.equal("two");
+        expect(builds(dir)).to.have.length(2);
+    });
+
+    it("recompiles when the compiler settings change", () => {
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => typeof Symbol.dispose;\n`);
+        runEntry(dir);
+        const settings = path.join(dir, "tsconfig.program.json");
+        const config = JSON.parse(fs.readFileSync(settings, "utf8"));
+        config.compilerOptions.target = "ES2020";
+        fs.writeFileSync(settings, JSON.stringify(config));
+        runEntry(dir);
+        expect(builds(dir)).to.have.length(2);
+    });
+
+    it("refuses an import it cannot resolve, naming the file and the import", () => {
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `import { gone } from "./gone";\nexport const answer = (): string => gone;\n`);
+        expect(() => runEntry(dir)).to.throw(/lib\/answer\.ts: cannot resolve import '\.\/gone'/);
+    });
+
+    it("refuses a syntax error, naming the file", () => {
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => {;\n`);
+        expect(() => runEntry(dir)).to.throw(/lib\/answer\.ts:2:1: '\}' expected/);
+    });
+});
