@@ -1,40 +1,8 @@
 import { expect } from "chai";
-import * as http from "http";
-import { AddressInfo } from "net";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
-
-/** A webhook receiver on loopback that records every POST; `/fail` answers 500. */
-class Receiver {
-    readonly received: Array<{ path: string; body: Record<string, unknown> }> = [];
-    private readonly server = http.createServer((req, res) => {
-        let data = "";
-        req.on("data", (d) => (data += d));
-        req.on("end", () => {
-            let body: Record<string, unknown>;
-            try {
-                body = JSON.parse(data);
-            } catch {
-                body = { unparsable: data };
-            }
-            this.received.push({ path: req.url ?? "", body });
-            res.writeHead(req.url === "/fail" ? 500 : 200, { "Content-Type": "application/json" });
-            res.end(req.url?.includes("sendMessage") ? '{"ok":true}' : "ok");
-        });
-    });
-    async start(): Promise<number> {
-        await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-        return (this.server.address() as AddressInfo).port;
-    }
-    stop(): void {
-        this.server.close();
-    }
-    /** Messages of one event, per target path. */
-    events(event: string): Array<{ path: string; body: Record<string, unknown> }> {
-        return this.received.filter((m) => m.body.event === event || String(m.body.text ?? "").includes(`: ${event}`));
-    }
-}
+import { WebhookReceiver } from "../support/webhook-receiver";
 
 /**
  * The runbooks around a release, against the sandbox VPS: backups and their rotation,
@@ -45,7 +13,7 @@ class Receiver {
 describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)", function () {
     this.timeout(30 * 60 * 1000);
     let s: L9TestStack;
-    const receiver = new Receiver();
+    const receiver = new WebhookReceiver();
 
     const version = () => {
         const r = httpGet(`${s.siteUrl}/version`);
@@ -141,7 +109,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(files[0]).to.match(/-v0\.2\.0-l9$/);
         expect(files[1]).to.match(/-v0\.1\.0-l9$/);
         const back = receiver.events("rollback").filter((m) => m.path === "/hook").pop()!;
-        expect(back, JSON.stringify(receiver.received.map((m) => m.body.event))).to.not.equal(undefined);
+        expect(back, JSON.stringify(receiver.messages().map((m) => m.body.event))).to.not.equal(undefined);
         expect(back.body).to.include({ tag: "v0.1.0-l9", previousTag: "v0.2.0-l9" });
     });
 

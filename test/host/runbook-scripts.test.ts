@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { spawn } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { maintenanceMarkerFile, maintenanceMessageFile } from "../../host-scripts/caddy";
@@ -11,6 +9,7 @@ import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../ho
 import { renderNotifyLines, renderNotifyTargetsFile } from "../../host-scripts/notify";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { prologue, script, sh } from "../../host-scripts/shell";
+import { WebhookReceiver } from "../support/webhook-receiver";
 
 /** Runs a script with sh without blocking this process (a receiver here must answer it). */
 function runAsync(text: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -46,24 +45,13 @@ describe("host: runbook scripts (notify, backup, maintenance)", function () {
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     describe("notify", () => {
-        const received: Array<{ url: string; body: string }> = [];
-        let server: http.Server;
+        const receiver = new WebhookReceiver();
         let port = 0;
         before(async () => {
-            server = http.createServer((req, res) => {
-                let body = "";
-                req.on("data", (d) => (body += d));
-                req.on("end", () => {
-                    received.push({ url: req.url ?? "", body });
-                    res.writeHead(req.url === "/fail" ? 500 : 200);
-                    res.end();
-                });
-            });
-            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-            port = (server.address() as AddressInfo).port;
+            port = await receiver.start();
         });
-        after(() => server.close());
-        beforeEach(() => (received.length = 0));
+        after(() => receiver.stop());
+        beforeEach(() => (receiver.received.length = 0));
 
         it("posts valid JSON in both formats, whatever the check and log lines contain; a 500 and a dead target only warn", async () => {
             fs.writeFileSync(
@@ -92,24 +80,24 @@ describe("host: runbook scripts (notify, backup, maintenance)", function () {
             expect(r.stderr).to.match(/warning: notification failure to target 3 \(json\) was not delivered \(HTTP 500\)/);
             expect(r.stderr).to.match(/warning: notification failure to target 4 \(json\) was not delivered \(HTTP 000\)/);
 
-            const json = JSON.parse(received.find((m) => m.url === "/hook")!.body);
+            const json = JSON.parse(receiver.received.find((m) => m.path === "/hook")!.raw);
             expect(json).to.include({ event: "failure", service: "l9", tag: "v1.2.0-l9", previousTag: "v1.1.0-l9", actor: `ops ${t2}`, stack: `l9-deploy/${t1}`, check });
             expect(json.durationSeconds).to.be.within(4, 60);
             // Control characters dropped, tabs as spaces, lines kept.
             expect(json.logTail).to.equal(`line "one" ${t3}\n tabbed \\ line ${t4}\n[31mcolour\nlast ${t5}`);
             expect(json.text).to.contain("[l9-deploy/");
             expect(json.text).to.contain(`check: ${check}`);
-            const telegram = JSON.parse(received.find((m) => m.url.endsWith("/sendMessage"))!.body);
+            const telegram = JSON.parse(receiver.received.find((m) => m.path.endsWith("/sendMessage"))!.raw);
             expect(Object.keys(telegram).sort()).to.deep.equal(["chat_id", "text"]);
             expect(telegram.chat_id).to.equal("-100");
             expect(telegram.text).to.equal(json.text);
-            expect(received.map((m) => m.url).sort()).to.deep.equal(["/bot1:A/sendMessage", "/fail", "/hook"]);
+            expect(receiver.received.map((m) => m.path).sort()).to.deep.equal(["/bot1:A/sendMessage", "/fail", "/hook"]);
         });
 
         it("sends nothing and succeeds when no targets are configured", async () => {
             const r = await runAsync(script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`));
             expect(r.code, r.stderr).to.equal(0);
-            expect(received).to.have.length(0);
+            expect(receiver.received).to.have.length(0);
         });
     });
 
