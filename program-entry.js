@@ -5,7 +5,10 @@
  * of its sources, then loaded as plain JavaScript. Compiling the TypeScript on every run (ts-node)
  * cost about 1 s of each `pulumi up` and `preview` (docs/performance.md).
  *
- * The compiled program lives in node_modules/.cache/l9-deploy-program/<digest>/. The digest
+ * The compiled program lives in .l9-program/<digest>/ (gitignored). Not under node_modules:
+ * Pulumi serializes the probes' dynamic provider into the state, and code it finds under
+ * node_modules is stored as a `require` of that path, which breaks as soon as the build moves
+ * on; code outside node_modules is stored by value. The digest
  * covers every source file the program imports (followed from index.ts), the compiler options
  * of tsconfig.program.json and the TypeScript version, and it is checked on every run: an edited
  * file is recompiled before it runs, so a stale build cannot deploy. Files are compiled one by
@@ -17,11 +20,11 @@ const fs = require("fs");
 const path = require("path");
 
 const root = __dirname;
-const cacheDir = path.join(root, "node_modules", ".cache", "l9-deploy-program");
+const cacheDir = path.join(root, ".l9-program");
 const manifestPath = path.join(cacheDir, "current.json");
 const tsconfigPath = path.join(root, "tsconfig.program.json");
 // Bump when this file changes how output is produced.
-const LAYOUT = "2";
+const LAYOUT = "3";
 
 /**
  * The digest of the program's sources: this layout, the compiler settings, the TypeScript

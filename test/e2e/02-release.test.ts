@@ -1,7 +1,10 @@
 import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { REPO_ROOT } from "../support/toolchain";
 
 /**
  * Release convergence against the sandbox VPS, in the order an operator lives it: first
@@ -147,6 +150,26 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(tags).to.include.members(["v0.1.0-l9", "v0.2.0-l9", "v0.3.0-l9", "v0.3.1-l9", "v0.3.2-l9", "v0.4.0-l9"]);
         const results = history.map((h) => `${h.config["l9-deploy:releaseTag"]?.value}:${h.result}`);
         expect(results).to.include.members(["v0.3.0-l9:failed", "v0.4.0-l9:succeeded", "v0.1.0-l9:succeeded"]);
+    });
+
+    it("6b. the compiled program removed (a fresh clone, an edit): the next up rebuilds it and refreshes the probes from the state", async () => {
+        // The probes' dynamic provider is stored in the state and read back by every refresh:
+        // it must carry its code, not a `require` of a build that a clone or an edit replaces.
+        const state = await s.stack.exportStack();
+        const providers = ((state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown> }> }).resources ?? [])
+            .filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))
+            .map((x) => String(x.inputs?.__provider ?? ""));
+        expect(providers.length).to.be.greaterThan(2);
+        for (const text of providers) {
+            expect(text).to.contain("exports.handler");
+            expect(text).to.not.match(/l9-program|node_modules|\.cache\//);
+        }
+        fs.rmSync(path.join(REPO_ROOT, ".l9-program"), { recursive: true, force: true });
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        expect(fs.existsSync(path.join(REPO_ROOT, ".l9-program", "current.json"))).to.equal(true);
+        const changed = resourceSteps(r.events).filter((x) => !/^(same|read|refresh) /.test(x));
+        expect(changed, changed.join(", ")).to.deep.equal([]);
     });
 
     it("7. Caddy restarted on the host still routes to the active slot", async () => {

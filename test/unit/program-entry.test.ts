@@ -26,7 +26,7 @@ function runEntry(dir: string): string {
     return execFileSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(path.join(dir, "program-entry.js"))})())`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-const builds = (dir: string) => fs.readdirSync(path.join(dir, "node_modules", ".cache", "l9-deploy-program")).filter((e) => e !== "current.json");
+const builds = (dir: string) => fs.readdirSync(path.join(dir, ".l9-program")).filter((e) => e !== "current.json");
 
 describe("unit: program entry (the program compiled once per change)", function () {
     this.timeout(60_000);
@@ -41,10 +41,10 @@ describe("unit: program entry (the program compiled once per change)", function 
         expect(runEntry(dir)).to.equal("one");
         const first = builds(dir);
         expect(first).to.have.length(1);
-        const manifest = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", ".cache", "l9-deploy-program", "current.json"), "utf8"));
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, ".l9-program", "current.json"), "utf8"));
         expect([...manifest.files].sort()).to.deep.equal(["index.ts", path.join("lib", "answer.ts")]);
 
-        const compiled = path.join(dir, "node_modules", ".cache", "l9-deploy-program", first[0], "lib", "answer.js");
+        const compiled = path.join(dir, ".l9-program", first[0], "lib", "answer.js");
         const mtime = fs.statSync(compiled).mtimeMs;
         expect(runEntry(dir)).to.equal("one");
         expect(fs.statSync(compiled).mtimeMs, "an unchanged program is not recompiled").to.equal(mtime);
