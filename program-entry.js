@@ -23,34 +23,38 @@ const root = __dirname;
 const cacheDir = path.join(root, ".l9-program");
 const manifestPath = path.join(cacheDir, "current.json");
 const tsconfigPath = path.join(root, "tsconfig.program.json");
-// Bump when this file changes how output is produced.
-const LAYOUT = "3";
-
 /**
- * The digest of the program's sources: this layout, the compiler settings, the TypeScript
- * version and each file's path and content.
- * @param {string[]} files paths relative to the project root
+ * The digest of a build: this file (how it compiles), the compiler settings, the TypeScript
+ * version and each source file's path and text, the very texts that were compiled.
+ * @param {Map<string, string>} sources text by path relative to the project root
+ * @param {string} settings the text of tsconfig.program.json
  * @param {string} typescriptVersion
  */
-function sourcesDigest(files, typescriptVersion) {
+function buildDigest(sources, settings, typescriptVersion) {
     const h = crypto.createHash("sha256");
-    h.update(`layout ${LAYOUT}\ntypescript ${typescriptVersion}\n`);
-    h.update(fs.readFileSync(tsconfigPath));
-    for (const f of [...files].sort()) {
-        h.update(`\0${f}\0`);
-        h.update(fs.readFileSync(path.join(root, f)));
-    }
+    h.update(fs.readFileSync(__filename));
+    h.update(`\0typescript ${typescriptVersion}\0${settings}`);
+    for (const f of [...sources.keys()].sort()) h.update(`\0${f}\0${sources.get(f)}`);
     return h.digest("hex").slice(0, 24);
+}
+
+/** Reads files relative to the project root into a map of their texts. */
+function readSources(/** @type {string[]} */ files) {
+    return new Map(files.map((f) => [f, fs.readFileSync(path.join(root, f), "utf8")]));
 }
 
 /** The compiled program's directory when the last build still matches the sources, else undefined. */
 function currentBuild() {
     try {
         const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
-        if (manifest.typescript !== require("typescript/package.json").version) return undefined;
-        if (sourcesDigest(manifest.files, manifest.typescript) !== manifest.digest) return undefined;
+        const typescript = require("typescript/package.json").version;
+        if (buildDigest(readSources(manifest.files), fs.readFileSync(tsconfigPath, "utf8"), typescript) !== manifest.digest) return undefined;
         const dir = path.join(cacheDir, manifest.digest);
-        return fs.existsSync(path.join(dir, "index.js")) ? dir : undefined;
+        if (!fs.existsSync(path.join(dir, "index.js"))) return undefined;
+        // Marks the build as in use, so no other run prunes it as old.
+        const now = new Date();
+        fs.utimesSync(dir, now, now);
+        return dir;
     } catch {
         return undefined;
     }
@@ -77,10 +81,13 @@ function localImports(ts, file, text) {
 /** Compiles index.ts and everything it imports; returns the new build's directory. */
 function compile() {
     const ts = require("typescript");
-    const config = ts.readConfigFile(tsconfigPath, ts.sys.readFile);
+    const settings = fs.readFileSync(tsconfigPath, "utf8");
+    const config = ts.parseConfigFileTextToJson(tsconfigPath, settings);
     if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, "\n"));
     const { options } = ts.convertCompilerOptionsFromJson(config.config.compilerOptions, root);
     const outputs = new Map();
+    /** @type {Map<string, string>} */
+    const sources = new Map();
     const pending = [path.join(root, "index.ts")];
     while (pending.length > 0) {
         const file = /** @type {string} */ (pending.pop());
@@ -100,10 +107,11 @@ function compile() {
             throw new Error(errors.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`).join("\n"));
         }
         outputs.set(rel, out);
+        sources.set(rel, text);
         pending.push(...localImports(ts, file, text));
     }
-    const files = [...outputs.keys()];
-    const digest = sourcesDigest(files, ts.version);
+    // The digest names exactly the texts compiled above: a file saved meanwhile is a new digest next run.
+    const digest = buildDigest(sources, settings, ts.version);
     const dir = path.join(cacheDir, digest);
     if (!fs.existsSync(path.join(dir, "index.js"))) {
         // Written aside and renamed: two runs compiling at once each finish a whole build.
@@ -116,17 +124,27 @@ function compile() {
         try {
             fs.renameSync(tmp, dir);
         } catch {
+            // Another run renamed its build first; a leftover without index.js is replaced.
+            if (!fs.existsSync(path.join(dir, "index.js"))) {
+                fs.rmSync(dir, { recursive: true, force: true });
+                fs.renameSync(tmp, dir);
+            }
             fs.rmSync(tmp, { recursive: true, force: true });
         }
     }
     const manifestTmp = `${manifestPath}.tmp-${process.pid}`;
-    fs.writeFileSync(manifestTmp, JSON.stringify({ digest, typescript: ts.version, files }));
+    fs.writeFileSync(manifestTmp, JSON.stringify({ digest, files: [...sources.keys()] }));
     fs.renameSync(manifestTmp, manifestPath);
-    // Builds unused for an hour go (a run that started on one may still be loading it).
+    // Builds unused for an hour go (a run reusing one marks it). Best effort: another run may
+    // be pruning or writing at the same time.
     for (const entry of fs.readdirSync(cacheDir)) {
         const p = path.join(cacheDir, entry);
-        if (entry !== digest && entry !== "current.json" && Date.now() - fs.statSync(p).mtimeMs > 3_600_000) {
-            fs.rmSync(p, { recursive: true, force: true });
+        try {
+            if (entry !== digest && entry !== "current.json" && !entry.includes(".tmp-") && Date.now() - fs.statSync(p).mtimeMs > 3_600_000) {
+                fs.rmSync(p, { recursive: true, force: true });
+            }
+        } catch {
+            // gone already
         }
     }
     return dir;

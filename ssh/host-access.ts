@@ -265,7 +265,9 @@ export async function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArg
             if (skew) throw new Error(`preflight failed: ${a.host}:${a.port}: ${skew}`);
             // The docker provider's connection opens now, in the background, with the same
             // pinned key: the provider finds it ready. If it is not, the provider connects itself.
-            spawn("ssh", [...dockerSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "true"], { detached: true, stdio: "ignore" }).unref();
+            spawn("ssh", [...dockerSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "true"], { detached: true, stdio: "ignore" })
+                .on("error", () => undefined)
+                .unref();
             return;
         }
         last = { stderr: r.stderr ?? "", code: r.status };

@@ -156,10 +156,11 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         // The probes' dynamic provider is stored in the state and read back by every refresh:
         // it must carry its code, not a `require` of a build that a clone or an edit replaces.
         const state = await s.stack.exportStack();
-        const providers = ((state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown> }> }).resources ?? [])
+        // Refresh reads the outputs' copy, create and update the inputs': both are checked.
+        const providers = ((state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> }).resources ?? [])
             .filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))
-            .map((x) => String(x.inputs?.__provider ?? ""));
-        expect(providers.length).to.be.greaterThan(2);
+            .flatMap((x) => [String(x.inputs?.__provider ?? ""), String(x.outputs?.__provider ?? "")]);
+        expect(providers.length).to.be.greaterThan(4);
         for (const text of providers) {
             expect(text).to.contain("exports.handler");
             expect(text).to.not.match(/l9-program|node_modules|\.cache\//);

@@ -55,13 +55,21 @@ describe("unit: program entry (the program compiled once per change)", function 
     });
 
     it("recompiles when the compiler settings change", () => {
-        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => typeof Symbol.dispose;\n`);
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => "one";\n`);
         runEntry(dir);
         const settings = path.join(dir, "tsconfig.program.json");
         const config = JSON.parse(fs.readFileSync(settings, "utf8"));
         config.compilerOptions.target = "ES2020";
         fs.writeFileSync(settings, JSON.stringify(config));
         runEntry(dir);
+        expect(builds(dir)).to.have.length(2);
+    });
+
+    it("recompiles when the entry itself changes (how it compiles is part of the build's name)", () => {
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => "one";\n`);
+        runEntry(dir);
+        fs.appendFileSync(path.join(dir, "program-entry.js"), "\n// changed\n");
+        expect(runEntry(dir)).to.equal("one");
         expect(builds(dir)).to.have.length(2);
     });
 
