@@ -10,7 +10,7 @@
  * node_modules is stored as a `require` of that path, which breaks as soon as the build moves
  * on; code outside node_modules is stored by value. The digest
  * covers every source file the program imports (followed from index.ts), the compiler options
- * of tsconfig.program.json and the TypeScript version, and it is checked on every run: an edited
+ * of tsconfig.program.json, the TypeScript version and this file, and it is checked on every run: an edited
  * file is recompiled before it runs, so a stale build cannot deploy. Files are compiled one by
  * one without type-checking, as ts-node's transpile-only mode did; `npm test`, the pull-request
  * workflow and `npm run typecheck` type-check.

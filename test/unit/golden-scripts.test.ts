@@ -14,7 +14,7 @@ import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
-import { dockerSshOptions, openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
+import { controlPaths, dockerSshOptions, openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
 
 /**
@@ -121,7 +121,7 @@ const builders: Record<string, () => string> = {
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",
     "probe-ssh-options.txt": () => probeSshOptions(access).join("\n") + "\n",
     "docker-ssh-options.txt": () => dockerSshOptions(access).join("\n") + "\n",
-    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242, [access.controlPath, access.dockerControlPath]),
+    "agent-watcher.sh": () => renderAgentWatcherScript("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", 4242, controlPaths(access)),
 };
 
 describe("unit: golden host scripts (whole text, reviewed files)", () => {
