@@ -20,8 +20,9 @@ export = async () => {
     const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
     // The deploy key goes into the stack's SSH agent; resources only ever see its socket path.
     const target = { host: config.host, port: config.sshPort, user: config.sshUser };
-    // The previous state is read while the host is checked; the host's providers then start
-    // while the release is planned. No resource is registered before the check passed.
+    // The previous state is read while the host is checked, and the host's providers register
+    // at once, so their plugins start meanwhile. No other resource registers before the check
+    // passed: the release, which everything else waits for, is known only after it.
     const previousRead = readPreviousDeployment();
     previousRead.catch(() => undefined); // a failed check below is the error to report
     let access;
@@ -32,11 +33,13 @@ export = async () => {
             hostKey: config.hostKey,
             privateKey: config.sshPrivateKey,
         });
-        await verifyHostAccess(access, target, config.maxClockSkewSeconds);
     } catch (e) {
-        throw new MessageOnlyError("HostAccessError", e instanceof Error ? e.message : String(e));
+        throw hostAccessError(e);
     }
-    const release = previousRead.then((previous) => {
+    const verified = verifyHostAccess(access, target, config.maxClockSkewSeconds).catch((e) => {
+        throw hostAccessError(e);
+    });
+    const release = verified.then(() => previousRead).then((previous) => {
         // Release identity = tag + env: an env change is deployed like a release.
         const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
         const plan = planRelease(previous.state, { tag: config.releaseTag, envFingerprint });
@@ -48,6 +51,7 @@ export = async () => {
         return { plan, envFingerprint, actor };
     });
     const runtime = new L9Runtime("l9", { config, access, release, stackName: `${pulumi.getProject()}/${pulumi.getStack()}`, startedAt });
+    // A failed check rejects the release: this is where the program reports it.
     const out = await runtime.outputs;
     const { plan, actor } = await release;
 
@@ -67,3 +71,7 @@ export = async () => {
         deployState: pulumi.secret(out.deployedAt.apply(() => out.state)),
     };
 };
+
+function hostAccessError(e: unknown): MessageOnlyError {
+    return new MessageOnlyError("HostAccessError", e instanceof Error ? e.message : String(e));
+}

@@ -28,9 +28,10 @@ export interface HostArgs {
     /**
      * Values whose change means this update touches the host. Preflight re-runs when they
      * change, so every changing update is preflighted first and an unchanged stack stays
-     * unchanged.
+     * unchanged. Preflight registers once they are known; if they fail (the host check
+     * failed), it never registers.
      */
-    readonly preflightTriggers: pulumi.Input<pulumi.Input<unknown>[]>;
+    readonly preflightTriggers: Promise<pulumi.Input<unknown>[]>;
 }
 
 /**
@@ -92,8 +93,11 @@ export class Host extends pulumi.ComponentResource {
     readonly probe: ProbeTarget;
     /** The Docker daemon on the host, reached with `docker system dial-stdio` over SSH. */
     readonly docker: docker.Provider;
-    /** Completes when the host passed preflight; host-changing resources depend on it. */
-    readonly preflight: command.remote.Command;
+    /**
+     * Completes when the host passed preflight; host-changing resources depend on it. Known
+     * once the triggers are: the providers above register (and their plugins start) before.
+     */
+    readonly preflight: Promise<command.remote.Command>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:Host", name, {}, opts);
@@ -119,21 +123,26 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.preflight = new command.remote.Command(
-            `${name}-preflight`,
-            {
-                ...HOST_COMMAND_DEFAULTS,
-                connection: this.connection,
-                ...scriptOnStdin(
-                    "preflight",
-                    pulumi
-                        .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
-                        .apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb, certificates: args.certificates })),
+        this.preflight = args.preflightTriggers.then(
+            (triggers) =>
+                new command.remote.Command(
+                    `${name}-preflight`,
+                    {
+                        ...HOST_COMMAND_DEFAULTS,
+                        connection: this.connection,
+                        ...scriptOnStdin(
+                            "preflight",
+                            pulumi
+                                .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
+                                .apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb, certificates: args.certificates })),
+                        ),
+                        triggers,
+                    },
+                    { parent: this },
                 ),
-                triggers: args.preflightTriggers,
-            },
-            { parent: this },
         );
-        this.registerOutputs({ preflight: this.preflight.stdout });
+        // Failed triggers are reported by the program, which awaits their source.
+        this.preflight.catch(() => undefined);
+        this.registerOutputs({});
     }
 }

@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployConfig } from "../config/schema";
 import { HostAccess } from "../ssh/host-access";
@@ -99,10 +100,10 @@ export class L9Runtime extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.outputs = args.release.then((release) => this.converge(args, release, routing));
+        this.outputs = args.release.then(async (release) => this.converge(args, release, routing, await this.host.preflight));
     }
 
-    private converge(args: L9RuntimeArgs, release: RuntimeRelease, routing: RoutingArgs): L9RuntimeOutputs {
+    private converge(args: L9RuntimeArgs, release: RuntimeRelease, routing: RoutingArgs, preflight: command.remote.Command): L9RuntimeOutputs {
         const { config: c } = args;
         const { plan } = release;
         const host = this.host;
@@ -115,11 +116,11 @@ export class L9Runtime extends pulumi.ComponentResource {
         const footprint = new ServiceFootprint(
             "service",
             { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin },
-            { parent: this, dependsOn: [host.preflight] },
+            { parent: this, dependsOn: [preflight] },
         );
         // Everything on the host depends on the service's place (through the tag verification):
         // destroy removes it last.
-        const afterPreflight = { parent: this, dependsOn: [host.preflight, footprint.command] };
+        const afterPreflight = { parent: this, dependsOn: [preflight, footprint.command] };
 
         // One verified tag, one checkout and one image per release present in a slot; a
         // release leaving both slots is removed at the end of the update.

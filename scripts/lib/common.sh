@@ -18,6 +18,8 @@ export L9_TOOLCHAIN_KEY="pulumi-${PULUMI_VERSION}_command-${COMMAND_PROVIDER_VER
 export L9_TOOLCHAIN_BIN="$L9_CACHE_DIR/toolchain/$L9_TOOLCHAIN_KEY/bin"
 # Where the engine looks for provider plugins (toolchain.sh installs them there).
 export L9_PULUMI_HOME="$L9_CACHE_DIR/pulumi-home"
+# Where Node keeps compiled code for the program and the provider plugins written in Node.
+export L9_NODE_COMPILE_CACHE="$L9_CACHE_DIR/node-compile-cache"
 
 # Source archives of what the Go module proxy does not serve (the three provider plugins and
 # the Node.js language host), beside the repository; their sha256 is pinned here, not read
@@ -46,6 +48,9 @@ l9_pulumi_env() {
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
   export PULUMI_HOME="${PULUMI_HOME:-$L9_PULUMI_HOME}"
   export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$L9_CACHE_DIR/backend}"
+  # Node keeps the code it compiled (V8's cache, checked against each file's content): the
+  # program and the dynamic provider's plugin each load @pulumi/pulumi in about half the time.
+  export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$L9_NODE_COMPILE_CACHE}"
   mkdir -p "$PULUMI_HOME"
   if [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
     mkdir -p "${PULUMI_BACKEND_URL#file://}"

@@ -11,10 +11,14 @@ export function toolchainBin(): string {
     return execFileSync("bash", [path.join(REPO_ROOT, "scripts/toolchain.sh"), "bin"], { encoding: "utf8" }).trim();
 }
 
+/** A variable that scripts/lib/common.sh sets. */
+function commonShValue(name: string): string {
+    return execFileSync("bash", ["-c", `source '${path.join(REPO_ROOT, "scripts/lib/common.sh")}' && echo "$${name}"`], { encoding: "utf8" }).trim();
+}
+
 /** Where scripts/toolchain.sh installed the provider plugins. */
 export function toolchainPluginsDir(): string {
-    const home = execFileSync("bash", ["-c", `source '${path.join(REPO_ROOT, "scripts/lib/common.sh")}' && echo "$L9_PULUMI_HOME"`], { encoding: "utf8" }).trim();
-    return path.join(home, "plugins");
+    return path.join(commonShValue("L9_PULUMI_HOME"), "plugins");
 }
 
 /**
@@ -47,6 +51,8 @@ export function pulumiTestEnv(label: string): { envVars: Record<string, string>;
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_HOME: home,
+            // As scripts/lib/common.sh sets it for `npm run pulumi`: the same for the floor and the stacks.
+            NODE_COMPILE_CACHE: commonShValue("L9_NODE_COMPILE_CACHE"),
             PULUMI_NODEJS_TRANSPILE_ONLY: "true",
             // Refresh and destroy run the program: it loads the deploy key into the stack's agent.
             PULUMI_RUN_PROGRAM: "true",
