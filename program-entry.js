@@ -5,10 +5,7 @@
  * of its sources, then loaded as plain JavaScript. Compiling the TypeScript on every run (ts-node)
  * cost about 1 s of each `pulumi up` and `preview` (docs/performance.md).
  *
- * The compiled program lives in .l9-program/<digest>/ (gitignored). Not under node_modules:
- * Pulumi serializes the probes' dynamic provider into the state, and code it finds under
- * node_modules is stored as a `require` of that path, which breaks as soon as the build moves
- * on; code outside node_modules is stored by value. The digest
+ * The compiled program lives in .l9-program/<digest>/ (gitignored). The digest
  * covers every source file the program imports (followed from index.ts), the compiler options
  * of tsconfig.program.json, the TypeScript version and this file, and it is checked on every run: an edited
  * file is recompiled before it runs, so a stale build cannot deploy. Files are compiled one by
@@ -150,6 +147,8 @@ function compile() {
     return dir;
 }
 
+// The probes' provider plugin (Pulumi.yaml `plugins`) is current before any probe registers.
+require("./providers/l9host/build").ensureProviderBuilt((line) => process.stderr.write(`l9-deploy: ${line}\n`));
 fs.mkdirSync(cacheDir, { recursive: true });
 const build = currentBuild() ?? compile();
 module.exports = require(path.join(build, "index.js"));

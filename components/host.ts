@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
 import { raw, sh } from "../host-scripts/shell";
-import { ProbeTarget } from "../providers/host-fact-probe";
+import { HostProbeProvider, ProbeTarget } from "../providers/host-fact-probe";
 import { dockerSshOptions, HostAccess, probeSshOptions } from "../ssh/host-access";
 
 export interface HostArgs {
@@ -75,13 +75,6 @@ export function scriptOnStdin(step: string, script: pulumi.Input<string>): { cre
     return { create: sh`exec sh -s # ${raw(step.replace(/[^A-Za-z0-9 ._-]/g, ""))}`.text, stdin: script };
 }
 
-/** An explicit, unconfigured instance of the Node.js dynamic-provider plugin. */
-class DynamicProvider extends pulumi.ProviderResource {
-    constructor(name: string, opts?: pulumi.ResourceOptions) {
-        super("pulumi-nodejs", name, {}, opts);
-    }
-}
-
 /**
  * One VPS: the pinned SSH connection of the host commands, the docker provider that manages
  * its containers over SSH, the probe connection, and the preflight that gates them.
@@ -111,9 +104,7 @@ export class Host extends pulumi.ComponentResource {
         this.probe = {
             // The probes share the operation's one verified connection (probeSshOptions).
             connection: pulumi.output({ host: args.address, port: args.port, user: args.user, sshOptions: probeSshOptions(args.access) }),
-            // The engine configures the default dynamic provider with the whole stack config,
-            // the SSH key included (encrypted, in the state); this instance gets nothing.
-            provider: new DynamicProvider(`${name}-probes`, { parent: this }),
+            provider: new HostProbeProvider(`${name}-probes`, { parent: this }),
         };
         this.docker = new docker.Provider(
             `${name}-docker`,

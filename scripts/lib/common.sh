@@ -18,7 +18,7 @@ export L9_TOOLCHAIN_KEY="pulumi-${PULUMI_VERSION}_command-${COMMAND_PROVIDER_VER
 export L9_TOOLCHAIN_BIN="$L9_CACHE_DIR/toolchain/$L9_TOOLCHAIN_KEY/bin"
 # Where the engine looks for provider plugins (toolchain.sh installs them there).
 export L9_PULUMI_HOME="$L9_CACHE_DIR/pulumi-home"
-# Where Node keeps compiled code for the program and the provider plugins written in Node.
+# Where Node keeps compiled code for the program (NODE_COMPILE_CACHE).
 export L9_NODE_COMPILE_CACHE="$L9_CACHE_DIR/node-compile-cache"
 
 # Source archives of what the Go module proxy does not serve (the three provider plugins and
@@ -49,7 +49,7 @@ l9_pulumi_env() {
   export PULUMI_HOME="${PULUMI_HOME:-$L9_PULUMI_HOME}"
   export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$L9_CACHE_DIR/backend}"
   # Node keeps the code it compiled (V8's cache, checked against each file's content): the
-  # program and the dynamic provider's plugin each load @pulumi/pulumi in about half the time.
+  # program loads @pulumi/pulumi and the provider SDKs in about two thirds of the time.
   export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$L9_NODE_COMPILE_CACHE}"
   mkdir -p "$PULUMI_HOME"
   if [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then

@@ -6,8 +6,8 @@ import { pulumiTestEnv, REPO_ROOT } from "../support/toolchain";
 
 /**
  * The toolchain end to end: the real CLI, the Node language host, the command, docker and
- * random plugins and the dynamic-provider launcher drive one of each l9-deploy resource kind
- * against the sandbox VPS.
+ * random plugins and the project's host probes' plugin (providers/l9host) drive one of each
+ * l9-deploy resource kind against the sandbox VPS.
  */
 describe("e2e: toolchain smoke against the sandbox", function () {
     this.timeout(10 * 60 * 1000);

@@ -152,23 +152,22 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(results).to.include.members(["v0.3.0-l9:failed", "v0.4.0-l9:succeeded", "v0.1.0-l9:succeeded"]);
     });
 
-    it("6b. the compiled program removed (a fresh clone, an edit): the next up rebuilds it and refreshes the probes from the state", async () => {
-        // The probes' dynamic provider is stored in the state and read back by every refresh:
-        // it must carry its code, not a `require` of a build that a clone or an edit replaces.
+    it("6b. the compiled program and the probes' provider removed (a fresh clone): the next up builds both and refreshes the probes from the state", async () => {
+        // The probes are the project's own plugin's resources: the state holds their facts,
+        // no code (the Node.js dynamic provider they replaced stored its code there).
         const state = await s.stack.exportStack();
-        // Refresh reads the outputs' copy, create and update the inputs': both are checked.
-        const providers = ((state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> }).resources ?? [])
-            .filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))
-            .flatMap((x) => [String(x.inputs?.__provider ?? ""), String(x.outputs?.__provider ?? "")]);
-        expect(providers.length).to.be.greaterThan(4);
-        for (const text of providers) {
-            expect(text).to.contain("exports.handler");
-            expect(text).to.not.match(/l9-program|node_modules|\.cache\//);
-        }
+        const resources = (state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> }).resources ?? [];
+        expect(resources.filter((x) => x.type.startsWith("pulumi-nodejs")).map((x) => x.type)).to.deep.equal([]);
+        const probes = resources.filter((x) => x.type === "l9host:index:FactProbe");
+        expect(probes.length).to.be.greaterThan(4);
+        for (const p of probes) expect({ ...p.inputs, ...p.outputs }).to.not.have.property("__provider");
         fs.rmSync(path.join(REPO_ROOT, ".l9-program"), { recursive: true, force: true });
+        fs.rmSync(path.join(REPO_ROOT, ".l9-provider"), { recursive: true, force: true });
         const r = await s.up();
         expect(r.ok, r.error).to.equal(true);
         expect(fs.existsSync(path.join(REPO_ROOT, ".l9-program", "current.json"))).to.equal(true);
+        expect(fs.existsSync(path.join(REPO_ROOT, ".l9-provider", "pulumi-resource-l9host"))).to.equal(true);
+        expect(r.stdout).to.contain("building the host probes' provider");
         const changed = resourceSteps(r.events).filter((x) => !/^(same|read|refresh) /.test(x));
         expect(changed, changed.join(", ")).to.deep.equal([]);
     });

@@ -74,7 +74,7 @@ describe("unit: drift", () => {
     });
 
     describe("drift summary", () => {
-        const PROBE = "pulumi-nodejs:dynamic/l9-host:FactProbe";
+        const PROBE = "l9host:index:FactProbe";
         const CONTAINER = "docker:index/container:Container";
         const step = (op: string, name: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, type = PROBE) => ({
             op,

@@ -13,7 +13,6 @@ import { quote, sh } from "../../host-scripts/shell";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { slotEnvs } from "../../components/slot";
-import { factDrift, parseFacts } from "../../providers/host-fact-probe";
 
 /** `sh -n`: the script parses as POSIX shell. */
 function parses(script: string): void {
@@ -207,13 +206,6 @@ describe("unit: rendered host scripts", () => {
     it("slot env: host mode listens on its slot port on 127.0.0.1; bridge mode on the container port", () => {
         expect(slotEnvs({ APP_SECRET: "x" }, "host", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "HOST=127.0.0.1", "PORT=8001"]);
         expect(slotEnvs({ APP_SECRET: "x", PORT: "1" }, "bridge", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "PORT=8000"]);
-    });
-
-    it("fact probe: parses key=value facts and names each drifted fact", () => {
-        expect(parseFacts("at_tag=yes\nnoise\nclean=no (1 tracked files modified)\n")).to.deep.equal({ at_tag: "yes", clean: "no (1 tracked files modified)" });
-        expect(factDrift({ at_tag: "yes", clean: "yes" }, { at_tag: "yes", clean: "no" })).to.deep.equal(['clean: declared "yes", found "no"']);
-        expect(factDrift({ a: "1" }, {})).to.deep.equal(['a: declared "1", found "(missing)"']);
-        expect(factDrift({ a: "1" }, undefined)).to.deep.equal([]);
     });
 
     it("gate failure path: a health path full of shell syntax is printed literally and runs nothing", () => {

@@ -9,6 +9,8 @@ const ROOT = path.resolve(__dirname, "../..");
 /**
  * program-entry.js (what `pulumi` runs) in a scratch project of its own: the real entry file
  * and compiler settings, a two-file program, and this project's node_modules for TypeScript.
+ * The probes' provider is this project's (linked: Node resolves it to this project, where it
+ * is built already).
  */
 function scratchProject(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-entry-"));
@@ -16,6 +18,8 @@ function scratchProject(): string {
     fs.copyFileSync(path.join(ROOT, "tsconfig.program.json"), path.join(dir, "tsconfig.program.json"));
     fs.mkdirSync(path.join(dir, "node_modules"));
     fs.symlinkSync(path.join(ROOT, "node_modules", "typescript"), path.join(dir, "node_modules", "typescript"));
+    fs.mkdirSync(path.join(dir, "providers"));
+    fs.symlinkSync(path.join(ROOT, "providers", "l9host"), path.join(dir, "providers", "l9host"));
     fs.mkdirSync(path.join(dir, "lib"));
     fs.writeFileSync(path.join(dir, "index.ts"), `import { answer } from "./lib/answer";\nexport = (): string => answer();\n`);
     return dir;

@@ -38,7 +38,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
         state.stdout = "2026-01-01T00:00:00Z";
     } else if (args.type === "random:index/randomId:RandomId") {
         state.hex = "0123456789ab";
-    } else if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+    } else if (args.type === "l9host:index:FactProbe") {
         state.generation = "g0";
     } else if (args.type === "command:remote:Command") {
         state.stdout = "ok";

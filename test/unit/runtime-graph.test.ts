@@ -29,9 +29,10 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect([...types]).to.include.members(["command:remote:Command", "docker:index/container:Container", "pulumi:providers:docker", "random:index/randomId:RandomId"]);
         expect(g.byName("green-container").type).to.equal("docker:index/container:Container");
         expect(g.byName("traffic-deploy-id").type).to.equal("random:index/randomId:RandomId");
-        // The only dynamic resources are the read-only fact probes.
-        const dynamic = g.registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
-        expect(dynamic.map((r) => r.name).sort()).to.deep.equal(
+        // The project's own provider serves only the read-only fact probes; nothing is a dynamic resource.
+        expect(g.registered.filter((r) => r.type.startsWith("pulumi-nodejs"))).to.deep.equal([]);
+        const probes = g.registered.filter((r) => r.type === "l9host:index:FactProbe");
+        expect(probes.map((r) => r.name).sort()).to.deep.equal(
             ["checkout-v0.1.0-l9-worktree-facts", "checkout-v0.2.0-l9-worktree-facts", "drift-job-facts", "env-file-facts", "traffic-route-facts"].sort(),
         );
     });

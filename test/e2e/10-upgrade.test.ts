@@ -1,0 +1,92 @@
+import { expect } from "chai";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { REPO_ROOT } from "../support/toolchain";
+
+/**
+ * The last commit whose fact probes were Node.js dynamic resources. A stack deployed by it
+ * is upgraded by this code to the project's provider plugin (providers/l9host).
+ */
+const DYNAMIC_PROBES_COMMIT = "0300c55";
+
+/**
+ * Upgrading a deployed stack to this code: the probes move from the Node.js dynamic provider
+ * to the l9host plugin in place. No probe is replaced, so no owning command re-runs: no
+ * checkout, no env write, no gate, no switch, no deploy record.
+ */
+describe("e2e: a stack deployed with dynamic-provider probes upgrades in place", function () {
+    this.timeout(20 * 60 * 1000);
+    let s: L9TestStack;
+    let oldStack: Stack;
+    let oldTree: string;
+    const stackFile = "Pulumi.e2e-upgrade.yaml";
+
+    const up = async (stack: Stack) => {
+        const events: Parameters<typeof resourceSteps>[0] = [];
+        const r = await stack.up({ color: "never", onEvent: (e) => events.push(e) });
+        expect(r.summary.result).to.equal("succeeded");
+        return resourceSteps(events).filter((x) => !/^(same|read|refresh) /.test(x));
+    };
+
+    before(async () => {
+        s = await createL9Stack("upgrade", 19400);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        oldTree = fs.mkdtempSync(path.join(os.tmpdir(), "l9-upgrade-"));
+        sh(`git -C '${REPO_ROOT}' worktree add --detach '${oldTree}/main' ${DYNAMIC_PROBES_COMMIT} >/dev/null 2>&1`);
+        // The same package-lock.json: the old program runs on this checkout's packages.
+        expect(sh(`git -C '${REPO_ROOT}' diff ${DYNAMIC_PROBES_COMMIT} -- package-lock.json | wc -l`).trim()).to.equal("0");
+        fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(oldTree, "main", "node_modules"));
+        fs.copyFileSync(path.join(REPO_ROOT, stackFile), path.join(oldTree, "main", stackFile));
+        oldStack = await LocalWorkspace.selectStack({ stackName: "e2e-upgrade", workDir: path.join(oldTree, "main") }, { envVars: s.envVars });
+    });
+
+    after(async () => {
+        if (s) s.destroy();
+        if (oldTree) {
+            sh(`git -C '${REPO_ROOT}' worktree remove --force '${oldTree}/main' >/dev/null 2>&1 || true`);
+            fs.rmSync(oldTree, { recursive: true, force: true });
+        }
+    });
+
+    it("the old code deploys and releases, with dynamic-provider probes", async () => {
+        await up(oldStack);
+        await oldStack.setConfig("l9-deploy:releaseTag", { value: "v0.2.0-l9" });
+        await up(oldStack);
+        const state = await oldStack.exportStack();
+        const types = ((state.deployment as { resources?: Array<{ type: string }> }).resources ?? []).map((x) => x.type);
+        expect(types.filter((t) => t === "pulumi-nodejs:dynamic/l9-host:FactProbe").length).to.be.greaterThan(4);
+        expect(httpGet(`${s.siteUrl}/version`).body).to.contain("v0.2.0-l9");
+    });
+
+    it("this code's first up swaps the probes' provider and touches nothing on the host", async () => {
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const records = sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim();
+        const changed = await up(s.stack);
+        expect(changed.sort()).to.deep.equal(["create pulumi:providers:l9host host-probes", "delete pulumi:providers:pulumi-nodejs host-probes"]);
+        expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim(), "no new deploy record").to.equal(records);
+        const state = await s.stack.exportStack();
+        const resources = (state.deployment as { resources?: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources ?? [];
+        expect(resources.filter((x) => x.type.startsWith("pulumi-nodejs")).map((x) => x.type)).to.deep.equal([]);
+        const probes = resources.filter((x) => x.type === "l9host:index:FactProbe");
+        expect(probes.length).to.be.greaterThan(4);
+        for (const p of probes) expect(p.outputs).to.not.have.property("__provider");
+    });
+
+    it("then the stack is unchanged, its drift check clean, and a hand edit still seen", async () => {
+        expect(await up(s.stack)).to.deep.equal([]);
+        const clean = await s.stack.preview({ refresh: true, expectNoChanges: true, color: "never" });
+        expect(clean.changeSummary.update ?? 0).to.equal(0);
+        sh(`echo edited >> '${s.appDir}/releases/v0.2.0-l9/README'`);
+        const drifted = await s.stack.preview({ refresh: true, color: "never", diff: true });
+        expect(drifted.changeSummary.update ?? 0).to.be.greaterThan(0);
+        expect(drifted.stdout).to.match(/checkout-v0\.2\.0-l9-worktree-facts[\s\S]*clean/);
+        expect(await up(s.stack)).to.not.deep.equal([]);
+        expect(sh(`git -C '${s.appDir}/releases/v0.2.0-l9' status --porcelain`).trim(), "healed").to.equal("");
+        const again = await s.stack.preview({ refresh: true, expectNoChanges: true, color: "never" });
+        expect(again.changeSummary.update ?? 0).to.equal(0);
+    });
+});
