@@ -1,10 +1,9 @@
-// Node modules are required inside functions: these functions run inside a dynamic provider,
-// whose closure Pulumi serializes, and a `require` call survives serialization where a
-// module-level import binding does not.
+import { spawn } from "child_process";
 
 /**
- * How the fact probe reaches the host: OpenSSH with the options of ssh/host-access.ts (the
- * pinned known_hosts, the deploy key from the stack's agent). No key material.
+ * How the fact probes and the host check reach the host: OpenSSH with the options of
+ * ssh/host-access.ts (the pinned known_hosts, the deploy key from the stack's agent). No key
+ * material. The probes' plugin (providers/l9host/ssh.go) reads the same fields.
  */
 export interface ProbeConnection {
     /** Host name or IP. */
@@ -26,9 +25,9 @@ export interface ScriptResult {
 /**
  * Runs a read-only `script` with `sh` on the host. Retries only when SSH itself could not
  * connect (exit 255 without a host-key or authentication refusal), never a script failure.
+ * (The probes' plugin runs its scripts the same way, in Go: providers/l9host/ssh.go.)
  */
 export async function runProbeScript(conn: ProbeConnection, script: string, attempts = 4): Promise<ScriptResult> {
-    const { spawn }: typeof import("child_process") = require("child_process");
     const quoted = `'${script.replace(/'/g, `'\\''`)}'`;
     const once = () =>
         new Promise<ScriptResult>((resolve, reject) => {
@@ -48,17 +47,4 @@ export async function runProbeScript(conn: ProbeConnection, script: string, atte
         await new Promise((r) => setTimeout(r, 2000 * attempt));
     }
     return result;
-}
-
-/** The error for a failed probe: names the facts, says whether SSH or the script failed. */
-export function describeProbeFailure(what: string, conn: ProbeConnection, r: ScriptResult): string {
-    const out = r.stderr.trim() || r.stdout.trim() || "(no output)";
-    if (/Host key verification failed|IDENTIFICATION HAS CHANGED/i.test(r.stderr)) {
-        return `${what}: the host's SSH key does not match the pinned hostKey; refusing to connect.\n${out}`;
-    }
-    if (r.code === 255 && /agent|Permission denied/i.test(r.stderr)) {
-        return `${what}: the stack's SSH agent does not hold the deploy key. Refresh and destroy must run the program, which loads it: set PULUMI_RUN_PROGRAM=true (or pass --run-program).\n${out}`;
-    }
-    if (r.code === 255) return `${what}: cannot reach ${conn.host}:${conn.port} over SSH (exit 255):\n${out}`;
-    return `${what} (exit ${r.code}):\n${out}`;
 }
