@@ -12,10 +12,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 const version = "0.1.0"
@@ -23,6 +25,15 @@ const version = "0.1.0"
 // Unknown values are kept (a preview's diff sees them); secrets never reach this provider
 // (it does not accept them: the engine marks outputs secret from their inputs).
 var props = plugin.MarshalOptions{KeepUnknowns: true, SkipNulls: true}
+
+func unmarshalOldsAndNews(olds, news *structpb.Struct) (resource.PropertyMap, resource.PropertyMap, error) {
+	o, err := plugin.UnmarshalProperties(olds, props)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := plugin.UnmarshalProperties(news, props)
+	return o, n, err
+}
 
 type probeProvider struct {
 	pulumirpc.UnimplementedResourceProviderServer
@@ -53,11 +64,7 @@ func (probeProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pul
 }
 
 func (probeProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := plugin.UnmarshalProperties(req.GetOlds(), props)
-	if err != nil {
-		return nil, err
-	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), props)
+	olds, news, err := unmarshalOldsAndNews(req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +93,7 @@ func (probeProvider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*p
 }
 
 func (probeProvider) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	olds, err := plugin.UnmarshalProperties(req.GetOlds(), props)
-	if err != nil {
-		return nil, err
-	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), props)
+	olds, news, err := unmarshalOldsAndNews(req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -146,4 +149,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-

@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../support/toolchain";
 /**
  * The host probes' provider plugin is Go (providers/l9host): its own tests (facts parsed,
  * drift found, the probe's create/refresh/update cycle, the script quoted for the remote
- * shell, retries only on a failure to connect) run with `go test`, and `go vet` checks it.
+ * shell, retries only on a failure to connect) run with `go test`; `go vet` and `gofmt` check it.
  */
 describe("unit: the host probes' provider plugin (providers/l9host)", function () {
     this.timeout(10 * 60 * 1000);
@@ -23,8 +23,11 @@ describe("unit: the host probes' provider plugin (providers/l9host)", function (
         expect(r.stdout).not.to.match(/--- (FAIL|SKIP)/);
     });
 
-    it("passes go vet", () => {
-        const r = go("vet", "./...");
-        expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    it("passes go vet and is gofmt-formatted", () => {
+        const vet = go("vet", "./...");
+        expect(vet.status, `${vet.stdout}${vet.stderr}`).to.equal(0);
+        const fmt = spawnSync("gofmt", ["-l", "."], { cwd: dir, encoding: "utf8" });
+        expect(fmt.status, fmt.stderr).to.equal(0);
+        expect(fmt.stdout.trim(), "files gofmt would change").to.equal("");
     });
 });
