@@ -161,8 +161,9 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         const probes = resources.filter((x) => x.type === "l9host:index:FactProbe");
         expect(probes.length).to.be.greaterThan(4);
         for (const p of probes) expect({ ...p.inputs, ...p.outputs }).to.not.have.property("__provider");
+        // As a fresh clone has them: no compiled program; the plugin's folder without the plugin.
         fs.rmSync(path.join(REPO_ROOT, ".l9-program"), { recursive: true, force: true });
-        fs.rmSync(path.join(REPO_ROOT, ".l9-provider"), { recursive: true, force: true });
+        for (const built of ["pulumi-resource-l9host", "digest"]) fs.rmSync(path.join(REPO_ROOT, ".l9-provider", built), { force: true });
         const r = await s.up();
         expect(r.ok, r.error).to.equal(true);
         expect(fs.existsSync(path.join(REPO_ROOT, ".l9-program", "current.json"))).to.equal(true);
