@@ -35,6 +35,8 @@ export interface LoadReport {
  * stopped, or until `maxSeconds` or `maxRequests` is reached. Only for 127.0.0.0/8 targets.
  */
 export class LoadLoop {
+    /** Loops not stopped yet: a test that fails midway leaves its loop to stopAll. */
+    private static readonly live = new Set<LoadLoop>();
     private readonly samples: Sample[] = [];
     private running = true;
     private readonly done: Promise<void>;
@@ -56,6 +58,12 @@ export class LoadLoop {
             }
         };
         this.done = Promise.all(Array.from({ length: workers }, (_, i) => worker(i % 2 === 0))).then(() => agent.destroy());
+        LoadLoop.live.add(this);
+    }
+
+    /** Stops every loop still running (test/support/mocha-hooks.ts calls it after each test). */
+    static async stopAll(): Promise<void> {
+        await Promise.all([...LoadLoop.live].map((loop) => loop.stop()));
     }
 
     private async once(agent: http.Agent | undefined): Promise<Sample> {
@@ -97,6 +105,7 @@ export class LoadLoop {
     /** Stops the loop and summarises what it saw. */
     async stop(): Promise<LoadReport> {
         this.running = false;
+        LoadLoop.live.delete(this);
         await this.done;
         return summarise(this.samples);
     }
