@@ -20,7 +20,7 @@ else
   log "apt: all packages present"
 fi
 
-command -v go >/dev/null || die "Go (1.25 or newer) is needed to build the Pulumi toolchain and the sample app: install it from go.dev or your distribution"
+command -v go >/dev/null || die "Go (1.25.11 or newer) is needed to build the Pulumi toolchain, the host probes' provider and the sample app: install it from go.dev or your distribution"
 command -v npm >/dev/null || die "npm is needed: install Node.js 20+ with npm"
 
 cd "$L9_ROOT"

@@ -3,7 +3,8 @@
 #   pulumi v3.259.0 from the Go module proxy; pulumi-language-nodejs v3.259.0 and the provider
 #   plugins pulumi-resource-command 1.2.1, -docker 5.0.0 and -random 4.21.1 from the checked
 #   source archives in shared/offline-sources (the proxy does not serve them); the
-#   dynamic-provider launcher (for the host fact probe); actionlint for the workflow tests.
+#   dynamic-provider launcher (for stacks whose fact probes were dynamic resources, until their
+#   first update by this version); actionlint for the workflow tests.
 # Binaries are cached under $L9_TOOLCHAIN_BIN, a directory keyed by the pinned versions,
 # outside the work tree, so a second run does nothing. The providers are then installed into
 # $L9_PULUMI_HOME, where the engine finds them with plugin downloads off.

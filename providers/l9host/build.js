@@ -27,6 +27,58 @@ function sourceDigest() {
     return h.digest("hex").slice(0, 24);
 }
 
+/** Whether the plugin in .l9-provider/ was built from these sources. */
+function isCurrent(/** @type {string} */ digest) {
+    try {
+        return fs.readFileSync(digestFile, "utf8").trim() === digest && fs.existsSync(binary);
+    } catch {
+        return false;
+    }
+}
+
+/** Blocks this thread for `ms` (the entry runs synchronously, before the program loads). */
+function sleep(/** @type {number} */ ms) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `build` holding .l9-provider/build.lock, so one process builds at a time; a lock left
+ * by a process that died is taken over.
+ * @template T
+ * @param {() => T} build
+ * @returns {T}
+ */
+function withBuildLock(build) {
+    const lock = path.join(outDir, "build.lock");
+    const deadline = Date.now() + BUILD_TIMEOUT_MS;
+    for (;;) {
+        try {
+            fs.writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+            break;
+        } catch (e) {
+            if (/** @type {NodeJS.ErrnoException} */ (e).code !== "EEXIST") throw e;
+        }
+        let holder = 0;
+        try {
+            holder = Number(fs.readFileSync(lock, "utf8").trim());
+            process.kill(holder, 0);
+        } catch {
+            fs.rmSync(lock, { force: true }); // its process is gone (or the lock just went)
+            continue;
+        }
+        if (Date.now() > deadline) throw new Error(`another build (process ${holder}) holds ${path.relative(root, lock)} for too long`);
+        sleep(200);
+    }
+    try {
+        return build();
+    } finally {
+        fs.rmSync(lock, { force: true });
+    }
+}
+
+/** How long a build may take (a cold module cache downloads and compiles the Pulumi SDK). */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
 /**
  * Builds the plugin unless the one in .l9-provider/ was built from these sources. Returns
  * whether it built. Throws an error that says what to do when Go is missing or fails.
@@ -34,31 +86,33 @@ function sourceDigest() {
  */
 function ensureProviderBuilt(progress = () => undefined) {
     const digest = sourceDigest();
-    try {
-        if (fs.readFileSync(digestFile, "utf8").trim() === digest && fs.existsSync(binary)) return false;
-    } catch {
-        // not built yet
-    }
-    progress("building the host probes' provider (providers/l9host, Go): its sources changed or it was never built...");
+    if (isCurrent(digest)) return false;
     fs.mkdirSync(outDir, { recursive: true });
-    // Written aside and renamed: a run that builds at the same time, or an engine running the
-    // old binary, never sees half a file.
-    const tmp = `${binary}.tmp-${process.pid}`;
-    const r = spawnSync("go", ["build", "-trimpath", "-o", tmp, "."], {
-        cwd: source,
-        encoding: "utf8",
-        env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly -buildvcs=false" },
+    return withBuildLock(() => {
+        if (isCurrent(digest)) return false; // built by the run that held the lock
+        progress("building the host probes' provider (providers/l9host, Go): its sources changed or it was never built...");
+        // Leftovers of builds that were killed; only the lock holder builds.
+        for (const f of fs.readdirSync(outDir)) if (f.includes(".tmp-")) fs.rmSync(path.join(outDir, f), { force: true });
+        const tmp = `${binary}.tmp-${process.pid}`;
+        const r = spawnSync("go", ["build", "-trimpath", "-o", tmp, "."], {
+            cwd: source,
+            encoding: "utf8",
+            timeout: BUILD_TIMEOUT_MS,
+            env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly -buildvcs=false" },
+        });
+        if (r.error || r.status !== 0) {
+            fs.rmSync(tmp, { force: true });
+            const why = r.error ? `${r.error.message} (is Go 1.25.11 or newer installed and on PATH?)` : (r.stderr || r.stdout).trim();
+            throw new Error(`the host probes' provider (providers/l9host) did not build: ${why}\nFix: run scripts/setup.sh, which checks Go and builds it`);
+        }
+        // The digest goes first and comes back last: a reader never pairs it with another binary.
+        fs.rmSync(digestFile, { force: true });
+        fs.renameSync(tmp, binary);
+        fs.writeFileSync(`${digestFile}.tmp-${process.pid}`, `${digest}\n`);
+        fs.renameSync(`${digestFile}.tmp-${process.pid}`, digestFile);
+        progress(`built ${path.relative(root, binary)}`);
+        return true;
     });
-    if (r.error || r.status !== 0) {
-        fs.rmSync(tmp, { force: true });
-        const why = r.error ? `${r.error.message} (is Go 1.25 or newer installed and on PATH?)` : (r.stderr || r.stdout).trim();
-        throw new Error(`the host probes' provider (providers/l9host) did not build: ${why}\nFix: run scripts/setup.sh, which checks Go and builds it`);
-    }
-    fs.renameSync(tmp, binary);
-    fs.writeFileSync(`${digestFile}.tmp-${process.pid}`, `${digest}\n`);
-    fs.renameSync(`${digestFile}.tmp-${process.pid}`, digestFile);
-    progress(`built ${path.relative(root, binary)}`);
-    return true;
 }
 
 module.exports = { ensureProviderBuilt, sourceDigest, binary };

@@ -118,10 +118,13 @@ func (probeProvider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulum
 	if err != nil {
 		return nil, err
 	}
-	what := state[keyWhat].StringValue()
-	r := runProbeScript(conn, state[keyScript].StringValue(), 4, time.Sleep)
+	what, script := state[keyWhat], state[keyScript]
+	if !what.IsString() || !script.IsString() {
+		return nil, fmt.Errorf("probe %s: its state has no script to run (what: %v, script: %v)", req.GetId(), what, script)
+	}
+	r := runProbeScript(conn, script.StringValue(), 4, time.Sleep)
 	if r.code != 0 {
-		return nil, fmt.Errorf("%s", describeProbeFailure(what+" (probe)", conn, r))
+		return nil, fmt.Errorf("%s", describeProbeFailure(what.StringValue()+" (probe)", conn, r))
 	}
 	outputs, inputs := readProbe(state, r.stdout)
 	outs, err := plugin.MarshalProperties(outputs, props)

@@ -158,6 +158,18 @@ func TestRetriesOnlyAFailureToConnect(t *testing.T) {
 		t.Fatal("a changed host key is not retried, and is named")
 	}
 
+	// No ssh at all: not retried, and said so.
+	path := os.Getenv("PATH")
+	os.Remove(filepath.Join(dir, "ssh"))
+	t.Setenv("PATH", dir)
+	if r := runProbeScript(c, "true", 4, pause); r.code != notStarted || calls() != 0 || !strings.Contains(describeProbeFailure("worktree (probe)", c, r), "cannot run ssh on this machine") {
+		t.Fatalf("a missing ssh: code %d, %s", r.code, describeProbeFailure("worktree (probe)", c, r))
+	}
+	t.Setenv("PATH", path)
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
 	t.Setenv("FAKE_SSH_EXIT", "3")
 	t.Setenv("FAKE_SSH_STDERR", "fatal: not a git repository")
 	if r := runProbeScript(c, "true", 4, pause); calls() != 1 || describeProbeFailure("worktree (probe)", c, r) != "worktree (probe) (exit 3):\nfatal: not a git repository" {

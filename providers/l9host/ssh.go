@@ -53,8 +53,12 @@ func connectionOf(v resource.PropertyValue) (connection, error) {
 
 type scriptResult struct {
 	stdout, stderr string
-	code           int
+	// The script's (or ssh's) exit status; notStarted when ssh itself could not be run.
+	code int
 }
+
+// notStarted: ssh could not be run on this machine (not installed, cannot fork).
+const notStarted = -1
 
 // shellQuote: one single-quoted word for the remote shell.
 func shellQuote(s string) string {
@@ -76,6 +80,7 @@ func runProbeScript(c connection, script string, attempts int, pause func(time.D
 	for attempt := 1; attempt <= attempts; attempt++ {
 		r = runOnce(c, script)
 		if r.code != 255 || refused.MatchString(r.stderr) || attempt == attempts {
+			// notStarted is not 255 either: a missing ssh is not retried.
 			break
 		}
 		pause(time.Duration(2*attempt) * time.Second)
@@ -91,10 +96,14 @@ func runOnce(c connection, script string) scriptResult {
 	code := 0
 	if err != nil {
 		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() >= 0 {
+		switch {
+		case errors.As(err, &exit) && exit.ExitCode() >= 0:
 			code = exit.ExitCode()
-		} else {
-			code = 255
+		case errors.As(err, &exit):
+			code = 255 // killed by a signal
+			stderr.WriteString(err.Error())
+		default:
+			code = notStarted
 			stderr.WriteString(err.Error())
 		}
 	}
@@ -114,6 +123,8 @@ func describeProbeFailure(what string, c connection, r scriptResult) string {
 		out = "(no output)"
 	}
 	switch {
+	case r.code == notStarted:
+		return fmt.Sprintf("%s: cannot run ssh on this machine (OpenSSH's client is needed): %s", what, out)
 	case hostKeyChanged.MatchString(r.stderr):
 		return fmt.Sprintf("%s: the host's SSH key does not match the pinned hostKey; refusing to connect.\n%s", what, out)
 	case r.code == 255 && agentOrAuth.MatchString(r.stderr):

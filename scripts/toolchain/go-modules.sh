@@ -49,8 +49,8 @@ build_pulumi-language-nodejs() {
   echo "v$PULUMI_VERSION" >"$BIN/pulumi-language-nodejs.version"
 }
 
-# The launcher the engine runs for dynamic providers (l9-deploy's host fact probe): the
-# script shipped with the language host.
+# The launcher the engine runs for dynamic providers (the host fact probes of stacks deployed
+# before providers/l9host, until their first update): the script shipped with the language host.
 build_pulumi-resource-pulumi-nodejs() {
   local dir="$1/src"
   unpack_offline_source "pulumi-language-nodejs-v$PULUMI_VERSION.tar.gz" "$dir"

@@ -24,7 +24,7 @@ export function toolchainPluginsDir(): string {
 /**
  * Puts Node 22 and the toolchain first on PATH of this process (the Automation API spawns
  * `pulumi` from PATH, and the engine finds the language host and the dynamic-provider
- * launcher there) and returns env vars for a fresh file backend and Pulumi home in a temp
+ * launcher, for stacks deployed before the probes' plugin, there) and returns env vars for a fresh file backend and Pulumi home in a temp
  * dir. The home shares the installed provider plugins.
  */
 export function pulumiTestEnv(label: string): { envVars: Record<string, string>; backendDir: string; home: string } {
