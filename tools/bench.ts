@@ -40,7 +40,12 @@ async function timedUp(up: (onEvent: (e: EngineEvent) => void) => Promise<unknow
  * The engine floor: an empty TypeScript program, same toolchain, backend and settings. Its
  * stack is created once; `measure` times REPEATS runs (median), idle or under a load.
  */
-async function prepareFloor(): Promise<{ measure(): Promise<TimedRun>; dispose(): void }> {
+interface FloorProgram {
+    measure(): Promise<TimedRun>;
+    dispose(): void;
+}
+
+async function prepareFloor(): Promise<FloorProgram> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-floor-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: l9-floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
     fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
@@ -78,9 +83,15 @@ async function underLoad(name: string, url: string, version: string | undefined,
     const loop = new LoadLoop(url, WORKERS, 600);
     await new Promise((r) => setTimeout(r, 1000)); // steady load before the operation
     const start = Date.now();
-    const run = await op();
-    const wallSeconds = (Date.now() - start) / 1000;
-    await new Promise((r) => setTimeout(r, 1000));
+    let run: TimedRun | void;
+    let wallSeconds: number;
+    try {
+        run = await op();
+        wallSeconds = (Date.now() - start) / 1000;
+        await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+        await loop.stop();
+    }
     const report = await loop.stop();
     const opStart = start - loop.started;
     const firstNew = version ? report.samples.find((x) => x.t >= opStart && x.version === version) : undefined;
@@ -102,6 +113,15 @@ async function main(): Promise<void> {
     const admin = sandboxFacts().caddyAdmin;
     log("engine floor: `pulumi up` of an empty TypeScript program...");
     const floorProgram = await prepareFloor();
+    try {
+        await measureAll(floorProgram, admin);
+    } finally {
+        floorProgram.dispose();
+    }
+}
+
+/** Everything after the floor's program is ready. */
+async function measureAll(floorProgram: FloorProgram, admin: string): Promise<void> {
     const floor = await floorProgram.measure();
     log(`floor: ${floor.seconds.toFixed(1)} s`);
 
@@ -145,25 +165,50 @@ async function main(): Promise<void> {
         const rollback = await underLoad("l9-deploy rollback", `${s.siteUrl}/version`, "v0.1.0-l9", () => timedUp(up));
         if (httpGet(`${s.siteUrl}/version`).body.indexOf("v0.1.0-l9") < 0) throw new Error("the rollback did not serve v0.1.0-l9");
 
+        // The same switch to the warm standby without load (v0.2.0-l9 is the standby now), timed
+        // against the idle floor. A watcher (one request every 50 ms) sees when traffic moved.
+        log("switch to the warm standby without load...");
+        await s.set({ releaseTag: "v0.2.0-l9" });
+        const watcher = new LoadLoop(`${s.siteUrl}/version`, 1, 600, 2_000_000, 50);
+        await new Promise((r) => setTimeout(r, 500));
+        const idleStart = Date.now();
+        let idleRun: TimedRun;
+        try {
+            idleRun = await timedUp(up);
+            await new Promise((r) => setTimeout(r, 500));
+        } finally {
+            await watcher.stop();
+        }
+        const watched = await watcher.stop();
+        const firstV2 = watched.samples.find((x) => x.t >= idleStart - watcher.started && x.version === "v0.2.0-l9");
+        const idleRollback = { ...idleRun, switchedSeconds: firstV2 ? (firstV2.t - (idleStart - watcher.started)) / 1000 : undefined, failed: watched.failed.length };
+        log(`idle rollback: switched at ${idleRollback.switchedSeconds ?? "?"} s, done at ${idleRun.seconds.toFixed(1)} s, ${watched.failed.length} failed of ${watched.total}`);
+
         // The release and the rollback run under load, which takes CPU from the engine too: the
         // floor is measured again under the same load, to judge them on equal terms.
         log("engine floor under the same load...");
         const loaded = new LoadLoop(`${s.siteUrl}/version`, WORKERS, 600);
-        await new Promise((r) => setTimeout(r, 1000));
-        const floorUnderLoad = await floorProgram.measure();
+        let floorUnderLoad: TimedRun;
+        try {
+            await new Promise((r) => setTimeout(r, 1000));
+            floorUnderLoad = await floorProgram.measure();
+        } finally {
+            await loaded.stop();
+        }
         const floorLoad = await loaded.stop();
         log(`floor under load: ${floorUnderLoad.seconds.toFixed(1)} s (${floorLoad.total} requests, ${floorLoad.failed.length} failed)`);
 
         const figures: EngineFigures = {
             floor,
             floorUnderLoad,
+            idleRollback,
             noop: median(noops),
             drift: median(drifts),
             releaseBuildSeconds: release.timeline ? stepDuration(release.timeline, /^image-v0\.2\.0-l9-build$/) / 1000 : 0,
         };
         const results = [release, baseline, rollback];
         // The raw timelines, for a closer look (docs/performance.md was written from them).
-        if (process.env.L9_BENCH_TIMELINES) fs.writeFileSync(process.env.L9_BENCH_TIMELINES, JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline }, null, 1));
+        if (process.env.L9_BENCH_TIMELINES) fs.writeFileSync(process.env.L9_BENCH_TIMELINES, JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline, idleRollback: idleRun.timeline }, null, 1));
         const docs = path.join(REPO_ROOT, "docs");
         fs.mkdirSync(docs, { recursive: true });
         fs.writeFileSync(path.join(docs, "benchmark-status.png"), renderStatusChart(results));
@@ -174,7 +219,6 @@ async function main(): Promise<void> {
         sh(`docker rm -f ${BASE.service} >/dev/null 2>&1 || true`);
         cleanSandboxService(BASE.service, "/tmp/l9-bench-base", admin);
         s.destroy();
-        floorProgram.dispose();
     }
 }
 

@@ -31,8 +31,9 @@ export interface LoadReport {
 }
 
 /**
- * A bounded loopback load loop: `workers` concurrent clients request `url` back to back until
- * stopped, or until `maxSeconds` or `maxRequests` is reached. Only for 127.0.0.0/8 targets.
+ * A bounded loopback load loop: `workers` concurrent clients request `url` back to back (or
+ * `pauseMs` apart: a watcher rather than a load) until stopped, or until `maxSeconds` or
+ * `maxRequests` is reached. Only for 127.0.0.0/8 targets.
  */
 export class LoadLoop {
     /** Loops not stopped yet: a test that fails midway leaves its loop to stopAll. */
@@ -47,7 +48,7 @@ export class LoadLoop {
      * Half the workers keep connections alive (retrying once on a stale one, see Sample),
      * half open a fresh connection per request (never retried).
      */
-    constructor(private readonly url: string, workers = 4, maxSeconds = 900, maxRequests = 2_000_000) {
+    constructor(private readonly url: string, workers = 4, maxSeconds = 900, maxRequests = 2_000_000, pauseMs = 0) {
         const u = new URL(url);
         if (!/^127\.\d+\.\d+\.\d+$/.test(u.hostname)) throw new Error(`load loop targets loopback only, not ${u.hostname}`);
         const deadline = this.started + maxSeconds * 1000;
@@ -55,6 +56,7 @@ export class LoadLoop {
         const worker = async (keepAlive: boolean) => {
             while (this.running && Date.now() < deadline && this.samples.length < maxRequests) {
                 this.samples.push(await this.once(keepAlive ? agent : undefined));
+                if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
             }
         };
         this.done = Promise.all(Array.from({ length: workers }, (_, i) => worker(i % 2 === 0))).then(() => agent.destroy());
@@ -102,7 +104,7 @@ export class LoadLoop {
         });
     }
 
-    /** Stops the loop and summarises what it saw. */
+    /** Stops the loop (a second call only summarises again) and summarises what it saw. */
     async stop(): Promise<LoadReport> {
         this.running = false;
         LoadLoop.live.delete(this);

@@ -19,7 +19,7 @@ const scenario = (name: string, failed: number, gap: number, wall: number, switc
     ],
 });
 
-const figures: EngineFigures = { floor: { seconds: 3 }, floorUnderLoad: { seconds: 4 }, noop: { seconds: 6.5 }, drift: { seconds: 7.5 }, releaseBuildSeconds: 4 };
+const figures: EngineFigures = { floor: { seconds: 3 }, floorUnderLoad: { seconds: 4 }, idleRollback: { seconds: 8.5, switchedSeconds: 5.5, failed: 0 }, noop: { seconds: 6.5 }, drift: { seconds: 7.5 }, releaseBuildSeconds: 4 };
 
 describe("unit: benchmark report", () => {
     const results = [scenario("l9-deploy release", 0, 40, 20, 15), scenario("stop-then-start baseline", 37, 2500, 3), scenario("l9-deploy rollback", 0, 30, 8, 6.5)];
@@ -29,9 +29,11 @@ describe("unit: benchmark report", () => {
         expect(md).to.contain("| engine floor | 3.0 | | | |");
         expect(md).to.contain("| engine floor under load | 4.0 | | | +1.0 |");
         expect(md).to.contain("| no-op `pulumi up` | 6.5 | +3.5 | 2.2× | |");
-        expect(md, "figures under load: against the floor under load, then the idle floor").to.contain("| rollback: traffic switched (from the start of `up`) | 6.5 | +2.5 | 1.6× | +3.5 |");
+        expect(md, "figures under load: against the floor under load, then the idle floor").to.contain("| rollback under load: traffic switched (from the start of `up`) | 6.5 | +2.5 | 1.6× | +3.5 |");
+        expect(md).to.contain("| rollback without load: traffic switched | 5.5 | +2.5 | 1.8× | |");
+        expect(md).to.contain("| rollback without load: whole `up` (0 failed requests of the watcher) | 8.5 | +5.5 | 2.8× | |");
         expect(md).to.contain("| release: outside the image build | 16.0 | +12.0 | 4.0× | +13.0 |");
-        expect(md).to.contain("- held: rollback: traffic switched 6.5 s ≤ floor under load + 3 s (7.0 s); against the idle floor (6.0 s): missed");
+        expect(md).to.contain("- held: rollback under load: traffic switched 6.5 s ≤ floor under load + 3 s (7.0 s); against the idle floor (6.0 s): missed");
         expect(md).to.contain("- held: no-op `pulumi up` 6.5 s ≤ floor + 4 s (7.0 s)\n");
         expect(md).to.contain("| stop-then-start baseline | 3.0 | 100 | 37 | 0 | 2500 |");
         expect(md).to.contain("failed requests, release: ∞ (l9-deploy: 0)");
@@ -44,11 +46,16 @@ describe("unit: benchmark report", () => {
         expect(goals.map((g) => [g.what, g.floor, g.held, g.heldAgainstIdleFloor])).to.deep.equal([
             ["no-op `pulumi up`", 3, true, undefined],
             ["`npm run drift`", 3, false, undefined],
-            ["rollback: traffic switched", 4, true, false],
-            ["rollback: whole `up`", 4, true, true],
-            ["release: time outside the image build", 4, false, false],
+            ["rollback without load: traffic switched", 3, true, undefined],
+            ["rollback without load: whole `up`", 3, true, undefined],
+            ["rollback under load: traffic switched", 4, true, false],
+            ["rollback under load: whole `up`", 4, true, true],
+            ["release under load: time outside the image build", 4, false, false],
         ]);
-        expect(judgeGoals([scenario("r", 0, 0, 10), results[1], scenario("b", 0, 0, 5)], figures)[2].held, "a switch never seen is not a goal held").to.equal(false);
+        const slowIdle = judgeGoals(results, { ...figures, idleRollback: { seconds: 9.5, switchedSeconds: undefined, failed: 0 } });
+        expect(slowIdle[2].held, "a switch the watcher never saw is not a goal held").to.equal(false);
+        expect(slowIdle[3].held, "9.5 > 3 + 6").to.equal(false);
+        expect(judgeGoals([scenario("r", 0, 0, 10), results[1], scenario("b", 0, 0, 5)], figures)[4].held, "a switch never seen is not a goal held").to.equal(false);
     });
 
     it("draws a valid PNG with a red mark where requests failed", () => {
