@@ -145,19 +145,70 @@ export function controlPaths(access: HostAccess): string[] {
  * The watcher that stops a stack's agent once every Pulumi operation using it has ended: it
  * waits for `pid` (the language host of this operation; it lives until the engine is done,
  * deletes included), removes its mark, and stops the agent when no other live operation has
- * one. Pure: the script text, run with `sh -c`.
+ * one. It decides and stops holding the stack's lock (`lock/`, a directory holding its
+ * owner's pid; taken over when that process is gone), which an operation also holds while it
+ * marks itself and loads the key (withStackLock): so it never stops an agent that an
+ * operation starting at the same moment has just loaded. Pure: the script text, run with
+ * `sh -c`.
  */
 export function renderAgentWatcherScript(dir: string, pid: number, controlPaths: string[]): string {
     return script(
         sh`dir=${dir}; pid=${pid}`,
         sh`while kill -0 "$pid" 2>/dev/null; do sleep 1; done`,
+        sh`until mkdir "$dir/lock" 2>/dev/null; do holder=$(cat "$dir/lock/pid" 2>/dev/null); [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null && rm -rf "$dir/lock"; sleep 0.1; done`,
+        sh`echo $$ >"$dir/lock/pid"`,
         sh`rm -f "$dir/users/$pid"`,
-        sh`for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && exit 0; rm -f "$f"; done`,
+        sh`for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && { rm -rf "$dir/lock"; exit 0; }; rm -f "$f"; done`,
         ...controlPaths.map((p) => sh`ssh -o ControlPath=${p} -O exit l9-deploy-host >/dev/null 2>&1`),
         sh`SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1`,
         sh`[ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null`,
         sh`rm -f "$dir/agent.sock" "$dir/agent.pid"`,
+        sh`rm -rf "$dir/lock"`,
     );
+}
+
+/**
+ * Runs `fn` holding the stack's lock (see renderAgentWatcherScript): `lock/` created
+ * atomically, with this process's pid; a lock whose process is gone is taken over.
+ */
+function withStackLock<T>(dir: string, fn: () => T): T {
+    const lock = path.join(dir, "lock");
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        try {
+            fs.mkdirSync(lock, { mode: 0o700 });
+            break;
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        }
+        let holder = 0;
+        try {
+            holder = Number(fs.readFileSync(path.join(lock, "pid"), "utf8").trim());
+        } catch {
+            // just created, its pid not written yet
+        }
+        if (holder > 0 && !processAlive(holder)) {
+            fs.rmSync(lock, { recursive: true, force: true });
+            continue;
+        }
+        if (Date.now() > deadline) throw new Error(`${lock} is held by process ${holder || "(unknown)"} for over a minute; if no Pulumi operation of this stack runs, remove it`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+    fs.writeFileSync(path.join(lock, "pid"), `${process.pid}\n`, { mode: 0o600 });
+    try {
+        return fn();
+    } finally {
+        fs.rmSync(lock, { recursive: true, force: true });
+    }
+}
+
+function processAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
 }
 
 function agentAnswers(socket: string): boolean {
@@ -195,9 +246,21 @@ export function prepareHostAccess(a: HostAccessArgs): HostAccess {
     ensurePrivateDir(controlDir(dir));
     const access = hostAccessPaths(dir, a);
     fs.writeFileSync(access.knownHostsFile, renderKnownHosts(a.host, a.port, a.hostKey), { mode: 0o600 });
+    const operation = process.ppid;
+    withStackLock(dir, () => {
+        // Marked before the agent is touched: a watcher that takes the lock next sees this operation.
+        fs.writeFileSync(path.join(dir, "users", String(operation)), "", { mode: 0o600 });
+        loadDeployKey(dir, access, a.privateKey);
+    });
+    spawn("sh", ["-c", renderAgentWatcherScript(dir, operation, controlPaths(access))], { detached: true, stdio: "ignore" }).unref();
+    return access;
+}
+
+/** Starts the stack's agent if it does not answer, and puts the deploy key (only) in it. */
+function loadDeployKey(dir: string, access: HostAccess, privateKey: string): void {
     if (!agentAnswers(access.agentSocketPath)) startAgent(dir, access.agentSocketPath);
     const env = { ...process.env, SSH_AUTH_SOCK: access.agentSocketPath };
-    const key = a.privateKey.endsWith("\n") ? a.privateKey : `${a.privateKey}\n`;
+    const key = privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`;
     // The previous key goes first, so a rotated key replaces it. The key travels on stdin only.
     spawnSync("ssh-add", ["-D"], { env, stdio: "ignore", timeout: 10_000 });
     const add = spawnSync("ssh-add", ["-q", "-"], { env, input: key, encoding: "utf8", timeout: 10_000 });
@@ -205,11 +268,9 @@ export function prepareHostAccess(a: HostAccessArgs): HostAccess {
         throw new Error(`l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`);
     }
     const pub = spawnSync("ssh-add", ["-L"], { env, encoding: "utf8", timeout: 10_000 });
-    fs.writeFileSync(access.identityFile, pub.stdout.split("\n")[0] + "\n", { mode: 0o600 });
-    const operation = process.ppid;
-    fs.writeFileSync(path.join(dir, "users", String(operation)), "", { mode: 0o600 });
-    spawn("sh", ["-c", renderAgentWatcherScript(dir, operation, controlPaths(access))], { detached: true, stdio: "ignore" }).unref();
-    return access;
+    const line = pub.status === 0 ? pub.stdout.split("\n")[0].trim() : "";
+    if (!line) throw new Error(`the stack's SSH agent (${access.agentSocketPath}) lost the deploy key right after loading it (ssh-add -L: ${(pub.stderr || "").trim() || `exit ${pub.status}`}); run the command again`);
+    fs.writeFileSync(access.identityFile, `${line}\n`, { mode: 0o600 });
 }
 
 /** Why `ssh` failed, in the words an operator acts on (pure). */

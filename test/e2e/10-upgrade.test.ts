@@ -45,7 +45,10 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
     });
 
     after(async () => {
-        if (s) s.destroy();
+        if (s) {
+            const d = s.destroy();
+            if (d.code !== 0) console.log(`      destroy of the upgraded stack failed (exit ${d.code}):\n${d.out.slice(-3000)}`);
+        }
         if (oldTree) {
             sh(`git -C '${REPO_ROOT}' worktree remove --force '${oldTree}/main' >/dev/null 2>&1 || true`);
             fs.rmSync(oldTree, { recursive: true, force: true });
