@@ -63,21 +63,19 @@ const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? "1.0 (both 0)" : "
 export function judgeGoals(results: ScenarioResult[], f: EngineFigures): Goal[] {
     const [release, , rollback] = results;
     const within = (seconds: number | undefined, floor: number, limit: number) => seconds !== undefined && seconds <= floor + limit;
-    const idle = (what: string, seconds: number | undefined, limitAboveFloor: number): Goal => ({
-        what,
-        seconds: seconds ?? Number.NaN,
-        limitAboveFloor,
-        floor: f.floor.seconds,
-        held: within(seconds, f.floor.seconds, limitAboveFloor),
-    });
-    const loaded = (what: string, seconds: number | undefined, limitAboveFloor: number): Goal => ({
-        what,
-        seconds: seconds ?? Number.NaN,
-        limitAboveFloor,
-        floor: f.floorUnderLoad.seconds,
-        held: within(seconds, f.floorUnderLoad.seconds, limitAboveFloor),
-        heldAgainstIdleFloor: within(seconds, f.floor.seconds, limitAboveFloor),
-    });
+    const goal = (what: string, seconds: number | undefined, limitAboveFloor: number, underLoad: boolean): Goal => {
+        const floor = underLoad ? f.floorUnderLoad.seconds : f.floor.seconds;
+        return {
+            what,
+            seconds: seconds ?? Number.NaN,
+            limitAboveFloor,
+            floor,
+            held: within(seconds, floor, limitAboveFloor),
+            ...(underLoad ? { heldAgainstIdleFloor: within(seconds, f.floor.seconds, limitAboveFloor) } : {}),
+        };
+    };
+    const idle = (what: string, seconds: number | undefined, limit: number) => goal(what, seconds, limit, false);
+    const loaded = (what: string, seconds: number | undefined, limit: number) => goal(what, seconds, limit, true);
     return [
         idle("no-op `pulumi up`", f.noop.seconds, 4),
         idle("`npm run drift`", f.drift.seconds, 4),
