@@ -22,6 +22,11 @@ export interface ScriptResult {
     code: number;
 }
 
+/** Whether ssh's stderr says the host refused us (its key changed, or ours was not accepted): never worth a retry. */
+export function sshRefused(stderr: string): boolean {
+    return /Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied/i.test(stderr);
+}
+
 /**
  * Runs a read-only `script` with `sh` on the host. Retries only when SSH itself could not
  * connect (exit 255 without a host-key or authentication refusal), never a script failure.
@@ -42,8 +47,7 @@ export async function runProbeScript(conn: ProbeConnection, script: string, atte
     let result: ScriptResult = { stdout: "", stderr: "", code: 255 };
     for (let attempt = 1; attempt <= attempts; attempt++) {
         result = await once();
-        const refused = /Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied/i.test(result.stderr);
-        if (result.code !== 255 || refused || attempt === attempts) break;
+        if (result.code !== 255 || sshRefused(result.stderr) || attempt === attempts) break;
         await new Promise((r) => setTimeout(r, 2000 * attempt));
     }
     return result;

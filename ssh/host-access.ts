@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { script, sh } from "../host-scripts/shell";
-import { runProbeScript } from "../providers/ssh";
+import { runProbeScript, sshRefused } from "../providers/ssh";
 
 /**
  * How this machine reaches the host over SSH without the private key ever becoming a
@@ -331,7 +331,7 @@ export async function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArg
             return;
         }
         last = { stderr: r.stderr, code: r.code };
-        if (/Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied/i.test(last.stderr)) break;
+        if (sshRefused(last.stderr)) break;
         if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, 2000 * attempt));
     }
     throw new Error(`preflight failed: ${describeSshFailure(a.host, a.port, last.stderr, last.code)}`);
