@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../test/support/l9-stack";
-import { LoadLoop } from "../test/support/load-loop";
+import { LoadLoop, LoadReport } from "../test/support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../test/support/sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "../test/support/toolchain";
 import { EngineFigures, renderBenchmarkMarkdown, renderStatusChart, ScenarioResult, TimedRun } from "./bench-report";
@@ -36,15 +36,15 @@ async function timedUp(up: (onEvent: (e: EngineEvent) => void) => Promise<unknow
     return { seconds: totalMs / 1000, timeline: buildTimeline(events, totalMs) };
 }
 
-/**
- * The engine floor: an empty TypeScript program, same toolchain, backend and settings. Its
- * stack is created once; `measure` times REPEATS runs (median), idle or under a load.
- */
 interface FloorProgram {
     measure(): Promise<TimedRun>;
     dispose(): void;
 }
 
+/**
+ * The engine floor: an empty TypeScript program, same toolchain, backend and settings. Its
+ * stack is created once; `measure` times REPEATS runs (median), idle or under a load.
+ */
 async function prepareFloor(): Promise<FloorProgram> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-floor-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: l9-floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
@@ -77,24 +77,37 @@ function timedDrift(s: L9TestStack): TimedRun {
     return { seconds: (Date.now() - start) / 1000 };
 }
 
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `op` while `loop` runs, `settleMs` after the loop started and before it stops, and
+ * stops the loop even when `op` throws. `opStart` is in the loop's sample time.
+ */
+async function whileLooping<T>(loop: LoadLoop, settleMs: number, op: () => Promise<T>): Promise<{ result: T; report: LoadReport; opStart: number; wallSeconds: number }> {
+    try {
+        await pause(settleMs);
+        const start = Date.now();
+        const result = await op();
+        const wallSeconds = (Date.now() - start) / 1000;
+        await pause(settleMs);
+        return { result, report: await loop.stop(), opStart: start - loop.started, wallSeconds };
+    } catch (e) {
+        await loop.stop();
+        throw e;
+    }
+}
+
+/** Seconds from the operation's start to the first response naming `version`. */
+function switchedAfter(report: LoadReport, opStart: number, version: string): number | undefined {
+    const first = report.samples.find((x) => x.t >= opStart && x.version === version);
+    return first ? (first.t - opStart) / 1000 : undefined;
+}
+
 /** An operation under load: wall time, load report, and when the load first saw `version`. */
 async function underLoad(name: string, url: string, version: string | undefined, op: () => Promise<TimedRun | void>): Promise<ScenarioResult> {
     log(`${name}...`);
-    const loop = new LoadLoop(url, WORKERS, 600);
-    await new Promise((r) => setTimeout(r, 1000)); // steady load before the operation
-    const start = Date.now();
-    let run: TimedRun | void;
-    let wallSeconds: number;
-    try {
-        run = await op();
-        wallSeconds = (Date.now() - start) / 1000;
-        await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-        await loop.stop();
-    }
-    const report = await loop.stop();
-    const opStart = start - loop.started;
-    const firstNew = version ? report.samples.find((x) => x.t >= opStart && x.version === version) : undefined;
+    // A second of steady load before the operation, and one after.
+    const { result: run, report, opStart, wallSeconds } = await whileLooping(new LoadLoop(url, WORKERS, 600), 1000, op);
     log(`${name}: ${wallSeconds.toFixed(1)} s, ${report.total} requests, ${report.failed.length} failed, longest gap ${report.longestGapMs} ms`);
     return {
         name,
@@ -104,7 +117,7 @@ async function underLoad(name: string, url: string, version: string | undefined,
         retried: report.retriedOnStaleConnection,
         longestGapMs: report.longestGapMs,
         samples: report.samples,
-        switchedSeconds: firstNew ? (firstNew.t - opStart) / 1000 : undefined,
+        switchedSeconds: version ? switchedAfter(report, opStart, version) : undefined,
         timeline: run ? run.timeline : undefined,
     };
 }
@@ -170,32 +183,15 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         log("switch to the warm standby without load...");
         await s.set({ releaseTag: "v0.2.0-l9" });
         const watcher = new LoadLoop(`${s.siteUrl}/version`, 1, 600, 2_000_000, 50);
-        await new Promise((r) => setTimeout(r, 500));
-        const idleStart = Date.now();
-        let idleRun: TimedRun;
-        try {
-            idleRun = await timedUp(up);
-            await new Promise((r) => setTimeout(r, 500));
-        } finally {
-            await watcher.stop();
-        }
-        const watched = await watcher.stop();
-        const firstV2 = watched.samples.find((x) => x.t >= idleStart - watcher.started && x.version === "v0.2.0-l9");
-        const idleRollback = { ...idleRun, switchedSeconds: firstV2 ? (firstV2.t - (idleStart - watcher.started)) / 1000 : undefined, failed: watched.failed.length };
+        const { result: idleRun, report: watched, opStart } = await whileLooping(watcher, 500, () => timedUp(up));
+        const idleRollback = { ...idleRun, switchedSeconds: switchedAfter(watched, opStart, "v0.2.0-l9"), failed: watched.failed.length };
         log(`idle rollback: switched at ${idleRollback.switchedSeconds ?? "?"} s, done at ${idleRun.seconds.toFixed(1)} s, ${watched.failed.length} failed of ${watched.total}`);
 
         // The release and the rollback run under load, which takes CPU from the engine too: the
         // floor is measured again under the same load, to judge them on equal terms.
         log("engine floor under the same load...");
         const loaded = new LoadLoop(`${s.siteUrl}/version`, WORKERS, 600);
-        let floorUnderLoad: TimedRun;
-        try {
-            await new Promise((r) => setTimeout(r, 1000));
-            floorUnderLoad = await floorProgram.measure();
-        } finally {
-            await loaded.stop();
-        }
-        const floorLoad = await loaded.stop();
+        const { result: floorUnderLoad, report: floorLoad } = await whileLooping(loaded, 1000, () => floorProgram.measure());
         log(`floor under load: ${floorUnderLoad.seconds.toFixed(1)} s (${floorLoad.total} requests, ${floorLoad.failed.length} failed)`);
 
         const figures: EngineFigures = {
