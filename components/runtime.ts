@@ -15,6 +15,7 @@ import { ServiceFootprint } from "./service-footprint";
 import { Slot } from "./slot";
 import { TrafficSwitch } from "./traffic-switch";
 import { caddyConfigId } from "../host-scripts/caddy";
+import { CanaryPlan, canaryPercents } from "../host-scripts/canary";
 import { NotifyContext } from "../host-scripts/notify";
 import { caddyServerArgs, RoutingArgs } from "../host-scripts/switch";
 import { MaintenanceMode } from "./maintenance-mode";
@@ -115,7 +116,7 @@ export class L9Runtime extends pulumi.ComponentResource {
 
         const footprint = new ServiceFootprint(
             "service",
-            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin },
+            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, canaryLog: !!c.canary },
             { parent: this, dependsOn: [preflight] },
         );
         // Everything on the host depends on the service's place (through the tag verification):
@@ -242,6 +243,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 imageName,
                 imagesToKeep: c.imagesToKeep,
                 watch: { seconds: c.watchSeconds, failures: c.watchFailures },
+                canary: canaryPlanOf(c),
                 notify,
                 hooks:
                     c.backup || c.migrate
@@ -315,5 +317,18 @@ function routingOf(c: DeployConfig): RoutingArgs {
         bluePort: c.bluePort,
         greenPort: c.greenPort,
         maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath.split("?")[0]] },
+        ...(c.canary ? { canary: { percents: canaryPercents(c.canary.percent, c.canary.steps), sticky: c.canary.sticky } } : {}),
+    };
+}
+
+/** How the canary runs, from the config (pure); absent when none is configured. */
+function canaryPlanOf(c: DeployConfig): CanaryPlan | undefined {
+    if (!c.canary) return undefined;
+    return {
+        percents: canaryPercents(c.canary.percent, c.canary.steps),
+        stepSeconds: c.canary.stepSeconds,
+        maxErrorRateBasisPoints: Math.round(c.canary.maxErrorRate * 100),
+        minRequests: c.canary.minRequests,
+        sticky: c.canary.sticky,
     };
 }

@@ -12,6 +12,8 @@ export interface ServiceFootprintArgs {
     readonly serviceName: string;
     /** Caddy's admin API address (its server for the service is removed on destroy). */
     readonly caddyAdmin: string;
+    /** A canary is configured: destroy also removes its access log from Caddy's logging. */
+    readonly canaryLog: boolean;
 }
 
 /**
@@ -27,7 +29,7 @@ export class ServiceFootprint extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceFootprintArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:ServiceFootprint", name, {}, opts);
-        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin };
+        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin, canaryLog: args.canaryLog };
         this.command = new command.remote.Command(
             `${name}-place`,
             {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as crypto from "crypto";
 import { SmokeRequest } from "../config/schema";
+import { CanaryPlan, renderCanaryScript } from "../host-scripts/canary";
 import { renderGateScript } from "../host-scripts/gate";
 import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
@@ -52,6 +53,8 @@ export interface TrafficSwitchArgs {
     readonly watch: { seconds: number; failures: number };
     /** Who is told about this update (the switch tells a release from a return to the standby on the host). */
     readonly notify: NotifyContext;
+    /** The canary between the gate (and hooks) and the switch (absent: none configured). */
+    readonly canary?: CanaryPlan;
     /** Backup and migrate, between the gate and the switch (absent: none configured). */
     readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode">;
     /** When this update started (host warnings of earlier runs are not repeated). */
@@ -131,6 +134,11 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [gate] },
             );
+        // A canary needs a serving slot to stand next to: none on a first deploy.
+        const canary =
+            args.canary && args.previousContainer
+                ? this.canary(name, args, args.canary, hooks ?? gate)
+                : undefined;
         const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
             renderSwitchScript({
                 ...routing,
@@ -155,10 +163,31 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 update: renderRecordedDeployTimeScript(routing.appDir),
                 triggers: [args.containerId, switchScript.apply(sha256), probe.generation],
             },
-            { parent: this, dependsOn: hooks ? [hooks] : [gate] },
+            { parent: this, dependsOn: canary ?? hooks ?? gate },
         );
         surfaceHostWarnings(flip, this, args.startedAt);
         this.deployedAt = flip.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
         this.registerOutputs({ deployedAt: this.deployedAt });
+    }
+
+    /**
+     * The canary step: runs again only with a new container or target (like the gate); the
+     * script itself gives a returning standby, or a slot that already serves, no canary.
+     */
+    private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource): command.remote.Command {
+        const canaryScript = renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify });
+        const step = new command.remote.Command(
+            `${name}-canary`,
+            {
+                ...HOST_COMMAND_DEFAULTS,
+                connection: args.connection,
+                ...scriptOnStdin(`canary ${args.tag}`, canaryScript),
+                update: RECONNECT_ONLY_SCRIPT,
+                triggers: [args.containerId, args.target, sha256(canaryScript)],
+            },
+            { parent: this, dependsOn: [after] },
+        );
+        surfaceHostWarnings(step, this, args.startedAt);
+        return step;
     }
 }

@@ -61,6 +61,28 @@ const maintenance = z
     })
     .strict();
 
+/**
+ * A canary: the new release takes `percent` of requests next to the serving one, ramped in
+ * `steps` equal steps each held `stepSeconds`, and judged on its error rate in Caddy's access
+ * log. Promotion is the plain switch.
+ */
+const canary = z
+    .object({
+        percent: z.coerce.number().int().min(1).max(99),
+        steps: z.coerce.number().int().min(1).max(10).default(1),
+        stepSeconds: z.coerce.number().int().min(5).max(3600).default(60),
+        maxErrorRate: z.coerce
+            .number()
+            .min(0)
+            .max(100)
+            .refine((r) => Number.isInteger(Math.round(r * 100)) && Math.abs(r * 100 - Math.round(r * 100)) < 1e-9, "must be a percentage with at most two decimals, e.g. 10 or 2.5")
+            .default(10),
+        minRequests: z.coerce.number().int().min(1).max(1_000_000).default(20),
+        sticky: bool.default(false),
+    })
+    .strict()
+    .refine((c) => c.steps <= c.percent, { message: "must not exceed percent (each step adds at least 1%)", path: ["steps"] });
+
 export const configSchema = z
     .object({
         host: z.string().regex(HOST, "must be a host name or an IP address"),
@@ -134,6 +156,7 @@ export const configSchema = z
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
         notify: jsonOf(z.array(notifyTarget).max(20)).default([]),
         maintenance: jsonOf(maintenance).default({ enabled: false, message: "The service is down for maintenance. Please retry in a few minutes." }),
+        canary: jsonOf(canary).optional(),
         watchSeconds: z.coerce.number().int().min(0).max(3600).default(0),
         watchFailures: z.coerce.number().int().min(1).max(100).default(3),
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),
@@ -192,6 +215,7 @@ export const FIX_HINTS: Record<string, string> = {
     migrate: "pulumi config set migrate '[\"alembic\",\"upgrade\",\"head\"]' (arguments after the image, as in docker run IMAGE ...)",
     notify: "pulumi config set --secret notify '[{\"format\":\"json\",\"url\":\"https://hooks.example.com/l9\"},{\"format\":\"telegram\",\"url\":\"https://api.telegram.org/bot<token>/sendMessage\",\"chatId\":\"-100123\"}]'",
     maintenance: "pulumi config set maintenance '{\"enabled\":true,\"message\":\"Back at 04:00 UTC\",\"allowPaths\":[\"/health\"]}'",
+    canary: "pulumi config set canary '{\"percent\":20,\"steps\":2,\"stepSeconds\":60,\"maxErrorRate\":10}' (percent 1-99 of requests; maxErrorRate in percent of the canary's requests)",
     watchSeconds: "pulumi config set watchSeconds 60",
     minCertDays: "pulumi config set minCertDays 14",
 };

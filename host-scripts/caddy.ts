@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
-import { sh, ShellText } from "./shell";
+import { canaryLogDir, canaryLogFile } from "./layout";
+import { lines, sh, ShellText } from "./shell";
 
 /**
  * Caddy's config for the service: one server of our own with two routes, one per slot.
@@ -25,6 +26,20 @@ export interface CaddyServerArgs {
     markerDir: string;
     /** How the maintenance route answers while its marker exists. */
     maintenance: MaintenanceRouting;
+    /** Canary routes (absent: none, and the config is exactly the plain two-slot one). */
+    canary?: CanaryRouting;
+}
+
+/**
+ * The canary's fixed part: one route per slot and step percentage, each on while its marker
+ * file exists, so ramping is renaming files (no reload). Only canary requests are logged
+ * (every other route skips the access log): the log is the canary's error count.
+ */
+export interface CanaryRouting {
+    /** The steps' percentages of requests, ascending. */
+    percents: number[];
+    /** Keep each client on its side (a cookie with the client's bucket), else random per request. */
+    sticky: boolean;
 }
 
 /** The maintenance route's fixed part (the on/off marker and the message are files). */
@@ -73,14 +88,65 @@ export function renderSetMarkerLine(marker: string): ShellText {
     return sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`;
 }
 
+/** The marker files of a service's canary routes all start with this. */
+export function canaryMarkerPrefix(markerDir: string, serviceName: string): string {
+    return `${markerDir}/${serviceName}-canary-`;
+}
+
+/** The marker file that sends `percent` % of requests to `color` as a canary. */
+export function canaryMarkerFile(markerDir: string, serviceName: string, color: SlotColor, percent: number): string {
+    return `${canaryMarkerPrefix(markerDir, serviceName)}${color}-${percent}.on`;
+}
+
+/** The logger of the canary routes' access log. */
+export function canaryLoggerName(serviceName: string): string {
+    return `${serviceName}-canary`;
+}
+
+/** The cookie that keeps a client's bucket when the canary is sticky. */
+export const CANARY_BUCKET_COOKIE = "l9_canary_bucket";
+
+/**
+ * The bucket of a request, two hex digits (00-ff): from a valid sticky cookie, else from the
+ * request's random UUID (Caddy 2.6 has no weighted load balancing: a random prefix compared
+ * against a threshold is the split). A missing cookie is null in CEL, and an invalid one is
+ * ignored: a matcher error would fail every request.
+ */
+function canaryBucketExpression(sticky: boolean): string {
+    const uuid = "string({http.request.uuid})";
+    if (!sticky) return `${uuid}.substring(0, 2)`;
+    const cookie = `{http.request.cookie.${CANARY_BUCKET_COOKIE}}`;
+    return `(${validBucketCookie()} ? string(${cookie}) : ${uuid}).substring(0, 2)`;
+}
+
+function validBucketCookie(): string {
+    const cookie = `{http.request.cookie.${CANARY_BUCKET_COOKIE}}`;
+    return `(${cookie} != null && string(${cookie}).matches("^[0-9a-f]{2}"))`;
+}
+
+/** Requests whose bucket is below this (two hex digits) go to a `percent` % canary. */
+export function canaryThreshold(percent: number): string {
+    const t = Math.min(255, Math.max(1, Math.round((percent * 256) / 100)));
+    return t.toString(16).padStart(2, "0");
+}
+
+/** The canary access log's Caddy logger config (a plain file: see canaryLogDir). */
+export function canaryLogConfig(serviceName: string): Record<string, unknown> {
+    return {
+        writer: { output: "file", filename: canaryLogFile(serviceName), roll: false },
+        encoder: { format: "json" },
+        include: [`http.log.access.${canaryLoggerName(serviceName)}`],
+    };
+}
+
 export function caddyUpstreams(dial: string): Array<{ dial: string }> {
     return [{ dial }];
 }
 
-function proxy(serviceName: string, color: SlotColor, port: number) {
+function proxy(serviceName: string, color: SlotColor, port: number, canary = false) {
     return {
         handler: "reverse_proxy",
-        "@id": caddyUpstreamId(serviceName, color),
+        ...(canary ? {} : { "@id": caddyUpstreamId(serviceName, color) }),
         upstreams: caddyUpstreams(`127.0.0.1:${port}`),
         // A dial error (a slot restarting) is retried for a while instead of failing the client.
         load_balancing: { try_duration: "5s", try_interval: "100ms" },
@@ -91,9 +157,12 @@ function proxy(serviceName: string, color: SlotColor, port: number) {
 function serverBody(a: CaddyServerArgs) {
     const hostMatch = a.hosts.length > 0 ? { host: a.hosts } : {};
     const marker = greenMarkerFile(a.markerDir, a.serviceName);
+    // With a canary, only its routes write the access log.
+    const skipLog = a.canary ? [{ handler: "vars", skip_log: true }] : [];
     return {
         listen: [a.listen],
         ...(a.hosts.length === 0 ? { automatic_https: { disable: true } } : {}),
+        ...(a.canary ? { logs: { default_logger_name: canaryLoggerName(a.serviceName) } } : {}),
         routes: [
             // Maintenance: while its marker exists, everything but allowPaths gets a 503 whose
             // body is the message file. On/off and the message are files: no config reload.
@@ -106,6 +175,7 @@ function serverBody(a: CaddyServerArgs) {
                     },
                 ],
                 handle: [
+                    ...skipLog,
                     // file_server answers only GET/HEAD, and 304 or 206 to conditional or range
                     // requests: every request becomes a plain GET of the message file.
                     {
@@ -118,18 +188,54 @@ function serverBody(a: CaddyServerArgs) {
                 ],
                 terminal: true,
             },
+            ...(a.canary ? canaryRoutes(a, a.canary, hostMatch) : []),
             {
                 match: [{ ...hostMatch, file: { root: "/", try_files: [marker] } }],
-                handle: [proxy(a.serviceName, "green", a.greenPort)],
+                handle: [...skipLog, proxy(a.serviceName, "green", a.greenPort)],
                 terminal: true,
             },
             {
                 ...(a.hosts.length > 0 ? { match: [hostMatch] } : {}),
-                handle: [proxy(a.serviceName, "blue", a.bluePort)],
+                handle: [...skipLog, proxy(a.serviceName, "blue", a.bluePort)],
                 terminal: true,
             },
         ],
     };
+}
+
+/**
+ * The canary's routes: a sticky client without a valid bucket cookie gets one (its request's
+ * UUID, whose first two digits decided this request), then one route per slot and step, on
+ * while its marker exists.
+ */
+function canaryRoutes(a: CaddyServerArgs, canary: CanaryRouting, hostMatch: { host?: string[] }) {
+    const sticky = canary.sticky
+        ? [
+              {
+                  match: [{ ...hostMatch, expression: `!${validBucketCookie()}` }],
+                  handle: [
+                      {
+                          handler: "headers",
+                          response: { add: { "Set-Cookie": [`${CANARY_BUCKET_COOKIE}={http.request.uuid}; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax`] } },
+                      },
+                  ],
+              },
+          ]
+        : [];
+    const routes = (["green", "blue"] as const).flatMap((color) =>
+        canary.percents.map((percent) => ({
+            match: [
+                {
+                    ...hostMatch,
+                    file: { root: "/", try_files: [canaryMarkerFile(a.markerDir, a.serviceName, color, percent)] },
+                    expression: `${canaryBucketExpression(canary.sticky)} < "${canaryThreshold(percent)}"`,
+                },
+            ],
+            handle: [proxy(a.serviceName, color, color === "green" ? a.greenPort : a.bluePort, true)],
+            terminal: true,
+        })),
+    );
+    return [...sticky, ...routes];
 }
 
 /** The `@id` that names this exact server config: present in Caddy means the config is current. */
@@ -156,4 +262,61 @@ export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string 
         sh`upstream=$(curl -fsS -m 5 ${`${admin}/id/${a.serviceName}-`}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
         sh`if curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null ${`${admin}/config/`} 2>/dev/null; then config=stale; else config=unreachable; fi`,
     ];
+}
+
+/** `admin` and `api` for the admin API, and a check that it answers (else nothing moved). */
+export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
+    return lines(
+        sh`admin=${`http://${a.caddyAdmin}`}`,
+        sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
+        sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
+    );
+}
+
+/**
+ * `load_config`, and its call when the service's server config is missing or different (and,
+ * with a canary, when its access log is not configured): a reload is never part of a routine
+ * switch or canary step. Needs renderCaddyAdminLines.
+ */
+export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
+    const admin = `http://${a.caddyAdmin}`;
+    const server = caddyServerName(a.serviceName);
+    const logger = canaryLoggerName(a.serviceName);
+    const configCurrent = sh`curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null`;
+    return lines(
+        sh`load_config() {`,
+        sh`  say ${`loading Caddy server ${server} on ${a.listen}`}`,
+        !!a.canary &&
+            lines(
+                // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
+                sh`  mkdir -p ${canaryLogDir(a.serviceName)} && chmod 1733 ${canaryLogDir(a.serviceName)}`,
+                sh`  logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
+                sh`  case "$logs" in`,
+                sh`    "{"*) ;;`,
+                sh`    *) logging=$(curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
+                sh`       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;`,
+                sh`  esac`,
+                sh`  api -f -X POST -d ${JSON.stringify(canaryLogConfig(a.serviceName))} ${`${admin}/config/logging/logs/${logger}`} >&2 || fail ${`Caddy refused the canary access log ${canaryLogFile(a.serviceName)} (may Caddy's user write ${canaryLogDir(a.serviceName)}?)`}`,
+                // Caddy's own log (stderr) would repeat every canary request: excluded there,
+                // unless the operator configured that log.
+                sh`  default_log=$(curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
+                sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d ${JSON.stringify({ exclude: [`http.log.access.${logger}`] })} "$admin/config/logging/logs/default" >&2 || true ;; esac`,
+            ),
+        sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
+        sh`  case "$servers" in`,
+        sh`    "{"*) ;;`,
+        sh`    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
+        sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
+        sh`  esac`,
+        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} ${`${admin}/config/apps/http/servers/${server}`} >&2 || fail "Caddy refused the server config"`,
+        sh`}`,
+        a.canary
+            ? sh`{ ${configCurrent} && curl -fsS -m 5 ${`${admin}/config/logging/logs/${logger}/writer/filename`} 2>/dev/null | grep -qF ${canaryLogFile(a.serviceName)}; } || load_config`
+            : sh`${configCurrent} || load_config`,
+    );
+}
+
+/** Ends any canary of the service: its markers removed, 0 % of requests to the canary. */
+export function renderClearCanaryLine(a: CaddyServerArgs): ShellText {
+    return sh`rm -f ${canaryMarkerPrefix(a.markerDir, a.serviceName)}*.on`;
 }

@@ -1,4 +1,4 @@
-import { caddyServerName } from "./caddy";
+import { canaryLoggerName, caddyServerName } from "./caddy";
 import { caddyMarkerDirs, hostLayout } from "./layout";
 import { prologue, script, sh, ShellText } from "./shell";
 
@@ -10,6 +10,8 @@ export interface ServiceFootprintArgs {
     serviceName: string;
     /** Caddy's admin API address. */
     caddyAdmin: string;
+    /** A canary is configured: its access log is removed from Caddy's logging too. */
+    canaryLog?: boolean;
 }
 
 /**
@@ -55,6 +57,8 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`  curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
         sh`  say ${`Caddy server ${caddyServerName(a.serviceName)} removed`}`,
         sh`fi`,
+        !!a.canaryLog &&
+            sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} 2>/dev/null)" in "{"*) curl -fsS -m 10 -X DELETE ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} >/dev/null || fail "Caddy refused to remove the canary access log";; esac`,
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,

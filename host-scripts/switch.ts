@@ -1,4 +1,14 @@
-import { CaddyServerArgs, caddyConfigId, caddyServerConfig, caddyServerName, greenMarkerFile, MaintenanceRouting, renderCaddyFactsLines, renderSetMarkerLine } from "./caddy";
+import {
+    CaddyServerArgs,
+    CanaryRouting,
+    greenMarkerFile,
+    MaintenanceRouting,
+    renderCaddyAdminLines,
+    renderCaddyFactsLines,
+    renderClearCanaryLine,
+    renderLoadConfigLines,
+    renderSetMarkerLine,
+} from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
@@ -23,12 +33,14 @@ export interface RoutingArgs {
     greenPort: number;
     /** The maintenance route's fixed part. */
     maintenance: MaintenanceRouting;
+    /** The canary routes, when a canary is configured. */
+    canary?: CanaryRouting;
 }
 
 /** Caddy's view of the routing: the server config's inputs and the admin address. */
 export function caddyServerArgs(r: RoutingArgs): CaddyServerArgs & { caddyAdmin: string } {
-    const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin } = r;
-    return { serviceName, listen: caddyListen, hosts: caddyHosts, bluePort, greenPort, markerDir: caddyMarkerDir(serviceName), maintenance, caddyAdmin };
+    const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin, canary } = r;
+    return { serviceName, listen: caddyListen, hosts: caddyHosts, bluePort, greenPort, markerDir: caddyMarkerDir(serviceName), maintenance, caddyAdmin, ...(canary ? { canary } : {}) };
 }
 
 /** The post-switch watch: the new slot keeps being checked while it serves. */
@@ -137,7 +149,6 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
  * images. Prints the deploy time.
  */
 export function renderSwitchScript(a: SwitchScriptArgs): string {
-    const admin = `http://${a.caddyAdmin}`;
     const l = hostLayout(a.appDir);
     const caddyArgs = caddyServerArgs(a);
     const marker = greenMarkerFile(caddyArgs.markerDir, a.serviceName);
@@ -146,24 +157,13 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     return script(
         prologue(`switch to ${a.slot}`),
         renderNotifyLines(a.notify),
-        sh`admin=${admin}`,
-        sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
-        sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
+        renderCaddyAdminLines(caddyArgs),
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
-        sh`load_config() {`,
-        sh`  say ${`loading Caddy server ${caddyServerName(a.serviceName)} on ${a.caddyListen}`}`,
-        sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
-        sh`  case "$servers" in`,
-        sh`    "{"*) ;;`,
-        sh`    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
-        sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
-        sh`  esac`,
-        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(caddyArgs))} ${`${admin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`} >&2 || fail "Caddy refused the server config"`,
-        sh`}`,
-        // Loaded only when missing or different: a reload is never part of a routine switch.
-        sh`curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(caddyArgs)}`} 2>/dev/null || load_config`,
+        renderLoadConfigLines(caddyArgs),
         renderFlipLine(a.slot, marker),
+        // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
+        !!a.canary && renderClearCanaryLine(caddyArgs),
         ...facts,
         // A handler edited by hand keeps the config id: put our config back.
         sh`if [ "$upstream" != ${JSON.stringify([{ dial }])} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(facts)}; fi`,

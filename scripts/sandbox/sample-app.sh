@@ -3,6 +3,7 @@
 #   v0.1.0-l9 good · v0.2.0-l9 good · v0.3.0-l9 never healthy · v0.3.1-l9 smoke fails (500)
 #   v0.3.2-l9 logs a Traceback · v0.4.0-l9 healthy only after ~8 s
 #   v0.4.1-l9 healthy, then broken (503 everywhere) ~12 s after it starts · v0.4.2-l9 its migration fails
+#   v0.4.3-l9 healthy, smoke passes, but /version answers 500 on 30 % of requests (a canary's case)
 # and, for the bad-input tests: v0.5.0-l9 lightweight (not annotated) on main,
 # v0.6.0-l9 annotated on a branch that is not merged into main.
 # Usage: sample-app.sh <bare-repo-dir>   (idempotent: rebuilt only when its sources change)
@@ -54,6 +55,7 @@ release v0.3.2-l9 traceback
 release v0.4.0-l9 slow-start
 release v0.4.1-l9 breaks-later
 release v0.4.2-l9 migrate-fails
+release v0.4.3-l9 flaky-30
 release v0.5.0-l9 good lightweight
 git checkout -q -b experiment
 release v0.6.0-l9 good

@@ -65,6 +65,7 @@ export function cleanSandboxService(serviceName: string, appDir: string, caddyAd
             `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
             `docker image ls -q --filter 'label=l9.service=${serviceName}' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
             `curl -s -X DELETE 'http://${caddyAdmin}/config/apps/http/servers/${serviceName}' >/dev/null || true`,
+            `curl -s -X DELETE 'http://${caddyAdmin}/config/logging/logs/${serviceName}-canary' >/dev/null || true`,
             `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
         ].join("; "),
     );

@@ -64,6 +64,12 @@ describe("unit: config validation", () => {
         ["a maintenance key typo", { maintenance: JSON.stringify({ enable: true }) }, /l9-deploy:maintenance/],
         ["a negative watch", { watchSeconds: "-5" }, /l9-deploy:watchSeconds/],
         ["a certificate bound beyond a year", { minCertDays: "400" }, /l9-deploy:minCertDays/],
+        ["a canary of 0 %", { canary: JSON.stringify({ percent: 0 }) }, /l9-deploy:canary.percent .*Fix: pulumi config set canary/],
+        ["a canary of all requests", { canary: JSON.stringify({ percent: 100 }) }, /l9-deploy:canary.percent/],
+        ["more canary steps than percent", { canary: JSON.stringify({ percent: 3, steps: 5 }) }, /l9-deploy:canary.steps must not exceed percent/],
+        ["a canary error rate with three decimals", { canary: JSON.stringify({ percent: 20, maxErrorRate: 2.125 }) }, /l9-deploy:canary.maxErrorRate must be a percentage with at most two decimals/],
+        ["a canary key typo", { canary: JSON.stringify({ percent: 20, stepsSeconds: 30 }) }, /l9-deploy:canary/],
+        ["a canary step held for a second", { canary: JSON.stringify({ percent: 20, stepSeconds: 1 }) }, /l9-deploy:canary.stepSeconds/],
     ];
     for (const [what, overrides, message] of rejected) {
         it(`rejects ${what}, naming the field and a fix`, () => {
@@ -96,6 +102,14 @@ describe("unit: config validation", () => {
         expect(c.migrate).to.deep.equal(["alembic", "upgrade", "head"]);
         expect(c.backupRequired).to.equal(true);
         expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"] });
+    });
+
+    it("canary: none by default; when set, its documented defaults", () => {
+        expect(parseConfig(validRawConfig(), SECRETS).canary).to.equal(undefined);
+        const c = parseConfig(validRawConfig({ canary: JSON.stringify({ percent: 20 }) }), SECRETS);
+        expect(c.canary).to.deep.equal({ percent: 20, steps: 1, stepSeconds: 60, maxErrorRate: 10, minRequests: 20, sticky: false });
+        const d = parseConfig(validRawConfig({ canary: JSON.stringify({ percent: 30, steps: 3, stepSeconds: 120, maxErrorRate: 2.5, sticky: true }) }), SECRETS);
+        expect(d.canary).to.deep.include({ steps: 3, maxErrorRate: 2.5, sticky: true });
     });
 
     it("requires the notification targets to be a secret (their URLs carry tokens)", () => {

@@ -6,6 +6,7 @@ import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckS
 import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../../host-scripts/drift-check";
 import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
+import { renderCanaryScript } from "../../host-scripts/canary";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
@@ -28,6 +29,7 @@ const GOLDEN_DIR = path.join(__dirname, "golden");
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const IMAGE = `sha256:${"ab".repeat(32)}`;
 const routing = SAMPLE_ROUTING;
+const CANARY_ROUTING = { ...SAMPLE_ROUTING, canary: { percents: [10, 20], sticky: true } };
 const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", { host: "203.0.113.10", port: 22, user: "deploy" });
 
 const builders: Record<string, () => string> = {
@@ -94,6 +96,30 @@ const builders: Record<string, () => string> = {
     "route-facts.sh": () => renderRoutingCheckScript(routing),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
     "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",
+    "caddy-server-canary.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(CANARY_ROUTING)), null, 2) + "\n",
+    "canary.sh": () =>
+        renderCanaryScript({
+            ...CANARY_ROUTING,
+            slot: "green",
+            tag: "v1.2.0-l9",
+            containerName: "l9-green",
+            plan: { percents: [10, 20], stepSeconds: 60, maxErrorRateBasisPoints: 250, minRequests: 20, sticky: true },
+            notify: SAMPLE_NOTIFY,
+        }),
+    "switch-with-canary.sh": () =>
+        renderSwitchScript({
+            ...CANARY_ROUTING,
+            slot: "blue",
+            previousContainer: "l9-green",
+            standby: "warm",
+            drainGraceSeconds: 30,
+            record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
+            imageName: "l9-api",
+            imagesToKeep: 3,
+            containerName: "l9-blue",
+            watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
+            notify: SAMPLE_NOTIFY,
+        }),
     "drift-check.sh": () =>
         renderDriftCheckScript({
             serviceName: "l9",
@@ -116,6 +142,7 @@ const builders: Record<string, () => string> = {
     "remove-env-file.sh": () => renderRemoveEnvFileScript("/opt/l9/shared/.env"),
     "prepare-service.sh": () => renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
     "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
+    "remove-service-with-canary.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", canaryLog: true }),
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",

@@ -1,0 +1,104 @@
+set -eu
+umask 027
+L9_STEP='canary v1.2.0-l9'
+fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
+say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+l9_notify_targets='/opt/l9/shared/notify-targets'
+json_str() { tr -d '\000-\010\013-\037' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
+notify() {
+  [ -s "$l9_notify_targets" ] || return 0
+  n_event=$1; n_check=${2:-}; n_tail=$(printf '%s' "${3:-}" | tail -c 3000)
+  n_commit=$(git --git-dir='/opt/l9/repo.git' rev-parse -q --verify 'v1.2.0-l9^{commit}' 2>/dev/null || echo unknown)
+  n_duration=null
+  if [ -f '/opt/l9/state/attempt-started' ]; then n_duration=$(( $(date +%s) - $(cat '/opt/l9/state/attempt-started') )); fi
+  n_text=$(printf '[%s] %s %s: %s\nprevious: %s\ncommit: %.12s\nduration: %ss\nby: %s' 'l9-deploy/production' 'l9' 'v1.2.0-l9' "$n_event" 'v1.1.0-l9' "$n_commit" "$n_duration" 'ops@example.com')
+  [ -z "$n_check" ] || n_text="$n_text$(printf '\ncheck: %s' "$n_check")"
+  [ -z "$n_tail" ] || n_text="$n_text$(printf '\nlog tail:\n%s' "$n_tail")"
+  n_i=0
+  while IFS="$(printf '\t')" read -r n_format n_url n_chat; do
+    n_i=$((n_i + 1))
+    case "$n_format" in
+      telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
+      *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
+    esac
+    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_code=$(printf 'url = "%s"
+' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
+    rm -f "$n_file"
+    case "$n_code" in
+      2??) printf '[notify] %s sent to target %s (%s)\n' "$n_event" "$n_i" "$n_format" >&2 ;;
+      *) printf 'warning: notification %s to target %s (%s) was not delivered (HTTP %s); the release goes on\n' "$n_event" "$n_i" "$n_format" "${n_code:-000}" >&2 ;;
+    esac
+  done <"$l9_notify_targets"
+  return 0
+}
+admin='http://127.0.0.1:2019'
+api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
+curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'
+mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' && chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
+mkdir -p '/opt/l9/shared' && chmod 700 '/opt/l9/shared'
+mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'
+mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'
+mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'
+load_config() {
+  say 'loading Caddy server l9 on :443'
+  mkdir -p '/var/lib/l9-deploy/l9/canary' && chmod 1733 '/var/lib/l9-deploy/l9/canary'
+  logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)
+  case "$logs" in
+    "{"*) ;;
+    *) logging=$(curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)
+       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;
+  esac
+  api -f -X POST -d '{"writer":{"output":"file","filename":"/var/lib/l9-deploy/l9/canary/access.log","roll":false},"encoder":{"format":"json"},"include":["http.log.access.l9-canary"]}' 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >&2 || fail 'Caddy refused the canary access log /var/lib/l9-deploy/l9/canary/access.log (may Caddy'\''s user write /var/lib/l9-deploy/l9/canary?)'
+  default_log=$(curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)
+  case "$default_log" in "{"*) ;; *) api -f -X POST -d '{"exclude":["http.log.access.l9-canary"]}' "$admin/config/logging/logs/default" >&2 || true ;; esac
+  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
+  case "$servers" in
+    "{"*) ;;
+    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)
+       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
+  esac
+  api -f -X POST -d '{"listen":[":443"],"logs":{"default_logger_name":"l9-canary"},"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"vars","skip_log":true},{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"expression":"!({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\"))"}],"handle":[{"handler":"headers","response":{"add":{"Set-Cookie":["l9_canary_bucket={http.request.uuid}; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax"]}}}]},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"1a\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"33\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-blue-10.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"1a\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-blue-20.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"33\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"vars","skip_log":true},{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"vars","skip_log":true},{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-0e6009723ccd"}]}' 'http://127.0.0.1:2019/config/apps/http/servers/l9' >&2 || fail "Caddy refused the server config"
+}
+{ curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-0e6009723ccd' 2>/dev/null && curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary/writer/filename' 2>/dev/null | grep -qF '/var/lib/l9-deploy/l9/canary/access.log'; } || load_config
+if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
+upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
+if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-0e6009723ccd' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
+if [ "$routing" = 'green' ]; then say 'green already serves: no canary'; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi
+container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
+if ! container_is_new 'l9-green'; then say 'l9-green is the standby returning, not a new release: no canary (a plain switch)'; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi
+log='/var/lib/l9-deploy/l9/canary/access.log'
+[ -r "$log" ] || fail 'Caddy does not write the canary access log /var/lib/l9-deploy/l9/canary/access.log (may Caddy'\''s user write its directory, and the deploy user read the file?)'
+clear_canary() {
+  rm -f '/var/lib/l9-deploy/l9/caddy/l9-canary-'*.on
+}
+trap clear_canary EXIT
+trap 'clear_canary; exit 1' HUP INT TERM
+judge() {
+  total=$(tail -c +$((from + 1)) "$log" | grep -c ',"status":[0-9]' || true)
+  errors=$(tail -c +$((from + 1)) "$log" | grep -c ',"status":5[0-9][0-9]' || true)
+  rate=$(awk -v e="$errors" -v t="$total" 'BEGIN { if (t > 0) printf "%.1f", 100 * e / t; else printf "0" }')
+  [ "$total" -ge 20 ] || return 0
+  [ $((errors * 10000)) -gt $((250 * total)) ] || return 0
+  clear_canary
+  log_tail=$(docker logs --tail 30 'l9-green' 2>&1 || true)
+  notify failure 'canary of v1.2.0-l9: error rate '"$rate% ($errors of $total requests)"' above 2.5%; traffic returned to blue' "$log_tail"
+  printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2
+  fail 'step '"$1/2 ($2%): error rate $rate% ($errors of $total canary requests answered 5xx or failed to connect) is above maxErrorRate "'2.5%; the canary was rolled back: 0% of requests to green, blue serves them all'
+}
+say 'step 1/2: 10% of requests to green (v1.2.0-l9) for 60s; above 2.5% errors the canary ends'
+from=$(stat -c %s "$log")
+tmp='/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'
+step_end=$(( $(date +%s) + 60 ))
+while [ "$(date +%s)" -lt "$step_end" ]; do sleep 1; judge 1 10; done
+if [ "$total" -ge 20 ]; then say 'step 1/2: '"$total canary requests, $errors errors ($rate%)"; else printf '%s\n' 'warning: canary step 1/2 of v1.2.0-l9 saw only '"$total"' requests (fewer than minRequests 20): its error rate was not judged' >&2; fi
+say 'step 2/2: 20% of requests to green (v1.2.0-l9) for 60s; above 2.5% errors the canary ends'
+from=$(stat -c %s "$log")
+tmp='/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'
+rm -f '/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'
+step_end=$(( $(date +%s) + 60 ))
+while [ "$(date +%s)" -lt "$step_end" ]; do sleep 1; judge 2 20; done
+if [ "$total" -ge 20 ]; then say 'step 2/2: '"$total canary requests, $errors errors ($rate%)"; else printf '%s\n' 'warning: canary step 2/2 of v1.2.0-l9 saw only '"$total"' requests (fewer than minRequests 20): its error rate was not judged' >&2; fi
+clear_canary
+say 'canary passed: 2 steps up to 20% of requests; the switch promotes v1.2.0-l9'
+date -u +%Y-%m-%dT%H:%M:%SZ
