@@ -77,6 +77,22 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(caddy.stdin).to.contain('"actor":"ops@example.com"');
     });
 
+    it("with a canary: gate, then the canary, then the switch; no canary on a first deploy", async () => {
+        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp" } }, active: "blue" };
+        const c = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20, steps: 2 }) }, previous);
+        expect((await urnsOf(c.options.get("traffic-canary")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
+        expect((await urnsOf(c.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-canary"]);
+        const step = c.byName("traffic-canary").inputs;
+        expect(step.stdin).to.contain("l9-canary-green-10.on");
+        expect(step.stdin).to.contain("step 2/2: 20% of requests to green (v0.2.0-l9)");
+        expect(step.update).to.equal("true");
+        // The switch ends any canary left behind; the plain config has none of this.
+        expect(c.byName("traffic-caddy").inputs.stdin).to.contain("l9-canary-'*.on");
+        expect(g.byName("traffic-caddy").inputs.stdin).to.not.contain("canary");
+        const first = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20 }) }, undefined);
+        expect(first.options.has("traffic-canary")).to.equal(false);
+    });
+
     it("re-runs the gate and the switch only through their triggers, never for a new connection", () => {
         for (const name of ["traffic-gate", "traffic-caddy"]) {
             const r = g.byName(name).inputs;
