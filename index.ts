@@ -1,77 +1,128 @@
 /**
- * l9-deploy: the production runtime of the L9 API on one VPS. Set `releaseTag`, run
- * `pulumi up`, and the host converges: checkout, image, blue/green slots, gate, switch.
+ * l9-deploy: the production runtime of the L9 API on one VPS, or rolled over several. Set
+ * `releaseTag`, run `pulumi up`, and each host converges: checkout, image, blue/green slots,
+ * gate, switch; host after host, as `rollout` says.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import * as os from "os";
-import { L9Runtime } from "./components/runtime";
+import { L9Runtime, L9RuntimeOutputs } from "./components/runtime";
 import { renderEnvFileContent } from "./config/env-contract";
 import { loadConfig } from "./config/load";
 import { MessageOnlyError } from "./config/message-error";
+import { HostTarget, hostTargets } from "./config/schema";
 import { readPreviousDeployment } from "./state/previous-state";
 import { planRelease } from "./state/slot-machine";
-import { prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
-
+import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
 export = async () => {
     const config = loadConfig();
+    const targets = hostTargets(config);
+    const multi = config.hosts !== undefined;
     // Host output older than this is from an earlier update (the host clock may lag by the allowed skew).
     const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
-    // The deploy key goes into the stack's SSH agent; resources only ever see its socket path.
-    const target = { host: config.host, port: config.sshPort, user: config.sshUser };
-    // The previous state is read while the host is checked, and the host's providers register
-    // at once, so their plugins start meanwhile. No other resource registers before the check
-    // passed: the release, which everything else waits for, is known only after it.
+    const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    // The previous state is read while the hosts are checked, and each host's providers
+    // register at once, so their plugins start meanwhile. No other resource registers before
+    // every check passed: the releases, which everything else waits for, are known only after.
     const previousRead = readPreviousDeployment();
     previousRead.catch(() => undefined); // a failed check below is the error to report
-    let access;
-    try {
-        access = prepareHostAccess({
-            stackId: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-            ...target,
-            hostKey: config.hostKey,
-            privateKey: config.sshPrivateKey,
+    const accesses: HostAccess[] = targets.map((t) => {
+        try {
+            // The deploy key goes into the stack's SSH agent (one per host); resources only ever see its socket path.
+            return prepareHostAccess({
+                stackId: multi ? `${stackId}/${t.name}` : stackId,
+                host: t.host,
+                port: t.sshPort,
+                user: config.sshUser,
+                hostKey: t.hostKey,
+                privateKey: config.sshPrivateKey,
+            });
+        } catch (e) {
+            throw hostAccessError([describeHost(t, multi, e)]);
+        }
+    });
+    // Every host is checked before anything runs on any of them: a changed host key, a refused
+    // key or a wrong clock on one host stops the whole update, naming the host.
+    const verified = Promise.allSettled(
+        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds)),
+    ).then((results) => {
+        const refused = results.flatMap((r, i) => (r.status === "rejected" ? [describeHost(targets[i], multi, r.reason)] : []));
+        if (refused.length > 0) throw hostAccessError(refused);
+    });
+    // Release identity = tag + env: an env change is deployed like a release.
+    const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
+    const releases = verified
+        .then(() => previousRead)
+        .then((previous) => {
+            const plans = targets.map((t, i) => planRelease(previous.stateOf(t.name, i === 0), { tag: config.releaseTag, envFingerprint }));
+            const actor =
+                plans.every((p) => p.transition === "unchanged") && previous.deployedBy
+                    ? previous.deployedBy
+                    : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
+            plans.forEach((plan, i) => pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`));
+            return { plans, actor };
         });
-    } catch (e) {
-        throw hostAccessError(e);
-    }
-    const verified = verifyHostAccess(access, target, config.maxClockSkewSeconds).catch((e) => {
-        throw hostAccessError(e);
-    });
-    const release = verified.then(() => previousRead).then((previous) => {
-        // Release identity = tag + env: an env change is deployed like a release.
-        const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
-        const plan = planRelease(previous.state, { tag: config.releaseTag, envFingerprint });
-        const actor =
-            plan.transition === "unchanged" && previous.deployedBy
-                ? previous.deployedBy
-                : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
-        pulumi.log.info(`release plan: ${plan.transition} (${config.releaseTag} → ${plan.target})`);
-        return { plan, envFingerprint, actor };
-    });
-    const runtime = new L9Runtime("l9", { config, access, release, stackName: `${pulumi.getProject()}/${pulumi.getStack()}`, startedAt });
-    // A failed check rejects the release: this is where the program reports it.
-    const out = await runtime.outputs;
-    const { plan, actor } = await release;
 
+    // The roll is the engine's graph: each batch's preflight depends on the previous batch's switches.
+    const runtimes: L9Runtime[] = [];
+    targets.forEach((t, i) => {
+        const batch = Math.floor(i / config.rollout.batchSize);
+        const previousBatch = runtimes.slice((batch - 1) * config.rollout.batchSize, batch * config.rollout.batchSize);
+        runtimes.push(
+            new L9Runtime(multi ? `l9-${t.name}` : "l9", {
+                config,
+                target: t,
+                childPrefix: multi ? `${t.name}-` : "",
+                access: accesses[i],
+                release: releases.then((r) => ({ plan: r.plans[i], envFingerprint, actor: r.actor })),
+                after: batch > 0 ? Promise.all(previousBatch.map((r) => r.outputs.then((o) => o.switched))) : Promise.resolve([]),
+                pauseSeconds: batch > 0 ? config.rollout.pauseSeconds : 0,
+                stackName: `${pulumi.getProject()}/${pulumi.getStack()}`,
+                startedAt,
+            }),
+        );
+    });
+    // A failed check rejects the releases: this is where the program reports it.
+    const outs = await Promise.all(runtimes.map((r) => r.outputs));
+    const { plans, actor } = await releases;
+
+    if (!multi) {
+        const [out] = outs;
+        return {
+            releaseTag: config.releaseTag,
+            transition: plans[0].transition,
+            ...hostOutputs(out),
+            deployedBy: actor,
+            maintenance: out.maintenance,
+            // Read back by the next update (state/previous-state.ts); resolves only once the
+            // switch succeeded, so a failed gate never records a switch that did not happen.
+            deployState: pulumi.secret(out.deployedAt.apply(() => out.state)),
+        };
+    }
     return {
         releaseTag: config.releaseTag,
-        transition: plan.transition,
-        activeSlot: out.activeSlot,
-        commit: out.commit,
-        imageId: out.imageId,
-        slots: out.slots,
-        url: out.url,
-        deployedAt: out.deployedAt,
+        hosts: Object.fromEntries(targets.map((t, i) => [t.name, { address: `${t.host}:${t.sshPort}`, transition: plans[i].transition, ...hostOutputs(outs[i]) }])),
         deployedBy: actor,
-        maintenance: out.maintenance,
-        // Read back by the next update (state/previous-state.ts); resolves only once the
-        // switch succeeded, so a failed gate never records a switch that did not happen.
-        deployState: pulumi.secret(out.deployedAt.apply(() => out.state)),
+        maintenance: outs[0].maintenance,
+        // Resolves only once every host switched: a stopped roll records nothing, and the next
+        // update plans each host from the last complete one (its resources say where it is).
+        deployState: pulumi.secret(
+            pulumi.all(outs.map((o) => o.deployedAt)).apply(() => ({ hosts: Object.fromEntries(targets.map((t, i) => [t.name, outs[i].state])) })),
+        ),
     };
 };
 
-function hostAccessError(e: unknown): MessageOnlyError {
-    return new MessageOnlyError("HostAccessError", e instanceof Error ? e.message : String(e));
+/** What the stack outputs say of one host. */
+function hostOutputs(out: L9RuntimeOutputs) {
+    return { activeSlot: out.activeSlot, commit: out.commit, imageId: out.imageId, slots: out.slots, url: out.url, deployedAt: out.deployedAt };
+}
+
+function describeHost(t: HostTarget, multi: boolean, e: unknown): string {
+    const message = e instanceof Error ? e.message : String(e);
+    return multi ? `host ${t.name}: ${message}` : message;
+}
+
+function hostAccessError(messages: string[]): MessageOnlyError {
+    return new MessageOnlyError("HostAccessError", messages.join("\n"));
 }

@@ -32,6 +32,10 @@ export interface HostArgs {
      * failed), it never registers.
      */
     readonly preflightTriggers: Promise<pulumi.Input<unknown>[]>;
+    /** Resources preflight waits for (the previous batch's switches of a roll). */
+    readonly after: Promise<pulumi.Resource[]>;
+    /** Seconds preflight waits before its checks (the pause between batches). */
+    readonly pauseSeconds: number;
 }
 
 /**
@@ -114,8 +118,8 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.preflight = args.preflightTriggers.then(
-            (triggers) =>
+        this.preflight = Promise.all([args.preflightTriggers, args.after]).then(
+            ([triggers, after]) =>
                 new command.remote.Command(
                     `${name}-preflight`,
                     {
@@ -125,11 +129,13 @@ export class Host extends pulumi.ComponentResource {
                             "preflight",
                             pulumi
                                 .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
-                                .apply(([appDir, caddyAdmin, minFreeDiskMb]) => renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb, certificates: args.certificates })),
+                                .apply(([appDir, caddyAdmin, minFreeDiskMb]) =>
+                                    renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb, certificates: args.certificates, pauseSeconds: args.pauseSeconds }),
+                                ),
                         ),
                         triggers,
                     },
-                    { parent: this },
+                    { parent: this, dependsOn: after },
                 ),
         );
         // Failed triggers are reported by the program, which awaits their source.

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DeployConfig } from "../config/schema";
+import { DeployConfig, HostTarget } from "../config/schema";
 import { HostAccess } from "../ssh/host-access";
 import { hostLayout } from "../host-scripts/layout";
 import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
@@ -24,6 +24,14 @@ import { NotifyTargets } from "./notify-targets";
 export interface L9RuntimeArgs {
     /** The validated stack configuration. */
     readonly config: DeployConfig;
+    /** The host this runtime converges. */
+    readonly target: HostTarget;
+    /** Prefix of every child's name: "" on a single-host stack, `<host name>-` on several. */
+    readonly childPrefix: string;
+    /** Resources that must be done before this host is touched (the previous batch's switches). */
+    readonly after: Promise<pulumi.Resource[]>;
+    /** Seconds preflight waits first (the pause between batches); 0 for the first batch. */
+    readonly pauseSeconds: number;
     /** The stack's SSH agent and pinned known_hosts on this machine (paths only). */
     readonly access: HostAccess;
     /**
@@ -55,6 +63,8 @@ export interface L9RuntimeOutputs {
     readonly slots: pulumi.Output<Record<Color, SlotSummary | null>>;
     /** Resolves only once the switch succeeded. */
     readonly deployedAt: pulumi.Output<string>;
+    /** The switch: the next batch of a roll waits for it. */
+    readonly switched: pulumi.Resource;
     readonly url: string;
     /** The two-slot state this update leaves (read back by the next update). */
     readonly state: DeployState;
@@ -85,12 +95,14 @@ export class L9Runtime extends pulumi.ComponentResource {
         const c = args.config;
         const routing = routingOf(c);
         this.host = new Host(
-            "host",
+            `${args.childPrefix}host`,
             {
-                address: c.host,
-                port: c.sshPort,
+                address: args.target.host,
+                port: args.target.sshPort,
                 user: c.sshUser,
-                hostKey: c.hostKey,
+                hostKey: args.target.hostKey,
+                after: args.after,
+                pauseSeconds: args.pauseSeconds,
                 access: args.access,
                 appDir: c.appDir,
                 caddyAdmin: c.caddyAdmin,
@@ -107,6 +119,7 @@ export class L9Runtime extends pulumi.ComponentResource {
     private converge(args: L9RuntimeArgs, release: RuntimeRelease, routing: RoutingArgs, preflight: command.remote.Command): L9RuntimeOutputs {
         const { config: c } = args;
         const { plan } = release;
+        const p = args.childPrefix;
         const host = this.host;
         const next = plan.next;
         const layout = hostLayout(c.appDir);
@@ -115,7 +128,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         const portOf = (color: Color) => (color === "blue" ? c.bluePort : c.greenPort);
 
         const footprint = new ServiceFootprint(
-            "service",
+            `${p}service`,
             { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, canaryLog: !!c.canary },
             { parent: this, dependsOn: [preflight] },
         );
@@ -131,7 +144,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             releaseTags.set(
                 tag,
                 new ReleaseTag(
-                    `tag-${tag}`,
+                    `${p}tag-${tag}`,
                     { connection: host.connection, appDir: c.appDir, repoUrl: c.repoUrl, tag, mainBranch: c.mainBranch, verifySignature: c.verifyTagSignature },
                     afterPreflight,
                 ),
@@ -141,7 +154,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         // The env is validated against the desired release's .env.example before anything of
         // that release lands on the host: its worktree, image and container wait for it.
         const envFile = new EnvFile(
-            "env",
+            `${p}env`,
             { connection: host.connection, probe: host.probe, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
             { parent: this },
         );
@@ -149,7 +162,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         const images = new Map<string, ReleaseImage>();
         for (const tag of tags) {
             const checkout = new GitCheckout(
-                `checkout-${tag}`,
+                `${p}checkout-${tag}`,
                 {
                     connection: host.connection,
                     probe: host.probe,
@@ -163,7 +176,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             images.set(
                 tag,
                 new ReleaseImage(
-                    `image-${tag}`,
+                    `${p}image-${tag}`,
                     { connection: host.connection, appDir: c.appDir, tag, commit: releaseTags.get(tag)!.commit, imageName, serviceName: c.serviceName, dockerfile: c.dockerfile },
                     { parent: this, dependsOn: [checkout] },
                 ),
@@ -178,7 +191,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             slots.set(
                 color,
                 new Slot(
-                    color,
+                    `${p}${color}`,
                     {
                         provider: host.docker,
                         serviceName: c.serviceName,
@@ -220,9 +233,9 @@ export class L9Runtime extends pulumi.ComponentResource {
         };
         // Scripts that notify read the targets file: it is written before them.
         const notifyTargets =
-            c.notify.length > 0 ? new NotifyTargets("notify", { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight) : undefined;
+            c.notify.length > 0 ? new NotifyTargets(`${p}notify`, { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight) : undefined;
         const traffic = new TrafficSwitch(
-            "traffic",
+            `${p}traffic`,
             {
                 connection: host.connection,
                 probe: host.probe,
@@ -259,11 +272,11 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this, dependsOn: [...slots.values(), envFile, ...(notifyTargets ? [notifyTargets] : [])] },
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
-        new MaintenanceMode("maintenance", { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });
+        new MaintenanceMode(`${p}maintenance`, { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });
         const maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
 
         new DriftJob(
-            "drift",
+            `${p}drift`,
             {
                 connection: host.connection,
                 probe: host.probe,
@@ -298,6 +311,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             imageId,
             slots: slotSummaries,
             deployedAt: traffic.deployedAt,
+            switched: traffic.flip,
             url: `http://${c.caddyListen.startsWith(":") ? `${c.caddyHosts[0] ?? "localhost"}${c.caddyListen}` : c.caddyListen}`,
             state: next,
             envFile,

@@ -73,6 +73,8 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex"
 export class TrafficSwitch extends pulumi.ComponentResource {
     /** When traffic moved (host clock, UTC). */
     readonly deployedAt: pulumi.Output<string>;
+    /** The switch itself (a roll's next batch waits for it). */
+    readonly flip: command.remote.Command;
 
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:TrafficSwitch", name, {}, opts);
@@ -166,6 +168,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             { parent: this, dependsOn: canary ?? hooks ?? gate },
         );
         surfaceHostWarnings(flip, this, args.startedAt);
+        this.flip = flip;
         this.deployedAt = flip.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
         this.registerOutputs({ deployedAt: this.deployedAt });
     }

@@ -83,15 +83,34 @@ const canary = z
     .strict()
     .refine((c) => c.steps <= c.percent, { message: "must not exceed percent (each step adds at least 1%)", path: ["steps"] });
 
+/** One VPS of a multi-host stack: its name names its resources and outputs. */
+const hostEntry = z
+    .object({
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, "must be a short name of lower-case letters, digits and '-', e.g. web-1"),
+        host: z.string().regex(HOST, "must be a host name or an IP address"),
+        sshPort: port.default(22),
+        hostKey: z.string().trim().regex(HOST_KEY, "must be the host's public key as '<type> <base64>'"),
+    })
+    .strict();
+
+/** How a release rolls over several hosts: `batchSize` at a time, `pauseSeconds` between batches. */
+const rollout = z
+    .object({
+        batchSize: z.coerce.number().int().min(1).max(20).default(1),
+        pauseSeconds: z.coerce.number().int().min(0).max(3600).default(0),
+    })
+    .strict();
+
 export const configSchema = z
     .object({
-        host: z.string().regex(HOST, "must be a host name or an IP address"),
+        host: z.string().regex(HOST, "must be a host name or an IP address").optional(),
         sshPort: port.default(22),
         sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
         hostKey: z
             .string()
             .trim()
-            .regex(HOST_KEY, "must be the host's public key as '<type> <base64>', e.g. the output of `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2,3`"),
+            .regex(HOST_KEY, "must be the host's public key as '<type> <base64>', e.g. the output of `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2,3`")
+            .optional(),
         sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }),
         releaseTag: z.string().regex(SAFE_WORD, "may only contain letters, digits, '.', '_' and '-'"),
         tagPattern: z
@@ -157,6 +176,14 @@ export const configSchema = z
         notify: jsonOf(z.array(notifyTarget).max(20)).default([]),
         maintenance: jsonOf(maintenance).default({ enabled: false, message: "The service is down for maintenance. Please retry in a few minutes." }),
         canary: jsonOf(canary).optional(),
+        hosts: jsonOf(
+            z
+                .array(hostEntry)
+                .min(1)
+                .max(20)
+                .refine((hs) => new Set(hs.map((h) => h.name)).size === hs.length, "must give every host a different name"),
+        ).optional(),
+        rollout: jsonOf(rollout).default({ batchSize: 1, pauseSeconds: 0 }),
         watchSeconds: z.coerce.number().int().min(0).max(3600).default(0),
         watchFailures: z.coerce.number().int().min(1).max(100).default(3),
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),
@@ -164,6 +191,14 @@ export const configSchema = z
         deployedBy: z.string().regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)").optional(),
     })
     .superRefine((c, ctx) => {
+        if (c.hosts) {
+            for (const key of ["host", "hostKey"] as const) {
+                if (c[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "is set together with hosts: set either host, hostKey and sshPort (one VPS) or hosts (a list), not both" });
+            }
+        } else {
+            if (c.host === undefined) ctx.addIssue({ code: "custom", path: ["host"], message: "is required but not set (or set hosts: a list of VPSes)" });
+            if (c.hostKey === undefined) ctx.addIssue({ code: "custom", path: ["hostKey"], message: "is required but not set (the host's public key, pinned)" });
+        }
         let pattern: RegExp | undefined;
         try {
             pattern = new RegExp(c.tagPattern);
@@ -216,6 +251,26 @@ export const FIX_HINTS: Record<string, string> = {
     notify: "pulumi config set --secret notify '[{\"format\":\"json\",\"url\":\"https://hooks.example.com/l9\"},{\"format\":\"telegram\",\"url\":\"https://api.telegram.org/bot<token>/sendMessage\",\"chatId\":\"-100123\"}]'",
     maintenance: "pulumi config set maintenance '{\"enabled\":true,\"message\":\"Back at 04:00 UTC\",\"allowPaths\":[\"/health\"]}'",
     canary: "pulumi config set canary '{\"percent\":20,\"steps\":2,\"stepSeconds\":60,\"maxErrorRate\":10}' (percent 1-99 of requests; maxErrorRate in percent of the canary's requests)",
+    hosts: "pulumi config set hosts '[{\"name\":\"web-1\",\"host\":\"203.0.113.10\",\"hostKey\":\"ssh-ed25519 AAAA...\"},{\"name\":\"web-2\",\"host\":\"203.0.113.11\",\"sshPort\":22,\"hostKey\":\"ssh-ed25519 AAAA...\"}]'",
+    rollout: "pulumi config set rollout '{\"batchSize\":1,\"pauseSeconds\":30}'",
     watchSeconds: "pulumi config set watchSeconds 60",
     minCertDays: "pulumi config set minCertDays 14",
 };
+
+/** One VPS the stack deploys to, from `hosts` or from the single-host keys. */
+export interface HostTarget {
+    /** Its name ("" for a single-host stack, whose resources keep their unprefixed names). */
+    name: string;
+    /** Host name or IP. */
+    host: string;
+    /** SSH port. */
+    sshPort: number;
+    /** The pinned host key. */
+    hostKey: string;
+}
+
+/** The stack's hosts, in rollout order: `hosts`, or the one of `host`/`hostKey`/`sshPort`. */
+export function hostTargets(c: DeployConfig): HostTarget[] {
+    if (c.hosts) return c.hosts.map((h) => ({ name: h.name, host: h.host, sshPort: h.sshPort, hostKey: h.hostKey }));
+    return [{ name: "", host: c.host!, sshPort: c.sshPort, hostKey: c.hostKey! }];
+}

@@ -10,6 +10,8 @@ export interface PreflightScriptArgs {
     minFreeDiskMb: number;
     /** The certificates Caddy must serve, checked once Caddy runs the site's current config. */
     certificates?: CertificateCheckArgs;
+    /** Seconds to wait first: a roll's pause after the previous batch switched (0: none). */
+    pauseSeconds?: number;
 }
 
 export interface CertificateCheckArgs {
@@ -32,6 +34,7 @@ export interface CertificateCheckArgs {
 export function renderPreflightScript(a: PreflightScriptArgs): string {
     return script(
         prologue("preflight"),
+        !!a.pauseSeconds && sh`say ${`rollout: the previous batch switched; waiting ${a.pauseSeconds}s before this host`}; sleep ${a.pauseSeconds}`,
         sh`for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done`,
         sh`docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"`,
         sh`curl -fsS -m 5 -o /dev/null ${`http://${a.caddyAdmin}/config/`} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?)`}`,

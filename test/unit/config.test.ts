@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ConfigError, parseConfig } from "../../config/load";
+import { hostTargets } from "../../config/schema";
 import { SECRETS, validRawConfig } from "./fixtures";
 
 function problemsOf(raw: Record<string, string | undefined>, secrets: Set<string> = SECRETS): string[] {
@@ -64,6 +65,12 @@ describe("unit: config validation", () => {
         ["a maintenance key typo", { maintenance: JSON.stringify({ enable: true }) }, /l9-deploy:maintenance/],
         ["a negative watch", { watchSeconds: "-5" }, /l9-deploy:watchSeconds/],
         ["a certificate bound beyond a year", { minCertDays: "400" }, /l9-deploy:minCertDays/],
+        ["hosts together with host", { hosts: JSON.stringify([{ name: "web-1", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }]) }, /l9-deploy:host is set together with hosts/],
+        ["two hosts of one name", { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }, { name: "web", host: "203.0.113.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }]) }, /l9-deploy:hosts must give every host a different name/],
+        ["a host name with a space", { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web 1", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }]) }, /l9-deploy:hosts.0.name must be a short name/],
+        ["a host without its key", { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web-1", host: "203.0.113.10" }]) }, /l9-deploy:hosts.0.hostKey/],
+        ["an empty host list", { host: undefined, hostKey: undefined, hosts: "[]" }, /l9-deploy:hosts/],
+        ["a rollout batch of 0", { rollout: JSON.stringify({ batchSize: 0 }) }, /l9-deploy:rollout.batchSize .*Fix: pulumi config set rollout/],
         ["a canary of 0 %", { canary: JSON.stringify({ percent: 0 }) }, /l9-deploy:canary.percent .*Fix: pulumi config set canary/],
         ["a canary of all requests", { canary: JSON.stringify({ percent: 100 }) }, /l9-deploy:canary.percent/],
         ["more canary steps than percent", { canary: JSON.stringify({ percent: 3, steps: 5 }) }, /l9-deploy:canary.steps must not exceed percent/],
@@ -102,6 +109,22 @@ describe("unit: config validation", () => {
         expect(c.migrate).to.deep.equal(["alembic", "upgrade", "head"]);
         expect(c.backupRequired).to.equal(true);
         expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"] });
+    });
+
+    it("hosts: the single-host keys are one host named \"\"; a list keeps its order; rollout one at a time by default", () => {
+        const single = parseConfig(validRawConfig(), SECRETS);
+        expect(hostTargets(single)).to.deep.equal([{ name: "", host: single.host, sshPort: 22, hostKey: single.hostKey }]);
+        expect(single.rollout).to.deep.equal({ batchSize: 1, pauseSeconds: 0 });
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ";
+        const many = parseConfig(
+            validRawConfig({ host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web-2", host: "203.0.113.11", sshPort: 2222, hostKey: key }, { name: "web-1", host: "203.0.113.10", hostKey: key }]) }),
+            SECRETS,
+        );
+        expect(hostTargets(many)).to.deep.equal([
+            { name: "web-2", host: "203.0.113.11", sshPort: 2222, hostKey: key },
+            { name: "web-1", host: "203.0.113.10", sshPort: 22, hostKey: key },
+        ]);
+        expect(problemsOf(validRawConfig({ host: undefined, hostKey: undefined })).join("\n")).to.match(/l9-deploy:host is required but not set \(or set hosts/);
     });
 
     it("canary: none by default; when set, its documented defaults", () => {

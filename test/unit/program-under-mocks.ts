@@ -81,7 +81,12 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
     const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" });
     const release = Promise.resolve({ plan, envFingerprint: "fp", actor: "ops@example.com" });
-    const runtime = new L9Runtime("l9", { config, access, release, stackName: "l9-deploy/unit", startedAt: 0 }, { parent: root });
+    const { hostTargets } = await import("../../config/schema");
+    const runtime = new L9Runtime(
+        "l9",
+        { config, target: hostTargets(config)[0], childPrefix: "", after: Promise.resolve([]), pauseSeconds: 0, access, release, stackName: "l9-deploy/unit", startedAt: 0 },
+        { parent: root },
+    );
     const outputs = await runtime.outputs;
     await new Promise<void>((resolve) => outputs.deployedAt.apply(() => resolve()));
     // Resources after the switch (drift job, maintenance) register a little later: wait until

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { parseHostStates } from "../../state/previous-state";
 import { DeployState, parseDeployState, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1") => ({ tag, envFingerprint });
@@ -53,5 +54,15 @@ describe("unit: two-slot state machine", () => {
         expect(parseDeployState(s)).to.deep.equal(s);
         expect(() => parseDeployState({ slots: {}, active: "red" })).to.throw(/malformed/);
         expect(() => parseDeployState({ slots: { blue: { tag: 1 } }, active: "blue" })).to.throw(/malformed slot/);
+    });
+
+    it("reads one state per host from a multi-host output, and a single-host output as one state", () => {
+        const a = { slots: { blue: r("v1"), green: r("v2") }, active: "green" };
+        const b = { slots: { blue: r("v1"), green: null }, active: "blue" };
+        expect(parseHostStates({ hosts: { "web-1": a, "web-2": b } })).to.deep.equal({ byName: { "web-1": a, "web-2": b } });
+        expect(parseHostStates(a)).to.deep.equal({ single: a, byName: {} });
+        expect(parseHostStates(undefined)).to.deep.equal({ single: undefined, byName: {} });
+        expect(() => parseHostStates({ hosts: { "web-1": { active: "red", slots: {} } } })).to.throw(/malformed/);
+        expect(() => parseHostStates({ hosts: 3 })).to.throw(/malformed/);
     });
 });
