@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { canaryLogDir, canaryLogFile } from "./layout";
+import { canaryLogDir } from "./layout";
 import { lines, sh, ShellText } from "./shell";
 
 /**
@@ -130,13 +130,18 @@ export function canaryThreshold(percent: number): string {
     return t.toString(16).padStart(2, "0");
 }
 
-/** The canary access log's Caddy logger config (a plain file: see canaryLogDir). */
-export function canaryLogConfig(serviceName: string): Record<string, unknown> {
-    return {
-        writer: { output: "file", filename: canaryLogFile(serviceName), roll: false },
+/**
+ * The canary access log's Caddy logger config, with `%s` for the file (a plain file: see
+ * canaryLogDir). Caddy 2.6 keeps a file writer open after its logger is removed, and reuses it
+ * for the same name: a log whose file was deleted would be written nowhere. So a new log gets
+ * a new name (its creation time), and the current one is read back from Caddy.
+ */
+function canaryLogConfigTemplate(serviceName: string): string {
+    return JSON.stringify({
+        writer: { output: "file", filename: "@FILE@", roll: false },
         encoder: { format: "json" },
         include: [`http.log.access.${canaryLoggerName(serviceName)}`],
-    };
+    }).replace("@FILE@", "%s");
 }
 
 export function caddyUpstreams(dial: string): Array<{ dial: string }> {
@@ -284,19 +289,21 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
     const logger = canaryLoggerName(a.serviceName);
     const configCurrent = sh`curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null`;
     return lines(
+        !!a.canary && renderCanaryLogLine(a),
         sh`load_config() {`,
         sh`  say ${`loading Caddy server ${server} on ${a.listen}`}`,
         !!a.canary &&
             lines(
                 // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
                 sh`  mkdir -p ${canaryLogDir(a.serviceName)} && chmod 1733 ${canaryLogDir(a.serviceName)}`,
+                sh`  canary_log_current || canary_log=${canaryLogDir(a.serviceName)}/access-$(date -u +%Y%m%dT%H%M%SZ).log`,
                 sh`  logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
                 sh`  case "$logs" in`,
                 sh`    "{"*) ;;`,
                 sh`    *) logging=$(curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
                 sh`       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;`,
                 sh`  esac`,
-                sh`  api -f -X POST -d ${JSON.stringify(canaryLogConfig(a.serviceName))} ${`${admin}/config/logging/logs/${logger}`} >&2 || fail ${`Caddy refused the canary access log ${canaryLogFile(a.serviceName)} (may Caddy's user write ${canaryLogDir(a.serviceName)}?)`}`,
+                sh`  api -f -X POST -d "$(printf ${canaryLogConfigTemplate(a.serviceName)} "$canary_log")" ${`${admin}/config/logging/logs/${logger}`} >&2 || fail ${`Caddy refused the canary access log `}"$canary_log"${` (may Caddy's user write ${canaryLogDir(a.serviceName)}?)`}`,
                 // Caddy's own log (stderr) would repeat every canary request: excluded there,
                 // unless the operator configured that log.
                 sh`  default_log=$(curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
@@ -311,9 +318,18 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
         sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} ${`${admin}/config/apps/http/servers/${server}`} >&2 || fail "Caddy refused the server config"`,
         sh`}`,
         a.canary
-            ? sh`{ ${configCurrent} && curl -fsS -m 5 ${`${admin}/config/logging/logs/${logger}/writer/filename`} 2>/dev/null | grep -qF ${canaryLogFile(a.serviceName)}; } || load_config`
+            ? sh`{ ${configCurrent} && canary_log_current; } || load_config`
             : sh`${configCurrent} || load_config`,
     );
+}
+
+/**
+ * `canary_log_current`: sets `$canary_log` to the file Caddy writes the canary log to, and
+ * succeeds when that is one of ours and exists (else the log is configured anew).
+ */
+export function renderCanaryLogLine(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
+    const url = `http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}/writer/filename`;
+    return sh`canary_log_current() { canary_log=$(curl -fsS -m 5 ${url} 2>/dev/null | tr -d '"\\n' || true); case "$canary_log" in ${canaryLogDir(a.serviceName)}/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`;
 }
 
 /** Ends any canary of the service: its markers removed, 0 % of requests to the canary. */

@@ -1,6 +1,6 @@
+import { canaryLogDir } from "./layout";
 import { canaryMarkerFile, renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
 import { renderContainerIsNewLine } from "./attempt";
-import { canaryLogFile } from "./layout";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { renderServiceDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText } from "./shell";
@@ -69,8 +69,9 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
         sh`if [ "$routing" = ${a.slot} ]; then say ${`${a.slot} already serves: no canary`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
         renderContainerIsNewLine(a.appDir),
         sh`if ! container_is_new ${a.containerName}; then say ${`${a.containerName} is the standby returning, not a new release: no canary (a plain switch)`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
-        sh`log=${canaryLogFile(a.serviceName)}`,
-        sh`[ -r "$log" ] || fail ${`Caddy does not write the canary access log ${canaryLogFile(a.serviceName)} (may Caddy's user write its directory, and the deploy user read the file?)`}`,
+        sh`canary_log_current || fail ${`Caddy does not write the canary access log in ${canaryLogDir(a.serviceName)} (may Caddy's user write there?)`}`,
+        sh`log=$canary_log`,
+        sh`[ -r "$log" ] || fail "the deploy user cannot read the canary access log $log"`,
         sh`clear_canary() {`,
         sh`  ${renderClearCanaryLine(caddyArgs)}`,
         sh`}`,

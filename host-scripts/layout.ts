@@ -56,15 +56,11 @@ export function worktreePath(appDir: string, tag: string): string {
 }
 
 /**
- * Where Caddy writes the canary routes' access log. Caddy's user creates the file (mode 0644
+ * Where Caddy writes the canary routes' access log (`access-<UTC time>.log`, JSON lines; only
+ * canary requests are logged). Caddy's user creates the file (mode 0644
  * under its umask) in this directory, which is 1733: others may create files in it, but not
  * list it or remove what is not theirs; the deploy user reads the log to judge the canary.
  */
 export function canaryLogDir(serviceName: string): string {
     return `${L9_STATE_ROOT}/${serviceName}/canary`;
-}
-
-/** The canary access log (JSON lines; only canary requests are logged). */
-export function canaryLogFile(serviceName: string): string {
-    return `${canaryLogDir(serviceName)}/access.log`;
 }

@@ -4,6 +4,7 @@ import * as http from "http";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { LoadLoop, Sample } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { WebhookReceiver } from "../support/webhook-receiver";
 
 /** When a marker file existed, in ms since `origin`, polled every 20 ms while `until` runs. */
 async function watchMarkers(dir: string, prefix: string, origin: number, until: Promise<unknown>): Promise<Map<string, { on: number; off: number }>> {
@@ -57,6 +58,7 @@ describe("e2e: canary releases", function () {
     this.timeout(30 * 60 * 1000);
     let s: L9TestStack;
     let markerDir: string;
+    const receiver = new WebhookReceiver();
     const version = () => {
         const r = httpGet(`${s.siteUrl}/version`);
         return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
@@ -65,7 +67,9 @@ describe("e2e: canary releases", function () {
     const canary = (c: Record<string, unknown>) => s.set({ canary: JSON.stringify(c) });
 
     before(async () => {
+        const port = await receiver.start();
         s = await createL9Stack("canary", 19500);
+        await s.set({ notify: JSON.stringify([{ format: "json", url: `http://127.0.0.1:${port}/hook` }]) }, true);
         cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
         markerDir = `/var/lib/l9-deploy/${s.serviceName}/caddy`;
         // A first deploy has nothing to stand next to: no canary, a plain switch.
@@ -80,6 +84,7 @@ describe("e2e: canary releases", function () {
             const d = s.destroy();
             if (d.code !== 0) console.log(`destroy of the canary stack failed:\n${d.out.slice(-3000)}`);
         }
+        receiver.stop();
     });
 
     it("a release takes 10 % then 20 % of requests next to the serving one (share within 5 points over 2,000+ requests), then the switch promotes it; 0 failed requests", async () => {
@@ -142,6 +147,9 @@ describe("e2e: canary releases", function () {
         expect(new Set(afterwards.map((x) => x.version))).to.deep.equal(new Set(["v0.2.0-l9"]));
         expect(version()).to.equal("v0.2.0-l9");
         expect(records()).to.equal(before);
+        const failure = receiver.events("failure").filter((m) => m.body.tag === "v0.4.3-l9").pop();
+        expect(failure, JSON.stringify(receiver.messages().map((m) => m.body.event))).to.not.equal(undefined);
+        expect(String(failure!.body.check)).to.match(/^canary of v0\.4\.3-l9: error rate \d+\.\d% \(\d+ of \d+ requests\) above 10%; traffic returned to green$/);
         expect(fs.readdirSync(markerDir).filter((f) => f.includes("-canary-"))).to.deep.equal([]);
     });
 
