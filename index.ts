@@ -12,7 +12,8 @@ import { loadConfig } from "./config/load";
 import { MessageOnlyError } from "./config/message-error";
 import { HostTarget, hostTargets } from "./config/schema";
 import { readPreviousDeployment } from "./state/previous-state";
-import { planRelease } from "./state/slot-machine";
+import { planRelease, reconcileWithHost } from "./state/slot-machine";
+import { hostLayout } from "./host-scripts/layout";
 import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
 export = async () => {
@@ -27,11 +28,12 @@ export = async () => {
     // every check passed: the releases, which everything else waits for, are known only after.
     const previousRead = readPreviousDeployment();
     previousRead.catch(() => undefined); // a failed check below is the error to report
-    const accesses: HostAccess[] = targets.map((t) => {
+    const accesses: HostAccess[] = targets.map((t, i) => {
         try {
             // The deploy key goes into the stack's SSH agent (one per host); resources only ever see its socket path.
             return prepareHostAccess({
-                stackId: multi ? `${stackId}/${t.name}` : stackId,
+                // The first host keeps a single-host stack's agent and connections (see adoptSingleHostNames).
+                stackId: i > 0 ? `${stackId}/${t.name}` : stackId,
                 host: t.host,
                 port: t.sshPort,
                 user: config.sshUser,
@@ -44,25 +46,39 @@ export = async () => {
     });
     // Every host is checked before anything runs on any of them: a changed host key, a refused
     // key or a wrong clock on one host stops the whole update, naming the host.
+    // Several hosts: the check also reads what each host says serves (see reconcileWithHost).
+    const activeRecord = multi ? `${hostLayout(config.appDir).stateDir}/active.json` : undefined;
     const verified = Promise.allSettled(
-        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds)),
+        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, 4, activeRecord)),
     ).then((results) => {
         const refused = results.flatMap((r, i) => (r.status === "rejected" ? [describeHost(targets[i], multi, r.reason)] : []));
         if (refused.length > 0) throw hostAccessError(refused);
+        return results.map((r) => (r.status === "fulfilled" ? r.value.read : ""));
     });
     // Release identity = tag + env: an env change is deployed like a release.
     const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
-    const releases = verified
-        .then(() => previousRead)
-        .then((previous) => {
-            const plans = targets.map((t, i) => planRelease(previous.stateOf(t.name, i === 0), { tag: config.releaseTag, envFingerprint }));
+    // A failed check is the error to report, before anything the previous state says.
+    const releases = verified.then((live) =>
+        previousRead.then((previous) => {
+            if (multi && previous.singleHost) {
+                pulumi.log.warn(
+                    `growing from one host to several: ${targets[0].name} keeps the single-host resources (aliases). Run this update with --refresh=false: a Pulumi engine assertion fails when it refreshes a resource found by its alias (README, "Several hosts").`,
+                );
+            }
+            const plans = targets.map((t, i) => {
+                const recorded = previous.stateOf(t.name, i === 0);
+                const state = multi ? reconcileWithHost(recorded, live[i]) : recorded;
+                if (state !== recorded) pulumi.log.warn(`${t.name} serves ${state?.slots[state.active]?.tag} from ${state?.active}, which the stack did not record (a roll stopped after it switched): planned from what it serves`);
+                return planRelease(state, { tag: config.releaseTag, envFingerprint });
+            });
             const actor =
                 plans.every((p) => p.transition === "unchanged") && previous.deployedBy
                     ? previous.deployedBy
                     : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
             plans.forEach((plan, i) => pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`));
             return { plans, actor };
-        });
+        }),
+    );
 
     // The roll is the engine's graph: each batch's preflight depends on the previous batch's switches.
     const runtimes: L9Runtime[] = [];
@@ -70,17 +86,21 @@ export = async () => {
         const batch = Math.floor(i / config.rollout.batchSize);
         const previousBatch = runtimes.slice((batch - 1) * config.rollout.batchSize, batch * config.rollout.batchSize);
         runtimes.push(
-            new L9Runtime(multi ? `l9-${t.name}` : "l9", {
-                config,
-                target: t,
-                childPrefix: multi ? `${t.name}-` : "",
-                access: accesses[i],
-                release: releases.then((r) => ({ plan: r.plans[i], envFingerprint, actor: r.actor })),
-                after: batch > 0 ? Promise.all(previousBatch.map((r) => r.outputs.then((o) => o.switched))) : Promise.resolve([]),
-                pauseSeconds: batch > 0 ? config.rollout.pauseSeconds : 0,
-                stackName: `${pulumi.getProject()}/${pulumi.getStack()}`,
-                startedAt,
-            }),
+            new L9Runtime(
+                multi ? `l9-${t.name}` : "l9",
+                {
+                    config,
+                    target: t,
+                    childPrefix: multi ? `${t.name}-` : "",
+                    access: accesses[i],
+                    release: releases.then((r) => ({ plan: r.plans[i], envFingerprint, actor: r.actor })),
+                    after: batch > 0 ? Promise.all(previousBatch.map((r) => r.outputs.then((o) => o.switched))) : Promise.resolve([]),
+                    pauseSeconds: batch > 0 ? config.rollout.pauseSeconds : 0,
+                    stackName: `${pulumi.getProject()}/${pulumi.getStack()}`,
+                    startedAt,
+                },
+                multi && i === 0 ? adoptSingleHostNames(`${t.name}-`) : undefined,
+            ),
         );
     });
     // A failed check rejects the releases: this is where the program reports it.
@@ -102,7 +122,9 @@ export = async () => {
     }
     return {
         releaseTag: config.releaseTag,
-        hosts: Object.fromEntries(targets.map((t, i) => [t.name, { address: `${t.host}:${t.sshPort}`, transition: plans[i].transition, ...hostOutputs(outs[i]) }])),
+        hosts: Object.fromEntries(
+            targets.map((t, i) => [t.name, { address: `${t.host}:${t.sshPort}`, tag: config.releaseTag, transition: plans[i].transition, ...hostOutputs(outs[i]) }]),
+        ),
         deployedBy: actor,
         maintenance: outs[0].maintenance,
         // Resolves only once every host switched: a stopped roll records nothing, and the next
@@ -116,6 +138,24 @@ export = async () => {
 /** What the stack outputs say of one host. */
 function hostOutputs(out: L9RuntimeOutputs) {
     return { activeSlot: out.activeSlot, commit: out.commit, imageId: out.imageId, slots: out.slots, url: out.url, deployedAt: out.deployedAt };
+}
+
+/**
+ * The first host of `hosts` answers to the names its resources had in a single-host stack
+ * (`traffic-gate` for `web-1-traffic-gate`): a stack that grows from `host` to `hosts` keeps
+ * its running host as it is and only adds the others. Providers keep their new names: one
+ * with the same settings (the first host keeps the single-host connections) changes nothing.
+ */
+function adoptSingleHostNames(prefix: string): pulumi.ComponentResourceOptions {
+    return {
+        aliases: [{ name: "l9" }],
+        transformations: [
+            (a) =>
+                a.name.startsWith(prefix) && !a.type.startsWith("pulumi:providers:")
+                    ? { props: a.props, opts: pulumi.mergeOptions(a.opts, { aliases: [{ name: a.name.slice(prefix.length) }] }) }
+                    : undefined,
+        ],
+    };
 }
 
 function describeHost(t: HostTarget, multi: boolean, e: unknown): string {

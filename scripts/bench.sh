@@ -4,5 +4,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 bash "$L9_ROOT/scripts/setup.sh"
-bash "$L9_ROOT/scripts/sandbox.sh" up >/dev/null
+# The rolling scenario runs on 3 isolated sandbox hosts behind an edge balancer.
+bash "$L9_ROOT/scripts/sandbox.sh" up --hosts 3 >/dev/null
 exec bash "$L9_ROOT/scripts/node.sh" tools/bench.ts

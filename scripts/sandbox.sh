@@ -2,7 +2,8 @@
 # The local sandbox VPS: everything an l9 production host has, on loopback.
 #   dockerd, sshd on 127.0.0.1:2222 (generated keys, pinned host key), Caddy (admin
 #   127.0.0.1:2019, durable with --resume), cron, and a bare git origin holding the sample app.
-# Usage: scripts/sandbox.sh up|down|status|env
+# With --hosts N, also isolated hosts h1..hN at 10.219.0.11.. and an edge Caddy (hosts.sh).
+# Usage: scripts/sandbox.sh up [--hosts N]|down [--hosts]|status|env|exec hI -- CMD...
 # Idempotent: `up` starts only what is not answering and keeps generated keys.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -12,6 +13,7 @@ SSH_PORT="${L9_SANDBOX_SSH_PORT:-2222}"
 # A second port on the same sshd: moving a stack to it is a connection change, not a release (e2e).
 SSH_ALT_PORT="${L9_SANDBOX_SSH_ALT_PORT:-2223}"
 CADDY_ADMIN="127.0.0.1:2019"
+source "$L9_ROOT/scripts/sandbox/hosts.sh"
 
 [ "$(id -u)" = 0 ] || die "the sandbox runs daemons as root (dockerd, sshd, cron): run as root"
 
@@ -114,8 +116,19 @@ CFG
   die "caddy's admin API did not answer (log: $SB/logs/caddy.log)"
 }
 
+# The machine's cron only: the hosts' cron daemons show up in pgrep too, from their own PID
+# namespaces.
+root_cron_running() {
+  local pid self
+  self=$(readlink /proc/self/ns/pid)
+  for pid in $(pgrep -x cron); do
+    [ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$self" ] && return 0
+  done
+  return 1
+}
+
 cron_up() {
-  if pgrep -x cron >/dev/null; then log "cron: running"; return; fi
+  if root_cron_running; then log "cron: running"; return; fi
   log "cron: starting"
   /usr/sbin/cron
 }
@@ -137,6 +150,7 @@ L9_SANDBOX_KNOWN_HOSTS=$SB/ssh/known_hosts
 L9_SANDBOX_REPO_URL=file://$SB/origin/l9-app.git
 L9_SANDBOX_CADDY_ADMIN=$CADDY_ADMIN
 ENV
+  hosts_env
 }
 
 status() {
@@ -144,7 +158,7 @@ status() {
   if docker info >/dev/null 2>&1; then echo "dockerd   up"; else echo "dockerd   DOWN"; rc=1; fi
   if ssh_answers; then echo "sshd      up (127.0.0.1:$SSH_PORT, pinned host key)"; else echo "sshd      DOWN"; rc=1; fi
   if curl -fsS "http://$CADDY_ADMIN/config/" >/dev/null 2>&1; then echo "caddy     up (admin $CADDY_ADMIN)"; else echo "caddy     DOWN"; rc=1; fi
-  if pgrep -x cron >/dev/null; then echo "cron      up"; else echo "cron      DOWN"; rc=1; fi
+  if root_cron_running; then echo "cron      up"; else echo "cron      DOWN"; rc=1; fi
   if git --git-dir="$SB/origin/l9-app.git" rev-parse -q --verify refs/tags/v0.1.0-l9 >/dev/null 2>&1; then
     echo "origin    $SB/origin/l9-app.git ($(git --git-dir="$SB/origin/l9-app.git" tag | wc -l) tags)"
   else echo "origin    MISSING"; rc=1; fi
@@ -156,16 +170,46 @@ down() {
   curl -fsS -X POST "http://$CADDY_ADMIN/stop" >/dev/null 2>&1 && log "caddy: stopped" || true
   # dockerd and cron are machine-wide daemons other work may use: left running on purpose.
   log "left running: dockerd, cron (machine-wide)"
+  hosts_down
 }
+
+usage() { echo "usage: $0 up [--hosts N]|down [--hosts]|status|env|exec hI -- CMD..." >&2; exit 2; }
 
 case "${1:-}" in
   up)
+    hosts=""
+    case "${2:-}" in
+      "") ;;
+      --hosts) hosts="${3:-}"; [ -n "$hosts" ] || die "--hosts needs a number (1 to $HOSTS_MAX)" ;;
+      --hosts=*) hosts="${2#--hosts=}" ;;
+      *) usage ;;
+    esac
+    [ -z "$hosts" ] || hosts_check_count "$hosts"
     require_packages
     docker_up; sshd_up; caddy_up; cron_up; origin_up
-    status
+    if [ -n "$hosts" ]; then
+      hosts_up "$hosts"
+      rc=0; status || rc=1; hosts_status || rc=1; exit "$rc"
+    fi
+    # Hosts are left as they are, and reported, but only the main sandbox decides the outcome.
+    rc=0; status || rc=1; hosts_status || true; exit "$rc"
     ;;
-  down) down ;;
-  status) status ;;
+  down)
+    case "${2:-}" in
+      "") down ;;
+      # Only the hosts and the edge: the main sandbox keeps running (what the host tests use).
+      --hosts) hosts_down ;;
+      *) usage ;;
+    esac
+    ;;
+  status) rc=0; status || rc=1; hosts_status || rc=1; exit "$rc" ;;
   env) sandbox_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  exec)
+    [ -n "${2:-}" ] || usage
+    host="$2"; shift 2
+    [ "${1:-}" != "--" ] || shift
+    [ $# -gt 0 ] || usage
+    host_exec "$host" "$@"
+    ;;
+  *) usage ;;
 esac

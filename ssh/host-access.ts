@@ -299,14 +299,25 @@ export function describeClockSkew(hostEpochSeconds: number, before: number, afte
     return `the host's clock is ${Math.round(skew)} s ${direction} this machine's, beyond maxClockSkewSeconds=${maxSkewSeconds}; nothing ran. Deploy times, certificate checks and TLS depend on it: fix the host's time sync (timedatectl status; chronyc tracking), or this machine's`;
 }
 
+/** The host check's script: the host's clock, then (when asked) one file, if it exists. */
+export function renderHostCheckScript(alsoRead?: string): string {
+    return alsoRead === undefined ? "date +%s" : sh`date +%s; cat ${alsoRead} 2>/dev/null || true`.text;
+}
+
 /**
  * Checks, before any resource is registered, that the host answers with the pinned key,
  * accepts the deploy key, and keeps time within `maxClockSkewSeconds` of this machine: a
  * changed host key, a refused key or a wrong clock is one clear error and no resource
  * operation starts. Retries only a failure to connect. Asynchronous, so the program reads
- * its previous state meanwhile.
+ * its previous state meanwhile. Returns the content of `alsoRead` on the host ("" if absent).
  */
-export async function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArgs, "host" | "port" | "user">, maxClockSkewSeconds: number, attempts = 4): Promise<void> {
+export async function verifyHostAccess(
+    access: HostAccess,
+    a: Pick<HostAccessArgs, "host" | "port" | "user">,
+    maxClockSkewSeconds: number,
+    attempts = 4,
+    alsoRead?: string,
+): Promise<{ read: string }> {
     // Connections kept from an earlier operation are retired: this one is verified afresh
     // (host key, deploy key), and becomes the connection the probes share.
     for (const controlPath of controlPaths(access)) {
@@ -316,11 +327,12 @@ export async function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArg
     for (let attempt = 1; attempt <= attempts; attempt++) {
         const before = Date.now();
         // One attempt at a time: the clock is judged against this attempt's round trip only.
-        const r = await runProbeScript({ host: a.host, port: a.port, user: a.user, sshOptions: probeSshOptions(access) }, "date +%s", 1);
+        const r = await runProbeScript({ host: a.host, port: a.port, user: a.user, sshOptions: probeSshOptions(access) }, renderHostCheckScript(alsoRead), 1);
         const after = Date.now();
         if (r.code === 0) {
-            const hostSeconds = Number(r.stdout.trim());
-            if (!Number.isFinite(hostSeconds)) throw new Error(`preflight failed: ${a.host}:${a.port}: 'date +%s' on the host printed ${JSON.stringify(r.stdout.trim())}; nothing ran`);
+            const [clock, ...rest] = r.stdout.split("\n");
+            const hostSeconds = Number(clock.trim());
+            if (!Number.isFinite(hostSeconds)) throw new Error(`preflight failed: ${a.host}:${a.port}: 'date +%s' on the host printed ${JSON.stringify(clock.trim())}; nothing ran`);
             const skew = describeClockSkew(hostSeconds, before, after, maxClockSkewSeconds);
             if (skew) throw new Error(`preflight failed: ${a.host}:${a.port}: ${skew}`);
             // The docker provider's connection opens now, in the background, with the same
@@ -328,7 +340,7 @@ export async function verifyHostAccess(access: HostAccess, a: Pick<HostAccessArg
             spawn("ssh", [...dockerSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "true"], { detached: true, stdio: "ignore" })
                 .on("error", () => undefined)
                 .unref();
-            return;
+            return { read: rest.join("\n").trim() };
         }
         last = { stderr: r.stderr, code: r.code };
         if (sshRefused(last.stderr)) break;

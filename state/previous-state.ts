@@ -8,6 +8,8 @@ export interface PreviousDeployment {
      * output is the first host's, so a stack that grows from `host` to `hosts` keeps it.
      */
     stateOf(name: string, first: boolean): DeployState | undefined;
+    /** The last update deployed a single-host stack (its state is one DeployState). */
+    singleHost: boolean;
     deployedBy: string | undefined;
 }
 
@@ -35,6 +37,7 @@ export async function readPreviousDeployment(): Promise<PreviousDeployment> {
     const states = parseHostStates(state.value ?? state.secretValue);
     return {
         stateOf: (name, first) => (name in states.byName ? states.byName[name] : first ? states.single : undefined),
+        singleHost: states.single !== undefined,
         deployedBy: (by.value ?? by.secretValue) as string | undefined,
     };
 }

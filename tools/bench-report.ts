@@ -104,7 +104,7 @@ function phases(name: string, t: Timeline | undefined): string[] {
 
 /** The markdown report: floor and goals, the load table, ratios, where the time went. */
 export function renderBenchmarkMarkdown(results: ScenarioResult[], f: EngineFigures, meta: { date: string; workers: number; repeats: number; chart: string }): string {
-    const [release, baseline, rollback] = results;
+    const [release, baseline, rollback, rolling] = results;
     const floor = f.floor.seconds;
     const loadedFloor = f.floorUnderLoad.seconds;
     const above = (x: number, base = floor) => `${x.toFixed(1)} | +${(x - base).toFixed(1)} | ${(x / base).toFixed(1)}×`;
@@ -162,12 +162,20 @@ export function renderBenchmarkMarkdown(results: ScenarioResult[], f: EngineFigu
         `- failed requests, release: ${ratio(baseline.failed, release.failed)}; rollback: ${ratio(baseline.failed, rollback.failed)}`,
         `- longest gap, release: ${ratio(baseline.longestGapMs, release.longestGapMs)}; rollback: ${ratio(baseline.longestGapMs, rollback.longestGapMs)}`,
         `- wall time, rollback vs release (l9-deploy): ${(rollback.wallSeconds / release.wallSeconds).toFixed(2)} (a rollback is a switch, no build)`,
+        ...(rolling
+            ? [`- wall time, ${rolling.name} vs the one-host release: ${(rolling.wallSeconds / release.wallSeconds).toFixed(2)} (${rolling.failed} failed of ${rolling.total} requests through the edge, against ${release.failed} of ${release.total} on one host)`]
+            : []),
         "",
         "Scenarios:",
         "",
         "1. **l9-deploy release**: `releaseTag` v0.1.0-l9 → v0.2.0-l9, `pulumi up` (verify tag, worktree, build, standby slot, gate, switch).",
         "2. **stop-then-start baseline**: what the old runbooks did: `docker stop` the serving container, `docker rm`, `docker run` the new image on the same port, wait until `/health` answers.",
         "3. **l9-deploy rollback**: `releaseTag` back to v0.1.0-l9, `pulumi up`: the warm standby is gated and traffic switched.",
+        ...(rolling
+            ? [
+                  "4. **l9-deploy rolling release**: the same release on the sandbox's isolated hosts (each its own sshd, dockerd, Caddy and filesystem), one at a time (each host's preflight waits for the previous host's switch), the load going through an edge Caddy that balances across the hosts with active health checks.",
+              ]
+            : []),
         "",
         "After them, without load: `releaseTag` v0.2.0-l9 again, now the warm standby (the same switch as a rollback), watched by one client requesting every 50 ms; it is not in the chart.",
         "",

@@ -3,7 +3,9 @@
  *   - the engine floor: `pulumi up` of an empty TypeScript program;
  *   - a no-op `pulumi up` and `npm run drift` of the sandbox stack;
  *   - under the same constant loopback load: an l9-deploy release, a stop-then-start baseline
- *     (what the old runbooks did), and an l9-deploy rollback to the warm standby.
+ *     (what the old runbooks did), and an l9-deploy rollback to the warm standby;
+ *   - a release rolled over the sandbox's 3 isolated hosts, one at a time, under load through
+ *     an edge balancer, next to the one-host release.
  * Every l9-deploy figure is reported as absolute seconds, seconds above the floor and a ratio
  * to it, with where the time went (engine events). Writes docs/benchmarks.md and
  * docs/benchmark-status.png. Not a pass/fail test: it measures and reports.
@@ -15,6 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../test/support/l9-stack";
 import { LoadLoop, LoadReport } from "../test/support/load-loop";
+import { createHostsStack } from "../test/support/multi-host";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../test/support/sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "../test/support/toolchain";
 import { EngineFigures, renderBenchmarkMarkdown, renderStatusChart, ScenarioResult, TimedRun } from "./bench-report";
@@ -202,7 +205,8 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
             drift: median(drifts),
             releaseBuildSeconds: release.timeline ? stepDuration(release.timeline, /^image-v0\.2\.0-l9-build$/) / 1000 : 0,
         };
-        const results = [release, baseline, rollback];
+        const rolling = await rollingRelease();
+        const results = [release, baseline, rollback, rolling];
         // The raw timelines, for a closer look (docs/performance.md was written from them).
         if (process.env.L9_BENCH_TIMELINES) fs.writeFileSync(process.env.L9_BENCH_TIMELINES, JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline, idleRollback: idleRun.timeline }, null, 1));
         const docs = path.join(REPO_ROOT, "docs");
@@ -215,6 +219,22 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         sh(`docker rm -f ${BASE.service} >/dev/null 2>&1 || true`);
         cleanSandboxService(BASE.service, "/tmp/l9-bench-base", admin);
         s.destroy();
+    }
+}
+
+/** A release rolled over the 3 sandbox hosts (one at a time) under load through the edge. */
+async function rollingRelease(): Promise<ScenarioResult> {
+    const m = await createHostsStack("benchhosts", 19700, 19790);
+    try {
+        log("3 hosts: first deploy of v0.1.0-l9 (not measured)");
+        const first = await m.s.up();
+        if (!first.ok) throw new Error(`first deploy on the hosts failed: ${first.error}`);
+        await m.s.set({ releaseTag: "v0.2.0-l9" });
+        const up = (onEvent: (e: EngineEvent) => void) => m.s.stack.up({ onEvent, color: "never" });
+        return await underLoad(`l9-deploy rolling release, ${m.hosts.length} hosts`, `${m.edgeUrl}/version`, undefined, () => timedUp(up));
+    } finally {
+        m.removeEdge();
+        m.s.destroy();
     }
 }
 

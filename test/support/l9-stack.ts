@@ -22,6 +22,8 @@ export interface L9TestStack {
      * runs and loads the deploy key; no refresh first). Returns the exit code and output.
      */
     destroy(): { code: number; out: string };
+    /** The `pulumi` CLI on this stack as an operator runs it (scripts/pulumi.sh), e.g. ["up", "--yes"]. */
+    cli(args: string[]): { code: number; out: string };
     /** `pulumi up`, collecting engine events; never throws: returns the error instead. */
     up(opts?: { debug?: boolean }): Promise<{ ok: boolean; error?: string; events: EngineEvent[]; stdout: string }>;
 }
@@ -56,6 +58,15 @@ export async function createL9Stack(label: string, base: number): Promise<L9Test
         "l9-deploy:env": { value: JSON.stringify({ APP_SECRET: `e2e-secret-${label}-value`, DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }), secret: true },
     };
     await stack.setAllConfig(config);
+    const cli = (args: string[]) => {
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), ...args, "--stack", stackName, "--non-interactive", "--color", "never"], {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...envVars },
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    };
     return {
         stack,
         siteUrl: `http://127.0.0.1:${ports.site}`,
@@ -66,15 +77,8 @@ export async function createL9Stack(label: string, base: number): Promise<L9Test
         async set(values, secret = false) {
             for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
         },
-        destroy() {
-            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), "destroy", "--yes", "--stack", stackName, "--non-interactive", "--color", "never"], {
-                cwd: REPO_ROOT,
-                encoding: "utf8",
-                env: { ...process.env, ...envVars },
-                maxBuffer: 64 * 1024 * 1024,
-            });
-            return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-        },
+        destroy: () => cli(["destroy", "--yes"]),
+        cli,
         async up(opts = {}) {
             const events: EngineEvent[] = [];
             let stdout = "";

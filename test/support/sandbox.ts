@@ -18,13 +18,21 @@ export interface SandboxFacts {
     caddyAdmin: string;
 }
 
-export function sandboxFacts(): SandboxFacts {
-    const out = execFileSync("bash", [path.join(REPO_ROOT, "scripts/sandbox.sh"), "env"], { encoding: "utf8" });
+const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
+
+/** The KEY=VALUE lines of `sandbox.sh env`. */
+function sandboxEnv(): Record<string, string> {
+    const out = execFileSync("bash", [SANDBOX_SH, "env"], { encoding: "utf8" });
     const kv: Record<string, string> = {};
     for (const line of out.split("\n")) {
         const i = line.indexOf("=");
         if (i > 0) kv[line.slice(0, i)] = line.slice(i + 1);
     }
+    return kv;
+}
+
+export function sandboxFacts(): SandboxFacts {
+    const kv = sandboxEnv();
     const need = (k: string) => {
         if (!kv[k]) throw new Error(`sandbox.sh env did not report ${k}: is the sandbox up? (npm run sandbox -- up)`);
         return kv[k];
@@ -41,6 +49,41 @@ export function sandboxFacts(): SandboxFacts {
         repoDir: need("L9_SANDBOX_REPO_URL").replace(/^file:\/\//, ""),
         caddyAdmin: need("L9_SANDBOX_CADDY_ADMIN"),
     };
+}
+
+/** One isolated sandbox host (`sandbox.sh up --hosts N`): its own namespaces, dockerd, sshd, Caddy, cron. */
+export interface SandboxHost {
+    /** h1..hN, the name `sandbox.sh exec` and onHost take. */
+    name: string;
+    /** Its address on the bridge l9sb0 (10.219.0.11 for h1), reachable from this machine. */
+    host: string;
+    sshPort: number;
+    /** "ssh-ed25519 AAAA...": the key its sshd presents, to pin. */
+    hostKey: string;
+}
+
+const HOSTS_HINT = "are the sandbox hosts up? (npm run sandbox -- up --hosts 3)";
+
+/** The sandbox hosts that are up, h1 first. */
+export function sandboxHosts(): SandboxHost[] {
+    const raw = sandboxEnv()["L9_SANDBOX_HOSTS"];
+    if (!raw) throw new Error(`sandbox.sh env did not report L9_SANDBOX_HOSTS: ${HOSTS_HINT}`);
+    return JSON.parse(raw) as SandboxHost[];
+}
+
+/** The edge Caddy's admin address (127.0.0.1:2020), in this machine's namespace. */
+export function edgeAdmin(): string {
+    const admin = sandboxEnv()["L9_SANDBOX_EDGE_ADMIN"];
+    if (!admin) throw new Error(`sandbox.sh env did not report L9_SANDBOX_EDGE_ADMIN: ${HOSTS_HINT}`);
+    return admin;
+}
+
+/** Runs a bash command inside a sandbox host (its namespaces and root); returns stdout, throws on failure. */
+export function onHost(name: string, command: string): string {
+    return execFileSync("bash", [SANDBOX_SH, "exec", name, "--", "bash", "-c", command], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    });
 }
 
 /** Runs a shell command on the machine (the sandbox is this machine); returns stdout. */
