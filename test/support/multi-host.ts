@@ -1,5 +1,7 @@
+import * as path from "path";
 import { createL9Stack, L9TestStack } from "./l9-stack";
 import { edgeAdmin, onHost, sandboxHosts, SandboxHost, sh } from "./sandbox";
+import { REPO_ROOT } from "./toolchain";
 
 /** A test stack rolled over the sandbox's isolated hosts (scripts/sandbox/hosts.sh). */
 export interface HostsTestStack {
@@ -18,6 +20,8 @@ export interface HostsTestStack {
  * part). Leftovers of an earlier run of the same stack are removed from every host first.
  */
 export async function createHostsStack(label: string, base: number, edgePort: number, rollout = { batchSize: 1, pauseSeconds: 0 }): Promise<HostsTestStack> {
+    // Idempotent: restarts whatever of the hosts stopped answering since the test command began.
+    sh(`bash ${path.join(REPO_ROOT, "scripts/sandbox.sh")} up --hosts 3 >/dev/null`);
     const hosts = sandboxHosts();
     const s = await createL9Stack(label, base);
     for (const key of ["host", "hostKey", "sshPort"]) await s.stack.removeConfig(`l9-deploy:${key}`);
