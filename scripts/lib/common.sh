@@ -42,17 +42,24 @@ log() { printf '[l9 %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf '[l9] error: %s\n' "$*" >&2; exit 1; }
 
 # Put Node 22 and the toolchain first on PATH and set the engine's offline switches.
+# The file backend writes no metadata sidecars: gocloud's fileblob rewrites `<file>.attrs` in
+# place (truncate, then write) while it renames the checkpoint atomically, so the program's
+# read of its own previous outputs (a StackReference) could meet an empty sidecar during the
+# engine's first checkpoint write and fail the update with "failed to load checkpoint: EOF".
+L9_FILE_BACKEND_OPTIONS="metadata=skip"
+
 l9_pulumi_env() {
   export PATH="$L9_TOOLCHAIN_BIN:$L9_NODE_BIN:$L9_ROOT/node_modules/.bin:$PATH"
   export PULUMI_SKIP_UPDATE_CHECK=true
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
   export PULUMI_HOME="${PULUMI_HOME:-$L9_PULUMI_HOME}"
-  export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$L9_CACHE_DIR/backend}"
+  export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$L9_CACHE_DIR/backend?$L9_FILE_BACKEND_OPTIONS}"
   # Node keeps the code it compiled (V8's cache, checked against each file's content): the
   # program loads @pulumi/pulumi and the provider SDKs in about two thirds of the time.
   export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$L9_NODE_COMPILE_CACHE}"
   mkdir -p "$PULUMI_HOME"
   if [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
-    mkdir -p "${PULUMI_BACKEND_URL#file://}"
+    local dir="${PULUMI_BACKEND_URL#file://}"
+    mkdir -p "${dir%%\?*}"
   fi
 }

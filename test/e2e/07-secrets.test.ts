@@ -89,7 +89,7 @@ describe("e2e: secrets never leave their encryption", function () {
     });
 
     it("no state file, history or Pulumi home file contains a secret value", () => {
-        const dirs = [path.dirname(s.envVars.PULUMI_BACKEND_URL.replace("file://", "") + "/x"), s.envVars.PULUMI_HOME];
+        const dirs = [s.envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "").split("?")[0], s.envVars.PULUMI_HOME];
         const files = dirs.flatMap(filesUnder);
         expect(files.length).to.be.greaterThan(3);
         let checkpoints = 0;

@@ -46,7 +46,8 @@ export function pulumiTestEnv(label: string): { envVars: Record<string, string>;
         backendDir,
         home,
         envVars: {
-            PULUMI_BACKEND_URL: `file://${backendDir}`,
+            // metadata=skip: see FILE_BACKEND_OPTIONS in scripts/lib/common.sh.
+            PULUMI_BACKEND_URL: `file://${backendDir}?${commonShValue("L9_FILE_BACKEND_OPTIONS")}`,
             PULUMI_CONFIG_PASSPHRASE: "l9-e2e-tests",
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
