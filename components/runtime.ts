@@ -256,7 +256,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 imageName,
                 imagesToKeep: c.imagesToKeep,
                 watch: { seconds: c.watchSeconds, failures: c.watchFailures },
-                canary: canaryPlanOf(c),
+                canary: canaryPlanOf(c, routing),
                 notify,
                 hooks:
                     c.backup || c.migrate
@@ -335,11 +335,11 @@ function routingOf(c: DeployConfig): RoutingArgs {
     };
 }
 
-/** How the canary runs, from the config (pure); absent when none is configured. */
-function canaryPlanOf(c: DeployConfig): CanaryPlan | undefined {
-    if (!c.canary) return undefined;
+/** How the canary runs, from the config (pure), on the steps its routes were made for; absent when none is configured. */
+function canaryPlanOf(c: DeployConfig, routing: RoutingArgs): CanaryPlan | undefined {
+    if (!c.canary || !routing.canary) return undefined;
     return {
-        percents: canaryPercents(c.canary.percent, c.canary.steps),
+        percents: routing.canary.percents,
         stepSeconds: c.canary.stepSeconds,
         maxErrorRateBasisPoints: Math.round(c.canary.maxErrorRate * 100),
         minRequests: c.canary.minRequests,

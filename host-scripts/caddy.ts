@@ -115,13 +115,13 @@ export const CANARY_BUCKET_COOKIE = "l9_canary_bucket";
 function canaryBucketExpression(sticky: boolean): string {
     const uuid = "string({http.request.uuid})";
     if (!sticky) return `${uuid}.substring(0, 2)`;
-    const cookie = `{http.request.cookie.${CANARY_BUCKET_COOKIE}}`;
-    return `(${validBucketCookie()} ? string(${cookie}) : ${uuid}).substring(0, 2)`;
+    return `(${validBucketCookie()} ? string(${BUCKET_COOKIE_PLACEHOLDER}) : ${uuid}).substring(0, 2)`;
 }
 
+const BUCKET_COOKIE_PLACEHOLDER = `{http.request.cookie.${CANARY_BUCKET_COOKIE}}`;
+
 function validBucketCookie(): string {
-    const cookie = `{http.request.cookie.${CANARY_BUCKET_COOKIE}}`;
-    return `(${cookie} != null && string(${cookie}).matches("^[0-9a-f]{2}"))`;
+    return `(${BUCKET_COOKIE_PLACEHOLDER} != null && string(${BUCKET_COOKIE_PLACEHOLDER}).matches("^[0-9a-f]{2}"))`;
 }
 
 /** Requests whose bucket is below this (two hex digits) go to a `percent` % canary. */

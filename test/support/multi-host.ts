@@ -1,6 +1,6 @@
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "./l9-stack";
-import { edgeAdmin, onHost, sandboxHosts, SandboxHost, sh } from "./sandbox";
+import { edgeAdmin, onHost, renderCleanServiceCommand, sandboxHosts, SandboxHost, sh } from "./sandbox";
 import { REPO_ROOT } from "./toolchain";
 
 /** A test stack rolled over the sandbox's isolated hosts (scripts/sandbox/hosts.sh). */
@@ -31,16 +31,7 @@ export async function createHostsStack(label: string, base: number, edgePort: nu
         caddyAdmin: "127.0.0.1:2019",
         rollout: JSON.stringify(rollout),
     });
-    for (const h of hosts) {
-        onHost(
-            h.name,
-            [
-                `docker ps -aq --filter 'label=l9.service=${s.serviceName}' | xargs -r docker rm -f >/dev/null`,
-                `curl -s -X DELETE 'http://127.0.0.1:2019/config/apps/http/servers/${s.serviceName}' >/dev/null || true`,
-                `rm -rf '${s.appDir}' '/etc/cron.d/${s.serviceName}-drift' '/var/lib/l9-deploy/${s.serviceName}'`,
-            ].join("; "),
-        );
-    }
+    for (const h of hosts) onHost(h.name, renderCleanServiceCommand(s.serviceName, s.appDir, "127.0.0.1:2019"));
     const server = `l9edge${label.replace(/[^a-z0-9]/g, "")}`;
     const edge = {
         listen: [`127.0.0.1:${edgePort}`],

@@ -103,15 +103,18 @@ export function shStatus(command: string): number {
 
 /** Removes what an earlier run of a test stack may have left on the sandbox host. */
 export function cleanSandboxService(serviceName: string, appDir: string, caddyAdmin: string): void {
-    sh(
-        [
-            `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
-            `docker image ls -q --filter 'label=l9.service=${serviceName}' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
-            `curl -s -X DELETE 'http://${caddyAdmin}/config/apps/http/servers/${serviceName}' >/dev/null || true`,
-            `curl -s -X DELETE 'http://${caddyAdmin}/config/logging/logs/${serviceName}-canary' >/dev/null || true`,
-            `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
-        ].join("; "),
-    );
+    sh(renderCleanServiceCommand(serviceName, appDir, caddyAdmin));
+}
+
+/** What cleanSandboxService runs, for the machine or (through onHost) a sandbox host. */
+export function renderCleanServiceCommand(serviceName: string, appDir: string, caddyAdmin: string): string {
+    return [
+        `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
+        `docker image ls -q --filter 'label=l9.service=${serviceName}' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
+        `curl -s -X DELETE 'http://${caddyAdmin}/config/apps/http/servers/${serviceName}' >/dev/null || true`,
+        `curl -s -X DELETE 'http://${caddyAdmin}/config/logging/logs/${serviceName}-canary' >/dev/null || true`,
+        `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
+    ].join("; ");
 }
 
 /** GET a URL on loopback; returns status and body ("" and 0 when nothing answers). */
