@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import * as os from "os";
+import { startCommandPlugin } from "./components/host";
 import { L9Runtime, L9RuntimeOutputs } from "./components/runtime";
 import { renderEnvFileContent } from "./config/env-contract";
 import { loadConfig } from "./config/load";
@@ -27,6 +28,7 @@ export = async () => {
     // register at once, so their plugins start meanwhile. No other resource registers before
     // every check passed: the releases, which everything else waits for, are known only after.
     const previousRead = readPreviousDeployment();
+    startCommandPlugin();
     previousRead.catch(() => undefined); // a failed check below is the error to report
     const accesses: HostAccess[] = targets.map((t, i) => {
         try {

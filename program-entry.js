@@ -14,6 +14,7 @@
  */
 const crypto = require("crypto");
 const fs = require("fs");
+const Module = require("module");
 const path = require("path");
 
 const root = __dirname;
@@ -147,8 +148,58 @@ function compile() {
     return dir;
 }
 
+// The Pulumi runtime installs source-map-support, which maps every stack the SDK captures (one
+// per promise and per resource: debuggablePromise, Resource.callsites) through the SDKs' source
+// maps: about 0.35 s of CPU a run, more under load (docs/performance.md). The program has no
+// maps to apply, and V8's own stack format names the SDKs' compiled files instead.
+Error.prepareStackTrace = undefined;
+/**
+ * Makes `request`, as `from` resolves it, load on first use instead of when it is required:
+ * its requirers get a stand-in that loads the module when a property is read. With `esModule`,
+ * the stand-in says it is an ES module, so TypeScript's `__importStar` keeps the stand-in
+ * instead of copying (and so loading) the module at once.
+ * @param {string} request
+ * @param {string} from
+ * @param {{ esModule: boolean }} options
+ */
+function deferModule(request, from, { esModule }) {
+    const file = require.resolve(request, { paths: [from] });
+    if (require.cache[file]) return;
+    /** @type {any} */
+    let real;
+    const load = () => {
+        if (real === undefined) {
+            delete require.cache[file];
+            real = require(file);
+        }
+        return real;
+    };
+    const standIn = new Module(file, module);
+    standIn.filename = file;
+    standIn.loaded = true;
+    standIn.exports = new Proxy(
+        {},
+        {
+            get: (_, key) => (key === "__esModule" && esModule ? true : Reflect.get(load(), key)),
+            has: (_, key) => Reflect.has(load(), key),
+            ownKeys: () => Reflect.ownKeys(load()),
+            getOwnPropertyDescriptor: (_, key) => {
+                const d = Reflect.getOwnPropertyDescriptor(load(), key);
+                return d && { ...d, configurable: true };
+            },
+        },
+    );
+    require.cache[file] = standIn;
+}
+
 // The probes' provider plugin (Pulumi.yaml `plugins`) is current before any probe registers.
 require("./providers/l9host/build").ensureProviderBuilt((line) => process.stderr.write(`l9-deploy: ${line}\n`));
 fs.mkdirSync(cacheDir, { recursive: true });
 const build = currentBuild() ?? compile();
+// @pulumi/pulumi requires TypeScript and npm's arborist when it loads, for serializing
+// functions (dynamic providers, closures), which this program never does: loading them took
+// about 0.45 s of every run (docs/performance.md). They load if anything ever reads them.
+const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+deferModule("typescript", sdk, { esModule: false });
+deferModule("@npmcli/arborist", path.join(sdk, "runtime", "closure"), { esModule: true });
 module.exports = require(path.join(build, "index.js"));

@@ -113,7 +113,14 @@ export class L9Runtime extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.outputs = args.release.then(async (release) => this.converge(args, release, routing, await this.host.preflight));
+        this.outputs = args.release.then(async (release) => {
+            const preflight = await this.host.preflight;
+            // Declaring the rest takes a while (0.1-0.4 s of CPU under load) and would hold the
+            // preflight's registration, which the SDK sends from queued promise jobs: those run
+            // first, and the preflight runs on the host while the rest is declared.
+            await new Promise((resolve) => setImmediate(resolve));
+            return this.converge(args, release, routing, preflight);
+        });
     }
 
     private converge(args: L9RuntimeArgs, release: RuntimeRelease, routing: RoutingArgs, preflight: command.remote.Command): L9RuntimeOutputs {
@@ -245,6 +252,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 containerName: targetSlot.containerName,
                 containerId: targetSlot.container.id,
                 previousContainer: slots.get(other)?.containerName,
+                otherSlot: slots.get(other),
                 healthPath: c.healthPath,
                 healthTimeoutSeconds: c.healthTimeoutSeconds,
                 smokeRequests: c.smokeRequests,
@@ -269,7 +277,8 @@ export class L9Runtime extends pulumi.ComponentResource {
                         : undefined,
                 startedAt: args.startedAt,
             },
-            { parent: this, dependsOn: [...slots.values(), envFile, ...(notifyTargets ? [notifyTargets] : [])] },
+            // The gate waits for the target slot only (the other one is the switch's concern).
+            { parent: this, dependsOn: [targetSlot, envFile, ...(notifyTargets ? [notifyTargets] : [])] },
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
         new MaintenanceMode(`${p}maintenance`, { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });

@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /**
  * program-entry.js (what `pulumi` runs) in a scratch project of its own: the real entry file
- * and compiler settings, a two-file program, and this project's node_modules for TypeScript.
+ * and compiler settings, a two-file program, and this project's TypeScript and Pulumi SDK.
  * The probes' provider is this project's (linked: Node resolves it to this project, where it
  * is built already).
  */
@@ -18,6 +18,7 @@ function scratchProject(): string {
     fs.copyFileSync(path.join(ROOT, "tsconfig.program.json"), path.join(dir, "tsconfig.program.json"));
     fs.mkdirSync(path.join(dir, "node_modules"));
     fs.symlinkSync(path.join(ROOT, "node_modules", "typescript"), path.join(dir, "node_modules", "typescript"));
+    fs.symlinkSync(path.join(ROOT, "node_modules", "@pulumi"), path.join(dir, "node_modules", "@pulumi"));
     fs.mkdirSync(path.join(dir, "providers"));
     fs.symlinkSync(path.join(ROOT, "providers", "l9host"), path.join(dir, "providers", "l9host"));
     fs.mkdirSync(path.join(dir, "lib"));
@@ -85,5 +86,35 @@ describe("unit: program entry (the program compiled once per change)", function 
     it("refuses a syntax error, naming the file", () => {
         fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => {;\n`);
         expect(() => runEntry(dir)).to.throw(/lib\/answer\.ts:2:1: '\}' expected/);
+    });
+
+    it("loads @pulumi/pulumi without TypeScript and arborist, which load whole once something reads them", () => {
+        fs.writeFileSync(
+            path.join(dir, "index.ts"),
+            `import * as pulumi from "@pulumi/pulumi";
+import { types } from "util";
+export = (): string => {
+    const files = {
+        typescript: require.resolve("typescript", { paths: [require.resolve("@pulumi/pulumi")] }),
+        arborist: require.resolve("@npmcli/arborist", { paths: [require.resolve("@pulumi/pulumi/runtime/closure/codePaths")] }),
+    };
+    const deferred = () => [types.isProxy(require.cache[files.typescript]?.exports), types.isProxy(require.cache[files.arborist]?.exports)];
+    const before = deferred();
+    const version = require(files.typescript).version;
+    const arborist = typeof require(files.arborist).Arborist;
+    return JSON.stringify({ sdk: typeof pulumi.Output, before, version, arborist, after: deferred() });
+};
+`,
+        );
+        // The first run compiles, with TypeScript itself; the next ones load the build.
+        expect(JSON.parse(runEntry(dir)).before).to.deep.equal([false, true]);
+        expect(JSON.parse(runEntry(dir))).to.deep.equal({
+            sdk: "function",
+            before: [true, true],
+            version: JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "typescript", "package.json"), "utf8")).version,
+            arborist: "function",
+            // Read once, each is the module itself from then on.
+            after: [false, false],
+        });
     });
 });
