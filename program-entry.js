@@ -163,7 +163,12 @@ Error.prepareStackTrace = undefined;
  * @param {{ esModule: boolean }} options
  */
 function deferModule(request, from, { esModule }) {
-    const file = require.resolve(request, { paths: [from] });
+    let file;
+    try {
+        file = require.resolve(request, { paths: [from] });
+    } catch {
+        return; // another SDK version may not have it: nothing to defer
+    }
     if (require.cache[file]) return;
     /** @type {any} */
     let real;

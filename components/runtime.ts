@@ -252,7 +252,6 @@ export class L9Runtime extends pulumi.ComponentResource {
                 containerName: targetSlot.containerName,
                 containerId: targetSlot.container.id,
                 previousContainer: slots.get(other)?.containerName,
-                otherSlot: slots.get(other),
                 healthPath: c.healthPath,
                 healthTimeoutSeconds: c.healthTimeoutSeconds,
                 smokeRequests: c.smokeRequests,
@@ -277,8 +276,11 @@ export class L9Runtime extends pulumi.ComponentResource {
                         : undefined,
                 startedAt: args.startedAt,
             },
-            // The gate waits for the target slot only (the other one is the switch's concern).
-            { parent: this, dependsOn: [targetSlot, envFile, ...(notifyTargets ? [notifyTargets] : [])] },
+            // The gate waits for both slots, though it checks one: a slot replaced delete-before-
+            // replace first deletes what depended on it in the last update (the gate, when it
+            // checked that colour), and a gate registered meanwhile ends the update in the
+            // engine's "snapshot integrity failure: duplicate resource" (pulumi 3.259; e2e 09).
+            { parent: this, dependsOn: [...slots.values(), envFile, ...(notifyTargets ? [notifyTargets] : [])] },
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
         new MaintenanceMode(`${p}maintenance`, { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });

@@ -29,11 +29,6 @@ export interface TrafficSwitchArgs {
     readonly containerId: pulumi.Input<string>;
     /** The other slot's container, drained or kept warm after the switch (absent on a first deploy). */
     readonly previousContainer?: string;
-    /**
-     * The other slot's resource. The gate checks the target slot only and does not wait for
-     * it; what follows the gate (hooks, canary, switch) acts on both slots and does.
-     */
-    readonly otherSlot?: pulumi.Resource;
     /** Health endpoint path of the gate. */
     readonly healthPath: string;
     /** Seconds the gate waits for Docker health and the health endpoint. */
@@ -107,7 +102,6 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         );
         // A unique id per deploy, so re-applying a tag is a new record. Generated only once the
         // gate passed: a failed attempt leaves it, and the recorded deploys, as they were.
-        const otherSlot = args.otherSlot ? [args.otherSlot] : [];
         const deployId = new random.RandomId(
             `${name}-deploy-id`,
             // The env fingerprint is derived from secrets: the keepers are kept as a secret.
@@ -140,12 +134,12 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                     notify: args.notify,
                     startedAt: args.startedAt,
                 },
-                { parent: this, dependsOn: [gate, ...otherSlot] },
+                { parent: this, dependsOn: [gate] },
             );
         // A canary needs a serving slot to stand next to: none on a first deploy.
         const canary =
             args.canary && args.previousContainer
-                ? this.canary(name, args, args.canary, [hooks ?? gate, ...otherSlot])
+                ? this.canary(name, args, args.canary, hooks ?? gate)
                 : undefined;
         const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
             renderSwitchScript({
@@ -171,7 +165,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 update: renderRecordedDeployTimeScript(routing.appDir),
                 triggers: [args.containerId, switchScript.apply(sha256), probe.generation],
             },
-            { parent: this, dependsOn: [canary ?? hooks ?? gate, ...otherSlot] },
+            { parent: this, dependsOn: canary ?? hooks ?? gate },
         );
         surfaceHostWarnings(flip, this, args.startedAt);
         this.flip = flip;
@@ -183,7 +177,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
      * The canary step: runs again only with a new container or target (like the gate); the
      * script itself gives a returning standby, or a slot that already serves, no canary.
      */
-    private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource[]): command.remote.Command {
+    private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource): command.remote.Command {
         const canaryScript = renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify });
         const step = new command.remote.Command(
             `${name}-canary`,
@@ -194,7 +188,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 update: RECONNECT_ONLY_SCRIPT,
                 triggers: [args.containerId, args.target, sha256(canaryScript)],
             },
-            { parent: this, dependsOn: after },
+            { parent: this, dependsOn: [after] },
         );
         surfaceHostWarnings(step, this, args.startedAt);
         return step;

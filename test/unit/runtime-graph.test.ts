@@ -62,10 +62,9 @@ describe("unit: resource graph of a release (mocks)", function () {
     const urnsOf = (deps: pulumi.ResourceOptions["dependsOn"]) =>
         Promise.all(((deps ?? []) as pulumi.Resource[]).map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
 
-    it("gates the target slot once it and the env file are there, and switches only after the gate and the other slot", async () => {
-        // The gate checks the target slot only: it does not wait for the other slot's refresh.
-        expect((await urnsOf(g.options.get("traffic")?.dependsOn)).map((u) => u.split("::").pop())).to.have.members(["green", "env"]);
-        expect((await urnsOf(g.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate", "blue"]);
+    it("gates before switching, and switches only after every slot exists and the env file is written", async () => {
+        expect((await urnsOf(g.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
+        expect((await urnsOf(g.options.get("traffic")?.dependsOn)).map((u) => u.split("::").pop())).to.have.members(["blue", "green", "env"]);
         // The slots take the validated env as an input; they do not wait for the file's write.
         expect(g.options.get("green")?.dependsOn ?? []).to.deep.equal([]);
         const gate = g.byName("traffic-gate").inputs;
@@ -78,11 +77,11 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(caddy.stdin).to.contain('"actor":"ops@example.com"');
     });
 
-    it("with a canary: gate, then the canary (which also waits for the other slot), then the switch; no canary on a first deploy", async () => {
+    it("with a canary: gate, then the canary, then the switch; no canary on a first deploy", async () => {
         const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp" } }, active: "blue" };
         const c = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20, steps: 2 }) }, previous);
-        expect((await urnsOf(c.options.get("traffic-canary")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate", "blue"]);
-        expect((await urnsOf(c.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-canary", "blue"]);
+        expect((await urnsOf(c.options.get("traffic-canary")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
+        expect((await urnsOf(c.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-canary"]);
         const step = c.byName("traffic-canary").inputs;
         expect(step.stdin).to.contain("l9-canary-green-10.on");
         expect(step.stdin).to.contain("step 2/2: 20% of requests to green (v0.2.0-l9)");
