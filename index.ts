@@ -51,7 +51,7 @@ export = async () => {
     // Several hosts: the check also reads what each host says serves (see reconcileWithHost).
     const activeRecord = multi ? `${hostLayout(config.appDir).stateDir}/active.json` : undefined;
     const verified = Promise.allSettled(
-        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, 4, activeRecord)),
+        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRead: activeRecord })),
     ).then((results) => {
         const refused = results.flatMap((r, i) => (r.status === "rejected" ? [describeHost(targets[i], multi, r.reason)] : []));
         if (refused.length > 0) throw hostAccessError(refused);

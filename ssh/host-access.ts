@@ -315,8 +315,7 @@ export async function verifyHostAccess(
     access: HostAccess,
     a: Pick<HostAccessArgs, "host" | "port" | "user">,
     maxClockSkewSeconds: number,
-    attempts = 4,
-    alsoRead?: string,
+    { attempts = 4, alsoRead }: { attempts?: number; alsoRead?: string } = {},
 ): Promise<{ read: string }> {
     // Connections kept from an earlier operation are retired: this one is verified afresh
     // (host key, deploy key), and becomes the connection the probes share.
