@@ -140,4 +140,38 @@ describe("e2e: faults during updates", function () {
         }
         await converges("v0.2.0-l9");
     });
+
+    it("a failure after the switch (the drift job cannot be installed): the stack has recorded the switch, so the next release goes into the other slot, never the serving one", async () => {
+        // Serving v0.2.0, v0.4.0 the warm standby (the tests above). The switch to the standby
+        // goes through; installing the drift job, after it, fails (a file where its script's
+        // directory goes) and the update fails. The stack's deploy state resolves with the switch,
+        // not with the update: it is recorded all the same.
+        const bin = `${s.appDir}/bin`;
+        await s.set({ releaseTag: "v0.4.0-l9" });
+        sh(`mv '${bin}' '${bin}.keep' && touch '${bin}'`);
+        let failed: Awaited<ReturnType<L9TestStack["up"]>>;
+        try {
+            failed = await s.up();
+        } finally {
+            sh(`rm -f '${bin}' && mv '${bin}.keep' '${bin}'`);
+        }
+        expect(failed.ok).to.equal(false);
+        expect(failed.error).to.contain("drift-install");
+        expect(version()).to.equal("v0.4.0-l9");
+        const serving = () => sh(`docker ps --no-trunc --filter 'label=l9.service=${s.serviceName}' --filter 'label=l9.tag=v0.4.0-l9' --format '{{.ID}} {{.Label "l9.slot"}}'`).trim();
+        const servingBefore = serving();
+        expect(servingBefore).to.match(/^[0-9a-f]{64} (blue|green)$/);
+        expect((await s.stack.outputs()).activeSlot.value, "the outputs name the slot that serves").to.equal(servingBefore.split(" ")[1]);
+
+        // A new release goes into the slot that does not serve, under load.
+        await s.set({ releaseTag: "v0.1.0-l9" });
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        const r = await s.up();
+        const report = await loop.stop();
+        expect(r.ok, r.error).to.equal(true);
+        expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
+        expect(version()).to.equal("v0.1.0-l9");
+        // v0.4.0's container was never replaced: it is the warm standby now.
+        expect(serving()).to.equal(servingBefore);
+    });
 });
