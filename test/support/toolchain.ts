@@ -46,7 +46,7 @@ export function pulumiTestEnv(label: string): { envVars: Record<string, string>;
         backendDir,
         home,
         envVars: {
-            // metadata=skip: see FILE_BACKEND_OPTIONS in scripts/lib/common.sh.
+            // metadata=skip: see L9_FILE_BACKEND_OPTIONS in scripts/lib/common.sh.
             PULUMI_BACKEND_URL: `file://${backendDir}?${commonShValue("L9_FILE_BACKEND_OPTIONS")}`,
             PULUMI_CONFIG_PASSPHRASE: "l9-e2e-tests",
             PULUMI_SKIP_UPDATE_CHECK: "true",
