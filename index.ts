@@ -13,8 +13,9 @@ import { loadConfig } from "./config/load";
 import { MessageOnlyError } from "./config/message-error";
 import { HostTarget, hostTargets } from "./config/schema";
 import { readPreviousDeployment } from "./state/previous-state";
-import { planRelease, reconcileWithHost } from "./state/slot-machine";
-import { hostLayout } from "./host-scripts/layout";
+import { planRelease } from "./state/slot-machine";
+import { parseServingFacts, reconcileWithHost } from "./state/host-record";
+import { renderServingFactsScript } from "./host-scripts/serving-facts";
 import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
 export = async () => {
@@ -48,10 +49,11 @@ export = async () => {
     });
     // Every host is checked before anything runs on any of them: a changed host key, a refused
     // key or a wrong clock on one host stops the whole update, naming the host.
-    // Several hosts: the check also reads what each host says serves (see reconcileWithHost).
-    const activeRecord = multi ? `${hostLayout(config.appDir).stateDir}/active.json` : undefined;
+    // The check also reads what each host says serves: the host, not the stack's record, is
+    // the truth about which container Caddy routes to (state/host-record.ts).
+    const servingFacts = renderServingFactsScript({ appDir: config.appDir, serviceName: config.serviceName });
     const verified = Promise.allSettled(
-        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRead: activeRecord })),
+        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRun: servingFacts })),
     ).then((results) => {
         const refused = results.flatMap((r, i) => (r.status === "rejected" ? [describeHost(targets[i], multi, r.reason)] : []));
         if (refused.length > 0) throw hostAccessError(refused);
@@ -68,9 +70,8 @@ export = async () => {
                 );
             }
             const plans = targets.map((t, i) => {
-                const recorded = previous.stateOf(t.name, i === 0);
-                const state = multi ? reconcileWithHost(recorded, live[i]) : recorded;
-                if (state !== recorded) pulumi.log.warn(`${t.name} serves ${state?.slots[state.active]?.tag} from ${state?.active}, which the stack did not record (a roll stopped after it switched): planned from what it serves`);
+                const { state, disagreement } = reconcileWithHost(previous.stateOf(t.name, i === 0), parseServingFacts(live[i]));
+                if (disagreement) pulumi.log.warn(multi ? `${t.name}: ${disagreement}` : disagreement);
                 return planRelease(state, { tag: config.releaseTag, envFingerprint });
             });
             const actor =

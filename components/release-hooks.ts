@@ -17,6 +17,8 @@ export interface ReleaseHooksArgs {
     readonly backup?: BackupHookArgs;
     /** The migrate hook's arguments (after the image), if configured. */
     readonly migrate?: string[];
+    /** How long each hook may run, in seconds, before it is stopped and the release stops. */
+    readonly hookTimeoutSeconds: number;
     /** The release's image id (the migrate container runs it). */
     readonly imageId: pulumi.Input<string>;
     /** Network of the release's containers. */
@@ -51,6 +53,7 @@ export class ReleaseHooks extends pulumi.ComponentResource {
                 backup: args.backup,
                 migrate: args.migrate ? { args: args.migrate, imageId, networkMode: args.networkMode, containerName: args.containerName } : undefined,
                 notify: args.notify,
+                hookTimeoutSeconds: args.hookTimeoutSeconds,
             }),
         );
         this.command = new command.remote.Command(

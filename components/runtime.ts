@@ -201,6 +201,9 @@ export class L9Runtime extends pulumi.ComponentResource {
                     `${p}${color}`,
                     {
                         provider: host.docker,
+                        connection: host.connection,
+                        appDir: c.appDir,
+                        caddyAdmin: c.caddyAdmin,
                         serviceName: c.serviceName,
                         color,
                         port: portOf(color),
@@ -270,6 +273,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         ? {
                               backup: c.backup ? { command: c.backup, keep: c.backupsToKeep, required: c.backupRequired } : undefined,
                               migrate: c.migrate,
+                              hookTimeoutSeconds: c.hookTimeoutSeconds,
                               imageId,
                               networkMode: c.networkMode,
                           }

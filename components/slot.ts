@@ -1,10 +1,19 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { renderSlotGuardScript } from "../host-scripts/slot-guard";
 import { Color } from "../state/slot-machine";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface SlotArgs {
     /** The host's docker provider (over SSH). */
     readonly provider: docker.Provider;
+    /** Connection to the host, for the guard that runs before the container changes. */
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** The app directory on the host (where the journal of what serves is). */
+    readonly appDir: string;
+    /** Caddy's admin API address (does Caddy run the service's server?). */
+    readonly caddyAdmin: string;
     /** Service name: the container is `<serviceName>-<color>`. */
     readonly serviceName: string;
     /** Which slot. */
@@ -49,6 +58,8 @@ export function slotEnvs(env: Record<string, string>, networkMode: "host" | "bri
  * One colour of the blue/green pair: a container with a fixed name and port, bound to
  * loopback, restarted unless stopped, with a health check and labels naming its release.
  * Refresh (the docker provider's read) sees it stopped, removed or running another image.
+ * A guard on the host runs first whenever the release in the slot changes, and refuses when
+ * Caddy routes to this slot: the container that serves is never replaced, whatever the plan.
  */
 export class Slot extends pulumi.ComponentResource {
     /** The container. */
@@ -59,6 +70,22 @@ export class Slot extends pulumi.ComponentResource {
     constructor(name: string, args: SlotArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:Slot", name, {}, opts);
         this.containerName = `${args.serviceName}-${args.color}`;
+        // Re-runs when the image or tag changes, i.e. before any replacement they cause. Its
+        // delete has nothing to undo: it only reads, and removes markers of a dead canary.
+        const guard = new command.remote.Command(
+            `${name}-guard`,
+            {
+                ...HOST_COMMAND_DEFAULTS,
+                connection: args.connection,
+                ...scriptOnStdin(
+                    `guard ${args.color}`,
+                    pulumi.output(args.imageId).apply((imageId) =>
+                        renderSlotGuardScript({ serviceName: args.serviceName, appDir: args.appDir, caddyAdmin: args.caddyAdmin, color: args.color, containerName: this.containerName, imageId, tag: args.tag }),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
         const envs = pulumi.output(args.env).apply((env) => slotEnvs(env, args.networkMode, args.port, args.containerPort));
         this.container = new docker.Container(
             `${name}-container`,
@@ -87,6 +114,7 @@ export class Slot extends pulumi.ComponentResource {
             {
                 parent: this,
                 provider: args.provider,
+                dependsOn: [guard],
                 // Fixed names and ports collide on create-before-delete: the slot being replaced
                 // never serves traffic, so delete it first.
                 deleteBeforeReplace: true,

@@ -11,6 +11,7 @@ import { Color } from "../state/slot-machine";
 import { NotifyContext } from "../host-scripts/notify";
 import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
 import { ReleaseHooks, ReleaseHooksArgs } from "./release-hooks";
+import { stepLockWaitSeconds } from "../host-scripts/step-lock";
 
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
@@ -56,7 +57,7 @@ export interface TrafficSwitchArgs {
     /** The canary between the gate (and hooks) and the switch (absent: none configured). */
     readonly canary?: CanaryPlan;
     /** Backup and migrate, between the gate and the switch (absent: none configured). */
-    readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode">;
+    readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode" | "hookTimeoutSeconds">;
     /** When this update started (host warnings of earlier runs are not repeated). */
     readonly startedAt: number;
 }
@@ -79,6 +80,11 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:TrafficSwitch", name, {}, opts);
         const routing = args.routing;
+        const lockWait = stepLockWaitSeconds({
+            watchSeconds: args.watch.seconds,
+            drainGraceSeconds: args.drainGraceSeconds,
+            canary: args.canary && { steps: args.canary.percents.length, stepSeconds: args.canary.stepSeconds },
+        });
         const port = args.target === "blue" ? routing.bluePort : routing.greenPort;
         const checks = { port, healthPath: args.healthPath, smokeRequests: args.smokeRequests };
         const gateScript = renderGateScript({
@@ -139,7 +145,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         // A canary needs a serving slot to stand next to: none on a first deploy.
         const canary =
             args.canary && args.previousContainer
-                ? this.canary(name, args, args.canary, hooks ?? gate)
+                ? this.canary(name, args, args.canary, hooks ?? gate, lockWait)
                 : undefined;
         const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
             renderSwitchScript({
@@ -154,6 +160,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 record: { ...record, id },
                 imageName: args.imageName,
                 imagesToKeep: args.imagesToKeep,
+                stepLockWaitSeconds: lockWait,
             }),
         );
         const flip = new command.remote.Command(
@@ -177,8 +184,8 @@ export class TrafficSwitch extends pulumi.ComponentResource {
      * The canary step: runs again only with a new container or target (like the gate); the
      * script itself gives a returning standby, or a slot that already serves, no canary.
      */
-    private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource): command.remote.Command {
-        const canaryScript = renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify });
+    private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource, lockWait: number): command.remote.Command {
+        const canaryScript = renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify, stepLockWaitSeconds: lockWait });
         const step = new command.remote.Command(
             `${name}-canary`,
             {

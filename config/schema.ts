@@ -173,6 +173,13 @@ export const configSchema = z
         backupsToKeep: z.coerce.number().int().min(1).max(365).default(7),
         backupRequired: bool.default(false),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
+        // Each of backup and migrate: one that never exits (a server started as the migration) is stopped.
+        hookTimeoutSeconds: z.coerce
+            .number()
+            .int("must be a whole number of seconds")
+            .min(10, "must be at least 10 seconds")
+            .max(7200, "must be at most 7200 seconds (2 hours)")
+            .default(600),
         notify: jsonOf(z.array(notifyTarget).max(20)).default([]),
         maintenance: jsonOf(maintenance).default({ enabled: false, message: "The service is down for maintenance. Please retry in a few minutes." }),
         canary: jsonOf(canary).optional(),
@@ -248,6 +255,7 @@ export const FIX_HINTS: Record<string, string> = {
     caddyListen: "pulumi config set caddyListen :443",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     migrate: "pulumi config set migrate '[\"alembic\",\"upgrade\",\"head\"]' (arguments after the image, as in docker run IMAGE ...)",
+    hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
     notify: "pulumi config set --secret notify '[{\"format\":\"json\",\"url\":\"https://hooks.example.com/l9\"},{\"format\":\"telegram\",\"url\":\"https://api.telegram.org/bot<token>/sendMessage\",\"chatId\":\"-100123\"}]'",
     maintenance: "pulumi config set maintenance '{\"enabled\":true,\"message\":\"Back at 04:00 UTC\",\"allowPaths\":[\"/health\"]}'",
     canary: "pulumi config set canary '{\"percent\":20,\"steps\":2,\"stepSeconds\":60,\"maxErrorRate\":10}' (percent 1-99 of requests; maxErrorRate in percent of the canary's requests)",

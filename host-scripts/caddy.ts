@@ -85,7 +85,7 @@ export function maintenanceMessageFile(markerDir: string, serviceName: string): 
  * renamed (atomic), world-readable (Caddy's user). Removing it is a plain `rm -f`.
  */
 export function renderSetMarkerLine(marker: string): ShellText {
-    return sh`tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}`;
+    return sh`{ tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}; } || fail ${`cannot write ${marker}`}`;
 }
 
 /** The marker files of a service's canary routes all start with this. */
@@ -295,7 +295,7 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
         !!a.canary &&
             lines(
                 // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
-                sh`  mkdir -p ${canaryLogDir(a.serviceName)} && chmod 1733 ${canaryLogDir(a.serviceName)}`,
+                sh`  { mkdir -p ${canaryLogDir(a.serviceName)} && chmod 1733 ${canaryLogDir(a.serviceName)}; } || fail ${`cannot create ${canaryLogDir(a.serviceName)} with mode 1733`}`,
                 sh`  canary_log_current || canary_log=${canaryLogDir(a.serviceName)}/access-$(date -u +%Y%m%dT%H%M%SZ).log`,
                 sh`  logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
                 sh`  case "$logs" in`,

@@ -4,6 +4,7 @@ import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { renderServiceDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText } from "./shell";
+import { renderStepLockLines } from "./step-lock";
 import { caddyServerArgs, RoutingArgs } from "./switch";
 
 /** How a canary runs and is judged (from the `canary` config). */
@@ -42,6 +43,8 @@ export interface CanaryScriptArgs extends RoutingArgs {
     plan: CanaryPlan;
     /** Who is told when the canary is rolled back. */
     notify: NotifyContext;
+    /** How long to wait for a switch or canary of this service that still runs (an interrupted update's). */
+    stepLockWaitSeconds: number;
 }
 
 /**
@@ -64,6 +67,7 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
         renderNotifyLines(a.notify),
         renderCaddyAdminLines(caddyArgs),
         renderServiceDirLines(a.appDir, a.serviceName),
+        renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderLoadConfigLines(caddyArgs),
         renderCaddyFactsLines(caddyArgs),
         sh`if [ "$routing" = ${a.slot} ]; then say ${`${a.slot} already serves: no canary`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,

@@ -94,7 +94,8 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         }),
         sh`  echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'`,
         sh`  echo "l9_drift_last_run_timestamp_seconds{service=\\"$svc\\"} $(date +%s)"`,
-        sh`} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${metrics}`,
+        sh`} >"$tmp" || { echo "drift check: cannot write $tmp" >&2; rm -f "$tmp"; exit 2; }`,
+        sh`{ chmod 644 "$tmp" && mv -f "$tmp" ${metrics}; } || { echo ${`drift check: cannot install ${metrics}`} >&2; rm -f "$tmp"; exit 2; }`,
         sh`exit $drift`,
     );
 }
@@ -120,9 +121,10 @@ export function renderInstallDriftJobScript(a: { scriptPath: string; cronPath: s
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     return script(
         sh`set -eu`,
-        sh`mkdir -p "$(dirname ${a.scriptPath})" "$(dirname ${a.logFile})" "$(dirname ${a.cronPath})"`,
-        sh`printf '%s' ${b64(a.script)} | base64 -d >${a.scriptPath}.tmp && chmod 700 ${a.scriptPath}.tmp && mv -f ${a.scriptPath}.tmp ${a.scriptPath}`,
-        sh`printf '%s' ${b64(a.cron)} | base64 -d >${a.cronPath}.tmp && chmod 644 ${a.cronPath}.tmp && mv -f ${a.cronPath}.tmp ${a.cronPath}`,
+        sh`fail() { printf 'drift-install failed: %s\\n' "$*" >&2; exit 1; }`,
+        sh`mkdir -p "$(dirname ${a.scriptPath})" "$(dirname ${a.logFile})" "$(dirname ${a.cronPath})" || fail "cannot create the drift job's directories"`,
+        sh`{ printf '%s' ${b64(a.script)} | base64 -d >${a.scriptPath}.tmp && chmod 700 ${a.scriptPath}.tmp && mv -f ${a.scriptPath}.tmp ${a.scriptPath}; } || fail ${`cannot install ${a.scriptPath}`}`,
+        sh`{ printf '%s' ${b64(a.cron)} | base64 -d >${a.cronPath}.tmp && chmod 644 ${a.cronPath}.tmp && mv -f ${a.cronPath}.tmp ${a.cronPath}; } || fail ${`cannot install ${a.cronPath}`}`,
         sh`${a.scriptPath} >>${a.logFile} 2>&1 && echo "drift check: clean" || echo ${`drift check: drift (see ${a.logFile})`}`,
     );
 }

@@ -18,6 +18,10 @@ export interface HostLayout {
     backups: string;
     /** When this attempt's preflight passed (epoch seconds): the duration in notifications. */
     attemptStarted: string;
+    /** The journal's record of the deploy that serves (written at the flip; what the next plan reads). */
+    activeRecord: string;
+    /** The record that served before the last flip (a switch-back restores it). */
+    previousRecord: string;
 }
 
 export function hostLayout(appDir: string): HostLayout {
@@ -31,6 +35,8 @@ export function hostLayout(appDir: string): HostLayout {
         notifyTargets: `${appDir}/shared/notify-targets`,
         backups: `${appDir}/backups`,
         attemptStarted: `${appDir}/state/attempt-started`,
+        activeRecord: `${appDir}/state/active.json`,
+        previousRecord: `${appDir}/state/previous.json`,
     };
 }
 

@@ -23,10 +23,9 @@ export function renderMaintenanceScript(a: MaintenanceScriptArgs): string {
     return script(
         prologue(`maintenance ${a.enabled ? "on" : "off"}`),
         sh`[ -d ${dir} ] || fail ${`${dir} is missing: the service's place on the host is not prepared`}`,
-        sh`tmp=${message}.$$ && printf '%s\\n' ${a.message} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${message}`,
-        a.enabled
-            ? sh`${renderSetMarkerLine(marker)} && say "on: requests outside the allowed paths get 503"`
-            : sh`rm -f ${marker} && say "off: traffic is served"`,
+        sh`{ tmp=${message}.$$ && printf '%s\\n' ${a.message} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${message}; } || fail ${`cannot write ${message}`}`,
+        a.enabled ? renderSetMarkerLine(marker) : sh`rm -f ${marker} || fail ${`cannot remove ${marker}`}`,
+        a.enabled ? sh`say "on: requests outside the allowed paths get 503"` : sh`say "off: traffic is served"`,
         sh`echo ${a.enabled ? "on" : "off"}`,
     );
 }

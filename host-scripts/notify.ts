@@ -48,7 +48,7 @@ export function renderWriteNotifyTargetsScript(appDir: string): string {
         sh`f=${f}`,
         sh`umask 077`,
         sh`tmp="$f.tmp.$$"`,
-        sh`cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"`,
+        sh`{ cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }`,
         sh`say "$(wc -l <"$f") notification target(s) in $f (mode 600)"`,
         sh`echo written`,
     );
@@ -89,7 +89,8 @@ export function renderNotifyLines(n: NotifyContext): ShellText {
         sh`      *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" ${known} "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;`,
         sh`    esac`,
         // The URL carries a token: it goes to curl on stdin (a config line), never in argv (ps).
-        sh`    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"`,
+        sh`    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\\n' "$n_event" "$n_i" "$n_format" >&2; continue; }`,
+        sh`    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\\n' "$n_event" "$n_i" "$n_format" >&2; continue; }`,
         sh`    n_code=$(printf 'url = "%s"\n' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true`,
         sh`    rm -f "$n_file"`,
         sh`    case "$n_code" in`,

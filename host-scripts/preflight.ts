@@ -51,7 +51,8 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         sh`say "host ready: docker, caddy admin and disk space ok"`,
         // The one thing preflight writes: when this attempt started (the duration in notifications,
         // and how the migrate hook tells a new container from the standby).
-        sh`mkdir -p ${hostLayout(a.appDir).stateDir} && date +%s >${hostLayout(a.appDir).attemptStarted}`,
+        sh`mkdir -p ${hostLayout(a.appDir).stateDir} || fail ${`cannot create ${hostLayout(a.appDir).stateDir}`}`,
+        sh`date +%s >${hostLayout(a.appDir).attemptStarted} || fail ${`cannot write ${hostLayout(a.appDir).attemptStarted}`}`,
         sh`echo ok`,
     );
 }

@@ -38,20 +38,30 @@ export interface ReleaseHooksScriptArgs {
     notify: NotifyContext;
     /** How many log lines to quote when a hook fails. */
     logLinesOnFailure?: number;
+    /**
+     * How long each hook may run, in seconds (hookTimeoutSeconds): a backup or migration still
+     * running then is stopped and counts as failed. Any positive integer here; the config bounds it.
+     */
+    hookTimeoutSeconds: number;
 }
 
 /**
  * The release hooks, after the gate's checks and before the switch: `backup` (stdout stored
  * as `<appDir>/backups/<UTC time>-<tag>`, the newest `keep` kept; a failure warns unless
  * required) then `migrate` (a one-off container of the new image with the release env file
- * and network, only when the slot's container is new: never on a return to the standby). A failure stops the release before traffic moves, names the hook, quotes its
- * last lines and notifies.
+ * and network, only when the slot's container is new: never on a return to the standby).
+ * Each runs at most `hookTimeoutSeconds`; one still running then is stopped, its container
+ * removed. A failure stops the release before traffic moves, names the hook, quotes its last
+ * lines and notifies.
  */
 export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
     const l = hostLayout(a.appDir);
     const tail = a.logLinesOnFailure ?? 30;
+    const bound = a.hookTimeoutSeconds;
+    if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`hookTimeoutSeconds must be a positive integer, got ${bound}`);
     const b = a.backup;
     const m = a.migrate;
+    const migrateContainer = `${a.serviceName}-migrate`;
     return script(
         prologue(`hooks ${a.tag}`),
         renderNotifyLines(a.notify),
@@ -61,24 +71,48 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         sh`  notify failure "hook '$1': $2" "$out_tail"`,
         sh`  fail "hook '$1' $2; traffic was not moved. Last lines above."`,
         sh`}`,
-        sh`out=$(mktemp) && trap 'rm -f "$out"' EXIT`,
+        sh`command -v timeout >/dev/null 2>&1 || fail "'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"`,
+        sh`out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"`,
+        // However the script ends (a failure, a timeout, the SSH session of a killed `pulumi up`
+        // hanging up), no migration container stays behind to keep running.
+        m
+            ? sh`hooks_cleanup() { rm -f "$out"; docker rm -f ${migrateContainer} >/dev/null 2>&1 || true; }`
+            : sh`hooks_cleanup() { rm -f "$out"; }`,
+        sh`trap hooks_cleanup EXIT`,
+        sh`trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM`,
         !!b &&
             lines(
-                sh`mkdir -p ${l.backups} && chmod 700 ${l.backups}`,
+                sh`mkdir -p ${l.backups} || fail ${`cannot create the backup directory ${l.backups}`}`,
+                sh`chmod 700 ${l.backups} || fail ${`cannot make the backup directory ${l.backups} private (chmod 700)`}`,
                 sh`file=${l.backups}/$(date -u +%Y%m%dT%H%M%SZ)-${a.tag}`,
-                sh`say "backup: running the backup hook into $file"`,
+                sh`say "backup: running the backup hook (at most ${bound} s) into $file"`,
+                sh`backup_started=$(date +%s)`,
                 // The env file's lines become the hook's environment, each taken literally.
+                // `timeout` signals the command's whole process group (a pipeline's children too),
+                // and kills it 10 s later if it is still there.
                 // An empty backup is a failed one (a pipe hides its first command's failure).
-                sh`if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${l.envFile}; exec sh -c ${b.command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then`,
+                sh`if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${l.envFile}; exec timeout -k 10 ${bound} sh -c ${b.command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then`,
                 sh`  mv -f "$file.partial" "$file"`,
                 sh`  say "backup: $file ($(wc -c <"$file") bytes)"`,
                 sh`else`,
-                sh`  rc=$?; rm -f "$file.partial"`,
+                sh`  rc=$?`,
+                sh`  rm -f "$file.partial"`,
+                // 124: timeout stopped it. 137: it was killed, by timeout 10 s after the bound or by
+                // something else before it (then it is an ordinary failure).
+                sh`  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge ${bound} ]; }; then`,
                 b.required
-                    ? sh`  hook_fail backup "failed (exit $rc; backupRequired=true)" "$out"`
+                    ? lines(
+                          sh`    hook_fail backup ${`did not finish within hookTimeoutSeconds=${bound} s and was stopped (backupRequired=true)`} "$out"`,
+                          sh`  fi`,
+                          sh`  hook_fail backup "failed (exit $rc; backupRequired=true)" "$out"`,
+                      )
                     : lines(
+                          sh`    backup_failure=${`did not finish within hookTimeoutSeconds=${bound} s and was stopped`}`,
+                          sh`  else`,
+                          sh`    backup_failure="failed (exit $rc)"`,
+                          sh`  fi`,
                           sh`  sed 's/^/  | /' "$out" >&2`,
-                          sh`  printf 'warning: backup hook failed (exit %s); the release goes on (backupRequired=false)\\n' "$rc" >&2`,
+                          sh`  printf 'warning: backup hook %s; the release goes on (backupRequired=false)\\n' "$backup_failure" >&2`,
                       ),
                 sh`fi`,
                 // Rotation: the newest `keep` backups by name (UTC time first) stay.
@@ -91,14 +125,33 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`if ! container_is_new ${m.containerName}; then`,
                 sh`  say ${`migrate: skipped, ${m.containerName} is the standby returning to traffic (no migration on a rollback)`}`,
                 sh`else`,
-                sh`say ${`migrate: ${m.args.join(" ")} in a one-off container of ${a.tag}`}`,
-                sh`docker rm -f ${`${a.serviceName}-migrate`} >/dev/null 2>&1 || true`,
-                sh`if docker run --rm --name ${`${a.serviceName}-migrate`} --env-file ${l.envFile} ${m.networkMode === "host" ? sh`--network host` : sh`--network bridge`} ${m.imageId} ${words(m.args)} >"$out" 2>&1; then`,
-                sh`  sed 's/^/  | /' "$out" >&2`,
+                sh`  say ${`migrate: ${m.args.join(" ")} in a one-off container of ${a.tag} (at most ${bound} s)`}`,
+                // One left by an earlier attempt that was killed would hold the name, or still be running.
+                sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || true`,
+                // Detached, then waited for with a bound: stopping a `docker run` client leaves its container running.
+                sh`  docker run -d --name ${migrateContainer} --env-file ${l.envFile} ${m.networkMode === "host" ? sh`--network host` : sh`--network bridge`} ${m.imageId} ${words(m.args)} >/dev/null 2>"$out" || hook_fail migrate "could not start its container" "$out"`,
+                // In the background: a signal to this script is then handled at once, not after the
+                // wait (its trap removes the container, which ends the wait).
+                sh`  timeout ${bound} docker wait ${migrateContainer} >/dev/null 2>"$out" &`,
+                sh`  wait_rc=0`,
+                sh`  wait "$!" || wait_rc=$?`,
+                sh`  if [ "$wait_rc" -eq 124 ]; then`,
+                sh`    docker logs --tail ${tail} ${migrateContainer} >"$out" 2>&1 || true`,
+                sh`    if docker rm -f ${migrateContainer} >/dev/null 2>>"$out"; then`,
+                sh`      hook_fail migrate ${`did not finish within hookTimeoutSeconds=${bound} s; its container was stopped and removed`} "$out"`,
+                sh`    fi`,
+                sh`    hook_fail migrate ${`did not finish within hookTimeoutSeconds=${bound} s; its container ${migrateContainer} could not be removed (docker rm -f it on the host)`} "$out"`,
+                sh`  elif [ "$wait_rc" -ne 0 ]; then`,
+                sh`    hook_fail migrate "could not be waited for (docker wait exit $wait_rc)" "$out"`,
+                sh`  fi`,
+                sh`  migrate_exit=$(docker inspect -f '{{.State.ExitCode}}' ${migrateContainer} 2>"$out") || hook_fail migrate "finished, but its exit code could not be read" "$out"`,
+                sh`  if [ "$migrate_exit" != 0 ]; then`,
+                sh`    docker logs --tail ${tail} ${migrateContainer} >"$out" 2>&1 || true`,
+                sh`    hook_fail migrate "failed (exit $migrate_exit)" "$out"`,
+                sh`  fi`,
+                sh`  docker logs ${migrateContainer} 2>&1 | sed 's/^/  | /' >&2`,
+                sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || printf 'warning: the finished migration container %s could not be removed\\n' ${migrateContainer} >&2`,
                 sh`  say "migrate: done"`,
-                sh`else`,
-                sh`  hook_fail migrate "failed (exit $?)" "$out"`,
-                sh`fi`,
                 sh`fi`,
             ),
         // The host time it finished: how the program tells output of this update from output kept in the state.

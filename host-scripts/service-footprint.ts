@@ -22,9 +22,11 @@ export interface ServiceFootprintArgs {
 export function renderServiceDirLines(appDir: string, serviceName: string): ShellText[] {
     const l = hostLayout(appDir);
     return [
-        sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} && chmod 750 ${l.appDir} ${l.stateDir} ${l.releases}`,
-        sh`mkdir -p ${`${l.appDir}/shared`} && chmod 700 ${`${l.appDir}/shared`}`,
-        ...caddyMarkerDirs(serviceName).map((d) => sh`mkdir -p ${d} && chmod 755 ${d}`),
+        sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} || fail ${`cannot create ${l.appDir} and its state and releases directories`}`,
+        sh`chmod 750 ${l.appDir} ${l.stateDir} ${l.releases} || fail ${`cannot set mode 750 on ${l.appDir} and its state and releases directories`}`,
+        sh`mkdir -p ${`${l.appDir}/shared`} || fail ${`cannot create ${l.appDir}/shared`}`,
+        sh`chmod 700 ${`${l.appDir}/shared`} || fail ${`cannot set mode 700 on ${l.appDir}/shared`}`,
+        ...caddyMarkerDirs(serviceName).map((d) => sh`{ mkdir -p ${d} && chmod 755 ${d}; } || fail ${`cannot create ${d} with mode 755`}`),
     ];
 }
 

@@ -14,7 +14,16 @@ import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
 import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
+import {
+    DeployRecordFields,
+    renderJournalFailedAfterSwitchLines,
+    renderJournalLines,
+    renderJournalLiveLines,
+    renderJournalSwitchedBackLines,
+    renderJournalSwitchingLines,
+} from "./journal";
 import { lines, oneLine, prologue, script, sh, ShellText } from "./shell";
+import { renderStepLockLines } from "./step-lock";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
 export interface RoutingArgs {
@@ -74,22 +83,11 @@ export interface SwitchScriptArgs extends RoutingArgs {
     watch: WatchArgs;
     /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"). */
     notify: NotifyContext;
+    /** How long to wait for a switch or canary of this service that still runs (an interrupted update's). */
+    stepLockWaitSeconds: number;
 }
 
-export interface DeployRecordFields {
-    /** Unique id of this deploy (a RandomId, so re-applying a tag is a new record). */
-    id: string;
-    tag: string;
-    commit: string;
-    imageId: string;
-    actor: string;
-}
-
-/** The deploy record as one JSON line; the time is filled in on the host. */
-export function deployRecordJson(slot: string, r: DeployRecordFields, status: string): string {
-    return JSON.stringify({ id: r.id, tag: r.tag, commit: r.commit, imageId: r.imageId, slot, actor: r.actor, status, time: "@TIME@" });
-}
-
+export type { DeployRecordFields };
 
 /** The flip: one atomic filesystem operation that Caddy reads on every request. */
 function renderFlipLine(slot: "blue" | "green", marker: string): ShellText {
@@ -107,27 +105,29 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
     const back = a.slot === "green" ? "blue" : "green";
     const backPort = back === "blue" ? a.bluePort : a.greenPort;
     const backDial = `127.0.0.1:${backPort}`;
+    const stays = renderJournalFailedAfterSwitchLines();
     return [
         renderEndpointCheckLines(a.watch.checks),
         sh`switch_back() {`,
         sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 || true)`,
         // Only a new release goes back to the standby: after a rollback (or a heal of a release
         // live for a while) the other slot holds what was left on purpose.
-        sh`  if [ "$release" = no ] || [ "$already_live" = yes ]; then notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`}; fi`,
+        sh`  if [ "$release" != yes ] || [ "$settled" = yes ]; then ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`}; fi`,
         a.previousContainer
             ? lines(
-                  sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} is not running, so traffic stays on ${a.slot}`}; }`,
-                  sh`  curl -fsS -m 5 -o /dev/null ${`http://${backDial}${a.watch.checks.healthPath}`} || { notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} does not answer its health endpoint either, so traffic stays on ${a.slot}`}; }`,
+                  sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} is not running, so traffic stays on ${a.slot}`}; }`,
+                  sh`  curl -fsS -m 5 -o /dev/null ${`http://${backDial}${a.watch.checks.healthPath}`} || { ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} does not answer its health endpoint either, so traffic stays on ${a.slot}`}; }`,
                   sh`  say ${`switching traffic back to ${back} (${a.previousContainer}, ${a.notify.previousTag ?? "the standby"})`}`,
                   renderFlipLine(back, marker),
                   ...facts.map((f) => sh`  ${f}`),
                   sh`  [ "$routing" = ${back} ] && [ "$upstream" = ${JSON.stringify([{ dial: backDial }])} ] || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
-                  sh`  printf '%s\n' ${deployRecordJson(a.slot, a.record, "switched-back")} | sed "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/" >>${hostLayout(a.appDir).deployLog}`,
+                  renderJournalSwitchedBackLines(a.appDir),
                   sh`  notify rollback ${`automatic switch-back to ${a.notify.previousTag ?? back}: `}"$check_failed" "$log_tail"`,
                   sh`  printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2`,
                   sh`  fail ${`post-switch watch: `}"$check_failed ($w_fails times in a row)"${`; traffic was switched back to ${back} (${a.notify.previousTag ?? "the standby"})`}`,
               )
             : lines(
+                  sh`  ${stays}`,
                   sh`  notify failure ${`watch: `}"$check_failed" "$log_tail"`,
                   sh`  fail ${`post-switch watch: `}"$check_failed"${`; there is no standby to switch back to (first deploy), so traffic stays on ${a.slot}`}`,
               ),
@@ -160,7 +160,12 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         renderCaddyAdminLines(caddyArgs),
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
+        renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderLoadConfigLines(caddyArgs),
+        renderContainerIsNewLine(a.appDir),
+        sh`if container_is_new ${a.containerName}; then release=yes; else release=no; fi`,
+        renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
+        renderJournalSwitchingLines(a.appDir),
         renderFlipLine(a.slot, marker),
         // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
         !!a.canary && renderClearCanaryLine(caddyArgs),
@@ -170,14 +175,8 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${JSON.stringify([{ dial }])} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
         sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
-        // A re-run of the same deploy (a heal) records it again but tells nobody; a new
-        // container is a release, an existing one the standby returning (a rollback).
-        sh`if grep -qF ${`"id":"${a.record.id}"`} ${`${l.stateDir}/active.json`} 2>/dev/null; then already_live=yes; else already_live=no; fi`,
-        renderContainerIsNewLine(a.appDir),
-        sh`if container_is_new ${a.containerName}; then release=yes; else release=no; fi`,
         ...renderWatchLines(a, marker, facts),
-        sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >>${l.deployLog}`,
-        sh`printf '%s\\n' ${deployRecordJson(a.slot, a.record, "live")} | sed "s/@TIME@/$time/" >${`${l.stateDir}/active.json`}`,
+        renderJournalLiveLines(),
         !!a.previousContainer &&
             (a.standby === "stopped"
                 ? sh`if docker inspect ${a.previousContainer} >/dev/null 2>&1; then say ${`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`}; docker stop -t ${a.drainGraceSeconds} ${a.previousContainer} >/dev/null || say ${`could not stop ${a.previousContainer}`}; fi`
@@ -189,6 +188,8 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`  case "$in_use" in *"$full"*) continue;; esac`,
         sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
         sh`done`,
+        // A re-run of the same deploy (a heal, or a switch interrupted after its flip) tells
+        // nobody; a new container is a release, an existing one the standby returning (a rollback).
         sh`if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi`,
         sh`rm -f ${l.attemptStarted}`,
         sh`echo "$time"`,
@@ -205,5 +206,5 @@ export function renderRoutingCheckScript(a: RoutingArgs): string {
  * the time of the live deploy (the switch's output) from the host's state file.
  */
 export function renderRecordedDeployTimeScript(appDir: string): string {
-    return script(sh`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${`${hostLayout(appDir).stateDir}/active.json`}`);
+    return script(sh`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${hostLayout(appDir).activeRecord}`);
 }

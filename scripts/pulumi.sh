@@ -40,4 +40,18 @@ fi
 if [ "${1:-}" = destroy ] && [[ " $* " != *" --refresh"* ]] && [[ " $* " != *" -r "* ]]; then
   set -- "$@" --refresh=false
 fi
+# A stack left locked by a pulumi that was killed (a closed laptop, a cancelled job) on this
+# machine: pulumi's own error suggests `pulumi cancel`, which also takes a live holder's lock.
+# Say which step is safe instead (README, "After a crash").
+if [ -n "$stack" ] && [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
+  locks="${PULUMI_BACKEND_URL#file://}"
+  locks="${locks%%\?*}/.pulumi/locks"
+  while IFS= read -r lock; do
+    pid=$(sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p' "$lock")
+    holder=$(sed -n 's/.*"hostname": *"\([^"]*\)".*/\1/p' "$lock")
+    if [ -n "$pid" ] && [ "$holder" = "$(hostname)" ] && ! kill -0 "$pid" 2>/dev/null; then
+      log "stack $stack is locked by process $pid, which no longer runs (an interrupted update): run  npm run recover -- --stack $stack  (it never takes a live process's lock)"
+    fi
+  done < <(find "$locks" -path "*/$stack/*.json" 2>/dev/null)
+fi
 exec pulumi "$@"

@@ -299,9 +299,9 @@ export function describeClockSkew(hostEpochSeconds: number, before: number, afte
     return `the host's clock is ${Math.round(skew)} s ${direction} this machine's, beyond maxClockSkewSeconds=${maxSkewSeconds}; nothing ran. Deploy times, certificate checks and TLS depend on it: fix the host's time sync (timedatectl status; chronyc tracking), or this machine's`;
 }
 
-/** The host check's script: the host's clock, then (when asked) one file, if it exists. */
-export function renderHostCheckScript(alsoRead?: string): string {
-    return alsoRead === undefined ? "date +%s" : sh`date +%s; cat ${alsoRead} 2>/dev/null || true`.text;
+/** The host check's script: the host's clock on the first line, then (when asked) a read-only script's output. */
+export function renderHostCheckScript(alsoRun?: string): string {
+    return alsoRun === undefined ? "date +%s" : `date +%s\n${alsoRun}`;
 }
 
 /**
@@ -309,13 +309,13 @@ export function renderHostCheckScript(alsoRead?: string): string {
  * accepts the deploy key, and keeps time within `maxClockSkewSeconds` of this machine: a
  * changed host key, a refused key or a wrong clock is one clear error and no resource
  * operation starts. Retries only a failure to connect. Asynchronous, so the program reads
- * its previous state meanwhile. Returns the content of `alsoRead` on the host ("" if absent).
+ * its previous state meanwhile. Returns what `alsoRun` printed on the host.
  */
 export async function verifyHostAccess(
     access: HostAccess,
     a: Pick<HostAccessArgs, "host" | "port" | "user">,
     maxClockSkewSeconds: number,
-    { attempts = 4, alsoRead }: { attempts?: number; alsoRead?: string } = {},
+    { attempts = 4, alsoRun }: { attempts?: number; alsoRun?: string } = {},
 ): Promise<{ read: string }> {
     // Connections kept from an earlier operation are retired: this one is verified afresh
     // (host key, deploy key), and becomes the connection the probes share.
@@ -326,7 +326,7 @@ export async function verifyHostAccess(
     for (let attempt = 1; attempt <= attempts; attempt++) {
         const before = Date.now();
         // One attempt at a time: the clock is judged against this attempt's round trip only.
-        const r = await runProbeScript({ host: a.host, port: a.port, user: a.user, sshOptions: probeSshOptions(access) }, renderHostCheckScript(alsoRead), 1);
+        const r = await runProbeScript({ host: a.host, port: a.port, user: a.user, sshOptions: probeSshOptions(access) }, renderHostCheckScript(alsoRun), 1);
         const after = Date.now();
         if (r.code === 0) {
             const [clock, ...rest] = r.stdout.split("\n");

@@ -97,26 +97,3 @@ export function parseDeployState(value: unknown): DeployState | undefined {
     };
     return { active: v.active, slots: { blue: slot(v.slots.blue), green: slot(v.slots.green) } };
 }
-
-/** The env fingerprint of a release found serving on a host but never recorded in the stack. */
-export const UNRECORDED_ENV = "unrecorded";
-
-/**
- * The recorded state, corrected by what the host says serves (its `active.json`, written by
- * the switch): a roll stopped after some hosts switched records nothing, so those hosts serve
- * what the stack does not know. Planning from the record alone would take their serving slot
- * for the standby and replace it under traffic. The serving slot and its tag come from the
- * host; its env is not known, so the release is never taken as unchanged. Unreadable or
- * agreeing records change nothing.
- */
-export function reconcileWithHost(recorded: DeployState | undefined, activeRecord: string): DeployState | undefined {
-    if (!recorded) return recorded;
-    let live: { slot?: unknown; tag?: unknown };
-    try {
-        live = JSON.parse(activeRecord) as { slot?: unknown; tag?: unknown };
-    } catch {
-        return recorded;
-    }
-    if ((live.slot !== "blue" && live.slot !== "green") || typeof live.tag !== "string" || live.slot === recorded.active) return recorded;
-    return { active: live.slot, slots: { ...recorded.slots, [live.slot]: { tag: live.tag, envFingerprint: UNRECORDED_ENV } } };
-}

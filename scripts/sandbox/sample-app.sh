@@ -4,6 +4,7 @@
 #   v0.3.2-l9 logs a Traceback · v0.4.0-l9 healthy only after ~8 s
 #   v0.4.1-l9 healthy, then broken (503 everywhere) ~12 s after it starts · v0.4.2-l9 its migration fails
 #   v0.4.3-l9 healthy, smoke passes, but /version answers 500 on 30 % of requests (a canary's case)
+#   v0.4.4-l9 good, but listens only 12 s after it starts (no retry window hides a gap)
 # and, for the bad-input tests: v0.5.0-l9 lightweight (not annotated) on main,
 # v0.6.0-l9 annotated on a branch that is not merged into main.
 # Usage: sample-app.sh <bare-repo-dir>   (idempotent: rebuilt only when its sources change)
@@ -56,6 +57,7 @@ release v0.4.0-l9 slow-start
 release v0.4.1-l9 breaks-later
 release v0.4.2-l9 migrate-fails
 release v0.4.3-l9 flaky-30
+release v0.4.4-l9 slow-listen
 release v0.5.0-l9 good lightweight
 git checkout -q -b experiment
 release v0.6.0-l9 good

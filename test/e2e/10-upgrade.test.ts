@@ -15,8 +15,9 @@ const DYNAMIC_PROBES_COMMIT = "0300c55";
 
 /**
  * Upgrading a deployed stack to this code: the probes move from the Node.js dynamic provider
- * to the l9host plugin in place. No probe is replaced, so no owning command re-runs: no
- * checkout, no env write, no gate, no switch, no deploy record.
+ * to the l9host plugin in place, and host scripts whose text changed since (checked writes,
+ * the journal at the flip) run once more. Nothing of the release is touched: no checkout, no
+ * image, no container, no deploy record, no traffic moved.
  */
 describe("e2e: a stack deployed with dynamic-provider probes upgrades in place", function () {
     this.timeout(20 * 60 * 1000);
@@ -65,12 +66,19 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
         expect(httpGet(`${s.siteUrl}/version`).body).to.contain("v0.2.0-l9");
     });
 
-    it("this code's first up swaps the probes' provider and touches nothing on the host", async () => {
+    it("this code's first up swaps the probes' provider and touches no release on the host", async () => {
         await s.set({ releaseTag: "v0.2.0-l9" });
         const records = sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim();
+        const containers = () => sh(`docker ps -a --no-trunc --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}} {{.Names}} {{.Image}}' | sort`);
+        const before = containers();
         const changed = await up(s.stack);
-        expect(changed.sort()).to.deep.equal(["create pulumi:providers:l9host host-probes", "delete pulumi:providers:pulumi-nodejs host-probes"]);
-        expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim(), "no new deploy record").to.equal(records);
+        expect(changed).to.include("create pulumi:providers:l9host host-probes").and.include("delete pulumi:providers:pulumi-nodejs host-probes");
+        // Only host scripts run again (their text changed) and guards are added: no release step.
+        const releaseSteps = changed.filter((x) => !/ (command:remote:Command|l9host:index:FactProbe|pulumi:providers:\S+) /.test(x) || / (tag|checkout|image)-v/.test(x));
+        expect(releaseSteps, changed.join(", ")).to.deep.equal([]);
+        expect(containers(), "no container replaced").to.equal(before);
+        expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim(), "no new deploy record: the serving deploy's record is recognised").to.equal(records);
+        expect(httpGet(`${s.siteUrl}/version`).body).to.contain("v0.2.0-l9");
         const state = await s.stack.exportStack();
         const resources = (state.deployment as { resources?: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources ?? [];
         expect(resources.filter((x) => x.type.startsWith("pulumi-nodejs")).map((x) => x.type)).to.deep.equal([]);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -9,18 +9,46 @@ import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../ho
 import { renderNotifyLines, renderNotifyTargetsFile } from "../../host-scripts/notify";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { prologue, script, sh } from "../../host-scripts/shell";
+import { sandboxFacts } from "../support/sandbox";
 import { WebhookReceiver } from "../support/webhook-receiver";
 
+interface ScriptResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+    /** Seconds from start to exit. */
+    seconds: number;
+}
+
+/** Starts a script with sh; `process` is the shell running it (to signal it), `done` its end. */
+function startScript(text: string): { process: ChildProcess; done: Promise<ScriptResult> } {
+    const started = Date.now();
+    const p = spawn("sh", ["-c", text]);
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    const done = new Promise<ScriptResult>((resolve) => p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - started) / 1000 })));
+    return { process: p, done };
+}
+
 /** Runs a script with sh without blocking this process (a receiver here must answer it). */
-function runAsync(text: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const p = spawn("sh", ["-c", text]);
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d) => (stdout += d));
-        p.stderr.on("data", (d) => (stderr += d));
-        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+function runAsync(text: string): Promise<ScriptResult> {
+    return startScript(text).done;
+}
+
+/** Runs a command on this machine and returns its stdout. */
+function run(file: string, args: string[]): string {
+    return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** The processes whose command line contains `pattern`. */
+function processesMatching(pattern: string): string {
+    try {
+        return run("pgrep", ["-af", pattern]).trim();
+    } catch {
+        return ""; // pgrep exits 1 when none match
+    }
 }
 
 /** Payloads that leave a file behind if a shell ever runs them. */
@@ -28,10 +56,10 @@ const traps = (canary: string) => [`$(touch ${canary})`, `\`touch ${canary}\``, 
 
 /**
  * The runbook scripts run for real with sh on this machine: notifications against a local
- * receiver, the backup hook, and maintenance mode's files, each fed values that would leave
- * a trace if the shell ever interpreted them.
+ * receiver, the backup hook, the migrate hook against the local dockerd, and maintenance
+ * mode's files, each fed values that would leave a trace if the shell ever interpreted them.
  */
-describe("host: runbook scripts (notify, backup, maintenance)", function () {
+describe("host: runbook scripts (notify, backup, migrate, maintenance)", function () {
     this.timeout(60_000);
     let dir: string;
     let canary: string;
@@ -102,8 +130,8 @@ describe("host: runbook scripts (notify, backup, maintenance)", function () {
     });
 
     describe("backup hook", () => {
-        const hooks = (tag: string, command: string, required = false) =>
-            renderReleaseHooksScript({ appDir: dir, serviceName: "l9", tag, backup: { command, keep: 2, required }, notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir } });
+        const hooks = (tag: string, command: string, required = false, hookTimeoutSeconds = 600) =>
+            renderReleaseHooksScript({ appDir: dir, serviceName: "l9", tag, backup: { command, keep: 2, required }, notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir }, hookTimeoutSeconds });
 
         it("runs with the env file's values taken literally, stores stdout as <time>-<tag>, keeps the newest two", async () => {
             fs.writeFileSync(path.join(dir, "shared/.env"), `DATABASE_URL=postgres://l9@db/${traps(canary)[0]}\nAPP_SECRET=a b 'c'\n`);
@@ -140,6 +168,120 @@ describe("host: runbook scripts (notify, backup, maintenance)", function () {
             expect(r.stderr).to.contain("the backup command wrote nothing");
             expect(r.stderr).to.contain("hook 'backup' failed");
             expect(fs.readdirSync(path.join(dir, "backups"))).to.deep.equal([]);
+        });
+
+        it("a backup that never ends is stopped after hookTimeoutSeconds with its children: required stops the release naming the bound, optional warns", async () => {
+            fs.writeFileSync(path.join(dir, "shared/.env"), "DATABASE_URL=x\n");
+            // A child of the command's shell, with an argument no other process has.
+            const sleeper = `sleep 1000.${process.pid}`;
+            const command = `echo 'dumping' >&2; ${sleeper}; echo late`;
+            const required = await runAsync(hooks("v1.0.0-l9", command, true, 3));
+            expect(required.code, required.stderr).to.equal(1);
+            expect(required.seconds).to.be.within(3, 20);
+            expect(required.stderr).to.contain("hook 'backup' did not finish within hookTimeoutSeconds=3 s and was stopped (backupRequired=true); traffic was not moved");
+            expect(required.stderr).to.contain("| dumping");
+            expect(processesMatching(sleeper)).to.equal("");
+            expect(fs.readdirSync(path.join(dir, "backups"))).to.deep.equal([]);
+
+            const optional = await runAsync(hooks("v1.0.0-l9", command, false, 3));
+            expect(optional.code, optional.stderr).to.equal(0);
+            expect(optional.seconds).to.be.within(3, 20);
+            expect(optional.stderr).to.contain("warning: backup hook did not finish within hookTimeoutSeconds=3 s and was stopped; the release goes on (backupRequired=false)");
+            expect(processesMatching(sleeper)).to.equal("");
+        });
+    });
+
+    describe("migrate hook (the sample image, real dockerd)", function () {
+        this.timeout(180_000);
+        const service = "l9runbookhooks";
+        const migrateContainer = `${service}-migrate`;
+        const slotContainer = `${service}-green`;
+        const images: Record<string, string> = {};
+        const databaseUrl = "postgres://l9@db/hooks";
+        const receiver = new WebhookReceiver();
+        let port = 0;
+        /** The container of that name: "" when there is none, else its state. */
+        const containerState = (name: string) => run("docker", ["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.State}}"]).trim();
+        const hooks = (tag: string, args: string[], hookTimeoutSeconds: number) =>
+            renderReleaseHooksScript({
+                appDir: dir,
+                serviceName: service,
+                tag,
+                migrate: { args, imageId: images[tag], networkMode: "bridge", containerName: slotContainer },
+                notify: { stack: "s", service, tag, actor: "a", appDir: dir },
+                hookTimeoutSeconds,
+            });
+
+        before(async () => {
+            port = await receiver.start();
+            const src = fs.mkdtempSync(path.join(os.tmpdir(), "l9-hooks-src-"));
+            try {
+                for (const tag of ["v0.1.0-l9", "v0.4.2-l9"]) {
+                    run("git", ["clone", "-q", "--branch", tag, sandboxFacts().repoUrl, path.join(src, tag)]);
+                    images[tag] = run("docker", ["build", "-q", path.join(src, tag)]).trim();
+                }
+            } finally {
+                fs.rmSync(src, { recursive: true, force: true });
+            }
+            // The slot the migration is for: created now, so it counts as new in this attempt.
+            run("docker", ["rm", "-f", slotContainer]);
+            run("docker", ["create", "--name", slotContainer, "--network", "bridge", images["v0.1.0-l9"]]);
+        });
+        beforeEach(() => {
+            receiver.received.length = 0;
+            fs.writeFileSync(path.join(dir, "shared/.env"), `APP_SECRET=s\nDATABASE_URL=${databaseUrl}\n`);
+            fs.writeFileSync(path.join(dir, "shared/notify-targets"), renderNotifyTargetsFile([{ format: "json", url: `http://127.0.0.1:${port}/hook` }]));
+        });
+        afterEach(() => run("docker", ["rm", "-f", migrateContainer]));
+        after(() => {
+            receiver.stop();
+            run("docker", ["rm", "-f", slotContainer, migrateContainer]);
+        });
+
+        it("a migration that never exits (arguments the image's ENTRYPOINT takes as its own: the server starts) is stopped after hookTimeoutSeconds and removed", async () => {
+            const r = await runAsync(hooks("v0.1.0-l9", ["sh", "-c", "exit 7"], 3));
+            expect(r.code, r.stderr).to.equal(1);
+            expect(r.seconds, r.stderr).to.be.within(3, 30);
+            expect(r.stderr).to.contain("hook 'migrate' did not finish within hookTimeoutSeconds=3 s; its container was stopped and removed; traffic was not moved");
+            // Its last lines are quoted: the server it started instead of a migration.
+            expect(r.stderr).to.match(/\| l9 sample v0\.1\.0-l9 \(good\) listening on/);
+            expect(containerState(migrateContainer)).to.equal("");
+            const failure = receiver.events("failure").pop();
+            expect(failure, JSON.stringify(receiver.received)).to.not.equal(undefined);
+            expect(String(failure!.body.check)).to.contain("hook 'migrate': did not finish within hookTimeoutSeconds=3 s");
+        });
+
+        it("a migration that fails keeps its exit code, quotes its last lines and is removed", async () => {
+            const r = await runAsync(hooks("v0.4.2-l9", ["migrate"], 60));
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.contain("hook 'migrate' failed (exit 1); traffic was not moved");
+            expect(r.stderr).to.contain("| alembic.util.exc.CommandError: Can't locate revision");
+            expect(containerState(migrateContainer)).to.equal("");
+            expect(receiver.events("failure")).to.have.length(1);
+        });
+
+        it("a container of the same name left by a killed attempt is replaced; a migration that finishes prints its output and is removed", async () => {
+            run("docker", ["run", "-d", "--name", migrateContainer, "--network", "bridge", "-e", "APP_SECRET=s", "-e", "DATABASE_URL=x", images["v0.1.0-l9"]]);
+            expect(containerState(migrateContainer)).to.equal("running");
+            const r = await runAsync(hooks("v0.1.0-l9", ["migrate"], 60));
+            expect(r.code, r.stderr).to.equal(0);
+            expect(r.stderr).to.contain(`| migrate: connecting to the database (DATABASE_URL set, ${databaseUrl.length} characters)`);
+            expect(r.stderr).to.contain("| migrate: schema upgraded to v0.1.0-l9");
+            expect(r.stderr).to.contain("migrate: done");
+            expect(containerState(migrateContainer)).to.equal("");
+            expect(receiver.events("failure")).to.have.length(0);
+        });
+
+        it("a signal to the script while it waits removes the running migration container at once, not after the bound", async () => {
+            const { process: shell, done } = startScript(hooks("v0.1.0-l9", ["sh", "-c", "exit 7"], 120));
+            const deadline = Date.now() + 30_000;
+            while (containerState(migrateContainer) !== "running" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+            expect(containerState(migrateContainer)).to.equal("running");
+            shell.kill("SIGTERM");
+            const r = await done;
+            expect(r.code, r.stderr).to.equal(1);
+            expect(r.seconds, r.stderr).to.be.below(30);
+            expect(containerState(migrateContainer)).to.equal("");
         });
     });
 

@@ -4,6 +4,7 @@ import { parseCheckoutOutput, renderVerifyTagScript, renderWorktreeScript } from
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderSwitchScript } from "../../host-scripts/switch";
+import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 
@@ -170,13 +171,24 @@ describe("host: rendered scripts against real daemons", function () {
             containerName: `${service}-${port}`,
             watch: { seconds: 0, failures: 3, checks: { port, healthPath: "/health", smokeRequests: [] } },
             notify,
+            stepLockWaitSeconds: 60,
                 });
 
-        it("creates the Caddy server on first use and routes to the slot", () => {
+        const journal = () =>
+            sh(`cat '${appDir}/deploys.jsonl'`)
+                .trim()
+                .split("\n")
+                .map((l) => JSON.parse(l) as Record<string, string>);
+
+        it("creates the Caddy server on first use and routes to the slot, journaling switching then live", () => {
             const r = runOnHost(renderSwitchScript(args(18301)));
             expect(r.code, r.stderr).to.equal(0);
             expect(httpGet("http://127.0.0.1:18380/version").body).to.contain("v0.1.0-l9");
-            expect(JSON.parse(sh(`tail -n 1 '${appDir}/deploys.jsonl'`))).to.include({ id: "host-test", slot: "blue", status: "live" });
+            expect(journal().map((x) => `${x.id} ${x.slot} ${x.status}`)).to.deep.equal(["host-test blue switching", "host-test blue live"]);
+            expect(JSON.parse(sh(`cat '${appDir}/state/active.json'`))).to.include({ id: "host-test", slot: "blue", status: "live" });
+            // A re-run of the same deploy (a heal) journals nothing new.
+            expect(runOnHost(renderSwitchScript(args(18301))).code).to.equal(0);
+            expect(journal()).to.have.length(2);
         });
 
         it("flips between two live upstreams under load with zero failed requests and no retries", async () => {
@@ -200,12 +212,98 @@ describe("host: rendered scripts against real daemons", function () {
             expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
         });
 
+        it("journals each flip at the flip: a switch killed right after it leaves a 'switching' record naming the slot that serves", () => {
+            const before = journal().length;
+            const next = { ...args(18306), record: { ...args(18306).record, id: "host-test-2" }, watch: { seconds: 30, failures: 3, checks: { port: 18306, healthPath: "/health", smokeRequests: [] } } };
+            // The script is killed during its watch (SIGKILL, as a dropped session or an OOM kill).
+            sh(`f=$(mktemp); cat >"$f" <<'L9EOF'\n${renderSwitchScript(next)}L9EOF\nsh "$f" >/dev/null 2>&1 & pid=$!; for i in $(seq 1 100); do grep -q host-test-2 '${appDir}/deploys.jsonl' && break; sleep 0.1; done; sleep 1; kill -KILL $pid; rm -f "$f"`);
+            expect(journal().slice(before).map((x) => `${x.id} ${x.slot} ${x.status}`)).to.deep.equal(["host-test-2 green switching"]);
+            expect(JSON.parse(sh(`cat '${appDir}/state/active.json'`))).to.include({ id: "host-test-2", slot: "green", status: "switching" });
+            expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("green");
+            // Run again (the next pulumi up): the flip is not journaled twice; the deploy goes live.
+            const again = runOnHost(renderSwitchScript({ ...next, watch: { ...next.watch, seconds: 0 } }));
+            expect(again.code, again.stderr).to.equal(0);
+            expect(journal().slice(before).map((x) => `${x.id} ${x.slot} ${x.status}`)).to.deep.equal(["host-test-2 green switching", "host-test-2 green live"]);
+            // Back to blue for the tests below.
+            expect(runOnHost(renderSwitchScript(args(18301))).code).to.equal(0);
+        });
+
+        it("waits for a switch of the service that still runs (an interrupted update's), within its bound", () => {
+            const lock = `${appDir}/state/switch.lock`;
+            // Another switch holds the lock for 2 s: this one waits, then goes on.
+            sh(`(flock 9; sleep 2) 9>>'${lock}' >/dev/null 2>&1 & sleep 0.3`);
+            const waited = runOnHost(`exec 2>&1\n${renderSwitchScript(args(18301))}`);
+            expect(waited.code, waited.stdout).to.equal(0);
+            expect(waited.stdout).to.contain("another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 60s");
+            // One that holds it longer than the bound: refused, nothing changed.
+            sh(`(flock 9; sleep 4) 9>>'${lock}' >/dev/null 2>&1 & sleep 0.3`);
+            const refused = runOnHost(renderSwitchScript({ ...args(18306), stepLockWaitSeconds: 1 }));
+            expect(refused.code).to.equal(1);
+            expect(refused.stderr).to.contain("another step of this service that moves traffic still ran after 1s; nothing was changed");
+            expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
+            sh("sleep 3");
+        });
+
         it("fails without touching anything when Caddy's admin API is down (wrong address)", () => {
             const r = runOnHost(renderSwitchScript({ ...args(18306), caddyAdmin: "127.0.0.1:1" }));
             expect(r.code).to.not.equal(0);
             expect(r.stderr).to.contain("traffic was not moved");
             expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
             expect(httpGet("http://127.0.0.1:18380/version").status).to.equal(200);
+        });
+    });
+
+    describe("slot guard (runs before a slot's container is replaced)", () => {
+        // After the switch tests Caddy routes this service to blue. The guarded container
+        // stands for the slot's: labelled with its tag, like the program's slots.
+        const guarded = `${service}-guarded`;
+        const image = () => sh(`docker inspect -f '{{.Image}}' ${guarded}`).trim();
+        const guard = (color: "blue" | "green", imageId: string, tag = "v0.1.0-l9", dir = appDir, name = service) =>
+            runOnHost(renderSlotGuardScript({ serviceName: name, appDir: dir, caddyAdmin: sb.caddyAdmin, color, containerName: guarded, imageId, tag }));
+        const markers = `/var/lib/l9-deploy/${service}/caddy`;
+
+        before(() => {
+            sh(`docker rm -f ${guarded} >/dev/null 2>&1 || true`);
+            sh(`docker run -d --name ${guarded} --label l9.service=${service} --label l9.tag=v0.1.0-l9 --network host -e PORT=18399 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`);
+            expect(sh(`test -e '${markers}/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
+        });
+        after(() => sh(`docker rm -f ${guarded} >/dev/null 2>&1 || true`));
+
+        it("refuses to replace the container Caddy routes to, and changes nothing", () => {
+            const id = sh(`docker inspect -f '{{.Id}}' ${guarded}`).trim();
+            const r = guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9");
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.contain(`guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9): Caddy routes to it, and this update would put v0.2.0-l9 there. Nothing was changed.`);
+            expect(sh(`docker inspect -f '{{.Id}} {{.State.Running}}' ${guarded}`).trim()).to.equal(`${id} true`);
+            // A journal removed by hand changes nothing: Caddy runs the service's server.
+            sh(`mv '${appDir}/state/active.json' '${appDir}/state/active.json.keep'`);
+            try {
+                expect(guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9").code).to.equal(1);
+            } finally {
+                sh(`mv '${appDir}/state/active.json.keep' '${appDir}/state/active.json'`);
+            }
+        });
+
+        it("lets through what replaces nothing, or a slot Caddy does not route to", () => {
+            const same = guard("blue", image());
+            expect(same.code, same.stderr).to.equal(0);
+            expect(same.stdout).to.contain("already runs v0.1.0-l9");
+            const other = guard("green", "sha256:" + "0".repeat(64), "v0.2.0-l9");
+            expect(other.code, other.stderr).to.equal(0);
+            expect(other.stdout).to.contain("Caddy routes to blue");
+        });
+
+        it("removes the marker an interrupted canary left on the slot being replaced", () => {
+            sh(`date > '${markers}/${service}-canary-green-10.on'`);
+            const r = guard("green", "sha256:" + "0".repeat(64), "v0.2.0-l9");
+            expect(r.code, r.stderr).to.equal(0);
+            expect(sh(`ls '${markers}'`)).to.not.contain("canary");
+        });
+
+        it("lets anything through on a host where nothing was ever switched", () => {
+            const r = guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9", "/srv/l9-hosttest-never", `${service}never`);
+            expect(r.code, r.stderr).to.equal(0);
+            expect(r.stdout).to.contain("nothing was switched on this host yet");
         });
     });
 });

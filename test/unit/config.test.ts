@@ -61,6 +61,10 @@ describe("unit: config validation", () => {
         ["a migrate command that is a string", { migrate: "alembic upgrade head" }, /l9-deploy:migrate/],
         ["a multi-line backup command", { backup: "pg_dump\nrm -rf /" }, /l9-deploy:backup must be a single-line shell command/],
         ["too few backups kept", { backupsToKeep: "0" }, /l9-deploy:backupsToKeep/],
+        ["a hook bound below 10 s", { hookTimeoutSeconds: "5" }, /l9-deploy:hookTimeoutSeconds must be at least 10 seconds\. Fix: pulumi config set hookTimeoutSeconds 600/],
+        ["a hook bound beyond 2 hours", { hookTimeoutSeconds: "7201" }, /l9-deploy:hookTimeoutSeconds must be at most 7200 seconds \(2 hours\)\. Fix: pulumi config set hookTimeoutSeconds/],
+        ["a hook bound in fractions of a second", { hookTimeoutSeconds: "30.5" }, /l9-deploy:hookTimeoutSeconds must be a whole number of seconds/],
+        ["a hook bound that is not a number", { hookTimeoutSeconds: "10m" }, /l9-deploy:hookTimeoutSeconds .*Fix: pulumi config set hookTimeoutSeconds/],
         ["a maintenance allow path with a quote", { maintenance: JSON.stringify({ enabled: true, allowPaths: ["/health'"] }) }, /l9-deploy:maintenance.allowPaths.0 must be a URL path/],
         ["a maintenance key typo", { maintenance: JSON.stringify({ enable: true }) }, /l9-deploy:maintenance/],
         ["a negative watch", { watchSeconds: "-5" }, /l9-deploy:watchSeconds/],
@@ -93,6 +97,7 @@ describe("unit: config validation", () => {
         expect(d.migrate).to.equal(undefined);
         expect(d.backupsToKeep).to.equal(7);
         expect(d.backupRequired).to.equal(false);
+        expect(d.hookTimeoutSeconds).to.equal(600);
         expect(d.maintenance).to.deep.include({ enabled: false });
         expect(d.watchSeconds).to.equal(0);
         expect(d.minCertDays).to.equal(14);
@@ -101,6 +106,7 @@ describe("unit: config validation", () => {
                 notify: JSON.stringify([{ url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]),
                 migrate: JSON.stringify(["alembic", "upgrade", "head"]),
                 backupRequired: "true",
+                hookTimeoutSeconds: "10",
                 maintenance: JSON.stringify({ enabled: "true", message: "back soon", allowPaths: ["/health", "/status/*"] }),
             }),
             new Set([...SECRETS, "notify"]),
@@ -108,6 +114,8 @@ describe("unit: config validation", () => {
         expect(c.notify).to.deep.equal([{ format: "json", url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]);
         expect(c.migrate).to.deep.equal(["alembic", "upgrade", "head"]);
         expect(c.backupRequired).to.equal(true);
+        expect(c.hookTimeoutSeconds).to.equal(10);
+        expect(parseConfig(validRawConfig({ hookTimeoutSeconds: "7200" }), SECRETS).hookTimeoutSeconds).to.equal(7200);
         expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"] });
     });
 

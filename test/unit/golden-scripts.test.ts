@@ -14,6 +14,8 @@ import { caddyServerArgs, renderRecordedDeployTimeScript, renderRoutingCheckScri
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
+import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
+import { renderServingFactsScript } from "../../host-scripts/serving-facts";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
 import { controlPaths, dockerSshOptions, openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
@@ -71,6 +73,7 @@ const builders: Record<string, () => string> = {
             containerName: "l9-green",
             watch: { seconds: 60, failures: 3, checks: { port: 8002, healthPath: "/health?deep=1", smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }] } },
             notify: SAMPLE_NOTIFY,
+            stepLockWaitSeconds: 420,
         }),
     "release-hooks.sh": () =>
         renderReleaseHooksScript({
@@ -80,9 +83,10 @@ const builders: Record<string, () => string> = {
             backup: { command: 'pg_dump -Fc "$DATABASE_URL"', keep: 7, required: false },
             migrate: { args: ["alembic", "upgrade", "head"], imageId: IMAGE, networkMode: "host", containerName: "l9-green" },
             notify: SAMPLE_NOTIFY,
+            hookTimeoutSeconds: 600,
         }),
     "release-hooks-backup-required.sh": () =>
-        renderReleaseHooksScript({ appDir: "/opt/l9", serviceName: "l9", tag: "v1.2.0-l9", backup: { command: "backup_db.sh -", keep: 3, required: true }, notify: SAMPLE_NOTIFY }),
+        renderReleaseHooksScript({ appDir: "/opt/l9", serviceName: "l9", tag: "v1.2.0-l9", backup: { command: "backup_db.sh -", keep: 3, required: true }, notify: SAMPLE_NOTIFY, hookTimeoutSeconds: 600 }),
     "notify-targets.txt": () =>
         renderNotifyTargetsFile([
             { format: "json", url: "https://hooks.example.com/services/T000/B000/XXXX" },
@@ -94,6 +98,8 @@ const builders: Record<string, () => string> = {
     "maintenance-off.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: false, message: "Back soon" }),
     "remove-maintenance.sh": () => renderRemoveMaintenanceScript("l9"),
     "route-facts.sh": () => renderRoutingCheckScript(routing),
+    "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9" }),
+    "serving-facts.sh": () => renderServingFactsScript({ appDir: "/opt/l9", serviceName: "l9" }),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
     "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",
     "caddy-server-canary.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(CANARY_ROUTING)), null, 2) + "\n",
@@ -105,6 +111,7 @@ const builders: Record<string, () => string> = {
             containerName: "l9-green",
             plan: { percents: [10, 20], stepSeconds: 60, maxErrorRateBasisPoints: 250, minRequests: 20, sticky: true },
             notify: SAMPLE_NOTIFY,
+            stepLockWaitSeconds: 480,
         }),
     "switch-with-canary.sh": () =>
         renderSwitchScript({
@@ -119,6 +126,7 @@ const builders: Record<string, () => string> = {
             containerName: "l9-blue",
             watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
             notify: SAMPLE_NOTIFY,
+            stepLockWaitSeconds: 480,
         }),
     "drift-check.sh": () =>
         renderDriftCheckScript({

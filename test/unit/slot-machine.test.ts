@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseHostStates } from "../../state/previous-state";
-import { DeployState, parseDeployState, planRelease, reconcileWithHost, UNRECORDED_ENV } from "../../state/slot-machine";
+import { DeployState, parseDeployState, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1") => ({ tag, envFingerprint });
 
@@ -64,23 +64,5 @@ describe("unit: two-slot state machine", () => {
         expect(parseHostStates(undefined)).to.deep.equal({ single: undefined, byName: {} });
         expect(() => parseHostStates({ hosts: { "web-1": { active: "red", slots: {} } } })).to.throw(/malformed/);
         expect(() => parseHostStates({ hosts: 3 })).to.throw(/malformed/);
-    });
-
-    it("corrects the recorded state by what the host says serves, and only then", () => {
-        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v2") }, active: "green" };
-        // A roll stopped after this host switched to v3 in blue: blue serves, with an env nobody recorded.
-        const live = JSON.stringify({ id: "abc", tag: "v3", slot: "blue", status: "live" });
-        expect(reconcileWithHost(recorded, live)).to.deep.equal({ active: "blue", slots: { blue: { tag: "v3", envFingerprint: UNRECORDED_ENV }, green: r("v2") } });
-        // Back to v2: a switch to the standby, nothing replaced.
-        const back = planRelease(reconcileWithHost(recorded, live), r("v2"));
-        expect(back.transition).to.equal("switch-to-standby");
-        expect(back.replaced).to.equal(null);
-        // v3 again: never "unchanged" on an unrecorded env; it goes to the other slot.
-        expect(planRelease(reconcileWithHost(recorded, live), r("v3")).transition).to.equal("release-to-standby");
-        expect(reconcileWithHost(recorded, JSON.stringify({ tag: "v2", slot: "green" }))).to.equal(recorded);
-        expect(reconcileWithHost(recorded, "")).to.equal(recorded);
-        expect(reconcileWithHost(recorded, "{garbage")).to.equal(recorded);
-        expect(reconcileWithHost(recorded, JSON.stringify({ tag: "v3", slot: "red" }))).to.equal(recorded);
-        expect(reconcileWithHost(undefined, live)).to.equal(undefined);
     });
 });

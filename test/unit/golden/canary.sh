@@ -21,7 +21,8 @@ notify() {
       telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
       *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
     esac
-    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
+    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
     n_code=$(printf 'url = "%s"
 ' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
     rm -f "$n_file"
@@ -35,15 +36,22 @@ notify() {
 admin='http://127.0.0.1:2019'
 api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
 curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'
-mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' && chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
-mkdir -p '/opt/l9/shared' && chmod 700 '/opt/l9/shared'
-mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'
-mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'
-mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'
+mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot create /opt/l9 and its state and releases directories'
+chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot set mode 750 on /opt/l9 and its state and releases directories'
+mkdir -p '/opt/l9/shared' || fail 'cannot create /opt/l9/shared'
+chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
+{ mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
+{ mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
+{ mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
+exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
+if ! flock -n 9; then
+  say 'another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 480s'
+  flock -w 480 9 || fail 'another step of this service that moves traffic still ran after 480s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+fi
 canary_log_current() { canary_log=$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary/writer/filename' 2>/dev/null | tr -d '"\n' || true); case "$canary_log" in '/var/lib/l9-deploy/l9/canary'/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }
 load_config() {
   say 'loading Caddy server l9 on :443'
-  mkdir -p '/var/lib/l9-deploy/l9/canary' && chmod 1733 '/var/lib/l9-deploy/l9/canary'
+  { mkdir -p '/var/lib/l9-deploy/l9/canary' && chmod 1733 '/var/lib/l9-deploy/l9/canary'; } || fail 'cannot create /var/lib/l9-deploy/l9/canary with mode 1733'
   canary_log_current || canary_log='/var/lib/l9-deploy/l9/canary'/access-$(date -u +%Y%m%dT%H%M%SZ).log
   logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)
   case "$logs" in
@@ -91,13 +99,13 @@ judge() {
 }
 say 'step 1/2: 10% of requests to green (v1.2.0-l9) for 60s; above 2.5% errors the canary ends'
 from=$(stat -c %s "$log")
-tmp='/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'
+{ tmp='/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'; } || fail 'cannot write /var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'
 step_end=$(( $(date +%s) + 60 ))
 while [ "$(date +%s)" -lt "$step_end" ]; do sleep 1; judge 1 10; done
 if [ "$total" -ge 20 ]; then say 'step 1/2: '"$total canary requests, $errors errors ($rate%)"; else printf '%s\n' 'warning: canary step 1/2 of v1.2.0-l9 saw only '"$total"' requests (fewer than minRequests 20): its error rate was not judged' >&2; fi
 say 'step 2/2: 20% of requests to green (v1.2.0-l9) for 60s; above 2.5% errors the canary ends'
 from=$(stat -c %s "$log")
-tmp='/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'
+{ tmp='/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'; } || fail 'cannot write /var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on'
 rm -f '/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on'
 step_end=$(( $(date +%s) + 60 ))
 while [ "$(date +%s)" -lt "$step_end" ]; do sleep 1; judge 2 20; done

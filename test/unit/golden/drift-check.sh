@@ -42,5 +42,6 @@ tmp='/var/lib/prometheus/node-exporter/l9_drift_l9.prom'.$$
   echo "l9_drift_cron_file{service=\"$svc\"} $g_cron_file"
   echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'
   echo "l9_drift_last_run_timestamp_seconds{service=\"$svc\"} $(date +%s)"
-} >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/prometheus/node-exporter/l9_drift_l9.prom'
+} >"$tmp" || { echo "drift check: cannot write $tmp" >&2; rm -f "$tmp"; exit 2; }
+{ chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/prometheus/node-exporter/l9_drift_l9.prom'; } || { echo 'drift check: cannot install /var/lib/prometheus/node-exporter/l9_drift_l9.prom' >&2; rm -f "$tmp"; exit 2; }
 exit $drift

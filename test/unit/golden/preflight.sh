@@ -34,5 +34,6 @@ else
   say "certificates: Caddy does not run the site's current config yet; it obtains them when the switch loads it"
 fi
 say "host ready: docker, caddy admin and disk space ok"
-mkdir -p '/opt/l9/state' && date +%s >'/opt/l9/state/attempt-started'
+mkdir -p '/opt/l9/state' || fail 'cannot create /opt/l9/state'
+date +%s >'/opt/l9/state/attempt-started' || fail 'cannot write /opt/l9/state/attempt-started'
 echo ok

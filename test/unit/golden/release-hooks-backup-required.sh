@@ -21,7 +21,8 @@ notify() {
       telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
       *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
     esac
-    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
+    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
     n_code=$(printf 'url = "%s"
 ' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
     rm -f "$n_file"
@@ -38,15 +39,25 @@ hook_fail() { # hook_fail <hook> <message> <output file>
   notify failure "hook '$1': $2" "$out_tail"
   fail "hook '$1' $2; traffic was not moved. Last lines above."
 }
-out=$(mktemp) && trap 'rm -f "$out"' EXIT
-mkdir -p '/opt/l9/backups' && chmod 700 '/opt/l9/backups'
+command -v timeout >/dev/null 2>&1 || fail "'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"
+out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"
+hooks_cleanup() { rm -f "$out"; }
+trap hooks_cleanup EXIT
+trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM
+mkdir -p '/opt/l9/backups' || fail 'cannot create the backup directory /opt/l9/backups'
+chmod 700 '/opt/l9/backups' || fail 'cannot make the backup directory /opt/l9/backups private (chmod 700)'
 file='/opt/l9/backups'/$(date -u +%Y%m%dT%H%M%SZ)-'v1.2.0-l9'
-say "backup: running the backup hook into $file"
-if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <'/opt/l9/shared/.env'; exec sh -c 'backup_db.sh -' ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then
+say "backup: running the backup hook (at most 600 s) into $file"
+backup_started=$(date +%s)
+if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <'/opt/l9/shared/.env'; exec timeout -k 10 600 sh -c 'backup_db.sh -' ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then
   mv -f "$file.partial" "$file"
   say "backup: $file ($(wc -c <"$file") bytes)"
 else
-  rc=$?; rm -f "$file.partial"
+  rc=$?
+  rm -f "$file.partial"
+  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge 600 ]; }; then
+    hook_fail backup 'did not finish within hookTimeoutSeconds=600 s and was stopped (backupRequired=true)' "$out"
+  fi
   hook_fail backup "failed (exit $rc; backupRequired=true)" "$out"
 fi
 ls -1 '/opt/l9/backups' | grep -v '\.partial$' | sort -r | tail -n +4 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done

@@ -21,7 +21,8 @@ notify() {
       telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
       *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
     esac
-    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
+    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
     n_code=$(printf 'url = "%s"
 ' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
     rm -f "$n_file"
@@ -38,30 +39,57 @@ hook_fail() { # hook_fail <hook> <message> <output file>
   notify failure "hook '$1': $2" "$out_tail"
   fail "hook '$1' $2; traffic was not moved. Last lines above."
 }
-out=$(mktemp) && trap 'rm -f "$out"' EXIT
-mkdir -p '/opt/l9/backups' && chmod 700 '/opt/l9/backups'
+command -v timeout >/dev/null 2>&1 || fail "'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"
+out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"
+hooks_cleanup() { rm -f "$out"; docker rm -f 'l9-migrate' >/dev/null 2>&1 || true; }
+trap hooks_cleanup EXIT
+trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM
+mkdir -p '/opt/l9/backups' || fail 'cannot create the backup directory /opt/l9/backups'
+chmod 700 '/opt/l9/backups' || fail 'cannot make the backup directory /opt/l9/backups private (chmod 700)'
 file='/opt/l9/backups'/$(date -u +%Y%m%dT%H%M%SZ)-'v1.2.0-l9'
-say "backup: running the backup hook into $file"
-if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <'/opt/l9/shared/.env'; exec sh -c 'pg_dump -Fc "$DATABASE_URL"' ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then
+say "backup: running the backup hook (at most 600 s) into $file"
+backup_started=$(date +%s)
+if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <'/opt/l9/shared/.env'; exec timeout -k 10 600 sh -c 'pg_dump -Fc "$DATABASE_URL"' ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then
   mv -f "$file.partial" "$file"
   say "backup: $file ($(wc -c <"$file") bytes)"
 else
-  rc=$?; rm -f "$file.partial"
+  rc=$?
+  rm -f "$file.partial"
+  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge 600 ]; }; then
+    backup_failure='did not finish within hookTimeoutSeconds=600 s and was stopped'
+  else
+    backup_failure="failed (exit $rc)"
+  fi
   sed 's/^/  | /' "$out" >&2
-  printf 'warning: backup hook failed (exit %s); the release goes on (backupRequired=false)\n' "$rc" >&2
+  printf 'warning: backup hook %s; the release goes on (backupRequired=false)\n' "$backup_failure" >&2
 fi
 ls -1 '/opt/l9/backups' | grep -v '\.partial$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
 container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
 if ! container_is_new 'l9-green'; then
   say 'migrate: skipped, l9-green is the standby returning to traffic (no migration on a rollback)'
 else
-say 'migrate: alembic upgrade head in a one-off container of v1.2.0-l9'
-docker rm -f 'l9-migrate' >/dev/null 2>&1 || true
-if docker run --rm --name 'l9-migrate' --env-file '/opt/l9/shared/.env' --network host 'sha256:abababababababababababababababababababababababababababababababab' 'alembic' 'upgrade' 'head' >"$out" 2>&1; then
-  sed 's/^/  | /' "$out" >&2
+  say 'migrate: alembic upgrade head in a one-off container of v1.2.0-l9 (at most 600 s)'
+  docker rm -f 'l9-migrate' >/dev/null 2>&1 || true
+  docker run -d --name 'l9-migrate' --env-file '/opt/l9/shared/.env' --network host 'sha256:abababababababababababababababababababababababababababababababab' 'alembic' 'upgrade' 'head' >/dev/null 2>"$out" || hook_fail migrate "could not start its container" "$out"
+  timeout 600 docker wait 'l9-migrate' >/dev/null 2>"$out" &
+  wait_rc=0
+  wait "$!" || wait_rc=$?
+  if [ "$wait_rc" -eq 124 ]; then
+    docker logs --tail 30 'l9-migrate' >"$out" 2>&1 || true
+    if docker rm -f 'l9-migrate' >/dev/null 2>>"$out"; then
+      hook_fail migrate 'did not finish within hookTimeoutSeconds=600 s; its container was stopped and removed' "$out"
+    fi
+    hook_fail migrate 'did not finish within hookTimeoutSeconds=600 s; its container l9-migrate could not be removed (docker rm -f it on the host)' "$out"
+  elif [ "$wait_rc" -ne 0 ]; then
+    hook_fail migrate "could not be waited for (docker wait exit $wait_rc)" "$out"
+  fi
+  migrate_exit=$(docker inspect -f '{{.State.ExitCode}}' 'l9-migrate' 2>"$out") || hook_fail migrate "finished, but its exit code could not be read" "$out"
+  if [ "$migrate_exit" != 0 ]; then
+    docker logs --tail 30 'l9-migrate' >"$out" 2>&1 || true
+    hook_fail migrate "failed (exit $migrate_exit)" "$out"
+  fi
+  docker logs 'l9-migrate' 2>&1 | sed 's/^/  | /' >&2
+  docker rm -f 'l9-migrate' >/dev/null 2>&1 || printf 'warning: the finished migration container %s could not be removed\n' 'l9-migrate' >&2
   say "migrate: done"
-else
-  hook_fail migrate "failed (exit $?)" "$out"
-fi
 fi
 date -u +%Y-%m-%dT%H:%M:%SZ

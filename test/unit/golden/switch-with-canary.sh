@@ -21,7 +21,8 @@ notify() {
       telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
       *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
     esac
-    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
+    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
     n_code=$(printf 'url = "%s"
 ' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
     rm -f "$n_file"
@@ -35,15 +36,22 @@ notify() {
 admin='http://127.0.0.1:2019'
 api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
 curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'
-mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' && chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
-mkdir -p '/opt/l9/shared' && chmod 700 '/opt/l9/shared'
-mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'
-mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'
-mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'
+mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot create /opt/l9 and its state and releases directories'
+chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot set mode 750 on /opt/l9 and its state and releases directories'
+mkdir -p '/opt/l9/shared' || fail 'cannot create /opt/l9/shared'
+chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
+{ mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
+{ mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
+{ mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
+exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
+if ! flock -n 9; then
+  say 'another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 480s'
+  flock -w 480 9 || fail 'another step of this service that moves traffic still ran after 480s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+fi
 canary_log_current() { canary_log=$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary/writer/filename' 2>/dev/null | tr -d '"\n' || true); case "$canary_log" in '/var/lib/l9-deploy/l9/canary'/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }
 load_config() {
   say 'loading Caddy server l9 on :443'
-  mkdir -p '/var/lib/l9-deploy/l9/canary' && chmod 1733 '/var/lib/l9-deploy/l9/canary'
+  { mkdir -p '/var/lib/l9-deploy/l9/canary' && chmod 1733 '/var/lib/l9-deploy/l9/canary'; } || fail 'cannot create /var/lib/l9-deploy/l9/canary with mode 1733'
   canary_log_current || canary_log='/var/lib/l9-deploy/l9/canary'/access-$(date -u +%Y%m%dT%H%M%SZ).log
   logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)
   case "$logs" in
@@ -63,6 +71,28 @@ load_config() {
   api -f -X POST -d '{"listen":[":443"],"logs":{"default_logger_name":"l9-canary"},"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"vars","skip_log":true},{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"expression":"!({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\"))"}],"handle":[{"handler":"headers","response":{"add":{"Set-Cookie":["l9_canary_bucket={http.request.uuid}; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax"]}}}]},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-green-10.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"1a\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-green-20.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"33\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-blue-10.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"1a\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-canary-blue-20.on"]},"expression":"(({http.request.cookie.l9_canary_bucket} != null && string({http.request.cookie.l9_canary_bucket}).matches(\"^[0-9a-f]{2}\")) ? string({http.request.cookie.l9_canary_bucket}) : string({http.request.uuid})).substring(0, 2) < \"33\""}],"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"vars","skip_log":true},{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"vars","skip_log":true},{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-0e6009723ccd"}]}' 'http://127.0.0.1:2019/config/apps/http/servers/l9' >&2 || fail "Caddy refused the server config"
 }
 { curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-0e6009723ccd' 2>/dev/null && canary_log_current; } || load_config
+container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
+if container_is_new 'l9-blue'; then release=yes; else release=no; fi
+l9_record='{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"blue","status":"@STATUS@","release":"@RELEASE@","envFingerprint":"@ENV@","actor":"ops@example.com","time":"@TIME@"}'
+env_fp=$(cut -c1-16 '/opt/l9/shared/.env.sha256' 2>/dev/null || true)
+case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac
+record_as() { printf '%s\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/"; }
+journal() { record_as "$1" >>'/opt/l9/deploys.jsonl' || fail 'cannot append to /opt/l9/deploys.jsonl'; }
+mark_active() {
+  record_as "$1" >'/opt/l9/state/active.json.tmp' || fail 'cannot write /opt/l9/state/active.json.tmp'
+  mv -f '/opt/l9/state/active.json.tmp' '/opt/l9/state/active.json' || fail 'cannot replace /opt/l9/state/active.json'
+}
+settled=no
+if grep -qF '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"blue",' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
+if [ "$already_live" = yes ]; then
+  release=$(sed -n 's/.*"release":"\([a-z]*\)".*/\1/p' '/opt/l9/state/active.json')
+  if grep -qF '"status":"live"' '/opt/l9/state/active.json'; then settled=yes; fi
+fi
+if [ "$already_live" = no ]; then
+  if [ -f '/opt/l9/state/active.json' ]; then cp -f '/opt/l9/state/active.json' '/opt/l9/state/previous.json' || fail 'cannot keep /opt/l9/state/previous.json'; else rm -f '/opt/l9/state/previous.json' || fail 'cannot remove /opt/l9/state/previous.json'; fi
+  journal switching
+  mark_active switching
+fi
 rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'
 rm -f '/var/lib/l9-deploy/l9/caddy/l9-canary-'*.on
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
@@ -72,11 +102,10 @@ if [ "$upstream" != '[{"dial":"127.0.0.1:8001"}]' ]; then say 'Caddy'\''s blue u
 [ "$routing" = 'blue' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8001"}]' ] && [ "$config" = current ] || fail 'Caddy does not route to blue (127.0.0.1:8001) after the switch:'" routing $routing, upstream $upstream, config $config"
 say 'Caddy now routes to blue (127.0.0.1:8001)'
 time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-if grep -qF '"id":"0123456789ab"' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
-container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
-if container_is_new 'l9-blue'; then release=yes; else release=no; fi
-printf '%s\n' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"blue","actor":"ops@example.com","status":"live","time":"@TIME@"}' | sed "s/@TIME@/$time/" >>'/opt/l9/deploys.jsonl'
-printf '%s\n' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"blue","actor":"ops@example.com","status":"live","time":"@TIME@"}' | sed "s/@TIME@/$time/" >'/opt/l9/state/active.json'
+if [ "$settled" = no ]; then
+  journal live
+  mark_active live
+fi
 say 'keeping l9-green running as warm standby'
 in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
 docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +4 | while read -r img; do

@@ -21,7 +21,8 @@ notify() {
       telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
       *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
     esac
-    n_file=$(mktemp) && printf '%s' "$n_body" >"$n_file"
+    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
+    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
     n_code=$(printf 'url = "%s"
 ' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
     rm -f "$n_file"
@@ -35,11 +36,18 @@ notify() {
 admin='http://127.0.0.1:2019'
 api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
 curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'
-mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' && chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
-mkdir -p '/opt/l9/shared' && chmod 700 '/opt/l9/shared'
-mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'
-mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'
-mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'
+mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot create /opt/l9 and its state and releases directories'
+chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot set mode 750 on /opt/l9 and its state and releases directories'
+mkdir -p '/opt/l9/shared' || fail 'cannot create /opt/l9/shared'
+chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
+{ mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
+{ mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
+{ mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
+exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
+if ! flock -n 9; then
+  say 'another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 420s'
+  flock -w 420 9 || fail 'another step of this service that moves traffic still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+fi
 load_config() {
   say 'loading Caddy server l9 on :443'
   servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
@@ -51,7 +59,29 @@ load_config() {
   api -f -X POST -d '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-acd419a603fc"}]}' 'http://127.0.0.1:2019/config/apps/http/servers/l9' >&2 || fail "Caddy refused the server config"
 }
 curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null || load_config
-tmp='/var/lib/l9-deploy/l9/caddy/l9-green.active'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-green.active'
+container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
+if container_is_new 'l9-green'; then release=yes; else release=no; fi
+l9_record='{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","status":"@STATUS@","release":"@RELEASE@","envFingerprint":"@ENV@","actor":"ops@example.com","time":"@TIME@"}'
+env_fp=$(cut -c1-16 '/opt/l9/shared/.env.sha256' 2>/dev/null || true)
+case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac
+record_as() { printf '%s\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/"; }
+journal() { record_as "$1" >>'/opt/l9/deploys.jsonl' || fail 'cannot append to /opt/l9/deploys.jsonl'; }
+mark_active() {
+  record_as "$1" >'/opt/l9/state/active.json.tmp' || fail 'cannot write /opt/l9/state/active.json.tmp'
+  mv -f '/opt/l9/state/active.json.tmp' '/opt/l9/state/active.json' || fail 'cannot replace /opt/l9/state/active.json'
+}
+settled=no
+if grep -qF '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green",' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
+if [ "$already_live" = yes ]; then
+  release=$(sed -n 's/.*"release":"\([a-z]*\)".*/\1/p' '/opt/l9/state/active.json')
+  if grep -qF '"status":"live"' '/opt/l9/state/active.json'; then settled=yes; fi
+fi
+if [ "$already_live" = no ]; then
+  if [ -f '/opt/l9/state/active.json' ]; then cp -f '/opt/l9/state/active.json' '/opt/l9/state/previous.json' || fail 'cannot keep /opt/l9/state/previous.json'; else rm -f '/opt/l9/state/previous.json' || fail 'cannot remove /opt/l9/state/previous.json'; fi
+  journal switching
+  mark_active switching
+fi
+{ tmp='/var/lib/l9-deploy/l9/caddy/l9-green.active'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-green.active'; } || fail 'cannot write /var/lib/l9-deploy/l9/caddy/l9-green.active'
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
 if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
@@ -59,9 +89,6 @@ if [ "$upstream" != '[{"dial":"127.0.0.1:8002"}]' ]; then say 'Caddy'\''s green 
 [ "$routing" = 'green' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ] && [ "$config" = current ] || fail 'Caddy does not route to green (127.0.0.1:8002) after the switch:'" routing $routing, upstream $upstream, config $config"
 say 'Caddy now routes to green (127.0.0.1:8002)'
 time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-if grep -qF '"id":"0123456789ab"' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
-container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
-if container_is_new 'l9-green'; then release=yes; else release=no; fi
 check_health() {
   out=$(curl -sS -m 5 -w '\n%{http_code}' 'http://127.0.0.1:8002/health?deep=1' 2>&1) || out="$out"
   code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')
@@ -77,17 +104,17 @@ check_smoke() {
 }
 switch_back() {
   log_tail=$(docker logs --tail 30 'l9-green' 2>&1 || true)
-  if [ "$release" = no ] || [ "$already_live" = yes ]; then notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; green is not a new release (a rollback or a heal), so traffic stays on it'; fi
-  [ "$(docker inspect -f '{{.State.Running}}' 'l9-blue' 2>/dev/null)" = true ] || { notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue is not running, so traffic stays on green'; }
-  curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:8001/health?deep=1' || { notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue does not answer its health endpoint either, so traffic stays on green'; }
+  if [ "$release" != yes ] || [ "$settled" = yes ]; then journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; green is not a new release (a rollback or a heal), so traffic stays on it'; fi
+  [ "$(docker inspect -f '{{.State.Running}}' 'l9-blue' 2>/dev/null)" = true ] || { journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue is not running, so traffic stays on green'; }
+  curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:8001/health?deep=1' || { journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue does not answer its health endpoint either, so traffic stays on green'; }
   say 'switching traffic back to blue (l9-blue, v1.1.0-l9)'
 rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'
   if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
   upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
   if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
   [ "$routing" = 'blue' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8001"}]' ] || fail 'switch-back to blue could not be verified:'" routing $routing, upstream $upstream"
-  printf '%s
-' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","actor":"ops@example.com","status":"switched-back","time":"@TIME@"}' | sed "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/" >>'/opt/l9/deploys.jsonl'
+  journal switched-back
+  if [ -f '/opt/l9/state/previous.json' ]; then cp -f '/opt/l9/state/previous.json' '/opt/l9/state/active.json' || fail 'cannot restore /opt/l9/state/active.json'; fi
   notify rollback 'automatic switch-back to v1.1.0-l9: '"$check_failed" "$log_tail"
   printf '%s
 ' "$log_tail" | sed 's/^/  | /' >&2
@@ -100,8 +127,10 @@ while [ "$(date +%s)" -lt "$w_end" ]; do
   sleep 1
 done
 say 'watch: green passed 60s of checks'" ($w_fails failed at the end, below 3)"
-printf '%s\n' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","actor":"ops@example.com","status":"live","time":"@TIME@"}' | sed "s/@TIME@/$time/" >>'/opt/l9/deploys.jsonl'
-printf '%s\n' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","actor":"ops@example.com","status":"live","time":"@TIME@"}' | sed "s/@TIME@/$time/" >'/opt/l9/state/active.json'
+if [ "$settled" = no ]; then
+  journal live
+  mark_active live
+fi
 if docker inspect 'l9-blue' >/dev/null 2>&1; then say 'draining l9-blue (SIGTERM, 30s grace)'; docker stop -t 30 'l9-blue' >/dev/null || say 'could not stop l9-blue'; fi
 in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
 docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +4 | while read -r img; do

@@ -1,0 +1,47 @@
+import { caddyServerName, canaryMarkerPrefix, greenMarkerFile } from "./caddy";
+import { caddyMarkerDir, hostLayout } from "./layout";
+import { prologue, script, sh } from "./shell";
+
+export interface SlotGuardArgs {
+    serviceName: string;
+    appDir: string;
+    /** Caddy's admin API address. */
+    caddyAdmin: string;
+    color: "blue" | "green";
+    /** The slot's container, `<serviceName>-<color>`. */
+    containerName: string;
+    /** The image and tag the update puts in the slot. */
+    imageId: string;
+    tag: string;
+}
+
+/**
+ * Runs before a slot's container is created or replaced, and refuses to replace the one Caddy
+ * routes to, whatever the stack's plan says: the host's routing marker decides. It counts once
+ * anything was switched here: the journal exists, or Caddy runs the service's server (a
+ * journal removed by hand changes nothing). A container that
+ * already runs the desired image and tag is not replaced, so it passes. Canary markers that
+ * send a share to this slot are left only by a killed canary (a canary runs after this
+ * step): they are removed first, so that no request goes to a container being replaced.
+ */
+export function renderSlotGuardScript(a: SlotGuardArgs): string {
+    const l = hostLayout(a.appDir);
+    const markerDir = caddyMarkerDir(a.serviceName);
+    return script(
+        prologue(`guard ${a.color}`),
+        sh`for m in ${`${canaryMarkerPrefix(markerDir, a.serviceName)}${a.color}-`}*.on; do`,
+        sh`  [ -e "$m" ] || continue`,
+        sh`  say "removing $m: a canary that was interrupted left it, and no canary runs now"`,
+        sh`  rm -f "$m" || fail "cannot remove $m"`,
+        sh`done`,
+        // Caddy answers a path it does not have with "null".
+        sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`} 2>/dev/null)" in "{"*) caddy_server=yes ;; *) caddy_server=no ;; esac`,
+        sh`if [ ! -f ${l.activeRecord} ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi`,
+        sh`if [ -e ${greenMarkerFile(markerDir, a.serviceName)} ]; then routing=green; else routing=blue; fi`,
+        sh`if [ "$routing" != ${a.color} ]; then echo "Caddy routes to $routing"; exit 0; fi`,
+        sh`if ! running_image=$(docker inspect -f '{{.Image}}' ${a.containerName} 2>/dev/null); then echo ${`${a.containerName} does not exist`}; exit 0; fi`,
+        sh`running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${a.containerName})`,
+        sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`,
+        sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag): "${`Caddy routes to it, and this update would put ${a.tag} there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
+    );
+}

@@ -1,0 +1,18 @@
+set -eu
+umask 027
+L9_STEP='guard green'
+fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
+say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+for m in '/var/lib/l9-deploy/l9/caddy/l9-canary-green-'*.on; do
+  [ -e "$m" ] || continue
+  say "removing $m: a canary that was interrupted left it, and no canary runs now"
+  rm -f "$m" || fail "cannot remove $m"
+done
+case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in "{"*) caddy_server=yes ;; *) caddy_server=no ;; esac
+if [ ! -f '/opt/l9/state/active.json' ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi
+if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
+if [ "$routing" != 'green' ]; then echo "Caddy routes to $routing"; exit 0; fi
+if ! running_image=$(docker inspect -f '{{.Image}}' 'l9-green' 2>/dev/null); then echo 'l9-green does not exist'; exit 0; fi
+running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' 'l9-green')
+if [ "$running_image" = 'sha256:abababababababababababababababababababababababababababababababab' ] && [ "$running_tag" = 'v1.2.0-l9' ]; then echo 'l9-green already runs v1.2.0-l9'; exit 0; fi
+fail 'refusing to replace green (l9-green'", running $running_tag): "'Caddy routes to it, and this update would put v1.2.0-l9 there. Nothing was changed. The stack'\''s record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat /opt/l9/state/active.json; ls /var/lib/l9-deploy/l9/caddy'

@@ -1,0 +1,79 @@
+import { expect } from "chai";
+import { parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } from "../../state/host-record";
+import { DeployState, planRelease } from "../../state/slot-machine";
+
+const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1") => ({ tag, envFingerprint });
+const facts = (routing: "blue" | "green", journal: string, blue = "", green = "") => parseServingFacts(`routing=${routing}\njournal=${journal}\nblue=${blue}\ngreen=${green}\n`);
+const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") => JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
+
+describe("unit: the host's record of what serves (the host wins)", () => {
+    it("reads the facts the host check prints, and nothing from garbage", () => {
+        expect(facts("green", record("green", "v2", "switching"), "v1", "v2")).to.deep.equal({
+            routing: "green",
+            journal: { slot: "green", tag: "v2", status: "switching", envFingerprint: "e1e1e1e1e1e1e1e1" },
+            tags: { blue: "v1", green: "v2" },
+        } satisfies ServingFacts);
+        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, tags: {} });
+        expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
+        expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
+        // A journal written by an older version has no env fingerprint.
+        expect(facts("blue", JSON.stringify({ slot: "blue", tag: "v1", status: "live" }), "v1")?.journal).to.deep.equal({ slot: "blue", tag: "v1", status: "live" });
+        expect(parseServingFacts("")).to.equal(undefined);
+        expect(parseServingFacts("routing=red\n")).to.equal(undefined);
+    });
+
+    it("a switch killed after its flip: the next release goes to the slot that does not serve", () => {
+        // The stack recorded blue serving v1; the interrupted update flipped Caddy to green (v2).
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v0") }, active: "blue" };
+        const { state, disagreement } = reconcileWithHost(recorded, facts("green", record("green", "v2", "switching"), "v1", "v2"));
+        expect(state).to.deep.equal({ active: "green", slots: { blue: r("v1"), green: r("v2") } });
+        expect(disagreement).to.match(/the host serves v2 from green .*journal status 'switching'.*the stack's record says v1 serves from blue/);
+        const next = planRelease(state, r("v3"));
+        expect(next.transition).to.equal("release-to-standby");
+        expect(next.replaced, "never the serving slot").to.equal("blue");
+        // The same tag again converges without a new container.
+        const same = planRelease(state, r("v2"));
+        expect(same.transition).to.equal("unchanged");
+        expect(same.replaced).to.equal(null);
+        // The previous tag is the warm standby: a switch, nothing replaced.
+        expect(planRelease(state, r("v1")).transition).to.equal("switch-to-standby");
+    });
+
+    it("the routing marker decides when the journal and Caddy disagree (killed between journal and flip)", () => {
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v0") }, active: "blue" };
+        // The journal names green, but the marker was never set: blue still serves v1, as recorded.
+        expect(reconcileWithHost(recorded, facts("blue", record("green", "v2", "switching"), "v1", "v2"))).to.deep.equal({ state: recorded });
+        // With no record at all, blue serves v1 with the record's env unknown to the journal: never "unchanged".
+        const fresh = reconcileWithHost(undefined, facts("blue", record("green", "v2", "switching"), "v1", "v2"));
+        expect(fresh.state).to.deep.equal({ active: "blue", slots: { blue: { tag: "v1", envFingerprint: UNRECORDED_ENV }, green: null } });
+        expect(planRelease(fresh.state, r("v1")).transition).to.equal("release-to-standby");
+        expect(planRelease(fresh.state, r("v1")).replaced).to.equal("green");
+    });
+
+    it("a roll stopped after this host switched (several hosts): planned from what it serves", () => {
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v2") }, active: "green" };
+        const { state } = reconcileWithHost(recorded, facts("blue", record("blue", "v3", "live", "e3e3e3e3e3e3e3e3"), "v3", "v2"));
+        expect(state).to.deep.equal({ active: "blue", slots: { blue: r("v3", "e3e3e3e3e3e3e3e3"), green: r("v2") } });
+        expect(planRelease(state, r("v2")).transition).to.equal("switch-to-standby");
+        // An older journal without the env: v3 is never taken as unchanged.
+        const old = reconcileWithHost(recorded, facts("blue", JSON.stringify({ slot: "blue", tag: "v3", status: "live" }), "v3", "v2")).state;
+        expect(old?.slots.blue).to.deep.equal({ tag: "v3", envFingerprint: UNRECORDED_ENV });
+        expect(planRelease(old, r("v3")).replaced).to.equal("green");
+    });
+
+    it("concludes nothing when the host agrees, never flipped, or its routed slot has no container", () => {
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v2") }, active: "green" };
+        expect(reconcileWithHost(recorded, facts("green", record("green", "v2"), "v1", "v2"))).to.deep.equal({ state: recorded });
+        expect(reconcileWithHost(recorded, facts("blue", "", "v1", "v2"))).to.deep.equal({ state: recorded });
+        expect(reconcileWithHost(recorded, facts("blue", record("blue", "v1"), "", "v2"))).to.deep.equal({ state: recorded });
+        expect(reconcileWithHost(recorded, undefined)).to.deep.equal({ state: recorded });
+        expect(reconcileWithHost(undefined, facts("blue", "", "", ""))).to.deep.equal({ state: undefined });
+    });
+
+    it("an env the host recorded but the stack did not is a disagreement too", () => {
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v2") }, active: "green" };
+        const { state, disagreement } = reconcileWithHost(recorded, facts("green", record("green", "v2", "live", "e9e9e9e9e9e9e9e9"), "v1", "v2"));
+        expect(state?.slots.green).to.deep.equal(r("v2", "e9e9e9e9e9e9e9e9"));
+        expect(disagreement).to.contain("with another env");
+    });
+});
