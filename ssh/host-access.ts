@@ -202,7 +202,8 @@ function withStackLock<T>(dir: string, fn: () => T): T {
     }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this machine runs (one of another user counts: EPERM). */
+export function processAlive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;

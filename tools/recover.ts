@@ -10,6 +10,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { processAlive } from "../ssh/host-access";
 import { judgeStackLock, parseStackLock, StackLock } from "./stack-lock";
 
 const root = path.resolve(__dirname, "..");
@@ -17,15 +18,6 @@ const root = path.resolve(__dirname, "..");
 function pulumi(args: string[]): { code: number; stdout: string; out: string } {
     const r = spawnSync("bash", [path.join(root, "scripts/pulumi.sh"), ...args], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     return { code: r.status ?? 1, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
-}
-
-function isRunning(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
 }
 
 /** The stack's lock files in a file backend (`.pulumi/locks/.../<stack>/*.json`). */
@@ -64,7 +56,7 @@ function main(): number {
         const locks = lockFiles(dir, stack).map((f) => parseStackLock(f, fs.readFileSync(f, "utf8"))).filter((l): l is StackLock => !!l);
         let kept = 0;
         for (const lock of locks) {
-            const verdict = judgeStackLock(lock, { hostname: os.hostname(), isRunning });
+            const verdict = judgeStackLock(lock, { hostname: os.hostname(), isRunning: processAlive });
             if (verdict.action === "remove") fs.rmSync(lock.file, { force: true });
             else kept++;
             process.stdout.write(`recover: ${verdict.why}\n`);

@@ -62,6 +62,16 @@ describe("unit: resource graph of a release (mocks)", function () {
     const urnsOf = (deps: pulumi.ResourceOptions["dependsOn"]) =>
         Promise.all(((deps ?? []) as pulumi.Resource[]).map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
 
+    it("guards each slot: its container is created or replaced only after a host check of what Caddy routes to", async () => {
+        for (const color of ["blue", "green"]) {
+            expect((await urnsOf(g.options.get(`${color}-container`)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal([`${color}-guard`]);
+            const guard = g.byName(`${color}-guard`).inputs;
+            expect(guard.stdin).to.contain(`L9_STEP='guard ${color}'`);
+            expect(guard.stdin).to.contain(`refusing to replace ${color} (l9-${color}`);
+        }
+        expect(g.byName("green-guard").inputs.stdin).to.contain(`'${mockImageId("v0.2.0-l9")}'`).and.contain("'v0.2.0-l9'");
+    });
+
     it("gates before switching, and switches only after every slot exists and the env file is written", async () => {
         expect((await urnsOf(g.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
         expect((await urnsOf(g.options.get("traffic")?.dependsOn)).map((u) => u.split("::").pop())).to.have.members(["blue", "green", "env"]);

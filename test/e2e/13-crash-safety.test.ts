@@ -1,0 +1,285 @@
+import { expect } from "chai";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as path from "path";
+import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import { LoadLoop, LoadReport } from "../support/load-loop";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { REPO_ROOT } from "../support/toolchain";
+
+/**
+ * Crash safety: an update interrupted after its flip (its host script killed, or the
+ * operator's `pulumi` killed) never leads the next one to replace the container that serves.
+ * The next release is a tag that listens only 12 s after it starts (v0.4.4-l9), under load:
+ * a replaced serving container would show as failed requests that no proxy retry hides.
+ * Then a fault matrix: a release interrupted at each step boundary, by either kind of kill.
+ */
+describe("e2e: crash safety (interrupted after the flip)", function () {
+    this.timeout(30 * 60 * 1000);
+    let s: L9TestStack;
+    const SLOW = "v0.4.4-l9";
+
+    const version = () => {
+        const r = httpGet(`${s.siteUrl}/version`);
+        return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
+    };
+    const containerId = (color: string) => sh(`docker inspect -f '{{.Id}}' '${s.serviceName}-${color}' 2>/dev/null || true`).trim();
+    const journal = () =>
+        sh(`cat '${s.appDir}/deploys.jsonl' 2>/dev/null || true`)
+            .split("\n")
+            .filter((l) => l.trim())
+            .map((l) => JSON.parse(l) as { id: string; tag: string; slot: string; status: string });
+    const waitFor = async (what: string, test: () => boolean, seconds = 180) => {
+        for (let i = 0; i < seconds * 4; i++) {
+            if (test()) return;
+            await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error(`timed out waiting for ${what}`);
+    };
+    /** The journal says `tag` was flipped to (its switch is in its watch now). */
+    const flipped = (tag: string, since: number) => () => journal().slice(since).some((r) => r.tag === tag && r.status === "switching");
+    /** SIGKILL of the host scripts running now (`sh -s`, as the command provider starts them): the switch, in its watch. */
+    const killHostScripts = () => sh(`pkill -KILL -f '^sh -s$' && echo killed || echo none`).trim();
+    /** `pulumi up` as an operator runs it, in its own process group, so that it can be killed like a closed laptop. */
+    const upInBackground = (): ChildProcess =>
+        spawn("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), "up", "--yes", "--stack", `e2e-crash`, "--non-interactive", "--color", "never"], {
+            cwd: REPO_ROOT,
+            env: { ...process.env, ...s.envVars },
+            detached: true,
+            stdio: "ignore",
+        });
+    /** The recovery step the README names (npm run recover). */
+    const recover = () => {
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/recover.ts", "--stack", "e2e-crash"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...s.envVars } });
+        return { code: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    const noFailures = (report: LoadReport) => {
+        console.log(`      load: ${report.total} requests, ${report.failed.length} failed`);
+        expect(report.total).to.be.greaterThan(100);
+        expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
+    };
+
+    before(async () => {
+        s = await createL9Stack("crash", 19600);
+        cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        expect(version()).to.equal("v0.1.0-l9");
+    });
+
+    after(async () => {
+        if (s) s.destroy();
+    });
+
+    /** The slot Caddy's routing marker sends traffic to, on the host. */
+    const routing = () => sh(`test -e '/var/lib/l9-deploy/${s.serviceName}/caddy/${s.serviceName}-green.active' && echo green || echo blue`).trim();
+
+    it("the switch's script killed during its watch: the next release, slow to start, goes to the other slot under load with 0 failed requests", async () => {
+        // v0.1.0 serves from blue. v0.2.0 goes to green, passes its gate, Caddy flips to green,
+        // and the switch's script dies in its watch: the update fails, green serves.
+        await s.set({ releaseTag: "v0.2.0-l9", watchSeconds: "20" });
+        const before = journal().length;
+        const update = s.up();
+        await waitFor("the flip to v0.2.0", flipped("v0.2.0-l9", before));
+        expect(killHostScripts()).to.equal("killed");
+        const failed = await update;
+        expect(failed.ok, "the interrupted update fails").to.equal(false);
+        expect(version()).to.equal("v0.2.0-l9");
+        const green = containerId("green");
+
+        // The next release, straight away: the stack's record still says blue serves v0.1.0.
+        await s.set({ releaseTag: SLOW, watchSeconds: "0" });
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        const r = await s.up();
+        noFailures(await loop.stop());
+        expect(r.ok, r.error).to.equal(true);
+        expect(r.stdout).to.match(/the host serves v0\.2\.0-l9 from green .*the stack's record says v0\.1\.0-l9 serves from blue/);
+        expect(version()).to.equal(SLOW);
+        expect(containerId("green"), "the container that served was not replaced").to.equal(green);
+        expect((await s.stack.outputs()).activeSlot.value).to.equal("blue");
+        // Each flip is journaled once: v0.2.0's (switching, never live) and the slow tag's.
+        const flips = journal().slice(before).filter((x) => x.status === "switching").map((x) => `${x.tag} ${x.slot}`);
+        expect(flips).to.deep.equal(["v0.2.0-l9 green", `${SLOW} blue`]);
+    });
+
+    it("`pulumi` itself killed during the watch: the documented recovery, then the same tag converges and a slow release loses no request", async () => {
+        // SLOW serves from blue, v0.2.0 is the warm standby in green. v0.1.0 replaces green.
+        await s.set({ releaseTag: "v0.1.0-l9", watchSeconds: "20" });
+        const before = journal().length;
+        const child = upInBackground();
+        await waitFor("the flip to v0.1.0", flipped("v0.1.0-l9", before));
+        // A live holder's lock is never taken.
+        const busy = recover();
+        expect(busy.code, busy.out).to.equal(1);
+        expect(busy.out).to.match(/process \d+ .* still runs and holds the lock/);
+        process.kill(-child.pid!, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(version()).to.equal("v0.1.0-l9");
+        const green = containerId("green");
+
+        // The stack is left locked by a process that no longer exists: the error says what to run.
+        const locked = s.cli(["up", "--yes"]);
+        expect(locked.code).to.not.equal(0);
+        expect(locked.out).to.match(/currently locked/);
+        expect(locked.out).to.contain("npm run recover -- --stack e2e-crash");
+        const recovered = recover();
+        expect(recovered.code, recovered.out).to.equal(0);
+        expect(recovered.out).to.match(/removed the lock of process \d+ .*which no longer runs/);
+
+        // The same tag converges: no container replaced, each flip journaled once.
+        const again = await s.up();
+        expect(again.ok, again.error).to.equal(true);
+        expect(version()).to.equal("v0.1.0-l9");
+        expect(containerId("green")).to.equal(green);
+        const flips = journal().slice(before).filter((x) => x.status === "switching").map((x) => `${x.tag} ${x.slot}`);
+        expect(flips).to.deep.equal(["v0.1.0-l9 green"]);
+        expect(journal().slice(before).filter((x) => x.status === "live").map((x) => x.tag)).to.deep.equal(["v0.1.0-l9"]);
+
+        // A release that starts slowly (SLOW with another env: a new container) goes to blue under load.
+        await s.set({ releaseTag: SLOW, watchSeconds: "0" });
+        await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-rotated", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        const r = await s.up();
+        noFailures(await loop.stop());
+        expect(r.ok, r.error).to.equal(true);
+        expect(version()).to.equal(SLOW);
+        expect(containerId("green"), "v0.1.0, which served, is the warm standby").to.equal(green);
+    });
+
+    describe("fault matrix: a release interrupted at each step boundary, then the same release, then the next one under load", () => {
+        type Kill = "host script" | "pulumi";
+        interface Boundary {
+            name: string;
+            /** The tag released (default: the slow tag, with another env each case). */
+            tag?: string;
+            /** Config for the release (reset after the case). */
+            config?: Record<string, string>;
+            /**
+             * The config changes Caddy's server config: applied (and reset) by an update of its
+             * own, without load. A config reload is a settings change, not the fault under test.
+             */
+            reloadsCaddy?: boolean;
+            /** True once the release reached the boundary; `standby` is the slot being released into. */
+            reached(standby: string, before: { container: string; records: number }): boolean;
+            /** Extra wait after the boundary is reached, ms. */
+            afterMs?: number;
+        }
+        const newContainer = (standby: string, before: { container: string }) => containerId(standby) !== "" && containerId(standby) !== before.container;
+        const imageBuilt = (tag: string) => () => sh(`docker image ls -q '${s.serviceName}-api:${tag}'`).trim() !== "";
+        const boundaries: Boundary[] = [
+            { name: "after the image build", tag: "v0.4.0-l9", reached: imageBuilt("v0.4.0-l9") },
+            { name: "after the image build", tag: "v0.2.0-l9", reached: imageBuilt("v0.2.0-l9") },
+            { name: "after the standby is replaced", reached: newContainer },
+            { name: "during the gate", reached: newContainer, afterMs: 4000 },
+            {
+                name: "during the hooks",
+                config: { backup: "sleep 6; echo l9-backup" },
+                reached: () => sh(`ls '${s.appDir}/backups' 2>/dev/null || true`).includes(".partial"),
+            },
+            {
+                name: "during a canary step",
+                config: { canary: JSON.stringify({ percent: 20, steps: 1, stepSeconds: 8, minRequests: 1000000 }) },
+                reloadsCaddy: true,
+                reached: () => sh(`ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`).includes("canary"),
+            },
+            { name: "right after the flip", reached: (_, b) => journal().slice(b.records).some((r) => r.status === "switching") },
+            { name: "during the watch", config: { watchSeconds: "8" }, reached: (_, b) => journal().slice(b.records).some((r) => r.status === "switching"), afterMs: 2500 },
+            { name: "during drain and prune", config: { standby: "stopped", drainGraceSeconds: "5" }, reached: (_, b) => journal().slice(b.records).some((r) => r.status === "live") },
+        ];
+        // Each boundary with each kind of kill; the image build with two tags, as a tag's image is built once.
+        const [buildA, buildB, ...rest] = boundaries;
+        const cases: Array<[Boundary, Kill]> = [
+            [buildA, "host script"],
+            [buildB, "pulumi"],
+            ...rest.flatMap((b): Array<[Boundary, Kill]> => [
+                [b, "host script"],
+                [b, "pulumi"],
+            ]),
+        ];
+        let release = 0;
+
+        for (const [boundary, kill] of cases) {
+            it(`${boundary.name}, ${kill} killed: the next up converges, then a release that starts slowly loses no request`, async () => {
+                release++;
+                if (boundary.reloadsCaddy) {
+                    await s.set(boundary.config ?? {});
+                    const loaded = await s.up();
+                    expect(loaded.ok, loaded.error).to.equal(true);
+                }
+                const tag = boundary.tag ?? SLOW;
+                // The tag's image is built in this release: one left from earlier tests is removed (unless a slot runs it).
+                if (boundary.tag) sh(`docker image rm '${s.serviceName}-api:${tag}' >/dev/null 2>&1 || true`);
+                const serving = routing();
+                const standby = serving === "blue" ? "green" : "blue";
+                const servingContainer = containerId(serving);
+                const before = { container: containerId(standby), records: journal().length };
+                // Each case is a new release of the slow tag (another env): a new container in the standby slot.
+                await s.set({ releaseTag: tag, watchSeconds: "0", ...boundary.config });
+                await s.set({ env: JSON.stringify({ APP_SECRET: `e2e-secret-matrix-${release}`, DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
+                const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+                try {
+                    let killed: string;
+                    if (kill === "host script") {
+                        const update = s.up();
+                        await waitFor(boundary.name, () => boundary.reached(standby, before));
+                        await new Promise((r) => setTimeout(r, boundary.afterMs ?? 0));
+                        // At a boundary between steps no host script may run: the next one is killed.
+                        killed = "none";
+                        for (let i = 0; i < 60 && killed === "none"; i++) {
+                            killed = killHostScripts();
+                            if (killed === "none") await new Promise((r) => setTimeout(r, 250));
+                        }
+                        expect(killed, "a host script was killed").to.equal("killed");
+                        await update;
+                    } else {
+                        const child = upInBackground();
+                        await waitFor(boundary.name, () => boundary.reached(standby, before));
+                        await new Promise((r) => setTimeout(r, boundary.afterMs ?? 0));
+                        process.kill(-child.pid!, "SIGKILL");
+                        killed = "pulumi";
+                        await new Promise((r) => setTimeout(r, 500));
+                        const recovered = recover();
+                        expect(recovered.code, recovered.out).to.equal(0);
+                    }
+                    console.log(`      killed: ${killed}; Caddy routes to ${routing()}`);
+                    // Whatever the kill left, the container that served before the flip is never
+                    // replaced while it serves: if traffic did not move, it is still there.
+                    if (routing() === serving) expect(containerId(serving), "the serving container").to.equal(servingContainer);
+
+                    // The same release again converges.
+                    const again = await s.up();
+                    expect(again.ok, again.error).to.equal(true);
+                    expect(version()).to.equal(tag);
+                    expect(routing()).to.equal(standby);
+                    const records = journal().slice(before.records);
+                    expect(records.filter((r) => r.status === "switching").map((r) => r.slot), "the flip journaled exactly once").to.deep.equal([standby]);
+                    expect(records.filter((r) => r.status === "live").map((r) => r.slot), "live exactly once").to.deep.equal([standby]);
+                    expect(sh(`ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`), "no canary marker left").to.not.contain("canary");
+                } finally {
+                    noFailures(await loop.stop());
+                    // Back to the plain settings for the next case.
+                    for (const key of Object.keys(boundary.config ?? {})) await s.stack.removeConfig(`l9-deploy:${key}`);
+                }
+                if (boundary.reloadsCaddy) {
+                    const unloaded = await s.up();
+                    expect(unloaded.ok, unloaded.error).to.equal(true);
+                }
+            });
+        }
+    });
+
+    it("a migration that never exits (the image's ENTRYPOINT runs the server) fails after hookTimeoutSeconds, leaves no container, and the stack unlocked", async () => {
+        const serving = version();
+        await s.set({ releaseTag: SLOW, migrate: JSON.stringify(["sh", "-c", "exit 7"]), hookTimeoutSeconds: "10" });
+        await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-migrate", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
+        const r = await s.up();
+        expect(r.ok).to.equal(false);
+        expect(r.error).to.contain("hook 'migrate' did not finish within hookTimeoutSeconds=10 s; its container was stopped and removed");
+        expect(sh(`docker ps -a --filter 'name=^${s.serviceName}-migrate$' -q`).trim(), "no migration container left").to.equal("");
+        expect(version(), "traffic did not move").to.equal(serving);
+        // Nothing holds the stack: the next up runs (and, without the hook, converges).
+        await s.stack.removeConfig("l9-deploy:migrate");
+        const next = await s.up();
+        expect(next.ok, next.error).to.equal(true);
+        expect(version()).to.equal(SLOW);
+    });
+});
