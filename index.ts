@@ -51,7 +51,7 @@ export = async () => {
     // key or a wrong clock on one host stops the whole update, naming the host.
     // The check also reads what each host says serves: the host, not the stack's record, is
     // the truth about which container Caddy routes to (state/host-record.ts).
-    const servingFacts = renderServingFactsScript({ appDir: config.appDir, serviceName: config.serviceName });
+    const servingFacts = renderServingFactsScript({ appDir: config.appDir, serviceName: config.serviceName, caddyAdmin: config.caddyAdmin });
     const verified = Promise.allSettled(
         targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRun: servingFacts })),
     ).then((results) => {

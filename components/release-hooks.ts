@@ -19,6 +19,8 @@ export interface ReleaseHooksArgs {
     readonly migrate?: string[];
     /** How long each hook may run, in seconds, before it is stopped and the release stops. */
     readonly hookTimeoutSeconds: number;
+    /** How long the hooks wait for a release step of this service that still runs (an interrupted update's). */
+    readonly stepLockWaitSeconds: number;
     /** The release's image id (the migrate container runs it). */
     readonly imageId: pulumi.Input<string>;
     /** Network of the release's containers. */
@@ -54,6 +56,7 @@ export class ReleaseHooks extends pulumi.ComponentResource {
                 migrate: args.migrate ? { args: args.migrate, imageId, networkMode: args.networkMode, containerName: args.containerName } : undefined,
                 notify: args.notify,
                 hookTimeoutSeconds: args.hookTimeoutSeconds,
+                stepLockWaitSeconds: args.stepLockWaitSeconds,
             }),
         );
         this.command = new command.remote.Command(

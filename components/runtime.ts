@@ -19,6 +19,7 @@ import { CanaryPlan, canaryPercents } from "../host-scripts/canary";
 import { NotifyContext } from "../host-scripts/notify";
 import { caddyServerArgs, RoutingArgs } from "../host-scripts/switch";
 import { MaintenanceMode } from "./maintenance-mode";
+import { stepLockWaitSeconds } from "../host-scripts/step-lock";
 import { NotifyTargets } from "./notify-targets";
 
 export interface L9RuntimeArgs {
@@ -190,6 +191,13 @@ export class L9Runtime extends pulumi.ComponentResource {
             );
         }
 
+        // How long a release step waits for one that an interrupted update left running.
+        const lockWait = stepLockWaitSeconds({
+            watchSeconds: c.watchSeconds,
+            drainGraceSeconds: c.drainGraceSeconds,
+            hookTimeoutSeconds: c.backup || c.migrate ? c.hookTimeoutSeconds : 0,
+            canary: c.canary && { steps: c.canary.steps, stepSeconds: c.canary.stepSeconds },
+        });
         const slots = new Map<Color, Slot>();
         for (const color of COLORS) {
             const release = next.slots[color];
@@ -204,6 +212,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         connection: host.connection,
                         appDir: c.appDir,
                         caddyAdmin: c.caddyAdmin,
+                        stepLockWaitSeconds: lockWait,
                         serviceName: c.serviceName,
                         color,
                         port: portOf(color),
@@ -218,6 +227,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         drainGraceSeconds: c.drainGraceSeconds,
                         mustRun: isTarget || c.standby === "warm",
                         keepRecordedEnv: plan.replaced !== color,
+                        envFingerprint: release.envFingerprint,
                     },
                     // The env arrives validated (validatedEnv); the slots need not wait for the
                     // file's write and its probe, which the hooks and the switch wait for.
@@ -279,6 +289,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                           }
                         : undefined,
                 startedAt: args.startedAt,
+                stepLockWaitSeconds: lockWait,
             },
             // The gate waits for both slots, though it checks one: a slot replaced delete-before-
             // replace first deletes what depended on it in the last update (the gate, when it

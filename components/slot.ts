@@ -14,6 +14,8 @@ export interface SlotArgs {
     readonly appDir: string;
     /** Caddy's admin API address (does Caddy run the service's server?). */
     readonly caddyAdmin: string;
+    /** How long the guard waits for a release step of this service that still runs (an interrupted update's). */
+    readonly stepLockWaitSeconds: number;
     /** Service name: the container is `<serviceName>-<color>`. */
     readonly serviceName: string;
     /** Which slot. */
@@ -45,6 +47,11 @@ export interface SlotArgs {
      * the slot receiving a release gets the new env (an env change is a release).
      */
     readonly keepRecordedEnv: boolean;
+    /**
+     * Fingerprint of the env this slot's release runs with (the plan's; secret-derived, kept as
+     * a secret). The guard compares it with the journal's when Caddy routes to the slot.
+     */
+    readonly envFingerprint: string;
 }
 
 /** The container's environment: the app's env plus where it listens (pure). */
@@ -79,9 +86,21 @@ export class Slot extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(
                     `guard ${args.color}`,
-                    pulumi.output(args.imageId).apply((imageId) =>
-                        renderSlotGuardScript({ serviceName: args.serviceName, appDir: args.appDir, caddyAdmin: args.caddyAdmin, color: args.color, containerName: this.containerName, imageId, tag: args.tag }),
-                    ),
+                    pulumi.output(args.imageId).apply((imageId) => {
+                        const guardScript = renderSlotGuardScript({
+                            serviceName: args.serviceName,
+                            appDir: args.appDir,
+                            caddyAdmin: args.caddyAdmin,
+                            color: args.color,
+                            containerName: this.containerName,
+                            imageId,
+                            tag: args.tag,
+                            // A release found on the host has no known env: not compared.
+                            envFingerprint: /^[0-9a-f]{16}$/.test(args.envFingerprint) ? args.envFingerprint : undefined,
+                            stepLockWaitSeconds: args.stepLockWaitSeconds,
+                        });
+                        return pulumi.secret(guardScript);
+                    }),
                 ),
             },
             { parent: this },

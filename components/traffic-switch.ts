@@ -11,7 +11,6 @@ import { Color } from "../state/slot-machine";
 import { NotifyContext } from "../host-scripts/notify";
 import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
 import { ReleaseHooks, ReleaseHooksArgs } from "./release-hooks";
-import { stepLockWaitSeconds } from "../host-scripts/step-lock";
 
 export interface TrafficSwitchArgs {
     /** Connection to the host. */
@@ -60,6 +59,8 @@ export interface TrafficSwitchArgs {
     readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode" | "hookTimeoutSeconds">;
     /** When this update started (host warnings of earlier runs are not repeated). */
     readonly startedAt: number;
+    /** How long a release step waits for one of this service that still runs (an interrupted update's). */
+    readonly stepLockWaitSeconds: number;
 }
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
@@ -80,11 +81,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:TrafficSwitch", name, {}, opts);
         const routing = args.routing;
-        const lockWait = stepLockWaitSeconds({
-            watchSeconds: args.watch.seconds,
-            drainGraceSeconds: args.drainGraceSeconds,
-            canary: args.canary && { steps: args.canary.percents.length, stepSeconds: args.canary.stepSeconds },
-        });
+        const lockWait = args.stepLockWaitSeconds;
         const port = args.target === "blue" ? routing.bluePort : routing.greenPort;
         const checks = { port, healthPath: args.healthPath, smokeRequests: args.smokeRequests };
         const gateScript = renderGateScript({
@@ -139,6 +136,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                     target: args.target,
                     notify: args.notify,
                     startedAt: args.startedAt,
+                    stepLockWaitSeconds: lockWait,
                 },
                 { parent: this, dependsOn: [gate] },
             );

@@ -43,7 +43,7 @@ export interface CanaryScriptArgs extends RoutingArgs {
     plan: CanaryPlan;
     /** Who is told when the canary is rolled back. */
     notify: NotifyContext;
-    /** How long to wait for a switch or canary of this service that still runs (an interrupted update's). */
+    /** How long to wait for a release step of this service that still runs (an interrupted update's). */
     stepLockWaitSeconds: number;
 }
 

@@ -32,7 +32,7 @@ function recordIdentity(slot: "blue" | "green", r: DeployRecordFields): string {
 /**
  * Shell functions of the journal for one deploy, once `release` says whether its container is
  * new in this attempt (a release, which the watch may switch back) or the standby returning:
- * - `record_as STATUS` prints its record. The env fingerprint is the one the plan compares
+ * - `record_as STATUS [TIME]` prints its record (the time: now, unless given). The env fingerprint is the one the plan compares
  *   (the first 16 hex digits of the env file's sha256, which the env file step keeps beside
  *   it): the host then says which release, tag and env, serves.
  * - `journal STATUS` appends it to `deploys.jsonl`; `mark_active STATUS` replaces
@@ -48,12 +48,10 @@ export function renderJournalLines(a: { appDir: string; slot: "blue" | "green"; 
         sh`l9_record=${deployRecordTemplate(a.slot, a.record)}`,
         sh`env_fp=$(cut -c1-16 ${`${l.envFile}.sha256`} 2>/dev/null || true)`,
         sh`case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac`,
-        sh`record_as() { printf '%s\\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/"; }`,
-        sh`journal() { record_as "$1" >>${l.deployLog} || fail ${`cannot append to ${l.deployLog}`}; }`,
-        sh`mark_active() {`,
-        sh`  record_as "$1" >${`${l.activeRecord}.tmp`} || fail ${`cannot write ${l.activeRecord}.tmp`}`,
-        sh`  mv -f ${`${l.activeRecord}.tmp`} ${l.activeRecord} || fail ${`cannot replace ${l.activeRecord}`}`,
-        sh`}`,
+        sh`record_as() { printf '%s\\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }`,
+        sh`journal() { record_as "$@" >>${l.deployLog} || fail ${`cannot append to ${l.deployLog}`}; }`,
+        sh`mark_active() { record_as "$@" >${`${l.activeRecord}.tmp`} || fail ${`cannot write ${l.activeRecord}.tmp`}; install_active; }`,
+        sh`install_active() { mv -f ${`${l.activeRecord}.tmp`} ${l.activeRecord} || fail ${`cannot replace ${l.activeRecord}`}; }`,
         sh`settled=no`,
         sh`if grep -qF ${recordIdentity(a.slot, a.record)} ${l.activeRecord} 2>/dev/null; then already_live=yes; else already_live=no; fi`,
         sh`if [ "$already_live" = yes ]; then`,
@@ -64,37 +62,40 @@ export function renderJournalLines(a: { appDir: string; slot: "blue" | "green"; 
 }
 
 /**
- * Before the flip of a new deploy: the record that served is kept as previous.json (a
+ * Before the flip of a new deploy: the record that serves is kept as previous.json (a
  * switch-back restores it), then this deploy is journaled `switching` and becomes
- * active.json. Written before the flip, so a record of it exists whatever happens after.
+ * active.json. Written before the flip, so a record of it exists whatever happens after. A
+ * record whose slot Caddy does not route to (a switch killed between its journal and its
+ * flip) never served: it is not kept.
  */
-export function renderJournalSwitchingLines(appDir: string): ShellText {
+export function renderJournalSwitchingLines(appDir: string, greenMarker: string): ShellText {
     const l = hostLayout(appDir);
     return lines(
         sh`if [ "$already_live" = no ]; then`,
-        sh`  if [ -f ${l.activeRecord} ]; then cp -f ${l.activeRecord} ${l.previousRecord} || fail ${`cannot keep ${l.previousRecord}`}; else rm -f ${l.previousRecord} || fail ${`cannot remove ${l.previousRecord}`}; fi`,
+        sh`  if [ -e ${greenMarker} ]; then routed=green; else routed=blue; fi`,
+        sh`  if grep -qF "\\"slot\\":\\"$routed\\"" ${l.activeRecord} 2>/dev/null; then cp -f ${l.activeRecord} ${l.previousRecord} || fail ${`cannot keep ${l.previousRecord}`}; else rm -f ${l.previousRecord} || fail ${`cannot remove ${l.previousRecord}`}; fi`,
         sh`  journal switching`,
         sh`  mark_active switching`,
         sh`fi`,
     );
 }
 
-/** The deploy passed its watch (or had none): journaled `live` once. */
+/** The deploy passed its watch (or had none): journaled `live` once, at the time of its flip (the deploy time). */
 export function renderJournalLiveLines(): ShellText {
     return lines(
         sh`if [ "$settled" = no ]; then`,
-        sh`  journal live`,
-        sh`  mark_active live`,
+        sh`  journal live "$time"`,
+        sh`  mark_active live "$time"`,
         sh`fi`,
     );
 }
 
-/** Traffic went back to the standby: its record serves again. */
+/** Traffic went back to the standby: its record serves again (if it is known; else this deploy's, switched back). */
 export function renderJournalSwitchedBackLines(appDir: string): ShellText {
     const l = hostLayout(appDir);
     return lines(
         sh`  journal switched-back`,
-        sh`  if [ -f ${l.previousRecord} ]; then cp -f ${l.previousRecord} ${l.activeRecord} || fail ${`cannot restore ${l.activeRecord}`}; fi`,
+        sh`  if [ -f ${l.previousRecord} ]; then cp -f ${l.previousRecord} ${`${l.activeRecord}.tmp`} || fail ${`cannot copy ${l.previousRecord}`}; install_active; else mark_active switched-back; fi`,
     );
 }
 

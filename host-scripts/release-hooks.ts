@@ -2,6 +2,7 @@ import { hostLayout } from "./layout";
 import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { lines, prologue, script, sh, words } from "./shell";
+import { renderStepLockLines } from "./step-lock";
 
 export interface BackupHookArgs {
     /** Shell command run on the host with the release env; its stdout is the backup. */
@@ -43,6 +44,8 @@ export interface ReleaseHooksScriptArgs {
      * running then is stopped and counts as failed. Any positive integer here; the config bounds it.
      */
     hookTimeoutSeconds: number;
+    /** How long to wait for a release step of this service that still runs (an interrupted update's). */
+    stepLockWaitSeconds: number;
 }
 
 /**
@@ -64,6 +67,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
     const migrateContainer = `${a.serviceName}-migrate`;
     return script(
         prologue(`hooks ${a.tag}`),
+        renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderNotifyLines(a.notify),
         sh`hook_fail() { # hook_fail <hook> <message> <output file>`,
         sh`  out_tail=$(tail -n ${tail} "$3" 2>/dev/null || true)`,

@@ -1,19 +1,22 @@
 import { COLORS } from "../state/slot-machine";
-import { greenMarkerFile } from "./caddy";
+import { caddyServerName, greenMarkerFile } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, sh } from "./shell";
 
 /**
  * What the host says serves, read by the host check before anything is planned (read-only,
  * one line each): the slot the routing marker sends traffic to, the journal's record of the
- * live deploy (state/active.json, written at the flip), and the release tag each slot's
- * container carries. `state/host-record.ts` reads it back.
+ * live deploy (state/active.json, written at the flip), whether Caddy runs the service's
+ * server (the marker routes only then), and the release tag each slot's container carries.
+ * `state/host-record.ts` reads it back.
  */
-export function renderServingFactsScript(a: { appDir: string; serviceName: string }): string {
+export function renderServingFactsScript(a: { appDir: string; serviceName: string; caddyAdmin: string }): string {
     const marker = greenMarkerFile(caddyMarkerDir(a.serviceName), a.serviceName);
     return lines(
         sh`if [ -e ${marker} ]; then echo routing=green; else echo routing=blue; fi`,
         sh`printf 'journal=%s\\n' "$(tr -d '\\n' <${hostLayout(a.appDir).activeRecord} 2>/dev/null)"`,
+        // Caddy answers a path it does not have with "null".
+        sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`} 2>/dev/null)" in "{"*) echo caddy_server=yes ;; *) echo caddy_server=no ;; esac`,
         ...COLORS.map((c) => sh`printf '%s=%s\\n' ${c} "$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${`${a.serviceName}-${c}`} 2>/dev/null)"`),
     ).text;
 }

@@ -1,6 +1,7 @@
 import { caddyServerName, canaryMarkerPrefix, greenMarkerFile } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
-import { prologue, script, sh } from "./shell";
+import { lines, prologue, script, sh } from "./shell";
+import { renderStepLockLines } from "./step-lock";
 
 export interface SlotGuardArgs {
     serviceName: string;
@@ -13,6 +14,10 @@ export interface SlotGuardArgs {
     /** The image and tag the update puts in the slot. */
     imageId: string;
     tag: string;
+    /** The fingerprint of the env the slot's release runs with, when known. */
+    envFingerprint?: string;
+    /** How long to wait for a release step of this service that still runs (an interrupted update's). */
+    stepLockWaitSeconds: number;
 }
 
 /**
@@ -20,15 +25,20 @@ export interface SlotGuardArgs {
  * routes to, whatever the stack's plan says: the host's routing marker decides. It counts once
  * anything was switched here: the journal exists, or Caddy runs the service's server (a
  * journal removed by hand changes nothing). A container that
- * already runs the desired image and tag is not replaced, so it passes. Canary markers that
+ * already runs the desired image and tag (and env: the journal records the env the serving
+ * deploy went live with) is not replaced, so it passes. Canary markers that
  * send a share to this slot are left only by a killed canary (a canary runs after this
- * step): they are removed first, so that no request goes to a container being replaced.
+ * step): they are removed first, so that no request goes to a container being replaced. A
+ * release step an interrupted update left running (a canary, a switch) is waited for first.
  */
 export function renderSlotGuardScript(a: SlotGuardArgs): string {
     const l = hostLayout(a.appDir);
     const markerDir = caddyMarkerDir(a.serviceName);
     return script(
         prologue(`guard ${a.color}`),
+        sh`if [ -d ${l.stateDir} ]; then`,
+        renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
+        sh`fi`,
         sh`for m in ${`${canaryMarkerPrefix(markerDir, a.serviceName)}${a.color}-`}*.on; do`,
         sh`  [ -e "$m" ] || continue`,
         sh`  say "removing $m: a canary that was interrupted left it, and no canary runs now"`,
@@ -41,7 +51,13 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`if [ "$routing" != ${a.color} ]; then echo "Caddy routes to $routing"; exit 0; fi`,
         sh`if ! running_image=$(docker inspect -f '{{.Image}}' ${a.containerName} 2>/dev/null); then echo ${`${a.containerName} does not exist`}; exit 0; fi`,
         sh`running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${a.containerName})`,
-        sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`,
+        a.envFingerprint === undefined
+            ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`
+            : lines(
+                  // Only a journal that names this slot knows its env (an older one records none: not judged).
+                  sh`running_env=$(grep -F ${`"slot":"${a.color}"`} ${l.activeRecord} 2>/dev/null | sed -n 's/.*"envFingerprint":"\\([0-9a-f]*\\)".*/\\1/p')`,
+                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && { [ -z "$running_env" ] || [ "$running_env" = ${a.envFingerprint} ]; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
+              ),
         sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag): "${`Caddy routes to it, and this update would put ${a.tag} there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
     );
 }

@@ -83,7 +83,7 @@ export interface SwitchScriptArgs extends RoutingArgs {
     watch: WatchArgs;
     /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"). */
     notify: NotifyContext;
-    /** How long to wait for a switch or canary of this service that still runs (an interrupted update's). */
+    /** How long to wait for a release step of this service that still runs (an interrupted update's). */
     stepLockWaitSeconds: number;
 }
 
@@ -165,7 +165,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         renderContainerIsNewLine(a.appDir),
         sh`if container_is_new ${a.containerName}; then release=yes; else release=no; fi`,
         renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
-        renderJournalSwitchingLines(a.appDir),
+        renderJournalSwitchingLines(a.appDir, marker),
         renderFlipLine(a.slot, marker),
         // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
         !!a.canary && renderClearCanaryLine(caddyArgs),

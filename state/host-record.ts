@@ -13,6 +13,8 @@ export interface ServingFacts {
     routing: Color;
     /** The journal's record of the live deploy (state/active.json), if any. */
     journal?: { slot: Color; tag: string; status: string; envFingerprint?: string };
+    /** Caddy runs the service's server: the routing marker routes. */
+    caddyServer: boolean;
     /** The release tag of each slot's container (absent: no container). */
     tags: Partial<Record<Color, string>>;
 }
@@ -36,7 +38,7 @@ export function parseServingFacts(text: string): ServingFacts | undefined {
         const tag = kv.get(c);
         if (tag) tags[c] = tag;
     }
-    return { routing, journal: parseJournal(kv.get("journal") ?? ""), tags };
+    return { routing, journal: parseJournal(kv.get("journal") ?? ""), caddyServer: kv.get("caddy_server") === "yes", tags };
 }
 
 function parseJournal(text: string): ServingFacts["journal"] {
@@ -58,20 +60,21 @@ export interface Reconciled {
 }
 
 /**
- * The state to plan from. Nothing is concluded from a host that has never flipped (no
- * journal) or whose routed slot has no container: the record stands. Otherwise the slot Caddy
+ * The state to plan from. Nothing is concluded from a host where nothing was switched (no
+ * journal, and Caddy does not run the service's server) or whose routed slot has no
+ * container: the record stands. Otherwise the slot Caddy
  * routes to serves the tag its container carries, with the env the journal recorded for it
  * (or, failing that, the record's, if it names the same tag; else an env no config matches,
  * so the release is never taken as unchanged). The other slot keeps the record's release.
  */
 export function reconcileWithHost(recorded: DeployState | undefined, facts: ServingFacts | undefined): Reconciled {
-    if (!facts?.journal) return { state: recorded };
+    if (!facts || (!facts.journal && !facts.caddyServer)) return { state: recorded };
     const serving = facts.routing;
     const tag = facts.tags[serving];
     if (!tag) return { state: recorded };
     const fromRecord = recorded?.slots[serving];
     const envFingerprint =
-        facts.journal.slot === serving && facts.journal.tag === tag && facts.journal.envFingerprint
+        facts.journal?.slot === serving && facts.journal.tag === tag && facts.journal.envFingerprint
             ? facts.journal.envFingerprint
             : fromRecord?.tag === tag
               ? fromRecord.envFingerprint
@@ -82,6 +85,6 @@ export function reconcileWithHost(recorded: DeployState | undefined, facts: Serv
     const envNote = envFingerprint === UNRECORDED_ENV ? " (with an env the stack did not record)" : recorded?.active === serving && fromRecord?.tag === tag ? " with another env" : "";
     return {
         state: { active: serving, slots: { blue: recorded?.slots.blue ?? null, green: recorded?.slots.green ?? null, [serving]: hostRelease } },
-        disagreement: `the host serves ${tag} from ${serving}${envNote} (Caddy's routing marker, journal status '${facts.journal.status}'); the stack's record says ${said}. Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
+        disagreement: `the host serves ${tag} from ${serving}${envNote} (Caddy's routing marker, ${facts.journal ? `journal status '${facts.journal.status}'` : "no journal"}); the stack's record says ${said}. Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
     };
 }

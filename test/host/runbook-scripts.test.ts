@@ -131,7 +131,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
 
     describe("backup hook", () => {
         const hooks = (tag: string, command: string, required = false, hookTimeoutSeconds = 600) =>
-            renderReleaseHooksScript({ appDir: dir, serviceName: "l9", tag, backup: { command, keep: 2, required }, notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir }, hookTimeoutSeconds });
+            renderReleaseHooksScript({ appDir: dir, serviceName: "l9", tag, backup: { command, keep: 2, required }, notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir }, hookTimeoutSeconds, stepLockWaitSeconds: 60 });
 
         it("runs with the env file's values taken literally, stores stdout as <time>-<tag>, keeps the newest two", async () => {
             fs.writeFileSync(path.join(dir, "shared/.env"), `DATABASE_URL=postgres://l9@db/${traps(canary)[0]}\nAPP_SECRET=a b 'c'\n`);
@@ -210,6 +210,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
                 migrate: { args, imageId: images[tag], networkMode: "bridge", containerName: slotContainer },
                 notify: { stack: "s", service, tag, actor: "a", appDir: dir },
                 hookTimeoutSeconds,
+                stepLockWaitSeconds: 60,
             });
 
         before(async () => {

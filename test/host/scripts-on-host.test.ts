@@ -234,12 +234,12 @@ describe("host: rendered scripts against real daemons", function () {
             sh(`(flock 9; sleep 2) 9>>'${lock}' >/dev/null 2>&1 & sleep 0.3`);
             const waited = runOnHost(`exec 2>&1\n${renderSwitchScript(args(18301))}`);
             expect(waited.code, waited.stdout).to.equal(0);
-            expect(waited.stdout).to.contain("another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 60s");
+            expect(waited.stdout).to.contain("another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 60s");
             // One that holds it longer than the bound: refused, nothing changed.
             sh(`(flock 9; sleep 4) 9>>'${lock}' >/dev/null 2>&1 & sleep 0.3`);
             const refused = runOnHost(renderSwitchScript({ ...args(18306), stepLockWaitSeconds: 1 }));
             expect(refused.code).to.equal(1);
-            expect(refused.stderr).to.contain("another step of this service that moves traffic still ran after 1s; nothing was changed");
+            expect(refused.stderr).to.contain("another release step of this service still ran after 1s; nothing was changed");
             expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
             sh("sleep 3");
         });
@@ -258,8 +258,8 @@ describe("host: rendered scripts against real daemons", function () {
         // stands for the slot's: labelled with its tag, like the program's slots.
         const guarded = `${service}-guarded`;
         const image = () => sh(`docker inspect -f '{{.Image}}' ${guarded}`).trim();
-        const guard = (color: "blue" | "green", imageId: string, tag = "v0.1.0-l9", dir = appDir, name = service) =>
-            runOnHost(renderSlotGuardScript({ serviceName: name, appDir: dir, caddyAdmin: sb.caddyAdmin, color, containerName: guarded, imageId, tag }));
+        const guard = (color: "blue" | "green", imageId: string, tag = "v0.1.0-l9", dir = appDir, name = service, envFingerprint?: string) =>
+            runOnHost(renderSlotGuardScript({ serviceName: name, appDir: dir, caddyAdmin: sb.caddyAdmin, color, containerName: guarded, imageId, tag, envFingerprint, stepLockWaitSeconds: 60 }));
         const markers = `/var/lib/l9-deploy/${service}/caddy`;
 
         before(() => {
@@ -282,6 +282,18 @@ describe("host: rendered scripts against real daemons", function () {
             } finally {
                 sh(`mv '${appDir}/state/active.json.keep' '${appDir}/state/active.json'`);
             }
+        });
+
+        it("refuses to give the serving slot another env, even with the same image and tag (an env release into it)", () => {
+            const journaled = sh(`cut -c1-16 '${appDir}/shared/.env.sha256'`).trim();
+            expect(journaled).to.match(/^[0-9a-f]{16}$/);
+            expect(JSON.parse(sh(`cat '${appDir}/state/active.json'`))).to.include({ slot: "blue", envFingerprint: journaled });
+            const other = guard("blue", image(), "v0.1.0-l9", appDir, service, "0123456789abcdef");
+            expect(other.code).to.equal(1);
+            expect(other.stderr).to.contain("refusing to replace blue");
+            const same = guard("blue", image(), "v0.1.0-l9", appDir, service, journaled);
+            expect(same.code, same.stderr).to.equal(0);
+            expect(same.stdout).to.contain("already runs v0.1.0-l9 with this env");
         });
 
         it("lets through what replaces nothing, or a slot Caddy does not route to", () => {

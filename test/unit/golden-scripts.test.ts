@@ -84,9 +84,10 @@ const builders: Record<string, () => string> = {
             migrate: { args: ["alembic", "upgrade", "head"], imageId: IMAGE, networkMode: "host", containerName: "l9-green" },
             notify: SAMPLE_NOTIFY,
             hookTimeoutSeconds: 600,
+            stepLockWaitSeconds: 1500,
         }),
     "release-hooks-backup-required.sh": () =>
-        renderReleaseHooksScript({ appDir: "/opt/l9", serviceName: "l9", tag: "v1.2.0-l9", backup: { command: "backup_db.sh -", keep: 3, required: true }, notify: SAMPLE_NOTIFY, hookTimeoutSeconds: 600 }),
+        renderReleaseHooksScript({ appDir: "/opt/l9", serviceName: "l9", tag: "v1.2.0-l9", backup: { command: "backup_db.sh -", keep: 3, required: true }, notify: SAMPLE_NOTIFY, hookTimeoutSeconds: 600, stepLockWaitSeconds: 1500 }),
     "notify-targets.txt": () =>
         renderNotifyTargetsFile([
             { format: "json", url: "https://hooks.example.com/services/T000/B000/XXXX" },
@@ -98,8 +99,10 @@ const builders: Record<string, () => string> = {
     "maintenance-off.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: false, message: "Back soon" }),
     "remove-maintenance.sh": () => renderRemoveMaintenanceScript("l9"),
     "route-facts.sh": () => renderRoutingCheckScript(routing),
-    "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9" }),
-    "serving-facts.sh": () => renderServingFactsScript({ appDir: "/opt/l9", serviceName: "l9" }),
+    "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9", stepLockWaitSeconds: 420 }),
+    "slot-guard-with-env.sh": () =>
+        renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "blue", containerName: "l9-blue", imageId: IMAGE, tag: "v1.2.0-l9", envFingerprint: "0123456789abcdef", stepLockWaitSeconds: 420 }),
+    "serving-facts.sh": () => renderServingFactsScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
     "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",
     "caddy-server-canary.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(CANARY_ROUTING)), null, 2) + "\n",

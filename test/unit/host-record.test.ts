@@ -3,7 +3,8 @@ import { parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } fr
 import { DeployState, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1") => ({ tag, envFingerprint });
-const facts = (routing: "blue" | "green", journal: string, blue = "", green = "") => parseServingFacts(`routing=${routing}\njournal=${journal}\nblue=${blue}\ngreen=${green}\n`);
+const facts = (routing: "blue" | "green", journal: string, blue = "", green = "", caddyServer = journal !== "") =>
+    parseServingFacts(`routing=${routing}\njournal=${journal}\ncaddy_server=${caddyServer ? "yes" : "no"}\nblue=${blue}\ngreen=${green}\n`);
 const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") => JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
 
 describe("unit: the host's record of what serves (the host wins)", () => {
@@ -11,9 +12,10 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(facts("green", record("green", "v2", "switching"), "v1", "v2")).to.deep.equal({
             routing: "green",
             journal: { slot: "green", tag: "v2", status: "switching", envFingerprint: "e1e1e1e1e1e1e1e1" },
+            caddyServer: true,
             tags: { blue: "v1", green: "v2" },
         } satisfies ServingFacts);
-        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, tags: {} });
+        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, tags: {} });
         expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
         expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
         // A journal written by an older version has no env fingerprint.
@@ -59,6 +61,14 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         const old = reconcileWithHost(recorded, facts("blue", JSON.stringify({ slot: "blue", tag: "v3", status: "live" }), "v3", "v2")).state;
         expect(old?.slots.blue).to.deep.equal({ tag: "v3", envFingerprint: UNRECORDED_ENV });
         expect(planRelease(old, r("v3")).replaced).to.equal("green");
+    });
+
+    it("a journal removed by hand: Caddy still runs the service's server, so its marker still says what serves", () => {
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v0") }, active: "blue" };
+        const { state, disagreement } = reconcileWithHost(recorded, facts("green", "", "v1", "v2", true));
+        expect(state).to.deep.equal({ active: "green", slots: { blue: r("v1"), green: { tag: "v2", envFingerprint: UNRECORDED_ENV } } });
+        expect(disagreement).to.contain("no journal");
+        expect(planRelease(state, r("v3")).replaced).to.equal("blue");
     });
 
     it("concludes nothing when the host agrees, never flipped, or its routed slot has no container", () => {

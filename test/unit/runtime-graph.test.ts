@@ -65,11 +65,13 @@ describe("unit: resource graph of a release (mocks)", function () {
     it("guards each slot: its container is created or replaced only after a host check of what Caddy routes to", async () => {
         for (const color of ["blue", "green"]) {
             expect((await urnsOf(g.options.get(`${color}-container`)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal([`${color}-guard`]);
-            const guard = g.byName(`${color}-guard`).inputs;
-            expect(guard.stdin).to.contain(`L9_STEP='guard ${color}'`);
-            expect(guard.stdin).to.contain(`refusing to replace ${color} (l9-${color}`);
+            // A secret: it holds the fingerprint of the slot's env, which the journal's is compared with.
+            const stdin = g.byName(`${color}-guard`).inputs.stdin;
+            expect(stdin).to.have.property("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270");
+            expect(stdin.value).to.contain(`L9_STEP='guard ${color}'`);
+            expect(stdin.value).to.contain(`refusing to replace ${color} (l9-${color}`);
         }
-        expect(g.byName("green-guard").inputs.stdin).to.contain(`'${mockImageId("v0.2.0-l9")}'`).and.contain("'v0.2.0-l9'");
+        expect(g.byName("green-guard").inputs.stdin.value).to.contain(`'${mockImageId("v0.2.0-l9")}'`).and.contain("'v0.2.0-l9'");
     });
 
     it("gates before switching, and switches only after every slot exists and the env file is written", async () => {

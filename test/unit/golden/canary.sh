@@ -43,10 +43,11 @@ chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
 { mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
 { mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
 { mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
+command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
 exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
 if ! flock -n 9; then
-  say 'another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 480s'
-  flock -w 480 9 || fail 'another step of this service that moves traffic still ran after 480s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 480s'
+  flock -w 480 9 || fail 'another release step of this service still ran after 480s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
 fi
 canary_log_current() { canary_log=$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary/writer/filename' 2>/dev/null | tr -d '"\n' || true); case "$canary_log" in '/var/lib/l9-deploy/l9/canary'/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }
 load_config() {

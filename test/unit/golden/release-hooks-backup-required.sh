@@ -3,6 +3,12 @@ umask 027
 L9_STEP='hooks v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
+exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
+if ! flock -n 9; then
+  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 1500s'
+  flock -w 1500 9 || fail 'another release step of this service still ran after 1500s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+fi
 l9_notify_targets='/opt/l9/shared/notify-targets'
 json_str() { tr -d '\000-\010\013-\037' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
 notify() {

@@ -1,4 +1,5 @@
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then echo routing=green; else echo routing=blue; fi
 printf 'journal=%s\n' "$(tr -d '\n' <'/opt/l9/state/active.json' 2>/dev/null)"
+case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in "{"*) echo caddy_server=yes ;; *) echo caddy_server=no ;; esac
 printf '%s=%s\n' 'blue' "$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' 'l9-blue' 2>/dev/null)"
 printf '%s=%s\n' 'green' "$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' 'l9-green' 2>/dev/null)"

@@ -3,6 +3,14 @@ umask 027
 L9_STEP='guard green'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+if [ -d '/opt/l9/state' ]; then
+command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
+exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
+if ! flock -n 9; then
+  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 420s'
+  flock -w 420 9 || fail 'another release step of this service still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+fi
+fi
 for m in '/var/lib/l9-deploy/l9/caddy/l9-canary-green-'*.on; do
   [ -e "$m" ] || continue
   say "removing $m: a canary that was interrupted left it, and no canary runs now"

@@ -43,10 +43,11 @@ chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
 { mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
 { mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
 { mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
+command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
 exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
 if ! flock -n 9; then
-  say 'another step of this service that moves traffic runs on the host (one an interrupted update left?): waiting for it, up to 420s'
-  flock -w 420 9 || fail 'another step of this service that moves traffic still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 420s'
+  flock -w 420 9 || fail 'another release step of this service still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
 fi
 load_config() {
   say 'loading Caddy server l9 on :443'
@@ -64,12 +65,10 @@ if container_is_new 'l9-green'; then release=yes; else release=no; fi
 l9_record='{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","status":"@STATUS@","release":"@RELEASE@","envFingerprint":"@ENV@","actor":"ops@example.com","time":"@TIME@"}'
 env_fp=$(cut -c1-16 '/opt/l9/shared/.env.sha256' 2>/dev/null || true)
 case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac
-record_as() { printf '%s\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/$(date -u +%Y-%m-%dT%H:%M:%SZ)/"; }
-journal() { record_as "$1" >>'/opt/l9/deploys.jsonl' || fail 'cannot append to /opt/l9/deploys.jsonl'; }
-mark_active() {
-  record_as "$1" >'/opt/l9/state/active.json.tmp' || fail 'cannot write /opt/l9/state/active.json.tmp'
-  mv -f '/opt/l9/state/active.json.tmp' '/opt/l9/state/active.json' || fail 'cannot replace /opt/l9/state/active.json'
-}
+record_as() { printf '%s\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }
+journal() { record_as "$@" >>'/opt/l9/deploys.jsonl' || fail 'cannot append to /opt/l9/deploys.jsonl'; }
+mark_active() { record_as "$@" >'/opt/l9/state/active.json.tmp' || fail 'cannot write /opt/l9/state/active.json.tmp'; install_active; }
+install_active() { mv -f '/opt/l9/state/active.json.tmp' '/opt/l9/state/active.json' || fail 'cannot replace /opt/l9/state/active.json'; }
 settled=no
 if grep -qF '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green",' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
 if [ "$already_live" = yes ]; then
@@ -77,7 +76,8 @@ if [ "$already_live" = yes ]; then
   if grep -qF '"status":"live"' '/opt/l9/state/active.json'; then settled=yes; fi
 fi
 if [ "$already_live" = no ]; then
-  if [ -f '/opt/l9/state/active.json' ]; then cp -f '/opt/l9/state/active.json' '/opt/l9/state/previous.json' || fail 'cannot keep /opt/l9/state/previous.json'; else rm -f '/opt/l9/state/previous.json' || fail 'cannot remove /opt/l9/state/previous.json'; fi
+  if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routed=green; else routed=blue; fi
+  if grep -qF "\"slot\":\"$routed\"" '/opt/l9/state/active.json' 2>/dev/null; then cp -f '/opt/l9/state/active.json' '/opt/l9/state/previous.json' || fail 'cannot keep /opt/l9/state/previous.json'; else rm -f '/opt/l9/state/previous.json' || fail 'cannot remove /opt/l9/state/previous.json'; fi
   journal switching
   mark_active switching
 fi
@@ -114,7 +114,7 @@ rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'
   if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
   [ "$routing" = 'blue' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8001"}]' ] || fail 'switch-back to blue could not be verified:'" routing $routing, upstream $upstream"
   journal switched-back
-  if [ -f '/opt/l9/state/previous.json' ]; then cp -f '/opt/l9/state/previous.json' '/opt/l9/state/active.json' || fail 'cannot restore /opt/l9/state/active.json'; fi
+  if [ -f '/opt/l9/state/previous.json' ]; then cp -f '/opt/l9/state/previous.json' '/opt/l9/state/active.json.tmp' || fail 'cannot copy /opt/l9/state/previous.json'; install_active; else mark_active switched-back; fi
   notify rollback 'automatic switch-back to v1.1.0-l9: '"$check_failed" "$log_tail"
   printf '%s
 ' "$log_tail" | sed 's/^/  | /' >&2
@@ -128,8 +128,8 @@ while [ "$(date +%s)" -lt "$w_end" ]; do
 done
 say 'watch: green passed 60s of checks'" ($w_fails failed at the end, below 3)"
 if [ "$settled" = no ]; then
-  journal live
-  mark_active live
+  journal live "$time"
+  mark_active live "$time"
 fi
 if docker inspect 'l9-blue' >/dev/null 2>&1; then say 'draining l9-blue (SIGTERM, 30s grace)'; docker stop -t 30 'l9-blue' >/dev/null || say 'could not stop l9-blue'; fi
 in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
