@@ -267,6 +267,50 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         }
     });
 
+    it("the guard by construction: a plan made before the host changed never replaces what Caddy routes to", async () => {
+        const serving = routing();
+        const standby = serving === "blue" ? "green" : "blue";
+        expect(sh(`docker inspect -f '{{.State.Running}}' '${s.serviceName}-${standby}'`).trim(), "the warm standby runs").to.equal("true");
+        const standbyContainer = containerId(standby);
+        const standbyTag = sh(`docker inspect -f '{{index .Config.Labels "l9.tag"}}' '${s.serviceName}-${standby}'`).trim();
+        const started = () => sh(`cat '${s.appDir}/state/attempt-started' 2>/dev/null || true`).trim();
+        const startedBefore = started();
+        // A release step of an interrupted update still runs on the host (it holds the lock)...
+        const holder = spawn("flock", [`${s.appDir}/state/switch.lock`, "sleep", "120"], { detached: true, stdio: "ignore" });
+        await s.set({ releaseTag: SLOW });
+        await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-guard", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        try {
+            const update = s.up();
+            // ...and, once this update has planned the release into the standby (its preflight ran),
+            // flips Caddy to the standby, as that interrupted switch would.
+            await waitFor("this update's preflight", () => started() !== startedBefore);
+            const marker = `/var/lib/l9-deploy/${s.serviceName}/caddy/${s.serviceName}-green.active`;
+            sh(standby === "green" ? `date > '${marker}'` : `rm -f '${marker}'`);
+            expect(routing()).to.equal(standby);
+            process.kill(-holder.pid!, "SIGKILL");
+            const r = await update;
+            expect(r.ok, "the update is refused").to.equal(false);
+            expect(r.error).to.contain(`guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}): Caddy routes to it`);
+            expect(containerId(standby), "the container Caddy routes to was not replaced").to.equal(standbyContainer);
+            expect(version()).to.equal(standbyTag);
+        } finally {
+            try {
+                process.kill(-holder.pid!, "SIGKILL");
+            } catch {
+                // already gone
+            }
+            noFailures(await loop.stop());
+        }
+        // The next up plans from what the host serves: the release goes into the other slot.
+        const next = await s.up();
+        expect(next.ok, next.error).to.equal(true);
+        expect(next.stdout).to.contain(`the host serves ${standbyTag} from ${standby}`);
+        expect(version()).to.equal(SLOW);
+        expect(routing()).to.equal(serving);
+        expect(containerId(standby)).to.equal(standbyContainer);
+    });
+
     it("a migration that never exits (the image's ENTRYPOINT runs the server) fails after hookTimeoutSeconds, leaves no container, and the stack unlocked", async () => {
         const serving = version();
         await s.set({ releaseTag: SLOW, migrate: JSON.stringify(["sh", "-c", "exit 7"]), hookTimeoutSeconds: "10" });
