@@ -39,6 +39,15 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
     const flipped = (tag: string, since: number) => () => journal().slice(since).some((r) => r.tag === tag && r.status === "switching");
     /** SIGKILL of the host scripts running now (`sh -s`, as the command provider starts them): the switch, in its watch. */
     const killHostScripts = () => sh(`pkill -KILL -f '^sh -s$' && echo killed || echo none`).trim();
+    /**
+     * SIGKILL of a `pulumi up` and everything it started, like a closed laptop: its process
+     * group, and its provider plugins (which run in groups of their own), so that their SSH
+     * connections drop too.
+     */
+    const killPulumi = (child: ChildProcess) => {
+        process.kill(-child.pid!, "SIGKILL");
+        sh(`pkill -KILL -f '${s.envVars.PULUMI_HOME}/plugins/' || true`);
+    };
     /** `pulumi up` as an operator runs it, in its own process group, so that it can be killed like a closed laptop. */
     const upInBackground = (): ChildProcess =>
         spawn("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), "up", "--yes", "--stack", `e2e-crash`, "--non-interactive", "--color", "never"], {
@@ -111,7 +120,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         const busy = recover();
         expect(busy.code, busy.out).to.equal(1);
         expect(busy.out).to.match(/process \d+ .* still runs and holds the lock/);
-        process.kill(-child.pid!, "SIGKILL");
+        killPulumi(child);
         await new Promise((r) => setTimeout(r, 1000));
         expect(version()).to.equal("v0.1.0-l9");
         const green = containerId("green");
@@ -234,7 +243,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
                         const child = upInBackground();
                         await waitFor(boundary.name, () => boundary.reached(standby, before));
                         await new Promise((r) => setTimeout(r, boundary.afterMs ?? 0));
-                        process.kill(-child.pid!, "SIGKILL");
+                        killPulumi(child);
                         killed = "pulumi";
                         await new Promise((r) => setTimeout(r, 500));
                         const recovered = recover();
