@@ -46,7 +46,10 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
      */
     const killPulumi = (child: ChildProcess) => {
         process.kill(-child.pid!, "SIGKILL");
-        sh(`pkill -KILL -f '${s.envVars.PULUMI_HOME}/plugins/' || true`);
+        // "[/]": the pattern must not match this pkill's own shell.
+        sh(`pkill -KILL -f '[/]${s.envVars.PULUMI_HOME.slice(1)}/plugins/' || true`);
+        // The probes' plugin runs from the checkout: the one whose pulumi is gone.
+        sh(`sleep 0.2; for p in $(pgrep -f '[.]l9-provider/pulumi-resource-l9host'); do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != 1 ] || kill -KILL "$p"; done; true`);
     };
     /** `pulumi up` as an operator runs it, in its own process group, so that it can be killed like a closed laptop. */
     const upInBackground = (): ChildProcess =>
