@@ -174,6 +174,8 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             reached(standby: string, before: { container: string; records: number }): boolean;
             /** Extra wait after the boundary is reached, ms. */
             afterMs?: number;
+            /** Set up before the release, given the port of the slot that serves. */
+            prepare?(servingPort: number): void;
         }
         const newContainer = (standby: string, before: { container: string }) => containerId(standby) !== "" && containerId(standby) !== before.container;
         const imageBuilt = (tag: string) => () => sh(`docker image ls -q '${s.serviceName}-api:${tag}'`).trim() !== "";
@@ -195,7 +197,14 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             },
             { name: "right after the flip", reached: (_, b) => journal().slice(b.records).some((r) => r.status === "switching") },
             { name: "during the watch", config: { watchSeconds: "8" }, reached: (_, b) => journal().slice(b.records).some((r) => r.status === "switching"), afterMs: 2500 },
-            { name: "during drain and prune", config: { standby: "stopped", drainGraceSeconds: "5" }, reached: (_, b) => journal().slice(b.records).some((r) => r.status === "live") },
+            {
+                name: "during drain and prune",
+                config: { standby: "stopped", drainGraceSeconds: "10" },
+                // A long request in flight on the slot being drained holds its graceful shutdown
+                // open, up to the grace: the drain takes that long.
+                prepare: (port) => sh(`(curl -s -m 60 -o /dev/null 'http://127.0.0.1:${port}/sleep?s=45' >/dev/null 2>&1 &)`),
+                reached: (_, b) => journal().slice(b.records).some((r) => r.status === "live"),
+            },
         ];
         // Each boundary with each kind of kill; the image build with two tags, as a tag's image is built once.
         const [buildA, buildB, ...rest] = boundaries;
@@ -223,6 +232,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
                 const serving = routing();
                 const standby = serving === "blue" ? "green" : "blue";
                 const servingContainer = containerId(serving);
+                boundary.prepare?.(serving === "blue" ? s.ports.blue : s.ports.green);
                 const before = { container: containerId(standby), records: journal().length };
                 // Each case is a new release of the slow tag (another env): a new container in the standby slot.
                 await s.set({ releaseTag: tag, watchSeconds: "0", ...boundary.config });
