@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import { canaryLogDir } from "./layout";
-import { lines, sh, ShellText } from "./shell";
+import { lines, raw, sh, ShellText } from "./shell";
 
 /**
  * Caddy's config for the service: one server of our own with two routes, one per slot.
@@ -263,10 +263,20 @@ export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
 export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText[] {
     const admin = `http://${a.caddyAdmin}`;
     return [
-        sh`if [ -e ${greenMarkerFile(a.markerDir, a.serviceName)} ]; then routing=green; else routing=blue; fi`,
+        renderRoutedSlotLine(greenMarkerFile(a.markerDir, a.serviceName), "routing"),
         sh`upstream=$(curl -fsS -m 5 ${`${admin}/id/${a.serviceName}-`}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
         sh`if curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null ${`${admin}/config/`} 2>/dev/null; then config=stale; else config=unreachable; fi`,
     ];
+}
+
+/** Sets `variable` to the slot the routing marker sends traffic to (green while the marker exists). */
+export function renderRoutedSlotLine(greenMarker: string, variable: "routing" | "routed"): ShellText {
+    return sh`if [ -e ${greenMarker} ]; then ${raw(variable)}=green; else ${raw(variable)}=blue; fi`;
+}
+
+/** Sets `caddy_server` to yes when Caddy runs the service's server (it answers a path it does not have with "null"). */
+export function renderCaddyServerPresentLine(caddyAdmin: string, serviceName: string): ShellText {
+    return sh`case "$(curl -fsS -m 5 ${`http://${caddyAdmin}/config/apps/http/servers/${caddyServerName(serviceName)}`} 2>/dev/null)" in "{"*) caddy_server=yes ;; *) caddy_server=no ;; esac`;
 }
 
 /** `admin` and `api` for the admin API, and a check that it answers (else nothing moved). */

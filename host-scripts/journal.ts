@@ -1,4 +1,5 @@
 import { hostLayout } from "./layout";
+import { renderRoutedSlotLine } from "./caddy";
 import { lines, sh, ShellText } from "./shell";
 
 /**
@@ -72,7 +73,7 @@ export function renderJournalSwitchingLines(appDir: string, greenMarker: string)
     const l = hostLayout(appDir);
     return lines(
         sh`if [ "$already_live" = no ]; then`,
-        sh`  if [ -e ${greenMarker} ]; then routed=green; else routed=blue; fi`,
+        sh`  ${renderRoutedSlotLine(greenMarker, "routed")}`,
         sh`  if grep -qF "\\"slot\\":\\"$routed\\"" ${l.activeRecord} 2>/dev/null; then cp -f ${l.activeRecord} ${l.previousRecord} || fail ${`cannot keep ${l.previousRecord}`}; else rm -f ${l.previousRecord} || fail ${`cannot remove ${l.previousRecord}`}; fi`,
         sh`  journal switching`,
         sh`  mark_active switching`,

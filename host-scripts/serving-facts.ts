@@ -1,5 +1,5 @@
 import { COLORS } from "../state/slot-machine";
-import { caddyServerName, greenMarkerFile } from "./caddy";
+import { greenMarkerFile, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, sh } from "./shell";
 
@@ -13,10 +13,11 @@ import { lines, sh } from "./shell";
 export function renderServingFactsScript(a: { appDir: string; serviceName: string; caddyAdmin: string }): string {
     const marker = greenMarkerFile(caddyMarkerDir(a.serviceName), a.serviceName);
     return lines(
-        sh`if [ -e ${marker} ]; then echo routing=green; else echo routing=blue; fi`,
+        renderRoutedSlotLine(marker, "routing"),
+        sh`echo "routing=$routing"`,
         sh`printf 'journal=%s\\n' "$(tr -d '\\n' <${hostLayout(a.appDir).activeRecord} 2>/dev/null)"`,
-        // Caddy answers a path it does not have with "null".
-        sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`} 2>/dev/null)" in "{"*) echo caddy_server=yes ;; *) echo caddy_server=no ;; esac`,
+        renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
+        sh`echo "caddy_server=$caddy_server"`,
         ...COLORS.map((c) => sh`printf '%s=%s\\n' ${c} "$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${`${a.serviceName}-${c}`} 2>/dev/null)"`),
     ).text;
 }

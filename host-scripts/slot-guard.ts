@@ -1,4 +1,4 @@
-import { caddyServerName, canaryMarkerPrefix, greenMarkerFile } from "./caddy";
+import { canaryMarkerPrefix, greenMarkerFile, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, prologue, script, sh } from "./shell";
 import { renderStepLockLines } from "./step-lock";
@@ -44,10 +44,9 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`  say "removing $m: a canary that was interrupted left it, and no canary runs now"`,
         sh`  rm -f "$m" || fail "cannot remove $m"`,
         sh`done`,
-        // Caddy answers a path it does not have with "null".
-        sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/apps/http/servers/${caddyServerName(a.serviceName)}`} 2>/dev/null)" in "{"*) caddy_server=yes ;; *) caddy_server=no ;; esac`,
+        renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
         sh`if [ ! -f ${l.activeRecord} ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi`,
-        sh`if [ -e ${greenMarkerFile(markerDir, a.serviceName)} ]; then routing=green; else routing=blue; fi`,
+        renderRoutedSlotLine(greenMarkerFile(markerDir, a.serviceName), "routing"),
         sh`if [ "$routing" != ${a.color} ]; then echo "Caddy routes to $routing"; exit 0; fi`,
         sh`if ! running_image=$(docker inspect -f '{{.Image}}' ${a.containerName} 2>/dev/null); then echo ${`${a.containerName} does not exist`}; exit 0; fi`,
         sh`running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${a.containerName})`,
