@@ -137,7 +137,7 @@ export class L9Runtime extends pulumi.ComponentResource {
 
         const footprint = new ServiceFootprint(
             `${p}service`,
-            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, canaryLog: !!c.canary },
+            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin },
             { parent: this, dependsOn: [preflight] },
         );
         // Everything on the host depends on the service's place (through the tag verification):

@@ -10,10 +10,8 @@ export interface ServiceFootprintArgs {
     readonly appDir: string;
     /** The service name. */
     readonly serviceName: string;
-    /** Caddy's admin API address (its server for the service is removed on destroy). */
+    /** Caddy's admin API address (its server and the canary's logger are removed on destroy). */
     readonly caddyAdmin: string;
-    /** A canary is configured: destroy also removes its access log from Caddy's logging. */
-    readonly canaryLog: boolean;
 }
 
 /**
@@ -29,7 +27,7 @@ export class ServiceFootprint extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceFootprintArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:ServiceFootprint", name, {}, opts);
-        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin, canaryLog: args.canaryLog };
+        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin };
         this.command = new command.remote.Command(
             `${name}-place`,
             {

@@ -319,6 +319,10 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
                 sh`  default_log=$(curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
                 sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d ${JSON.stringify({ exclude: [`http.log.access.${logger}`] })} "$admin/config/logging/logs/default" >&2 || true ;; esac`,
             ),
+        // Without a canary, no logger of the canary is left behind: its file may go (the marker
+        // directory is the service's), and Caddy does not start on a log it cannot open.
+        !a.canary &&
+            sh`  case "$(curl -fsS -m 5 ${`${admin}/config/logging/logs/${logger}`} 2>/dev/null || true)" in "{"*) api -f -X DELETE ${`${admin}/config/logging/logs/${logger}`} >&2 || fail "Caddy refused to remove the canary's access log" ;; esac`,
         sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
         sh`  case "$servers" in`,
         sh`    "{"*) ;;`,

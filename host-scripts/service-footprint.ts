@@ -10,8 +10,6 @@ export interface ServiceFootprintArgs {
     serviceName: string;
     /** Caddy's admin API address. */
     caddyAdmin: string;
-    /** A canary is configured: its access log is removed from Caddy's logging too. */
-    canaryLog?: boolean;
 }
 
 /**
@@ -59,8 +57,10 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`  curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
         sh`  say ${`Caddy server ${caddyServerName(a.serviceName)} removed`}`,
         sh`fi`,
-        !!a.canaryLog &&
-            sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} 2>/dev/null)" in "{"*) curl -fsS -m 10 -X DELETE ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} >/dev/null || fail "Caddy refused to remove the canary access log";; esac`,
+        // The canary's logger too, whether a canary is configured now or was once: a logger left
+        // behind points into the marker directory removed below, and Caddy refuses to start
+        // (`--resume`) on a config whose log file cannot be opened.
+        sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} 2>/dev/null)" in "{"*) curl -fsS -m 10 -X DELETE ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} >/dev/null || fail "Caddy refused to remove the canary access log";; esac`,
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,

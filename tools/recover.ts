@@ -3,14 +3,23 @@
  * process killed: a closed laptop, a cancelled CI job) that the next `pulumi up` cannot take
  * itself. It removes the stack's lock when its holder ran on this machine and no longer runs
  * (never a live holder's), then refreshes the state, clearing the operations the killed
- * update left pending; the host itself needs nothing: the next `pulumi up` plans from what it
- * serves. Exit 0 when the stack can be updated again, 1 when a lock stays (it says why).
+ * update left pending. A slot container the killed update was creating is removed from the
+ * host first (over SSH, with the stack's key and pinned host key): no resource knows it once
+ * its create is cleared, and the next update would fail on its name. Everything else on the
+ * host needs nothing: the next `pulumi up` plans from what it serves. Exit 0 when the stack
+ * can be updated again, 1 when something stays (it says what, and why).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { processAlive } from "../ssh/host-access";
+import { CONFIG_NAMESPACE, parseConfig } from "../config/load";
+import { hostTargets } from "../config/schema";
+import { renderRemoveUnfinishedContainerScript } from "../host-scripts/unfinished-container";
+import { runProbeScript } from "../providers/ssh";
+import { describeSshFailure, prepareHostAccess, probeSshOptions, processAlive } from "../ssh/host-access";
+import { COLORS } from "../state/slot-machine";
+import { UnfinishedContainer, unfinishedContainers } from "./pending-creates";
 import { judgeStackLock, parseStackLock, StackLock } from "./stack-lock";
 
 const root = path.resolve(__dirname, "..");
@@ -35,7 +44,48 @@ function lockFiles(backendDir: string, stack: string): string[] {
     return found;
 }
 
-function main(): number {
+/**
+ * Removes, on their hosts, the slot containers whose create the killed update left pending
+ * (never one Caddy routes to: the host script checks). Reaches each host as the program does:
+ * the deploy key from the stack's secret config in an agent of its own, the pinned host key.
+ */
+async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedContainer[]): Promise<boolean> {
+    const shown = pulumi(["config", "--json", "--show-secrets", "--stack", stack]);
+    if (shown.code !== 0) {
+        process.stderr.write(`recover: cannot read the stack's configuration (its SSH key reaches the host):\n${shown.out.slice(-2000)}\n`);
+        return false;
+    }
+    const raw: Record<string, string> = {};
+    const secretKeys = new Set<string>();
+    for (const [fullKey, v] of Object.entries(JSON.parse(shown.stdout) as Record<string, { value?: unknown; secret?: boolean }>)) {
+        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
+        raw[key] = typeof v.value === "string" ? v.value : JSON.stringify(v.value);
+        if (v.secret) secretKeys.add(key);
+    }
+    const config = parseConfig(raw, secretKeys);
+    const targets = hostTargets(config);
+    for (const u of unfinished) {
+        const color = COLORS.find((c) => u.name === `${config.serviceName}-${c}`);
+        const t = targets.find((x) => x.host === u.host && x.sshPort === u.port);
+        if (!color || !t) {
+            process.stderr.write(`recover: the interrupted update was creating ${u.name} on ${u.host}:${u.port}, which is not a slot of ${config.serviceName} on this stack's hosts now; nothing was removed. If it exists there and Caddy does not route to it, remove it (docker rm -f ${u.name}) and run recover again\n`);
+            return false;
+        }
+        process.stdout.write(`recover: the interrupted update was creating ${u.name} on ${u.host}: removing it (no resource knows it), unless Caddy routes to it\n`);
+        const access = prepareHostAccess({ stackId: `recover/${stack}/${t.name}`, host: t.host, port: t.sshPort, user: config.sshUser, hostKey: t.hostKey, privateKey: config.sshPrivateKey });
+        const r = await runProbeScript({ host: t.host, port: t.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) }, renderRemoveUnfinishedContainerScript({ serviceName: config.serviceName, caddyAdmin: config.caddyAdmin, color }));
+        if (r.stderr.trim()) process.stdout.write(`${r.stderr.trim()}\n`);
+        if (r.code === 255) {
+            process.stderr.write(`recover: ${describeSshFailure(t.host, t.sshPort, r.stderr, r.code)}\n`);
+            return false;
+        }
+        if (r.code !== 0) return false;
+    }
+    return true;
+}
+
+async function main(): Promise<number> {
     const args = process.argv.slice(2);
     const i = args.findIndex((a) => a === "--stack" || a === "-s");
     const stack = i >= 0 ? args[i + 1] : process.env.PULUMI_STACK ?? pulumi(["stack", "--show-name"]).stdout.trim();
@@ -68,6 +118,13 @@ function main(): number {
         // judged from here. `pulumi cancel` ends it; only once the holder is surely gone.
         process.stdout.write(`recover: the backend (${url.replace(/\/\/[^@/]*@/, "//***@")}) keeps the lock; if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`);
     }
+    const exported = pulumi(["stack", "export", "--stack", stack]);
+    if (exported.code !== 0) {
+        process.stderr.write(`recover: cannot read the stack's state:\n${exported.out.slice(-2000)}\n`);
+        return 1;
+    }
+    const unfinished = unfinishedContainers(JSON.parse(exported.stdout));
+    if (unfinished.length > 0 && !(await removeUnfinishedContainers(stack, unfinished))) return 1;
     // The killed update may have left operations pending: a refresh reads each resource back
     // and clears the pending creates (a create that finished is then made again by the next
     // up, which is idempotent on the host).
@@ -81,4 +138,10 @@ function main(): number {
     return 0;
 }
 
-process.exit(main());
+main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+        process.stderr.write(`recover: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+    },
+);

@@ -16,6 +16,7 @@ import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNo
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderServingFactsScript } from "../../host-scripts/serving-facts";
+import { renderRemoveUnfinishedContainerScript } from "../../host-scripts/unfinished-container";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
 import { controlPaths, dockerSshOptions, openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
 import { scriptOnStdin } from "../../components/host";
@@ -152,8 +153,8 @@ const builders: Record<string, () => string> = {
     "remove-drift-job.sh": () => renderRemoveDriftJobScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check", metricsFile: "/var/lib/prometheus/node-exporter/l9_drift_l9.prom" }),
     "remove-env-file.sh": () => renderRemoveEnvFileScript("/opt/l9/shared/.env"),
     "prepare-service.sh": () => renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
+    "remove-unfinished-container.sh": () => renderRemoveUnfinishedContainerScript({ serviceName: "l9", caddyAdmin: "127.0.0.1:2019", color: "green" }),
     "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
-    "remove-service-with-canary.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", canaryLog: true }),
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",

@@ -98,9 +98,11 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(step.stdin).to.contain("l9-canary-green-10.on");
         expect(step.stdin).to.contain("step 2/2: 20% of requests to green (v0.2.0-l9)");
         expect(step.update).to.equal("true");
-        // The switch ends any canary left behind; the plain config has none of this.
+        // The switch ends any canary left behind; the plain config has no canary routing or log,
+        // and removes a canary logger an earlier config left.
         expect(c.byName("traffic-caddy").inputs.stdin).to.contain("l9-canary-'*.on");
-        expect(g.byName("traffic-caddy").inputs.stdin).to.not.contain("canary");
+        expect(g.byName("traffic-caddy").inputs.stdin).to.not.match(/l9-canary-|canary_log/);
+        expect(g.byName("traffic-caddy").inputs.stdin).to.contain("-X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary'");
         const first = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20 }) }, undefined);
         expect(first.options.has("traffic-canary")).to.equal(false);
     });

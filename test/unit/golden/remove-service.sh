@@ -8,6 +8,7 @@ if curl -fsS -m 5 -o /dev/null "$admin/config/apps/http/servers/"'l9'; then
   curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"'l9' >/dev/null || fail "Caddy refused to remove the server of the service"
   say 'Caddy server l9 removed'
 fi
+case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null)" in "{"*) curl -fsS -m 10 -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary access log";; esac
 rm -rf '/var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true
