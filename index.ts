@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import * as os from "os";
 import { startCommandPlugin } from "./components/host";
-import { L9Runtime, L9RuntimeOutputs } from "./components/runtime";
+import { deployKeyLifetimeSeconds, L9Runtime, L9RuntimeOutputs } from "./components/runtime";
 import { renderEnvFileContent } from "./config/env-contract";
 import { loadConfig } from "./config/load";
 import { MessageOnlyError } from "./config/message-error";
@@ -31,6 +31,8 @@ export = async () => {
     const previousRead = readPreviousDeployment();
     startCommandPlugin();
     previousRead.catch(() => undefined); // a failed check below is the error to report
+    // The agent forgets the deploy key after the longest this update can take, even if its watcher never runs.
+    const keyLifetimeSeconds = deployKeyLifetimeSeconds(config, targets.length);
     const accesses: HostAccess[] = targets.map((t, i) => {
         try {
             // The deploy key goes into the stack's SSH agent (one per host); resources only ever see its socket path.
@@ -42,6 +44,7 @@ export = async () => {
                 user: config.sshUser,
                 hostKey: t.hostKey,
                 privateKey: config.sshPrivateKey,
+                keyLifetimeSeconds,
             });
         } catch (e) {
             throw hostAccessError([describeHost(t, multi, e)]);

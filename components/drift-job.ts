@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import { driftMetricsFile, renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
+import { hostLayout } from "../host-scripts/layout";
 
 export interface DriftJobArgs {
     /** Connection to the host. */
@@ -50,10 +51,10 @@ export class DriftJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: DriftJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:DriftJob", name, {}, opts);
-        this.scriptPath = `${args.appDir}/bin/drift-check`;
+        this.scriptPath = `${hostLayout(args.appDir).binDir}/drift-check`;
         this.cronPath = `/etc/cron.d/${args.serviceName}-drift`;
         const paths = { scriptPath: this.scriptPath, cronPath: this.cronPath };
-        const logFile = `${args.appDir}/logs/drift.log`;
+        const logFile = `${hostLayout(args.appDir).logDir}/drift.log`;
         const cron = renderDriftCronFile({ serviceName: args.serviceName, schedule: args.schedule, user: args.user, scriptPath: this.scriptPath, logFile });
         const script = pulumi
             .all([args.commit, args.imageId])

@@ -19,6 +19,9 @@ export interface HostArgs {
     readonly access: HostAccess;
     /** The app directory (for the disk space check). */
     readonly appDir: pulumi.Input<string>;
+    /** The service deployed there, and the stack that owns appDir: preflight writes in appDir only when it is theirs. */
+    readonly serviceName: pulumi.Input<string>;
+    readonly owner: pulumi.Input<string>;
     /** Caddy's admin API address, checked by preflight. */
     readonly caddyAdmin: pulumi.Input<string>;
     /** Minimum free disk space in MiB. */
@@ -140,9 +143,9 @@ export class Host extends pulumi.ComponentResource {
                         ...scriptOnStdin(
                             "preflight",
                             pulumi
-                                .all([args.appDir, args.caddyAdmin, args.minFreeDiskMb])
-                                .apply(([appDir, caddyAdmin, minFreeDiskMb]) =>
-                                    renderPreflightScript({ appDir, caddyAdmin, minFreeDiskMb, certificates: args.certificates, pauseSeconds: args.pauseSeconds }),
+                                .all([args.appDir, args.serviceName, args.owner, args.caddyAdmin, args.minFreeDiskMb])
+                                .apply(([appDir, serviceName, owner, caddyAdmin, minFreeDiskMb]) =>
+                                    renderPreflightScript({ appDir, serviceName, owner, caddyAdmin, minFreeDiskMb, certificates: args.certificates, pauseSeconds: args.pauseSeconds }),
                                 ),
                         ),
                         triggers,

@@ -40,7 +40,7 @@ export interface L9RuntimeArgs {
      * providers register before it, so their plugins start while the state is read.
      */
     readonly release: Promise<RuntimeRelease>;
-    /** The stack, as notifications name it (project/stack). */
+    /** The stack, as notifications name it (project/stack); it also claims appDir (its ownership marker). */
     readonly stackName: string;
     /** When this update started, minus the allowed clock skew (epoch ms). */
     readonly startedAt: number;
@@ -106,6 +106,9 @@ export class L9Runtime extends pulumi.ComponentResource {
                 pauseSeconds: args.pauseSeconds,
                 access: args.access,
                 appDir: c.appDir,
+                serviceName: c.serviceName,
+                // The stack claims appDir (its ownership marker): preflight and the footprint check it.
+                owner: args.stackName,
                 caddyAdmin: c.caddyAdmin,
                 minFreeDiskMb: c.minFreeDiskMb,
                 certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routing)) },
@@ -137,7 +140,7 @@ export class L9Runtime extends pulumi.ComponentResource {
 
         const footprint = new ServiceFootprint(
             `${p}service`,
-            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin },
+            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, owner: args.stackName },
             { parent: this, dependsOn: [preflight] },
         );
         // Everything on the host depends on the service's place (through the tag verification):
@@ -192,12 +195,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         }
 
         // How long a release step waits for one that an interrupted update left running.
-        const lockWait = stepLockWaitSeconds({
-            watchSeconds: c.watchSeconds,
-            drainGraceSeconds: c.drainGraceSeconds,
-            hookTimeoutSeconds: c.backup || c.migrate ? c.hookTimeoutSeconds : 0,
-            canary: c.canary && { steps: c.canary.steps, stepSeconds: c.canary.stepSeconds },
-        });
+        const lockWait = releaseStepLockSeconds(c);
         const slots = new Map<Color, Slot>();
         for (const color of COLORS) {
             const release = next.slots[color];
@@ -344,6 +342,31 @@ export class L9Runtime extends pulumi.ComponentResource {
             maintenance,
         };
     }
+}
+
+/** The longest a release step of this service holds the host's step lock (stepLockWaitSeconds for this config). */
+export function releaseStepLockSeconds(c: DeployConfig): number {
+    return stepLockWaitSeconds({
+        watchSeconds: c.watchSeconds,
+        drainGraceSeconds: c.drainGraceSeconds,
+        hookTimeoutSeconds: c.backup || c.migrate ? c.hookTimeoutSeconds : 0,
+        canary: c.canary && { steps: c.canary.steps, stepSeconds: c.canary.stepSeconds },
+    });
+}
+
+/** What an update of one host needs beyond its release steps: checkout, image build, gates, probes. */
+const OTHER_WORK_SECONDS = 7200;
+
+/**
+ * How long the stack's agent may hold the deploy key (`ssh-add -t`): the longest an update
+ * of `hosts` hosts can need it. Per batch of the roll, its release steps (both hooks, a
+ * canary, the watch and drain: releaseStepLockSeconds) and two hours for the rest; the
+ * batches run one after another, with their pauses. The watcher forgets the key sooner,
+ * when the operation ends; this bounds a watcher that never ran.
+ */
+export function deployKeyLifetimeSeconds(c: DeployConfig, hosts: number): number {
+    const batches = Math.max(1, Math.ceil(hosts / c.rollout.batchSize));
+    return batches * (releaseStepLockSeconds(c) + OTHER_WORK_SECONDS) + (batches - 1) * c.rollout.pauseSeconds;
 }
 
 /** Where Caddy sends the service's traffic, from the config (pure). */

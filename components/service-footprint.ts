@@ -12,6 +12,8 @@ export interface ServiceFootprintArgs {
     readonly serviceName: string;
     /** Caddy's admin API address (its server and the canary's logger are removed on destroy). */
     readonly caddyAdmin: string;
+    /** The stack deploying the service (`<org>/<project>/<stack>`): it claims appDir. */
+    readonly owner: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export class ServiceFootprint extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceFootprintArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:ServiceFootprint", name, {}, opts);
-        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin };
+        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin, owner: args.owner };
         this.command = new command.remote.Command(
             `${name}-place`,
             {

@@ -36,6 +36,21 @@ const WEBHOOK_URL = /^https?:\/\/[A-Za-z0-9._~:/?#@!&+,;=%\[\]-]+$/;
 
 const isTraversing = (p: string) => p.split("/").some((part) => part === ".." || part === ".");
 
+/** Directories appDir may be inside of but never be: every deploy chmods appDir, and destroy empties it. */
+const SYSTEM_DIRS = new Set(["/root", "/home", "/var", "/var/lib", "/var/log", "/var/tmp", "/var/cache", "/var/spool", "/var/backups", "/var/opt", "/tmp", "/srv", "/opt", "/mnt", "/media", "/usr/local"]);
+/** Trees that belong to the system: appDir is never inside them. */
+const SYSTEM_TREES = /^\/(?:etc|usr|bin|sbin|lib[^/]*|boot|dev|proc|sys|run)(?:\/|$)/;
+
+/** Why `p` (trailing slashes removed) is a system path, or undefined. */
+export function systemPathProblem(p: string): string | undefined {
+    if (SYSTEM_DIRS.has(p)) return `must not be ${p} itself: l9-deploy owns its appDir entirely (it sets its mode, and destroy empties it). Use a directory of its own, e.g. ${p === "/opt" ? "/opt/l9" : `${p}/l9`}`;
+    if (SYSTEM_TREES.test(p)) return `must not be under /${p.split("/")[1]}, which belongs to the system. Use a directory of its own, e.g. /opt/l9`;
+    return undefined;
+}
+
+/** The userinfo of a URL (`https://user:token@host/...`): credentials have no place in config text. */
+const URL_CREDENTIALS = /^(?:https|ssh|file):\/\/([^@/]*)@/;
+
 const smokeRequest = z.object({
     method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]).default("GET"),
     path: z.string().regex(HTTP_PATH, "must be an absolute URL path such as /api/smoke, without spaces or quotes"),
@@ -124,7 +139,15 @@ export const configSchema = z
                     return false;
                 }
             }, "must be a valid regular expression"),
-        repoUrl: z.string().regex(REPO_URL, "must be an https://, ssh://, file:/// or git@host:path URL without spaces or quotes"),
+        repoUrl: z
+            .string()
+            .regex(REPO_URL, "must be an https://, ssh://, file:/// or git@host:path URL without spaces or quotes")
+            // A token in the URL would sit in plain config, in "cloning ..." lines and in `ps` on
+            // the host. An SSH user name (ssh://git@host) is not a credential; a password is.
+            .refine((u) => {
+                const userinfo = URL_CREDENTIALS.exec(u)?.[1];
+                return userinfo === undefined || (u.startsWith("ssh://") && !userinfo.includes(":"));
+            }, "must not carry credentials (user:token@). Use a deploy key over SSH (git@host:team/l9.git, the key in the host user's ~/.ssh), or a git credential helper on the host"),
         mainBranch: z.string().regex(SAFE_WORD, "must be a branch name of letters, digits, '.', '_' and '-'").default("main"),
         verifyTagSignature: bool.default(false),
         serviceName: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and '-', starting with a letter").default("l9"),
@@ -134,6 +157,10 @@ export const configSchema = z
             .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
             .refine((p) => p.replace(/\/+$/, "").split("/").length >= 3, "must be at least two levels deep, e.g. /opt/l9 (it is owned entirely by l9-deploy)")
             .transform((p) => p.replace(/\/+$/, ""))
+            .superRefine((p, ctx) => {
+                const problem = systemPathProblem(p);
+                if (problem) ctx.addIssue({ code: "custom", message: problem });
+            })
             .default("/opt/l9"),
         dockerfile: z
             .string()

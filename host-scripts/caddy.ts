@@ -134,7 +134,7 @@ export function canaryThreshold(percent: number): string {
  * The canary access log's Caddy logger config, with `%s` for the file (a plain file: see
  * canaryLogDir). Caddy 2.6 keeps a file writer open after its logger is removed, and reuses it
  * for the same name: a log whose file was deleted would be written nowhere. So a new log gets
- * a new name (its creation time), and the current one is read back from Caddy.
+ * a new name (its creation time and a random part), and the current one is read back from Caddy.
  */
 function canaryLogConfigTemplate(serviceName: string): string {
     return JSON.stringify({
@@ -306,7 +306,9 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
             lines(
                 // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
                 sh`  { mkdir -p ${canaryLogDir(a.serviceName)} && chmod 1733 ${canaryLogDir(a.serviceName)}; } || fail ${`cannot create ${canaryLogDir(a.serviceName)} with mode 1733`}`,
-                sh`  canary_log_current || canary_log=${canaryLogDir(a.serviceName)}/access-$(date -u +%Y%m%dT%H%M%SZ).log`,
+                sh`  if ! canary_log_current; then`,
+                ...renderNewCanaryLogLines(a.serviceName).map((l) => sh`    ${l}`),
+                sh`  fi`,
                 sh`  logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
                 sh`  case "$logs" in`,
                 sh`    "{"*) ;;`,
@@ -335,6 +337,23 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
             ? sh`{ ${configCurrent} && canary_log_current; } || load_config`
             : sh`${configCurrent} || load_config`,
     );
+}
+
+/**
+ * Sets `$canary_log` to the name of a new canary access log, `access-<UTC time>-<random>.log`
+ * (the `access-*.log` of renderCanaryLogLine). New each time: Caddy 2.6 reuses a writer by
+ * name (see canaryLogConfigTemplate), and two loads can fall in the same second. Unguessable:
+ * the directory is 1733, so another user could create a file of a predictable name first
+ * (Caddy would then fail to open it, or log into that user's file, which the canary trusts).
+ * 16 hex digits from /dev/urandom; a short read fails rather than falling back to a
+ * guessable name. Caddy creates the file itself, as its own user.
+ */
+export function renderNewCanaryLogLines(serviceName: string): ShellText[] {
+    return [
+        sh`canary_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')`,
+        sh`[ \${#canary_id} -eq 16 ] || fail "cannot read 8 random bytes from /dev/urandom for the canary access log's name"`,
+        sh`canary_log=${canaryLogDir(serviceName)}/access-$(date -u +%Y%m%dT%H%M%SZ)-$canary_id.log`,
+    ];
 }
 
 /**

@@ -3,7 +3,7 @@ import { canaryMarkerFile, renderCaddyAdminLines, renderCaddyFactsLines, renderC
 import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { renderServiceDirLines } from "./service-footprint";
-import { lines, prologue, script, sh, ShellText } from "./shell";
+import { lines, prologue, script, sh, ShellText, stripControlChars } from "./shell";
 import { renderStepLockLines } from "./step-lock";
 import { caddyServerArgs, RoutingArgs } from "./switch";
 
@@ -105,7 +105,7 @@ function renderJudgeLines(a: CanaryScriptArgs, serving: string, limit: string, n
         sh`  [ "$total" -ge ${p.minRequests} ] || return 0`,
         sh`  [ $((errors * 10000)) -gt $((${p.maxErrorRateBasisPoints} * total)) ] || return 0`,
         sh`  clear_canary`,
-        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 || true)`,
+        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 | ${stripControlChars()} || true)`,
         sh`  notify failure ${`canary of ${a.tag}: error rate `}"$rate% ($errors of $total requests)"${` above ${limit}%; traffic returned to ${serving}`} "$log_tail"`,
         sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
         sh`  fail ${`step `}"$1/${n} ($2%): error rate $rate% ($errors of $total canary requests answered 5xx or failed to connect) is above maxErrorRate "${`${limit}%; the canary was rolled back: 0% of requests to ${a.slot}, ${serving} serves them all`}`,

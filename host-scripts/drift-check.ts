@@ -43,6 +43,11 @@ export function driftMetricsFile(metricsDir: string, serviceName: string): strin
     return `${metricsDir}/l9_drift_${serviceName}.prom`;
 }
 
+/** The mktemp template of the textfile's temporary copy, in the same directory (the rename stays atomic). */
+export function driftMetricsTempTemplate(metricsDir: string, serviceName: string): string {
+    return `${metricsDir}/.l9_drift_${serviceName}.prom.XXXXXX`;
+}
+
 /**
  * The host-side drift check, run by cron: the deployed worktree is clean and at the deployed
  * commit; the active container runs, is healthy and runs the deployed image; Caddy dials the
@@ -77,8 +82,13 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,
         sh`cron=$(sha256sum ${a.cronFile} 2>/dev/null | cut -d' ' -f1)`,
         sh`if [ "$cron" = ${a.cronSha256} ]; then report cron_file ok ${`${a.cronFile} in place`}; else report cron_file drift ${`${a.cronFile} `}"\${cron:+edited}\${cron:-missing}"; fi`,
-        sh`mkdir -p ${a.metricsDir}`,
-        sh`tmp=${metrics}.$$`,
+        // The textfile is written aside and renamed (node_exporter never reads half a file). The
+        // temporary file comes from mktemp (created anew, 0600, a name nobody can guess): the
+        // metrics directory may be writable by another user, and this runs as root. Its name
+        // starts with a dot and does not end in .prom, so the collector skips it.
+        sh`fail() { printf 'drift check: %s\\n' "$*" >&2; [ -z "\${tmp:-}" ] || rm -f "$tmp"; exit 2; }`,
+        sh`mkdir -p ${a.metricsDir} || fail ${`cannot create ${a.metricsDir}`}`,
+        sh`tmp=$(mktemp ${driftMetricsTempTemplate(a.metricsDir, a.serviceName)}) || fail ${`cannot create a temporary file in ${a.metricsDir}`}`,
         sh`{`,
         sh`  echo '# HELP l9_drift_detected 1 when the host differs from what l9-deploy last deployed, else 0.'`,
         sh`  echo '# TYPE l9_drift_detected gauge'`,
@@ -94,8 +104,10 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         }),
         sh`  echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'`,
         sh`  echo "l9_drift_last_run_timestamp_seconds{service=\\"$svc\\"} $(date +%s)"`,
-        sh`} >"$tmp" || { echo "drift check: cannot write $tmp" >&2; rm -f "$tmp"; exit 2; }`,
-        sh`{ chmod 644 "$tmp" && mv -f "$tmp" ${metrics}; } || { echo ${`drift check: cannot install ${metrics}`} >&2; rm -f "$tmp"; exit 2; }`,
+        sh`} >"$tmp" || fail "cannot write $tmp"`,
+        // node_exporter runs as its own user: the metrics are world-readable.
+        sh`chmod 644 "$tmp" || fail "cannot make $tmp readable (chmod 644)"`,
+        sh`mv -f "$tmp" ${metrics} || fail ${`cannot install ${metrics}`}`,
         sh`exit $drift`,
     );
 }

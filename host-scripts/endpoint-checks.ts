@@ -1,5 +1,5 @@
 import { SmokeRequest } from "../config/schema";
-import { lines, sh, ShellText } from "./shell";
+import { lines, sh, ShellText, stripControlChars } from "./shell";
 
 export interface EndpointCheckArgs {
     /** Loopback port the slot answers on. */
@@ -22,7 +22,7 @@ export function renderEndpointCheckLines(a: EndpointCheckArgs): ShellText {
         sh`check_health() {`,
         sh`  out=$(curl -sS -m 5 -w '\\n%{http_code}' ${base + a.healthPath} 2>&1) || out="$out"`,
         sh`  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')`,
-        sh`  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')`,
+        sh`  status_field=$(printf '%s' "$body" | tr -d '\\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p' | ${stripControlChars()})`,
         sh`  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then return 0; fi`,
         // The configured path goes in single quotes: only $code and $status_field expand.
         sh`  check_failed=${`check 'health endpoint': GET ${a.healthPath} answered `}"$code\${status_field:+ (status \\"$status_field\\")}"`,

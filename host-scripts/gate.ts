@@ -1,6 +1,6 @@
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { prologue, script, sh } from "./shell";
+import { prologue, script, sh, stripControlChars } from "./shell";
 
 export interface GateScriptArgs extends EndpointCheckArgs {
     /** Container of the slot about to receive traffic. */
@@ -31,7 +31,7 @@ export function renderGateScript(a: GateScriptArgs): string {
         sh`c=${a.containerName}`,
         sh`gate_fail() {`,
         sh`  printf 'gate failed for %s in %s: %s\\n' ${a.tag} "$c" "$*" >&2`,
-        sh`  log_tail=$(docker logs --tail ${tail} "$c" 2>&1 || true)`,
+        sh`  log_tail=$(docker logs --tail ${tail} "$c" 2>&1 | ${stripControlChars()} || true)`,
         sh`  printf -- '--- last ${tail} log lines of %s ---\\n' "$c" >&2`,
         sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
         sh`  printf -- '--- traffic was not moved ---\\n' >&2`,
@@ -67,7 +67,7 @@ export function renderGateScript(a: GateScriptArgs): string {
         sh`logs=$(docker logs --since ${a.timeoutSeconds + 300}s "$c" 2>&1 || true)`,
         ...a.logScanPatterns.map(
             (p) =>
-                sh`if printf '%s\\n' "$logs" | grep -F -q -- ${p}; then gate_fail ${`check 'log scan': the logs contain ${JSON.stringify(p)}:`}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${p})"; fi`,
+                sh`if printf '%s\\n' "$logs" | grep -F -q -- ${p}; then gate_fail ${`check 'log scan': the logs contain ${JSON.stringify(p)}:`}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${p} | ${stripControlChars()})"; fi`,
         ),
         sh`say "log scan: clean"`,
         sh`echo passed`,

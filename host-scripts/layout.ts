@@ -22,6 +22,17 @@ export interface HostLayout {
     activeRecord: string;
     /** The record that served before the last flip (a switch-back restores it). */
     previousRecord: string;
+    /** Env file and notification targets (0700). */
+    sharedDir: string;
+    /** The drift job's script. */
+    binDir: string;
+    /** The drift job's log. */
+    logDir: string;
+    /**
+     * appDir's ownership marker, `<stack> <service>`: the first deploy claims appDir with it,
+     * and only its owner changes or removes what the layout holds.
+     */
+    ownerMarker: string;
 }
 
 export function hostLayout(appDir: string): HostLayout {
@@ -30,6 +41,10 @@ export function hostLayout(appDir: string): HostLayout {
         mirror: `${appDir}/repo.git`,
         releases: `${appDir}/releases`,
         envFile: `${appDir}/shared/.env`,
+        sharedDir: `${appDir}/shared`,
+        binDir: `${appDir}/bin`,
+        logDir: `${appDir}/logs`,
+        ownerMarker: `${appDir}/.l9-deploy-owner`,
         deployLog: `${appDir}/deploys.jsonl`,
         stateDir: `${appDir}/state`,
         notifyTargets: `${appDir}/shared/notify-targets`,
@@ -38,6 +53,14 @@ export function hostLayout(appDir: string): HostLayout {
         activeRecord: `${appDir}/state/active.json`,
         previousRecord: `${appDir}/state/previous.json`,
     };
+}
+
+/**
+ * What the service's delete removes from appDir: the layout's own entries, nothing else (the
+ * deploy log and the backups are kept on purpose; anything an operator put there is theirs).
+ */
+export function removableEntries(l: HostLayout): string[] {
+    return [l.mirror, l.releases, l.sharedDir, l.stateDir, l.binDir, l.logDir];
 }
 
 /** The root of what l9-deploy keeps outside appDir (readable by Caddy's user). */
@@ -62,7 +85,7 @@ export function worktreePath(appDir: string, tag: string): string {
 }
 
 /**
- * Where Caddy writes the canary routes' access log (`access-<UTC time>.log`, JSON lines; only
+ * Where Caddy writes the canary routes' access log (`access-<UTC time>-<random>.log`, JSON lines; only
  * canary requests are logged). Caddy's user creates the file (mode 0644
  * under its umask) in this directory, which is 1733: others may create files in it, but not
  * list it or remove what is not theirs; the deploy user reads the log to judge the canary.

@@ -1,5 +1,5 @@
 import { hostLayout } from "./layout";
-import { lines, prologue, script, sh, ShellText } from "./shell";
+import { lines, prologue, script, sh, ShellText, stripControlChars } from "./shell";
 
 /**
  * Release notifications, sent from the host: a failed gate, a failed hook and an automatic
@@ -71,7 +71,7 @@ export function renderNotifyLines(n: NotifyContext): ShellText {
     return lines(
         sh`l9_notify_targets=${l.notifyTargets}`,
         // JSON string content: control characters dropped, tabs as spaces, \ and " escaped, lines joined by \n.
-        sh`json_str() { tr -d '\\000-\\010\\013-\\037' | tr '\\t' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
+        sh`json_str() { ${stripControlChars()} | tr '\\t' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
         sh`notify() {`,
         sh`  [ -s "$l9_notify_targets" ] || return 0`,
         sh`  n_event=$1; n_check=\${2:-}; n_tail=$(printf '%s' "\${3:-}" | tail -c 3000)`,

@@ -1,9 +1,13 @@
 import { hostLayout } from "./layout";
+import { renderClaimAppDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText } from "./shell";
 
 export interface PreflightScriptArgs {
     /** The app directory whose filesystem must have room for images and worktrees. */
     appDir: string;
+    /** The service deployed to appDir, and its stack: appDir is checked to be theirs before preflight writes in it. */
+    serviceName: string;
+    owner: string;
     /** Caddy's admin API address (loopback). */
     caddyAdmin: string;
     /** Minimum free space, in MiB, on the filesystem holding appDir and on Docker's root. */
@@ -29,7 +33,8 @@ export interface CertificateCheckArgs {
  * Checks the host before anything on it changes: the tools exist, the Docker daemon and
  * Caddy's admin API answer, there is disk space, and the site's certificates stay valid long
  * enough. Reaching the host at all (with the pinned host key, its clock within bounds) is
- * checked by the program before any resource. Writes only the attempt's start time.
+ * checked by the program before any resource. Writes only the attempt's start time, once
+ * appDir is found to be this service's (or new).
  */
 export function renderPreflightScript(a: PreflightScriptArgs): string {
     return script(
@@ -51,6 +56,7 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         sh`say "host ready: docker, caddy admin and disk space ok"`,
         // The one thing preflight writes: when this attempt started (the duration in notifications,
         // and how the migrate hook tells a new container from the standby).
+        renderClaimAppDirLines(a),
         sh`mkdir -p ${hostLayout(a.appDir).stateDir} || fail ${`cannot create ${hostLayout(a.appDir).stateDir}`}`,
         sh`date +%s >${hostLayout(a.appDir).attemptStarted} || fail ${`cannot write ${hostLayout(a.appDir).attemptStarted}`}`,
         sh`echo ok`,

@@ -1,7 +1,7 @@
 import { hostLayout } from "./layout";
 import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { lines, prologue, script, sh, words } from "./shell";
+import { lines, prologue, script, sh, stripControlChars, words } from "./shell";
 import { renderStepLockLines } from "./step-lock";
 
 export interface BackupHookArgs {
@@ -70,7 +70,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderNotifyLines(a.notify),
         sh`hook_fail() { # hook_fail <hook> <message> <output file>`,
-        sh`  out_tail=$(tail -n ${tail} "$3" 2>/dev/null || true)`,
+        sh`  out_tail=$(tail -n ${tail} "$3" 2>/dev/null | ${stripControlChars()} || true)`,
         sh`  printf '%s\\n' "$out_tail" | sed 's/^/  | /' >&2`,
         sh`  notify failure "hook '$1': $2" "$out_tail"`,
         sh`  fail "hook '$1' $2; traffic was not moved. Last lines above."`,
@@ -115,7 +115,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                           sh`  else`,
                           sh`    backup_failure="failed (exit $rc)"`,
                           sh`  fi`,
-                          sh`  sed 's/^/  | /' "$out" >&2`,
+                          sh`  ${stripControlChars()} <"$out" | sed 's/^/  | /' >&2`,
                           sh`  printf 'warning: backup hook %s; the release goes on (backupRequired=false)\\n' "$backup_failure" >&2`,
                       ),
                 sh`fi`,
@@ -153,7 +153,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`    docker logs --tail ${tail} ${migrateContainer} >"$out" 2>&1 || true`,
                 sh`    hook_fail migrate "failed (exit $migrate_exit)" "$out"`,
                 sh`  fi`,
-                sh`  docker logs ${migrateContainer} 2>&1 | sed 's/^/  | /' >&2`,
+                sh`  docker logs ${migrateContainer} 2>&1 | ${stripControlChars()} | sed 's/^/  | /' >&2`,
                 sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || printf 'warning: the finished migration container %s could not be removed\\n' ${migrateContainer} >&2`,
                 sh`  say "migrate: done"`,
                 sh`fi`,

@@ -1,6 +1,6 @@
 import { canaryLoggerName, caddyServerName } from "./caddy";
-import { caddyMarkerDirs, hostLayout } from "./layout";
-import { prologue, script, sh, ShellText } from "./shell";
+import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
+import { lines, prologue, script, sh, ShellText, words } from "./shell";
 
 /** What the service occupies on the host, besides its containers. */
 export interface ServiceFootprintArgs {
@@ -10,6 +10,43 @@ export interface ServiceFootprintArgs {
     serviceName: string;
     /** Caddy's admin API address. */
     caddyAdmin: string;
+    /** The stack that deploys the service (`<org>/<project>/<stack>`): appDir's owner. */
+    owner: string;
+}
+
+/** Who claims appDir: the stack, and the service it deploys. */
+export type AppDirClaim = Pick<ServiceFootprintArgs, "appDir" | "serviceName" | "owner">;
+
+/** What appDir's ownership marker holds for this service. */
+function ownerClaim(a: AppDirClaim): string {
+    return `${a.owner} ${a.serviceName}`;
+}
+
+/**
+ * Claims appDir before anything in it changes. A directory another stack owns, or one that is
+ * not empty and that no l9-deploy stack claimed (someone's files, a system directory), is
+ * refused with nothing changed. This stack's own directory under another service name is a
+ * rename: the new service takes it over. One that an earlier l9-deploy version deployed (its
+ * state and releases directories, no marker yet) is claimed.
+ */
+export function renderClaimAppDirLines(a: AppDirClaim): ShellText {
+    const l = hostLayout(a.appDir);
+    return lines(
+        sh`if [ -f ${l.ownerMarker} ]; then`,
+        sh`  owner=$(cat ${l.ownerMarker}) || fail ${`cannot read ${l.ownerMarker}`}`,
+        sh`  case "$owner" in`,
+        sh`    ${ownerClaim(a)}) ;;`,
+        sh`    ${`${a.owner} `}*) say ${`taking over ${l.appDir} from service `}"\${owner#* }"${` of this stack (a rename)`} ;;`,
+        sh`    *) fail ${`${l.appDir} belongs to another l9-deploy stack (`}"$owner"${`); nothing was changed. Fix: give this service its own directory (pulumi config set appDir /opt/${a.serviceName}); if that stack is gone for good, remove ${l.ownerMarker} on the host`} ;;`,
+        sh`  esac`,
+        sh`elif [ -d ${l.appDir} ] && [ -n "$(ls -A ${l.appDir})" ]; then`,
+        sh`  if [ -d ${l.stateDir} ] && [ -d ${l.releases} ]; then`,
+        sh`    say ${`claiming ${l.appDir}: an earlier l9-deploy version deployed here`}`,
+        sh`  else`,
+        sh`    fail ${`${l.appDir} is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir /opt/${a.serviceName}), or move what is in it away`}`,
+        sh`  fi`,
+        sh`fi`,
+    );
 }
 
 /**
@@ -22,8 +59,8 @@ export function renderServiceDirLines(appDir: string, serviceName: string): Shel
     return [
         sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} || fail ${`cannot create ${l.appDir} and its state and releases directories`}`,
         sh`chmod 750 ${l.appDir} ${l.stateDir} ${l.releases} || fail ${`cannot set mode 750 on ${l.appDir} and its state and releases directories`}`,
-        sh`mkdir -p ${`${l.appDir}/shared`} || fail ${`cannot create ${l.appDir}/shared`}`,
-        sh`chmod 700 ${`${l.appDir}/shared`} || fail ${`cannot set mode 700 on ${l.appDir}/shared`}`,
+        sh`mkdir -p ${l.sharedDir} || fail ${`cannot create ${l.sharedDir}`}`,
+        sh`chmod 700 ${l.sharedDir} || fail ${`cannot set mode 700 on ${l.sharedDir}`}`,
         ...caddyMarkerDirs(serviceName).map((d) => sh`{ mkdir -p ${d} && chmod 755 ${d}; } || fail ${`cannot create ${d} with mode 755`}`),
     ];
 }
@@ -36,16 +73,20 @@ export function renderServiceDirLines(appDir: string, serviceName: string): Shel
 export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
     return script(
         prologue(`service ${a.serviceName}`),
+        renderClaimAppDirLines(a),
         renderServiceDirLines(a.appDir, a.serviceName),
+        sh`printf '%s\\n' ${ownerClaim(a)} >${hostLayout(a.appDir).ownerMarker} || fail ${`cannot write ${hostLayout(a.appDir).ownerMarker}`}`,
         sh`say ${`${a.appDir} ready`}`,
     );
 }
 
 /**
  * The delete of the service's place, run last by `pulumi destroy` (everything else depends
- * on it): Caddy's server for the service, the marker directory, the service's images, and
- * everything under appDir except the deploy log and the backups, which are kept on purpose (the audit trail
- * and the data outlive the service). Containers, the cron job and the env file have their own deletes.
+ * on it), and after a rename (the old name's): Caddy's server for the service, the marker
+ * directory, the service's images, and the layout's entries in appDir, only while this
+ * service owns it (after a rename the new service does, and keeps them). The deploy log and
+ * the backups are kept on purpose (the audit trail and the data outlive the service); what
+ * else is in appDir is not the layout's. Containers, the cron job and the env file have their own deletes.
  */
 export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const l = hostLayout(a.appDir);
@@ -64,7 +105,13 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
-        sh`if [ -d ${l.appDir} ]; then find ${l.appDir} -mindepth 1 -maxdepth 1 ! -name ${l.deployLog.split("/").pop() ?? ""} ! -name ${l.backups.split("/").pop() ?? ""} -exec rm -rf {} +; fi`,
-        sh`say ${`removed; kept ${l.deployLog} and ${l.backups}`}`,
+        sh`owner=$(cat ${l.ownerMarker} 2>/dev/null || true)`,
+        sh`case "$owner" in`,
+        sh`  ${ownerClaim(a)}|"")`,
+        sh`    rm -rf ${words(removableEntries(l))} || fail ${`cannot remove the service's files in ${l.appDir}`}`,
+        sh`    rm -f ${l.ownerMarker} || fail ${`cannot remove ${l.ownerMarker}`}`,
+        sh`    say ${`removed; kept ${l.deployLog} and ${l.backups}`} ;;`,
+        sh`  *) say ${`${l.appDir} belongs to `}"$owner"${` now: its files are left to it`} ;;`,
+        sh`esac`,
     );
 }

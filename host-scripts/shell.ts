@@ -96,3 +96,14 @@ export function prologue(step: string): ShellText {
 export function oneLine(parts: ShellText[]): ShellText {
     return ShellText.of(parts.map((p) => p.text.replace(/\n$/, "")).join("; "));
 }
+
+/**
+ * A pipeline stage that drops control characters (\000-\010, \013-\037 and DEL; tab and
+ * newline stay) from text the app wrote: its logs, a hook's output, a health answer. Every
+ * place that prints such text to the operator's terminal or sends it to a webhook pipes it
+ * through this first, so an escape sequence in a log line cannot rewrite the terminal or a
+ * message. The one definition: scripts reuse it, never a copy.
+ */
+export function stripControlChars(): ShellText {
+    return sh`tr -d '\\000-\\010\\013-\\037\\177'`;
+}

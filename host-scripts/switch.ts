@@ -22,7 +22,7 @@ import {
     renderJournalSwitchedBackLines,
     renderJournalSwitchingLines,
 } from "./journal";
-import { lines, oneLine, prologue, script, sh, ShellText } from "./shell";
+import { lines, oneLine, prologue, script, sh, ShellText, stripControlChars } from "./shell";
 import { renderStepLockLines } from "./step-lock";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
@@ -109,7 +109,7 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
     return [
         renderEndpointCheckLines(a.watch.checks),
         sh`switch_back() {`,
-        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 || true)`,
+        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 | ${stripControlChars()} || true)`,
         // Only a new release goes back to the standby: after a rollback (or a heal of a release
         // live for a while) the other slot holds what was left on purpose.
         sh`  if [ "$release" != yes ] || [ "$settled" = yes ]; then ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`}; fi`,

@@ -12,7 +12,7 @@ export interface ProbeConnection {
     port: number;
     /** Remote user. */
     user: string;
-    /** OpenSSH `-o` options (openSshOptions in ssh/host-access.ts). */
+    /** OpenSSH options (probeSshOptions in ssh/host-access.ts; the probes' plugin accepts no others). */
     sshOptions: string[];
 }
 
@@ -36,7 +36,8 @@ export async function runProbeScript(conn: ProbeConnection, script: string, atte
     const quoted = `'${script.replace(/'/g, `'\\''`)}'`;
     const once = () =>
         new Promise<ScriptResult>((resolve, reject) => {
-            const child = spawn("ssh", [...conn.sshOptions, "-p", String(conn.port), `${conn.user}@${conn.host}`, `sh -c ${quoted}`], { stdio: ["ignore", "pipe", "pipe"] });
+            // The destination follows "--": ssh never reads it as an option.
+            const child = spawn("ssh", [...conn.sshOptions, "-p", String(conn.port), "--", `${conn.user}@${conn.host}`, `sh -c ${quoted}`], { stdio: ["ignore", "pipe", "pipe"] });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -49,6 +49,8 @@ export interface HostAccessArgs {
     hostKey: string;
     /** The private key text (from the secret config; never written to disk). */
     privateKey: string;
+    /** Seconds the agent holds the key (`ssh-add -t`): the longest this operation can need it. */
+    keyLifetimeSeconds: number;
 }
 
 /**
@@ -61,8 +63,11 @@ export function hostAccessDir(stackId: string, base = process.env.L9_SSH_DIR ?? 
     return path.join(base, `${slug}-${hash}`);
 }
 
-/** The paths of a stack's SSH files; the control socket is per destination (pure). */
-export function hostAccessPaths(dir: string, target: { host: string; port: number; user: string }): HostAccess {
+/**
+ * The paths of a stack's SSH files; the control sockets are per destination, in the stack's
+ * private control directory `control` (ensureControlDir). Pure.
+ */
+export function hostAccessPaths(dir: string, target: { host: string; port: number; user: string }, control: string): HostAccess {
     const destination = crypto.createHash("sha256").update(`${target.user}@${target.host}:${target.port}`).digest("hex").slice(0, 8);
     return {
         agentSocketPath: path.join(dir, "agent.sock"),
@@ -70,14 +75,69 @@ export function hostAccessPaths(dir: string, target: { host: string; port: numbe
         identityFile: path.join(dir, "deploy-key.pub"),
         // OpenSSH binds the control socket at its path plus 17 characters: a path under $HOME
         // can pass the 108-byte limit, so it lives in a short private directory of its own.
-        controlPath: path.join(controlDir(dir), `mux-${destination}`),
-        dockerControlPath: path.join(controlDir(dir), `dkr-${destination}`),
+        controlPath: path.join(control, `mux-${destination}`),
+        dockerControlPath: path.join(control, `dkr-${destination}`),
     };
 }
 
-/** The stack's private directory for the control socket: /tmp/l9-ssh-<hash of the stack's directory>. */
-export function controlDir(dir: string): string {
-    return path.join("/tmp", `l9-ssh-${crypto.createHash("sha256").update(dir).digest("hex").slice(0, 8)}`);
+/** Where the control directories are made (a short path: the sockets' limit is 108 bytes). */
+export const CONTROL_BASE = "/tmp";
+
+/**
+ * The name of a stack's control directory that nobody without the deploy key can guess:
+ * `l9-ssh-` and a MAC of the stack's directory keyed with the deploy key. The same on every
+ * run of this machine and on every machine with the same stack directory (a CI runner), so the
+ * sockets' paths in the probes' and the docker provider's inputs do not change between runs
+ * (a changed path is a change in every preview). Pure.
+ */
+export function keyedControlDir(dir: string, privateKey: string, base = CONTROL_BASE): string {
+    const mac = crypto.createHmac("sha256", privateKey.trim()).update(`l9-deploy control directory\0${dir}`).digest("hex").slice(0, 16);
+    return path.join(base, `l9-ssh-${mac}`);
+}
+
+/** Claims `p` as this user's private directory: made now (mode 0700), or made so earlier by this user. */
+function claimPrivateDir(p: string): boolean {
+    try {
+        fs.mkdirSync(p, { mode: 0o700 });
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    }
+    const st = fs.lstatSync(p);
+    // Not a directory (a symlink), another user's, or open to others: somebody else's doing.
+    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0;
+}
+
+/**
+ * The stack's private directory for the control sockets (mode 0700, owned by this user),
+ * under /tmp: a socket path under $HOME can pass the 108-byte limit, as OpenSSH binds it at
+ * its path plus 17 characters. Its name cannot be guessed (keyedControlDir), and is claimed
+ * with mkdir, so a directory another user made first is never used: then one with a random
+ * name is made (mkdtemp). The one in use is remembered in the stack's directory
+ * (`control-dir`), so every process of an operation (the program, the docker provider, the
+ * probes, which get the paths as inputs) and the next operations use the same one; a reboot
+ * that emptied /tmp makes it again under the same name.
+ */
+export function ensureControlDir(dir: string, privateKey: string, base = CONTROL_BASE): string {
+    const rememberedFile = path.join(dir, "control-dir");
+    let remembered = "";
+    try {
+        remembered = fs.readFileSync(rememberedFile, "utf8").trim();
+    } catch {
+        // none yet
+    }
+    const ours = path.dirname(remembered) === base && /^l9-ssh-[A-Za-z0-9]{6,16}$/.test(path.basename(remembered));
+    const candidates = [...(ours ? [remembered] : []), keyedControlDir(dir, privateKey, base)];
+    let control = candidates.find(claimPrivateDir);
+    if (!control) {
+        control = fs.mkdtempSync(path.join(base, "l9-ssh-"));
+        fs.chmodSync(control, 0o700);
+    }
+    if (control !== remembered) {
+        const tmp = `${rememberedFile}.tmp-${process.pid}`;
+        fs.writeFileSync(tmp, `${control}\n`, { mode: 0o600 });
+        fs.renameSync(tmp, rememberedFile);
+    }
+    return control;
 }
 
 /**
@@ -93,16 +153,27 @@ export function renderKnownHosts(host: string, port: number, hostKey: string): s
 }
 
 /**
+ * Read no ssh config file (the operator's ~/.ssh/config, /etc/ssh/ssh_config): a
+ * KnownHostsCommand, VerifyHostKeyDNS, ProxyCommand or Match there would widen the trust in
+ * the host's key or run code. Every `ssh` this program starts passes it.
+ */
+export const NO_SSH_CONFIG = ["-F", "none"] as const;
+
+/**
  * OpenSSH options for everything that runs the `ssh` binary (the docker provider's
- * `sshOpts`, the fact probe): the pinned known_hosts only, refuse any other key, the
- * deploy key from the stack's agent only, never a prompt. Pure.
+ * `sshOpts`, the fact probe): no config file, the pinned known_hosts only (no command, no
+ * DNS), refuse any other key, the deploy key from the stack's agent only, never a prompt.
+ * The probes' plugin accepts these forms and no others (providers/l9host/sshoptions.go). Pure.
  */
 export function openSshOptions(access: HostAccess): string[] {
     return [
+        ...NO_SSH_CONFIG,
         "-o", `UserKnownHostsFile=${access.knownHostsFile}`,
         "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
         "-o", "GlobalKnownHostsFile=/dev/null",
         "-o", "StrictHostKeyChecking=yes",
+        "-o", "KnownHostsCommand=none",
+        "-o", "VerifyHostKeyDNS=no",
         "-o", `IdentityAgent=${access.agentSocketPath}`,
         "-o", `IdentityFile=${access.identityFile}`,
         "-o", "IdentitiesOnly=yes",
@@ -159,7 +230,7 @@ export function renderAgentWatcherScript(dir: string, pid: number, controlPaths:
         sh`echo $$ >"$dir/lock/pid"`,
         sh`rm -f "$dir/users/$pid"`,
         sh`for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && { rm -rf "$dir/lock"; exit 0; }; rm -f "$f"; done`,
-        ...controlPaths.map((p) => sh`ssh -o ControlPath=${p} -O exit l9-deploy-host >/dev/null 2>&1`),
+        ...controlPaths.map((p) => sh`ssh -F none -o ControlPath=${p} -O exit l9-deploy-host >/dev/null 2>&1`),
         sh`SSH_AUTH_SOCK="$dir/agent.sock" ssh-add -D >/dev/null 2>&1`,
         sh`[ -f "$dir/agent.pid" ] && kill "$(cat "$dir/agent.pid")" 2>/dev/null`,
         sh`rm -f "$dir/agent.sock" "$dir/agent.pid"`,
@@ -236,35 +307,47 @@ function startAgent(dir: string, socket: string): void {
 }
 
 /**
- * Prepares SSH access for this operation: writes the pinned known_hosts, starts (or reuses)
- * the stack's agent, loads the deploy key into it, and starts the watcher that stops the
- * agent when the operation ends. Throws an error naming the setting when the key is refused.
+ * Prepares SSH access for this operation: writes the pinned known_hosts, claims the private
+ * control directory, starts (or reuses) the stack's agent, loads the deploy key into it for
+ * `keyLifetimeSeconds` at most, and starts the watcher that stops the agent when the
+ * operation ends. Throws an error naming the setting when the key is refused.
  */
 export function prepareHostAccess(a: HostAccessArgs): HostAccess {
     const dir = hostAccessDir(a.stackId);
     ensurePrivateDir(dir);
     ensurePrivateDir(path.join(dir, "users"));
-    ensurePrivateDir(controlDir(dir));
-    const access = hostAccessPaths(dir, a);
-    fs.writeFileSync(access.knownHostsFile, renderKnownHosts(a.host, a.port, a.hostKey), { mode: 0o600 });
     const operation = process.ppid;
-    withStackLock(dir, () => {
+    const access = withStackLock(dir, () => {
+        // Under the lock: two operations starting at once settle on one control directory.
+        const access = hostAccessPaths(dir, a, ensureControlDir(dir, a.privateKey));
+        fs.writeFileSync(access.knownHostsFile, renderKnownHosts(a.host, a.port, a.hostKey), { mode: 0o600 });
         // Marked before the agent is touched: a watcher that takes the lock next sees this operation.
         fs.writeFileSync(path.join(dir, "users", String(operation)), "", { mode: 0o600 });
-        loadDeployKey(dir, access, a.privateKey);
+        loadDeployKey(dir, access, a.privateKey, a.keyLifetimeSeconds);
+        return access;
     });
     spawn("sh", ["-c", renderAgentWatcherScript(dir, operation, controlPaths(access))], { detached: true, stdio: "ignore" }).unref();
     return access;
 }
 
-/** Starts the stack's agent if it does not answer, and puts the deploy key (only) in it. */
-function loadDeployKey(dir: string, access: HostAccess, privateKey: string): void {
+/**
+ * `ssh-add` arguments that load a key from stdin, held for `lifetimeSeconds` at most: a
+ * watcher that never runs (its machine slept, it was killed) does not leave the key in the
+ * agent for good. Pure.
+ */
+export function addKeyArgs(lifetimeSeconds: number): string[] {
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) throw new Error(`the deploy key's lifetime in the agent must be a positive number of seconds, got ${lifetimeSeconds}`);
+    return ["-q", "-t", String(lifetimeSeconds), "-"];
+}
+
+/** Starts the stack's agent if it does not answer, and puts the deploy key (only) in it, for `lifetimeSeconds`. */
+function loadDeployKey(dir: string, access: HostAccess, privateKey: string, lifetimeSeconds: number): void {
     if (!agentAnswers(access.agentSocketPath)) startAgent(dir, access.agentSocketPath);
     const env = { ...process.env, SSH_AUTH_SOCK: access.agentSocketPath };
     const key = privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`;
     // The previous key goes first, so a rotated key replaces it. The key travels on stdin only.
     spawnSync("ssh-add", ["-D"], { env, stdio: "ignore", timeout: 10_000 });
-    const add = spawnSync("ssh-add", ["-q", "-"], { env, input: key, encoding: "utf8", timeout: 10_000 });
+    const add = spawnSync("ssh-add", addKeyArgs(lifetimeSeconds), { env, input: key, encoding: "utf8", timeout: 10_000 });
     if (add.status !== 0) {
         throw new Error(`l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`);
     }
@@ -279,6 +362,9 @@ export function describeSshFailure(host: string, port: number, stderr: string, c
     const out = stderr.trim() || "(no output)";
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
         return `${host}:${port}: the host's SSH key does not match the pinned hostKey; refusing to connect (nothing ran). If the host was rebuilt, verify its new key out of band and update hostKey.\n${out}`;
+    }
+    if (/Bad configuration option|Unsupported option/i.test(stderr)) {
+        return `${host}:${port}: this machine's OpenSSH client does not know an option l9-deploy passes (KnownHostsCommand needs OpenSSH 8.5 or newer; ssh -V shows yours); nothing ran.\n${out}`;
     }
     if (/Permission denied/i.test(stderr)) {
         return `${host}:${port}: the host refused the deploy key (l9-deploy:sshPrivateKey) for this user (l9-deploy:sshUser); nothing ran.\n${out}`;
@@ -321,7 +407,7 @@ export async function verifyHostAccess(
     // Connections kept from an earlier operation are retired: this one is verified afresh
     // (host key, deploy key), and becomes the connection the probes share.
     for (const controlPath of controlPaths(access)) {
-        spawnSync("ssh", ["-o", `ControlPath=${controlPath}`, "-O", "stop", "l9-deploy-host"], { stdio: "ignore", timeout: 10_000 });
+        spawnSync("ssh", [...NO_SSH_CONFIG, "-o", `ControlPath=${controlPath}`, "-O", "stop", "l9-deploy-host"], { stdio: "ignore", timeout: 10_000 });
     }
     let last = { stderr: "", code: 255 as number | null };
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -337,7 +423,7 @@ export async function verifyHostAccess(
             if (skew) throw new Error(`preflight failed: ${a.host}:${a.port}: ${skew}`);
             // The docker provider's connection opens now, in the background, with the same
             // pinned key: the provider finds it ready. If it is not, the provider connects itself.
-            spawn("ssh", [...dockerSshOptions(access), "-p", String(a.port), `${a.user}@${a.host}`, "true"], { detached: true, stdio: "ignore" })
+            spawn("ssh", [...dockerSshOptions(access), "-p", String(a.port), "--", `${a.user}@${a.host}`, "true"], { detached: true, stdio: "ignore" })
                 .on("error", () => undefined)
                 .unref();
             return { read: rest.join("\n").trim() };

@@ -23,6 +23,8 @@ import { UnfinishedContainer, unfinishedContainers } from "./pending-creates";
 import { judgeStackLock, parseStackLock, StackLock } from "./stack-lock";
 
 const root = path.resolve(__dirname, "..");
+/** How long the agent holds the deploy key for recover's one short script on each host. */
+const RECOVER_KEY_LIFETIME_SECONDS = 600;
 
 function pulumi(args: string[]): { code: number; stdout: string; out: string } {
     const r = spawnSync("bash", [path.join(root, "scripts/pulumi.sh"), ...args], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
@@ -73,7 +75,7 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
             return false;
         }
         process.stdout.write(`recover: the interrupted update was creating ${u.name} on ${u.host}: removing it (no resource knows it), unless Caddy routes to it\n`);
-        const access = prepareHostAccess({ stackId: `recover/${stack}/${t.name}`, host: t.host, port: t.sshPort, user: config.sshUser, hostKey: t.hostKey, privateKey: config.sshPrivateKey });
+        const access = prepareHostAccess({ stackId: `recover/${stack}/${t.name}`, host: t.host, port: t.sshPort, user: config.sshUser, hostKey: t.hostKey, privateKey: config.sshPrivateKey, keyLifetimeSeconds: RECOVER_KEY_LIFETIME_SECONDS });
         const r = await runProbeScript({ host: t.host, port: t.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) }, renderRemoveUnfinishedContainerScript({ serviceName: config.serviceName, caddyAdmin: config.caddyAdmin, color }));
         if (r.stderr.trim()) process.stdout.write(`${r.stderr.trim()}\n`);
         if (r.code === 255) {

@@ -59,7 +59,16 @@ func (probeProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, er
 	return &emptypb.Empty{}, nil
 }
 
+// Check refuses a connection whose ssh options ssh/host-access.ts would not write, before
+// any refresh would run ssh with them.
 func (probeProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	news, err := plugin.UnmarshalProperties(req.GetNews(), props)
+	if err != nil {
+		return nil, err
+	}
+	if reason := checkConnectionInput(news[keyConnection]); reason != "" {
+		return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: []*pulumirpc.CheckFailure{{Property: keyConnection, Reason: reason}}}, nil
+	}
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
 }
 

@@ -109,13 +109,14 @@ func TestMigratedStateDropsTheDynamicProvider(t *testing.T) {
 }
 
 // The script reaches the remote shell as one single-quoted word: a payload that would leave
-// a trace if a local shell expanded it runs nowhere but in the quoted text.
+// a trace if a local shell expanded it runs nowhere but in the quoted text. The destination
+// follows "--", so ssh never reads it as an option.
 func TestSSHArgsQuoteTheScript(t *testing.T) {
 	c := connection{Host: "203.0.113.10", Port: 2222, User: "deploy", SSHOptions: []string{"-o", "BatchMode=yes"}}
 	trace := filepath.Join(t.TempDir(), "pwned")
 	script := "echo it's $(touch " + trace + ") `touch " + trace + "`"
 	args := sshArgs(c, script)
-	want := []string{"-o", "BatchMode=yes", "-p", "2222", "deploy@203.0.113.10", `sh -c 'echo it'\''s $(touch ` + trace + `) ` + "`touch " + trace + "`'"}
+	want := []string{"-o", "BatchMode=yes", "-p", "2222", "--", "deploy@203.0.113.10", `sh -c 'echo it'\''s $(touch ` + trace + `) ` + "`touch " + trace + "`'"}
 	if !reflect.DeepEqual(args, want) {
 		t.Fatalf("ssh args:\n%q\nwant\n%q", args, want)
 	}

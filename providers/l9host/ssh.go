@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +26,8 @@ type connection struct {
 	SSHOptions []string
 }
 
+// connectionOf reads a probe's connection (from its inputs or its state) and refuses one
+// that ssh/host-access.ts would not have written.
 func connectionOf(v resource.PropertyValue) (connection, error) {
 	if !v.IsObject() {
 		return connection{}, errors.New("the probe has no connection")
@@ -40,15 +45,35 @@ func connectionOf(v resource.PropertyValue) (connection, error) {
 	}
 	if opts := o["sshOptions"]; opts.IsArray() {
 		for _, e := range opts.ArrayValue() {
-			if e.IsString() {
-				c.SSHOptions = append(c.SSHOptions, e.StringValue())
+			if !e.IsString() {
+				return connection{}, fmt.Errorf("the probe's ssh options carry a value that is not a string (%v); refusing to run ssh with it", e)
 			}
+			c.SSHOptions = append(c.SSHOptions, e.StringValue())
 		}
 	}
 	if c.Host == "" || c.User == "" || c.Port == 0 {
 		return connection{}, fmt.Errorf("the probe's connection is incomplete (host %q, port %d, user %q)", c.Host, c.Port, c.User)
 	}
+	// The connection may come from the state: only what ssh/host-access.ts writes runs ssh.
+	if err := checkDestination(c.User, c.Host); err != nil {
+		return connection{}, err
+	}
+	if err := checkSSHOptions(c.SSHOptions); err != nil {
+		return connection{}, err
+	}
 	return c, nil
+}
+
+// checkConnectionInput: what Check says of a probe's connection, "" when fine. Values not
+// known yet (a preview) are left to the refresh, which reads the connection with connectionOf.
+func checkConnectionInput(v resource.PropertyValue) string {
+	if v.ContainsUnknowns() || v.ContainsSecrets() || !v.IsObject() {
+		return ""
+	}
+	if _, err := connectionOf(v); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 type scriptResult struct {
@@ -65,10 +90,11 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// sshArgs: the ssh command line that runs `script` with sh on the host.
+// sshArgs: the ssh command line that runs `script` with sh on the host. The destination
+// follows `--`: it is never read as an option.
 func sshArgs(c connection, script string) []string {
 	args := append([]string{}, c.SSHOptions...)
-	return append(args, "-p", strconv.Itoa(c.Port), c.User+"@"+c.Host, "sh -c "+shellQuote(script))
+	return append(args, "-p", strconv.Itoa(c.Port), "--", c.User+"@"+c.Host, "sh -c "+shellQuote(script))
 }
 
 var refused = regexp.MustCompile(`(?i)Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied`)
@@ -88,7 +114,41 @@ func runProbeScript(c connection, script string, attempts int, pause func(time.D
 	return r
 }
 
+// withoutMissingControlPath: the options without the shared connection (ControlMaster,
+// ControlPath, ControlPersist) when the control socket's directory does not exist on this
+// machine: OpenSSH cannot bind the socket there and gives up (exit 255). That is a refresh
+// reading with the connection of the state, written by an operation whose private control
+// directory is gone (this machine rebooted, or it was another machine). The probe then
+// connects on its own, with the same pinned key and deploy key.
+func withoutMissingControlPath(opts []string) []string {
+	missing := false
+	for i := 0; i+1 < len(opts); i++ {
+		if opts[i] == "-o" && strings.HasPrefix(strings.ToLower(opts[i+1]), "controlpath=") {
+			dir := filepath.Dir(opts[i+1][len("controlpath="):])
+			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+				missing = true
+			}
+		}
+	}
+	if !missing {
+		return opts
+	}
+	var kept []string
+	for i := 0; i < len(opts); i++ {
+		if opts[i] == "-o" && i+1 < len(opts) {
+			key := strings.ToLower(strings.SplitN(opts[i+1], "=", 2)[0])
+			if key == "controlmaster" || key == "controlpath" || key == "controlpersist" {
+				i++
+				continue
+			}
+		}
+		kept = append(kept, opts[i])
+	}
+	return kept
+}
+
 func runOnce(c connection, script string) scriptResult {
+	c.SSHOptions = withoutMissingControlPath(c.SSHOptions)
 	cmd := exec.Command("ssh", sshArgs(c, script)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

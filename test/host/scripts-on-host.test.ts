@@ -1,22 +1,18 @@
 import { expect } from "chai";
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
 import { parseCheckoutOutput, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
+import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 
 /** Runs a rendered script with sh on this machine (the sandbox host); never throws. */
 function runOnHost(script: string, stdin = ""): { code: number; stdout: string; stderr: string } {
-    try {
-        const stdout = execFileSync("sh", ["-c", script], { input: stdin, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-        return { code: 0, stdout, stderr: "" };
-    } catch (e) {
-        const err = e as { status?: number; stdout?: string; stderr?: string };
-        return { code: err.status ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-    }
+    const r = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8" });
+    return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
 /**
@@ -316,6 +312,64 @@ describe("host: rendered scripts against real daemons", function () {
             const r = guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9", "/srv/l9-hosttest-never", `${service}never`);
             expect(r.code, r.stderr).to.equal(0);
             expect(r.stdout).to.contain("nothing was switched on this host yet");
+        });
+    });
+
+    describe("service footprint: appDir is claimed before anything in it changes, and only its owner empties it", () => {
+        const dir = "/srv/l9-hosttest-owner";
+        const stack = "l9-deploy/hosttest";
+        const args = (serviceName: string, owner = stack) => ({ appDir: dir, serviceName, caddyAdmin: sb.caddyAdmin, owner });
+        const prepare = (serviceName: string, owner = stack) => runOnHost(renderPrepareServiceScript(args(serviceName, owner)));
+        const remove = (serviceName: string, owner = stack) => runOnHost(renderRemoveServiceScript(args(serviceName, owner)));
+        const exists = (p: string) => sh(`test -e '${p}' && echo yes || echo no`).trim() === "yes";
+        const reset = () => sh(`rm -rf '${dir}' /var/lib/l9-deploy/l9own /var/lib/l9-deploy/l9ownb /var/lib/l9-deploy/l9ownc`);
+        beforeEach(reset);
+        after(reset);
+
+        it("refuses a directory with someone's files in it, changing nothing", () => {
+            sh(`mkdir -p '${dir}' && echo mine > '${dir}/notes.txt' && chmod 755 '${dir}'`);
+            const r = prepare("l9own");
+            expect(r.code).to.equal(1);
+            expect(r.stderr).to.contain(`service l9own failed: ${dir} is not empty and no l9-deploy stack owns it; nothing was changed`);
+            expect(sh(`stat -c %a '${dir}'`).trim(), "its mode is untouched").to.equal("755");
+            expect(exists(`${dir}/.l9-deploy-owner`)).to.equal(false);
+            expect(exists(`${dir}/state`)).to.equal(false);
+        });
+
+        it("claims a new directory, refuses it to another stack, and claims one an earlier version deployed", () => {
+            const r = prepare("l9own");
+            expect(r.code, r.stderr).to.equal(0);
+            expect(sh(`cat '${dir}/.l9-deploy-owner'`).trim()).to.equal(`${stack} l9own`);
+            expect(prepare("l9own").code, "its owner prepares it again").to.equal(0);
+            const other = prepare("l9own", "l9-deploy/other");
+            expect(other.code).to.equal(1);
+            expect(other.stderr).to.contain(`${dir} belongs to another l9-deploy stack (${stack} l9own); nothing was changed`);
+            // A deploy made before the marker existed: its layout, no marker.
+            sh(`rm -f '${dir}/.l9-deploy-owner'`);
+            const legacy = prepare("l9own");
+            expect(legacy.code, legacy.stderr).to.equal(0);
+            expect(legacy.stderr).to.contain(`claiming ${dir}: an earlier l9-deploy version deployed here`);
+        });
+
+        it("a rename keeps the new service whole: the old name's delete leaves the files the new one owns", () => {
+            expect(prepare("l9own").code).to.equal(0);
+            sh(`echo APP_SECRET=x > '${dir}/shared/.env' && mkdir -p '${dir}/repo.git' '${dir}/releases/v0.1.0-l9'`);
+            // The new footprint is created first, then the old one's delete runs (create before delete).
+            const renamed = prepare("l9ownb");
+            expect(renamed.code, renamed.stderr).to.equal(0);
+            expect(renamed.stderr).to.contain(`taking over ${dir} from service l9own of this stack (a rename)`);
+            const old = remove("l9own");
+            expect(old.code, old.stderr).to.equal(0);
+            expect(old.stderr).to.contain(`${dir} belongs to ${stack} l9ownb now: its files are left to it`);
+            for (const p of ["shared/.env", "repo.git", "releases/v0.1.0-l9", "state", ".l9-deploy-owner"]) expect(exists(`${dir}/${p}`), p).to.equal(true);
+        });
+
+        it("destroy removes only the layout's entries: the deploy log, the backups and an operator's file stay", () => {
+            expect(prepare("l9ownc").code).to.equal(0);
+            sh(`mkdir -p '${dir}/backups' '${dir}/bin' '${dir}/logs' '${dir}/repo.git' && echo '{}' > '${dir}/deploys.jsonl' && echo keep > '${dir}/notes.txt'`);
+            const r = remove("l9ownc");
+            expect(r.code, r.stderr).to.equal(0);
+            expect(sh(`ls -A '${dir}'`).trim().split("\n").sort()).to.deep.equal(["backups", "deploys.jsonl", "notes.txt"]);
         });
     });
 });

@@ -31,6 +31,15 @@ describe("unit: config validation", () => {
         expect(c.env).to.deep.equal({ APP_SECRET: "s3cret", DATABASE_URL: "postgres://db" });
     });
 
+    it("accepts an appDir of its own under a system directory, and repository URLs whose user is only SSH's", () => {
+        for (const appDir of ["/var/lib/l9", "/srv/l9", "/opt/l9-api", "/home/deploy/l9", "/data/l9"]) {
+            expect(parseConfig(validRawConfig({ appDir }), SECRETS).appDir).to.equal(appDir);
+        }
+        for (const repoUrl of ["git@example.com:team/l9.git", "ssh://git@example.com/team/l9.git", "https://example.com/team/l9.git", "file:///srv/git/l9.git"]) {
+            expect(parseConfig(validRawConfig({ repoUrl }), SECRETS).repoUrl).to.equal(repoUrl);
+        }
+    });
+
     const rejected: Array<[string, Record<string, string | undefined>, RegExp]> = [
         ["a tag with a shell command", { releaseTag: "v1.0.0;rm -rf /" }, /l9-deploy:releaseTag .*letters, digits/],
         ["a tag with command substitution", { releaseTag: "$(id)" }, /l9-deploy:releaseTag/],
@@ -39,6 +48,17 @@ describe("unit: config validation", () => {
         ["a relative appDir", { appDir: "opt/l9" }, /l9-deploy:appDir must be an absolute path/],
         ["a traversing appDir", { appDir: "/opt/../etc" }, /l9-deploy:appDir must not contain/],
         ["a root-level appDir", { appDir: "/" }, /l9-deploy:appDir must be at least two levels deep/],
+        ["/var/lib as appDir", { appDir: "/var/lib" }, /l9-deploy:appDir must not be \/var\/lib itself: l9-deploy owns its appDir entirely .*e\.g\. \/var\/lib\/l9/],
+        ["/var/lib/ as appDir (a trailing slash)", { appDir: "/var/lib/" }, /l9-deploy:appDir must not be \/var\/lib itself/],
+        ["a home directory root as appDir", { appDir: "/home" }, /l9-deploy:appDir must be at least two levels deep/],
+        ["/usr/local as appDir", { appDir: "/usr/local" }, /l9-deploy:appDir must not be \/usr\/local itself/],
+        ["an appDir in /etc", { appDir: "/etc/ssh" }, /l9-deploy:appDir must not be under \/etc, which belongs to the system/],
+        ["an appDir in /usr", { appDir: "/usr/bin" }, /l9-deploy:appDir must not be under \/usr/],
+        ["an appDir in /lib64", { appDir: "/lib64/l9" }, /l9-deploy:appDir must not be under \/lib64/],
+        ["an appDir in /run", { appDir: "/run/l9" }, /l9-deploy:appDir must not be under \/run/],
+        ["a repo URL with a token", { repoUrl: "https://x-access-token:ghp_example@example.com/team/l9.git" }, /l9-deploy:repoUrl must not carry credentials .*deploy key over SSH/],
+        ["a repo URL with a token as user", { repoUrl: "https://ghp_example@example.com/team/l9.git" }, /l9-deploy:repoUrl must not carry credentials/],
+        ["an ssh repo URL with a password", { repoUrl: "ssh://git:secret@example.com/team/l9.git" }, /l9-deploy:repoUrl must not carry credentials/],
         ["equal slot ports", { bluePort: "8001", greenPort: "8001" }, /l9-deploy:greenPort must differ from bluePort/],
         ["an out-of-range port", { bluePort: "70000" }, /l9-deploy:bluePort/],
         ["a non-numeric port", { greenPort: "eighty" }, /l9-deploy:greenPort/],

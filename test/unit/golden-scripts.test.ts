@@ -33,12 +33,14 @@ const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const IMAGE = `sha256:${"ab".repeat(32)}`;
 const routing = SAMPLE_ROUTING;
 const CANARY_ROUTING = { ...SAMPLE_ROUTING, canary: { percents: [10, 20], sticky: true } };
-const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", { host: "203.0.113.10", port: 22, user: "deploy" });
+const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", { host: "203.0.113.10", port: 22, user: "deploy" }, "/tmp/l9-ssh-3f1c2a9be04d7e65");
 
 const builders: Record<string, () => string> = {
     "preflight.sh": () =>
         renderPreflightScript({
             appDir: "/opt/l9",
+            serviceName: "l9",
+            owner: "l9-deploy/production",
             caddyAdmin: "127.0.0.1:2019",
             minFreeDiskMb: 2048,
             certificates: { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-0123456789ab" },
@@ -152,9 +154,9 @@ const builders: Record<string, () => string> = {
     "drift-job-facts.sh": () => renderDriftJobCheckScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
     "remove-drift-job.sh": () => renderRemoveDriftJobScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check", metricsFile: "/var/lib/prometheus/node-exporter/l9_drift_l9.prom" }),
     "remove-env-file.sh": () => renderRemoveEnvFileScript("/opt/l9/shared/.env"),
-    "prepare-service.sh": () => renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
+    "prepare-service.sh": () => renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
     "remove-unfinished-container.sh": () => renderRemoveUnfinishedContainerScript({ serviceName: "l9", caddyAdmin: "127.0.0.1:2019", color: "green" }),
-    "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
+    "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",

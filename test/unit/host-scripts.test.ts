@@ -75,7 +75,7 @@ describe("unit: rendered host scripts", () => {
     });
 
     it("preflight checks docker, Caddy's admin API and disk space, and writes only the attempt's start time", () => {
-        const s = renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 });
+        const s = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 });
         parses(s);
         expect(s).to.contain("docker info");
         expect(s).to.contain("'http://127.0.0.1:2019/config/'");
@@ -90,15 +90,15 @@ describe("unit: rendered host scripts", () => {
 
     it("preflight checks each host's certificate once Caddy runs the site's config, with SNI on the site's address", () => {
         const certificates = { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-abc" };
-        const s = renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates });
+        const s = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates });
         parses(s);
         expect(s).to.contain("if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-abc'");
         for (const host of certificates.hosts) expect(s).to.contain(`openssl s_client -connect '127.0.0.1:443' -servername '${host}'`);
         expect(s).to.contain("-checkend 1209600");
-        const local = renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates: { ...certificates, listen: "[::1]:8443" } });
+        const local = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates: { ...certificates, listen: "[::1]:8443" } });
         expect(local).to.contain("-connect '[::1]:8443'");
         for (const off of [{ ...certificates, minDays: 0 }, { ...certificates, hosts: [] }]) {
-            expect(renderPreflightScript({ appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates: off })).to.not.contain("openssl");
+            expect(renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates: off })).to.not.contain("openssl");
         }
     });
 

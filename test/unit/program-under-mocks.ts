@@ -79,7 +79,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const { hostAccessPaths } = await import("../../ssh/host-access");
     const config = parseConfig(validRawConfig(raw), SECRETS);
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
-    const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" });
+    const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" }, "/tmp/l9-ssh-0123456789abcdef");
     const release = Promise.resolve({ plan, envFingerprint: "fp", actor: "ops@example.com" });
     const { hostTargets } = await import("../../config/schema");
     const runtime = new L9Runtime(

@@ -123,7 +123,9 @@ describe("unit: resource graph of a release (mocks)", function () {
             expect((await urnsOf(g.options.get(name)?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight", "service-place"]);
         }
         // Destroy deletes it last: its delete removes what no other resource owns.
-        expect(g.byName("service-place").inputs.delete).to.contain("DELETE").and.contain("! -name 'deploys.jsonl'");
+        // Only the layout's entries, and only while this stack's service owns appDir.
+        expect(g.byName("service-place").inputs.delete).to.contain("DELETE").and.contain("'l9-deploy/unit l9'|\"\")").and.not.contain("deploys.jsonl'");
+        expect(g.byName("host-preflight").inputs.stdin).to.contain("  case \"$owner\" in\n    'l9-deploy/unit l9') ;;");
     });
 
     it("re-applies a worktree only when its probe found drift, never because another tag is desired", () => {
@@ -149,6 +151,7 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(sshOpts).to.contain("StrictHostKeyChecking=yes").and.contain("UserKnownHostsFile=/home/ops/.cache/l9-deploy/ssh/unit/known_hosts");
         expect(sshOpts).to.contain("IdentityAgent=/home/ops/.cache/l9-deploy/ssh/unit/agent.sock");
         expect(sshOpts).to.not.match(/StrictHostKeyChecking=no/);
+        expect(sshOpts, "the operator's ssh config is not read").to.match(/^-F none -o /).and.contain("KnownHostsCommand=none").and.contain("VerifyHostKeyDNS=no");
         for (const r of g.registered) expect(JSON.stringify(r.inputs), r.name).to.not.contain("PRIVATE KEY");
     });
 

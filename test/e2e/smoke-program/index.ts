@@ -22,6 +22,7 @@ export = async () => {
         hostKey,
         // Read as plain text only to load it into the agent; it reaches no resource.
         privateKey: config.require("privateKey"),
+        keyLifetimeSeconds: 3600,
     });
     await verifyHostAccess(access, target, 30);
     const connection = { ...target, hostKey, agentSocketPath: access.agentSocketPath, dialErrorLimit: 4 };

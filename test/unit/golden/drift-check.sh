@@ -19,8 +19,9 @@ want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/
 if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf ${got:+changed since deploy}${got:-missing}"; fi
 cron=$(sha256sum '/etc/cron.d/l9-drift' 2>/dev/null | cut -d' ' -f1)
 if [ "$cron" = 'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc' ]; then report cron_file ok '/etc/cron.d/l9-drift in place'; else report cron_file drift '/etc/cron.d/l9-drift '"${cron:+edited}${cron:-missing}"; fi
-mkdir -p '/var/lib/prometheus/node-exporter'
-tmp='/var/lib/prometheus/node-exporter/l9_drift_l9.prom'.$$
+fail() { printf 'drift check: %s\n' "$*" >&2; [ -z "${tmp:-}" ] || rm -f "$tmp"; exit 2; }
+mkdir -p '/var/lib/prometheus/node-exporter' || fail 'cannot create /var/lib/prometheus/node-exporter'
+tmp=$(mktemp '/var/lib/prometheus/node-exporter/.l9_drift_l9.prom.XXXXXX') || fail 'cannot create a temporary file in /var/lib/prometheus/node-exporter'
 {
   echo '# HELP l9_drift_detected 1 when the host differs from what l9-deploy last deployed, else 0.'
   echo '# TYPE l9_drift_detected gauge'
@@ -42,6 +43,7 @@ tmp='/var/lib/prometheus/node-exporter/l9_drift_l9.prom'.$$
   echo "l9_drift_cron_file{service=\"$svc\"} $g_cron_file"
   echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'
   echo "l9_drift_last_run_timestamp_seconds{service=\"$svc\"} $(date +%s)"
-} >"$tmp" || { echo "drift check: cannot write $tmp" >&2; rm -f "$tmp"; exit 2; }
-{ chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/prometheus/node-exporter/l9_drift_l9.prom'; } || { echo 'drift check: cannot install /var/lib/prometheus/node-exporter/l9_drift_l9.prom' >&2; rm -f "$tmp"; exit 2; }
+} >"$tmp" || fail "cannot write $tmp"
+chmod 644 "$tmp" || fail "cannot make $tmp readable (chmod 644)"
+mv -f "$tmp" '/var/lib/prometheus/node-exporter/l9_drift_l9.prom' || fail 'cannot install /var/lib/prometheus/node-exporter/l9_drift_l9.prom'
 exit $drift

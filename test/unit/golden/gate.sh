@@ -4,7 +4,7 @@ L9_STEP='gate v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 l9_notify_targets='/opt/l9/shared/notify-targets'
-json_str() { tr -d '\000-\010\013-\037' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
+json_str() { tr -d '\000-\010\013-\037\177' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
 notify() {
   [ -s "$l9_notify_targets" ] || return 0
   n_event=$1; n_check=${2:-}; n_tail=$(printf '%s' "${3:-}" | tail -c 3000)
@@ -36,7 +36,7 @@ notify() {
 c='l9-green'
 gate_fail() {
   printf 'gate failed for %s in %s: %s\n' 'v1.2.0-l9' "$c" "$*" >&2
-  log_tail=$(docker logs --tail 30 "$c" 2>&1 || true)
+  log_tail=$(docker logs --tail 30 "$c" 2>&1 | tr -d '\000-\010\013-\037\177' || true)
   printf -- '--- last 30 log lines of %s ---\n' "$c" >&2
   printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2
   printf -- '--- traffic was not moved ---\n' >&2
@@ -60,7 +60,7 @@ say "docker health: $health"
 check_health() {
   out=$(curl -sS -m 5 -w '\n%{http_code}' 'http://127.0.0.1:8002/health?deep=1' 2>&1) || out="$out"
   code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')
-  status_field=$(printf '%s' "$body" | tr -d '\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+  status_field=$(printf '%s' "$body" | tr -d '\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr -d '\000-\010\013-\037\177')
   if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then return 0; fi
   check_failed='check '\''health endpoint'\'': GET /health?deep=1 answered '"$code${status_field:+ (status \"$status_field\")}"
   return 1
@@ -80,7 +80,7 @@ say "health endpoint: 200${status_field:+, status $status_field}"
 check_smoke || gate_fail "$check_failed"
 say 'smoke requests: 2 passed'
 logs=$(docker logs --since 360s "$c" 2>&1 || true)
-if printf '%s\n' "$logs" | grep -F -q -- 'Traceback'; then gate_fail 'check '\''log scan'\'': the logs contain "Traceback":'" $(printf '%s\n' "$logs" | grep -F -m 1 -- 'Traceback')"; fi
-if printf '%s\n' "$logs" | grep -F -q -- 'it'\''s fatal'; then gate_fail 'check '\''log scan'\'': the logs contain "it'\''s fatal":'" $(printf '%s\n' "$logs" | grep -F -m 1 -- 'it'\''s fatal')"; fi
+if printf '%s\n' "$logs" | grep -F -q -- 'Traceback'; then gate_fail 'check '\''log scan'\'': the logs contain "Traceback":'" $(printf '%s\n' "$logs" | grep -F -m 1 -- 'Traceback' | tr -d '\000-\010\013-\037\177')"; fi
+if printf '%s\n' "$logs" | grep -F -q -- 'it'\''s fatal'; then gate_fail 'check '\''log scan'\'': the logs contain "it'\''s fatal":'" $(printf '%s\n' "$logs" | grep -F -m 1 -- 'it'\''s fatal' | tr -d '\000-\010\013-\037\177')"; fi
 say "log scan: clean"
 echo passed

@@ -10,7 +10,7 @@ if ! flock -n 9; then
   flock -w 1500 9 || fail 'another release step of this service still ran after 1500s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
 fi
 l9_notify_targets='/opt/l9/shared/notify-targets'
-json_str() { tr -d '\000-\010\013-\037' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
+json_str() { tr -d '\000-\010\013-\037\177' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
 notify() {
   [ -s "$l9_notify_targets" ] || return 0
   n_event=$1; n_check=${2:-}; n_tail=$(printf '%s' "${3:-}" | tail -c 3000)
@@ -40,7 +40,7 @@ notify() {
   return 0
 }
 hook_fail() { # hook_fail <hook> <message> <output file>
-  out_tail=$(tail -n 30 "$3" 2>/dev/null || true)
+  out_tail=$(tail -n 30 "$3" 2>/dev/null | tr -d '\000-\010\013-\037\177' || true)
   printf '%s\n' "$out_tail" | sed 's/^/  | /' >&2
   notify failure "hook '$1': $2" "$out_tail"
   fail "hook '$1' $2; traffic was not moved. Last lines above."
@@ -66,7 +66,7 @@ else
   else
     backup_failure="failed (exit $rc)"
   fi
-  sed 's/^/  | /' "$out" >&2
+  tr -d '\000-\010\013-\037\177' <"$out" | sed 's/^/  | /' >&2
   printf 'warning: backup hook %s; the release goes on (backupRequired=false)\n' "$backup_failure" >&2
 fi
 ls -1 '/opt/l9/backups' | grep -v '\.partial$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
@@ -94,7 +94,7 @@ else
     docker logs --tail 30 'l9-migrate' >"$out" 2>&1 || true
     hook_fail migrate "failed (exit $migrate_exit)" "$out"
   fi
-  docker logs 'l9-migrate' 2>&1 | sed 's/^/  | /' >&2
+  docker logs 'l9-migrate' 2>&1 | tr -d '\000-\010\013-\037\177' | sed 's/^/  | /' >&2
   docker rm -f 'l9-migrate' >/dev/null 2>&1 || printf 'warning: the finished migration container %s could not be removed\n' 'l9-migrate' >&2
   say "migrate: done"
 fi

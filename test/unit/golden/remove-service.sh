@@ -12,5 +12,11 @@ case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/
 rm -rf '/var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true
-if [ -d '/opt/l9' ]; then find '/opt/l9' -mindepth 1 -maxdepth 1 ! -name 'deploys.jsonl' ! -name 'backups' -exec rm -rf {} +; fi
-say 'removed; kept /opt/l9/deploys.jsonl and /opt/l9/backups'
+owner=$(cat '/opt/l9/.l9-deploy-owner' 2>/dev/null || true)
+case "$owner" in
+  'l9-deploy/production l9'|"")
+    rm -rf '/opt/l9/repo.git' '/opt/l9/releases' '/opt/l9/shared' '/opt/l9/state' '/opt/l9/bin' '/opt/l9/logs' || fail 'cannot remove the service'\''s files in /opt/l9'
+    rm -f '/opt/l9/.l9-deploy-owner' || fail 'cannot remove /opt/l9/.l9-deploy-owner'
+    say 'removed; kept /opt/l9/deploys.jsonl and /opt/l9/backups' ;;
+  *) say '/opt/l9 belongs to '"$owner"' now: its files are left to it' ;;
+esac

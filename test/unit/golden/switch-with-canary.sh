@@ -4,7 +4,7 @@ L9_STEP='switch to blue'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 l9_notify_targets='/opt/l9/shared/notify-targets'
-json_str() { tr -d '\000-\010\013-\037' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
+json_str() { tr -d '\000-\010\013-\037\177' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
 notify() {
   [ -s "$l9_notify_targets" ] || return 0
   n_event=$1; n_check=${2:-}; n_tail=$(printf '%s' "${3:-}" | tail -c 3000)
@@ -53,7 +53,11 @@ canary_log_current() { canary_log=$(curl -fsS -m 5 'http://127.0.0.1:2019/config
 load_config() {
   say 'loading Caddy server l9 on :443'
   { mkdir -p '/var/lib/l9-deploy/l9/canary' && chmod 1733 '/var/lib/l9-deploy/l9/canary'; } || fail 'cannot create /var/lib/l9-deploy/l9/canary with mode 1733'
-  canary_log_current || canary_log='/var/lib/l9-deploy/l9/canary'/access-$(date -u +%Y%m%dT%H%M%SZ).log
+  if ! canary_log_current; then
+    canary_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+    [ ${#canary_id} -eq 16 ] || fail "cannot read 8 random bytes from /dev/urandom for the canary access log's name"
+    canary_log='/var/lib/l9-deploy/l9/canary'/access-$(date -u +%Y%m%dT%H%M%SZ)-$canary_id.log
+  fi
   logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)
   case "$logs" in
     "{"*) ;;

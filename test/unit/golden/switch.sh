@@ -4,7 +4,7 @@ L9_STEP='switch to green'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 l9_notify_targets='/opt/l9/shared/notify-targets'
-json_str() { tr -d '\000-\010\013-\037' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
+json_str() { tr -d '\000-\010\013-\037\177' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
 notify() {
   [ -s "$l9_notify_targets" ] || return 0
   n_event=$1; n_check=${2:-}; n_tail=$(printf '%s' "${3:-}" | tail -c 3000)
@@ -93,7 +93,7 @@ time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 check_health() {
   out=$(curl -sS -m 5 -w '\n%{http_code}' 'http://127.0.0.1:8002/health?deep=1' 2>&1) || out="$out"
   code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')
-  status_field=$(printf '%s' "$body" | tr -d '\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+  status_field=$(printf '%s' "$body" | tr -d '\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr -d '\000-\010\013-\037\177')
   if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then return 0; fi
   check_failed='check '\''health endpoint'\'': GET /health?deep=1 answered '"$code${status_field:+ (status \"$status_field\")}"
   return 1
@@ -104,7 +104,7 @@ check_smoke() {
   return 0
 }
 switch_back() {
-  log_tail=$(docker logs --tail 30 'l9-green' 2>&1 || true)
+  log_tail=$(docker logs --tail 30 'l9-green' 2>&1 | tr -d '\000-\010\013-\037\177' || true)
   if [ "$release" != yes ] || [ "$settled" = yes ]; then journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; green is not a new release (a rollback or a heal), so traffic stays on it'; fi
   [ "$(docker inspect -f '{{.State.Running}}' 'l9-blue' 2>/dev/null)" = true ] || { journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue is not running, so traffic stays on green'; }
   curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:8001/health?deep=1' || { journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue does not answer its health endpoint either, so traffic stays on green'; }
