@@ -27,7 +27,8 @@ function ownerClaim(a: AppDirClaim): string {
  * not empty and that no l9-deploy stack claimed (someone's files, a system directory), is
  * refused with nothing changed. This stack's own directory under another service name is a
  * rename: the new service takes it over. One that an earlier l9-deploy version deployed (its
- * state and releases directories, no marker yet) is claimed.
+ * state and releases directories, no marker yet) is claimed. The claim is written at once:
+ * whichever step writes in appDir first (preflight) leaves it this service's.
  */
 export function renderClaimAppDirLines(a: AppDirClaim): ShellText {
     const l = hostLayout(a.appDir);
@@ -46,6 +47,8 @@ export function renderClaimAppDirLines(a: AppDirClaim): ShellText {
         sh`    fail ${`${l.appDir} is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir /opt/${a.serviceName}), or move what is in it away`}`,
         sh`  fi`,
         sh`fi`,
+        sh`mkdir -p ${l.appDir} || fail ${`cannot create ${l.appDir}`}`,
+        sh`printf '%s\\n' ${ownerClaim(a)} >${l.ownerMarker} || fail ${`cannot write ${l.ownerMarker}`}`,
     );
 }
 
@@ -75,7 +78,6 @@ export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
         prologue(`service ${a.serviceName}`),
         renderClaimAppDirLines(a),
         renderServiceDirLines(a.appDir, a.serviceName),
-        sh`printf '%s\\n' ${ownerClaim(a)} >${hostLayout(a.appDir).ownerMarker} || fail ${`cannot write ${hostLayout(a.appDir).ownerMarker}`}`,
         sh`say ${`${a.appDir} ready`}`,
     );
 }

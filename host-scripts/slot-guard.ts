@@ -26,7 +26,7 @@ export interface SlotGuardArgs {
  * anything was switched here: the journal exists, or Caddy runs the service's server (a
  * journal removed by hand changes nothing). A container that
  * already runs the desired image and tag (and env: the journal records the env the serving
- * deploy went live with) is not replaced, so it passes. Canary markers that
+ * deploy went live with, and must name this slot) is not replaced, so it passes. Canary markers that
  * send a share to this slot are left only by a killed canary (a canary runs after this
  * step): they are removed first, so that no request goes to a container being replaced. A
  * release step an interrupted update left running (a canary, a switch) is waited for first.
@@ -53,9 +53,11 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         a.envFingerprint === undefined
             ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`
             : lines(
-                  // Only a journal that names this slot knows its env (an older one records none: not judged).
+                  // Only a journal that names this slot knows its env. One that does not (it names the
+                  // other slot: Caddy was flipped without it; or an older journal records none) cannot
+                  // show that the container runs this env: an env release into it would replace it.
                   sh`running_env=$(grep -F ${`"slot":"${a.color}"`} ${l.activeRecord} 2>/dev/null | sed -n 's/.*"envFingerprint":"\\([0-9a-f]*\\)".*/\\1/p')`,
-                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && { [ -z "$running_env" ] || [ "$running_env" = ${a.envFingerprint} ]; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
+                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_env" = ${a.envFingerprint} ]; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
               ),
         sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag): "${`Caddy routes to it, and this update would put ${a.tag} there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
     );

@@ -6,6 +6,7 @@ import { renderGateScript } from "../../host-scripts/gate";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
+import { renderPreflightScript } from "../../host-scripts/preflight";
 import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 
@@ -290,6 +291,16 @@ describe("host: rendered scripts against real daemons", function () {
             const same = guard("blue", image(), "v0.1.0-l9", appDir, service, journaled);
             expect(same.code, same.stderr).to.equal(0);
             expect(same.stdout).to.contain("already runs v0.1.0-l9 with this env");
+            // Caddy flipped to blue without the journal (it names green): blue's env is unknown, and
+            // the same image and tag do not show that blue runs this env.
+            sh(`cp '${appDir}/state/active.json' '${appDir}/state/active.json.keep' && sed -i 's/"slot":"blue"/"slot":"green"/' '${appDir}/state/active.json'`);
+            try {
+                const unknown = guard("blue", image(), "v0.1.0-l9", appDir, service, journaled);
+                expect(unknown.code, "an env the journal does not record for the routed slot").to.equal(1);
+                expect(unknown.stderr).to.contain("refusing to replace blue");
+            } finally {
+                sh(`mv '${appDir}/state/active.json.keep' '${appDir}/state/active.json'`);
+            }
         });
 
         it("lets through what replaces nothing, or a slot Caddy does not route to", () => {
@@ -334,6 +345,18 @@ describe("host: rendered scripts against real daemons", function () {
             expect(sh(`stat -c %a '${dir}'`).trim(), "its mode is untouched").to.equal("755");
             expect(exists(`${dir}/.l9-deploy-owner`)).to.equal(false);
             expect(exists(`${dir}/state`)).to.equal(false);
+        });
+
+        it("preflight claims a new directory before it writes there; the service's place is then prepared in it", () => {
+            const pre = runOnHost(renderPreflightScript({ appDir: dir, serviceName: "l9own", owner: stack, caddyAdmin: sb.caddyAdmin, minFreeDiskMb: 1 }));
+            expect(pre.code, pre.stderr).to.equal(0);
+            expect(sh(`cat '${dir}/.l9-deploy-owner'`).trim()).to.equal(`${stack} l9own`);
+            expect(exists(`${dir}/state/attempt-started`)).to.equal(true);
+            const r = prepare("l9own");
+            expect(r.code, r.stderr).to.equal(0);
+            const other = runOnHost(renderPreflightScript({ appDir: dir, serviceName: "l9own", owner: "l9-deploy/other", caddyAdmin: sb.caddyAdmin, minFreeDiskMb: 1 }));
+            expect(other.code, "another stack's preflight").to.equal(1);
+            expect(other.stderr).to.contain(`preflight failed: ${dir} belongs to another l9-deploy stack`);
         });
 
         it("claims a new directory, refuses it to another stack, and claims one an earlier version deployed", () => {

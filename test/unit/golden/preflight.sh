@@ -48,6 +48,8 @@ elif [ -d '/opt/l9' ] && [ -n "$(ls -A '/opt/l9')" ]; then
     fail '/opt/l9 is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir /opt/l9), or move what is in it away'
   fi
 fi
+mkdir -p '/opt/l9' || fail 'cannot create /opt/l9'
+printf '%s\n' 'l9-deploy/production l9' >'/opt/l9/.l9-deploy-owner' || fail 'cannot write /opt/l9/.l9-deploy-owner'
 mkdir -p '/opt/l9/state' || fail 'cannot create /opt/l9/state'
 date +%s >'/opt/l9/state/attempt-started' || fail 'cannot write /opt/l9/state/attempt-started'
 echo ok
