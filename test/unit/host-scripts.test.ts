@@ -74,7 +74,7 @@ describe("unit: rendered host scripts", () => {
         });
     });
 
-    it("preflight checks docker, Caddy's admin API and disk space, and writes only the attempt's start time", () => {
+    it("preflight checks docker, Caddy's admin API and disk space, and writes only appDir's claim and the attempt's start time", () => {
         const s = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 });
         parses(s);
         expect(s).to.contain("docker info");
@@ -83,6 +83,8 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.match(/minFreeDiskMb=2048/);
         expect(s).to.not.match(/rm |docker (run|rm|stop)|openssl/);
         expect(s.match(/(mkdir|>)[^\n]*/g)?.filter((w) => !w.includes("/dev/null") && !w.startsWith(">&2"))).to.deep.equal([
+            "mkdir -p '/opt/l9' || fail 'cannot create /opt/l9'",
+            ">'/opt/l9/.l9-deploy-owner' || fail 'cannot write /opt/l9/.l9-deploy-owner'",
             "mkdir -p '/opt/l9/state' || fail 'cannot create /opt/l9/state'",
             ">'/opt/l9/state/attempt-started' || fail 'cannot write /opt/l9/state/attempt-started'",
         ]);
