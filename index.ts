@@ -14,7 +14,7 @@ import { MessageOnlyError } from "./config/message-error";
 import { HostTarget, hostTargets } from "./config/schema";
 import { readPreviousDeployment } from "./state/previous-state";
 import { planRelease } from "./state/slot-machine";
-import { parseServingFacts, reconcileWithHost } from "./state/host-record";
+import { foreignServerRefusal, parseServingFacts, reconcileWithHost } from "./state/host-record";
 import { renderServingFactsScript } from "./host-scripts/serving-facts";
 import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
@@ -58,7 +58,11 @@ export = async () => {
     const verified = Promise.allSettled(
         targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRun: servingFacts })),
     ).then((results) => {
-        const refused = results.flatMap((r, i) => (r.status === "rejected" ? [describeHost(targets[i], multi, r.reason)] : []));
+        const refused = results.flatMap((r, i) => {
+            if (r.status === "rejected") return [describeHost(targets[i], multi, r.reason)];
+            // A Caddy server of the service's name that l9-deploy did not create is never taken over.
+            return parseServingFacts(r.value.read)?.foreignServer ? [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))] : [];
+        });
         if (refused.length > 0) throw hostAccessError(refused);
         return results.map((r) => (r.status === "fulfilled" ? r.value.read : ""));
     });

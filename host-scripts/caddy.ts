@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { canaryLogDir } from "./layout";
+import { caddyMarkerDir, canaryLogDir } from "./layout";
 import { lines, raw, sh, ShellText } from "./shell";
 
 /**
@@ -274,10 +274,31 @@ export function renderRoutedSlotLine(greenMarker: string, variable: "routing" | 
     return sh`if [ -e ${greenMarker} ]; then ${raw(variable)}=green; else ${raw(variable)}=blue; fi`;
 }
 
-/** Sets `caddy_server` to yes when Caddy runs the service's server (it answers a path it does not have with "null"). */
+/**
+ * Sets `caddy_server`: `yes` when Caddy runs the service's server, `foreign` when a server of
+ * that name is not one l9-deploy made (ours all route by the service's marker files: a
+ * Caddyfile's `srv0`, another tool's), `no` when there is none (Caddy answers a path it does
+ * not have with "null").
+ */
 export function renderCaddyServerPresentLine(caddyAdmin: string, serviceName: string): ShellText {
-    return sh`case "$(curl -fsS -m 5 ${`http://${caddyAdmin}/config/apps/http/servers/${caddyServerName(serviceName)}`} 2>/dev/null)" in "{"*) caddy_server=yes ;; *) caddy_server=no ;; esac`;
+    const url = `http://${caddyAdmin}/config/apps/http/servers/${caddyServerName(serviceName)}`;
+    return sh`case "$(curl -fsS -m 5 ${url} 2>/dev/null)" in "{"*${`${caddyMarkerDir(serviceName)}/`}*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac`;
 }
+
+/**
+ * Stops (`fail`) when Caddy runs a server of the service's name that l9-deploy did not make
+ * (renderCaddyServerPresentLine): it is never taken over.
+ */
+export function renderForeignServerCheckLine(caddyAdmin: string, serviceName: string, then: string): ShellText {
+    return lines(
+        renderCaddyServerPresentLine(caddyAdmin, serviceName),
+        sh`[ "$caddy_server" != foreign ] || fail ${`Caddy runs a server named ${caddyServerName(serviceName)} that l9-deploy did not create (no routing marker of ${serviceName} in it): ${then}. ${FOREIGN_SERVER_FIX}`}`,
+    );
+}
+
+/** What to do about a Caddy server of the service's name that l9-deploy did not create. */
+export const FOREIGN_SERVER_FIX = "Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed";
+
 
 /** `admin` and `api` for the admin API, and a check that it answers (else nothing moved). */
 export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
@@ -331,6 +352,7 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
         sh`    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
         sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
         sh`  esac`,
+        renderForeignServerCheckLine(a.caddyAdmin, a.serviceName, "it is left as it is, and traffic was not moved"),
         sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} ${`${admin}/config/apps/http/servers/${server}`} >&2 || fail "Caddy refused the server config"`,
         sh`}`,
         a.canary

@@ -1,4 +1,4 @@
-import { canaryLoggerName, caddyServerName } from "./caddy";
+import { canaryLoggerName, caddyServerName, renderCaddyServerPresentLine } from "./caddy";
 import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
 
@@ -96,10 +96,14 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     return script(
         prologue(`remove service ${a.serviceName}`),
         sh`admin=${`http://${a.caddyAdmin}`}`,
-        sh`if curl -fsS -m 5 -o /dev/null "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)}; then`,
-        sh`  curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
-        sh`  say ${`Caddy server ${caddyServerName(a.serviceName)} removed`}`,
-        sh`fi`,
+        // Only a server of ours: one of that name that l9-deploy did not create is the operator's, and stays.
+        renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
+        sh`case "$caddy_server" in`,
+        sh`  yes)`,
+        sh`    curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
+        sh`    say ${`Caddy server ${caddyServerName(a.serviceName)} removed`} ;;`,
+        sh`  foreign) say ${`Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created (no routing marker of ${a.serviceName} in it): left as it is`} ;;`,
+        sh`esac`,
         // The canary's logger too, whether a canary is configured now or was once: a logger left
         // behind points into the marker directory removed below, and Caddy refuses to start
         // (`--resume`) on a config whose log file cannot be opened.

@@ -53,11 +53,13 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         a.envFingerprint === undefined
             ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`
             : lines(
-                  // Only a journal that names this slot knows its env. One that does not (it names the
-                  // other slot: Caddy was flipped without it; or an older journal records none) cannot
-                  // show that the container runs this env: an env release into it would replace it.
+                  // Only a journal that names this slot knows its env. One that names the other slot
+                  // (Caddy was flipped without it) cannot show that this container runs this env: an
+                  // env release into it would replace it. A journal without envs (an older version's),
+                  // or none, is not judged.
                   sh`running_env=$(grep -F ${`"slot":"${a.color}"`} ${l.activeRecord} 2>/dev/null | sed -n 's/.*"envFingerprint":"\\([0-9a-f]*\\)".*/\\1/p')`,
-                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_env" = ${a.envFingerprint} ]; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
+                  sh`journal_slot=$(sed -n 's/.*"slot":"\\([a-z]*\\)".*/\\1/p' ${l.activeRecord} 2>/dev/null)`,
+                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${a.color === "blue" ? "green" : "blue"} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
               ),
         sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag): "${`Caddy routes to it, and this update would put ${a.tag} there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
     );

@@ -5,6 +5,7 @@
  * (a switch killed after its flip, a roll stopped half-way) they name the wrong slot, and a
  * plan made from them would replace the container that serves. Pure: no Pulumi, no I/O.
  */
+import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
 import { Color, COLORS, DeployState, SlotRelease } from "./slot-machine";
 
 /** The host's facts, as `renderServingFactsScript` prints them. */
@@ -15,8 +16,15 @@ export interface ServingFacts {
     journal?: { slot: Color; tag: string; status: string; envFingerprint?: string };
     /** Caddy runs the service's server: the routing marker routes. */
     caddyServer: boolean;
+    /** Caddy runs a server of the service's name that l9-deploy did not create (a Caddyfile's `srv0`). */
+    foreignServer: boolean;
     /** The release tag of each slot's container (absent: no container). */
     tags: Partial<Record<Color, string>>;
+}
+
+/** Why an update stops on a host whose Caddy runs a server of the service's name that l9-deploy did not create. */
+export function foreignServerRefusal(serviceName: string, caddyAdmin: string): string {
+    return `Caddy (${caddyAdmin}) runs a server named ${serviceName} that l9-deploy did not create (no routing marker of ${serviceName} in it, e.g. a Caddyfile's srv0); it is never taken over, so nothing ran. ${FOREIGN_SERVER_FIX}`;
 }
 
 /** The env fingerprint of a release found serving on a host but not known to the stack. */
@@ -38,7 +46,7 @@ export function parseServingFacts(text: string): ServingFacts | undefined {
         const tag = kv.get(c);
         if (tag) tags[c] = tag;
     }
-    return { routing, journal: parseJournal(kv.get("journal") ?? ""), caddyServer: kv.get("caddy_server") === "yes", tags };
+    return { routing, journal: parseJournal(kv.get("journal") ?? ""), caddyServer: kv.get("caddy_server") === "yes", foreignServer: kv.get("caddy_server") === "foreign", tags };
 }
 
 function parseJournal(text: string): ServingFacts["journal"] {

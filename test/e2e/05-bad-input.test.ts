@@ -60,7 +60,6 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["appDir at the root", { set: { appDir: "/" } }, /l9-deploy:appDir/],
         ["appDir that is a system directory", { set: { appDir: "/var/lib" } }, /l9-deploy:appDir must not be \/var\/lib itself/],
         ["appDir under /etc", { set: { appDir: "/etc/ssh" } }, /l9-deploy:appDir must not be under \/etc/],
-        ["appDir with someone's files in it", { set: { appDir: "/var/lib/l9-sandbox" } }, /\/var\/lib\/l9-sandbox is not empty and no l9-deploy stack owns it; nothing was changed/],
         ["duplicate slot ports", { set: { greenPort: "18601" } }, /l9-deploy:greenPort must differ from bluePort/],
         ["port zero", { set: { bluePort: "0" } }, /l9-deploy:bluePort/],
         ["port out of range", { set: { greenPort: "65536" } }, /l9-deploy:greenPort/],
@@ -145,6 +144,23 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
             expect(snapshot(), "the host changed").to.equal(initial);
         });
     }
+
+    it("refuses a serviceName whose Caddy server l9-deploy did not create (a Caddyfile's srv0), before anything runs, leaving that server as it is", async () => {
+        const admin = `http://${sandboxFacts().caddyAdmin}`;
+        const site = { listen: ["127.0.0.1:18699"], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] };
+        sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(site)}' '${admin}/config/apps/http/servers/srv0'`);
+        try {
+            await s.stack.setConfig("l9-deploy:serviceName", { value: "srv0" });
+            const r = await s.up();
+            expect(r.ok, "the update should have been refused").to.equal(false);
+            expect(r.error).to.contain("runs a server named srv0 that l9-deploy did not create");
+            expect(r.error).to.contain("nothing ran");
+            expect(sh(`curl -s -m 5 http://127.0.0.1:18699/`)).to.equal("operator site");
+            expect(snapshot(), "the host changed").to.equal(initial);
+        } finally {
+            sh(`curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`);
+        }
+    });
 
     it("and the untouched stack still converges: up with the good config changes nothing", async () => {
         const r = await s.up();

@@ -387,6 +387,21 @@ describe("host: rendered scripts against real daemons", function () {
             for (const p of ["shared/.env", "repo.git", "releases/v0.1.0-l9", "state", ".l9-deploy-owner"]) expect(exists(`${dir}/${p}`), p).to.equal(true);
         });
 
+        it("destroy leaves a Caddy server of the service's name that l9-deploy did not create", () => {
+            const url = `http://${sb.caddyAdmin}/config/apps/http/servers/l9ownc`;
+            const site = { listen: ["127.0.0.1:18698"], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] };
+            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(site)}' '${url}'`);
+            try {
+                expect(prepare("l9ownc").code).to.equal(0);
+                const r = remove("l9ownc");
+                expect(r.code, r.stderr).to.equal(0);
+                expect(r.stderr).to.contain("Caddy's server l9ownc is not one l9-deploy created (no routing marker of l9ownc in it): left as it is");
+                expect(sh(`curl -s -m 5 http://127.0.0.1:18698/`)).to.equal("operator site");
+            } finally {
+                sh(`curl -s -X DELETE '${url}' >/dev/null`);
+            }
+        });
+
         it("destroy removes only the layout's entries: the deploy log, the backups and an operator's file stay", () => {
             expect(prepare("l9ownc").code).to.equal(0);
             sh(`mkdir -p '${dir}/backups' '${dir}/bin' '${dir}/logs' '${dir}/repo.git' && echo '{}' > '${dir}/deploys.jsonl' && echo keep > '${dir}/notes.txt'`);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } from "../../state/host-record";
+import { foreignServerRefusal, parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } from "../../state/host-record";
 import { DeployState, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1") => ({ tag, envFingerprint });
@@ -8,14 +8,23 @@ const facts = (routing: "blue" | "green", journal: string, blue = "", green = ""
 const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") => JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
 
 describe("unit: the host's record of what serves (the host wins)", () => {
+    it("reads a Caddy server of the service's name that l9-deploy did not create as foreign, and says why nothing runs", () => {
+        const f = parseServingFacts("routing=blue\njournal=\ncaddy_server=foreign\nblue=\ngreen=\n");
+        expect(f).to.include({ caddyServer: false, foreignServer: true });
+        expect(foreignServerRefusal("srv0", "127.0.0.1:2019")).to.equal(
+            "Caddy (127.0.0.1:2019) runs a server named srv0 that l9-deploy did not create (no routing marker of srv0 in it, e.g. a Caddyfile's srv0); it is never taken over, so nothing ran. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed",
+        );
+    });
+
     it("reads the facts the host check prints, and nothing from garbage", () => {
         expect(facts("green", record("green", "v2", "switching"), "v1", "v2")).to.deep.equal({
             routing: "green",
             journal: { slot: "green", tag: "v2", status: "switching", envFingerprint: "e1e1e1e1e1e1e1e1" },
             caddyServer: true,
+            foreignServer: false,
             tags: { blue: "v1", green: "v2" },
         } satisfies ServingFacts);
-        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, tags: {} });
+        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, foreignServer: false, tags: {} });
         expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
         expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
         // A journal written by an older version has no env fingerprint.
