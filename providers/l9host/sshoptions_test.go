@@ -74,7 +74,7 @@ func TestRefusesOptionsItDoesNotWrite(t *testing.T) {
 		{"ProxyJump", []string{"-o", "ProxyJump=evil.example"}, "ProxyJump"},
 		{"PKCS11Provider", []string{"-o", "PKCS11Provider=/tmp/evil.so"}, "PKCS11Provider"},
 		{"VerifyHostKeyDNS=yes", []string{"-o", "VerifyHostKeyDNS=yes"}, "VerifyHostKeyDNS"},
-		{"StrictHostKeyChecking=no", []string{"-o", "StrictHostKeyChecking=no"}, "StrictHostKeyChecking"},
+		{"StrictHostKeyChecking=accept-new (trust on first use)", []string{"-o", "StrictHostKeyChecking=accept-new"}, "StrictHostKeyChecking"},
 		{"a glued -oProxyCommand", []string{"-oProxyCommand=touch /tmp/pwned"}, "-oProxyCommand"},
 		{"a glued -oBatchMode", []string{"-oBatchMode=yes"}, "-oBatchMode"},
 		{"-F with a file", []string{"-F", "/some/file"}, "/some/file"},
