@@ -13,8 +13,9 @@ import { loadConfig } from "./config/load";
 import { MessageOnlyError } from "./config/message-error";
 import { HostTarget, hostTargets } from "./config/schema";
 import { readPreviousDeployment } from "./state/previous-state";
-import { planRelease } from "./state/slot-machine";
-import { foreignServerRefusal, parseServingFacts, reconcileWithHost } from "./state/host-record";
+import { planRelease, resolveNetworkMode } from "./state/slot-machine";
+import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWithHost } from "./state/host-record";
+import { caddyServerName } from "./host-scripts/caddy";
 import { renderServingFactsScript } from "./host-scripts/serving-facts";
 import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
@@ -60,8 +61,12 @@ export = async () => {
     ).then((results) => {
         const refused = results.flatMap((r, i) => {
             if (r.status === "rejected") return [describeHost(targets[i], multi, r.reason)];
-            // A Caddy server of the service's name that l9-deploy did not create is never taken over.
-            return parseServingFacts(r.value.read)?.foreignServer ? [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))] : [];
+            // A Caddy server of the service's name that l9-deploy did not create is never taken over,
+            // and another server on caddyListen (a rename's old name) is never fought over.
+            const facts = parseServingFacts(r.value.read);
+            if (facts?.foreignServer) return [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))];
+            const conflict = listenerConflict(facts, config.serviceName, caddyServerName(config.serviceName), config.caddyListen);
+            return conflict ? [describeHost(targets[i], multi, conflict)] : [];
         });
         if (refused.length > 0) throw hostAccessError(refused);
         return results.map((r) => (r.status === "fulfilled" ? r.value.read : ""));
@@ -76,11 +81,15 @@ export = async () => {
                     `growing from one host to several: ${targets[0].name} keeps the single-host resources (aliases). Run this update with --refresh=false: a Pulumi engine assertion fails when it refreshes a resource found by its alias (README, "Several hosts").`,
                 );
             }
-            const plans = targets.map((t, i) => {
+            const states = targets.map((t, i) => {
                 const { state, disagreement } = reconcileWithHost(previous.stateOf(t.name, i === 0), parseServingFacts(live[i]));
                 if (disagreement) pulumi.log.warn(multi ? `${t.name}: ${disagreement}` : disagreement);
-                return planRelease(state, { tag: config.releaseTag, envFingerprint });
+                return state;
             });
+            // One mode for the stack: unset, a deployed stack keeps the one it serves with.
+            const network = resolveNetworkMode(config.networkMode, states);
+            if (network.warning) pulumi.log.warn(network.warning);
+            const plans = states.map((state) => planRelease(state, { tag: config.releaseTag, envFingerprint, networkMode: network.mode }));
             const actor =
                 plans.every((p) => p.transition === "unchanged") && previous.deployedBy
                     ? previous.deployedBy

@@ -214,7 +214,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         serviceName: c.serviceName,
                         color,
                         port: portOf(color),
-                        networkMode: c.networkMode,
+                        networkMode: release.networkMode,
                         containerPort: c.containerPort,
                         imageId: images.get(release.tag)!.imageId,
                         tag: release.tag,
@@ -224,7 +224,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         healthcheckCommand: c.healthcheckCommand,
                         drainGraceSeconds: c.drainGraceSeconds,
                         mustRun: isTarget || c.standby === "warm",
-                        keepRecordedEnv: plan.replaced !== color,
+                        keepRecorded: plan.replaced !== color,
                         envFingerprint: release.envFingerprint,
                     },
                     // The env arrives validated (validatedEnv); the slots need not wait for the
@@ -283,7 +283,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                               migrate: c.migrate,
                               hookTimeoutSeconds: c.hookTimeoutSeconds,
                               imageId,
-                              networkMode: c.networkMode,
+                              networkMode: next.slots[target]!.networkMode,
                           }
                         : undefined,
                 startedAt: args.startedAt,

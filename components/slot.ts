@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderSlotGuardScript } from "../host-scripts/slot-guard";
-import { Color } from "../state/slot-machine";
+import { Color, NetworkMode } from "../state/slot-machine";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface SlotArgs {
@@ -23,7 +23,7 @@ export interface SlotArgs {
     /** Loopback port this slot answers on. */
     readonly port: number;
     /** "host": the app gets PORT and HOST=127.0.0.1; "bridge": containerPort published on 127.0.0.1:port. */
-    readonly networkMode: "host" | "bridge";
+    readonly networkMode: NetworkMode;
     /** The app's listen port inside the container (bridge mode). */
     readonly containerPort: number;
     /** Image id (sha256:...) to run. */
@@ -43,10 +43,10 @@ export interface SlotArgs {
     /** Declare the container must be running (false for a drained standby: either is fine). */
     readonly mustRun: boolean;
     /**
-     * The slot keeps the env it was started with even if the env config changed since: only
-     * the slot receiving a release gets the new env (an env change is a release).
+     * The slot keeps the env and network it was started with even if their config changed
+     * since: only the slot receiving a release gets them (an env or network change is a release).
      */
-    readonly keepRecordedEnv: boolean;
+    readonly keepRecorded: boolean;
     /**
      * Fingerprint of the env this slot's release runs with (the plan's; secret-derived, kept as
      * a secret). The guard compares it with the journal's when Caddy routes to the slot.
@@ -54,9 +54,12 @@ export interface SlotArgs {
     readonly envFingerprint: string;
 }
 
-/** The container's environment: the app's env plus where it listens (pure). */
-export function slotEnvs(env: Record<string, string>, networkMode: "host" | "bridge", port: number, containerPort: number): string[] {
-    const listen: Record<string, string> = networkMode === "host" ? { PORT: String(port), HOST: "127.0.0.1" } : { PORT: String(containerPort) };
+/**
+ * The container's environment: the app's env plus where it listens (pure). In bridge mode
+ * 0.0.0.0 is the container's own interfaces, published on the host's 127.0.0.1 only.
+ */
+export function slotEnvs(env: Record<string, string>, networkMode: NetworkMode, port: number, containerPort: number): string[] {
+    const listen: Record<string, string> = networkMode === "host" ? { PORT: String(port), HOST: "127.0.0.1" } : { PORT: String(containerPort), HOST: "0.0.0.0" };
     const all: Record<string, string> = { ...env, ...listen };
     return Object.keys(all).sort().map((k) => `${k}=${all[k]}`);
 }
@@ -137,7 +140,8 @@ export class Slot extends pulumi.ComponentResource {
                 // Fixed names and ports collide on create-before-delete: the slot being replaced
                 // never serves traffic, so delete it first.
                 deleteBeforeReplace: true,
-                ignoreChanges: args.keepRecordedEnv ? ["envs"] : [],
+                // A slot that receives no release keeps what it runs, whatever the config says now.
+                ignoreChanges: args.keepRecorded ? ["envs", "networkMode", "ports"] : [],
             },
         );
         this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

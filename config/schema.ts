@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { caddyAdminSocket, UNIX_ADMIN_ADDRESS } from "../host-scripts/caddy-admin";
 
 /**
  * The stack configuration of l9-deploy, validated once at the edge. Every value that can
@@ -167,7 +168,8 @@ export const configSchema = z
             .regex(/^[A-Za-z0-9._/-]+$/, "must be a relative path of letters, digits, '.', '_', '-' and '/'")
             .refine((p) => !p.startsWith("/") && !isTraversing(p), "must be relative to the repository root, without '..'")
             .default("Dockerfile"),
-        networkMode: z.enum(["host", "bridge"]).default("host"),
+        // Unset: bridge for a new stack, and the mode it serves with for a deployed one (resolveNetworkMode).
+        networkMode: z.enum(["host", "bridge"], { error: "must be bridge (the default: the app in its own network namespace) or host" }).optional(),
         containerPort: port.default(8000),
         bluePort: port.default(8001),
         greenPort: port.default(8002),
@@ -186,7 +188,13 @@ export const configSchema = z
                 z.string().regex(/^[^\n\r\0]*$/, "env values must be a single line (no newlines)"),
             ),
         ),
-        caddyAdmin: z.string().regex(LOOPBACK_ADDRESS, "must be a loopback address with port, e.g. 127.0.0.1:2019 (the admin API never leaves localhost)").default("127.0.0.1:2019"),
+        caddyAdmin: z
+            .string()
+            .refine(
+                (a) => LOOPBACK_ADDRESS.test(a) || (UNIX_ADMIN_ADDRESS.test(a) && !isTraversing(a.slice("unix/".length))),
+                "must be a loopback address with port, e.g. 127.0.0.1:2019, or a unix socket, e.g. unix//run/caddy/admin.sock (the admin API never leaves the host)",
+            )
+            .default("127.0.0.1:2019"),
         caddyListen: z.string().regex(LISTEN_ADDRESS, "must be a listen address such as :443 or 127.0.0.1:8080").default(":443"),
         caddyHosts: jsonOf(z.array(z.string().regex(HOST, "must be a host name"))).default([]),
         driftSchedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '17 * * * *' or @hourly").default("17 * * * *"),
@@ -246,7 +254,7 @@ export const configSchema = z
             ctx.addIssue({ code: "custom", path: ["greenPort"], message: `must differ from bluePort (both are ${c.bluePort})` });
         }
         const listenPort = Number(c.caddyListen.split(":").pop());
-        const adminPort = Number(c.caddyAdmin.split(":").pop());
+        const adminPort = caddyAdminSocket(c.caddyAdmin) ? undefined : Number(c.caddyAdmin.split(":").pop());
         for (const [field, value] of [["bluePort", c.bluePort], ["greenPort", c.greenPort]] as const) {
             if (value === listenPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyListen's port ${listenPort}` });
             if (value === adminPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyAdmin's port ${adminPort}` });
@@ -278,7 +286,8 @@ export const FIX_HINTS: Record<string, string> = {
     bluePort: "pulumi config set bluePort 8001",
     greenPort: "pulumi config set greenPort 8002",
     smokeRequests: "pulumi config set smokeRequests '[{\"method\":\"GET\",\"path\":\"/api/smoke\",\"expectStatus\":200}]'",
-    caddyAdmin: "pulumi config set caddyAdmin 127.0.0.1:2019",
+    caddyAdmin: "pulumi config set caddyAdmin unix//run/caddy/admin.sock (Caddy's admin listen address; or 127.0.0.1:2019)",
+    networkMode: "pulumi config set networkMode bridge",
     caddyListen: "pulumi config set caddyListen :443",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     migrate: "pulumi config set migrate '[\"alembic\",\"upgrade\",\"head\"]' (arguments after the image, as in docker run IMAGE ...)",

@@ -1,3 +1,4 @@
+import { adminCurl, adminUrl } from "./caddy-admin";
 import * as crypto from "crypto";
 import { caddyMarkerDir, canaryLogDir } from "./layout";
 import { lines, raw, sh, ShellText } from "./shell";
@@ -261,11 +262,11 @@ export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
  * `upstream=<upstreams JSON of that color's handler>` and `config=current|stale|missing`.
  */
 export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText[] {
-    const admin = `http://${a.caddyAdmin}`;
+    const curl = adminCurl(a.caddyAdmin);
     return [
         renderRoutedSlotLine(greenMarkerFile(a.markerDir, a.serviceName), "routing"),
-        sh`upstream=$(curl -fsS -m 5 ${`${admin}/id/${a.serviceName}-`}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
-        sh`if curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null ${`${admin}/config/`} 2>/dev/null; then config=stale; else config=unreachable; fi`,
+        sh`upstream=$(${curl} -fsS -m 5 ${adminUrl(a.caddyAdmin, `/id/${a.serviceName}-`)}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
+        sh`if ${curl} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, `/id/${caddyConfigId(a)}`)} 2>/dev/null; then config=current; elif ${curl} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} 2>/dev/null; then config=stale; else config=unreachable; fi`,
     ];
 }
 
@@ -281,8 +282,8 @@ export function renderRoutedSlotLine(greenMarker: string, variable: "routing" | 
  * not have with "null").
  */
 export function renderCaddyServerPresentLine(caddyAdmin: string, serviceName: string): ShellText {
-    const url = `http://${caddyAdmin}/config/apps/http/servers/${caddyServerName(serviceName)}`;
-    return sh`case "$(curl -fsS -m 5 ${url} 2>/dev/null)" in "{"*${`${caddyMarkerDir(serviceName)}/`}*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac`;
+    const url = adminUrl(caddyAdmin, `/config/apps/http/servers/${caddyServerName(serviceName)}`);
+    return sh`case "$(${adminCurl(caddyAdmin)} -fsS -m 5 ${url} 2>/dev/null)" in "{"*${`${caddyMarkerDir(serviceName)}/`}*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac`;
 }
 
 /**
@@ -303,9 +304,9 @@ export const FOREIGN_SERVER_FIX = "Fix: give the service another name (pulumi co
 /** `admin` and `api` for the admin API, and a check that it answers (else nothing moved). */
 export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
     return lines(
-        sh`admin=${`http://${a.caddyAdmin}`}`,
-        sh`api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
-        sh`curl -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
+        sh`admin=${adminUrl(a.caddyAdmin, "")}`,
+        sh`api() { ${adminCurl(a.caddyAdmin)} -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
+        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
     );
 }
 
@@ -315,10 +316,11 @@ export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string 
  * switch or canary step. Needs renderCaddyAdminLines.
  */
 export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
-    const admin = `http://${a.caddyAdmin}`;
+    const curl = adminCurl(a.caddyAdmin);
+    const admin = (path: string) => adminUrl(a.caddyAdmin, path);
     const server = caddyServerName(a.serviceName);
     const logger = canaryLoggerName(a.serviceName);
-    const configCurrent = sh`curl -fsS -m 5 -o /dev/null ${`${admin}/id/${caddyConfigId(a)}`} 2>/dev/null`;
+    const configCurrent = sh`${curl} -fsS -m 5 -o /dev/null ${admin(`/id/${caddyConfigId(a)}`)} 2>/dev/null`;
     return lines(
         !!a.canary && renderCanaryLogLine(a),
         sh`load_config() {`,
@@ -330,35 +332,45 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
                 sh`  if ! canary_log_current; then`,
                 ...renderNewCanaryLogLines(a.serviceName).map((l) => sh`    ${l}`),
                 sh`  fi`,
-                sh`  logs=$(curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
+                sh`  logs=$(${curl} -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
                 sh`  case "$logs" in`,
                 sh`    "{"*) ;;`,
-                sh`    *) logging=$(curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
+                sh`    *) logging=$(${curl} -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
                 sh`       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;`,
                 sh`  esac`,
-                sh`  api -f -X POST -d "$(printf ${canaryLogConfigTemplate(a.serviceName)} "$canary_log")" ${`${admin}/config/logging/logs/${logger}`} >&2 || fail ${`Caddy refused the canary access log `}"$canary_log"${` (may Caddy's user write ${canaryLogDir(a.serviceName)}?)`}`,
+                sh`  api -f -X POST -d "$(printf ${canaryLogConfigTemplate(a.serviceName)} "$canary_log")" ${admin(`/config/logging/logs/${logger}`)} >&2 || fail ${`Caddy refused the canary access log `}"$canary_log"${` (may Caddy's user write ${canaryLogDir(a.serviceName)}?)`}`,
                 // Caddy's own log (stderr) would repeat every canary request: excluded there,
                 // unless the operator configured that log.
-                sh`  default_log=$(curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
+                sh`  default_log=$(${curl} -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
                 sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d ${JSON.stringify({ exclude: [`http.log.access.${logger}`] })} "$admin/config/logging/logs/default" >&2 || true ;; esac`,
             ),
         // Without a canary, no logger of the canary is left behind: its file may go (the marker
         // directory is the service's), and Caddy does not start on a log it cannot open.
         !a.canary &&
-            sh`  case "$(curl -fsS -m 5 ${`${admin}/config/logging/logs/${logger}`} 2>/dev/null || true)" in "{"*) api -f -X DELETE ${`${admin}/config/logging/logs/${logger}`} >&2 || fail "Caddy refused to remove the canary's access log" ;; esac`,
-        sh`  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
+            sh`  ${renderRemoveCanaryLoggerLine(a.caddyAdmin, a.serviceName)}`,
+        sh`  servers=$(${curl} -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
         sh`  case "$servers" in`,
         sh`    "{"*) ;;`,
-        sh`    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
+        sh`    *) apps=$(${curl} -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
         sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
         sh`  esac`,
         renderForeignServerCheckLine(a.caddyAdmin, a.serviceName, "it is left as it is, and traffic was not moved"),
-        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} ${`${admin}/config/apps/http/servers/${server}`} >&2 || fail "Caddy refused the server config"`,
+        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} ${admin(`/config/apps/http/servers/${server}`)} >&2 || fail "Caddy refused the server config"`,
         sh`}`,
         a.canary
             ? sh`{ ${configCurrent} && canary_log_current; } || load_config`
             : sh`${configCurrent} || load_config`,
     );
+}
+
+/**
+ * Removes the service's canary logger from Caddy's config when it is there: Caddy would not
+ * start on a logger whose file was removed with the service's marker directory.
+ */
+export function renderRemoveCanaryLoggerLine(caddyAdmin: string, serviceName: string): ShellText {
+    const curl = adminCurl(caddyAdmin);
+    const url = adminUrl(caddyAdmin, `/config/logging/logs/${canaryLoggerName(serviceName)}`);
+    return sh`case "$(${curl} -fsS -m 5 ${url} 2>/dev/null || true)" in "{"*) ${curl} -fsS -m 10 -X DELETE ${url} >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac`;
 }
 
 /**
@@ -383,8 +395,8 @@ export function renderNewCanaryLogLines(serviceName: string): ShellText[] {
  * succeeds when that is one of ours and exists (else the log is configured anew).
  */
 export function renderCanaryLogLine(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
-    const url = `http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}/writer/filename`;
-    return sh`canary_log_current() { canary_log=$(curl -fsS -m 5 ${url} 2>/dev/null | tr -d '"\\n' || true); case "$canary_log" in ${canaryLogDir(a.serviceName)}/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`;
+    const url = adminUrl(a.caddyAdmin, `/config/logging/logs/${canaryLoggerName(a.serviceName)}/writer/filename`);
+    return sh`canary_log_current() { canary_log=$(${adminCurl(a.caddyAdmin)} -fsS -m 5 ${url} 2>/dev/null | tr -d '"\\n' || true); case "$canary_log" in ${canaryLogDir(a.serviceName)}/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`;
 }
 
 /** Ends any canary of the service: its markers removed, 0 % of requests to the canary. */

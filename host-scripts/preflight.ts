@@ -1,3 +1,4 @@
+import { adminCurl, adminUrl } from "./caddy-admin";
 import { hostLayout } from "./layout";
 import { renderClaimAppDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText } from "./shell";
@@ -42,7 +43,7 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         !!a.pauseSeconds && sh`say ${`rollout: the previous batch switched; waiting ${a.pauseSeconds}s before this host`}; sleep ${a.pauseSeconds}`,
         sh`for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done`,
         sh`docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"`,
-        sh`curl -fsS -m 5 -o /dev/null ${`http://${a.caddyAdmin}/config/`} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?)`}`,
+        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?)`}`,
         // Measure the nearest existing parent: appDir may not exist before the first deploy.
         sh`dir=${a.appDir}`,
         sh`while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done`,
@@ -75,7 +76,7 @@ function renderCertificateLines(caddyAdmin: string, c: CertificateCheckArgs | un
     const address = `${c.listen.slice(0, sep) || "127.0.0.1"}:${c.listen.slice(sep + 1)}`;
     return lines(
         sh`command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"`,
-        sh`if curl -fsS -m 5 -o /dev/null ${`http://${caddyAdmin}/id/${c.configId}`} 2>/dev/null; then`,
+        sh`if ${adminCurl(caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(caddyAdmin, `/id/${c.configId}`)} 2>/dev/null; then`,
         ...c.hosts.map((name) =>
             lines(
                 sh`  cert=$(openssl s_client -connect ${address} -servername ${name} </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=`,

@@ -1,4 +1,5 @@
-import { canaryLoggerName, caddyServerName, renderCaddyServerPresentLine } from "./caddy";
+import { adminCurl, adminUrl } from "./caddy-admin";
+import { caddyServerName, renderCaddyServerPresentLine, renderRemoveCanaryLoggerLine } from "./caddy";
 import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
 
@@ -95,19 +96,19 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const [root, serviceDir] = caddyMarkerDirs(a.serviceName);
     return script(
         prologue(`remove service ${a.serviceName}`),
-        sh`admin=${`http://${a.caddyAdmin}`}`,
+        sh`admin=${adminUrl(a.caddyAdmin, "")}`,
         // Only a server of ours: one of that name that l9-deploy did not create is the operator's, and stays.
         renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
         sh`case "$caddy_server" in`,
         sh`  yes)`,
-        sh`    curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
+        sh`    ${adminCurl(a.caddyAdmin)} -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
         sh`    say ${`Caddy server ${caddyServerName(a.serviceName)} removed`} ;;`,
         sh`  foreign) say ${`Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created (no routing marker of ${a.serviceName} in it): left as it is`} ;;`,
         sh`esac`,
         // The canary's logger too, whether a canary is configured now or was once: a logger left
         // behind points into the marker directory removed below, and Caddy refuses to start
         // (`--resume`) on a config whose log file cannot be opened.
-        sh`case "$(curl -fsS -m 5 ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} 2>/dev/null)" in "{"*) curl -fsS -m 10 -X DELETE ${`http://${a.caddyAdmin}/config/logging/logs/${canaryLoggerName(a.serviceName)}`} >/dev/null || fail "Caddy refused to remove the canary access log";; esac`,
+        renderRemoveCanaryLoggerLine(a.caddyAdmin, a.serviceName),
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,

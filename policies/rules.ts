@@ -74,6 +74,16 @@ export const oldImagesPruned: ResourceValidationPolicy = {
     },
 };
 
-export const resourcePolicies: ResourceValidationPolicy[] = [containerRestartPolicy, containerReleaseImage, oldImagesPruned];
+export const containerNetworkIsolated: ResourceValidationPolicy = {
+    name: "container-network-isolated",
+    description: "Slot containers run in their own network namespace (bridge): the app cannot reach the host's loopback services, Caddy's admin API among them.",
+    enforcementLevel: "advisory",
+    validateResource: (args, report) => {
+        if (!isContainer(args.type) || (args.props as Props).networkMode !== "host") return;
+        report(`${args.name} shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port (pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`);
+    },
+};
+
+export const resourcePolicies: ResourceValidationPolicy[] = [containerRestartPolicy, containerReleaseImage, oldImagesPruned, containerNetworkIsolated];
 
 export const stackPolicies: StackValidationPolicy[] = [warmStandbyKept];

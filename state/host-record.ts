@@ -6,7 +6,7 @@
  * plan made from them would replace the container that serves. Pure: no Pulumi, no I/O.
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
-import { Color, COLORS, DeployState, SlotRelease } from "./slot-machine";
+import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
 /** The host's facts, as `renderServingFactsScript` prints them. */
 export interface ServingFacts {
@@ -20,6 +20,17 @@ export interface ServingFacts {
     foreignServer: boolean;
     /** The release tag of each slot's container (absent: no container). */
     tags: Partial<Record<Color, string>>;
+    /** The network mode of each slot's container (absent: no container). */
+    networks: Partial<Record<Color, NetworkMode>>;
+    /** Caddy's HTTP servers: name, listen addresses, and the l9-deploy service whose markers it routes by, if any. */
+    servers: CaddyServerFact[];
+}
+
+export interface CaddyServerFact {
+    name: string;
+    listen: string[];
+    /** The l9-deploy service the server routes for (its marker directory), if it is one of ours. */
+    service?: string;
 }
 
 /** Why an update stops on a host whose Caddy runs a server of the service's name that l9-deploy did not create. */
@@ -42,11 +53,39 @@ export function parseServingFacts(text: string): ServingFacts | undefined {
     const routing = kv.get("routing");
     if (!isColor(routing)) return undefined;
     const tags: Partial<Record<Color, string>> = {};
+    const networks: Partial<Record<Color, NetworkMode>> = {};
     for (const c of COLORS) {
         const tag = kv.get(c);
         if (tag) tags[c] = tag;
+        // Docker names a bridge container's mode "bridge" or "default"; only "host" is the host's.
+        const network = kv.get(`${c}_network`);
+        if (network) networks[c] = network === "host" ? "host" : "bridge";
     }
-    return { routing, journal: parseJournal(kv.get("journal") ?? ""), caddyServer: kv.get("caddy_server") === "yes", foreignServer: kv.get("caddy_server") === "foreign", tags };
+    return {
+        routing,
+        journal: parseJournal(kv.get("journal") ?? ""),
+        caddyServer: kv.get("caddy_server") === "yes",
+        foreignServer: kv.get("caddy_server") === "foreign",
+        tags,
+        networks,
+        servers: parseServers(kv.get("servers") ?? ""),
+    };
+}
+
+/** Caddy's `apps/http/servers` object, as far as the listener check needs it; [] from anything else. */
+function parseServers(text: string): CaddyServerFact[] {
+    let servers: unknown;
+    try {
+        servers = JSON.parse(text);
+    } catch {
+        return [];
+    }
+    if (servers === null || typeof servers !== "object" || Array.isArray(servers)) return [];
+    return Object.entries(servers as Record<string, unknown>).map(([name, server]) => {
+        const listen = (server as { listen?: unknown })?.listen;
+        const service = /\/var\/lib\/l9-deploy\/([a-z][a-z0-9-]*)\/caddy\//.exec(JSON.stringify(server))?.[1];
+        return { name, listen: Array.isArray(listen) ? listen.filter((l): l is string => typeof l === "string") : [], ...(service ? { service } : {}) };
+    });
 }
 
 function parseJournal(text: string): ServingFacts["journal"] {
@@ -75,7 +114,8 @@ export interface Reconciled {
  * (or, failing that, the record's, if it names the same tag; else an env no config matches,
  * so the release is never taken as unchanged). The other slot keeps the record's release.
  */
-export function reconcileWithHost(recorded: DeployState | undefined, facts: ServingFacts | undefined): Reconciled {
+export function reconcileWithHost(recordedState: DeployState | undefined, facts: ServingFacts | undefined): Reconciled {
+    const recorded = withHostNetworks(recordedState, facts);
     if (!facts || (!facts.journal && !facts.caddyServer)) return { state: recorded };
     const serving = facts.routing;
     const tag = facts.tags[serving];
@@ -87,12 +127,60 @@ export function reconcileWithHost(recorded: DeployState | undefined, facts: Serv
             : fromRecord?.tag === tag
               ? fromRecord.envFingerprint
               : UNRECORDED_ENV;
-    const hostRelease: SlotRelease = { tag, envFingerprint };
-    if (recorded && recorded.active === serving && fromRecord?.tag === tag && fromRecord.envFingerprint === envFingerprint) return { state: recorded };
+    const hostRelease: SlotRelease = { tag, envFingerprint, networkMode: facts.networks[serving] ?? fromRecord?.networkMode ?? LEGACY_NETWORK_MODE };
+    if (recorded && recorded.active === serving && fromRecord?.tag === tag && fromRecord.envFingerprint === envFingerprint && fromRecord.networkMode === hostRelease.networkMode) return { state: recorded };
     const said = recorded ? `${recorded.slots[recorded.active]?.tag ?? "nothing"} serves from ${recorded.active}` : "nothing is deployed";
     const envNote = envFingerprint === UNRECORDED_ENV ? " (with an env the stack did not record)" : recorded?.active === serving && fromRecord?.tag === tag ? " with another env" : "";
     return {
         state: { active: serving, slots: { blue: recorded?.slots.blue ?? null, green: recorded?.slots.green ?? null, [serving]: hostRelease } },
         disagreement: `the host serves ${tag} from ${serving}${envNote} (Caddy's routing marker, ${facts.journal ? `journal status '${facts.journal.status}'` : "no journal"}); the stack's record says ${said}. Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
     };
+}
+
+/**
+ * The record with each slot's network mode as its container on the host has it, where that
+ * container runs the recorded tag: a state from before the mode was recorded says `host`
+ * for a stack that may have run `bridge`.
+ */
+function withHostNetworks(recorded: DeployState | undefined, facts: ServingFacts | undefined): DeployState | undefined {
+    if (!recorded || !facts) return recorded;
+    const slot = (c: Color): SlotRelease | null => {
+        const r = recorded.slots[c];
+        const onHost = facts.networks[c];
+        return r && onHost && facts.tags[c] === r.tag && onHost !== r.networkMode ? { ...r, networkMode: onHost } : r;
+    };
+    return { active: recorded.active, slots: { blue: slot("blue"), green: slot("green") } };
+}
+
+/** host and port range of a Caddy listen address (`:443`, `127.0.0.1:8080`, `tcp/[::1]:80-81`); undefined for a socket. */
+function listenRange(address: string): { host: string; from: number; to: number } | undefined {
+    const m = /^(?:tcp[46]?\/)?(.*):(\d+)(?:-(\d+))?$/.exec(address);
+    if (!m) return undefined;
+    const host = m[1].replace(/^\[|\]$/g, "");
+    return { host: host === "0.0.0.0" || host === "::" ? "" : host, from: Number(m[2]), to: Number(m[3] ?? m[2]) };
+}
+
+function listensOnSameAddress(a: string, b: string): boolean {
+    const x = listenRange(a);
+    const y = listenRange(b);
+    if (!x || !y) return false;
+    const sameHost = x.host === "" || y.host === "" || x.host === y.host;
+    return sameHost && x.from <= y.to && y.from <= x.to;
+}
+
+/**
+ * Why the update stops before anything runs when another Caddy server listens on
+ * `caddyListen`: Caddy refuses two servers on one address, so the switch could never load
+ * this service's server, and by then the update would have replaced containers. For a server
+ * of another l9-deploy service that is a rename (or two stacks on one address): that service
+ * serves there, and replacing its containers would take its site down.
+ */
+export function listenerConflict(facts: ServingFacts | undefined, serviceName: string, caddyServer: string, caddyListen: string): string | undefined {
+    const other = facts?.servers.find((s) => s.name !== caddyServer && s.listen.some((l) => listensOnSameAddress(l, caddyListen)));
+    if (!other) return undefined;
+    const whose = other.service ? `l9-deploy's server of service ${other.service}` : `a server l9-deploy did not create`;
+    const fix = other.service
+        ? `Fix: service ${other.service} still serves there. To rename it: destroy the stack with the old name and deploy the new one (an outage of one deploy), or deploy ${serviceName} as another stack with its own caddyListen, ports and appDir, move the traffic in front of Caddy (DNS or load balancer), then destroy the old one`
+        : `Fix: give this service another address (pulumi config set caddyListen ...), or remove that server from Caddy's config if it is not needed`;
+    return `Caddy's server ${other.name} (${whose}) already listens on ${caddyListen}: Caddy cannot run ${serviceName}'s server there beside it, so nothing ran. ${fix}`;
 }

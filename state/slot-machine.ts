@@ -6,10 +6,27 @@
 export type Color = "blue" | "green";
 export const COLORS: readonly Color[] = ["blue", "green"];
 
-/** What runs in a slot: the release tag and a fingerprint of the env it was started with. */
+/**
+ * How a slot's container is networked: `bridge`, its own network namespace with the app's
+ * port published on 127.0.0.1 (the host's loopback services, Caddy's admin API among them,
+ * are out of its reach); `host`, the host's network, as the old runbooks ran it.
+ */
+export type NetworkMode = "host" | "bridge";
+
+/**
+ * A slot's network mode in a state recorded before l9-deploy recorded it: `host`, the
+ * default then (a stack that had set `bridge` gets one more release into its standby).
+ */
+export const LEGACY_NETWORK_MODE: NetworkMode = "host";
+
+/**
+ * What runs in a slot: the release tag, a fingerprint of the env it was started with, and
+ * its network mode. A change of any of them is a release: it goes to the standby slot.
+ */
 export interface SlotRelease {
     tag: string;
     envFingerprint: string;
+    networkMode: NetworkMode;
 }
 
 export interface DeployState {
@@ -44,7 +61,7 @@ export function otherColor(c: Color): Color {
 }
 
 function sameRelease(a: SlotRelease | null, b: SlotRelease): boolean {
-    return a !== null && a.tag === b.tag && a.envFingerprint === b.envFingerprint;
+    return a !== null && a.tag === b.tag && a.envFingerprint === b.envFingerprint && a.networkMode === b.networkMode;
 }
 
 export function planRelease(previous: DeployState | undefined, desired: SlotRelease): ReleasePlan {
@@ -90,10 +107,30 @@ export function parseDeployState(value: unknown): DeployState | undefined {
     const slot = (s: unknown): SlotRelease | null => {
         if (s === null || s === undefined) return null;
         const r = s as Partial<SlotRelease>;
-        if (typeof r.tag !== "string" || typeof r.envFingerprint !== "string") {
+        if (typeof r.tag !== "string" || typeof r.envFingerprint !== "string" || (r.networkMode !== undefined && r.networkMode !== "host" && r.networkMode !== "bridge")) {
             throw new Error(`the stack's previous deployState has a malformed slot: ${JSON.stringify(s)}`);
         }
-        return { tag: r.tag, envFingerprint: r.envFingerprint };
+        return { tag: r.tag, envFingerprint: r.envFingerprint, networkMode: r.networkMode ?? LEGACY_NETWORK_MODE };
     };
     return { active: v.active, slots: { blue: slot(v.slots.blue), green: slot(v.slots.green) } };
+}
+
+/**
+ * The network mode of the release to deploy: the configured one; unset, the one the stack
+ * serves with (a stack keeps its mode until the operator changes it: a change is a release),
+ * and `bridge` for a new stack. `warning` says what host mode exposes, when it is chosen.
+ */
+export function resolveNetworkMode(configured: NetworkMode | undefined, previous: (DeployState | undefined)[]): { mode: NetworkMode; warning?: string } {
+    const serving = previous.map((s) => s?.slots[s.active]).find((r): r is SlotRelease => !!r);
+    const mode = configured ?? serving?.networkMode ?? "bridge";
+    if (mode === "bridge") return { mode };
+    const why = configured
+        ? "networkMode is host"
+        : "networkMode is not set and this stack serves with host (the default before bridge), so it stays host";
+    return {
+        mode,
+        warning:
+            `${why}: the app's containers share the host's network, so they reach every service on the host's loopback (Caddy's admin API, unless caddyAdmin is a unix socket) ` +
+            `and can listen on any port of the host, past Caddy. Fix: pulumi config set networkMode bridge (the app then listens on containerPort, HOST=0.0.0.0 inside its container; the change is a normal release into the standby slot)`,
+    };
 }

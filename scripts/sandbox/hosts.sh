@@ -3,7 +3,8 @@
 # Host i is a network namespace l9sb-hI on the bridge l9sb0 (10.219.0.1/24) at 10.219.0.(10+i),
 # plus its own mount, PID, UTS and IPC namespaces whose root is an overlay of the machine's /
 # (writes land in $SB/hosts/hI/upper), with its own dockerd, sshd on <address>:22 (own host
-# key), Caddy (admin 127.0.0.1:2019 on its own loopback) and cron. An edge Caddy in the root
+# key), Caddy (admin API on the unix socket /run/caddy/admin.sock, as the README's production
+# setup has it: no TCP listener an app container could reach) and cron. An edge Caddy in the root
 # namespace (admin 127.0.0.1:2020) is where tests put a load balancer across the hosts.
 # Nothing here touches the main sandbox's daemons.
 
@@ -11,6 +12,8 @@ HOSTS_DIR="$SB/hosts"
 HOSTS_MAX=5
 HOSTS_BRIDGE="l9sb0"
 HOSTS_NET="10.219.0"
+# Each host's Caddy admin API: a socket in its private /run (Caddy's notation: unix/<path>).
+HOST_CADDY_SOCKET="/run/caddy/admin.sock"
 EDGE_ADMIN="127.0.0.1:2020"
 # Directories a new host gets empty (an overlay whiteout, then a new opaque directory)
 # instead of the machine's: where the program writes, so the machine's deploys, cron jobs and
@@ -77,8 +80,12 @@ host_docker_answers() {
   docker -H "unix:///proc/$pid/root/run/docker.sock" info >/dev/null 2>&1
 }
 
+# The socket is in the host's private /run, reached through its init's root; Caddy wants an
+# empty Host header on a socket.
 host_caddy_answers() {
-  nsenter --net="/run/netns/$(host_netns "$1")" curl -fsS -m 3 http://127.0.0.1:2019/config/ >/dev/null 2>&1
+  local pid
+  pid=$(host_pid "$1") || return 1
+  curl -fsS -m 3 --unix-socket "/proc/$pid/root$HOST_CADDY_SOCKET" -H 'Host;' http://127.0.0.1/config/ >/dev/null 2>&1
 }
 
 host_cron_answers() {
@@ -201,8 +208,14 @@ host_daemons() {
     /usr/sbin/sshd -t -f "$sshdir/sshd_config"
     /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$logs/sshd.log"
   fi
-  if ! curl -fsS -m 3 http://127.0.0.1:2019/config/ >/dev/null 2>&1; then
-    printf '%s\n' '{"admin":{"listen":"127.0.0.1:2019"},"apps":{"http":{"servers":{}},"pki":{"certificate_authorities":{"local":{"install_trust":false}}}}}' >/etc/l9-sandbox/caddy.json
+  if ! curl -fsS -m 3 --unix-socket /run/caddy/admin.sock -H 'Host;' http://127.0.0.1/config/ >/dev/null 2>&1; then
+    # A Caddy of an older sandbox (admin on 127.0.0.1:2019) and its autosaved config make way.
+    if pkill -x caddy; then sleep 1; fi
+    if ! grep -qs '"unix//run/caddy/admin.sock"' /var/lib/l9-sandbox-caddy/xdg-config/caddy/autosave.json; then
+      rm -f /var/lib/l9-sandbox-caddy/xdg-config/caddy/autosave.json
+    fi
+    mkdir -p -m 700 /run/caddy
+    printf '%s\n' '{"admin":{"listen":"unix//run/caddy/admin.sock"},"apps":{"http":{"servers":{}},"pki":{"certificate_authorities":{"local":{"install_trust":false}}}}}' >/etc/l9-sandbox/caddy.json
     XDG_CONFIG_HOME=/var/lib/l9-sandbox-caddy/xdg-config XDG_DATA_HOME=/var/lib/l9-sandbox-caddy/xdg-data \
       setsid nohup caddy run --resume --config /etc/l9-sandbox/caddy.json >>"$logs/caddy.log" 2>&1 </dev/null &
   fi
@@ -397,7 +410,7 @@ hosts_status() {
     parts="$(host_addr "$name"):22"
     host_ssh_answers "$name" && parts+=", sshd pinned key" || { parts+=", sshd DOWN"; ok=DEGRADED; }
     host_docker_answers "$name" && parts+=", dockerd" || { parts+=", dockerd DOWN"; ok=DEGRADED; }
-    host_caddy_answers "$name" && parts+=", caddy admin 127.0.0.1:2019" || { parts+=", caddy DOWN"; ok=DEGRADED; }
+    host_caddy_answers "$name" && parts+=", caddy admin unix/$HOST_CADDY_SOCKET" || { parts+=", caddy DOWN"; ok=DEGRADED; }
     host_cron_answers "$name" && parts+=", cron" || { parts+=", cron DOWN"; ok=DEGRADED; }
     [ "$ok" = up ] || rc=1
     printf '%-9s %s (%s)\n' "$name" "$ok" "$parts"

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
-import { cleanSandboxService, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 
 type Change = { set?: Record<string, string>; secret?: Record<string, string>; plain?: Record<string, string>; remove?: string[] };
 
@@ -72,6 +72,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["repo URL with a token", { set: { repoUrl: "https://x-access-token:example-token@example.com/team/l9.git" } }, /l9-deploy:repoUrl must not carry credentials/],
         ["host key without its key", { set: { hostKey: "ssh-ed25519" } }, /l9-deploy:hostKey/],
         ["Caddy admin on a public address", { set: { caddyAdmin: "0.0.0.0:2019" } }, /l9-deploy:caddyAdmin/],
+        ["Caddy admin on a relative socket", { set: { caddyAdmin: "unix/admin.sock" } }, /l9-deploy:caddyAdmin/],
         ["env that is a list", { secret: { env: "[1,2]" } }, /l9-deploy:env/],
         ["env key in lower case", { secret: { env: env({ ...goodEnv, app_mode: "x" }) } }, /l9-deploy:env/],
         ["env value over two lines (malformed .env line)", { secret: { env: env({ ...goodEnv, APP_SECRET: "a\nb" }) } }, /l9-deploy:env\.APP_SECRET/],
@@ -160,6 +161,18 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         } finally {
             sh(`curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`);
         }
+    });
+
+    it("refuses a serviceName rename while the old name's server serves on caddyListen, before anything runs: its containers stay", async () => {
+        const renamed = `${s.serviceName}b`;
+        await s.stack.setConfig("l9-deploy:serviceName", { value: renamed });
+        const r = await s.up();
+        expect(r.ok, "the update should have been refused").to.equal(false);
+        expect(r.error).to.contain(`Caddy's server ${s.serviceName} (l9-deploy's server of service ${s.serviceName}) already listens on 127.0.0.1:${s.ports.site}`);
+        expect(r.error).to.contain("nothing ran").and.contain("To rename it: destroy the stack with the old name");
+        expect(httpGet(`${s.siteUrl}/version`).status).to.equal(200);
+        expect(snapshot(), "the host changed").to.equal(initial);
+        expect(sh(`ls -d '/var/lib/l9-deploy/${renamed}' /etc/cron.d/${renamed}-drift 2>/dev/null | wc -l`).trim(), "nothing of the new name").to.equal("0");
     });
 
     it("and the untouched stack still converges: up with the good config changes nothing", async () => {

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
+import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 
@@ -100,5 +101,50 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
         expect(sh(`git -C '${s.appDir}/releases/v0.2.0-l9' status --porcelain`).trim(), "healed").to.equal("");
         const again = await s.stack.preview({ refresh: true, expectNoChanges: true, color: "never" });
         expect(again.changeSummary.update ?? 0).to.equal(0);
+    });
+
+    /**
+     * What the app's container reaches, from inside its network namespace (the host's curl
+     * there, so any image will do): the HTTP status, or 000 when nothing answers.
+     */
+    const fromContainer = (container: string, url: string) =>
+        sh(`nsenter -t "$(docker inspect -f '{{.State.Pid}}' '${container}')" -n curl -s -m 3 -o /dev/null -w '%{http_code}' '${url}' || true`).trim();
+    const admin = () => `http://${sandboxFacts().caddyAdmin}/config/`;
+
+    it("a stack that served with host stays host until told (with a warning); in host mode the app reaches Caddy's admin API", async () => {
+        const preview = await s.stack.preview({ color: "never", expectNoChanges: true });
+        expect(preview.stdout).to.contain("networkMode is not set and this stack serves with host").and.contain("pulumi config set networkMode bridge");
+        expect(sh(`docker inspect -f '{{.HostConfig.NetworkMode}}' '${s.serviceName}-green'`).trim()).to.equal("host");
+        // The control: the probe below can see an open admin API.
+        expect(fromContainer(`${s.serviceName}-green`, admin())).to.equal("200");
+    });
+
+    it("networkMode bridge moves it by normal releases under load (a slow-listening tag): 0 failed requests, the serving container untouched; the app cannot reach the admin API", async () => {
+        const id = (color: string) => sh(`docker inspect -f '{{.Id}} {{.HostConfig.NetworkMode}}' '${s.serviceName}-${color}'`).trim();
+        const serving = id("green");
+        await s.set({ networkMode: "bridge" });
+        for (const [tag, slot] of [["v0.4.4-l9", "blue"], ["v0.2.0-l9", "green"]] as const) {
+            await s.set({ releaseTag: tag });
+            const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+            const r = await s.up();
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            const report = await loop.stop();
+            expect(r.ok, r.error).to.equal(true);
+            expect(report.total, "the load loop ran").to.be.greaterThan(50);
+            expect(report.failed, `failed requests: ${JSON.stringify(report.failed.slice(0, 5))}`).to.have.length(0);
+            console.log(`      ${tag} into ${slot} (bridge): ${report.total} requests, 0 failed, longest gap without a success ${report.longestGapMs} ms`);
+            expect(httpGet(`${s.siteUrl}/version`).body).to.contain(tag);
+            expect(id(slot)).to.match(/ bridge$/);
+            if (slot === "blue") expect(id("green"), "the container that served is untouched").to.equal(serving);
+            const container = `${s.serviceName}-${slot}`;
+            const gateway = sh(`docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' '${container}'`).trim();
+            expect(gateway).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+            expect(fromContainer(container, admin()), "the admin API on the container's loopback").to.equal("000");
+            expect(fromContainer(container, `http://${gateway}:${sandboxFacts().caddyAdmin.split(":").pop()}/config/`), "the admin API through the bridge's gateway").to.equal("000");
+            // The app answers on its published loopback port only.
+            expect(sh(`docker port '${container}'`).trim()).to.equal(`8000/tcp -> 127.0.0.1:${slot === "blue" ? s.ports.blue : s.ports.green}`);
+        }
+        const clean = await s.stack.preview({ color: "never", expectNoChanges: true });
+        expect(clean.stdout).to.not.contain("networkMode is");
     });
 });

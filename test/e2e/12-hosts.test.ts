@@ -137,6 +137,21 @@ describe("e2e: rolling releases over several hosts", function () {
         }
     });
 
+    it("on each host the app cannot reach Caddy's admin API: a socket outside its filesystem, and nothing on TCP from its network", () => {
+        for (const h of hosts) {
+            const container = `${s.serviceName}-green`;
+            const pid = onHost(h.name, `docker inspect -f '{{.State.Pid}}' '${container}'`).trim();
+            expect(onHost(h.name, `docker inspect -f '{{.HostConfig.NetworkMode}}' '${container}'`).trim(), `${h.name}: a new stack's mode`).to.equal("bridge");
+            const gateway = onHost(h.name, `docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' '${container}'`).trim();
+            const fromApp = (url: string) => onHost(h.name, `nsenter -t ${pid} -n curl -s -m 3 -o /dev/null -w '%{http_code}' '${url}' || true`).trim();
+            expect(fromApp(`http://127.0.0.1:${sitePort()}/version`), `${h.name}: the host's loopback (Caddy's site) from the app`).to.equal("000");
+            for (const url of ["http://127.0.0.1:2019/config/", `http://${gateway}:2019/config/`]) expect(fromApp(url), `${h.name}: ${url}`).to.equal("000");
+            expect(onHost(h.name, `test -S /proc/${pid}/root/run/caddy/admin.sock && echo reachable || echo absent`).trim(), `${h.name}: the socket in the app's filesystem`).to.equal("absent");
+            // The control: the socket is there for the host's root.
+            expect(onHost(h.name, "test -S /run/caddy/admin.sock && echo present").trim()).to.equal("present");
+        }
+    });
+
     it("a host whose preflight fails stops the roll: hosts before it serve the new release, it and the hosts after it are untouched", async () => {
         const [first, broken, last] = hosts;
         const before = { broken: snapshot(broken), last: snapshot(last) };

@@ -3,8 +3,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { edgeAdmin, onHost, SandboxHost, sandboxFacts, sandboxHosts, sh } from "../support/sandbox";
+import { edgeAdmin, HOST_CADDY_ADMIN, onHost, SandboxHost, sandboxFacts, sandboxHosts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
+import { adminCurl } from "../../host-scripts/caddy-admin";
 
 const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
 
@@ -40,6 +41,8 @@ function mainSandboxPids(sandboxDir: string): string {
 describe("host: isolated sandbox hosts", function () {
     this.timeout(5 * 60 * 1000);
     const marker = `l9iso${process.pid}${Date.now() % 100000}`;
+    // Each host's Caddy admin API is a socket (HOST_CADDY_ADMIN): curl as the scripts reach it.
+    const hostAdmin = adminCurl(HOST_CADDY_ADMIN).toString();
     const sb = sandboxFacts();
     const sandboxDir = path.dirname(path.dirname(sb.knownHostsFile));
     let hosts: SandboxHost[] = [];
@@ -82,7 +85,7 @@ describe("host: isolated sandbox hosts", function () {
                 [
                     `docker rm -f ${marker} >/dev/null 2>&1`,
                     `docker image rm -f ${marker}:probe >/dev/null 2>&1`,
-                    `curl -s -X DELETE http://127.0.0.1:2019/config/apps/http/servers/${marker} >/dev/null`,
+                    `${hostAdmin} -s -X DELETE http://127.0.0.1/config/apps/http/servers/${marker} >/dev/null`,
                     `rm -rf /srv/${marker} /var/lib/l9-deploy/${marker} /etc/cron.d/${marker} /root/${marker}`,
                     "true",
                 ].join("; "),
@@ -150,11 +153,15 @@ describe("host: isolated sandbox hosts", function () {
         for (const h of hosts) expect(onHost(h.name, "pgrep -x cron | wc -l").trim(), h.name).to.equal("1");
     });
 
-    it("each Caddy admin answers on its host's own 127.0.0.1:2019 with its own config", () => {
+    it("each Caddy admin answers on its host's own socket with its own config, and on no TCP port (a host-network container finds nothing)", () => {
         const port = 18000 + (process.pid % 1000);
         const server = JSON.stringify({ listen: [`:${port}`], routes: [{ handle: [{ handler: "static_response", body: marker }] }] });
-        onHost("h1", `curl -fsS -X POST -H 'Content-Type: application/json' -d '${server}' http://127.0.0.1:2019/config/apps/http/servers/${marker}`);
-        const read = (name: string) => onHost(name, `curl -s http://127.0.0.1:2019/config/apps/http/servers/${marker}`).trim();
+        onHost("h1", `${hostAdmin} -fsS -X POST -H 'Content-Type: application/json' -d '${server}' http://127.0.0.1/config/apps/http/servers/${marker}`);
+        const read = (name: string) => onHost(name, `${hostAdmin} -s http://127.0.0.1/config/apps/http/servers/${marker}`).trim();
+        for (const h of hosts) {
+            expect(onHost(h.name, "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:2019/config/ || true").trim(), `${h.name}: TCP 2019`).to.equal("000");
+            expect(onHost(h.name, "stat -c %a /run/caddy").trim(), `${h.name}: the socket's directory`).to.equal("700");
+        }
         expect(read("h1")).to.contain(marker);
         expect(read("h2")).to.equal("null");
         expect(read("h3")).to.equal("null");

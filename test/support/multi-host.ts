@@ -1,6 +1,6 @@
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "./l9-stack";
-import { edgeAdmin, onHost, renderCleanServiceCommand, sandboxHosts, SandboxHost, sh } from "./sandbox";
+import { edgeAdmin, HOST_CADDY_ADMIN, onHost, renderCleanServiceCommand, sandboxHosts, SandboxHost, sh } from "./sandbox";
 import { REPO_ROOT } from "./toolchain";
 
 /** A test stack rolled over the sandbox's isolated hosts (scripts/sandbox/hosts.sh). */
@@ -28,10 +28,10 @@ export async function createHostsStack(label: string, base: number, edgePort: nu
     await s.set({
         hosts: JSON.stringify(hosts.map((h) => ({ name: h.name, host: h.host, sshPort: h.sshPort, hostKey: h.hostKey }))),
         caddyListen: `:${s.ports.site}`,
-        caddyAdmin: "127.0.0.1:2019",
+        caddyAdmin: HOST_CADDY_ADMIN,
         rollout: JSON.stringify(rollout),
     });
-    for (const h of hosts) onHost(h.name, renderCleanServiceCommand(s.serviceName, s.appDir, "127.0.0.1:2019"));
+    for (const h of hosts) onHost(h.name, renderCleanServiceCommand(s.serviceName, s.appDir, HOST_CADDY_ADMIN));
     const server = `l9edge${label.replace(/[^a-z0-9]/g, "")}`;
     const edge = {
         listen: [`127.0.0.1:${edgePort}`],

@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./toolchain";
+import { adminCurl, adminUrl } from "../../host-scripts/caddy-admin";
 
 /** What a test needs to reach the sandbox VPS (scripts/sandbox.sh env). */
 export interface SandboxFacts {
@@ -101,6 +102,9 @@ export function shStatus(command: string): number {
     }
 }
 
+/** Caddy's admin API on each isolated sandbox host: a unix socket, as in the README's production setup. */
+export const HOST_CADDY_ADMIN = "unix//run/caddy/admin.sock";
+
 /** Removes what an earlier run of a test stack may have left on the sandbox host. */
 export function cleanSandboxService(serviceName: string, appDir: string, caddyAdmin: string): void {
     sh(renderCleanServiceCommand(serviceName, appDir, caddyAdmin));
@@ -111,8 +115,8 @@ export function renderCleanServiceCommand(serviceName: string, appDir: string, c
     return [
         `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
         `docker image ls -q --filter 'label=l9.service=${serviceName}' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
-        `curl -s -X DELETE 'http://${caddyAdmin}/config/apps/http/servers/${serviceName}' >/dev/null || true`,
-        `curl -s -X DELETE 'http://${caddyAdmin}/config/logging/logs/${serviceName}-canary' >/dev/null || true`,
+        `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/apps/http/servers/${serviceName}`)}' >/dev/null || true`,
+        `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/logging/logs/${serviceName}-canary`)}' >/dev/null || true`,
         `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
     ].join("; ");
 }

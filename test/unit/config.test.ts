@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { ConfigError, parseConfig } from "../../config/load";
 import { hostTargets } from "../../config/schema";
+import * as fs from "fs";
+import * as path from "path";
 import { SECRETS, validRawConfig } from "./fixtures";
+
+// js-yaml is already installed (a dependency of mocha and @pulumi/pulumi) but ships no types.
+const yaml: { load(text: string): unknown } = require("js-yaml");
 
 function problemsOf(raw: Record<string, string | undefined>, secrets: Set<string> = SECRETS): string[] {
     try {
@@ -25,10 +30,20 @@ describe("unit: config validation", () => {
         expect(c.drainGraceSeconds).to.equal(30);
         expect(c.imagesToKeep).to.equal(3);
         expect(c.standby).to.equal("warm");
-        expect(c.networkMode).to.equal("host");
+        // Unset: bridge for a new stack, the serving mode for a deployed one (resolveNetworkMode).
+        expect(c.networkMode).to.equal(undefined);
         expect(c.caddyAdmin).to.equal("127.0.0.1:2019");
         expect(c.driftSchedule).to.equal("17 * * * *");
         expect(c.env).to.deep.equal({ APP_SECRET: "s3cret", DATABASE_URL: "postgres://db" });
+    });
+
+    it("the production stack file is valid and sets the production setup: admin API on a unix socket, bridge network", () => {
+        const file = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.production.yaml"), "utf8")) as { config: Record<string, string> };
+        const plain = Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k.replace(/^l9-deploy:/, ""), String(v)]));
+        // The secrets are set on the operators' machines, never in the file.
+        const c = parseConfig({ ...plain, sshPrivateKey: validRawConfig().sshPrivateKey, env: validRawConfig().env }, SECRETS);
+        expect(c.caddyAdmin).to.equal("unix//run/caddy/admin.sock");
+        expect(c.networkMode).to.equal("bridge");
     });
 
     it("accepts an appDir of its own under a system directory, and repository URLs whose user is only SSH's", () => {
@@ -38,6 +53,9 @@ describe("unit: config validation", () => {
         for (const repoUrl of ["git@example.com:team/l9.git", "ssh://git@example.com/team/l9.git", "https://example.com/team/l9.git", "file:///srv/git/l9.git"]) {
             expect(parseConfig(validRawConfig({ repoUrl }), SECRETS).repoUrl).to.equal(repoUrl);
         }
+        // Caddy's admin API over a unix socket, in Caddy's notation; its port never collides.
+        expect(parseConfig(validRawConfig({ caddyAdmin: "unix//run/caddy/admin.sock", bluePort: "2019" }), SECRETS).caddyAdmin).to.equal("unix//run/caddy/admin.sock");
+        expect(parseConfig(validRawConfig({ networkMode: "host" }), SECRETS).networkMode).to.equal("host");
     });
 
     const rejected: Array<[string, Record<string, string | undefined>, RegExp]> = [
@@ -63,7 +81,11 @@ describe("unit: config validation", () => {
         ["an out-of-range port", { bluePort: "70000" }, /l9-deploy:bluePort/],
         ["a non-numeric port", { greenPort: "eighty" }, /l9-deploy:greenPort/],
         ["a repo URL with a space", { repoUrl: "https://example.com/a b.git" }, /l9-deploy:repoUrl/],
-        ["a public Caddy admin address", { caddyAdmin: "0.0.0.0:2019" }, /l9-deploy:caddyAdmin must be a loopback address/],
+        ["a public Caddy admin address", { caddyAdmin: "0.0.0.0:2019" }, /l9-deploy:caddyAdmin must be a loopback address with port, e.g. 127.0.0.1:2019, or a unix socket/],
+        ["a relative admin socket", { caddyAdmin: "unix/caddy.sock" }, /l9-deploy:caddyAdmin/],
+        ["a traversing admin socket", { caddyAdmin: "unix//run/../etc/caddy.sock" }, /l9-deploy:caddyAdmin/],
+        ["an admin socket with a quote", { caddyAdmin: "unix//run/caddy/a'b.sock" }, /l9-deploy:caddyAdmin/],
+        ["an unknown network mode", { networkMode: "macvlan" }, /l9-deploy:networkMode must be bridge .* or host/],
         ["a malformed host key", { hostKey: "not-a-key" }, /l9-deploy:hostKey/],
         ["an env key in lower case", { env: JSON.stringify({ app_secret: "x" }) }, /l9-deploy:env/],
         ["an env value with a newline", { env: JSON.stringify({ APP_SECRET: "a\nb" }) }, /l9-deploy:env.APP_SECRET .*single line/],

@@ -1,5 +1,5 @@
 import type { NotifyContext } from "../../host-scripts/notify";
-import type { RoutingArgs } from "../../host-scripts/switch";
+import type { RoutingArgs, SwitchScriptArgs } from "../../host-scripts/switch";
 
 /** A valid raw configuration (as Pulumi hands it over: strings, JSON for objects). */
 export function validRawConfig(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -37,4 +37,20 @@ export const SAMPLE_NOTIFY: NotifyContext = {
     previousTag: "v1.1.0-l9",
     actor: "ops@example.com",
     appDir: "/opt/l9",
+};
+
+/** The switch of the sample service to green, with a stopped standby and no watch. */
+export const SAMPLE_SWITCH: SwitchScriptArgs = {
+    ...SAMPLE_ROUTING,
+    slot: "green",
+    previousContainer: "l9-blue",
+    standby: "stopped",
+    drainGraceSeconds: 30,
+    record: { id: "abc123", tag: "v1.2.3-l9", commit: "a".repeat(40), imageId: `sha256:${"b".repeat(64)}`, actor: "ops@example.com" },
+    imageName: "l9-api",
+    imagesToKeep: 3,
+    containerName: "l9-green",
+    watch: { seconds: 0, failures: 3, checks: { port: 8002, healthPath: "/health", smokeRequests: [] } },
+    notify: SAMPLE_NOTIFY,
+    stepLockWaitSeconds: 420,
 };

@@ -32,6 +32,7 @@ const GOLDEN_DIR = path.join(__dirname, "golden");
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const IMAGE = `sha256:${"ab".repeat(32)}`;
 const routing = SAMPLE_ROUTING;
+const UNIX_ADMIN = "unix//run/caddy/admin.sock";
 const CANARY_ROUTING = { ...SAMPLE_ROUTING, canary: { percents: [10, 20], sticky: true } };
 const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", { host: "203.0.113.10", port: 22, user: "deploy" }, "/tmp/l9-ssh-3f1c2a9be04d7e65");
 
@@ -102,6 +103,26 @@ const builders: Record<string, () => string> = {
     "maintenance-off.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: false, message: "Back soon" }),
     "remove-maintenance.sh": () => renderRemoveMaintenanceScript("l9"),
     "route-facts.sh": () => renderRoutingCheckScript(routing),
+    // Caddy's admin API on a unix socket: every call of every script goes through it.
+    "route-facts-unix-admin.sh": () => renderRoutingCheckScript({ ...routing, caddyAdmin: UNIX_ADMIN }),
+    "preflight-unix-admin.sh": () => renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: UNIX_ADMIN, minFreeDiskMb: 2048 }),
+    "remove-service-unix-admin.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: UNIX_ADMIN, owner: "l9-deploy/production" }),
+    "switch-unix-admin.sh": () =>
+        renderSwitchScript({
+            ...CANARY_ROUTING,
+            caddyAdmin: UNIX_ADMIN,
+            slot: "blue",
+            previousContainer: "l9-green",
+            standby: "warm",
+            drainGraceSeconds: 30,
+            record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
+            imageName: "l9-api",
+            imagesToKeep: 3,
+            containerName: "l9-blue",
+            watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
+            notify: SAMPLE_NOTIFY,
+            stepLockWaitSeconds: 420,
+        }),
     "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9", stepLockWaitSeconds: 420 }),
     "slot-guard-with-env.sh": () =>
         renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "blue", containerName: "l9-blue", imageId: IMAGE, tag: "v1.2.0-l9", envFingerprint: "0123456789abcdef", stepLockWaitSeconds: 420 }),

@@ -11,7 +11,7 @@ import { renderGateScript } from "../../host-scripts/gate";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { lines, sh, stripControlChars } from "../../host-scripts/shell";
 import { renderSwitchScript } from "../../host-scripts/switch";
-import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
+import { SAMPLE_NOTIFY, SAMPLE_ROUTING, SAMPLE_SWITCH } from "./fixtures";
 
 /** Control characters a terminal or a chat client acts on (C0 but tab and newline, and DEL). */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
@@ -80,20 +80,7 @@ describe("unit: host scripts keep app output and shared directories harmless (is
             const notify = SAMPLE_NOTIFY;
             const scripts: Record<string, string> = {
                 gate: renderGateScript({ containerName: "l9-green", tag: "v1", port: 8002, healthPath: "/health", timeoutSeconds: 5, smokeRequests: [], logScanPatterns: ["FATAL"], notify }),
-                switch: renderSwitchScript({
-                    ...SAMPLE_ROUTING,
-                    slot: "green",
-                    previousContainer: "l9-blue",
-                    standby: "stopped",
-                    drainGraceSeconds: 30,
-                    record: { id: "abc123", tag: "v1", commit: "a".repeat(40), imageId: `sha256:${"b".repeat(64)}`, actor: "ops@example.com" },
-                    imageName: "l9-api",
-                    imagesToKeep: 3,
-                    containerName: "l9-green",
-                    watch: { seconds: 60, failures: 3, checks: { port: 8002, healthPath: "/health", smokeRequests: [] } },
-                    notify,
-                    stepLockWaitSeconds: 420,
-                }),
+                switch: renderSwitchScript({ ...SAMPLE_SWITCH, watch: { ...SAMPLE_SWITCH.watch, seconds: 60 }, notify }),
                 canary: renderCanaryScript({
                     ...SAMPLE_ROUTING,
                     slot: "green",

@@ -1,10 +1,13 @@
 import { expect } from "chai";
-import { foreignServerRefusal, parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } from "../../state/host-record";
-import { DeployState, planRelease } from "../../state/slot-machine";
+import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } from "../../state/host-record";
+import { DeployState, NetworkMode, planRelease } from "../../state/slot-machine";
 
-const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1") => ({ tag, envFingerprint });
-const facts = (routing: "blue" | "green", journal: string, blue = "", green = "", caddyServer = journal !== "") =>
-    parseServingFacts(`routing=${routing}\njournal=${journal}\ncaddy_server=${caddyServer ? "yes" : "no"}\nblue=${blue}\ngreen=${green}\n`);
+const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1", networkMode: NetworkMode = "host") => ({ tag, envFingerprint, networkMode });
+const facts = (routing: "blue" | "green", journal: string, blue = "", green = "", caddyServer = journal !== "", networks: { blue?: string; green?: string } = {}) =>
+    parseServingFacts(
+        `routing=${routing}\njournal=${journal}\ncaddy_server=${caddyServer ? "yes" : "no"}\nblue=${blue}\ngreen=${green}\n` +
+            `blue_network=${networks.blue ?? (blue ? "host" : "")}\ngreen_network=${networks.green ?? (green ? "host" : "")}\n`,
+    );
 const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") => JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
 
 describe("unit: the host's record of what serves (the host wins)", () => {
@@ -23,8 +26,12 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             caddyServer: true,
             foreignServer: false,
             tags: { blue: "v1", green: "v2" },
+            networks: { blue: "host", green: "host" },
+            servers: [],
         } satisfies ServingFacts);
-        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, foreignServer: false, tags: {} });
+        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, foreignServer: false, tags: {}, networks: {}, servers: [] });
+        // Docker calls a bridge container's mode "bridge", or "default" when none was asked for.
+        expect(facts("blue", "", "v1", "v2", false, { blue: "default", green: "bridge" })?.networks).to.deep.equal({ blue: "bridge", green: "bridge" });
         expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
         expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
         // A journal written by an older version has no env fingerprint.
@@ -56,7 +63,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(reconcileWithHost(recorded, facts("blue", record("green", "v2", "switching"), "v1", "v2"))).to.deep.equal({ state: recorded });
         // With no record at all, blue serves v1 with the record's env unknown to the journal: never "unchanged".
         const fresh = reconcileWithHost(undefined, facts("blue", record("green", "v2", "switching"), "v1", "v2"));
-        expect(fresh.state).to.deep.equal({ active: "blue", slots: { blue: { tag: "v1", envFingerprint: UNRECORDED_ENV }, green: null } });
+        expect(fresh.state).to.deep.equal({ active: "blue", slots: { blue: { tag: "v1", envFingerprint: UNRECORDED_ENV, networkMode: "host" }, green: null } });
         expect(planRelease(fresh.state, r("v1")).transition).to.equal("release-to-standby");
         expect(planRelease(fresh.state, r("v1")).replaced).to.equal("green");
     });
@@ -68,14 +75,14 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(planRelease(state, r("v2")).transition).to.equal("switch-to-standby");
         // An older journal without the env: v3 is never taken as unchanged.
         const old = reconcileWithHost(recorded, facts("blue", JSON.stringify({ slot: "blue", tag: "v3", status: "live" }), "v3", "v2")).state;
-        expect(old?.slots.blue).to.deep.equal({ tag: "v3", envFingerprint: UNRECORDED_ENV });
+        expect(old?.slots.blue).to.deep.equal({ tag: "v3", envFingerprint: UNRECORDED_ENV, networkMode: "host" });
         expect(planRelease(old, r("v3")).replaced).to.equal("green");
     });
 
     it("a journal removed by hand: Caddy still runs the service's server, so its marker still says what serves", () => {
         const recorded: DeployState = { slots: { blue: r("v1"), green: r("v0") }, active: "blue" };
         const { state, disagreement } = reconcileWithHost(recorded, facts("green", "", "v1", "v2", true));
-        expect(state).to.deep.equal({ active: "green", slots: { blue: r("v1"), green: { tag: "v2", envFingerprint: UNRECORDED_ENV } } });
+        expect(state).to.deep.equal({ active: "green", slots: { blue: r("v1"), green: { tag: "v2", envFingerprint: UNRECORDED_ENV, networkMode: "host" } } });
         expect(disagreement).to.contain("no journal");
         expect(planRelease(state, r("v3")).replaced).to.equal("blue");
     });
@@ -94,5 +101,50 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         const { state, disagreement } = reconcileWithHost(recorded, facts("green", record("green", "v2", "live", "e9e9e9e9e9e9e9e9"), "v1", "v2"));
         expect(state?.slots.green).to.deep.equal(r("v2", "e9e9e9e9e9e9e9e9"));
         expect(disagreement).to.contain("with another env");
+    });
+
+    it("takes each slot's network mode from its container on the host: a state recorded before the mode was is corrected, not released again", () => {
+        // A state from before the mode was recorded reads as host; the stack had set bridge.
+        const recorded: DeployState = { slots: { blue: r("v1"), green: r("v2") }, active: "green" };
+        const bridged = facts("green", record("green", "v2"), "v1", "v2", true, { blue: "bridge", green: "bridge" });
+        const { state, disagreement } = reconcileWithHost(recorded, bridged);
+        expect(state).to.deep.equal({ active: "green", slots: { blue: r("v1", undefined, "bridge"), green: r("v2", undefined, "bridge") } });
+        expect(disagreement).to.equal(undefined);
+        expect(planRelease(state, r("v2", undefined, "bridge")).transition).to.equal("unchanged");
+        expect(planRelease(state, r("v1", undefined, "bridge")).transition).to.equal("switch-to-standby");
+        // A container of another tag than the record's says nothing about the record's slot.
+        const other = reconcileWithHost(recorded, facts("green", record("green", "v2"), "v9", "v2", true, { blue: "bridge" }));
+        expect(other.state?.slots.blue).to.deep.equal(r("v1"));
+        // What serves, found on the host: its mode too.
+        const found = reconcileWithHost(undefined, facts("blue", record("blue", "v1"), "v1", "", true, { blue: "bridge" }));
+        expect(found.state?.slots.blue).to.deep.equal(r("v1", undefined, "bridge"));
+    });
+
+    it("refuses a service whose caddyListen another Caddy server holds: a rename's old name, or the operator's own site", () => {
+        const servers = {
+            l9: { listen: [":443"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/l9/caddy/l9-green.active"] } }] }] },
+            srv0: { listen: ["127.0.0.1:8080-8090"], routes: [] },
+            metrics: { listen: ["unix//run/metrics.sock"] },
+        };
+        const f = parseServingFacts(`routing=blue\njournal=\ncaddy_server=no\nblue=\ngreen=\nservers=${JSON.stringify(servers)}\n`);
+        expect(f?.servers).to.deep.equal([
+            { name: "l9", listen: [":443"], service: "l9" },
+            { name: "srv0", listen: ["127.0.0.1:8080-8090"] },
+            { name: "metrics", listen: ["unix//run/metrics.sock"] },
+        ]);
+        // The rename l9 -> api on the same address: l9 serves there.
+        expect(listenerConflict(f, "api", "api", ":443")).to.match(/^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/);
+        expect(listenerConflict(f, "api", "api", "0.0.0.0:443")).to.contain("server l9 ");
+        expect(listenerConflict(f, "api", "api", "tcp/[::]:443")).to.contain("server l9 ");
+        // Its own server is no conflict; other addresses neither.
+        expect(listenerConflict(f, "l9", "l9", ":443")).to.equal(undefined);
+        expect(listenerConflict(f, "api", "api", ":8443")).to.equal(undefined);
+        expect(listenerConflict(f, "api", "api", "127.0.0.2:8085")).to.equal(undefined);
+        // A port inside another server's range, on its host.
+        expect(listenerConflict(f, "api", "api", "127.0.0.1:8085")).to.match(/server srv0 \(a server l9-deploy did not create\).*pulumi config set caddyListen/);
+        expect(listenerConflict(f, "api", "api", ":8090")).to.contain("server srv0 ");
+        // Facts without servers (an unreadable admin API) conclude nothing here.
+        expect(listenerConflict(facts("blue", ""), "api", "api", ":443")).to.equal(undefined);
+        expect(listenerConflict(undefined, "api", "api", ":443")).to.equal(undefined);
     });
 });

@@ -10,7 +10,7 @@ import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { quote, sh } from "../../host-scripts/shell";
-import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
+import { SAMPLE_NOTIFY, SAMPLE_SWITCH } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { slotEnvs } from "../../components/slot";
 
@@ -35,20 +35,7 @@ const gateArgs = {
     notify: SAMPLE_NOTIFY,
 };
 
-const switchArgs = {
-    ...SAMPLE_ROUTING,
-    slot: "green" as const,
-    previousContainer: "l9-blue",
-    standby: "stopped" as const,
-    drainGraceSeconds: 30,
-    record: { id: "abc123", tag: "v1.2.3-l9", commit: "a".repeat(40), imageId: `sha256:${"b".repeat(64)}`, actor: "ops@example.com" },
-    imageName: "l9-api",
-    imagesToKeep: 3,
-    containerName: "l9-green",
-    watch: { seconds: 0, failures: 3, checks: { port: 8002, healthPath: "/health", smokeRequests: [] } },
-    notify: SAMPLE_NOTIFY,
-    stepLockWaitSeconds: 420,
-};
+const switchArgs = SAMPLE_SWITCH;
 
 describe("unit: rendered host scripts", () => {
     describe("quote", () => {
@@ -209,9 +196,9 @@ describe("unit: rendered host scripts", () => {
         expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }));
     });
 
-    it("slot env: host mode listens on its slot port on 127.0.0.1; bridge mode on the container port", () => {
+    it("slot env: host mode listens on its slot port on 127.0.0.1; bridge mode on the container port, on the container's own interfaces", () => {
         expect(slotEnvs({ APP_SECRET: "x" }, "host", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "HOST=127.0.0.1", "PORT=8001"]);
-        expect(slotEnvs({ APP_SECRET: "x", PORT: "1" }, "bridge", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "PORT=8000"]);
+        expect(slotEnvs({ APP_SECRET: "x", PORT: "1", HOST: "127.0.0.1" }, "bridge", 8001, 8000)).to.deep.equal(["APP_SECRET=x", "HOST=0.0.0.0", "PORT=8000"]);
     });
 
     it("gate failure path: a health path full of shell syntax is printed literally and runs nothing", () => {

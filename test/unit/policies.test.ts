@@ -50,7 +50,7 @@ async function judge(raw: Record<string, string | undefined>, previous?: DeployS
     return found;
 }
 
-const twoSlots: DeployState = { slots: { blue: { tag: "v1.2.2-l9", envFingerprint: "fp" }, green: null }, active: "blue" };
+const twoSlots: DeployState = { slots: { blue: { tag: "v1.2.2-l9", envFingerprint: "fp", networkMode: "bridge" }, green: null }, active: "blue" };
 
 describe("unit: policy pack rules on the program's own resources", function () {
     this.timeout(60_000);
@@ -83,5 +83,15 @@ describe("unit: policy pack rules on the program's own resources", function () {
             "warm-standby-kept: only 1 of 2 slots are kept running: a rollback will need a restart (standby=warm keeps one ready).",
         ]);
         expect(rules.warmStandbyKept.enforcementLevel).to.equal("advisory");
+    });
+
+    it("container-network-isolated (advisory) reports a slot in host network mode, also one that keeps it until its next release", async () => {
+        const advice = (color: string) =>
+            `container-network-isolated: ${color}-container shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port (pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`;
+        // The release goes to green in host mode; blue keeps bridge.
+        expect(await judge({ networkMode: "host" }, twoSlots)).to.deep.equal([advice("green")]);
+        const hostStack: DeployState = { slots: { blue: { ...twoSlots.slots.blue!, networkMode: "host" }, green: null }, active: "blue" };
+        expect(await judge({ networkMode: "bridge" }, hostStack)).to.deep.equal([advice("blue")]);
+        expect(rules.containerNetworkIsolated.enforcementLevel).to.equal("advisory");
     });
 });

@@ -74,11 +74,11 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
         ],
     });
     const { parseConfig } = await import("../../config/load");
-    const { planRelease } = await import("../../state/slot-machine");
+    const { planRelease, resolveNetworkMode } = await import("../../state/slot-machine");
     const { L9Runtime } = await import("../../components/runtime");
     const { hostAccessPaths } = await import("../../ssh/host-access");
     const config = parseConfig(validRawConfig(raw), SECRETS);
-    const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp" });
+    const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp", networkMode: resolveNetworkMode(config.networkMode, [previous]).mode });
     const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" }, "/tmp/l9-ssh-0123456789abcdef");
     const release = Promise.resolve({ plan, envFingerprint: "fp", actor: "ops@example.com" });
     const { hostTargets } = await import("../../config/schema");

@@ -14,7 +14,7 @@ describe("unit: resource graph of a release (mocks)", function () {
     const label = (inputs: Record<string, any>, name: string) => (inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === name)?.value;
 
     before(async () => {
-        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp" } }, active: "blue" };
+        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } }, active: "blue" };
         g = await buildProgramGraph({ releaseTag: "v0.2.0-l9" }, previous);
     });
 
@@ -55,12 +55,32 @@ describe("unit: resource graph of a release (mocks)", function () {
     it("protects the slots: delete-before-replace (fixed names), serving slot keeps its env", () => {
         expect((g.options.get("green-container") as pulumi.CustomResourceOptions | undefined)?.deleteBeforeReplace).to.equal(true);
         expect((g.options.get("blue-container") as pulumi.CustomResourceOptions | undefined)?.deleteBeforeReplace).to.equal(true);
-        expect(g.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs"]);
+        expect(g.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs", "networkMode", "ports"]);
         expect(g.options.get("green-container")?.ignoreChanges).to.deep.equal([]);
     });
 
     const urnsOf = (deps: pulumi.ResourceOptions["dependsOn"]) =>
         Promise.all(((deps ?? []) as pulumi.Resource[]).map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
+
+    it("network mode: a new stack runs bridge (published on 127.0.0.1, HOST=0.0.0.0 inside); a host stack moves to bridge by a release into the standby only", async () => {
+        const envOf = (inputs: Record<string, any>, key: string) => (inputs.envs.value as string[]).find((e) => e.startsWith(`${key}=`));
+        const fresh = await buildProgramGraph({ releaseTag: "v0.2.0-l9" }, undefined);
+        const blue = fresh.byName("blue-container").inputs;
+        expect(blue.networkMode).to.equal("bridge");
+        expect(blue.ports).to.deep.equal([{ internal: 8000, external: 8001, ip: "127.0.0.1" }]);
+        expect([envOf(blue, "PORT"), envOf(blue, "HOST")]).to.deep.equal(["PORT=8000", "HOST=0.0.0.0"]);
+        // The stack above serves with host: unset, it stays host (g); set to bridge, only the standby changes.
+        expect([envOf(g.byName("green-container").inputs, "PORT"), envOf(g.byName("green-container").inputs, "HOST")]).to.deep.equal(["PORT=8002", "HOST=127.0.0.1"]);
+        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: null }, active: "blue" };
+        const moved = await buildProgramGraph({ releaseTag: "v0.1.0-l9", networkMode: "bridge" }, previous);
+        expect(moved.outputs.state).to.deep.equal({
+            active: "green",
+            slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "bridge" } },
+        });
+        expect(moved.byName("green-container").inputs.networkMode).to.equal("bridge");
+        expect(moved.byName("blue-container").inputs.networkMode).to.equal("host");
+        expect(moved.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs", "networkMode", "ports"]);
+    });
 
     it("guards each slot: its container is created or replaced only after a host check of what Caddy routes to", async () => {
         for (const color of ["blue", "green"]) {
@@ -90,7 +110,7 @@ describe("unit: resource graph of a release (mocks)", function () {
     });
 
     it("with a canary: gate, then the canary, then the switch; no canary on a first deploy", async () => {
-        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp" } }, active: "blue" };
+        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } }, active: "blue" };
         const c = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20, steps: 2 }) }, previous);
         expect((await urnsOf(c.options.get("traffic-canary")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
         expect((await urnsOf(c.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-canary"]);
@@ -178,8 +198,8 @@ describe("unit: resource graph of a release (mocks)", function () {
                     .filter((r) => r.type === "command:remote:Command")
                     .map((r) => [r.name, { create: r.inputs.create, stdin: r.inputs.stdin, update: r.inputs.update, delete: r.inputs.delete, triggers: r.inputs.triggers }]),
             );
-        const serving: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp" }, green: { tag: "v0.2.0-l9", envFingerprint: "fp" } }, active: "green" };
-        const older: DeployState = { ...serving, slots: { ...serving.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp" } } };
+        const serving: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" } }, active: "green" };
+        const older: DeployState = { ...serving, slots: { ...serving.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } } };
         for (const [what, previous] of [["rollback", serving], ["release", older]] as const) {
             const update = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, previous);
             expect(update.outputs.state.active, what).to.equal("blue");

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { parseHostStates } from "../../state/previous-state";
-import { DeployState, parseDeployState, planRelease } from "../../state/slot-machine";
+import { DeployState, NetworkMode, parseDeployState, planRelease, resolveNetworkMode } from "../../state/slot-machine";
 
-const r = (tag: string, envFingerprint = "e1") => ({ tag, envFingerprint });
+const r = (tag: string, envFingerprint = "e1", networkMode: NetworkMode = "bridge") => ({ tag, envFingerprint, networkMode });
 
 describe("unit: two-slot state machine", () => {
     it("puts the first release in blue", () => {
@@ -54,6 +54,34 @@ describe("unit: two-slot state machine", () => {
         expect(parseDeployState(s)).to.deep.equal(s);
         expect(() => parseDeployState({ slots: {}, active: "red" })).to.throw(/malformed/);
         expect(() => parseDeployState({ slots: { blue: { tag: 1 } }, active: "blue" })).to.throw(/malformed slot/);
+        expect(() => parseDeployState({ slots: { blue: { tag: "v1", envFingerprint: "e1", networkMode: "macvlan" } }, active: "blue" })).to.throw(/malformed slot/);
+        // A state written before the network mode was recorded: host, the default then.
+        expect(parseDeployState({ slots: { blue: { tag: "v1", envFingerprint: "e1" }, green: null }, active: "blue" })?.slots.blue).to.deep.equal(r("v1", "e1", "host"));
+    });
+
+    it("treats a network mode change of the serving release as a release into the standby, which keeps its own", () => {
+        const s: DeployState = { slots: { blue: r("v1", "e1", "host"), green: r("v0", "e1", "host") }, active: "blue" };
+        const p = planRelease(s, r("v1", "e1", "bridge"));
+        expect(p.transition).to.equal("release-to-standby");
+        expect(p.replaced).to.equal("green");
+        expect(p.next.slots).to.deep.equal({ blue: r("v1", "e1", "host"), green: r("v1", "e1", "bridge") });
+        // Back to the previous tag in the mode it ran with: a switch; in the other mode: a release.
+        expect(planRelease(p.next, r("v1", "e1", "host")).transition).to.equal("switch-to-standby");
+        expect(planRelease(p.next, r("v2", "e1", "bridge")).replaced).to.equal("blue");
+    });
+
+    it("resolves the network mode: configured wins; unset, a deployed stack keeps its serving mode, a new one gets bridge", () => {
+        const hostStack: DeployState = { slots: { blue: r("v1", "e1", "host"), green: r("v0", "e1", "bridge") }, active: "blue" };
+        const bridgeStack: DeployState = { slots: { blue: r("v1", "e1", "host"), green: r("v0", "e1", "bridge") }, active: "green" };
+        expect(resolveNetworkMode(undefined, [undefined])).to.deep.equal({ mode: "bridge" });
+        expect(resolveNetworkMode(undefined, [bridgeStack])).to.deep.equal({ mode: "bridge" });
+        expect(resolveNetworkMode("bridge", [hostStack])).to.deep.equal({ mode: "bridge" });
+        const kept = resolveNetworkMode(undefined, [undefined, hostStack]);
+        expect(kept.mode).to.equal("host");
+        expect(kept.warning).to.match(/^networkMode is not set and this stack serves with host .*Caddy's admin API.*Fix: pulumi config set networkMode bridge/);
+        const chosen = resolveNetworkMode("host", [undefined]);
+        expect(chosen.mode).to.equal("host");
+        expect(chosen.warning).to.match(/^networkMode is host: the app's containers share the host's network/);
     });
 
     it("reads one state per host from a multi-host output, and a single-host output as one state", () => {

@@ -11,7 +11,7 @@ case "$caddy_server" in
     say 'Caddy server l9 removed' ;;
   foreign) say 'Caddy'\''s server l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
 esac
-case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null)" in "{"*) curl -fsS -m 10 -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary access log";; esac
+case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl -fsS -m 10 -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
 rm -rf '/var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true

@@ -51,7 +51,7 @@ if ! flock -n 9; then
 fi
 load_config() {
   say 'loading Caddy server l9 on :443'
-  case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) api -f -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >&2 || fail "Caddy refused to remove the canary's access log" ;; esac
+  case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl -fsS -m 10 -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
   servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
   case "$servers" in
     "{"*) ;;

@@ -1,0 +1,25 @@
+set -eu
+umask 027
+L9_STEP='remove service l9'
+fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
+say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+admin='http://127.0.0.1'
+case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/apps/http/servers/l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac
+case "$caddy_server" in
+  yes)
+    curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"'l9' >/dev/null || fail "Caddy refused to remove the server of the service"
+    say 'Caddy server l9 removed' ;;
+  foreign) say 'Caddy'\''s server l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
+esac
+case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE 'http://127.0.0.1/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
+rm -rf '/var/lib/l9-deploy/l9'
+rmdir '/var/lib/l9-deploy' 2>/dev/null || true
+docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true
+owner=$(cat '/opt/l9/.l9-deploy-owner' 2>/dev/null || true)
+case "$owner" in
+  'l9-deploy/production l9'|"")
+    rm -rf '/opt/l9/repo.git' '/opt/l9/releases' '/opt/l9/shared' '/opt/l9/state' '/opt/l9/bin' '/opt/l9/logs' || fail 'cannot remove the service'\''s files in /opt/l9'
+    rm -f '/opt/l9/.l9-deploy-owner' || fail 'cannot remove /opt/l9/.l9-deploy-owner'
+    say 'removed; kept /opt/l9/deploys.jsonl and /opt/l9/backups' ;;
+  *) say '/opt/l9 belongs to '"$owner"' now: its files are left to it' ;;
+esac
