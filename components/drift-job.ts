@@ -55,6 +55,7 @@ export class DriftJob extends pulumi.ComponentResource {
         this.cronPath = `/etc/cron.d/${args.serviceName}-drift`;
         const paths = { scriptPath: this.scriptPath, cronPath: this.cronPath };
         const logFile = `${hostLayout(args.appDir).logDir}/drift.log`;
+        const metricsFile = driftMetricsFile(args.metricsDir, args.serviceName);
         const cron = renderDriftCronFile({ serviceName: args.serviceName, schedule: args.schedule, user: args.user, scriptPath: this.scriptPath, logFile });
         const script = pulumi
             .all([args.commit, args.imageId])
@@ -89,8 +90,10 @@ export class DriftJob extends pulumi.ComponentResource {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
                 ...scriptOnStdin("drift job", script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron }))),
-                delete: renderRemoveDriftJobScript({ ...paths, metricsFile: driftMetricsFile(args.metricsDir, args.serviceName) }),
-                triggers: [probe.generation],
+                delete: renderRemoveDriftJobScript({ ...paths, metricsFile }),
+                // Where it writes is part of its identity: a new place (a serviceName rename, another
+                // metricsDir) replaces it, and the delete removes what the old place held.
+                triggers: [probe.generation, this.cronPath, this.scriptPath, metricsFile],
             },
             { parent: this, deleteBeforeReplace: true },
         );

@@ -98,6 +98,7 @@ export class Slot extends pulumi.ComponentResource {
                             containerName: this.containerName,
                             imageId,
                             tag: args.tag,
+                            networkMode: args.networkMode,
                             // A release found on the host has no known env: not compared.
                             envFingerprint: /^[0-9a-f]{16}$/.test(args.envFingerprint) ? args.envFingerprint : undefined,
                             stepLockWaitSeconds: args.stepLockWaitSeconds,
@@ -140,8 +141,10 @@ export class Slot extends pulumi.ComponentResource {
                 // Fixed names and ports collide on create-before-delete: the slot being replaced
                 // never serves traffic, so delete it first.
                 deleteBeforeReplace: true,
-                // A slot that receives no release keeps what it runs, whatever the config says now.
-                ignoreChanges: args.keepRecorded ? ["envs", "networkMode", "ports"] : [],
+                // A slot that receives no release keeps its env and network, whatever the config says
+                // now (it is declared with its recorded mode; this holds even if the record is wrong).
+                // Its ports are not kept: a slot port change replaces it (README, "The host's journal").
+                ignoreChanges: args.keepRecorded ? ["envs", "networkMode"] : [],
             },
         );
         this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

@@ -1,4 +1,4 @@
-import { adminCurl, adminUrl } from "./caddy-admin";
+import { adminCurl, adminUrl, caddyAdminSocket } from "./caddy-admin";
 import { hostLayout } from "./layout";
 import { renderClaimAppDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText } from "./shell";
@@ -43,7 +43,7 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         !!a.pauseSeconds && sh`say ${`rollout: the previous batch switched; waiting ${a.pauseSeconds}s before this host`}; sleep ${a.pauseSeconds}`,
         sh`for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done`,
         sh`docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"`,
-        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?)`}`,
+        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?${caddyAdminSocket(a.caddyAdmin) ? " A socket opens for root and Caddy's user only: is sshUser one of them?" : ""})`}`,
         // Measure the nearest existing parent: appDir may not exist before the first deploy.
         sh`dir=${a.appDir}`,
         sh`while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done`,

@@ -1,6 +1,7 @@
 import { canaryMarkerPrefix, greenMarkerFile, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, prologue, script, sh } from "./shell";
+import { NetworkMode } from "../state/slot-machine";
 import { renderStepLockLines } from "./step-lock";
 
 export interface SlotGuardArgs {
@@ -11,9 +12,10 @@ export interface SlotGuardArgs {
     color: "blue" | "green";
     /** The slot's container, `<serviceName>-<color>`. */
     containerName: string;
-    /** The image and tag the update puts in the slot. */
+    /** The image, tag and network mode the update puts in the slot. */
     imageId: string;
     tag: string;
+    networkMode: NetworkMode;
     /** The fingerprint of the env the slot's release runs with, when known. */
     envFingerprint?: string;
     /** How long to wait for a release step of this service that still runs (an interrupted update's). */
@@ -25,7 +27,7 @@ export interface SlotGuardArgs {
  * routes to, whatever the stack's plan says: the host's routing marker decides. It counts once
  * anything was switched here: the journal exists, or Caddy runs the service's server (a
  * journal removed by hand changes nothing). A container that
- * already runs the desired image and tag (and env: the journal records the env the serving
+ * already runs the desired image, tag and network mode (and env: the journal records the env the serving
  * deploy went live with, and must name this slot) is not replaced, so it passes. Canary markers that
  * send a share to this slot are left only by a killed canary (a canary runs after this
  * step): they are removed first, so that no request goes to a container being replaced. A
@@ -50,8 +52,11 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`if [ "$routing" != ${a.color} ]; then echo "Caddy routes to $routing"; exit 0; fi`,
         sh`if ! running_image=$(docker inspect -f '{{.Image}}' ${a.containerName} 2>/dev/null); then echo ${`${a.containerName} does not exist`}; exit 0; fi`,
         sh`running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${a.containerName})`,
+        // Docker names a bridge container's mode "default" when none was asked for.
+        sh`running_network=$(docker inspect -f '{{.HostConfig.NetworkMode}}' ${a.containerName})`,
+        sh`if [ "$running_network" = default ]; then running_network=bridge; fi`,
         a.envFingerprint === undefined
-            ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`
+            ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`
             : lines(
                   // Only a journal that names this slot knows its env. One that names the other slot
                   // (Caddy was flipped without it) cannot show that this container runs this env: an
@@ -59,8 +64,8 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
                   // or none, is not judged.
                   sh`running_env=$(grep -F ${`"slot":"${a.color}"`} ${l.activeRecord} 2>/dev/null | sed -n 's/.*"envFingerprint":"\\([0-9a-f]*\\)".*/\\1/p')`,
                   sh`journal_slot=$(sed -n 's/.*"slot":"\\([a-z]*\\)".*/\\1/p' ${l.activeRecord} 2>/dev/null)`,
-                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${a.color === "blue" ? "green" : "blue"} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
+                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${a.color === "blue" ? "green" : "blue"} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
               ),
-        sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag): "${`Caddy routes to it, and this update would put ${a.tag} there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
+        sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag, $running_network network): "${`Caddy routes to it, and this update would put ${a.tag} (${a.networkMode} network) there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
     );
 }

@@ -57,9 +57,11 @@ export function parseServingFacts(text: string): ServingFacts | undefined {
     for (const c of COLORS) {
         const tag = kv.get(c);
         if (tag) tags[c] = tag;
-        // Docker names a bridge container's mode "bridge" or "default"; only "host" is the host's.
+        // Docker names a bridge container's mode "bridge", or "default" when none was asked for;
+        // any other (none, a user network, container:<id>) is not one l9-deploy set: unknown.
         const network = kv.get(`${c}_network`);
-        if (network) networks[c] = network === "host" ? "host" : "bridge";
+        if (network === "host") networks[c] = "host";
+        else if (network === "bridge" || network === "default") networks[c] = "bridge";
     }
     return {
         routing,

@@ -92,7 +92,7 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
     });
 
     const broken: Array<[string, RegExp, RegExp]> = [
-        ["v0.3.0-l9", /check 'docker health'|check 'health endpoint'/, /listening on 127\.0\.0\.1/],
+        ["v0.3.0-l9", /check 'docker health'|check 'health endpoint'/, /listening on 0\.0\.0\.0:8000/],
         ["v0.3.1-l9", /check 'smoke GET \/api\/smoke': expected 200, got 500/, /smoke-fails/],
         ["v0.3.2-l9", /check 'log scan': the logs contain "Traceback"/, /Traceback \(most recent call last\)/],
     ];

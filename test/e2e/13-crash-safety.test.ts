@@ -363,7 +363,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             process.kill(-holder.pid!, "SIGKILL");
             const r = await update;
             expect(r.ok, "the update is refused").to.equal(false);
-            expect(r.error).to.contain(`guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}): Caddy routes to it`);
+            expect(r.error).to.contain(`guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}, bridge network): Caddy routes to it`);
             expect(containerId(standby), "the container Caddy routes to was not replaced").to.equal(standbyContainer);
             expect(version()).to.equal(standbyTag);
         } finally {

@@ -255,8 +255,8 @@ describe("host: rendered scripts against real daemons", function () {
         // stands for the slot's: labelled with its tag, like the program's slots.
         const guarded = `${service}-guarded`;
         const image = () => sh(`docker inspect -f '{{.Image}}' ${guarded}`).trim();
-        const guard = (color: "blue" | "green", imageId: string, tag = "v0.1.0-l9", dir = appDir, name = service, envFingerprint?: string) =>
-            runOnHost(renderSlotGuardScript({ serviceName: name, appDir: dir, caddyAdmin: sb.caddyAdmin, color, containerName: guarded, imageId, tag, envFingerprint, stepLockWaitSeconds: 60 }));
+        const guard = (color: "blue" | "green", imageId: string, tag = "v0.1.0-l9", dir = appDir, name = service, envFingerprint?: string, networkMode: "host" | "bridge" = "host") =>
+            runOnHost(renderSlotGuardScript({ serviceName: name, appDir: dir, caddyAdmin: sb.caddyAdmin, color, containerName: guarded, imageId, tag, networkMode, envFingerprint, stepLockWaitSeconds: 60 }));
         const markers = `/var/lib/l9-deploy/${service}/caddy`;
 
         before(() => {
@@ -270,7 +270,7 @@ describe("host: rendered scripts against real daemons", function () {
             const id = sh(`docker inspect -f '{{.Id}}' ${guarded}`).trim();
             const r = guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9");
             expect(r.code).to.equal(1);
-            expect(r.stderr).to.contain(`guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9): Caddy routes to it, and this update would put v0.2.0-l9 there. Nothing was changed.`);
+            expect(r.stderr).to.contain(`guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.2.0-l9 (host network) there. Nothing was changed.`);
             expect(sh(`docker inspect -f '{{.Id}} {{.State.Running}}' ${guarded}`).trim()).to.equal(`${id} true`);
             // A journal removed by hand changes nothing: Caddy runs the service's server.
             sh(`mv '${appDir}/state/active.json' '${appDir}/state/active.json.keep'`);
@@ -291,6 +291,10 @@ describe("host: rendered scripts against real daemons", function () {
             const same = guard("blue", image(), "v0.1.0-l9", appDir, service, journaled);
             expect(same.code, same.stderr).to.equal(0);
             expect(same.stdout).to.contain("already runs v0.1.0-l9 with this env");
+            // The same release in another network mode is a release into it too.
+            const bridged = guard("blue", image(), "v0.1.0-l9", appDir, service, journaled, "bridge");
+            expect(bridged.code).to.equal(1);
+            expect(bridged.stderr).to.contain("running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.1.0-l9 (bridge network) there");
             // Caddy flipped to blue without the journal (it names green): blue's env is unknown, and
             // the same image and tag do not show that blue runs this env.
             sh(`cp '${appDir}/state/active.json' '${appDir}/state/active.json.keep' && sed -i 's/"slot":"blue"/"slot":"green"/' '${appDir}/state/active.json'`);

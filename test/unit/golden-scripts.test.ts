@@ -123,9 +123,9 @@ const builders: Record<string, () => string> = {
             notify: SAMPLE_NOTIFY,
             stepLockWaitSeconds: 420,
         }),
-    "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9", stepLockWaitSeconds: 420 }),
+    "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9", networkMode: "bridge", stepLockWaitSeconds: 420 }),
     "slot-guard-with-env.sh": () =>
-        renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "blue", containerName: "l9-blue", imageId: IMAGE, tag: "v1.2.0-l9", envFingerprint: "0123456789abcdef", stepLockWaitSeconds: 420 }),
+        renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "blue", containerName: "l9-blue", imageId: IMAGE, tag: "v1.2.0-l9", networkMode: "host", envFingerprint: "0123456789abcdef", stepLockWaitSeconds: 420 }),
     "serving-facts.sh": () => renderServingFactsScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
     "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",

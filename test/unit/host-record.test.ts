@@ -32,6 +32,8 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, foreignServer: false, tags: {}, networks: {}, servers: [] });
         // Docker calls a bridge container's mode "bridge", or "default" when none was asked for.
         expect(facts("blue", "", "v1", "v2", false, { blue: "default", green: "bridge" })?.networks).to.deep.equal({ blue: "bridge", green: "bridge" });
+        // A mode l9-deploy never sets (moved by hand) is unknown: it corrects nothing.
+        expect(facts("blue", "", "v1", "v2", false, { blue: "none", green: "l9-custom-net" })?.networks).to.deep.equal({});
         expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
         expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
         // A journal written by an older version has no env fingerprint.

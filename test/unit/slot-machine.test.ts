@@ -82,6 +82,12 @@ describe("unit: two-slot state machine", () => {
         const chosen = resolveNetworkMode("host", [undefined]);
         expect(chosen.mode).to.equal("host");
         expect(chosen.warning).to.match(/^networkMode is host: the app's containers share the host's network/);
+        // Hosts that serve with different modes, networkMode unset: the first host's, said so.
+        const mixed = resolveNetworkMode(undefined, [bridgeStack, hostStack]);
+        expect(mixed.mode).to.equal("bridge");
+        expect(mixed.warning).to.match(/^the hosts serve with different network modes \(host and bridge\) and networkMode is not set, so every host gets the first host's, bridge: set networkMode to choose\.$/);
+        expect(resolveNetworkMode(undefined, [hostStack, bridgeStack]).warning).to.match(/^the hosts serve with different .* gets the first host's, host: set networkMode to choose\. networkMode is not set and this stack serves with host/);
+        expect(resolveNetworkMode("bridge", [hostStack, bridgeStack])).to.deep.equal({ mode: "bridge" });
     });
 
     it("reads one state per host from a multi-host output, and a single-host output as one state", () => {

@@ -5,7 +5,7 @@ fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done
 docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"
-curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 -o /dev/null 'http://127.0.0.1/config/' || fail 'Caddy'\''s admin API does not answer at unix//run/caddy/admin.sock (is caddy running with its admin endpoint there?)'
+curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 -o /dev/null 'http://127.0.0.1/config/' || fail 'Caddy'\''s admin API does not answer at unix//run/caddy/admin.sock (is caddy running with its admin endpoint there? A socket opens for root and Caddy'\''s user only: is sshUser one of them?)'
 dir='/opt/l9'
 while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
 docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)

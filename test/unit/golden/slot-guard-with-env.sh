@@ -22,7 +22,9 @@ if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; els
 if [ "$routing" != 'blue' ]; then echo "Caddy routes to $routing"; exit 0; fi
 if ! running_image=$(docker inspect -f '{{.Image}}' 'l9-blue' 2>/dev/null); then echo 'l9-blue does not exist'; exit 0; fi
 running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' 'l9-blue')
+running_network=$(docker inspect -f '{{.HostConfig.NetworkMode}}' 'l9-blue')
+if [ "$running_network" = default ]; then running_network=bridge; fi
 running_env=$(grep -F '"slot":"blue"' '/opt/l9/state/active.json' 2>/dev/null | sed -n 's/.*"envFingerprint":"\([0-9a-f]*\)".*/\1/p')
 journal_slot=$(sed -n 's/.*"slot":"\([a-z]*\)".*/\1/p' '/opt/l9/state/active.json' 2>/dev/null)
-if [ "$running_image" = 'sha256:abababababababababababababababababababababababababababababababab' ] && [ "$running_tag" = 'v1.2.0-l9' ] && { [ "$running_env" = '0123456789abcdef' ] || { [ -z "$running_env" ] && [ "$journal_slot" != 'green' ]; }; }; then echo 'l9-blue already runs v1.2.0-l9 with this env'; exit 0; fi
-fail 'refusing to replace blue (l9-blue'", running $running_tag): "'Caddy routes to it, and this update would put v1.2.0-l9 there. Nothing was changed. The stack'\''s record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat /opt/l9/state/active.json; ls /var/lib/l9-deploy/l9/caddy'
+if [ "$running_image" = 'sha256:abababababababababababababababababababababababababababababababab' ] && [ "$running_tag" = 'v1.2.0-l9' ] && [ "$running_network" = 'host' ] && { [ "$running_env" = '0123456789abcdef' ] || { [ -z "$running_env" ] && [ "$journal_slot" != 'green' ]; }; }; then echo 'l9-blue already runs v1.2.0-l9 with this env'; exit 0; fi
+fail 'refusing to replace blue (l9-blue'", running $running_tag, $running_network network): "'Caddy routes to it, and this update would put v1.2.0-l9 (host network) there. Nothing was changed. The stack'\''s record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat /opt/l9/state/active.json; ls /var/lib/l9-deploy/l9/caddy'

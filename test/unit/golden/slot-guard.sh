@@ -22,5 +22,7 @@ if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; els
 if [ "$routing" != 'green' ]; then echo "Caddy routes to $routing"; exit 0; fi
 if ! running_image=$(docker inspect -f '{{.Image}}' 'l9-green' 2>/dev/null); then echo 'l9-green does not exist'; exit 0; fi
 running_tag=$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' 'l9-green')
-if [ "$running_image" = 'sha256:abababababababababababababababababababababababababababababababab' ] && [ "$running_tag" = 'v1.2.0-l9' ]; then echo 'l9-green already runs v1.2.0-l9'; exit 0; fi
-fail 'refusing to replace green (l9-green'", running $running_tag): "'Caddy routes to it, and this update would put v1.2.0-l9 there. Nothing was changed. The stack'\''s record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat /opt/l9/state/active.json; ls /var/lib/l9-deploy/l9/caddy'
+running_network=$(docker inspect -f '{{.HostConfig.NetworkMode}}' 'l9-green')
+if [ "$running_network" = default ]; then running_network=bridge; fi
+if [ "$running_image" = 'sha256:abababababababababababababababababababababababababababababababab' ] && [ "$running_tag" = 'v1.2.0-l9' ] && [ "$running_network" = 'bridge' ]; then echo 'l9-green already runs v1.2.0-l9'; exit 0; fi
+fail 'refusing to replace green (l9-green'", running $running_tag, $running_network network): "'Caddy routes to it, and this update would put v1.2.0-l9 (bridge network) there. Nothing was changed. The stack'\''s record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat /opt/l9/state/active.json; ls /var/lib/l9-deploy/l9/caddy'
