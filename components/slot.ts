@@ -143,8 +143,11 @@ export class Slot extends pulumi.ComponentResource {
                 deleteBeforeReplace: true,
                 // A slot that receives no release keeps its env and network, whatever the config says
                 // now (it is declared with its recorded mode; this holds even if the record is wrong).
-                // Its ports are not kept: a slot port change replaces it (README, "The host's journal").
-                ignoreChanges: args.keepRecorded ? ["envs", "networkMode"] : [],
+                // Its ports too: the docker provider reads a stopped bridge container's ports as
+                // none, which would replace a stopped standby (or a stopped serving container) on
+                // every update. A slot port change therefore reaches a slot only with its next
+                // release (README, "The host's journal").
+                ignoreChanges: args.keepRecorded ? ["envs", "networkMode", "ports"] : [],
             },
         );
         this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

@@ -55,7 +55,7 @@ describe("unit: resource graph of a release (mocks)", function () {
     it("protects the slots: delete-before-replace (fixed names), serving slot keeps its env", () => {
         expect((g.options.get("green-container") as pulumi.CustomResourceOptions | undefined)?.deleteBeforeReplace).to.equal(true);
         expect((g.options.get("blue-container") as pulumi.CustomResourceOptions | undefined)?.deleteBeforeReplace).to.equal(true);
-        expect(g.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs", "networkMode"]);
+        expect(g.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs", "networkMode", "ports"]);
         expect(g.options.get("green-container")?.ignoreChanges).to.deep.equal([]);
     });
 
@@ -79,7 +79,7 @@ describe("unit: resource graph of a release (mocks)", function () {
         });
         expect(moved.byName("green-container").inputs.networkMode).to.equal("bridge");
         expect(moved.byName("blue-container").inputs.networkMode).to.equal("host");
-        expect(moved.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs", "networkMode"]);
+        expect(moved.options.get("blue-container")?.ignoreChanges).to.deep.equal(["envs", "networkMode", "ports"]);
     });
 
     it("guards each slot: its container is created or replaced only after a host check of what Caddy routes to", async () => {
