@@ -15,7 +15,6 @@ import { HostTarget, hostTargets } from "./config/schema";
 import { readPreviousDeployment } from "./state/previous-state";
 import { planRelease, resolveNetworkMode } from "./state/slot-machine";
 import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWithHost } from "./state/host-record";
-import { caddyServerName } from "./host-scripts/caddy";
 import { renderServingFactsScript } from "./host-scripts/serving-facts";
 import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
 
@@ -65,7 +64,7 @@ export = async () => {
             // and another server on caddyListen (a rename's old name) is never fought over.
             const facts = parseServingFacts(r.value.read);
             if (facts?.foreignServer) return [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))];
-            const conflict = listenerConflict(facts, config.serviceName, caddyServerName(config.serviceName), config.caddyListen);
+            const conflict = listenerConflict(facts, config.serviceName, config.caddyListen);
             return conflict ? [describeHost(targets[i], multi, conflict)] : [];
         });
         if (refused.length > 0) throw hostAccessError(refused);

@@ -65,13 +65,23 @@ export function removableEntries(l: HostLayout): string[] {
 
 /** The root of what l9-deploy keeps outside appDir (readable by Caddy's user). */
 export const L9_STATE_ROOT = "/var/lib/l9-deploy";
+/** The subdirectory of a service's, under L9_STATE_ROOT, that holds its Caddy routing marker. */
+const MARKER_SUBDIR = "caddy";
 
 /**
  * The directories down to the Caddy routing marker of a service, root first. They live
  * outside appDir, so that appDir can be 0750 and Caddy's user reads these and nothing else.
  */
 export function caddyMarkerDirs(serviceName: string): string[] {
-    return [L9_STATE_ROOT, `${L9_STATE_ROOT}/${serviceName}`, `${L9_STATE_ROOT}/${serviceName}/caddy`];
+    return [L9_STATE_ROOT, `${L9_STATE_ROOT}/${serviceName}`, `${L9_STATE_ROOT}/${serviceName}/${MARKER_SUBDIR}`];
+}
+
+/** A service's marker directory named in a text; the service name as the config schema allows it. */
+const MARKER_DIR_IN_TEXT = new RegExp(`${L9_STATE_ROOT}/([a-z][a-z0-9-]*)/${MARKER_SUBDIR}/`);
+
+/** The service whose routing marker directory a text names (a Caddy server's config routes by it), if any. */
+export function serviceOfMarkerDir(text: string): string | undefined {
+    return MARKER_DIR_IN_TEXT.exec(text)?.[1];
 }
 
 /** The directory of the Caddy routing marker of a service. */

@@ -5,7 +5,8 @@
  * (a switch killed after its flip, a roll stopped half-way) they name the wrong slot, and a
  * plan made from them would replace the container that serves. Pure: no Pulumi, no I/O.
  */
-import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
+import { caddyServerName, FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
+import { serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
 /** The host's facts, as `renderServingFactsScript` prints them. */
@@ -85,7 +86,7 @@ function parseServers(text: string): CaddyServerFact[] {
     if (servers === null || typeof servers !== "object" || Array.isArray(servers)) return [];
     return Object.entries(servers as Record<string, unknown>).map(([name, server]) => {
         const listen = (server as { listen?: unknown })?.listen;
-        const service = /\/var\/lib\/l9-deploy\/([a-z][a-z0-9-]*)\/caddy\//.exec(JSON.stringify(server))?.[1];
+        const service = serviceOfMarkerDir(JSON.stringify(server));
         return { name, listen: Array.isArray(listen) ? listen.filter((l): l is string => typeof l === "string") : [], ...(service ? { service } : {}) };
     });
 }
@@ -177,8 +178,8 @@ function listensOnSameAddress(a: string, b: string): boolean {
  * of another l9-deploy service that is a rename (or two stacks on one address): that service
  * serves there, and replacing its containers would take its site down.
  */
-export function listenerConflict(facts: ServingFacts | undefined, serviceName: string, caddyServer: string, caddyListen: string): string | undefined {
-    const other = facts?.servers.find((s) => s.name !== caddyServer && s.listen.some((l) => listensOnSameAddress(l, caddyListen)));
+export function listenerConflict(facts: ServingFacts | undefined, serviceName: string, caddyListen: string): string | undefined {
+    const other = facts?.servers.find((s) => s.name !== caddyServerName(serviceName) && s.listen.some((l) => listensOnSameAddress(l, caddyListen)));
     if (!other) return undefined;
     const whose = other.service ? `l9-deploy's server of service ${other.service}` : `a server l9-deploy did not create`;
     const fix = other.service

@@ -135,18 +135,18 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             { name: "metrics", listen: ["unix//run/metrics.sock"] },
         ]);
         // The rename l9 -> api on the same address: l9 serves there.
-        expect(listenerConflict(f, "api", "api", ":443")).to.match(/^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/);
-        expect(listenerConflict(f, "api", "api", "0.0.0.0:443")).to.contain("server l9 ");
-        expect(listenerConflict(f, "api", "api", "tcp/[::]:443")).to.contain("server l9 ");
+        expect(listenerConflict(f, "api", ":443")).to.match(/^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/);
+        expect(listenerConflict(f, "api", "0.0.0.0:443")).to.contain("server l9 ");
+        expect(listenerConflict(f, "api", "tcp/[::]:443")).to.contain("server l9 ");
         // Its own server is no conflict; other addresses neither.
-        expect(listenerConflict(f, "l9", "l9", ":443")).to.equal(undefined);
-        expect(listenerConflict(f, "api", "api", ":8443")).to.equal(undefined);
-        expect(listenerConflict(f, "api", "api", "127.0.0.2:8085")).to.equal(undefined);
+        expect(listenerConflict(f, "l9", ":443")).to.equal(undefined);
+        expect(listenerConflict(f, "api", ":8443")).to.equal(undefined);
+        expect(listenerConflict(f, "api", "127.0.0.2:8085")).to.equal(undefined);
         // A port inside another server's range, on its host.
-        expect(listenerConflict(f, "api", "api", "127.0.0.1:8085")).to.match(/server srv0 \(a server l9-deploy did not create\).*pulumi config set caddyListen/);
-        expect(listenerConflict(f, "api", "api", ":8090")).to.contain("server srv0 ");
+        expect(listenerConflict(f, "api", "127.0.0.1:8085")).to.match(/server srv0 \(a server l9-deploy did not create\).*pulumi config set caddyListen/);
+        expect(listenerConflict(f, "api", ":8090")).to.contain("server srv0 ");
         // Facts without servers (an unreadable admin API) conclude nothing here.
-        expect(listenerConflict(facts("blue", ""), "api", "api", ":443")).to.equal(undefined);
-        expect(listenerConflict(undefined, "api", "api", ":443")).to.equal(undefined);
+        expect(listenerConflict(facts("blue", ""), "api", ":443")).to.equal(undefined);
+        expect(listenerConflict(undefined, "api", ":443")).to.equal(undefined);
     });
 });
