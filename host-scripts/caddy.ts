@@ -62,7 +62,19 @@ export function caddyUpstreamId(serviceName: string, color: SlotColor): string {
     return `${serviceName}-${color}-upstream`;
 }
 
+/**
+ * The name of the Caddy server l9-deploy creates for the service: a prefix of its own, so it
+ * never meets a server someone else named (a Caddyfile's `srv0`, another tool's).
+ */
 export function caddyServerName(serviceName: string): string {
+    return `l9-${serviceName}`;
+}
+
+/**
+ * The name earlier versions gave the service's server. A host that runs it keeps it: renaming
+ * a server is a reload of Caddy's whole servers map, and nothing is gained by it.
+ */
+export function legacyCaddyServerName(serviceName: string): string {
     return serviceName;
 }
 
@@ -276,14 +288,22 @@ export function renderRoutedSlotLine(greenMarker: string, variable: "routing" | 
 }
 
 /**
- * Sets `caddy_server`: `yes` when Caddy runs the service's server, `foreign` when a server of
- * that name is not one l9-deploy made (ours all route by the service's marker files: a
- * Caddyfile's `srv0`, another tool's), `no` when there is none (Caddy answers a path it does
- * not have with "null").
+ * Sets `caddy_server_name` to the service's server: the legacy name (legacyCaddyServerName)
+ * when Caddy runs a server of that name that l9-deploy made (ours all route by the service's
+ * marker files), else caddyServerName. Sets `caddy_server` to `yes` when Caddy runs it,
+ * `foreign` when a server of that name is not one l9-deploy made (someone else's), `no` when
+ * there is none (Caddy answers a path it does not have with "null").
  */
 export function renderCaddyServerPresentLine(caddyAdmin: string, serviceName: string): ShellText {
-    const url = adminUrl(caddyAdmin, `/config/apps/http/servers/${caddyServerName(serviceName)}`);
-    return sh`case "$(${adminCurl(caddyAdmin)} -fsS -m 5 ${url} 2>/dev/null)" in "{"*${`${caddyMarkerDir(serviceName)}/`}*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac`;
+    const read = (name: string) => sh`"$(${adminCurl(caddyAdmin)} -fsS -m 5 ${adminUrl(caddyAdmin, `/config/apps/http/servers/${name}`)} 2>/dev/null)"`;
+    const ours = sh`"{"*${`${caddyMarkerDir(serviceName)}/`}*`;
+    return lines(
+        sh`case ${read(legacyCaddyServerName(serviceName))} in`,
+        sh`  ${ours}) caddy_server_name=${legacyCaddyServerName(serviceName)}; caddy_server=yes ;;`,
+        sh`  *) caddy_server_name=${caddyServerName(serviceName)}`,
+        sh`     case ${read(caddyServerName(serviceName))} in ${ours}) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;`,
+        sh`esac`,
+    );
 }
 
 /**
@@ -318,13 +338,11 @@ export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string 
 export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
     const curl = adminCurl(a.caddyAdmin);
     const admin = (path: string) => adminUrl(a.caddyAdmin, path);
-    const server = caddyServerName(a.serviceName);
     const logger = canaryLoggerName(a.serviceName);
     const configCurrent = sh`${curl} -fsS -m 5 -o /dev/null ${admin(`/id/${caddyConfigId(a)}`)} 2>/dev/null`;
     return lines(
         !!a.canary && renderCanaryLogLine(a),
         sh`load_config() {`,
-        sh`  say ${`loading Caddy server ${server} on ${a.listen}`}`,
         !!a.canary &&
             lines(
                 // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
@@ -355,7 +373,8 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
         sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
         sh`  esac`,
         renderForeignServerCheckLine(a.caddyAdmin, a.serviceName, "it is left as it is, and traffic was not moved"),
-        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} ${admin(`/config/apps/http/servers/${server}`)} >&2 || fail "Caddy refused the server config"`,
+        sh`  say ${`loading Caddy server `}"$caddy_server_name"${` on ${a.listen}`}`,
+        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"`,
         sh`}`,
         a.canary
             ? sh`{ ${configCurrent} && canary_log_current; } || load_config`

@@ -101,8 +101,8 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
         sh`case "$caddy_server" in`,
         sh`  yes)`,
-        sh`    ${adminCurl(a.caddyAdmin)} -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"${caddyServerName(a.serviceName)} >/dev/null || fail "Caddy refused to remove the server of the service"`,
-        sh`    say ${`Caddy server ${caddyServerName(a.serviceName)} removed`} ;;`,
+        sh`    ${adminCurl(a.caddyAdmin)} -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,
+        sh`    say "Caddy server $caddy_server_name removed" ;;`,
         sh`  foreign) say ${`Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created (no routing marker of ${a.serviceName} in it): left as it is`} ;;`,
         sh`esac`,
         // The canary's logger too, whether a canary is configured now or was once: a logger left

@@ -5,7 +5,7 @@
  * (a switch killed after its flip, a roll stopped half-way) they name the wrong slot, and a
  * plan made from them would replace the container that serves. Pure: no Pulumi, no I/O.
  */
-import { caddyServerName, FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
+import { caddyServerName, FOREIGN_SERVER_FIX, legacyCaddyServerName } from "../host-scripts/caddy";
 import { serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
@@ -17,7 +17,7 @@ export interface ServingFacts {
     journal?: { slot: Color; tag: string; status: string; envFingerprint?: string };
     /** Caddy runs the service's server: the routing marker routes. */
     caddyServer: boolean;
-    /** Caddy runs a server of the service's name that l9-deploy did not create (a Caddyfile's `srv0`). */
+    /** Caddy runs a server of the service's server name (caddyServerName) that l9-deploy did not create. */
     foreignServer: boolean;
     /** The release tag of each slot's container (absent: no container). */
     tags: Partial<Record<Color, string>>;
@@ -36,7 +36,7 @@ export interface CaddyServerFact {
 
 /** Why an update stops on a host whose Caddy runs a server of the service's name that l9-deploy did not create. */
 export function foreignServerRefusal(serviceName: string, caddyAdmin: string): string {
-    return `Caddy (${caddyAdmin}) runs a server named ${serviceName} that l9-deploy did not create (no routing marker of ${serviceName} in it, e.g. a Caddyfile's srv0); it is never taken over, so nothing ran. ${FOREIGN_SERVER_FIX}`;
+    return `Caddy (${caddyAdmin}) runs a server named ${caddyServerName(serviceName)} that l9-deploy did not create (no routing marker of ${serviceName} in it); it is never taken over, so nothing ran. ${FOREIGN_SERVER_FIX}`;
 }
 
 /** The env fingerprint of a release found serving on a host but not known to the stack. */
@@ -179,7 +179,8 @@ function listensOnSameAddress(a: string, b: string): boolean {
  * serves there, and replacing its containers would take its site down.
  */
 export function listenerConflict(facts: ServingFacts | undefined, serviceName: string, caddyListen: string): string | undefined {
-    const other = facts?.servers.find((s) => s.name !== caddyServerName(serviceName) && s.listen.some((l) => listensOnSameAddress(l, caddyListen)));
+    const ours = (s: CaddyServerFact) => s.name === caddyServerName(serviceName) || (s.name === legacyCaddyServerName(serviceName) && s.service === serviceName);
+    const other = facts?.servers.find((s) => !ours(s) && s.listen.some((l) => listensOnSameAddress(l, caddyListen)));
     if (!other) return undefined;
     const whose = other.service ? `l9-deploy's server of service ${other.service}` : `a server l9-deploy did not create`;
     const fix = other.service

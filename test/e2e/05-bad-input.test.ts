@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { caddyServerName } from "../../host-scripts/caddy";
 
 type Change = { set?: Record<string, string>; secret?: Record<string, string>; plain?: Record<string, string>; remove?: string[] };
 
@@ -23,7 +24,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
                 `wc -l < '${s.appDir}/deploys.jsonl'`,
                 `sha256sum '${s.appDir}/shared/.env' '/etc/cron.d/${s.serviceName}-drift' '${s.appDir}/bin/drift-check' | cut -d' ' -f1`,
                 `ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`,
-                `curl -fsS 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${s.serviceName}'`,
+                `curl -fsS 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(s.serviceName)}'`,
             ].join("; echo ---; "),
         );
 
@@ -146,20 +147,22 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         });
     }
 
-    it("refuses a serviceName whose Caddy server l9-deploy did not create (a Caddyfile's srv0), before anything runs, leaving that server as it is", async () => {
+    it("never takes over a Caddy server it did not create: one of the service's server name is refused before anything runs, a Caddyfile's srv0 of the service's own name is never touched", async () => {
         const admin = `http://${sandboxFacts().caddyAdmin}`;
-        const site = { listen: ["127.0.0.1:18699"], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] };
-        sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(site)}' '${admin}/config/apps/http/servers/srv0'`);
+        const site = (port: number) => JSON.stringify({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
+        sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18699)}' '${admin}/config/apps/http/servers/l9-srv0'`);
+        sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18698)}' '${admin}/config/apps/http/servers/srv0'`);
         try {
             await s.stack.setConfig("l9-deploy:serviceName", { value: "srv0" });
             const r = await s.up();
             expect(r.ok, "the update should have been refused").to.equal(false);
-            expect(r.error).to.contain("runs a server named srv0 that l9-deploy did not create");
+            expect(r.error).to.contain("runs a server named l9-srv0 that l9-deploy did not create");
             expect(r.error).to.contain("nothing ran");
             expect(sh(`curl -s -m 5 http://127.0.0.1:18699/`)).to.equal("operator site");
+            expect(sh(`curl -s -m 5 http://127.0.0.1:18698/`)).to.equal("operator site");
             expect(snapshot(), "the host changed").to.equal(initial);
         } finally {
-            sh(`curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`);
+            sh(`curl -s -X DELETE '${admin}/config/apps/http/servers/l9-srv0' >/dev/null; curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`);
         }
     });
 
@@ -168,7 +171,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         await s.stack.setConfig("l9-deploy:serviceName", { value: renamed });
         const r = await s.up();
         expect(r.ok, "the update should have been refused").to.equal(false);
-        expect(r.error).to.contain(`Caddy's server ${s.serviceName} (l9-deploy's server of service ${s.serviceName}) already listens on 127.0.0.1:${s.ports.site}`);
+        expect(r.error).to.contain(`Caddy's server ${caddyServerName(s.serviceName)} (l9-deploy's server of service ${s.serviceName}) already listens on 127.0.0.1:${s.ports.site}`);
         expect(r.error).to.contain("nothing ran").and.contain("To rename it: destroy the stack with the old name");
         expect(httpGet(`${s.siteUrl}/version`).status).to.equal(200);
         expect(snapshot(), "the host changed").to.equal(initial);

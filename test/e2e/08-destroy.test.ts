@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, sandboxFacts, sh } from "../support/sandbox";
+import { caddyServerName } from "../../host-scripts/caddy";
 
 /**
  * `pulumi destroy` undoes the whole deployment: after release → rollback → a serviceName
@@ -20,7 +21,7 @@ describe("e2e: destroy leaves the host as it was, but for the deploy log", funct
                 ...[s.serviceName, renamed()].flatMap((name) => [
                     `docker ps -a --filter 'label=l9.service=${name}' --format '{{.Names}} {{.Image}}' | sort`,
                     `docker image ls --filter 'label=l9.service=${name}' --format '{{.Repository}}:{{.Tag}}' | sort`,
-                    `curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${name}'`,
+                    `curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(name)}'`,
                     `ls /etc/cron.d | grep -F '${name}-' || true`,
                     `ls -d '/var/lib/l9-deploy/${name}' 2>/dev/null || true`,
                 ]),
@@ -49,6 +50,8 @@ describe("e2e: destroy leaves the host as it was, but for the deploy log", funct
             expect(r.ok, `${tag}: ${r.error}`).to.equal(true);
         }
         expect(snapshot()).to.not.equal(initial);
+        // The service's Caddy server carries l9-deploy's prefix (never a name someone else chose).
+        expect(sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(s.serviceName)}'`)).to.contain(`"127.0.0.1:${s.ports.site}"`);
 
         // A rename in the same stack and appDir, on its own address (on the old one it is
         // refused: e2e 05): the new name serves, and the old name's cleanup leaves its files.
@@ -63,7 +66,7 @@ describe("e2e: destroy leaves the host as it was, but for the deploy log", funct
             expect(sh(`test -e '${s.appDir}/${kept}' && echo kept || echo gone`).trim(), kept).to.equal("kept");
         }
         expect(sh(`docker ps -a --filter 'label=l9.service=${oldName}' -q | wc -l`).trim(), "the old name's containers").to.equal("0");
-        expect(sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${oldName}'`).trim(), "the old name's Caddy server").to.equal("null");
+        expect(sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(oldName)}'`).trim(), "the old name's Caddy server").to.equal("null");
         const again = await s.stack.preview({ color: "never", expectNoChanges: true });
         expect(again.changeSummary.update ?? 0).to.equal(0);
 

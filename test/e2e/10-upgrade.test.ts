@@ -7,6 +7,7 @@ import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
+import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/caddy";
 
 /**
  * The last commit whose fact probes were Node.js dynamic resources. A stack deployed by it
@@ -81,6 +82,10 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
         expect(containers(), "no container replaced").to.equal(before);
         expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim(), "no new deploy record: the serving deploy's record is recognised").to.equal(records);
         expect(httpGet(`${s.siteUrl}/version`).body).to.contain("v0.2.0-l9");
+        // Caddy's server keeps the name the old code gave it: no second server, no reload.
+        const servers = `http://${sandboxFacts().caddyAdmin}/config/apps/http/servers`;
+        expect(sh(`curl -s '${servers}/${legacyCaddyServerName(s.serviceName)}'`)).to.contain(`"127.0.0.1:${s.ports.site}"`);
+        expect(sh(`curl -s '${servers}/${caddyServerName(s.serviceName)}'`).trim()).to.equal("null");
         const state = await s.stack.exportStack();
         const resources = (state.deployment as { resources?: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources ?? [];
         expect(resources.filter((x) => x.type.startsWith("pulumi-nodejs")).map((x) => x.type)).to.deep.equal([]);

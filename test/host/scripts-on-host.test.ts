@@ -241,6 +241,30 @@ describe("host: rendered scripts against real daemons", function () {
             sh("sleep 3");
         });
 
+        it("keeps the server name an earlier version gave the service: a config change loads into it under load, and no second server appears", async () => {
+            const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
+            const serverNames = () => Object.keys(JSON.parse(sh(`curl -fsS '${servers}'`)) as Record<string, unknown>).filter((n) => n.includes(service));
+            expect(serverNames()).to.deep.equal([`l9-${service}`]);
+            // The host as an earlier version left it: the same server, named after the service.
+            const config = sh(`curl -fsS '${servers}/l9-${service}'`);
+            sh(`curl -fsS -X DELETE '${servers}/l9-${service}' && curl -fsS -X POST -H 'Content-Type: application/json' -d '${config}' '${servers}/${service}'`);
+            expect(serverNames()).to.deep.equal([service]);
+            const loop = new LoadLoop("http://127.0.0.1:18380/version", 4, 120);
+            const changed = { ...args(18301), maintenance: { allowPaths: ["/health", "/ready"] } };
+            const r = runOnHost(`exec 2>&1\n${renderSwitchScript(changed)}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            const report = await loop.stop();
+            expect(r.code, r.stdout).to.equal(0);
+            expect(r.stdout).to.contain(`loading Caddy server ${service} on 127.0.0.1:18380`);
+            expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
+            expect(serverNames()).to.deep.equal([service]);
+            expect(sh(`curl -fsS '${servers}/${service}'`)).to.contain("/ready");
+            // Back to the server of today's name for the tests below.
+            sh(`curl -fsS -X DELETE '${servers}/${service}'`);
+            expect(runOnHost(renderSwitchScript(args(18301))).code).to.equal(0);
+            expect(serverNames()).to.deep.equal([`l9-${service}`]);
+        });
+
         it("fails without touching anything when Caddy's admin API is down (wrong address)", () => {
             const r = runOnHost(renderSwitchScript({ ...args(18306), caddyAdmin: "127.0.0.1:1" }));
             expect(r.code).to.not.equal(0);
@@ -391,18 +415,35 @@ describe("host: rendered scripts against real daemons", function () {
             for (const p of ["shared/.env", "repo.git", "releases/v0.1.0-l9", "state", ".l9-deploy-owner"]) expect(exists(`${dir}/${p}`), p).to.equal(true);
         });
 
-        it("destroy leaves a Caddy server of the service's name that l9-deploy did not create", () => {
-            const url = `http://${sb.caddyAdmin}/config/apps/http/servers/l9ownc`;
-            const site = { listen: ["127.0.0.1:18698"], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] };
-            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(site)}' '${url}'`);
+        it("destroy leaves Caddy servers l9-deploy did not create: one of the service's server name, and one of the service's own name", () => {
+            const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
+            const site = (port: number) => JSON.stringify({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
+            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18698)}' '${servers}/l9-l9ownc'`);
+            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18697)}' '${servers}/l9ownc'`);
             try {
                 expect(prepare("l9ownc").code).to.equal(0);
                 const r = remove("l9ownc");
                 expect(r.code, r.stderr).to.equal(0);
-                expect(r.stderr).to.contain("Caddy's server l9ownc is not one l9-deploy created (no routing marker of l9ownc in it): left as it is");
+                expect(r.stderr).to.contain("Caddy's server l9-l9ownc is not one l9-deploy created (no routing marker of l9ownc in it): left as it is");
                 expect(sh(`curl -s -m 5 http://127.0.0.1:18698/`)).to.equal("operator site");
+                expect(sh(`curl -s -m 5 http://127.0.0.1:18697/`)).to.equal("operator site");
             } finally {
-                sh(`curl -s -X DELETE '${url}' >/dev/null`);
+                sh(`curl -s -X DELETE '${servers}/l9-l9ownc' >/dev/null; curl -s -X DELETE '${servers}/l9ownc' >/dev/null`);
+            }
+        });
+
+        it("destroy removes the service's server under the name an earlier version gave it", () => {
+            const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
+            const legacy = JSON.stringify({ listen: ["127.0.0.1:18697"], routes: [{ match: [{ file: { root: "/", try_files: ["/var/lib/l9-deploy/l9ownc/caddy/l9ownc-green.active"] } }], handle: [{ handler: "static_response", body: "green" }] }] });
+            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${legacy}' '${servers}/l9ownc'`);
+            try {
+                expect(prepare("l9ownc").code).to.equal(0);
+                const r = remove("l9ownc");
+                expect(r.code, r.stderr).to.equal(0);
+                expect(r.stderr).to.contain("Caddy server l9ownc removed");
+                expect(sh(`curl -s '${servers}/l9ownc'`).trim()).to.equal("null");
+            } finally {
+                sh(`curl -s -X DELETE '${servers}/l9ownc' >/dev/null`);
             }
         });
 

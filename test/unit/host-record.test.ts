@@ -11,11 +11,11 @@ const facts = (routing: "blue" | "green", journal: string, blue = "", green = ""
 const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") => JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
 
 describe("unit: the host's record of what serves (the host wins)", () => {
-    it("reads a Caddy server of the service's name that l9-deploy did not create as foreign, and says why nothing runs", () => {
+    it("reads a Caddy server of the service's server name that l9-deploy did not create as foreign, and says why nothing runs", () => {
         const f = parseServingFacts("routing=blue\njournal=\ncaddy_server=foreign\nblue=\ngreen=\n");
         expect(f).to.include({ caddyServer: false, foreignServer: true });
-        expect(foreignServerRefusal("srv0", "127.0.0.1:2019")).to.equal(
-            "Caddy (127.0.0.1:2019) runs a server named srv0 that l9-deploy did not create (no routing marker of srv0 in it, e.g. a Caddyfile's srv0); it is never taken over, so nothing ran. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed",
+        expect(foreignServerRefusal("api", "127.0.0.1:2019")).to.equal(
+            "Caddy (127.0.0.1:2019) runs a server named l9-api that l9-deploy did not create (no routing marker of api in it); it is never taken over, so nothing ran. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed",
         );
     });
 
@@ -127,19 +127,32 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             l9: { listen: [":443"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/l9/caddy/l9-green.active"] } }] }] },
             srv0: { listen: ["127.0.0.1:8080-8090"], routes: [] },
             metrics: { listen: ["unix//run/metrics.sock"] },
+            "l9-web": { listen: [":80"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/web/caddy/web-green.active"] } }] }] },
+            "l9-srv0": { listen: [":81"], routes: [] },
         };
         const f = parseServingFacts(`routing=blue\njournal=\ncaddy_server=no\nblue=\ngreen=\nservers=${JSON.stringify(servers)}\n`);
         expect(f?.servers).to.deep.equal([
             { name: "l9", listen: [":443"], service: "l9" },
             { name: "srv0", listen: ["127.0.0.1:8080-8090"] },
             { name: "metrics", listen: ["unix//run/metrics.sock"] },
+            { name: "l9-web", listen: [":80"], service: "web" },
+            { name: "l9-srv0", listen: [":81"] },
         ]);
         // The rename l9 -> api on the same address: l9 serves there.
         expect(listenerConflict(f, "api", ":443")).to.match(/^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/);
         expect(listenerConflict(f, "api", "0.0.0.0:443")).to.contain("server l9 ");
         expect(listenerConflict(f, "api", "tcp/[::]:443")).to.contain("server l9 ");
-        // Its own server is no conflict; other addresses neither.
+        // Its own server is no conflict, under the legacy name an earlier version gave it (l9) or
+        // its own (l9-web); other addresses neither.
         expect(listenerConflict(f, "l9", ":443")).to.equal(undefined);
+        expect(listenerConflict(f, "web", ":80")).to.equal(undefined);
+        expect(listenerConflict(f, "api", ":80")).to.match(/^Caddy's server l9-web \(l9-deploy's server of service web\) already listens on :80/);
+        // A server of the legacy name that l9-deploy did not create is not the service's: a
+        // Caddyfile's srv0 is never taken for the server of a service named srv0.
+        expect(listenerConflict(f, "srv0", "127.0.0.1:8085")).to.match(/^Caddy's server srv0 \(a server l9-deploy did not create\)/);
+        // One of the service's own server name that l9-deploy did not create is the switch's
+        // foreign refusal (it is never taken over), not a listener conflict.
+        expect(listenerConflict(f, "srv0", ":81")).to.equal(undefined);
         expect(listenerConflict(f, "api", ":8443")).to.equal(undefined);
         expect(listenerConflict(f, "api", "127.0.0.2:8085")).to.equal(undefined);
         // A port inside another server's range, on its host.

@@ -4,12 +4,16 @@ L9_STEP='remove service l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 admin='http://127.0.0.1'
-case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/apps/http/servers/l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac
+case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/apps/http/servers/l9' 2>/dev/null)" in
+  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
+  *) caddy_server_name='l9-l9'
+     case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+esac
 case "$caddy_server" in
   yes)
-    curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/"'l9' >/dev/null || fail "Caddy refused to remove the server of the service"
-    say 'Caddy server l9 removed' ;;
-  foreign) say 'Caddy'\''s server l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
+    curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"
+    say "Caddy server $caddy_server_name removed" ;;
+  foreign) say 'Caddy'\''s server l9-l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
 esac
 case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE 'http://127.0.0.1/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
 rm -rf '/var/lib/l9-deploy/l9'

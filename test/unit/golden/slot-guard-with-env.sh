@@ -16,7 +16,11 @@ for m in '/var/lib/l9-deploy/l9/caddy/l9-canary-blue-'*.on; do
   say "removing $m: a canary that was interrupted left it, and no canary runs now"
   rm -f "$m" || fail "cannot remove $m"
 done
-case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac
+case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in
+  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
+  *) caddy_server_name='l9-l9'
+     case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+esac
 if [ ! -f '/opt/l9/state/active.json' ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 if [ "$routing" != 'blue' ]; then echo "Caddy routes to $routing"; exit 0; fi

@@ -50,7 +50,6 @@ if ! flock -n 9; then
   flock -w 420 9 || fail 'another release step of this service still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
 fi
 load_config() {
-  say 'loading Caddy server l9 on :443'
   case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl -fsS -m 10 -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
   servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
   case "$servers" in
@@ -58,9 +57,14 @@ load_config() {
     *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)
        case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
   esac
-case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac
-[ "$caddy_server" != foreign ] || fail 'Caddy runs a server named l9 that l9-deploy did not create (no routing marker of l9 in it): it is left as it is, and traffic was not moved. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy'\''s config if it is not needed'
-  api -f -X POST -d '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-acd419a603fc"}]}' 'http://127.0.0.1:2019/config/apps/http/servers/l9' >&2 || fail "Caddy refused the server config"
+case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in
+  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
+  *) caddy_server_name='l9-l9'
+     case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+esac
+[ "$caddy_server" != foreign ] || fail 'Caddy runs a server named l9-l9 that l9-deploy did not create (no routing marker of l9 in it): it is left as it is, and traffic was not moved. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy'\''s config if it is not needed'
+  say 'loading Caddy server '"$caddy_server_name"' on :443'
+  api -f -X POST -d '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-acd419a603fc"}]}' "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"
 }
 curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null || load_config
 container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
