@@ -4,11 +4,10 @@
  * gate, switch; host after host, as `rollout` says.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as crypto from "crypto";
 import * as os from "os";
 import { startCommandPlugin } from "./components/host";
 import { deployKeyLifetimeSeconds, L9Runtime, L9RuntimeOutputs } from "./components/runtime";
-import { renderEnvFileContent } from "./config/env-contract";
+import { envFingerprint as envFingerprintOf } from "./components/env-file";
 import { loadConfig } from "./config/load";
 import { MessageOnlyError } from "./config/message-error";
 import { HostTarget, hostTargets } from "./config/schema";
@@ -71,7 +70,7 @@ export = async () => {
         return results.map((r) => (r.status === "fulfilled" ? r.value.read : ""));
     });
     // Release identity = tag + env: an env change is deployed like a release.
-    const envFingerprint = crypto.createHash("sha256").update(renderEnvFileContent(config.env)).digest("hex").slice(0, 16);
+    const envFingerprint = envFingerprintOf(config.env);
     // A failed check is the error to report, before anything the previous state says.
     const releases = verified.then((live) =>
         previousRead.then((previous) => {

@@ -1,9 +1,10 @@
+import { Color } from "../state/slot-machine";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as crypto from "crypto";
-import { driftMetricsFile, renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript, RoutingArgs } from "../host-scripts/drift-check";
+import { driftMetricsFile, renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../host-scripts/drift-check";
+import { RoutingArgs } from "../host-scripts/routing";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
-import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
+import { HOST_COMMAND_DEFAULTS, scriptOnStdin, scriptSha256 } from "./host";
 import { hostLayout } from "../host-scripts/layout";
 
 export interface DriftJobArgs {
@@ -30,14 +31,13 @@ export interface DriftJobArgs {
     /** How Caddy routes the service. */
     readonly routing: RoutingArgs;
     /** The slot Caddy must route to. */
-    readonly activeSlot: "blue" | "green";
+    readonly activeSlot: Color;
     /** The env file path. */
     readonly envFile: string;
     /** Prometheus textfile collector directory. */
     readonly metricsDir: string;
 }
 
-const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
 /**
  * The host-side drift job: a check script and its /etc/cron.d entry, re-rendered at each
@@ -71,7 +71,7 @@ export class DriftJob extends pulumi.ComponentResource {
                     envFile: args.envFile,
                     metricsDir: args.metricsDir,
                     cronFile: this.cronPath,
-                    cronSha256: sha256(cron),
+                    cronSha256: scriptSha256(cron),
                 }),
             );
         const probe = new HostFactProbe(
@@ -80,7 +80,7 @@ export class DriftJob extends pulumi.ComponentResource {
                 connection: args.probe.connection,
                 what: "drift job",
                 script: renderDriftJobCheckScript(paths),
-                expect: script.apply((s) => ({ cron_file: sha256(cron), script: sha256(s) })),
+                expect: script.apply((s) => ({ cron_file: scriptSha256(cron), script: scriptSha256(s) })),
             },
             { parent: this, provider: args.probe.provider },
         );

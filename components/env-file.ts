@@ -39,6 +39,11 @@ export function envFileSha256(env: Record<string, string>): string {
     return crypto.createHash("sha256").update(renderEnvFileContent(env)).digest("hex");
 }
 
+/** The env a release runs with, as its deploy record and the journal name it: envFileSha256's first 16 digits. */
+export function envFingerprint(env: Record<string, string>): string {
+    return envFileSha256(env).slice(0, 16);
+}
+
 /**
  * The app's env file on the host (mode 0600), written from secret config after the values
  * were validated against the release's .env.example. `validatedEnv` resolves only when

@@ -1,4 +1,5 @@
 import * as command from "@pulumi/command";
+import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
@@ -53,6 +54,11 @@ export const HOST_COMMAND_DEFAULTS = { addPreviousOutputInEnv: false } as const;
  * reconnecting is never a release.
  */
 export const RECONNECT_ONLY_SCRIPT = "true";
+
+/** A script's sha256 (hex): a trigger that re-runs its command when the text changes. */
+export function scriptSha256(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex");
+}
 
 /**
  * Host scripts report what should not stop a release (a notification not delivered, a

@@ -17,7 +17,7 @@ import { TrafficSwitch } from "./traffic-switch";
 import { caddyConfigId } from "../host-scripts/caddy";
 import { CanaryPlan, canaryPercents } from "../host-scripts/canary";
 import { NotifyContext } from "../host-scripts/notify";
-import { caddyServerArgs, RoutingArgs } from "../host-scripts/switch";
+import { caddyServerArgs, RoutingArgs, slotPort } from "../host-scripts/routing";
 import { MaintenanceMode } from "./maintenance-mode";
 import { stepLockWaitSeconds } from "../host-scripts/step-lock";
 import { NotifyTargets } from "./notify-targets";
@@ -136,7 +136,6 @@ export class L9Runtime extends pulumi.ComponentResource {
         const layout = hostLayout(c.appDir);
         const imageName = `${c.serviceName}-api`;
         const desiredTag = c.releaseTag;
-        const portOf = (color: Color) => (color === "blue" ? c.bluePort : c.greenPort);
 
         const footprint = new ServiceFootprint(
             `${p}service`,
@@ -213,7 +212,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                         stepLockWaitSeconds: lockWait,
                         serviceName: c.serviceName,
                         color,
-                        port: portOf(color),
+                        port: slotPort(c, color),
                         networkMode: release.networkMode,
                         containerPort: c.containerPort,
                         imageId: images.get(release.tag)!.imageId,

@@ -1,15 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import * as crypto from "crypto";
 import { SmokeRequest } from "../config/schema";
 import { CanaryPlan, renderCanaryScript } from "../host-scripts/canary";
 import { renderGateScript } from "../host-scripts/gate";
-import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript, RoutingArgs } from "../host-scripts/switch";
+import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../host-scripts/switch";
+import { RoutingArgs, slotPort, slotUpstreamsJson } from "../host-scripts/routing";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { Color } from "../state/slot-machine";
 import { NotifyContext } from "../host-scripts/notify";
-import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
+import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, scriptSha256, surfaceHostWarnings } from "./host";
 import { ReleaseHooks, ReleaseHooksArgs } from "./release-hooks";
 
 export interface TrafficSwitchArgs {
@@ -63,7 +63,6 @@ export interface TrafficSwitchArgs {
     readonly stepLockWaitSeconds: number;
 }
 
-const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
 /**
  * The gate, the release hooks, then the switch. The gate checks the target slot (Docker
@@ -82,7 +81,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         super("l9:index:TrafficSwitch", name, {}, opts);
         const routing = args.routing;
         const lockWait = args.stepLockWaitSeconds;
-        const port = args.target === "blue" ? routing.bluePort : routing.greenPort;
+        const port = slotPort(routing, args.target);
         const checks = { port, healthPath: args.healthPath, smokeRequests: args.smokeRequests };
         const gateScript = renderGateScript({
             ...checks,
@@ -99,7 +98,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`gate ${args.tag}`, gateScript),
                 update: RECONNECT_ONLY_SCRIPT,
-                triggers: [args.containerId, args.target, sha256(gateScript)],
+                triggers: [args.containerId, args.target, scriptSha256(gateScript)],
             },
             { parent: this },
         );
@@ -117,7 +116,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.probe.connection,
                 what: "Caddy route",
                 script: renderRoutingCheckScript(routing),
-                expect: { routing: args.target, upstream: JSON.stringify([{ dial: `127.0.0.1:${port}` }]), config: "current" },
+                expect: { routing: args.target, upstream: slotUpstreamsJson(routing, args.target), config: "current" },
             },
             { parent: this, provider: args.probe.provider },
         );
@@ -168,7 +167,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`switch to ${args.target}`, switchScript),
                 update: renderRecordedDeployTimeScript(routing.appDir),
-                triggers: [args.containerId, switchScript.apply(sha256), probe.generation],
+                triggers: [args.containerId, switchScript.apply(scriptSha256), probe.generation],
             },
             { parent: this, dependsOn: canary ?? hooks ?? gate },
         );
@@ -191,7 +190,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`canary ${args.tag}`, canaryScript),
                 update: RECONNECT_ONLY_SCRIPT,
-                triggers: [args.containerId, args.target, sha256(canaryScript)],
+                triggers: [args.containerId, args.target, scriptSha256(canaryScript)],
             },
             { parent: this, dependsOn: [after] },
         );

@@ -2,6 +2,20 @@ import { adminCurl, adminUrl } from "./caddy-admin";
 import * as crypto from "crypto";
 import { caddyMarkerDir, canaryLogDir } from "./layout";
 import { lines, raw, sh, ShellText } from "./shell";
+import {
+    CANARY_MARKER_SUFFIX,
+    caddyServerName,
+    caddyUpstreamId,
+    caddyUpstreamIdParts,
+    canaryMarkerFile,
+    canaryMarkerPrefix,
+    greenMarkerFile,
+    legacyCaddyServerName,
+    maintenanceMarkerFile,
+    maintenanceMessageFile,
+    slotUpstreams,
+} from "./routing";
+import { Color } from "../state/slot-machine";
 
 /**
  * Caddy's config for the service: one server of our own with two routes, one per slot.
@@ -55,60 +69,12 @@ export interface MaintenanceRouting {
  */
 export const MAINTENANCE_RETRY_AFTER_SECONDS = 300;
 
-export type SlotColor = "blue" | "green";
-
-/** The `@id` of a slot's reverse_proxy handler. */
-export function caddyUpstreamId(serviceName: string, color: SlotColor): string {
-    return `${serviceName}-${color}-upstream`;
-}
-
-/**
- * The name of the Caddy server l9-deploy creates for the service: a prefix of its own, so it
- * never meets a server someone else named (a Caddyfile's `srv0`, another tool's).
- */
-export function caddyServerName(serviceName: string): string {
-    return `l9-${serviceName}`;
-}
-
-/**
- * The name earlier versions gave the service's server. A host that runs it keeps it: renaming
- * a server is a reload of Caddy's whole servers map, and nothing is gained by it.
- */
-export function legacyCaddyServerName(serviceName: string): string {
-    return serviceName;
-}
-
-/** The marker file whose presence routes traffic to green. */
-export function greenMarkerFile(markerDir: string, serviceName: string): string {
-    return `${markerDir}/${serviceName}-green.active`;
-}
-
-/** The marker file whose presence puts the service in maintenance mode. */
-export function maintenanceMarkerFile(markerDir: string, serviceName: string): string {
-    return `${markerDir}/${serviceName}-maintenance.on`;
-}
-
-/** The file whose text is the body of the maintenance 503 (in the marker directory). */
-export function maintenanceMessageFile(markerDir: string, serviceName: string): string {
-    return `${markerDir}/${serviceName}-maintenance.txt`;
-}
-
 /**
  * Sets a marker file that a Caddy `file` matcher reads on every request: written aside, then
  * renamed (atomic), world-readable (Caddy's user). Removing it is a plain `rm -f`.
  */
 export function renderSetMarkerLine(marker: string): ShellText {
     return sh`{ tmp=${marker}.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${marker}; } || fail ${`cannot write ${marker}`}`;
-}
-
-/** The marker files of a service's canary routes all start with this. */
-export function canaryMarkerPrefix(markerDir: string, serviceName: string): string {
-    return `${markerDir}/${serviceName}-canary-`;
-}
-
-/** The marker file that sends `percent` % of requests to `color` as a canary. */
-export function canaryMarkerFile(markerDir: string, serviceName: string, color: SlotColor, percent: number): string {
-    return `${canaryMarkerPrefix(markerDir, serviceName)}${color}-${percent}.on`;
 }
 
 /** The logger of the canary routes' access log. */
@@ -157,15 +123,11 @@ function canaryLogConfigTemplate(serviceName: string): string {
     }).replace("@FILE@", "%s");
 }
 
-export function caddyUpstreams(dial: string): Array<{ dial: string }> {
-    return [{ dial }];
-}
-
-function proxy(serviceName: string, color: SlotColor, port: number, canary = false) {
+function proxy(a: CaddyServerArgs, color: Color, canary = false) {
     return {
         handler: "reverse_proxy",
-        ...(canary ? {} : { "@id": caddyUpstreamId(serviceName, color) }),
-        upstreams: caddyUpstreams(`127.0.0.1:${port}`),
+        ...(canary ? {} : { "@id": caddyUpstreamId(a.serviceName, color) }),
+        upstreams: slotUpstreams(a, color),
         // A dial error (a slot restarting) is retried for a while instead of failing the client.
         load_balancing: { try_duration: "5s", try_interval: "100ms" },
     };
@@ -209,12 +171,12 @@ function serverBody(a: CaddyServerArgs) {
             ...(a.canary ? canaryRoutes(a, a.canary, hostMatch) : []),
             {
                 match: [{ ...hostMatch, file: { root: "/", try_files: [marker] } }],
-                handle: [...skipLog, proxy(a.serviceName, "green", a.greenPort)],
+                handle: [...skipLog, proxy(a, "green")],
                 terminal: true,
             },
             {
                 ...(a.hosts.length > 0 ? { match: [hostMatch] } : {}),
-                handle: [...skipLog, proxy(a.serviceName, "blue", a.bluePort)],
+                handle: [...skipLog, proxy(a, "blue")],
                 terminal: true,
             },
         ],
@@ -249,7 +211,7 @@ function canaryRoutes(a: CaddyServerArgs, canary: CanaryRouting, hostMatch: { ho
                     expression: `${canaryBucketExpression(canary.sticky)} < "${canaryThreshold(percent)}"`,
                 },
             ],
-            handle: [proxy(a.serviceName, color, color === "green" ? a.greenPort : a.bluePort, true)],
+            handle: [proxy(a, color, true)],
             terminal: true,
         })),
     );
@@ -275,9 +237,10 @@ export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
  */
 export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText[] {
     const curl = adminCurl(a.caddyAdmin);
+    const upstreamId = caddyUpstreamIdParts(a.serviceName);
     return [
         renderRoutedSlotLine(greenMarkerFile(a.markerDir, a.serviceName), "routing"),
-        sh`upstream=$(${curl} -fsS -m 5 ${adminUrl(a.caddyAdmin, `/id/${a.serviceName}-`)}"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
+        sh`upstream=$(${curl} -fsS -m 5 ${adminUrl(a.caddyAdmin, `/id/${upstreamId.prefix}`)}"$routing"${`${upstreamId.suffix}/upstreams`} 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
         sh`if ${curl} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, `/id/${caddyConfigId(a)}`)} 2>/dev/null; then config=current; elif ${curl} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} 2>/dev/null; then config=stale; else config=unreachable; fi`,
     ];
 }
@@ -420,5 +383,5 @@ export function renderCanaryLogLine(a: CaddyServerArgs & { caddyAdmin: string })
 
 /** Ends any canary of the service: its markers removed, 0 % of requests to the canary. */
 export function renderClearCanaryLine(a: CaddyServerArgs): ShellText {
-    return sh`rm -f ${canaryMarkerPrefix(a.markerDir, a.serviceName)}*.on`;
+    return sh`rm -f ${canaryMarkerPrefix(a.markerDir, a.serviceName)}*${raw(CANARY_MARKER_SUFFIX)}`;
 }

@@ -1,11 +1,12 @@
 import { canaryLogDir } from "./layout";
-import { canaryMarkerFile, renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
+import { renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
 import { renderContainerIsNewLine } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { renderServiceDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText, stripControlChars } from "./shell";
 import { renderStepLockLines } from "./step-lock";
-import { caddyServerArgs, RoutingArgs } from "./switch";
+import { caddyServerArgs, canaryMarkerFile, RoutingArgs } from "./routing";
+import { Color, otherColor } from "../state/slot-machine";
 
 /** How a canary runs and is judged (from the `canary` config). */
 export interface CanaryPlan {
@@ -34,7 +35,7 @@ export function formatBasisPoints(bp: number): string {
 
 export interface CanaryScriptArgs extends RoutingArgs {
     /** The slot that takes the canary share (the new release's). */
-    slot: "blue" | "green";
+    slot: Color;
     /** Its release tag (messages). */
     tag: string;
     /** Its container (a canary only for a container created in this attempt; its logs in notifications). */
@@ -58,7 +59,7 @@ export interface CanaryScriptArgs extends RoutingArgs {
  */
 export function renderCanaryScript(a: CanaryScriptArgs): string {
     const caddyArgs = caddyServerArgs(a);
-    const serving = a.slot === "green" ? "blue" : "green";
+    const serving = otherColor(a.slot);
     const p = a.plan;
     const limit = formatBasisPoints(p.maxErrorRateBasisPoints);
     const n = p.percents.length;

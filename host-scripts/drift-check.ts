@@ -1,12 +1,11 @@
+import { Color } from "../state/slot-machine";
 import { renderCaddyFactsLines } from "./caddy";
 import { lines, raw, script, sh } from "./shell";
 
 /** The cron schedule and user forms the config schema admits (checked again where rendered). */
 const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-import { caddyServerArgs, RoutingArgs } from "./switch";
-
-export type { RoutingArgs };
+import { caddyServerArgs, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 
 export interface DriftCheckScriptArgs {
     /** Service name (metric label, log prefix). */
@@ -20,7 +19,7 @@ export interface DriftCheckScriptArgs {
     imageId: string;
     /** How Caddy routes the service, and the slot it must route to. */
     routing: RoutingArgs;
-    activeSlot: "blue" | "green";
+    activeSlot: Color;
     /** The env file; its sha256 at deploy time is in `<envFile>.sha256`. */
     envFile: string;
     /** Directory of the Prometheus textfile collector. */
@@ -58,8 +57,8 @@ export function driftMetricsTempTemplate(metricsDir: string, serviceName: string
 export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
     const metrics = driftMetricsFile(a.metricsDir, a.serviceName);
     const r = a.routing;
-    const dial = `127.0.0.1:${a.activeSlot === "blue" ? r.bluePort : r.greenPort}`;
-    const wantUpstream = JSON.stringify([{ dial }]);
+    const dial = slotDial(r, a.activeSlot);
+    const wantUpstream = slotUpstreamsJson(r, a.activeSlot);
     const facts = renderCaddyFactsLines(caddyServerArgs(r));
     return script(
         sh`#!/bin/sh`,

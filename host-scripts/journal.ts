@@ -1,3 +1,4 @@
+import { Color } from "../state/slot-machine";
 import { hostLayout } from "./layout";
 import { renderRoutedSlotLine } from "./caddy";
 import { lines, sh, ShellText } from "./shell";
@@ -20,12 +21,12 @@ export interface DeployRecordFields {
 }
 
 /** The record as one JSON line; status, time and env fingerprint are filled in on the host. */
-export function deployRecordTemplate(slot: "blue" | "green", r: DeployRecordFields): string {
+export function deployRecordTemplate(slot: Color, r: DeployRecordFields): string {
     return JSON.stringify({ id: r.id, tag: r.tag, commit: r.commit, imageId: r.imageId, slot, status: "@STATUS@", release: "@RELEASE@", envFingerprint: "@ENV@", actor: r.actor, time: "@TIME@" });
 }
 
 /** The part of a record that names the deploy (id, release, slot; not who runs it): how a re-run finds its own record. */
-function recordIdentity(slot: "blue" | "green", r: DeployRecordFields): string {
+function recordIdentity(slot: Color, r: DeployRecordFields): string {
     const template = deployRecordTemplate(slot, r);
     return template.slice(0, template.indexOf(`"status":`));
 }
@@ -43,7 +44,7 @@ function recordIdentity(slot: "blue" | "green", r: DeployRecordFields): string {
  *   `release` from the record (its container is no longer new to this attempt), and `settled`
  *   says whether it went live already (one `switching` was interrupted in its watch).
  */
-export function renderJournalLines(a: { appDir: string; slot: "blue" | "green"; record: DeployRecordFields }): ShellText {
+export function renderJournalLines(a: { appDir: string; slot: Color; record: DeployRecordFields }): ShellText {
     const l = hostLayout(a.appDir);
     return lines(
         sh`l9_record=${deployRecordTemplate(a.slot, a.record)}`,

@@ -1,4 +1,5 @@
-import { maintenanceMarkerFile, maintenanceMessageFile, renderSetMarkerLine } from "./caddy";
+import { renderSetMarkerLine } from "./caddy";
+import { maintenanceMarkerFile, maintenanceMessageFile } from "./routing";
 import { caddyMarkerDir } from "./layout";
 import { prologue, script, sh } from "./shell";
 

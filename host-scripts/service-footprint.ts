@@ -1,5 +1,6 @@
 import { adminCurl, adminUrl } from "./caddy-admin";
-import { caddyServerName, renderCaddyServerPresentLine, renderRemoveCanaryLoggerLine } from "./caddy";
+import { renderCaddyServerPresentLine, renderRemoveCanaryLoggerLine } from "./caddy";
+import { caddyServerName } from "./routing";
 import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
 

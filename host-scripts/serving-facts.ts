@@ -1,5 +1,6 @@
 import { COLORS } from "../state/slot-machine";
-import { greenMarkerFile, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { greenMarkerFile } from "./routing";
 import { adminCurl, adminUrl } from "./caddy-admin";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, sh } from "./shell";

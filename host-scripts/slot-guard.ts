@@ -1,7 +1,8 @@
-import { canaryMarkerPrefix, greenMarkerFile, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { CANARY_MARKER_SUFFIX, greenMarkerFile, slotCanaryMarkerPrefix } from "./routing";
 import { caddyMarkerDir, hostLayout } from "./layout";
-import { lines, prologue, script, sh } from "./shell";
-import { NetworkMode } from "../state/slot-machine";
+import { lines, prologue, raw, script, sh } from "./shell";
+import { Color, NetworkMode, otherColor } from "../state/slot-machine";
 import { renderStepLockLines } from "./step-lock";
 
 export interface SlotGuardArgs {
@@ -9,7 +10,7 @@ export interface SlotGuardArgs {
     appDir: string;
     /** Caddy's admin API address. */
     caddyAdmin: string;
-    color: "blue" | "green";
+    color: Color;
     /** The slot's container, `<serviceName>-<color>`. */
     containerName: string;
     /** The image, tag and network mode the update puts in the slot. */
@@ -41,7 +42,7 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`if [ -d ${l.stateDir} ]; then`,
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         sh`fi`,
-        sh`for m in ${`${canaryMarkerPrefix(markerDir, a.serviceName)}${a.color}-`}*.on; do`,
+        sh`for m in ${slotCanaryMarkerPrefix(markerDir, a.serviceName, a.color)}*${raw(CANARY_MARKER_SUFFIX)}; do`,
         sh`  [ -e "$m" ] || continue`,
         sh`  say "removing $m: a canary that was interrupted left it, and no canary runs now"`,
         sh`  rm -f "$m" || fail "cannot remove $m"`,
@@ -64,7 +65,7 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
                   // or none, is not judged.
                   sh`running_env=$(grep -F ${`"slot":"${a.color}"`} ${l.activeRecord} 2>/dev/null | sed -n 's/.*"envFingerprint":"\\([0-9a-f]*\\)".*/\\1/p')`,
                   sh`journal_slot=$(sed -n 's/.*"slot":"\\([a-z]*\\)".*/\\1/p' ${l.activeRecord} 2>/dev/null)`,
-                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${a.color === "blue" ? "green" : "blue"} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
+                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${otherColor(a.color)} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
               ),
         sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag, $running_network network): "${`Caddy routes to it, and this update would put ${a.tag} (${a.networkMode} network) there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
     );

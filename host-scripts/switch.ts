@@ -1,15 +1,13 @@
 import {
-    CaddyServerArgs,
-    CanaryRouting,
-    greenMarkerFile,
-    MaintenanceRouting,
     renderCaddyAdminLines,
     renderCaddyFactsLines,
     renderClearCanaryLine,
     renderLoadConfigLines,
     renderSetMarkerLine,
 } from "./caddy";
-import { caddyMarkerDir, hostLayout } from "./layout";
+import { hostLayout } from "./layout";
+import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
+import { Color, otherColor } from "../state/slot-machine";
 import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
 import { renderContainerIsNewLine } from "./attempt";
@@ -25,33 +23,6 @@ import {
 import { lines, oneLine, prologue, script, sh, ShellText, stripControlChars } from "./shell";
 import { renderStepLockLines } from "./step-lock";
 
-/** How Caddy routes the service: where it is, and the two slots it can route to. */
-export interface RoutingArgs {
-    /** Service name (Caddy server and ids, image labels). */
-    serviceName: string;
-    /** The app directory on the host (state, markers, deploy records). */
-    appDir: string;
-    /** Caddy's admin API address. */
-    caddyAdmin: string;
-    /** Caddy listen address of the site. */
-    caddyListen: string;
-    /** Host names the site matches. */
-    caddyHosts: string[];
-    /** Loopback ports of the two slots. */
-    bluePort: number;
-    greenPort: number;
-    /** The maintenance route's fixed part. */
-    maintenance: MaintenanceRouting;
-    /** The canary routes, when a canary is configured. */
-    canary?: CanaryRouting;
-}
-
-/** Caddy's view of the routing: the server config's inputs and the admin address. */
-export function caddyServerArgs(r: RoutingArgs): CaddyServerArgs & { caddyAdmin: string } {
-    const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin, canary } = r;
-    return { serviceName, listen: caddyListen, hosts: caddyHosts, bluePort, greenPort, markerDir: caddyMarkerDir(serviceName), maintenance, caddyAdmin, ...(canary ? { canary } : {}) };
-}
-
 /** The post-switch watch: the new slot keeps being checked while it serves. */
 export interface WatchArgs {
     /** How long to watch after the switch (0: no watch). */
@@ -64,7 +35,7 @@ export interface WatchArgs {
 
 export interface SwitchScriptArgs extends RoutingArgs {
     /** The slot that becomes active. */
-    slot: "blue" | "green";
+    slot: Color;
     /** Its container (quoted in messages, its logs in notifications). */
     containerName: string;
     /** Container of the other slot, drained or kept warm (absent on a first deploy). */
@@ -90,7 +61,7 @@ export interface SwitchScriptArgs extends RoutingArgs {
 export type { DeployRecordFields };
 
 /** The flip: one atomic filesystem operation that Caddy reads on every request. */
-function renderFlipLine(slot: "blue" | "green", marker: string): ShellText {
+function renderFlipLine(slot: Color, marker: string): ShellText {
     return slot === "green" ? renderSetMarkerLine(marker) : sh`rm -f ${marker}`;
 }
 
@@ -102,9 +73,8 @@ function renderFlipLine(slot: "blue" | "green", marker: string): ShellText {
  */
 function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[]): ShellText[] {
     if (a.watch.seconds <= 0) return [];
-    const back = a.slot === "green" ? "blue" : "green";
-    const backPort = back === "blue" ? a.bluePort : a.greenPort;
-    const backDial = `127.0.0.1:${backPort}`;
+    const back = otherColor(a.slot);
+    const backDial = slotDial(a, back);
     const stays = renderJournalFailedAfterSwitchLines();
     return [
         renderEndpointCheckLines(a.watch.checks),
@@ -120,7 +90,7 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
                   sh`  say ${`switching traffic back to ${back} (${a.previousContainer}, ${a.notify.previousTag ?? "the standby"})`}`,
                   renderFlipLine(back, marker),
                   ...facts.map((f) => sh`  ${f}`),
-                  sh`  [ "$routing" = ${back} ] && [ "$upstream" = ${JSON.stringify([{ dial: backDial }])} ] || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
+                  sh`  [ "$routing" = ${back} ] && [ "$upstream" = ${slotUpstreamsJson(a, back)} ] || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
                   renderJournalSwitchedBackLines(a.appDir),
                   sh`  notify rollback ${`automatic switch-back to ${a.notify.previousTag ?? back}: `}"$check_failed" "$log_tail"`,
                   sh`  printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2`,
@@ -152,7 +122,8 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const l = hostLayout(a.appDir);
     const caddyArgs = caddyServerArgs(a);
     const marker = greenMarkerFile(caddyArgs.markerDir, a.serviceName);
-    const dial = `127.0.0.1:${a.slot === "blue" ? a.bluePort : a.greenPort}`;
+    const dial = slotDial(a, a.slot);
+    const upstreams = slotUpstreamsJson(a, a.slot);
     const facts = renderCaddyFactsLines(caddyArgs);
     return script(
         prologue(`switch to ${a.slot}`),
@@ -171,8 +142,8 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         !!a.canary && renderClearCanaryLine(caddyArgs),
         ...facts,
         // A handler edited by hand keeps the config id: put our config back.
-        sh`if [ "$upstream" != ${JSON.stringify([{ dial }])} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(facts)}; fi`,
-        sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${JSON.stringify([{ dial }])} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
+        sh`if [ "$upstream" != ${upstreams} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(facts)}; fi`,
+        sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${upstreams} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
         sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         ...renderWatchLines(a, marker, facts),

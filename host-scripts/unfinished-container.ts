@@ -1,4 +1,6 @@
-import { greenMarkerFile, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { Color } from "../state/slot-machine";
+import { renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { greenMarkerFile } from "./routing";
 import { caddyMarkerDir } from "./layout";
 import { prologue, script, sh } from "./shell";
 
@@ -6,7 +8,7 @@ export interface UnfinishedContainerArgs {
     serviceName: string;
     /** Caddy's admin API address. */
     caddyAdmin: string;
-    color: "blue" | "green";
+    color: Color;
 }
 
 /**

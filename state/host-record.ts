@@ -5,7 +5,8 @@
  * (a switch killed after its flip, a roll stopped half-way) they name the wrong slot, and a
  * plan made from them would replace the container that serves. Pure: no Pulumi, no I/O.
  */
-import { caddyServerName, FOREIGN_SERVER_FIX, legacyCaddyServerName } from "../host-scripts/caddy";
+import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
+import { caddyServerName, legacyCaddyServerName } from "../host-scripts/routing";
 import { serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
-import { caddyServerName } from "../../host-scripts/caddy";
+import { caddyServerName } from "../../host-scripts/routing";
 
 type Change = { set?: Record<string, string>; secret?: Record<string, string>; plain?: Record<string, string>; remove?: string[] };
 

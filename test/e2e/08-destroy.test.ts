@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, sandboxFacts, sh } from "../support/sandbox";
-import { caddyServerName } from "../../host-scripts/caddy";
+import { caddyServerName } from "../../host-scripts/routing";
 
 /**
  * `pulumi destroy` undoes the whole deployment: after release → rollback → a serviceName

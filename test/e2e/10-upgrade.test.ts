@@ -7,7 +7,7 @@ import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
-import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/caddy";
+import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/routing";
 
 /**
  * The last commit whose fact probes were Node.js dynamic resources. A stack deployed by it

@@ -3,7 +3,7 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { maintenanceMarkerFile, maintenanceMessageFile } from "../../host-scripts/caddy";
+import { maintenanceMarkerFile, maintenanceMessageFile } from "../../host-scripts/routing";
 import { caddyMarkerDir } from "../../host-scripts/layout";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { renderNotifyLines, renderNotifyTargetsFile } from "../../host-scripts/notify";

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./toolchain";
 import { adminCurl, adminUrl } from "../../host-scripts/caddy-admin";
-import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/caddy";
+import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/routing";
 
 /** What a test needs to reach the sandbox VPS (scripts/sandbox.sh env). */
 export interface SandboxFacts {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { caddyServerConfig, canaryThreshold } from "../../host-scripts/caddy";
 import { canaryPercents } from "../../host-scripts/canary";
-import { caddyServerArgs } from "../../host-scripts/switch";
+import { caddyServerArgs } from "../../host-scripts/routing";
 import { SAMPLE_ROUTING } from "./fixtures";
 
 describe("unit: canary routing", () => {

@@ -1,5 +1,6 @@
 import type { NotifyContext } from "../../host-scripts/notify";
-import type { RoutingArgs, SwitchScriptArgs } from "../../host-scripts/switch";
+import type { SwitchScriptArgs } from "../../host-scripts/switch";
+import type { RoutingArgs } from "../../host-scripts/routing";
 
 /** A valid raw configuration (as Pulumi hands it over: strings, JSON for objects). */
 export function validRawConfig(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
