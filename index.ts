@@ -15,7 +15,9 @@ import { readPreviousDeployment } from "./state/previous-state";
 import { planRelease, resolveNetworkMode } from "./state/slot-machine";
 import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWithHost } from "./state/host-record";
 import { renderServingFactsScript } from "./host-scripts/serving-facts";
-import { HostAccess, prepareHostAccess, verifyHostAccess } from "./ssh/host-access";
+import { HostAccess } from "./ssh/host-access";
+import { prepareHostAccess } from "./ssh/agent";
+import { verifyHostAccess } from "./ssh/host-check";
 
 export = async () => {
     const config = loadConfig();

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
 import { raw, sh } from "../host-scripts/shell";
 import { HostProbeProvider, ProbeTarget } from "../providers/host-fact-probe";
-import { dockerSshOptions, HostAccess, probeSshOptions } from "../ssh/host-access";
+import { dockerSshOptions, probeSshOptions } from "../ssh/openssh-options";
+import { HostAccess } from "../ssh/host-access";
 
 export interface HostArgs {
     /** Host name or IP of the VPS. */
@@ -16,7 +17,7 @@ export interface HostArgs {
     readonly user: pulumi.Input<string>;
     /** The host's public key, "<type> <base64>": pinned, never trusted on first use. */
     readonly hostKey: pulumi.Input<string>;
-    /** The stack's SSH agent and pinned known_hosts (ssh/host-access.ts): paths, no key. */
+    /** The stack's SSH agent and pinned known_hosts (ssh/host-access.ts, ssh/agent.ts): paths, no key. */
     readonly access: HostAccess;
     /** The app directory (for the disk space check). */
     readonly appDir: pulumi.Input<string>;

@@ -2,7 +2,7 @@ import { spawn } from "child_process";
 
 /**
  * How the fact probes and the host check reach the host: OpenSSH with the options of
- * ssh/host-access.ts (the pinned known_hosts, the deploy key from the stack's agent). No key
+ * ssh/openssh-options.ts (the pinned known_hosts, the deploy key from the stack's agent). No key
  * material. The probes' plugin (providers/l9host/ssh.go) reads the same fields.
  */
 export interface ProbeConnection {
@@ -12,7 +12,7 @@ export interface ProbeConnection {
     port: number;
     /** Remote user. */
     user: string;
-    /** OpenSSH options (probeSshOptions in ssh/host-access.ts; the probes' plugin accepts no others). */
+    /** OpenSSH options (probeSshOptions in ssh/openssh-options.ts; the probes' plugin accepts no others). */
     sshOptions: string[];
 }
 

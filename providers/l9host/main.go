@@ -59,7 +59,7 @@ func (probeProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, er
 	return &emptypb.Empty{}, nil
 }
 
-// Check refuses a connection whose ssh options ssh/host-access.ts would not write, before
+// Check refuses a connection whose ssh options ssh/openssh-options.ts would not write, before
 // any refresh would run ssh with them.
 func (probeProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
 	news, err := plugin.UnmarshalProperties(req.GetNews(), props)

@@ -16,7 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
-// connection: how a probe reaches the host. OpenSSH with the options of ssh/host-access.ts
+// connection: how a probe reaches the host. OpenSSH with the options of ssh/openssh-options.ts
 // (the pinned known_hosts, the deploy key from the stack's agent, the operation's shared
 // connection). No key material.
 type connection struct {
@@ -27,7 +27,7 @@ type connection struct {
 }
 
 // connectionOf reads a probe's connection (from its inputs or its state) and refuses one
-// that ssh/host-access.ts would not have written.
+// that ssh/openssh-options.ts would not have written.
 func connectionOf(v resource.PropertyValue) (connection, error) {
 	if !v.IsObject() {
 		return connection{}, errors.New("the probe has no connection")
@@ -54,7 +54,7 @@ func connectionOf(v resource.PropertyValue) (connection, error) {
 	if c.Host == "" || c.User == "" || c.Port == 0 {
 		return connection{}, fmt.Errorf("the probe's connection is incomplete (host %q, port %d, user %q)", c.Host, c.Port, c.User)
 	}
-	// The connection may come from the state: only what ssh/host-access.ts writes runs ssh.
+	// The connection may come from the state: only what ssh/openssh-options.ts writes runs ssh.
 	if err := checkDestination(c.User, c.Host); err != nil {
 		return connection{}, err
 	}

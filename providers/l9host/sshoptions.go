@@ -9,11 +9,11 @@ import (
 // A probe's ssh options come from its inputs and, on a refresh, from the state: whoever can
 // write the state could otherwise hand ssh `-o ProxyCommand=...` (or LocalCommand,
 // KnownHostsCommand, an Include, a PKCS11Provider) and run code on the operator's machine at
-// the next refresh. So the probes accept only the forms ssh/host-access.ts writes
+// the next refresh. So the probes accept only the forms ssh/openssh-options.ts writes
 // (openSshOptions, probeSshOptions): `-F none`, and `-o Key=Value` for the keys below, with
 // the value each is written with. Everything else is refused, naming the option.
 
-// optionValue: whether a value is one ssh/host-access.ts writes for that key.
+// optionValue: whether a value is one ssh/openssh-options.ts writes for that key.
 type optionValue func(string) bool
 
 func exactly(want string) optionValue { return func(v string) bool { return v == want } }
@@ -37,7 +37,7 @@ func pathValue(v string) bool {
 	return true
 }
 
-// allowedOptions: the `-o` keys ssh/host-access.ts writes, by lower-case name (OpenSSH reads
+// allowedOptions: the `-o` keys ssh/openssh-options.ts writes, by lower-case name (OpenSSH reads
 // keys case-insensitively), and what each may be set to.
 var allowedOptions = map[string]optionValue{
 	"userknownhostsfile":    pathValue,
@@ -63,7 +63,7 @@ var allowedOptions = map[string]optionValue{
 // probes' options are never written so).
 var optionSetting = regexp.MustCompile(`^([A-Za-z]+)=(.*)$`)
 
-// checkSSHOptions returns an error naming the first option ssh/host-access.ts does not write.
+// checkSSHOptions returns an error naming the first option ssh/openssh-options.ts does not write.
 func checkSSHOptions(opts []string) error {
 	for i := 0; i < len(opts); i++ {
 		switch opts[i] {

@@ -3,7 +3,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderAgentWatcherScript } from "../../ssh/host-access";
+import { renderAgentWatcherScript } from "../../ssh/agent";
 
 const sleepUntil = async (cond: () => boolean, ms: number) => {
     const end = Date.now() + ms;

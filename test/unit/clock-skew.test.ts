@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { describeClockSkew } from "../../ssh/host-access";
+import { describeClockSkew } from "../../ssh/host-check";
 
 describe("unit: host clock bound (checked before any resource)", () => {
     const before = 1_800_000_000_000;

@@ -19,7 +19,9 @@ import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderServingFactsScript } from "../../host-scripts/serving-facts";
 import { renderRemoveUnfinishedContainerScript } from "../../host-scripts/unfinished-container";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
-import { controlPaths, dockerSshOptions, openSshOptions, hostAccessPaths, probeSshOptions, renderAgentWatcherScript, renderKnownHosts } from "../../ssh/host-access";
+import { controlPaths, dockerSshOptions, openSshOptions, probeSshOptions, renderKnownHosts } from "../../ssh/openssh-options";
+import { hostAccessPaths } from "../../ssh/host-access";
+import { renderAgentWatcherScript } from "../../ssh/agent";
 import { scriptOnStdin } from "../../components/host";
 
 /**

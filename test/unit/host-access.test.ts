@@ -7,17 +7,10 @@ import * as path from "path";
 import { parseConfig } from "../../config/load";
 import { deployKeyLifetimeSeconds, releaseStepLockSeconds } from "../../components/runtime";
 import { stepLockWaitSeconds } from "../../host-scripts/step-lock";
-import {
-    addKeyArgs,
-    describeSshFailure,
-    dockerSshOptions,
-    ensureControlDir,
-    hostAccessPaths,
-    keyedControlDir,
-    openSshOptions,
-    probeSshOptions,
-    verifyHostAccess,
-} from "../../ssh/host-access";
+import { addKeyArgs, ensureControlDir, keyedControlDir } from "../../ssh/agent";
+import { describeSshFailure, verifyHostAccess } from "../../ssh/host-check";
+import { dockerSshOptions, openSshOptions, probeSshOptions } from "../../ssh/openssh-options";
+import { hostAccessPaths } from "../../ssh/host-access";
 import { REPO_ROOT } from "../support/toolchain";
 import { SECRETS, validRawConfig } from "./fixtures";
 
@@ -31,7 +24,7 @@ function pairs(opts: string[]): [string, string][] {
     return Array.from({ length: opts.length / 2 }, (_, i) => [opts[2 * i], opts[2 * i + 1]]);
 }
 
-describe("unit: how this machine reaches the host (ssh/host-access.ts)", function () {
+describe("unit: how this machine reaches the host (ssh/)", function () {
     this.timeout(60_000);
     let tmp: string;
     beforeEach(() => {
@@ -128,7 +121,7 @@ describe("unit: how this machine reaches the host (ssh/host-access.ts)", functio
             const args = { stackId: "org/l9-deploy/unit-lifetime", ...target, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ", privateKey: fs.readFileSync(keyFile, "utf8"), keyLifetimeSeconds: 2 };
             // The "operation" is a shell that lives until its stdin closes: prepareHostAccess's
             // watcher waits for it, then stops the agent, as it does for a Pulumi operation.
-            const code = `process.stdout.write(JSON.stringify(require("./ssh/host-access").prepareHostAccess(JSON.parse(process.env.L9_ARGS))) + "\\n")`;
+            const code = `process.stdout.write(JSON.stringify(require("./ssh/agent").prepareHostAccess(JSON.parse(process.env.L9_ARGS))) + "\\n")`;
             const operation = spawn("sh", ["-c", `"$0" -r ts-node/register -e "$L9_CODE" && read _`, process.execPath], {
                 cwd: REPO_ROOT,
                 env: { ...process.env, L9_SSH_DIR: path.join(tmp, "ssh"), L9_ARGS: JSON.stringify(args), L9_CODE: code, TS_NODE_TRANSPILE_ONLY: "true" },

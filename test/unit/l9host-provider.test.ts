@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../support/toolchain";
 /**
  * The host probes' provider plugin is Go (providers/l9host): its own tests (facts parsed,
  * drift found, the probe's create/refresh/update cycle, the script quoted for the remote
- * shell, retries only on a failure to connect, only the ssh options ssh/host-access.ts writes
+ * shell, retries only on a failure to connect, only the ssh options ssh/openssh-options.ts writes
  * accepted: its golden probe options, never ProxyCommand and the like) run with `go test`;
  * `go vet` and `gofmt` check it.
  */

@@ -10,7 +10,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HostFactProbe } from "../../../providers/host-fact-probe";
-import { openSshOptions, prepareHostAccess, verifyHostAccess } from "../../../ssh/host-access";
+import { openSshOptions } from "../../../ssh/openssh-options";
+import { prepareHostAccess } from "../../../ssh/agent";
+import { verifyHostAccess } from "../../../ssh/host-check";
 
 export = async () => {
     const config = new pulumi.Config();
