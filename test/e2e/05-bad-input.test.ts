@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { caddyServerName } from "../../host-scripts/routing";
+import { INJECTION_FIELDS, injectionPayloads } from "../support/injection-canaries";
 
 type Change = { set?: Record<string, string>; secret?: Record<string, string>; plain?: Record<string, string>; remove?: string[] };
 
@@ -96,31 +97,17 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" } }, /mainBranch: branch trunk does not exist/],
     ];
 
-    // Canaries: for every setting that reaches a script on the host, values that would create
-    // CANARY if any shell ran them. The schema refuses them; the scripts quote them anyway
-    // (unit: "sh (the rendering rule)", golden files, the gate's failure path).
+    // Canaries: for every setting that reaches a script on the host, a value that would create
+    // CANARY if any shell ran it. The schema refuses them (the unit tier runs every payload in
+    // every field); here each field goes through pulumi up once, the payloads taking turns. The
+    // scripts quote them anyway (unit: "sh (the rendering rule)", golden files, the gate's
+    // failure path).
     const CANARY = "/tmp/l9-canary-badinput";
-    const payloads = [`$(touch ${CANARY})`, `\`touch ${CANARY}\``, `;touch ${CANARY}`, `\ntouch ${CANARY}`, `'$(touch ${CANARY})'`, `"$(touch ${CANARY})"`];
-    const canaryFields: Array<[string, (p: string) => Change]> = [
-        ["releaseTag", (p) => ({ set: { releaseTag: `v0.2.0-l9${p}` } })],
-        ["appDir", (p) => ({ set: { appDir: `/srv/l9${p}` } })],
-        ["repoUrl", (p) => ({ set: { repoUrl: `file:///var/lib/l9-sandbox/origin/l9-app.git${p}` } })],
-        ["mainBranch", (p) => ({ set: { mainBranch: `main${p}` } })],
-        ["dockerfile", (p) => ({ set: { dockerfile: `Dockerfile${p}` } })],
-        ["healthPath", (p) => ({ set: { healthPath: `/health${p}` } })],
-        ["smokeRequests", (p) => ({ set: { smokeRequests: JSON.stringify([{ method: "GET", path: `/api/smoke${p}`, expectStatus: 200 }]) } })],
-        ["serviceName", (p) => ({ set: { serviceName: `l9${p}` } })],
-        ["caddyListen", (p) => ({ set: { caddyListen: `127.0.0.1:18680${p}` } })],
-        ["caddyAdmin", (p) => ({ set: { caddyAdmin: `127.0.0.1:2019${p}` } })],
-        ["caddyHosts", (p) => ({ set: { caddyHosts: JSON.stringify([`api.example.com${p}`]) } })],
-        ["metricsDir", (p) => ({ set: { metricsDir: `/var/lib/l9-sandbox/metrics${p}` } })],
-        ["driftSchedule", (p) => ({ set: { driftSchedule: `17 * * * *${p}` } })],
-        ["sshUser", (p) => ({ set: { sshUser: `root${p}` } })],
-        ["deployedBy", (p) => ({ set: { deployedBy: `ops${p}` } })],
-    ];
-    for (const [field, change] of canaryFields) {
-        payloads.forEach((payload, i) => cases.push([`canary ${i + 1} in ${field} (${JSON.stringify(payload)})`, change(payload), new RegExp(`l9-deploy:${field}|l9-deploy:releaseTag`)]));
-    }
+    const payloads = injectionPayloads(CANARY);
+    INJECTION_FIELDS.forEach(([field, change], i) => {
+        const payload = payloads[i % payloads.length];
+        cases.push([`canary ${(i % payloads.length) + 1} in ${field} (${JSON.stringify(payload)})`, { set: change(payload) }, new RegExp(`l9-deploy:${field}|l9-deploy:releaseTag`)]);
+    });
     beforeEach(() => sh(`rm -f ${CANARY}`));
     afterEach(() => expect(sh(`test -e ${CANARY} && echo ran || echo absent`).trim(), "a payload ran on this machine").to.equal("absent"));
 

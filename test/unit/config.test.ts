@@ -4,6 +4,7 @@ import { hostTargets } from "../../config/schema";
 import * as fs from "fs";
 import * as path from "path";
 import { SECRETS, validRawConfig } from "./fixtures";
+import { INJECTION_FIELDS, injectionPayloads } from "../support/injection-canaries";
 
 // js-yaml is already installed (a dependency of mocha and @pulumi/pulumi) but ships no types.
 const yaml: { load(text: string): unknown } = require("js-yaml");
@@ -203,6 +204,17 @@ describe("unit: config validation", () => {
             expect(e).to.be.instanceOf(ConfigError);
             expect((e as ConfigError).problems.length).to.be.greaterThanOrEqual(2);
             expect((e as Error).message).to.contain("nothing was changed on the host");
+        }
+    });
+
+    describe("every injection canary in every field that reaches the host is refused, naming the field", () => {
+        for (const [field, change] of INJECTION_FIELDS) {
+            it(field, () => {
+                for (const payload of injectionPayloads("/tmp/l9-canary-unit")) {
+                    const problems = problemsOf(validRawConfig(change(payload)));
+                    expect(problems.join("\n"), JSON.stringify(payload)).to.match(new RegExp(`l9-deploy:${field}\\b`));
+                }
+            });
         }
     });
 });
