@@ -1,0 +1,20 @@
+set -eu
+umask 027
+L9_STEP='retire blue'
+fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
+say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
+exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
+if ! flock -n 9; then
+  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 420s'
+  flock -w 420 9 || fail 'another release step of this service still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
+fi
+if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
+[ "$routing" != 'blue' ] || fail 'Caddy routes to blue: l9-blue is not drained. Nothing was changed; run pulumi up again, it plans from what the host serves'
+if docker inspect 'l9-blue' >/dev/null 2>&1; then say 'draining l9-blue (SIGTERM, 30s grace)'; docker stop -t 30 'l9-blue' >/dev/null || say 'could not stop l9-blue'; fi
+in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
+docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +4 | while read -r img; do
+  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue
+  case "$in_use" in *"$full"*) continue;; esac
+  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true
+done
