@@ -415,11 +415,13 @@ describe("host: rendered scripts against real daemons", function () {
             for (const p of ["shared/.env", "repo.git", "releases/v0.1.0-l9", "state", ".l9-deploy-owner"]) expect(exists(`${dir}/${p}`), p).to.equal(true);
         });
 
+        const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
+        const postServer = (name: string, config: object) => sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(config)}' '${servers}/${name}'`);
+
         it("destroy leaves Caddy servers l9-deploy did not create: one of the service's server name, and one of the service's own name", () => {
-            const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
-            const site = (port: number) => JSON.stringify({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
-            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18698)}' '${servers}/l9-l9ownc'`);
-            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18697)}' '${servers}/l9ownc'`);
+            const site = (port: number) => ({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
+            postServer("l9-l9ownc", site(18698));
+            postServer("l9ownc", site(18697));
             try {
                 expect(prepare("l9ownc").code).to.equal(0);
                 const r = remove("l9ownc");
@@ -433,9 +435,7 @@ describe("host: rendered scripts against real daemons", function () {
         });
 
         it("destroy removes the service's server under the name an earlier version gave it", () => {
-            const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
-            const legacy = JSON.stringify({ listen: ["127.0.0.1:18697"], routes: [{ match: [{ file: { root: "/", try_files: ["/var/lib/l9-deploy/l9ownc/caddy/l9ownc-green.active"] } }], handle: [{ handler: "static_response", body: "green" }] }] });
-            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${legacy}' '${servers}/l9ownc'`);
+            postServer("l9ownc", { listen: ["127.0.0.1:18697"], routes: [{ match: [{ file: { root: "/", try_files: ["/var/lib/l9-deploy/l9ownc/caddy/l9ownc-green.active"] } }], handle: [{ handler: "static_response", body: "green" }] }] });
             try {
                 expect(prepare("l9ownc").code).to.equal(0);
                 const r = remove("l9ownc");
