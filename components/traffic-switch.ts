@@ -6,9 +6,8 @@ import { CanaryPlan, renderCanaryScript } from "../host-scripts/canary";
 import { renderGateScript } from "../host-scripts/gate";
 import { DeployRecordFields, renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../host-scripts/switch";
 import { RoutingArgs, slotPort, slotUpstreamsJson } from "../host-scripts/routing";
-import { renderRetireScript } from "../host-scripts/retire";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
-import { Color, otherColor } from "../state/slot-machine";
+import { Color } from "../state/slot-machine";
 import { NotifyContext } from "../host-scripts/notify";
 import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, scriptSha256, surfaceHostWarnings } from "./host";
 import { ReleaseHooks, ReleaseHooksArgs } from "./release-hooks";
@@ -28,7 +27,7 @@ export interface TrafficSwitchArgs {
     readonly containerName: string;
     /** Its container id: a new container means a new gate run. */
     readonly containerId: pulumi.Input<string>;
-    /** The other slot's container: the watch's way back, then drained or kept warm by the retire step (absent on a first deploy). */
+    /** The other slot's container, drained or kept warm after the switch (absent on a first deploy). */
     readonly previousContainer?: string;
     /** Health endpoint path of the gate. */
     readonly healthPath: string;
@@ -46,6 +45,8 @@ export interface TrafficSwitchArgs {
     readonly record: pulumi.Input<Omit<DeployRecordFields, "id">>;
     /** Fingerprint of the env going live: part of what makes a deploy new. */
     readonly envFingerprint: string;
+    /** Image name. */
+    readonly imageName: string;
     /** How many release images to keep. */
     readonly imagesToKeep: number;
     /** The post-switch watch: seconds, and failed rounds in a row that switch back. */
@@ -64,23 +65,10 @@ export interface TrafficSwitchArgs {
 
 
 /**
- * The lock wait a step's trigger is rendered with. How long a step waits for another one of an
- * interrupted update is not what it does, and the bound grows with drainGraceSeconds and
- * watchSeconds: a new bound alone must not re-run a switch or a canary.
- */
-const STEP_TRIGGER_WAIT = 0;
-
-/** A step's trigger: its script's hash, rendered with STEP_TRIGGER_WAIT. */
-function stepTrigger(render: (stepLockWaitSeconds: number) => string): string {
-    return scriptSha256(render(STEP_TRIGGER_WAIT));
-}
-
-/**
  * The gate, the release hooks, then the switch. The gate checks the target slot (Docker
  * health, health endpoint, smoke requests, log scan); the hooks back up and migrate; only
- * then does the switch point Caddy at the slot, record the deploy, watch it (switching back on
- * failure) and notify; the retire step then drains or keeps warm the old slot and prunes old
- * images (its own step: a change of imagesToKeep or drainGraceSeconds re-runs only it). A probe asks the
+ * then does the switch point Caddy at the slot, watch it (switching back on failure), record
+ * the deploy, drain or keep warm the old slot, prune old images and notify. A probe asks the
  * host which slot Caddy routes to and what it dials, so a hand edit shows up as drift.
  */
 export class TrafficSwitch extends pulumi.ComponentResource {
@@ -156,20 +144,22 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             args.canary && args.previousContainer
                 ? this.canary(name, args, args.canary, hooks ?? gate, lockWait)
                 : undefined;
-        const switchScriptWaiting = (stepLockWaitSeconds: number) =>
-            pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
-                renderSwitchScript({
-                    ...routing,
-                    slot: args.target,
-                    containerName: args.containerName,
-                    watch: { ...args.watch, checks },
-                    notify: args.notify,
-                    previousContainer: args.previousContainer,
-                    record: { ...record, id },
-                    stepLockWaitSeconds,
-                }),
-            );
-        const switchScript = switchScriptWaiting(lockWait);
+        const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
+            renderSwitchScript({
+                ...routing,
+                slot: args.target,
+                containerName: args.containerName,
+                watch: { ...args.watch, checks },
+                notify: args.notify,
+                previousContainer: args.previousContainer,
+                standby: args.standby,
+                drainGraceSeconds: args.drainGraceSeconds,
+                record: { ...record, id },
+                imageName: args.imageName,
+                imagesToKeep: args.imagesToKeep,
+                stepLockWaitSeconds: lockWait,
+            }),
+        );
         const flip = new command.remote.Command(
             `${name}-caddy`,
             {
@@ -177,34 +167,12 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`switch to ${args.target}`, switchScript),
                 update: renderRecordedDeployTimeScript(routing.appDir),
-                triggers: [args.containerId, switchScriptWaiting(STEP_TRIGGER_WAIT).apply(scriptSha256), probe.generation],
+                triggers: [args.containerId, switchScript.apply(scriptSha256), probe.generation],
             },
             { parent: this, dependsOn: canary ?? hooks ?? gate },
         );
         surfaceHostWarnings(flip, this, args.startedAt);
         this.flip = flip;
-        const retireScript = renderRetireScript({
-            serviceName: routing.serviceName,
-            appDir: routing.appDir,
-            serving: args.target,
-            previousContainer: args.previousContainer,
-            standby: args.standby,
-            drainGraceSeconds: args.drainGraceSeconds,
-            imagesToKeep: args.imagesToKeep,
-            stepLockWaitSeconds: lockWait,
-        });
-        const retire = new command.remote.Command(
-            `${name}-retire`,
-            {
-                ...HOST_COMMAND_DEFAULTS,
-                connection: args.connection,
-                ...scriptOnStdin(`retire ${otherColor(args.target)}`, retireScript),
-                update: RECONNECT_ONLY_SCRIPT,
-                triggers: [args.containerId, scriptSha256(retireScript)],
-            },
-            { parent: this, dependsOn: [flip] },
-        );
-        surfaceHostWarnings(retire, this, args.startedAt);
         this.deployedAt = flip.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
         this.registerOutputs({ deployedAt: this.deployedAt });
     }
@@ -214,9 +182,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
      * script itself gives a returning standby, or a slot that already serves, no canary.
      */
     private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource, lockWait: number): command.remote.Command {
-        const canaryScriptWaiting = (stepLockWaitSeconds: number) =>
-            renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify, stepLockWaitSeconds });
-        const canaryScript = canaryScriptWaiting(lockWait);
+        const canaryScript = renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify, stepLockWaitSeconds: lockWait });
         const step = new command.remote.Command(
             `${name}-canary`,
             {
@@ -224,7 +190,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`canary ${args.tag}`, canaryScript),
                 update: RECONNECT_ONLY_SCRIPT,
-                triggers: [args.containerId, args.target, stepTrigger(canaryScriptWaiting)],
+                triggers: [args.containerId, args.target, scriptSha256(canaryScript)],
             },
             { parent: this, dependsOn: [after] },
         );

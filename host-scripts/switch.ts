@@ -38,10 +38,18 @@ export interface SwitchScriptArgs extends RoutingArgs {
     slot: Color;
     /** Its container (quoted in messages, its logs in notifications). */
     containerName: string;
-    /** Container of the other slot: the standby a failed watch switches back to (absent on a first deploy). */
+    /** Container of the other slot, drained or kept warm (absent on a first deploy). */
     previousContainer?: string;
+    /** Keep the previous slot running ("warm") or stop it ("stopped"). */
+    standby: "warm" | "stopped";
+    /** SIGTERM grace period for a drained slot. */
+    drainGraceSeconds: number;
     /** What went live, for the deploy record and the host's state file. */
     record: DeployRecordFields;
+    /** Image repository name; images of it beyond the newest N are pruned. */
+    imageName: string;
+    /** How many release images to keep. */
+    imagesToKeep: number;
     /** The post-switch watch. */
     watch: WatchArgs;
     /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"). */
@@ -107,9 +115,8 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
 /**
  * Routes traffic to the new slot: makes sure Caddy has the service's two-route config
  * (loaded only when missing or different), then flips the marker file (atomic, no Caddy
- * reload), verifies, records the deploy, watches the new slot and tells who is told. Prints
- * the deploy time. What the old slot and old images become is the retire step's
- * (renderRetireScript).
+ * reload), verifies, records the deploy, drains or keeps warm the old slot and prunes old
+ * images. Prints the deploy time.
  */
 export function renderSwitchScript(a: SwitchScriptArgs): string {
     const l = hostLayout(a.appDir);
@@ -141,6 +148,17 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         ...renderWatchLines(a, marker, facts),
         renderJournalLiveLines(),
+        !!a.previousContainer &&
+            (a.standby === "stopped"
+                ? sh`if docker inspect ${a.previousContainer} >/dev/null 2>&1; then say ${`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`}; docker stop -t ${a.drainGraceSeconds} ${a.previousContainer} >/dev/null || say ${`could not stop ${a.previousContainer}`}; fi`
+                : sh`say ${`keeping ${a.previousContainer} running as warm standby`}`),
+        // Prune: keep the newest N images of this service and anything a container uses.
+        sh`in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)`,
+        sh`docker image ls --filter ${`label=l9.service=${a.serviceName}`} --format '{{.CreatedAt}}\\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +${a.imagesToKeep + 1} | while read -r img; do`,
+        sh`  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue`,
+        sh`  case "$in_use" in *"$full"*) continue;; esac`,
+        sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
+        sh`done`,
         // A re-run of the same deploy (a heal, or a switch interrupted after its flip) tells
         // nobody; a new container is a release, an existing one the standby returning (a rollback).
         sh`if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi`,

@@ -67,8 +67,7 @@ export const oldImagesPruned: ResourceValidationPolicy = {
     enforcementLevel: "advisory",
     validateResource: (args, report) => {
         const script = String((args.props as Props).stdin ?? "");
-        // The retire step, which follows each switch (host-scripts/retire.ts).
-        if (args.type !== COMMAND_TYPE || !/^L9_STEP='retire /m.test(script)) return;
+        if (args.type !== COMMAND_TYPE || !script.includes("Caddy now routes to")) return;
         const keep = /tail -n \+(\d+)/.exec(script);
         if (!script.includes("docker image rm") || !keep) report(`${args.name} does not prune old images.`);
         else if (Number(keep[1]) - 1 > 10) report(`${args.name} keeps ${Number(keep[1]) - 1} images: more than 10 fills disks (pulumi config set imagesToKeep 3).`);

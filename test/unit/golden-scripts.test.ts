@@ -11,7 +11,6 @@ import { renderGateScript } from "../../host-scripts/gate";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
-import { renderRetireScript } from "../../host-scripts/retire";
 import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
@@ -73,15 +72,16 @@ const builders: Record<string, () => string> = {
             ...routing,
             slot: "green",
             previousContainer: "l9-blue",
+            standby: "stopped",
+            drainGraceSeconds: 30,
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
+            imageName: "l9-api",
+            imagesToKeep: 3,
             containerName: "l9-green",
             watch: { seconds: 60, failures: 3, checks: { port: 8002, healthPath: "/health?deep=1", smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }] } },
             notify: SAMPLE_NOTIFY,
             stepLockWaitSeconds: 420,
         }),
-    "retire.sh": () =>
-        renderRetireScript({ serviceName: "l9", appDir: "/opt/l9", serving: "green", previousContainer: "l9-blue", standby: "stopped", drainGraceSeconds: 30, imagesToKeep: 3, stepLockWaitSeconds: 420 }),
-    "retire-warm.sh": () => renderRetireScript({ serviceName: "l9", appDir: "/opt/l9", serving: "blue", previousContainer: "l9-green", standby: "warm", drainGraceSeconds: 30, imagesToKeep: 5, stepLockWaitSeconds: 420 }),
     "release-hooks.sh": () =>
         renderReleaseHooksScript({
             appDir: "/opt/l9",
@@ -116,7 +116,11 @@ const builders: Record<string, () => string> = {
             caddyAdmin: UNIX_ADMIN,
             slot: "blue",
             previousContainer: "l9-green",
+            standby: "warm",
+            drainGraceSeconds: 30,
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
+            imageName: "l9-api",
+            imagesToKeep: 3,
             containerName: "l9-blue",
             watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
             notify: SAMPLE_NOTIFY,
@@ -144,7 +148,11 @@ const builders: Record<string, () => string> = {
             ...CANARY_ROUTING,
             slot: "blue",
             previousContainer: "l9-green",
+            standby: "warm",
+            drainGraceSeconds: 30,
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
+            imageName: "l9-api",
+            imagesToKeep: 3,
             containerName: "l9-blue",
             watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
             notify: SAMPLE_NOTIFY,

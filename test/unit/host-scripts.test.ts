@@ -12,7 +12,6 @@ import { renderPreflightScript } from "../../host-scripts/preflight";
 import { quote, sh } from "../../host-scripts/shell";
 import { SAMPLE_NOTIFY, SAMPLE_SWITCH } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
-import { renderRetireScript } from "../../host-scripts/retire";
 import { slotEnvs } from "../../components/slot";
 
 /** `sh -n`: the script parses as POSIX shell. */
@@ -152,7 +151,7 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.not.contain("/config/");
     });
 
-    it("switch flips the marker file (no Caddy reload), verifies and records the deploy; it neither drains nor prunes", () => {
+    it("switch flips the marker file (no Caddy reload), verifies, records the deploy, drains the old slot and prunes", () => {
         const s = renderSwitchScript(switchArgs);
         parses(s);
         expect(s).to.contain("mv -f \"$tmp\" '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
@@ -163,25 +162,15 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.contain("does not route to green");
         expect(s).to.contain("'/opt/l9/deploys.jsonl'");
         expect(s).to.contain(`"tag":"v1.2.3-l9"`);
-        expect(s).to.not.contain("docker stop").and.not.contain("docker image rm");
-        const toBlue = renderSwitchScript({ ...switchArgs, slot: "blue" });
-        expect(toBlue).to.contain("rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
-        expect(renderSwitchScript({ ...switchArgs, previousContainer: undefined })).to.not.contain("l9-blue'");
-    });
-
-    it("retire drains the old slot (never one Caddy routes to) or keeps it warm, and prunes beyond imagesToKeep", () => {
-        const retire = { serviceName: "l9", appDir: "/opt/l9", serving: "green" as const, previousContainer: "l9-blue", standby: "stopped" as const, drainGraceSeconds: 30, imagesToKeep: 3, stepLockWaitSeconds: 420 };
-        const s = renderRetireScript(retire);
-        parses(s);
         expect(s).to.contain("docker stop -t 30 'l9-blue'");
         expect(s).to.contain("tail -n +4");
-        expect(s.indexOf(`[ "$routing" != 'blue' ] || fail`)).to.be.greaterThan(-1).and.lessThan(s.indexOf("docker stop"));
-        const warm = renderRetireScript({ ...retire, standby: "warm" });
+        expect(s.indexOf("l9-green.active")).to.be.lessThan(s.indexOf("docker stop"));
+        const toBlue = renderSwitchScript({ ...switchArgs, slot: "blue" });
+        expect(toBlue).to.contain("rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
+        const warm = renderSwitchScript({ ...switchArgs, standby: "warm" });
         expect(warm).to.not.contain("docker stop");
         expect(warm).to.contain("warm standby");
-        const first = renderRetireScript({ ...retire, previousContainer: undefined });
-        expect(first).to.not.contain("l9-blue");
-        expect(first).to.contain("tail -n +4");
+        expect(renderSwitchScript({ ...switchArgs, previousContainer: undefined })).to.not.contain("l9-blue'");
     });
 
     it("Caddy server config: green route on the marker file, blue fallback, loopback dials, hosts, versioned id", () => {

@@ -73,7 +73,7 @@ describe("unit: policy pack rules on the program's own resources", function () {
 
     it("old-images-pruned (advisory) reports keeping more than 10 images", async () => {
         expect(await judge({ imagesToKeep: "20" })).to.deep.equal([
-            "old-images-pruned: traffic-retire keeps 20 images: more than 10 fills disks (pulumi config set imagesToKeep 3).",
+            "old-images-pruned: traffic-caddy keeps 20 images: more than 10 fills disks (pulumi config set imagesToKeep 3).",
         ]);
         expect(rules.oldImagesPruned.enforcementLevel).to.equal("advisory");
     });

@@ -116,6 +116,13 @@ if [ "$settled" = no ]; then
   journal live "$time"
   mark_active live "$time"
 fi
+say 'keeping l9-green running as warm standby'
+in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
+docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +4 | while read -r img; do
+  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue
+  case "$in_use" in *"$full"*) continue;; esac
+  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true
+done
 if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi
 rm -f '/opt/l9/state/attempt-started'
 echo "$time"
