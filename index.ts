@@ -57,7 +57,9 @@ export = async () => {
     // the truth about which container Caddy routes to (state/host-record.ts).
     const servingFacts = renderServingFactsScript({ appDir: config.appDir, serviceName: config.serviceName, caddyAdmin: config.caddyAdmin });
     const verified = Promise.allSettled(
-        targets.map((t, i) => verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRun: servingFacts })),
+        targets.map((t, i) =>
+            verifyHostAccess(accesses[i], { host: t.host, port: t.sshPort, user: config.sshUser }, config.maxClockSkewSeconds, { alsoRun: servingFacts }),
+        ),
     ).then((results) => {
         const refused = results.flatMap((r, i) => {
             if (r.status === "rejected") return [describeHost(targets[i], multi, r.reason)];
@@ -93,8 +95,10 @@ export = async () => {
             const actor =
                 plans.every((p) => p.transition === "unchanged") && previous.deployedBy
                     ? previous.deployedBy
-                    : config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
-            plans.forEach((plan, i) => pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`));
+                    : (config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`);
+            plans.forEach((plan, i) =>
+                pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`),
+            );
             return { plans, actor };
         }),
     );
@@ -142,7 +146,10 @@ export = async () => {
     return {
         releaseTag: config.releaseTag,
         hosts: Object.fromEntries(
-            targets.map((t, i) => [t.name, { address: `${t.host}:${t.sshPort}`, tag: config.releaseTag, transition: plans[i].transition, ...hostOutputs(outs[i]) }]),
+            targets.map((t, i) => [
+                t.name,
+                { address: `${t.host}:${t.sshPort}`, tag: config.releaseTag, transition: plans[i].transition, ...hostOutputs(outs[i]) },
+            ]),
         ),
         deployedBy: actor,
         maintenance: outs[0].maintenance,

@@ -94,7 +94,11 @@ function compile() {
         const text = fs.readFileSync(file, "utf8");
         // No source maps: @pulumi/pulumi maps every resource's construction stack through them,
         // which cost about 0.4 s a run. Compiled lines stay close to the TypeScript ones.
-        const out = ts.transpileModule(text, { compilerOptions: { ...options, sourceMap: false, inlineSourceMap: false }, fileName: file, reportDiagnostics: true });
+        const out = ts.transpileModule(text, {
+            compilerOptions: { ...options, sourceMap: false, inlineSourceMap: false },
+            fileName: file,
+            reportDiagnostics: true,
+        });
         const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
         if (errors.length > 0) {
             const where = (/** @type {import("typescript").Diagnostic} */ d) => {

@@ -1,7 +1,14 @@
 import { Color } from "../state/slot-machine";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { driftMetricsFile, renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../host-scripts/drift-check";
+import {
+    driftMetricsFile,
+    renderDriftCheckScript,
+    renderDriftCronFile,
+    renderDriftJobCheckScript,
+    renderInstallDriftJobScript,
+    renderRemoveDriftJobScript,
+} from "../host-scripts/drift-check";
 import { RoutingArgs } from "../host-scripts/routing";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin, scriptSha256 } from "./host";
@@ -38,7 +45,6 @@ export interface DriftJobArgs {
     readonly metricsDir: string;
 }
 
-
 /**
  * The host-side drift job: a check script and its /etc/cron.d entry, re-rendered at each
  * deploy with what went live. Its probe notices a removed or edited cron file or script.
@@ -57,23 +63,21 @@ export class DriftJob extends pulumi.ComponentResource {
         const logFile = `${hostLayout(args.appDir).logDir}/drift.log`;
         const metricsFile = driftMetricsFile(args.metricsDir, args.serviceName);
         const cron = renderDriftCronFile({ serviceName: args.serviceName, schedule: args.schedule, user: args.user, scriptPath: this.scriptPath, logFile });
-        const script = pulumi
-            .all([args.commit, args.imageId])
-            .apply(([commit, imageId]) =>
-                renderDriftCheckScript({
-                    serviceName: args.serviceName,
-                    worktree: args.worktree,
-                    commit,
-                    containerName: args.containerName,
-                    imageId,
-                    routing: args.routing,
-                    activeSlot: args.activeSlot,
-                    envFile: args.envFile,
-                    metricsDir: args.metricsDir,
-                    cronFile: this.cronPath,
-                    cronSha256: scriptSha256(cron),
-                }),
-            );
+        const script = pulumi.all([args.commit, args.imageId]).apply(([commit, imageId]) =>
+            renderDriftCheckScript({
+                serviceName: args.serviceName,
+                worktree: args.worktree,
+                commit,
+                containerName: args.containerName,
+                imageId,
+                routing: args.routing,
+                activeSlot: args.activeSlot,
+                envFile: args.envFile,
+                metricsDir: args.metricsDir,
+                cronFile: this.cronPath,
+                cronSha256: scriptSha256(cron),
+            }),
+        );
         const probe = new HostFactProbe(
             `${name}-job-facts`,
             {
@@ -89,7 +93,10 @@ export class DriftJob extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                ...scriptOnStdin("drift job", script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron }))),
+                ...scriptOnStdin(
+                    "drift job",
+                    script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron })),
+                ),
                 delete: renderRemoveDriftJobScript({ ...paths, metricsFile }),
                 // Where it writes is part of its identity: a new place (a serviceName rename, another
                 // metricsDir) replaces it, and the delete removes what the old place held.

@@ -152,7 +152,15 @@ export class Host extends pulumi.ComponentResource {
                             pulumi
                                 .all([args.appDir, args.serviceName, args.owner, args.caddyAdmin, args.minFreeDiskMb])
                                 .apply(([appDir, serviceName, owner, caddyAdmin, minFreeDiskMb]) =>
-                                    renderPreflightScript({ appDir, serviceName, owner, caddyAdmin, minFreeDiskMb, certificates: args.certificates, pauseSeconds: args.pauseSeconds }),
+                                    renderPreflightScript({
+                                        appDir,
+                                        serviceName,
+                                        owner,
+                                        caddyAdmin,
+                                        minFreeDiskMb,
+                                        certificates: args.certificates,
+                                        pauseSeconds: args.pauseSeconds,
+                                    }),
                                 ),
                         ),
                         triggers,

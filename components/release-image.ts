@@ -38,7 +38,10 @@ export class ReleaseImage extends pulumi.ComponentResource {
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                ...scriptOnStdin(`image ${args.tag}`, pulumi.output(args.commit).apply((commit) => renderImageBuildScript({ ...args, commit }))),
+                ...scriptOnStdin(
+                    `image ${args.tag}`,
+                    pulumi.output(args.commit).apply((commit) => renderImageBuildScript({ ...args, commit })),
+                ),
             },
             { parent: this },
         );

@@ -165,7 +165,14 @@ export class L9Runtime extends pulumi.ComponentResource {
         // that release lands on the host: its worktree, image and container wait for it.
         const envFile = new EnvFile(
             `${p}env`,
-            { connection: host.connection, probe: host.probe, path: layout.envFile, env: c.env, tag: desiredTag, envExample: releaseTags.get(desiredTag)!.envExample },
+            {
+                connection: host.connection,
+                probe: host.probe,
+                path: layout.envFile,
+                env: c.env,
+                tag: desiredTag,
+                envExample: releaseTags.get(desiredTag)!.envExample,
+            },
             { parent: this },
         );
 
@@ -187,7 +194,15 @@ export class L9Runtime extends pulumi.ComponentResource {
                 tag,
                 new ReleaseImage(
                     `${p}image-${tag}`,
-                    { connection: host.connection, appDir: c.appDir, tag, commit: releaseTags.get(tag)!.commit, imageName, serviceName: c.serviceName, dockerfile: c.dockerfile },
+                    {
+                        connection: host.connection,
+                        appDir: c.appDir,
+                        tag,
+                        commit: releaseTags.get(tag)!.commit,
+                        imageName,
+                        serviceName: c.serviceName,
+                        dockerfile: c.dockerfile,
+                    },
                     { parent: this, dependsOn: [checkout] },
                 ),
             );
@@ -250,7 +265,9 @@ export class L9Runtime extends pulumi.ComponentResource {
         };
         // Scripts that notify read the targets file: it is written before them.
         const notifyTargets =
-            c.notify.length > 0 ? new NotifyTargets(`${p}notify`, { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight) : undefined;
+            c.notify.length > 0
+                ? new NotifyTargets(`${p}notify`, { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight)
+                : undefined;
         const traffic = new TrafficSwitch(
             `${p}traffic`,
             {
@@ -295,7 +312,11 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this, dependsOn: [...slots.values(), envFile, ...(notifyTargets ? [notifyTargets] : [])] },
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
-        new MaintenanceMode(`${p}maintenance`, { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message }, { parent: this, dependsOn: [traffic] });
+        new MaintenanceMode(
+            `${p}maintenance`,
+            { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message },
+            { parent: this, dependsOn: [traffic] },
+        );
         const maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
 
         new DriftJob(

@@ -59,9 +59,12 @@ export interface SlotArgs {
  * 0.0.0.0 is the container's own interfaces, published on the host's 127.0.0.1 only.
  */
 export function slotEnvs(env: Record<string, string>, networkMode: NetworkMode, port: number, containerPort: number): string[] {
-    const listen: Record<string, string> = networkMode === "host" ? { PORT: String(port), HOST: "127.0.0.1" } : { PORT: String(containerPort), HOST: "0.0.0.0" };
+    const listen: Record<string, string> =
+        networkMode === "host" ? { PORT: String(port), HOST: "127.0.0.1" } : { PORT: String(containerPort), HOST: "0.0.0.0" };
     const all: Record<string, string> = { ...env, ...listen };
-    return Object.keys(all).sort().map((k) => `${k}=${all[k]}`);
+    return Object.keys(all)
+        .sort()
+        .map((k) => `${k}=${all[k]}`);
 }
 
 /**

@@ -63,7 +63,6 @@ export interface TrafficSwitchArgs {
     readonly stepLockWaitSeconds: number;
 }
 
-
 /**
  * The gate, the release hooks, then the switch. The gate checks the target slot (Docker
  * health, health endpoint, smoke requests, log scan); the hooks back up and migrate; only
@@ -140,10 +139,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [gate] },
             );
         // A canary needs a serving slot to stand next to: none on a first deploy.
-        const canary =
-            args.canary && args.previousContainer
-                ? this.canary(name, args, args.canary, hooks ?? gate, lockWait)
-                : undefined;
+        const canary = args.canary && args.previousContainer ? this.canary(name, args, args.canary, hooks ?? gate, lockWait) : undefined;
         const switchScript = pulumi.all([args.record, deployId.hex]).apply(([record, id]) =>
             renderSwitchScript({
                 ...routing,
@@ -182,7 +178,15 @@ export class TrafficSwitch extends pulumi.ComponentResource {
      * script itself gives a returning standby, or a slot that already serves, no canary.
      */
     private canary(name: string, args: TrafficSwitchArgs, plan: CanaryPlan, after: pulumi.Resource, lockWait: number): command.remote.Command {
-        const canaryScript = renderCanaryScript({ ...args.routing, slot: args.target, tag: args.tag, containerName: args.containerName, plan, notify: args.notify, stepLockWaitSeconds: lockWait });
+        const canaryScript = renderCanaryScript({
+            ...args.routing,
+            slot: args.target,
+            tag: args.tag,
+            containerName: args.containerName,
+            plan,
+            notify: args.notify,
+            stepLockWaitSeconds: lockWait,
+        });
         const step = new command.remote.Command(
             `${name}-canary`,
             {

@@ -38,13 +38,31 @@ const WEBHOOK_URL = /^https?:\/\/[A-Za-z0-9._~:/?#@!&+,;=%\[\]-]+$/;
 const isTraversing = (p: string) => p.split("/").some((part) => part === ".." || part === ".");
 
 /** Directories appDir may be inside of but never be: every deploy chmods appDir, and destroy empties it. */
-const SYSTEM_DIRS = new Set(["/root", "/home", "/var", "/var/lib", "/var/log", "/var/tmp", "/var/cache", "/var/spool", "/var/backups", "/var/opt", "/tmp", "/srv", "/opt", "/mnt", "/media", "/usr/local"]);
+const SYSTEM_DIRS = new Set([
+    "/root",
+    "/home",
+    "/var",
+    "/var/lib",
+    "/var/log",
+    "/var/tmp",
+    "/var/cache",
+    "/var/spool",
+    "/var/backups",
+    "/var/opt",
+    "/tmp",
+    "/srv",
+    "/opt",
+    "/mnt",
+    "/media",
+    "/usr/local",
+]);
 /** Trees that belong to the system: appDir is never inside them. */
 const SYSTEM_TREES = /^\/(?:etc|usr|bin|sbin|lib[^/]*|boot|dev|proc|sys|run)(?:\/|$)/;
 
 /** Why `p` (trailing slashes removed) is a system path, or undefined. */
 export function systemPathProblem(p: string): string | undefined {
-    if (SYSTEM_DIRS.has(p)) return `must not be ${p} itself: l9-deploy owns its appDir entirely (it sets its mode, and destroy empties it). Use a directory of its own, e.g. ${p === "/opt" ? "/opt/l9" : `${p}/l9`}`;
+    if (SYSTEM_DIRS.has(p))
+        return `must not be ${p} itself: l9-deploy owns its appDir entirely (it sets its mode, and destroy empties it). Use a directory of its own, e.g. ${p === "/opt" ? "/opt/l9" : `${p}/l9`}`;
     if (SYSTEM_TREES.test(p)) return `must not be under /${p.split("/")[1]}, which belongs to the system. Use a directory of its own, e.g. /opt/l9`;
     return undefined;
 }
@@ -58,13 +76,25 @@ const smokeRequest = z.object({
     expectStatus: z.coerce.number().int().min(100).max(599).default(200),
 });
 
-const singleLine = (what: string) => z.string().min(1).regex(/^[^\n\r\0]+$/, `must be a single-line ${what}`);
+const singleLine = (what: string) =>
+    z
+        .string()
+        .min(1)
+        .regex(/^[^\n\r\0]+$/, `must be a single-line ${what}`);
 
 const notifyTarget = z
     .object({
         format: z.enum(["json", "telegram"]).default("json"),
-        url: z.string().regex(WEBHOOK_URL, "must be an http(s) URL without spaces or quotes, e.g. https://hooks.slack.com/services/... or https://api.telegram.org/bot<token>/sendMessage"),
-        chatId: z.string().regex(/^-?[0-9]+$|^@[A-Za-z0-9_]{5,}$/, "must be a Telegram chat id (digits) or @channelname").optional(),
+        url: z
+            .string()
+            .regex(
+                WEBHOOK_URL,
+                "must be an http(s) URL without spaces or quotes, e.g. https://hooks.slack.com/services/... or https://api.telegram.org/bot<token>/sendMessage",
+            ),
+        chatId: z
+            .string()
+            .regex(/^-?[0-9]+$|^@[A-Za-z0-9_]{5,}$/, "must be a Telegram chat id (digits) or @channelname")
+            .optional(),
     })
     .strict()
     .refine((t) => t.format !== "telegram" || t.chatId !== undefined, { message: "a telegram target needs chatId", path: ["chatId"] });
@@ -72,8 +102,16 @@ const notifyTarget = z
 const maintenance = z
     .object({
         enabled: bool.default(false),
-        message: z.string().min(1).max(4000).regex(/^[^\0]*$/, "must not contain NUL bytes").default("The service is down for maintenance. Please retry in a few minutes."),
-        allowPaths: z.array(z.string().regex(/^\/[A-Za-z0-9._~+,=:@%/*-]*$/, "must be a URL path such as /health or /status/*")).max(50).optional(),
+        message: z
+            .string()
+            .min(1)
+            .max(4000)
+            .regex(/^[^\0]*$/, "must not contain NUL bytes")
+            .default("The service is down for maintenance. Please retry in a few minutes."),
+        allowPaths: z
+            .array(z.string().regex(/^\/[A-Za-z0-9._~+,=:@%/*-]*$/, "must be a URL path such as /health or /status/*"))
+            .max(50)
+            .optional(),
     })
     .strict();
 
@@ -91,7 +129,10 @@ const canary = z
             .number()
             .min(0)
             .max(100)
-            .refine((r) => Number.isInteger(Math.round(r * 100)) && Math.abs(r * 100 - Math.round(r * 100)) < 1e-9, "must be a percentage with at most two decimals, e.g. 10 or 2.5")
+            .refine(
+                (r) => Number.isInteger(Math.round(r * 100)) && Math.abs(r * 100 - Math.round(r * 100)) < 1e-9,
+                "must be a percentage with at most two decimals, e.g. 10 or 2.5",
+            )
             .default(10),
         minRequests: z.coerce.number().int().min(1).max(1_000_000).default(20),
         sticky: bool.default(false),
@@ -121,7 +162,10 @@ export const configSchema = z
     .object({
         host: z.string().regex(HOST, "must be a host name or an IP address").optional(),
         sshPort: port.default(22),
-        sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
+        sshUser: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name")
+            .default("root"),
         hostKey: z
             .string()
             .trim()
@@ -151,7 +195,10 @@ export const configSchema = z
             }, "must not carry credentials (user:token@). Use a deploy key over SSH (git@host:team/l9.git, the key in the host user's ~/.ssh), or a git credential helper on the host"),
         mainBranch: z.string().regex(SAFE_WORD, "must be a branch name of letters, digits, '.', '_' and '-'").default("main"),
         verifyTagSignature: bool.default(false),
-        serviceName: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and '-', starting with a letter").default("l9"),
+        serviceName: z
+            .string()
+            .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and '-', starting with a letter")
+            .default("l9"),
         appDir: z
             .string()
             .regex(SAFE_PATH, "must be an absolute path of letters, digits, '.', '_', '-' and '/'")
@@ -175,9 +222,20 @@ export const configSchema = z
         greenPort: port.default(8002),
         healthPath: z.string().regex(HTTP_PATH, "must be an absolute URL path such as /health").default("/health"),
         healthTimeoutSeconds: z.coerce.number().int().min(5).max(900).default(60),
-        healthcheckCommand: z.string().min(1).regex(/^[^\n\r\0]+$/, "must be a single-line shell command run inside the container, e.g. curl -fsS http://127.0.0.1:$PORT/health").optional(),
+        healthcheckCommand: z
+            .string()
+            .min(1)
+            .regex(/^[^\n\r\0]+$/, "must be a single-line shell command run inside the container, e.g. curl -fsS http://127.0.0.1:$PORT/health")
+            .optional(),
         smokeRequests: jsonOf(z.array(smokeRequest).max(50)).default([]),
-        logScanPatterns: jsonOf(z.array(z.string().min(1).regex(/^[^\n\r\0]+$/, "must be a single line"))).default(["Traceback", "FATAL", "panic:"]),
+        logScanPatterns: jsonOf(
+            z.array(
+                z
+                    .string()
+                    .min(1)
+                    .regex(/^[^\n\r\0]+$/, "must be a single line"),
+            ),
+        ).default(["Traceback", "FATAL", "panic:"]),
         standby: z.enum(["warm", "stopped"]).default("warm"),
         restartPolicy: z.enum(["unless-stopped", "always", "on-failure", "no"]).default("unless-stopped"),
         drainGraceSeconds: z.coerce.number().int().min(0).max(600).default(30),
@@ -204,7 +262,7 @@ export const configSchema = z
             .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
             .default("/var/lib/prometheus/node-exporter"),
         minFreeDiskMb: z.coerce.number().int().min(0).default(2048),
-        backup: singleLine("shell command run on the host (its stdout is the backup), e.g. pg_dump -Fc \"$DATABASE_URL\"").optional(),
+        backup: singleLine('shell command run on the host (its stdout is the backup), e.g. pg_dump -Fc "$DATABASE_URL"').optional(),
         backupsToKeep: z.coerce.number().int().min(1).max(365).default(7),
         backupRequired: bool.default(false),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
@@ -230,16 +288,25 @@ export const configSchema = z
         watchFailures: z.coerce.number().int().min(1).max(100).default(3),
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),
         maxClockSkewSeconds: z.coerce.number().int().min(1).max(3600).default(30),
-        deployedBy: z.string().regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)").optional(),
+        deployedBy: z
+            .string()
+            .regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)")
+            .optional(),
     })
     .superRefine((c, ctx) => {
         if (c.hosts) {
             for (const key of ["host", "hostKey"] as const) {
-                if (c[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "is set together with hosts: set either host, hostKey and sshPort (one VPS) or hosts (a list), not both" });
+                if (c[key] !== undefined)
+                    ctx.addIssue({
+                        code: "custom",
+                        path: [key],
+                        message: "is set together with hosts: set either host, hostKey and sshPort (one VPS) or hosts (a list), not both",
+                    });
             }
         } else {
             if (c.host === undefined) ctx.addIssue({ code: "custom", path: ["host"], message: "is required but not set (or set hosts: a list of VPSes)" });
-            if (c.hostKey === undefined) ctx.addIssue({ code: "custom", path: ["hostKey"], message: "is required but not set (the host's public key, pinned)" });
+            if (c.hostKey === undefined)
+                ctx.addIssue({ code: "custom", path: ["hostKey"], message: "is required but not set (the host's public key, pinned)" });
         }
         let pattern: RegExp | undefined;
         try {
@@ -255,7 +322,10 @@ export const configSchema = z
         }
         const listenPort = Number(c.caddyListen.split(":").pop());
         const adminPort = caddyAdminSocket(c.caddyAdmin) ? undefined : Number(c.caddyAdmin.split(":").pop());
-        for (const [field, value] of [["bluePort", c.bluePort], ["greenPort", c.greenPort]] as const) {
+        for (const [field, value] of [
+            ["bluePort", c.bluePort],
+            ["greenPort", c.greenPort],
+        ] as const) {
             if (value === listenPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyListen's port ${listenPort}` });
             if (value === adminPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyAdmin's port ${adminPort}` });
         }
@@ -282,21 +352,21 @@ export const FIX_HINTS: Record<string, string> = {
     tagPattern: "pulumi config set tagPattern '^v\\d+\\.\\d+\\.\\d+-l9$'",
     repoUrl: "pulumi config set repoUrl git@example.com:team/l9.git",
     appDir: "pulumi config set appDir /opt/l9",
-    env: "pulumi config set --secret env '{\"APP_SECRET\":\"...\",\"DATABASE_URL\":\"...\"}'",
+    env: 'pulumi config set --secret env \'{"APP_SECRET":"...","DATABASE_URL":"..."}\'',
     bluePort: "pulumi config set bluePort 8001",
     greenPort: "pulumi config set greenPort 8002",
-    smokeRequests: "pulumi config set smokeRequests '[{\"method\":\"GET\",\"path\":\"/api/smoke\",\"expectStatus\":200}]'",
+    smokeRequests: 'pulumi config set smokeRequests \'[{"method":"GET","path":"/api/smoke","expectStatus":200}]\'',
     caddyAdmin: "pulumi config set caddyAdmin unix//run/caddy/admin.sock (Caddy's admin listen address; or 127.0.0.1:2019)",
     networkMode: "pulumi config set networkMode bridge",
     caddyListen: "pulumi config set caddyListen :443",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
-    migrate: "pulumi config set migrate '[\"alembic\",\"upgrade\",\"head\"]' (arguments after the image, as in docker run IMAGE ...)",
+    migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
-    notify: "pulumi config set --secret notify '[{\"format\":\"json\",\"url\":\"https://hooks.example.com/l9\"},{\"format\":\"telegram\",\"url\":\"https://api.telegram.org/bot<token>/sendMessage\",\"chatId\":\"-100123\"}]'",
-    maintenance: "pulumi config set maintenance '{\"enabled\":true,\"message\":\"Back at 04:00 UTC\",\"allowPaths\":[\"/health\"]}'",
-    canary: "pulumi config set canary '{\"percent\":20,\"steps\":2,\"stepSeconds\":60,\"maxErrorRate\":10}' (percent 1-99 of requests; maxErrorRate in percent of the canary's requests)",
-    hosts: "pulumi config set hosts '[{\"name\":\"web-1\",\"host\":\"203.0.113.10\",\"hostKey\":\"ssh-ed25519 AAAA...\"},{\"name\":\"web-2\",\"host\":\"203.0.113.11\",\"sshPort\":22,\"hostKey\":\"ssh-ed25519 AAAA...\"}]'",
-    rollout: "pulumi config set rollout '{\"batchSize\":1,\"pauseSeconds\":30}'",
+    notify: 'pulumi config set --secret notify \'[{"format":"json","url":"https://hooks.example.com/l9"},{"format":"telegram","url":"https://api.telegram.org/bot<token>/sendMessage","chatId":"-100123"}]\'',
+    maintenance: 'pulumi config set maintenance \'{"enabled":true,"message":"Back at 04:00 UTC","allowPaths":["/health"]}\'',
+    canary: 'pulumi config set canary \'{"percent":20,"steps":2,"stepSeconds":60,"maxErrorRate":10}\' (percent 1-99 of requests; maxErrorRate in percent of the canary\'s requests)',
+    hosts: 'pulumi config set hosts \'[{"name":"web-1","host":"203.0.113.10","hostKey":"ssh-ed25519 AAAA..."},{"name":"web-2","host":"203.0.113.11","sshPort":22,"hostKey":"ssh-ed25519 AAAA..."}]\'',
+    rollout: 'pulumi config set rollout \'{"batchSize":1,"pauseSeconds":30}\'',
     watchSeconds: "pulumi config set watchSeconds 60",
     minCertDays: "pulumi config set minCertDays 14",
 };

@@ -220,7 +220,11 @@ function canaryRoutes(a: CaddyServerArgs, canary: CanaryRouting, hostMatch: { ho
 
 /** The `@id` that names this exact server config: present in Caddy means the config is current. */
 export function caddyConfigId(a: CaddyServerArgs): string {
-    const hash = crypto.createHash("sha256").update(JSON.stringify(serverBody(a))).digest("hex").slice(0, 12);
+    const hash = crypto
+        .createHash("sha256")
+        .update(JSON.stringify(serverBody(a)))
+        .digest("hex")
+        .slice(0, 12);
     return `${a.serviceName}-config-${hash}`;
 }
 
@@ -281,8 +285,8 @@ export function renderForeignServerCheckLine(caddyAdmin: string, serviceName: st
 }
 
 /** What to do about a Caddy server of the service's name that l9-deploy did not create. */
-export const FOREIGN_SERVER_FIX = "Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed";
-
+export const FOREIGN_SERVER_FIX =
+    "Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed";
 
 /** `admin` and `api` for the admin API, and a check that it answers (else nothing moved). */
 export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
@@ -327,8 +331,7 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
             ),
         // Without a canary, no logger of the canary is left behind: its file may go (the marker
         // directory is the service's), and Caddy does not start on a log it cannot open.
-        !a.canary &&
-            sh`  ${renderRemoveCanaryLoggerLine(a.caddyAdmin, a.serviceName)}`,
+        !a.canary && sh`  ${renderRemoveCanaryLoggerLine(a.caddyAdmin, a.serviceName)}`,
         sh`  servers=$(${curl} -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
         sh`  case "$servers" in`,
         sh`    "{"*) ;;`,
@@ -339,9 +342,7 @@ export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string 
         sh`  say ${`loading Caddy server `}"$caddy_server_name"${` on ${a.listen}`}`,
         sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"`,
         sh`}`,
-        a.canary
-            ? sh`{ ${configCurrent} && canary_log_current; } || load_config`
-            : sh`${configCurrent} || load_config`,
+        a.canary ? sh`{ ${configCurrent} && canary_log_current; } || load_config` : sh`${configCurrent} || load_config`,
     );
 }
 

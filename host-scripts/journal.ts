@@ -22,7 +22,18 @@ export interface DeployRecordFields {
 
 /** The record as one JSON line; status, time and env fingerprint are filled in on the host. */
 export function deployRecordTemplate(slot: Color, r: DeployRecordFields): string {
-    return JSON.stringify({ id: r.id, tag: r.tag, commit: r.commit, imageId: r.imageId, slot, status: "@STATUS@", release: "@RELEASE@", envFingerprint: "@ENV@", actor: r.actor, time: "@TIME@" });
+    return JSON.stringify({
+        id: r.id,
+        tag: r.tag,
+        commit: r.commit,
+        imageId: r.imageId,
+        slot,
+        status: "@STATUS@",
+        release: "@RELEASE@",
+        envFingerprint: "@ENV@",
+        actor: r.actor,
+        time: "@TIME@",
+    });
 }
 
 /** The part of a record that names the deploy (id, release, slot; not who runs it): how a re-run finds its own record. */
@@ -84,12 +95,7 @@ export function renderJournalSwitchingLines(appDir: string, greenMarker: string)
 
 /** The deploy passed its watch (or had none): journaled `live` once, at the time of its flip (the deploy time). */
 export function renderJournalLiveLines(): ShellText {
-    return lines(
-        sh`if [ "$settled" = no ]; then`,
-        sh`  journal live "$time"`,
-        sh`  mark_active live "$time"`,
-        sh`fi`,
-    );
+    return lines(sh`if [ "$settled" = no ]; then`, sh`  journal live "$time"`, sh`  mark_active live "$time"`, sh`fi`);
 }
 
 /** Traffic went back to the standby: its record serves again (if it is known; else this deploy's, switched back). */

@@ -79,9 +79,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         sh`out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"`,
         // However the script ends (a failure, a timeout, the SSH session of a killed `pulumi up`
         // hanging up), no migration container stays behind to keep running.
-        m
-            ? sh`hooks_cleanup() { rm -f "$out"; docker rm -f ${migrateContainer} >/dev/null 2>&1 || true; }`
-            : sh`hooks_cleanup() { rm -f "$out"; }`,
+        m ? sh`hooks_cleanup() { rm -f "$out"; docker rm -f ${migrateContainer} >/dev/null 2>&1 || true; }` : sh`hooks_cleanup() { rm -f "$out"; }`,
         sh`trap hooks_cleanup EXIT`,
         sh`trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM`,
         !!b &&

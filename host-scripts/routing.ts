@@ -35,7 +35,17 @@ export type SlotPorts = Pick<RoutingArgs, "bluePort" | "greenPort">;
 /** Caddy's view of the routing: the server config's inputs and the admin address. */
 export function caddyServerArgs(r: RoutingArgs): CaddyServerArgs & { caddyAdmin: string } {
     const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin, canary } = r;
-    return { serviceName, listen: caddyListen, hosts: caddyHosts, bluePort, greenPort, markerDir: caddyMarkerDir(serviceName), maintenance, caddyAdmin, ...(canary ? { canary } : {}) };
+    return {
+        serviceName,
+        listen: caddyListen,
+        hosts: caddyHosts,
+        bluePort,
+        greenPort,
+        markerDir: caddyMarkerDir(serviceName),
+        maintenance,
+        caddyAdmin,
+        ...(canary ? { canary } : {}),
+    };
 }
 
 /** The loopback port a slot's container answers on. */

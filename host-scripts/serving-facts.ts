@@ -23,6 +23,8 @@ export function renderServingFactsScript(a: { appDir: string; serviceName: strin
         sh`echo "caddy_server=$caddy_server"`,
         sh`printf 'servers=%s\\n' "$(${adminCurl(a.caddyAdmin)} -fsS -m 5 ${adminUrl(a.caddyAdmin, "/config/apps/http/servers")} 2>/dev/null | tr -d '\\n')"`,
         ...COLORS.map((c) => sh`printf '%s=%s\\n' ${c} "$(docker inspect -f '{{index .Config.Labels "l9.tag"}}' ${`${a.serviceName}-${c}`} 2>/dev/null)"`),
-        ...COLORS.map((c) => sh`printf '%s=%s\\n' ${`${c}_network`} "$(docker inspect -f '{{.HostConfig.NetworkMode}}' ${`${a.serviceName}-${c}`} 2>/dev/null)"`),
+        ...COLORS.map(
+            (c) => sh`printf '%s=%s\\n' ${`${c}_network`} "$(docker inspect -f '{{.HostConfig.NetworkMode}}' ${`${a.serviceName}-${c}`} 2>/dev/null)"`,
+        ),
     ).text;
 }

@@ -25,6 +25,11 @@ export function renderStepLockLines(appDir: string, waitSeconds: number): ShellT
  * The longest a release step of this service can hold the lock: both hooks at their bound, a
  * canary's steps, a switch's watch and drain, and 5 minutes for the rest (checks, prune).
  */
-export function stepLockWaitSeconds(a: { watchSeconds: number; drainGraceSeconds: number; hookTimeoutSeconds: number; canary?: { steps: number; stepSeconds: number } }): number {
+export function stepLockWaitSeconds(a: {
+    watchSeconds: number;
+    drainGraceSeconds: number;
+    hookTimeoutSeconds: number;
+    canary?: { steps: number; stepSeconds: number };
+}): number {
     return 2 * a.hookTimeoutSeconds + (a.canary ? a.canary.steps * a.canary.stepSeconds : 0) + a.watchSeconds + a.drainGraceSeconds + 300;
 }

@@ -1,10 +1,4 @@
-import {
-    renderCaddyAdminLines,
-    renderCaddyFactsLines,
-    renderClearCanaryLine,
-    renderLoadConfigLines,
-    renderSetMarkerLine,
-} from "./caddy";
+import { renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
 import { hostLayout } from "./layout";
 import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 import { Color, otherColor } from "../state/slot-machine";

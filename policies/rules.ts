@@ -18,7 +18,8 @@ const RELEASE_TAG = /^v\d+\.\d+\.\d+(?:-[A-Za-z0-9.-]+)?$/;
 
 type Props = Record<string, any>;
 const isContainer = (type: string) => type === CONTAINER_TYPE;
-const label = (p: Props, name: string): string | undefined => (p.labels as Array<{ label: string; value: string }> | undefined)?.find((l) => l.label === name)?.value;
+const label = (p: Props, name: string): string | undefined =>
+    (p.labels as Array<{ label: string; value: string }> | undefined)?.find((l) => l.label === name)?.value;
 
 export const containerRestartPolicy: ResourceValidationPolicy = {
     name: "container-restart-policy",
@@ -42,9 +43,12 @@ export const containerReleaseImage: ResourceValidationPolicy = {
         const p = args.props as Props;
         const tag = label(p, "l9.tag");
         if (typeof tag !== "string" || !RELEASE_TAG.test(tag)) {
-            report(`${args.name} runs release "${tag ?? "(none)"}", which is not a semantic release tag like v1.2.3-l9 (tagPattern may allow it; this organisation does not).`);
+            report(
+                `${args.name} runs release "${tag ?? "(none)"}", which is not a semantic release tag like v1.2.3-l9 (tagPattern may allow it; this organisation does not).`,
+            );
         }
-        if (typeof p.image === "string" && !p.image.startsWith("sha256:")) report(`${args.name} runs image "${p.image}" by name; it must run the image id built from its tag.`);
+        if (typeof p.image === "string" && !p.image.startsWith("sha256:"))
+            report(`${args.name} runs image "${p.image}" by name; it must run the image id built from its tag.`);
     },
 };
 
@@ -70,17 +74,21 @@ export const oldImagesPruned: ResourceValidationPolicy = {
         if (args.type !== COMMAND_TYPE || !script.includes("Caddy now routes to")) return;
         const keep = /tail -n \+(\d+)/.exec(script);
         if (!script.includes("docker image rm") || !keep) report(`${args.name} does not prune old images.`);
-        else if (Number(keep[1]) - 1 > 10) report(`${args.name} keeps ${Number(keep[1]) - 1} images: more than 10 fills disks (pulumi config set imagesToKeep 3).`);
+        else if (Number(keep[1]) - 1 > 10)
+            report(`${args.name} keeps ${Number(keep[1]) - 1} images: more than 10 fills disks (pulumi config set imagesToKeep 3).`);
     },
 };
 
 export const containerNetworkIsolated: ResourceValidationPolicy = {
     name: "container-network-isolated",
-    description: "Slot containers run in their own network namespace (bridge): the app cannot reach the host's loopback services, Caddy's admin API among them.",
+    description:
+        "Slot containers run in their own network namespace (bridge): the app cannot reach the host's loopback services, Caddy's admin API among them.",
     enforcementLevel: "advisory",
     validateResource: (args, report) => {
         if (!isContainer(args.type) || (args.props as Props).networkMode !== "host") return;
-        report(`${args.name} shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port (pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`);
+        report(
+            `${args.name} shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port (pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`,
+        );
     },
 };
 

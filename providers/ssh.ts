@@ -37,7 +37,9 @@ export async function runProbeScript(conn: ProbeConnection, script: string, atte
     const once = () =>
         new Promise<ScriptResult>((resolve, reject) => {
             // The destination follows "--": ssh never reads it as an option.
-            const child = spawn("ssh", [...conn.sshOptions, "-p", String(conn.port), "--", `${conn.user}@${conn.host}`, `sh -c ${quoted}`], { stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn("ssh", [...conn.sshOptions, "-p", String(conn.port), "--", `${conn.user}@${conn.host}`, `sh -c ${quoted}`], {
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

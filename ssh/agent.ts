@@ -73,7 +73,6 @@ export function ensureControlDir(dir: string, privateKey: string, base = CONTROL
     return control;
 }
 
-
 /**
  * The watcher that stops a stack's agent once every Pulumi operation using it has ended: it
  * waits for `pid` (the language host of this operation; it lives until the engine is done,
@@ -124,7 +123,8 @@ function withStackLock<T>(dir: string, fn: () => T): T {
             fs.rmSync(lock, { recursive: true, force: true });
             continue;
         }
-        if (Date.now() > deadline) throw new Error(`${lock} is held by process ${holder || "(unknown)"} for over a minute; if no Pulumi operation of this stack runs, remove it`);
+        if (Date.now() > deadline)
+            throw new Error(`${lock} is held by process ${holder || "(unknown)"} for over a minute; if no Pulumi operation of this stack runs, remove it`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     }
     fs.writeFileSync(path.join(lock, "pid"), `${process.pid}\n`, { mode: 0o600 });
@@ -198,7 +198,8 @@ export function prepareHostAccess(a: HostAccessArgs): HostAccess {
  * agent for good. Pure.
  */
 export function addKeyArgs(lifetimeSeconds: number): string[] {
-    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) throw new Error(`the deploy key's lifetime in the agent must be a positive number of seconds, got ${lifetimeSeconds}`);
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0)
+        throw new Error(`the deploy key's lifetime in the agent must be a positive number of seconds, got ${lifetimeSeconds}`);
     return ["-q", "-t", String(lifetimeSeconds), "-"];
 }
 
@@ -211,11 +212,15 @@ function loadDeployKey(dir: string, access: HostAccess, privateKey: string, life
     spawnSync("ssh-add", ["-D"], { env, stdio: "ignore", timeout: 10_000 });
     const add = spawnSync("ssh-add", addKeyArgs(lifetimeSeconds), { env, input: key, encoding: "utf8", timeout: 10_000 });
     if (add.status !== 0) {
-        throw new Error(`l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`);
+        throw new Error(
+            `l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`,
+        );
     }
     const pub = spawnSync("ssh-add", ["-L"], { env, encoding: "utf8", timeout: 10_000 });
     const line = pub.status === 0 ? pub.stdout.split("\n")[0].trim() : "";
-    if (!line) throw new Error(`the stack's SSH agent (${access.agentSocketPath}) lost the deploy key right after loading it (ssh-add -L: ${(pub.stderr || "").trim() || `exit ${pub.status}`}); run the command again`);
+    if (!line)
+        throw new Error(
+            `the stack's SSH agent (${access.agentSocketPath}) lost the deploy key right after loading it (ssh-add -L: ${(pub.stderr || "").trim() || `exit ${pub.status}`}); run the command again`,
+        );
     fs.writeFileSync(access.identityFile, `${line}\n`, { mode: 0o600 });
 }
-

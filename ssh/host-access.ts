@@ -75,4 +75,3 @@ export function hostAccessPaths(dir: string, target: { host: string; port: numbe
         dockerControlPath: path.join(control, `dkr-${destination}`),
     };
 }
-

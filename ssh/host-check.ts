@@ -70,7 +70,8 @@ export async function verifyHostAccess(
         if (r.code === 0) {
             const [clock, ...rest] = r.stdout.split("\n");
             const hostSeconds = Number(clock.trim());
-            if (!Number.isFinite(hostSeconds)) throw new Error(`preflight failed: ${a.host}:${a.port}: 'date +%s' on the host printed ${JSON.stringify(clock.trim())}; nothing ran`);
+            if (!Number.isFinite(hostSeconds))
+                throw new Error(`preflight failed: ${a.host}:${a.port}: 'date +%s' on the host printed ${JSON.stringify(clock.trim())}; nothing ran`);
             const skew = describeClockSkew(hostSeconds, before, after, maxClockSkewSeconds);
             if (skew) throw new Error(`preflight failed: ${a.host}:${a.port}: ${skew}`);
             // The docker provider's connection opens now, in the background, with the same

@@ -34,20 +34,34 @@ export const NO_SSH_CONFIG = ["-F", "none"] as const;
 export function openSshOptions(access: HostAccess): string[] {
     return [
         ...NO_SSH_CONFIG,
-        "-o", `UserKnownHostsFile=${access.knownHostsFile}`,
-        "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", "KnownHostsCommand=none",
-        "-o", "VerifyHostKeyDNS=no",
-        "-o", `IdentityAgent=${access.agentSocketPath}`,
-        "-o", `IdentityFile=${access.identityFile}`,
-        "-o", "IdentitiesOnly=yes",
-        "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=15",
-        "-o", "ServerAliveInterval=15",
-        "-o", "ServerAliveCountMax=4",
-        "-o", "LogLevel=ERROR",
+        "-o",
+        `UserKnownHostsFile=${access.knownHostsFile}`,
+        "-o",
+        `HostKeyAlias=${HOST_KEY_ALIAS}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "KnownHostsCommand=none",
+        "-o",
+        "VerifyHostKeyDNS=no",
+        "-o",
+        `IdentityAgent=${access.agentSocketPath}`,
+        "-o",
+        `IdentityFile=${access.identityFile}`,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=15",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "ServerAliveCountMax=4",
+        "-o",
+        "LogLevel=ERROR",
     ];
 }
 
@@ -77,4 +91,3 @@ export function dockerSshOptions(access: HostAccess): string[] {
 export function controlPaths(access: HostAccess): string[] {
     return [access.controlPath, access.dockerControlPath];
 }
-

@@ -132,9 +132,21 @@ export function reconcileWithHost(recordedState: DeployState | undefined, facts:
               ? fromRecord.envFingerprint
               : UNRECORDED_ENV;
     const hostRelease: SlotRelease = { tag, envFingerprint, networkMode: facts.networks[serving] ?? fromRecord?.networkMode ?? LEGACY_NETWORK_MODE };
-    if (recorded && recorded.active === serving && fromRecord?.tag === tag && fromRecord.envFingerprint === envFingerprint && fromRecord.networkMode === hostRelease.networkMode) return { state: recorded };
+    if (
+        recorded &&
+        recorded.active === serving &&
+        fromRecord?.tag === tag &&
+        fromRecord.envFingerprint === envFingerprint &&
+        fromRecord.networkMode === hostRelease.networkMode
+    )
+        return { state: recorded };
     const said = recorded ? `${recorded.slots[recorded.active]?.tag ?? "nothing"} serves from ${recorded.active}` : "nothing is deployed";
-    const envNote = envFingerprint === UNRECORDED_ENV ? " (with an env the stack did not record)" : recorded?.active === serving && fromRecord?.tag === tag ? " with another env" : "";
+    const envNote =
+        envFingerprint === UNRECORDED_ENV
+            ? " (with an env the stack did not record)"
+            : recorded?.active === serving && fromRecord?.tag === tag
+              ? " with another env"
+              : "";
     return {
         state: { active: serving, slots: { blue: recorded?.slots.blue ?? null, green: recorded?.slots.green ?? null, [serving]: hostRelease } },
         disagreement: `the host serves ${tag} from ${serving}${envNote} (Caddy's routing marker, ${facts.journal ? `journal status '${facts.journal.status}'` : "no journal"}); the stack's record says ${said}. Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
@@ -180,7 +192,8 @@ function listensOnSameAddress(a: string, b: string): boolean {
  * serves there, and replacing its containers would take its site down.
  */
 export function listenerConflict(facts: ServingFacts | undefined, serviceName: string, caddyListen: string): string | undefined {
-    const ours = (s: CaddyServerFact) => s.name === caddyServerName(serviceName) || (s.name === legacyCaddyServerName(serviceName) && s.service === serviceName);
+    const ours = (s: CaddyServerFact) =>
+        s.name === caddyServerName(serviceName) || (s.name === legacyCaddyServerName(serviceName) && s.service === serviceName);
     const other = facts?.servers.find((s) => !ours(s) && s.listen.some((l) => listensOnSameAddress(l, caddyListen)));
     if (!other) return undefined;
     const whose = other.service ? `l9-deploy's server of service ${other.service}` : `a server l9-deploy did not create`;

@@ -107,7 +107,11 @@ export function parseDeployState(value: unknown): DeployState | undefined {
     const slot = (s: unknown): SlotRelease | null => {
         if (s === null || s === undefined) return null;
         const r = s as Partial<SlotRelease>;
-        if (typeof r.tag !== "string" || typeof r.envFingerprint !== "string" || (r.networkMode !== undefined && r.networkMode !== "host" && r.networkMode !== "bridge")) {
+        if (
+            typeof r.tag !== "string" ||
+            typeof r.envFingerprint !== "string" ||
+            (r.networkMode !== undefined && r.networkMode !== "host" && r.networkMode !== "bridge")
+        ) {
             throw new Error(`the stack's previous deployState has a malformed slot: ${JSON.stringify(s)}`);
         }
         return { tag: r.tag, envFingerprint: r.envFingerprint, networkMode: r.networkMode ?? LEGACY_NETWORK_MODE };
@@ -129,9 +133,7 @@ export function resolveNetworkMode(configured: NetworkMode | undefined, previous
             ? `the hosts serve with different network modes (host and bridge) and networkMode is not set, so every host gets the first host's, ${mode}: set networkMode to choose. `
             : "";
     if (mode === "bridge") return mixed ? { mode, warning: mixed.trim() } : { mode };
-    const why = configured
-        ? "networkMode is host"
-        : "networkMode is not set and this stack serves with host (the default before bridge), so it stays host";
+    const why = configured ? "networkMode is host" : "networkMode is not set and this stack serves with host (the default before bridge), so it stays host";
     return {
         mode,
         warning:

@@ -90,7 +90,10 @@ export function judgeGoals(results: ScenarioResult[], f: EngineFigures): Goal[] 
 function describeGoal(g: Goal, idleFloor: number): string {
     const seconds = Number.isNaN(g.seconds) ? "not measured" : `${g.seconds.toFixed(1)} s`;
     const which = g.heldAgainstIdleFloor === undefined ? "floor" : "floor under load";
-    const idle = g.heldAgainstIdleFloor === undefined ? "" : `; against the idle floor (${(idleFloor + g.limitAboveFloor).toFixed(1)} s): ${g.heldAgainstIdleFloor ? "held" : "missed"}`;
+    const idle =
+        g.heldAgainstIdleFloor === undefined
+            ? ""
+            : `; against the idle floor (${(idleFloor + g.limitAboveFloor).toFixed(1)} s): ${g.heldAgainstIdleFloor ? "held" : "missed"}`;
     return `- ${g.held ? "held" : "MISSED"}: ${g.what} ${seconds} ≤ ${which} + ${g.limitAboveFloor} s (${(g.floor + g.limitAboveFloor).toFixed(1)} s)${idle}`;
 }
 
@@ -103,7 +106,11 @@ function phases(name: string, t: Timeline | undefined): string[] {
 }
 
 /** The markdown report: floor and goals, the load table, ratios, where the time went. */
-export function renderBenchmarkMarkdown(results: ScenarioResult[], f: EngineFigures, meta: { date: string; workers: number; repeats: number; chart: string }): string {
+export function renderBenchmarkMarkdown(
+    results: ScenarioResult[],
+    f: EngineFigures,
+    meta: { date: string; workers: number; repeats: number; chart: string },
+): string {
     const [release, baseline, rollback, rolling] = results;
     const floor = f.floor.seconds;
     const loadedFloor = f.floorUnderLoad.seconds;
@@ -163,7 +170,9 @@ export function renderBenchmarkMarkdown(results: ScenarioResult[], f: EngineFigu
         `- longest gap, release: ${ratio(baseline.longestGapMs, release.longestGapMs)}; rollback: ${ratio(baseline.longestGapMs, rollback.longestGapMs)}`,
         `- wall time, rollback vs release (l9-deploy): ${(rollback.wallSeconds / release.wallSeconds).toFixed(2)} (a rollback is a switch, no build)`,
         ...(rolling
-            ? [`- wall time, ${rolling.name} vs the one-host release: ${(rolling.wallSeconds / release.wallSeconds).toFixed(2)} (${rolling.failed} failed of ${rolling.total} requests through the edge, against ${release.failed} of ${release.total} on one host)`]
+            ? [
+                  `- wall time, ${rolling.name} vs the one-host release: ${(rolling.wallSeconds / release.wallSeconds).toFixed(2)} (${rolling.failed} failed of ${rolling.total} requests through the edge, against ${release.failed} of ${release.total} on one host)`,
+              ]
             : []),
         "",
         "Scenarios:",

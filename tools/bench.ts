@@ -52,7 +52,13 @@ async function prepareFloor(): Promise<FloorProgram> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-floor-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: l9-floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
     fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
-    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }));
+    fs.writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({
+            compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true },
+            files: ["index.ts"],
+        }),
+    );
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "l9-floor", private: true }));
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
     const { envVars } = pulumiTestEnv("floor");
@@ -86,7 +92,11 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Runs `op` while `loop` runs, `settleMs` after the loop started and before it stops, and
  * stops the loop even when `op` throws. `opStart` is in the loop's sample time.
  */
-async function whileLooping<T>(loop: LoadLoop, settleMs: number, op: () => Promise<T>): Promise<{ result: T; report: LoadReport; opStart: number; wallSeconds: number }> {
+async function whileLooping<T>(
+    loop: LoadLoop,
+    settleMs: number,
+    op: () => Promise<T>,
+): Promise<{ result: T; report: LoadReport; opStart: number; wallSeconds: number }> {
     try {
         await pause(settleMs);
         const start = Date.now();
@@ -150,7 +160,8 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         const first = await s.up();
         if (!first.ok) throw new Error(`first deploy failed: ${first.error}`);
         const out = await s.stack.outputs();
-        const image = (tag: string) => Object.values(out.slots.value as Record<string, { tag: string; imageId: string } | null>).find((x) => x?.tag === tag)?.imageId;
+        const image = (tag: string) =>
+            Object.values(out.slots.value as Record<string, { tag: string; imageId: string } | null>).find((x) => x?.tag === tag)?.imageId;
         const v1 = image("v0.1.0-l9")!;
 
         log("no-op `pulumi up`...");
@@ -166,9 +177,15 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
 
         // Baseline: one container on a fixed port behind its own Caddy server, replaced in place.
         const run = (img: string) =>
-            sh(`docker run -d --name ${BASE.service} --label l9.service=${BASE.service} --network host -e PORT=${BASE.port} -e HOST=127.0.0.1 -e APP_SECRET=bench -e DATABASE_URL=bench '${img}' >/dev/null`);
+            sh(
+                `docker run -d --name ${BASE.service} --label l9.service=${BASE.service} --network host -e PORT=${BASE.port} -e HOST=127.0.0.1 -e APP_SECRET=bench -e DATABASE_URL=bench '${img}' >/dev/null`,
+            );
         run(v1);
-        const server = { listen: [`127.0.0.1:${BASE.site}`], automatic_https: { disable: true }, routes: [{ handle: [{ handler: "reverse_proxy", upstreams: [{ dial: `127.0.0.1:${BASE.port}` }] }] }] };
+        const server = {
+            listen: [`127.0.0.1:${BASE.site}`],
+            automatic_https: { disable: true },
+            routes: [{ handle: [{ handler: "reverse_proxy", upstreams: [{ dial: `127.0.0.1:${BASE.port}` }] }] }],
+        };
         sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(server)}' 'http://${admin}/config/apps/http/servers/${BASE.service}'`);
         sh(`for i in $(seq 1 60); do curl -fsS -o /dev/null http://127.0.0.1:${BASE.site}/health && exit 0; sleep 0.5; done; exit 1`);
         const baseline = await underLoad("stop-then-start baseline", `http://127.0.0.1:${BASE.site}/version`, undefined, async () => {
@@ -188,7 +205,9 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         const watcher = new LoadLoop(`${s.siteUrl}/version`, 1, 600, 2_000_000, 50);
         const { result: idleRun, report: watched, opStart } = await whileLooping(watcher, 500, () => timedUp(up));
         const idleRollback = { ...idleRun, switchedSeconds: switchedAfter(watched, opStart, "v0.2.0-l9"), failed: watched.failed.length };
-        log(`idle rollback: switched at ${idleRollback.switchedSeconds ?? "?"} s, done at ${idleRun.seconds.toFixed(1)} s, ${watched.failed.length} failed of ${watched.total}`);
+        log(
+            `idle rollback: switched at ${idleRollback.switchedSeconds ?? "?"} s, done at ${idleRun.seconds.toFixed(1)} s, ${watched.failed.length} failed of ${watched.total}`,
+        );
 
         // The release and the rollback run under load, which takes CPU from the engine too: the
         // floor is measured again under the same load, to judge them on equal terms.
@@ -208,11 +227,20 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         const rolling = await rollingRelease();
         const results = [release, baseline, rollback, rolling];
         // The raw timelines, for a closer look (docs/performance.md was written from them).
-        if (process.env.L9_BENCH_TIMELINES) fs.writeFileSync(process.env.L9_BENCH_TIMELINES, JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline, idleRollback: idleRun.timeline }, null, 1));
+        if (process.env.L9_BENCH_TIMELINES)
+            fs.writeFileSync(
+                process.env.L9_BENCH_TIMELINES,
+                JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline, idleRollback: idleRun.timeline }, null, 1),
+            );
         const docs = path.join(REPO_ROOT, "docs");
         fs.mkdirSync(docs, { recursive: true });
         fs.writeFileSync(path.join(docs, "benchmark-status.png"), renderStatusChart(results));
-        const md = renderBenchmarkMarkdown(results, figures, { date: new Date().toISOString().slice(0, 10), workers: WORKERS, repeats: REPEATS, chart: "benchmark-status.png" });
+        const md = renderBenchmarkMarkdown(results, figures, {
+            date: new Date().toISOString().slice(0, 10),
+            workers: WORKERS,
+            repeats: REPEATS,
+            chart: "benchmark-status.png",
+        });
         fs.writeFileSync(path.join(docs, "benchmarks.md"), md);
         process.stdout.write(md);
     } finally {

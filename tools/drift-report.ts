@@ -37,7 +37,11 @@ export interface PreviewJson {
 const show = (v: unknown) => (v === undefined ? "(absent)" : typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v));
 const hasUnknown = (v: unknown) => JSON.stringify(v ?? null).includes(UNKNOWN);
 
-function propertyDrift(oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, only?: Set<string>): { details: string[]; onlyConsequential: boolean } {
+function propertyDrift(
+    oldInputs: Record<string, unknown>,
+    newInputs: Record<string, unknown>,
+    only?: Set<string>,
+): { details: string[]; onlyConsequential: boolean } {
     const details: string[] = [];
     let consequential = 0;
     for (const key of [...new Set([...Object.keys(oldInputs), ...Object.keys(newInputs)])].sort()) {
@@ -86,7 +90,10 @@ export function findDrift(preview: PreviewJson): { findings: DriftFinding[]; con
         }
         // Containers report what refresh found in their outputs; fact probes in their refreshed
         // inputs; commands only re-run as a consequence (their triggers are not known yet).
-        const found = type === CONTAINER_TYPE ? { ...(step.oldState?.inputs ?? {}), ...pick(step.oldState?.outputs ?? {}, Object.keys(step.newState?.inputs ?? {})) } : step.oldState?.inputs ?? {};
+        const found =
+            type === CONTAINER_TYPE
+                ? { ...(step.oldState?.inputs ?? {}), ...pick(step.oldState?.outputs ?? {}, Object.keys(step.newState?.inputs ?? {})) }
+                : (step.oldState?.inputs ?? {});
         // Where the provider named what differs, only that is compared (its read may normalise
         // other values, e.g. the order of labels).
         const only = step.diffReasons?.length ? new Set(step.diffReasons.map((r) => r.split(/[.[]/)[0])) : undefined;

@@ -51,7 +51,8 @@ export function unfinishedContainers(exported: unknown): UnfinishedContainer[] {
         const cut = ref.lastIndexOf("::");
         const provider = d.resources.find((p) => p.urn === ref.slice(0, cut) && p.id === ref.slice(cut + 2));
         const target = parseDockerSshHost(provider?.inputs?.host);
-        if (!target) throw new Error(`the pending create of ${name} (${r.urn}) names a docker provider that does not reach a host over SSH: ${JSON.stringify(ref)}`);
+        if (!target)
+            throw new Error(`the pending create of ${name} (${r.urn}) names a docker provider that does not reach a host over SSH: ${JSON.stringify(ref)}`);
         found.push({ urn: r.urn, name, ...target });
     }
     return found;

@@ -40,7 +40,13 @@ function lockFiles(backendDir: string, stack: string): string[] {
         for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
             const p = path.join(dir, e.name);
             if (!e.isDirectory()) continue;
-            if (e.name === stack) found.push(...fs.readdirSync(p).filter((f) => f.endsWith(".json")).map((f) => path.join(p, f)));
+            if (e.name === stack)
+                found.push(
+                    ...fs
+                        .readdirSync(p)
+                        .filter((f) => f.endsWith(".json"))
+                        .map((f) => path.join(p, f)),
+                );
             else walk(p);
         }
     };
@@ -73,12 +79,27 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
         const color = COLORS.find((c) => u.name === `${config.serviceName}-${c}`);
         const t = targets.find((x) => x.host === u.host && x.sshPort === u.port);
         if (!color || !t) {
-            process.stderr.write(`recover: the interrupted update was creating ${u.name} on ${u.host}:${u.port}, which is not a slot of ${config.serviceName} on this stack's hosts now; nothing was removed. If it exists there and Caddy does not route to it, remove it (docker rm -f ${u.name}) and run recover again\n`);
+            process.stderr.write(
+                `recover: the interrupted update was creating ${u.name} on ${u.host}:${u.port}, which is not a slot of ${config.serviceName} on this stack's hosts now; nothing was removed. If it exists there and Caddy does not route to it, remove it (docker rm -f ${u.name}) and run recover again\n`,
+            );
             return false;
         }
-        process.stdout.write(`recover: the interrupted update was creating ${u.name} on ${u.host}: removing it (no resource knows it), unless Caddy routes to it\n`);
-        const access = prepareHostAccess({ stackId: `recover/${stack}/${t.name}`, host: t.host, port: t.sshPort, user: config.sshUser, hostKey: t.hostKey, privateKey: config.sshPrivateKey, keyLifetimeSeconds: RECOVER_KEY_LIFETIME_SECONDS });
-        const r = await runProbeScript({ host: t.host, port: t.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) }, renderRemoveUnfinishedContainerScript({ serviceName: config.serviceName, caddyAdmin: config.caddyAdmin, color }));
+        process.stdout.write(
+            `recover: the interrupted update was creating ${u.name} on ${u.host}: removing it (no resource knows it), unless Caddy routes to it\n`,
+        );
+        const access = prepareHostAccess({
+            stackId: `recover/${stack}/${t.name}`,
+            host: t.host,
+            port: t.sshPort,
+            user: config.sshUser,
+            hostKey: t.hostKey,
+            privateKey: config.sshPrivateKey,
+            keyLifetimeSeconds: RECOVER_KEY_LIFETIME_SECONDS,
+        });
+        const r = await runProbeScript(
+            { host: t.host, port: t.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) },
+            renderRemoveUnfinishedContainerScript({ serviceName: config.serviceName, caddyAdmin: config.caddyAdmin, color }),
+        );
         if (r.stderr.trim()) process.stdout.write(`${r.stderr.trim()}\n`);
         if (r.code === 255) {
             process.stderr.write(`recover: ${describeSshFailure(t.host, t.sshPort, r.stderr, r.code)}\n`);
@@ -92,7 +113,7 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
     const i = args.findIndex((a) => a === "--stack" || a === "-s");
-    const stack = i >= 0 ? args[i + 1] : process.env.PULUMI_STACK ?? pulumi(["stack", "--show-name"]).stdout.trim();
+    const stack = i >= 0 ? args[i + 1] : (process.env.PULUMI_STACK ?? pulumi(["stack", "--show-name"]).stdout.trim());
     if (!stack) {
         process.stderr.write("recover: no stack selected: pass --stack NAME\n");
         return 2;
@@ -107,7 +128,9 @@ async function main(): Promise<number> {
     }
     if (url.startsWith("file://")) {
         const dir = decodeURIComponent(url.slice("file://".length).split("?")[0]);
-        const locks = lockFiles(dir, stack).map((f) => parseStackLock(f, fs.readFileSync(f, "utf8"))).filter((l): l is StackLock => !!l);
+        const locks = lockFiles(dir, stack)
+            .map((f) => parseStackLock(f, fs.readFileSync(f, "utf8")))
+            .filter((l): l is StackLock => !!l);
         let kept = 0;
         for (const lock of locks) {
             const verdict = judgeStackLock(lock, { hostname: os.hostname(), isRunning: processAlive });
@@ -120,7 +143,9 @@ async function main(): Promise<number> {
     } else {
         // Pulumi Cloud and the bucket or database backends keep their own lock: it cannot be
         // judged from here. `pulumi cancel` ends it; only once the holder is surely gone.
-        process.stdout.write(`recover: the backend (${url.replace(/\/\/[^@/]*@/, "//***@")}) keeps the lock; if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`);
+        process.stdout.write(
+            `recover: the backend (${url.replace(/\/\/[^@/]*@/, "//***@")}) keeps the lock; if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`,
+        );
     }
     const exported = pulumi(["stack", "export", "--stack", stack]);
     if (exported.code !== 0) {

@@ -14,9 +14,7 @@ export interface StackLock {
     timestamp: string;
 }
 
-export type LockVerdict =
-    | { action: "remove"; why: string }
-    | { action: "keep"; why: string };
+export type LockVerdict = { action: "remove"; why: string } | { action: "keep"; why: string };
 
 export function parseStackLock(file: string, text: string): StackLock | undefined {
     try {
@@ -36,6 +34,7 @@ export function judgeStackLock(lock: StackLock, here: { hostname: string; isRunn
             why: `the lock of ${holder} is from another machine: if its pulumi is gone for good (check there: ps -p ${lock.pid}), remove the lock with: pulumi cancel --yes`,
         };
     }
-    if (here.isRunning(lock.pid)) return { action: "keep", why: `${holder} still runs and holds the lock: wait for it to end (or stop it), then run this again` };
+    if (here.isRunning(lock.pid))
+        return { action: "keep", why: `${holder} still runs and holds the lock: wait for it to end (or stop it), then run this again` };
     return { action: "remove", why: `removed the lock of ${holder}, which no longer runs` };
 }

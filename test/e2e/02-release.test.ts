@@ -73,10 +73,17 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(mode(`${s.appDir}/releases`)).to.equal("750");
         // Nothing under appDir is reachable by other users: no directory on the way is o+x.
         expect(sh(`stat -c %A '${s.appDir}'`).trim()).to.match(/---$/);
-        for (const d of ["/var/lib/l9-deploy", `/var/lib/l9-deploy/${s.serviceName}`, `/var/lib/l9-deploy/${s.serviceName}/caddy`]) expect(mode(d), d).to.equal("755");
+        for (const d of ["/var/lib/l9-deploy", `/var/lib/l9-deploy/${s.serviceName}`, `/var/lib/l9-deploy/${s.serviceName}/caddy`])
+            expect(mode(d), d).to.equal("755");
         // As another user: the marker directory is readable, appDir is not.
-        expect(sh(`setpriv --reuid=65534 --regid=65534 --clear-groups ls '/var/lib/l9-deploy/${s.serviceName}/caddy' >/dev/null 2>&1 && echo ok || echo denied`).trim()).to.equal("ok");
-        expect(sh(`setpriv --reuid=65534 --regid=65534 --clear-groups ls '${s.appDir}/releases' >/dev/null 2>&1 && echo ok || echo denied`).trim()).to.equal("denied");
+        expect(
+            sh(
+                `setpriv --reuid=65534 --regid=65534 --clear-groups ls '/var/lib/l9-deploy/${s.serviceName}/caddy' >/dev/null 2>&1 && echo ok || echo denied`,
+            ).trim(),
+        ).to.equal("ok");
+        expect(sh(`setpriv --reuid=65534 --regid=65534 --clear-groups ls '${s.appDir}/releases' >/dev/null 2>&1 && echo ok || echo denied`).trim()).to.equal(
+            "denied",
+        );
     });
 
     it("2. release v0.2.0-l9 under load: zero failed requests, then every response names v0.2.0", async () => {
@@ -129,9 +136,18 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(r.ok, r.error).to.equal(true);
         const steps = resourceSteps(r.events);
         const created = steps.filter((x) => /^(create|replace|create-replacement)\s/.test(x));
-        expect(created.filter((x) => /docker:index\/container:Container/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
-        expect(created.filter((x) => /-build$|checkout-/.test(x)), `steps: ${steps.join(", ")}`).to.deep.equal([]);
-        expect(steps.some((x) => /^(replace|create-replacement) .*traffic-caddy$/.test(x)), `steps: ${steps.join(", ")}`).to.equal(true);
+        expect(
+            created.filter((x) => /docker:index\/container:Container/.test(x)),
+            `steps: ${steps.join(", ")}`,
+        ).to.deep.equal([]);
+        expect(
+            created.filter((x) => /-build$|checkout-/.test(x)),
+            `steps: ${steps.join(", ")}`,
+        ).to.deep.equal([]);
+        expect(
+            steps.some((x) => /^(replace|create-replacement) .*traffic-caddy$/.test(x)),
+            `steps: ${steps.join(", ")}`,
+        ).to.equal(true);
         expectNoFailures(report);
         expect(version()).to.equal("v0.2.0-l9");
         expect(containerId("green")).to.equal(green);
@@ -156,7 +172,8 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         // The probes are the project's own plugin's resources: the state holds their facts,
         // no code (the Node.js dynamic provider they replaced stored its code there).
         const state = await s.stack.exportStack();
-        const resources = (state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> }).resources ?? [];
+        const resources =
+            (state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> }).resources ?? [];
         expect(resources.filter((x) => x.type.startsWith("pulumi-nodejs")).map((x) => x.type)).to.deep.equal([]);
         const probes = resources.filter((x) => x.type === "l9host:index:FactProbe");
         expect(probes.length).to.be.greaterThan(4);

@@ -52,19 +52,58 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
     });
 
     const cases: Array<{ name: string; tamper: () => void; resource: RegExp; detail: RegExp; gauge: string }> = [
-        { name: "stop the active container", tamper: () => sh(`docker stop -t 1 ${s.serviceName}-blue`), resource: /blue-container \(update\)/, detail: /mustRun: found false, declared true/, gauge: "l9_drift_container" },
-        { name: "remove the active container", tamper: () => sh(`docker rm -f ${s.serviceName}-blue`), resource: /blue-container \(create\)/, detail: /missing on the host/, gauge: "l9_drift_container" },
-        { name: "edit a tracked file in the worktree", tamper: () => sh(`echo edited >> '${s.appDir}/releases/${tag}/README'`), resource: new RegExp(`checkout-${tag}-worktree-facts \\(update\\)`), detail: /clean: found "no \(1 tracked files modified\)", declared "yes"/, gauge: "l9_drift_worktree" },
-        { name: "check out another tag on the host", tamper: () => sh(`git -C '${s.appDir}/releases/${tag}' checkout -q --detach v0.2.0-l9`), resource: new RegExp(`checkout-${tag}-worktree-facts \\(update\\)`), detail: /at_tag: found "no \(HEAD [0-9a-f]{40}\)", declared "yes"/, gauge: "l9_drift_worktree" },
+        {
+            name: "stop the active container",
+            tamper: () => sh(`docker stop -t 1 ${s.serviceName}-blue`),
+            resource: /blue-container \(update\)/,
+            detail: /mustRun: found false, declared true/,
+            gauge: "l9_drift_container",
+        },
+        {
+            name: "remove the active container",
+            tamper: () => sh(`docker rm -f ${s.serviceName}-blue`),
+            resource: /blue-container \(create\)/,
+            detail: /missing on the host/,
+            gauge: "l9_drift_container",
+        },
+        {
+            name: "edit a tracked file in the worktree",
+            tamper: () => sh(`echo edited >> '${s.appDir}/releases/${tag}/README'`),
+            resource: new RegExp(`checkout-${tag}-worktree-facts \\(update\\)`),
+            detail: /clean: found "no \(1 tracked files modified\)", declared "yes"/,
+            gauge: "l9_drift_worktree",
+        },
+        {
+            name: "check out another tag on the host",
+            tamper: () => sh(`git -C '${s.appDir}/releases/${tag}' checkout -q --detach v0.2.0-l9`),
+            resource: new RegExp(`checkout-${tag}-worktree-facts \\(update\\)`),
+            detail: /at_tag: found "no \(HEAD [0-9a-f]{40}\)", declared "yes"/,
+            gauge: "l9_drift_worktree",
+        },
         {
             name: "point Caddy at another upstream through its admin API",
-            tamper: () => sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' 'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-blue-upstream/upstreams'`),
+            tamper: () =>
+                sh(
+                    `curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' 'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-blue-upstream/upstreams'`,
+                ),
             resource: /traffic-route-facts \(update\)/,
             detail: /upstream: found "\[\{\\"dial\\":\\"127\.0\.0\.1:9\\"\}\]"/,
             gauge: "l9_drift_caddy_upstream",
         },
-        { name: "delete the cron file", tamper: () => sh(`rm -f /etc/cron.d/${s.serviceName}-drift`), resource: /drift-job-facts \(update\)/, detail: /cron_file: found "missing"/, gauge: "l9_drift_cron_file" },
-        { name: "edit the env file", tamper: () => sh(`echo 'APP_SECRET=changed-by-hand' >> '${s.appDir}/shared/.env'`), resource: /env-file-facts \(update\)/, detail: /differs from the declared state/, gauge: "l9_drift_env_file" },
+        {
+            name: "delete the cron file",
+            tamper: () => sh(`rm -f /etc/cron.d/${s.serviceName}-drift`),
+            resource: /drift-job-facts \(update\)/,
+            detail: /cron_file: found "missing"/,
+            gauge: "l9_drift_cron_file",
+        },
+        {
+            name: "edit the env file",
+            tamper: () => sh(`echo 'APP_SECRET=changed-by-hand' >> '${s.appDir}/shared/.env'`),
+            resource: /env-file-facts \(update\)/,
+            detail: /differs from the declared state/,
+            gauge: "l9_drift_env_file",
+        },
     ];
 
     for (const c of cases) {

@@ -71,7 +71,11 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["keeping one image only", { set: { imagesToKeep: "1" } }, /l9-deploy:imagesToKeep/],
         ["repo URL with a space", { set: { repoUrl: "file:///tmp/x y" } }, /l9-deploy:repoUrl/],
         ["repo URL with a quote", { set: { repoUrl: "https://example.com/r.git';rm -rf /" } }, /l9-deploy:repoUrl/],
-        ["repo URL with a token", { set: { repoUrl: "https://x-access-token:example-token@example.com/team/l9.git" } }, /l9-deploy:repoUrl must not carry credentials/],
+        [
+            "repo URL with a token",
+            { set: { repoUrl: "https://x-access-token:example-token@example.com/team/l9.git" } },
+            /l9-deploy:repoUrl must not carry credentials/,
+        ],
         ["host key without its key", { set: { hostKey: "ssh-ed25519" } }, /l9-deploy:hostKey/],
         ["Caddy admin on a public address", { set: { caddyAdmin: "0.0.0.0:2019" } }, /l9-deploy:caddyAdmin/],
         ["Caddy admin on a relative socket", { set: { caddyAdmin: "unix/admin.sock" } }, /l9-deploy:caddyAdmin/],
@@ -88,12 +92,24 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["boolean that is not one", { set: { verifyTagSignature: "maybe" } }, /l9-deploy:verifyTagSignature/],
         ["misspelt key", { set: { relaseTag: "v0.1.0-l9" } }, /l9-deploy:relaseTag is not a setting/],
         ["missing host", { remove: ["l9-deploy:host"] }, /l9-deploy:host is required/],
-        ["private key stored in plain text", { plain: { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" } }, /l9-deploy:sshPrivateKey is stored in plain text/],
+        [
+            "private key stored in plain text",
+            { plain: { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" } },
+            /l9-deploy:sshPrivateKey is stored in plain text/,
+        ],
         ["tag that does not exist", { set: { releaseTag: "v9.9.9-l9" } }, /releaseTag: tag v9\.9\.9-l9 does not exist/],
         ["lightweight tag", { set: { releaseTag: "v0.5.0-l9" } }, /releaseTag: tag v0\.5\.0-l9 is a lightweight tag/],
         ["tag not on main", { set: { releaseTag: "v0.6.0-l9" } }, /releaseTag: tag v0\.6\.0-l9 .* is not reachable from main/],
-        ["env missing a required key", { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ APP_SECRET: "x" }) } }, /l9-deploy:env does not satisfy .env.example of v0\.2\.0-l9[\s\S]*DATABASE_URL is declared .* but not set/],
-        ["env with an empty required key", { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ ...goodEnv, APP_SECRET: " " }) } }, /l9-deploy:env does not satisfy[\s\S]*APP_SECRET is required .* but empty/],
+        [
+            "env missing a required key",
+            { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ APP_SECRET: "x" }) } },
+            /l9-deploy:env does not satisfy .env.example of v0\.2\.0-l9[\s\S]*DATABASE_URL is declared .* but not set/,
+        ],
+        [
+            "env with an empty required key",
+            { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ ...goodEnv, APP_SECRET: " " }) } },
+            /l9-deploy:env does not satisfy[\s\S]*APP_SECRET is required .* but empty/,
+        ],
         ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" } }, /mainBranch: branch trunk does not exist/],
     ];
 
@@ -106,7 +122,11 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
     const payloads = injectionPayloads(CANARY);
     INJECTION_FIELDS.forEach(([field, change], i) => {
         const payload = payloads[i % payloads.length];
-        cases.push([`canary ${(i % payloads.length) + 1} in ${field} (${JSON.stringify(payload)})`, { set: change(payload) }, new RegExp(`l9-deploy:${field}|l9-deploy:releaseTag`)]);
+        cases.push([
+            `canary ${(i % payloads.length) + 1} in ${field} (${JSON.stringify(payload)})`,
+            { set: change(payload) },
+            new RegExp(`l9-deploy:${field}|l9-deploy:releaseTag`),
+        ]);
     });
     beforeEach(() => sh(`rm -f ${CANARY}`));
     afterEach(() => expect(sh(`test -e ${CANARY} && echo ran || echo absent`).trim(), "a payload ran on this machine").to.equal("absent"));
@@ -136,7 +156,8 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
 
     it("never takes over a Caddy server it did not create: one of the service's server name is refused before anything runs, a Caddyfile's srv0 of the service's own name is never touched", async () => {
         const admin = `http://${sandboxFacts().caddyAdmin}`;
-        const site = (port: number) => JSON.stringify({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
+        const site = (port: number) =>
+            JSON.stringify({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
         sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18699)}' '${admin}/config/apps/http/servers/l9-srv0'`);
         sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18698)}' '${admin}/config/apps/http/servers/srv0'`);
         try {
@@ -149,7 +170,9 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
             expect(sh(`curl -s -m 5 http://127.0.0.1:18698/`)).to.equal("operator site");
             expect(snapshot(), "the host changed").to.equal(initial);
         } finally {
-            sh(`curl -s -X DELETE '${admin}/config/apps/http/servers/l9-srv0' >/dev/null; curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`);
+            sh(
+                `curl -s -X DELETE '${admin}/config/apps/http/servers/l9-srv0' >/dev/null; curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`,
+            );
         }
     });
 
@@ -158,7 +181,9 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         await s.stack.setConfig("l9-deploy:serviceName", { value: renamed });
         const r = await s.up();
         expect(r.ok, "the update should have been refused").to.equal(false);
-        expect(r.error).to.contain(`Caddy's server ${caddyServerName(s.serviceName)} (l9-deploy's server of service ${s.serviceName}) already listens on 127.0.0.1:${s.ports.site}`);
+        expect(r.error).to.contain(
+            `Caddy's server ${caddyServerName(s.serviceName)} (l9-deploy's server of service ${s.serviceName}) already listens on 127.0.0.1:${s.ports.site}`,
+        );
         expect(r.error).to.contain("nothing ran").and.contain("To rename it: destroy the stack with the old name");
         expect(httpGet(`${s.siteUrl}/version`).status).to.equal(200);
         expect(snapshot(), "the host changed").to.equal(initial);

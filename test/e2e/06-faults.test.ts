@@ -72,7 +72,10 @@ describe("e2e: faults during updates", function () {
         const admin = sandboxFacts().caddyAdmin;
         try {
             // v0.4.0 is healthy only after ~8 s: move the admin API away while the gate waits.
-            await waitFor("the v0.4.0 container", () => sh(`docker ps --filter 'label=l9.service=${s.serviceName}' --filter 'label=l9.tag=v0.4.0-l9' -q`).trim() !== "");
+            await waitFor(
+                "the v0.4.0 container",
+                () => sh(`docker ps --filter 'label=l9.service=${s.serviceName}' --filter 'label=l9.tag=v0.4.0-l9' -q`).trim() !== "",
+            );
             sh(`curl -fsS -X PATCH -H 'Content-Type: application/json' -d '"127.0.0.1:2999"' 'http://${admin}/config/admin/listen' >/dev/null`);
             const r = await update;
             expect(r.ok).to.equal(false);
@@ -90,7 +93,7 @@ describe("e2e: faults during updates", function () {
         const update = s.up();
         await new Promise((r) => setTimeout(r, 1500));
         // The machine's dockerd only (its pid file): the isolated sandbox hosts run their own.
-        sh("pid=$(cat /var/run/docker.pid); kill \"$pid\"; for i in $(seq 1 60); do kill -0 \"$pid\" 2>/dev/null || exit 0; sleep 0.5; done; exit 1");
+        sh('pid=$(cat /var/run/docker.pid); kill "$pid"; for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.5; done; exit 1');
         sandboxUp();
         const r = await update;
         if (!r.ok) expect(r.error).to.match(/docker|container|gate|exit/i);
@@ -127,7 +130,9 @@ describe("e2e: faults during updates", function () {
         const before = snapshot();
         sh(`cp ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.keep && cp ${SB}/ssh/host_ed25519.pub ${SB}/ssh/host_ed25519.pub.keep`);
         try {
-            sh(`rm -f ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.pub && ssh-keygen -q -t ed25519 -N '' -f ${SB}/ssh/host_ed25519 && kill $(cat ${SB}/ssh/sshd.pid) && sleep 0.5`);
+            sh(
+                `rm -f ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.pub && ssh-keygen -q -t ed25519 -N '' -f ${SB}/ssh/host_ed25519 && kill $(cat ${SB}/ssh/sshd.pid) && sleep 0.5`,
+            );
             sandboxUp();
             await s.set({ releaseTag: "v0.2.0-l9" });
             const r = await s.up();
@@ -135,7 +140,9 @@ describe("e2e: faults during updates", function () {
             expect(r.error).to.contain("does not match the pinned hostKey; refusing to connect (nothing ran)");
             expect(snapshot()).to.equal(before);
         } finally {
-            sh(`mv -f ${SB}/ssh/host_ed25519.keep ${SB}/ssh/host_ed25519 && mv -f ${SB}/ssh/host_ed25519.pub.keep ${SB}/ssh/host_ed25519.pub && kill $(cat ${SB}/ssh/sshd.pid); sleep 0.5`);
+            sh(
+                `mv -f ${SB}/ssh/host_ed25519.keep ${SB}/ssh/host_ed25519 && mv -f ${SB}/ssh/host_ed25519.pub.keep ${SB}/ssh/host_ed25519.pub && kill $(cat ${SB}/ssh/sshd.pid); sleep 0.5`,
+            );
             sandboxUp();
         }
         await converges("v0.2.0-l9");
@@ -158,7 +165,10 @@ describe("e2e: faults during updates", function () {
         expect(failed.ok).to.equal(false);
         expect(failed.error).to.contain("drift-install");
         expect(version()).to.equal("v0.4.0-l9");
-        const serving = () => sh(`docker ps --no-trunc --filter 'label=l9.service=${s.serviceName}' --filter 'label=l9.tag=v0.4.0-l9' --format '{{.ID}} {{.Label "l9.slot"}}'`).trim();
+        const serving = () =>
+            sh(
+                `docker ps --no-trunc --filter 'label=l9.service=${s.serviceName}' --filter 'label=l9.tag=v0.4.0-l9' --format '{{.ID}} {{.Label "l9.slot"}}'`,
+            ).trim();
         const servingBefore = serving();
         expect(servingBefore).to.match(/^[0-9a-f]{64} (blue|green)$/);
         expect((await s.stack.outputs()).activeSlot.value, "the outputs name the slot that serves").to.equal(servingBefore.split(" ")[1]);

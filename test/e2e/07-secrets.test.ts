@@ -64,12 +64,16 @@ describe("e2e: secrets never leave their encryption", function () {
 
     /** The stack's state as the CLI exports it (the Automation API's exportStack always decrypts). */
     const exportState = (showSecrets: boolean): string => {
-        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), "stack", "export", ...(showSecrets ? ["--show-secrets"] : []), "--stack", "e2e-secrets"], {
-            cwd: REPO_ROOT,
-            encoding: "utf8",
-            env: { ...process.env, ...s.envVars },
-            maxBuffer: 64 * 1024 * 1024,
-        });
+        const r = spawnSync(
+            "bash",
+            [path.join(REPO_ROOT, "scripts/pulumi.sh"), "stack", "export", ...(showSecrets ? ["--show-secrets"] : []), "--stack", "e2e-secrets"],
+            {
+                cwd: REPO_ROOT,
+                encoding: "utf8",
+                env: { ...process.env, ...s.envVars },
+                maxBuffer: 64 * 1024 * 1024,
+            },
+        );
         expect(r.status, r.stderr).to.equal(0);
         return r.stdout;
     };
@@ -77,7 +81,9 @@ describe("e2e: secrets never leave their encryption", function () {
     let secrets: string[] | undefined;
     const secretValues = () => {
         if (!secrets) {
-            const key = sandboxFacts().privateKey.split("\n").filter((l) => l.length > 40 && !l.startsWith("-----"));
+            const key = sandboxFacts()
+                .privateKey.split("\n")
+                .filter((l) => l.length > 40 && !l.startsWith("-----"));
             secrets = [appSecret, "postgres://l9@127.0.0.1/e2e", ...key];
         }
         return secrets;
@@ -103,7 +109,8 @@ describe("e2e: secrets never leave their encryption", function () {
 
     /** Where `values` occur in `v` (strings at any depth), each with the value cut out. */
     const occurrences = (v: unknown, values: string[], at = "events"): string[] => {
-        if (typeof v === "string") return values.some((x) => v.includes(x)) ? [`${at}: ${values.reduce((text, x) => text.split(x).join("<SECRET>"), v).slice(0, 300)}`] : [];
+        if (typeof v === "string")
+            return values.some((x) => v.includes(x)) ? [`${at}: ${values.reduce((text, x) => text.split(x).join("<SECRET>"), v).slice(0, 300)}`] : [];
         if (Array.isArray(v)) return v.flatMap((x, i) => occurrences(x, values, `${at}[${i}]`));
         if (v && typeof v === "object") return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => occurrences(x, values, `${at}.${k}`));
         return [];
@@ -115,7 +122,10 @@ describe("e2e: secrets never leave their encryption", function () {
         expect(events.length).to.be.greaterThan(50);
         const keyExposed = occurrences(events, secretValues().slice(2));
         expect(keyExposed, keyExposed.slice(0, 5).join("\n")).to.deep.equal([]);
-        const envExposed = occurrences(events.filter((e) => !isDebug(e)), secretValues().slice(0, 2));
+        const envExposed = occurrences(
+            events.filter((e) => !isDebug(e)),
+            secretValues().slice(0, 2),
+        );
         expect(envExposed, envExposed.slice(0, 5).join("\n")).to.deep.equal([]);
     });
 

@@ -51,7 +51,9 @@ describe("e2e: destroy leaves the host as it was, but for the deploy log", funct
         }
         expect(snapshot()).to.not.equal(initial);
         // The service's Caddy server carries l9-deploy's prefix (never a name someone else chose).
-        expect(sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(s.serviceName)}'`)).to.contain(`"127.0.0.1:${s.ports.site}"`);
+        expect(sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(s.serviceName)}'`)).to.contain(
+            `"127.0.0.1:${s.ports.site}"`,
+        );
 
         // A rename in the same stack and appDir, on its own address (on the old one it is
         // refused: e2e 05): the new name serves, and the old name's cleanup leaves its files.
@@ -66,7 +68,10 @@ describe("e2e: destroy leaves the host as it was, but for the deploy log", funct
             expect(sh(`test -e '${s.appDir}/${kept}' && echo kept || echo gone`).trim(), kept).to.equal("kept");
         }
         expect(sh(`docker ps -a --filter 'label=l9.service=${oldName}' -q | wc -l`).trim(), "the old name's containers").to.equal("0");
-        expect(sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(oldName)}'`).trim(), "the old name's Caddy server").to.equal("null");
+        expect(
+            sh(`curl -s 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(oldName)}'`).trim(),
+            "the old name's Caddy server",
+        ).to.equal("null");
         const again = await s.stack.preview({ color: "never", expectNoChanges: true });
         expect(again.changeSummary.update ?? 0).to.equal(0);
 

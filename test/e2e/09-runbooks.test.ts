@@ -95,7 +95,10 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(release.ok, release.error).to.equal(true);
         expect(release.stdout).to.contain("migrate: schema upgraded to v0.2.0-l9");
         expect(version()).to.equal("v0.2.0-l9");
-        const success = receiver.events("success").filter((m) => m.path === "/hook").pop()!;
+        const success = receiver
+            .events("success")
+            .filter((m) => m.path === "/hook")
+            .pop()!;
         expect(success.body).to.include({ tag: "v0.2.0-l9", previousTag: "v0.1.0-l9" });
 
         await s.set({ releaseTag: "v0.1.0-l9" });
@@ -108,7 +111,10 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(files, files.join(", ")).to.have.length(2);
         expect(files[0]).to.match(/-v0\.2\.0-l9$/);
         expect(files[1]).to.match(/-v0\.1\.0-l9$/);
-        const back = receiver.events("rollback").filter((m) => m.path === "/hook").pop()!;
+        const back = receiver
+            .events("rollback")
+            .filter((m) => m.path === "/hook")
+            .pop()!;
         expect(back, JSON.stringify(receiver.messages().map((m) => m.body.event))).to.not.equal(undefined);
         expect(back.body).to.include({ tag: "v0.1.0-l9", previousTag: "v0.2.0-l9" });
     });
@@ -125,7 +131,10 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(version()).to.equal("v0.1.0-l9");
         expect(containerId("blue")).to.equal(serving);
         expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim()).to.equal(records);
-        const failure = receiver.events("failure").filter((m) => m.path === "/hook").pop()!;
+        const failure = receiver
+            .events("failure")
+            .filter((m) => m.path === "/hook")
+            .pop()!;
         expect(failure.body).to.include({ tag: "v0.4.2-l9" });
         expect(String(failure.body.check)).to.contain("hook 'migrate'");
         expect(String(failure.body.logTail)).to.contain("Can't locate revision");
@@ -187,7 +196,10 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         console.log(`      load: ${report.total} requests, ${report.failed.length} answered 503 by the broken release, ${notFromBroken.length} other failures`);
         const record = JSON.parse(sh(`tail -n 1 '${s.appDir}/deploys.jsonl'`));
         expect(record).to.include({ tag: "v0.4.1-l9", status: "switched-back" });
-        const back = receiver.events("rollback").filter((m) => m.path === "/hook").pop()!;
+        const back = receiver
+            .events("rollback")
+            .filter((m) => m.path === "/hook")
+            .pop()!;
         expect(back.body).to.include({ tag: "v0.4.1-l9" });
         expect(String(back.body.check)).to.contain("automatic switch-back");
         await s.set({ watchSeconds: "0", releaseTag: "v0.1.0-l9" });
@@ -217,7 +229,10 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         const load = await s.up();
         expect(load.ok, load.error).to.equal(true);
         expect(load.stdout).to.contain("certificates: Caddy does not run the site's current config yet");
-        const served = () => sh(`openssl s_client -connect 127.0.0.1:${s.ports.site} -servername ${host} </dev/null 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null || true`);
+        const served = () =>
+            sh(
+                `openssl s_client -connect 127.0.0.1:${s.ports.site} -servername ${host} </dev/null 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null || true`,
+            );
         for (let i = 0; i < 30 && !served().includes("notAfter"); i++) await new Promise((resolve) => setTimeout(resolve, 1000));
         expect(served()).to.contain("notAfter");
 

@@ -77,7 +77,10 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
         expect(changed).to.include("create pulumi:providers:l9host host-probes").and.include("delete pulumi:providers:pulumi-nodejs host-probes");
         // Only host scripts run again (their text changed) and guards are added: no release step.
         // (The read-only probes may update their connection, e.g. new ssh options: no generation.)
-        const releaseSteps = changed.filter((x) => !/ (command:remote:Command|l9host:index:FactProbe|pulumi:providers:\S+) /.test(x) || / command:remote:Command (tag|checkout|image)-v/.test(x));
+        const releaseSteps = changed.filter(
+            (x) =>
+                !/ (command:remote:Command|l9host:index:FactProbe|pulumi:providers:\S+) /.test(x) || / command:remote:Command (tag|checkout|image)-v/.test(x),
+        );
         expect(releaseSteps, changed.join(", ")).to.deep.equal([]);
         expect(containers(), "no container replaced").to.equal(before);
         expect(sh(`wc -l < '${s.appDir}/deploys.jsonl'`).trim(), "no new deploy record: the serving deploy's record is recognised").to.equal(records);
@@ -128,7 +131,10 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
         const id = (color: string) => sh(`docker inspect -f '{{.Id}} {{.HostConfig.NetworkMode}}' '${s.serviceName}-${color}'`).trim();
         const serving = id("green");
         await s.set({ networkMode: "bridge" });
-        for (const [tag, slot] of [["v0.4.4-l9", "blue"], ["v0.2.0-l9", "green"]] as const) {
+        for (const [tag, slot] of [
+            ["v0.4.4-l9", "blue"],
+            ["v0.2.0-l9", "green"],
+        ] as const) {
             await s.set({ releaseTag: tag });
             const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
             const r = await s.up();
@@ -145,7 +151,10 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
             const gateway = sh(`docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' '${container}'`).trim();
             expect(gateway).to.match(/^\d+\.\d+\.\d+\.\d+$/);
             expect(fromContainer(container, admin()), "the admin API on the container's loopback").to.equal("000");
-            expect(fromContainer(container, `http://${gateway}:${sandboxFacts().caddyAdmin.split(":").pop()}/config/`), "the admin API through the bridge's gateway").to.equal("000");
+            expect(
+                fromContainer(container, `http://${gateway}:${sandboxFacts().caddyAdmin.split(":").pop()}/config/`),
+                "the admin API through the bridge's gateway",
+            ).to.equal("000");
             // The app answers on its published loopback port only.
             expect(sh(`docker port '${container}'`).trim()).to.equal(`8000/tcp -> 127.0.0.1:${slot === "blue" ? s.ports.blue : s.ports.green}`);
         }

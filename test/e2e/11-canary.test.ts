@@ -128,7 +128,9 @@ describe("e2e: canary releases", function () {
         await new Promise((res) => setTimeout(res, 1000));
         const report = await loop.stop();
         expect(r.ok).to.equal(false);
-        expect(r.error).to.match(/canary v0\.4\.3-l9 failed: step 1\/2 \(10%\): error rate (\d+\.\d)% \((\d+) of (\d+) canary requests answered 5xx or failed to connect\) is above maxErrorRate 10%; the canary was rolled back: 0% of requests to blue, green serves them all/);
+        expect(r.error).to.match(
+            /canary v0\.4\.3-l9 failed: step 1\/2 \(10%\): error rate (\d+\.\d)% \((\d+) of (\d+) canary requests answered 5xx or failed to connect\) is above maxErrorRate 10%; the canary was rolled back: 0% of requests to blue, green serves them all/,
+        );
         const [, rate, errors, total] = /error rate (\d+\.\d)% \((\d+) of (\d+)/.exec(r.error!)!;
         console.log(`      rolled back at ${rate}% (${errors} of ${total} canary requests)`);
         expect(Number(rate)).to.be.above(10);
@@ -137,7 +139,10 @@ describe("e2e: canary releases", function () {
         // Failures: only the canary's answers, only while it took requests, and within its share.
         const failed = report.failed;
         expect(failed.length).to.be.above(0);
-        expect(failed.every((x) => x.status === 500 && x.version === "v0.4.3-l9"), JSON.stringify(failed.slice(0, 3))).to.equal(true);
+        expect(
+            failed.every((x) => x.status === 500 && x.version === "v0.4.3-l9"),
+            JSON.stringify(failed.slice(0, 3)),
+        ).to.equal(true);
         const window = report.samples.filter((x) => x.t >= w!.on - 500 && x.t <= w!.off + 500);
         console.log(`      ${failed.length} failed of ${window.length} requests in the canary's window`);
         expect(failed.every((x) => x.t >= w!.on - 500 && x.t <= w!.off + 500)).to.equal(true);
@@ -147,9 +152,14 @@ describe("e2e: canary releases", function () {
         expect(new Set(afterwards.map((x) => x.version))).to.deep.equal(new Set(["v0.2.0-l9"]));
         expect(version()).to.equal("v0.2.0-l9");
         expect(records()).to.equal(before);
-        const failure = receiver.events("failure").filter((m) => m.body.tag === "v0.4.3-l9").pop();
+        const failure = receiver
+            .events("failure")
+            .filter((m) => m.body.tag === "v0.4.3-l9")
+            .pop();
         expect(failure, JSON.stringify(receiver.messages().map((m) => m.body.event))).to.not.equal(undefined);
-        expect(String(failure!.body.check)).to.match(/^canary of v0\.4\.3-l9: error rate \d+\.\d% \(\d+ of \d+ requests\) above 10%; traffic returned to green$/);
+        expect(String(failure!.body.check)).to.match(
+            /^canary of v0\.4\.3-l9: error rate \d+\.\d% \(\d+ of \d+ requests\) above 10%; traffic returned to green$/,
+        );
         expect(fs.readdirSync(markerDir).filter((f) => f.includes("-canary-"))).to.deep.equal([]);
     });
 
@@ -170,7 +180,10 @@ describe("e2e: canary releases", function () {
         expect(stillOn, "the canary should still run after the clients' requests").to.equal(true);
         const sides = clients.map((v) => [...new Set(v)]);
         console.log(`      sticky clients: ${sides.map((v) => v.join("/")).join(", ")}`);
-        expect(sides.every((v) => v.length === 1), JSON.stringify(sides)).to.equal(true);
+        expect(
+            sides.every((v) => v.length === 1),
+            JSON.stringify(sides),
+        ).to.equal(true);
         expect(new Set(sides.map((v) => v[0]))).to.deep.equal(new Set(["v0.1.0-l9", "v0.2.0-l9"]));
         expect(version()).to.equal("v0.1.0-l9");
 

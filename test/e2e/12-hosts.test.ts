@@ -8,7 +8,9 @@ import { onHost, SandboxHost } from "../support/sandbox";
 /** Where each resource's start and finish fall in an update's engine events (an order, not a time). */
 function eventOrder(events: EngineEvent[]): { started: (name: string) => number; finished: (name: string) => number } {
     const name = (urn: string) => urn.split("::").pop()!;
-    const timeline = events.map((e) => (e.resourcePreEvent ? `start ${name(e.resourcePreEvent.metadata.urn)}` : e.resOutputsEvent ? `end ${name(e.resOutputsEvent.metadata.urn)}` : ""));
+    const timeline = events.map((e) =>
+        e.resourcePreEvent ? `start ${name(e.resourcePreEvent.metadata.urn)}` : e.resOutputsEvent ? `end ${name(e.resOutputsEvent.metadata.urn)}` : "",
+    );
     const at = (entry: string) => {
         const i = timeline.indexOf(entry);
         if (i < 0) throw new Error(`no engine event "${entry}"`);
@@ -51,7 +53,8 @@ describe("e2e: rolling releases over several hosts", function () {
                 `docker image ls --filter 'label=l9.service=${s.serviceName}' -q | sort -u`,
             ].join("; echo ---; "),
         );
-    const hostOutputs = async () => (await s.stack.outputs()).hosts.value as Record<string, { activeSlot: string; tag: string; slots: Record<string, { tag: string } | null> }>;
+    const hostOutputs = async () =>
+        (await s.stack.outputs()).hosts.value as Record<string, { activeSlot: string; tag: string; slots: Record<string, { tag: string } | null> }>;
     const servingTag = (o: { activeSlot: string; slots: Record<string, { tag: string } | null> }) => o.slots[o.activeSlot]?.tag;
     /** Each host's switch (from host `from` on) finished before the next host's preflight started. */
     const expectRolledInOrder = (events: EngineEvent[], from = 0) => {
@@ -123,7 +126,8 @@ describe("e2e: rolling releases over several hosts", function () {
         await s.set({ releaseTag: "v0.2.0-l9" });
         const { r, report } = await upUnderLoad();
         // rollout.pauseSeconds: every host after the first waits after the previous one switched.
-        const paused = (h: SandboxHost) => new RegExp(`${h.name}-host-preflight .*rollout: the previous batch switched; waiting 1s before this host`).test(r.stdout);
+        const paused = (h: SandboxHost) =>
+            new RegExp(`${h.name}-host-preflight .*rollout: the previous batch switched; waiting 1s before this host`).test(r.stdout);
         expect(hosts.map(paused)).to.deep.equal(hosts.map((_, i) => i > 0));
         expect(report.versions.sort()).to.deep.equal(["v0.1.0-l9", "v0.2.0-l9"]);
         expectRolledInOrder(r.events);
@@ -146,7 +150,10 @@ describe("e2e: rolling releases over several hosts", function () {
             const fromApp = (url: string) => onHost(h.name, `nsenter -t ${pid} -n curl -s -m 3 -o /dev/null -w '%{http_code}' '${url}' || true`).trim();
             expect(fromApp(`http://127.0.0.1:${sitePort()}/version`), `${h.name}: the host's loopback (Caddy's site) from the app`).to.equal("000");
             for (const url of ["http://127.0.0.1:2019/config/", `http://${gateway}:2019/config/`]) expect(fromApp(url), `${h.name}: ${url}`).to.equal("000");
-            expect(onHost(h.name, `test -S /proc/${pid}/root/run/caddy/admin.sock && echo reachable || echo absent`).trim(), `${h.name}: the socket in the app's filesystem`).to.equal("absent");
+            expect(
+                onHost(h.name, `test -S /proc/${pid}/root/run/caddy/admin.sock && echo reachable || echo absent`).trim(),
+                `${h.name}: the socket in the app's filesystem`,
+            ).to.equal("absent");
             // The control: the socket is there for the host's root.
             expect(onHost(h.name, "test -S /run/caddy/admin.sock && echo present").trim()).to.equal("present");
         }
@@ -170,7 +177,9 @@ describe("e2e: rolling releases over several hosts", function () {
             expect(snapshot(last)).to.equal(before.last);
             // Nothing that acts on a host ran for the last one (a fact probe's create only records
             // what is declared, on this machine).
-            const acted = resourceSteps(r.events).filter((step) => / (command:remote:Command|docker:index:\w+) /.test(step) && step.includes(` ${last.name}-`) && !/^(same|refresh) /.test(step));
+            const acted = resourceSteps(r.events).filter(
+                (step) => / (command:remote:Command|docker:index:\w+) /.test(step) && step.includes(` ${last.name}-`) && !/^(same|refresh) /.test(step),
+            );
             expect(acted).to.deep.equal([]);
         } finally {
             onHost(broken.name, "mv /usr/bin/git.l9-test-off /usr/bin/git");
@@ -183,11 +192,16 @@ describe("e2e: rolling releases over several hosts", function () {
         // The first host serves v0.4.0 from the slot the stack recorded as its standby: it is
         // planned from what it serves, so that slot is not replaced under traffic.
         expect(report.versions.sort()).to.deep.equal(["v0.2.0-l9", "v0.4.0-l9"]);
-        expect(r.stdout).to.match(new RegExp(`${hosts[0].name}: the host serves v0\\.4\\.0-l9 from blue .*the stack's record says v0\\.2\\.0-l9 serves from green`));
+        expect(r.stdout).to.match(
+            new RegExp(`${hosts[0].name}: the host serves v0\\.4\\.0-l9 from blue .*the stack's record says v0\\.2\\.0-l9 serves from green`),
+        );
         const steps = resourceSteps(r.events);
         const replaced = steps.filter((step) => / docker:index:Container /.test(step) && !/^(same|refresh) /.test(step));
         expect(replaced, steps.join("\n")).to.deep.equal([]);
-        expect(steps.filter((step) => /-image-/.test(step) && /^(create|replace|create-replacement|update) /.test(step)), steps.join("\n")).to.deep.equal([]);
+        expect(
+            steps.filter((step) => /-image-/.test(step) && /^(create|replace|create-replacement|update) /.test(step)),
+            steps.join("\n"),
+        ).to.deep.equal([]);
         // The host that had switched switches back; the others had nothing to do.
         const switched = (h: SandboxHost) => steps.some((step) => step.endsWith(` ${h.name}-traffic-caddy`) && !/^(same|refresh) /.test(step));
         expect(hosts.map(switched)).to.deep.equal([true, false, false]);
@@ -204,13 +218,22 @@ describe("e2e: rolling releases over several hosts", function () {
         try {
             const r = await s.up();
             expect(r.ok).to.equal(false);
-            expect(r.error).to.match(new RegExp(`host ${last.name}: preflight failed: ${last.host.replace(/\./g, "\\.")}:${last.sshPort}: the host's SSH key does not match the pinned hostKey; refusing to connect \\(nothing ran\\)`));
+            expect(r.error).to.match(
+                new RegExp(
+                    `host ${last.name}: preflight failed: ${last.host.replace(/\./g, "\\.")}:${last.sshPort}: the host's SSH key does not match the pinned hostKey; refusing to connect \\(nothing ran\\)`,
+                ),
+            );
             expect(r.error).to.not.match(new RegExp(`host ${first.name}:`));
             expect(hosts.map(snapshot)).to.deep.equal(before);
-            const ran = resourceSteps(r.events).filter((step) => !/^(same|refresh) /.test(step) && !/ (pulumi:providers|l9:index):/.test(step) && !step.includes("pulumi:pulumi:"));
+            const ran = resourceSteps(r.events).filter(
+                (step) => !/^(same|refresh) /.test(step) && !/ (pulumi:providers|l9:index):/.test(step) && !step.includes("pulumi:pulumi:"),
+            );
             expect(ran, ran.join("\n")).to.deep.equal([]);
         } finally {
-            await s.set({ hosts: JSON.stringify(hosts.map((h) => ({ name: h.name, host: h.host, sshPort: h.sshPort, hostKey: h.hostKey }))), releaseTag: "v0.2.0-l9" });
+            await s.set({
+                hosts: JSON.stringify(hosts.map((h) => ({ name: h.name, host: h.host, sshPort: h.sshPort, hostKey: h.hostKey }))),
+                releaseTag: "v0.2.0-l9",
+            });
         }
         const again = await s.up();
         expect(again.ok, again.error).to.equal(true);

@@ -37,7 +37,10 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         throw new Error(`timed out waiting for ${what}`);
     };
     /** The journal says `tag` was flipped to (its switch is in its watch now). */
-    const flipped = (tag: string, since: number) => () => journal().slice(since).some((r) => r.tag === tag && r.status === "switching");
+    const flipped = (tag: string, since: number) => () =>
+        journal()
+            .slice(since)
+            .some((r) => r.tag === tag && r.status === "switching");
     /** SIGKILL of the host scripts running now (`sh -s`, as the command provider starts them): the switch, in its watch. */
     const killHostScripts = () => sh(`pkill -KILL -f '^sh -s$' && echo killed || echo none`).trim();
     /**
@@ -50,7 +53,9 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         // "[/]": the pattern must not match this pkill's own shell.
         sh(`pkill -KILL -f '[/]${s.envVars.PULUMI_HOME.slice(1)}/plugins/' || true`);
         // The probes' plugin runs from the checkout: the one whose pulumi is gone.
-        sh(`sleep 0.2; for p in $(pgrep -f '[.]l9-provider/pulumi-resource-l9host'); do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != 1 ] || kill -KILL "$p"; done; true`);
+        sh(
+            `sleep 0.2; for p in $(pgrep -f '[.]l9-provider/pulumi-resource-l9host'); do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != 1 ] || kill -KILL "$p"; done; true`,
+        );
     };
     /** `pulumi up` as an operator runs it, in its own process group, so that it can be killed like a closed laptop. */
     const upInBackground = (): ChildProcess =>
@@ -62,7 +67,11 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         });
     /** The recovery step the README names (npm run recover). */
     const recover = () => {
-        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/recover.ts", "--stack", "e2e-crash"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...s.envVars } });
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/recover.ts", "--stack", "e2e-crash"], {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...s.envVars },
+        });
         return { code: r.status, out: `${r.stdout}${r.stderr}` };
     };
     const noFailures = (report: LoadReport) => {
@@ -110,7 +119,10 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         expect(containerId("green"), "the container that served was not replaced").to.equal(green);
         expect((await s.stack.outputs()).activeSlot.value).to.equal("blue");
         // Each flip is journaled once: v0.2.0's (switching, never live) and the slow tag's.
-        const flips = journal().slice(before).filter((x) => x.status === "switching").map((x) => `${x.tag} ${x.slot}`);
+        const flips = journal()
+            .slice(before)
+            .filter((x) => x.status === "switching")
+            .map((x) => `${x.tag} ${x.slot}`);
         expect(flips).to.deep.equal(["v0.2.0-l9 green", `${SLOW} blue`]);
     });
 
@@ -143,9 +155,17 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         expect(again.ok, again.error).to.equal(true);
         expect(version()).to.equal("v0.1.0-l9");
         expect(containerId("green")).to.equal(green);
-        const flips = journal().slice(before).filter((x) => x.status === "switching").map((x) => `${x.tag} ${x.slot}`);
+        const flips = journal()
+            .slice(before)
+            .filter((x) => x.status === "switching")
+            .map((x) => `${x.tag} ${x.slot}`);
         expect(flips).to.deep.equal(["v0.1.0-l9 green"]);
-        expect(journal().slice(before).filter((x) => x.status === "live").map((x) => x.tag)).to.deep.equal(["v0.1.0-l9"]);
+        expect(
+            journal()
+                .slice(before)
+                .filter((x) => x.status === "live")
+                .map((x) => x.tag),
+        ).to.deep.equal(["v0.1.0-l9"]);
 
         // A release that starts slowly (SLOW with another env: a new container) goes to blue under load.
         await s.set({ releaseTag: SLOW, watchSeconds: "0" });
@@ -170,15 +190,22 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         // Written to the file backend's checkpoint as the engine writes it (`pulumi stack import` drops pending operations).
         const backendDir = decodeURIComponent(s.envVars.PULUMI_BACKEND_URL.slice("file://".length).split("?")[0]);
         const checkpointFile = path.join(backendDir, ".pulumi", "stacks", "l9-deploy", "e2e-crash.json");
-        const checkpoint = JSON.parse(fs.readFileSync(checkpointFile, "utf8")) as { checkpoint: { latest: { resources: Array<Record<string, unknown>>; pending_operations?: unknown[] } } };
+        const checkpoint = JSON.parse(fs.readFileSync(checkpointFile, "utf8")) as {
+            checkpoint: { latest: { resources: Array<Record<string, unknown>>; pending_operations?: unknown[] } };
+        };
         const d = checkpoint.checkpoint.latest;
         const gone = new Set<string>();
         const target = d.resources.find((r) => String(r.urn).endsWith(`docker:index/container:Container::${standby}-container`));
         expect(target, "the standby's container resource").to.not.equal(undefined);
         gone.add(String(target!.urn));
         const refersToGone = (r: Record<string, unknown>) =>
-            [...((r.dependencies as string[] | undefined) ?? []), ...Object.values((r.propertyDependencies as Record<string, string[]> | undefined) ?? {}).flat(), String(r.parent ?? ""), String(r.deletedWith ?? "")].some((u) => gone.has(u));
-        for (let grew = true; grew; ) {
+            [
+                ...((r.dependencies as string[] | undefined) ?? []),
+                ...Object.values((r.propertyDependencies as Record<string, string[]> | undefined) ?? {}).flat(),
+                String(r.parent ?? ""),
+                String(r.deletedWith ?? ""),
+            ].some((u) => gone.has(u));
+        for (let grew = true; grew;) {
             grew = false;
             for (const r of d.resources) if (!gone.has(String(r.urn)) && refersToGone(r)) (gone.add(String(r.urn)), (grew = true));
         }
@@ -244,14 +271,24 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             },
             // A short watch keeps the switch running past the flip, where the kill lands (a kill
             // later in the watch is the first two tests').
-            { name: "right after the flip", config: { watchSeconds: "3" }, reached: (_, b) => journal().slice(b.records).some((r) => r.status === "switching") },
+            {
+                name: "right after the flip",
+                config: { watchSeconds: "3" },
+                reached: (_, b) =>
+                    journal()
+                        .slice(b.records)
+                        .some((r) => r.status === "switching"),
+            },
             {
                 name: "during drain and prune",
                 config: { standby: "stopped", drainGraceSeconds: "10" },
                 // A long request in flight on the slot being drained holds its graceful shutdown
                 // open, up to the grace: the drain takes that long.
                 prepare: (port) => sh(`(curl -s -m 60 -o /dev/null 'http://127.0.0.1:${port}/sleep?s=45' >/dev/null 2>&1 &)`),
-                reached: (_, b) => journal().slice(b.records).some((r) => r.status === "live"),
+                reached: (_, b) =>
+                    journal()
+                        .slice(b.records)
+                        .some((r) => r.status === "live"),
             },
         ];
         // Each boundary with each kind of kill; the image build with two tags, as a tag's image is built once.
@@ -322,8 +359,14 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
                     expect(version()).to.equal(tag);
                     expect(routing()).to.equal(standby);
                     const records = journal().slice(before.records);
-                    expect(records.filter((r) => r.status === "switching").map((r) => r.slot), "the flip journaled exactly once").to.deep.equal([standby]);
-                    expect(records.filter((r) => r.status === "live").map((r) => r.slot), "live exactly once").to.deep.equal([standby]);
+                    expect(
+                        records.filter((r) => r.status === "switching").map((r) => r.slot),
+                        "the flip journaled exactly once",
+                    ).to.deep.equal([standby]);
+                    expect(
+                        records.filter((r) => r.status === "live").map((r) => r.slot),
+                        "live exactly once",
+                    ).to.deep.equal([standby]);
                     expect(sh(`ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`), "no canary marker left").to.not.contain("canary");
                 } finally {
                     noFailures(await loop.stop());
@@ -365,7 +408,9 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             process.kill(-holder.pid!, "SIGKILL");
             const r = await update;
             expect(r.ok, "the update is refused").to.equal(false);
-            expect(r.error).to.contain(`guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}, bridge network): Caddy routes to it`);
+            expect(r.error).to.contain(
+                `guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}, bridge network): Caddy routes to it`,
+            );
             expect(containerId(standby), "the container Caddy routes to was not replaced").to.equal(standbyContainer);
             expect(version()).to.equal(standbyTag);
         } finally {

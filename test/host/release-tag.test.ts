@@ -19,7 +19,9 @@ describe("host: npm run release cuts the next annotated tag, or refuses", functi
         const dir = sh("mktemp -d").trim();
         origin = `${dir}/origin.git`;
         clone = `${dir}/app`;
-        sh(`git clone -q --bare '${sandboxFacts().repoDir}' '${origin}' && git clone -q '${origin}' '${clone}' && git -C '${clone}' config user.email ops@example.com && git -C '${clone}' config user.name ops`);
+        sh(
+            `git clone -q --bare '${sandboxFacts().repoDir}' '${origin}' && git clone -q '${origin}' '${clone}' && git -C '${clone}' config user.email ops@example.com && git -C '${clone}' config user.name ops`,
+        );
     });
 
     it("patch: v0.6.0-l9 is the highest tag, so v0.6.1-l9, annotated, at main's head; prints push and deploy", () => {
@@ -55,7 +57,9 @@ describe("host: npm run release cuts the next annotated tag, or refuses", functi
 
     it("refuses when main is behind its upstream", () => {
         const other = sh("mktemp -d").trim();
-        sh(`git clone -q '${origin}' '${other}/x' && cd '${other}/x' && git -c user.email=a@example.com -c user.name=a commit -q --allow-empty -m ahead && git push -q origin main`);
+        sh(
+            `git clone -q '${origin}' '${other}/x' && cd '${other}/x' && git -c user.email=a@example.com -c user.name=a commit -q --allow-empty -m ahead && git push -q origin main`,
+        );
         const r = release("patch");
         expect(r.code).to.equal(1);
         expect(r.err).to.match(/1 commit\(s\) behind origin\/main/);

@@ -28,7 +28,9 @@ function startScript(text: string): { process: ChildProcess; done: Promise<Scrip
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));
     p.stderr.on("data", (d) => (stderr += d));
-    const done = new Promise<ScriptResult>((resolve) => p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - started) / 1000 })));
+    const done = new Promise<ScriptResult>((resolve) =>
+        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - started) / 1000 })),
+    );
     return { process: p, done };
 }
 
@@ -109,7 +111,15 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             expect(r.stderr).to.match(/warning: notification failure to target 4 \(json\) was not delivered \(HTTP 000\)/);
 
             const json = JSON.parse(receiver.received.find((m) => m.path === "/hook")!.raw);
-            expect(json).to.include({ event: "failure", service: "l9", tag: "v1.2.0-l9", previousTag: "v1.1.0-l9", actor: `ops ${t2}`, stack: `l9-deploy/${t1}`, check });
+            expect(json).to.include({
+                event: "failure",
+                service: "l9",
+                tag: "v1.2.0-l9",
+                previousTag: "v1.1.0-l9",
+                actor: `ops ${t2}`,
+                stack: `l9-deploy/${t1}`,
+                check,
+            });
             expect(json.durationSeconds).to.be.within(4, 60);
             // Control characters dropped, tabs as spaces, lines kept.
             expect(json.logTail).to.equal(`line "one" ${t3}\n tabbed \\ line ${t4}\n[31mcolour\nlast ${t5}`);
@@ -123,7 +133,9 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
         });
 
         it("sends nothing and succeeds when no targets are configured", async () => {
-            const r = await runAsync(script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`));
+            const r = await runAsync(
+                script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`),
+            );
             expect(r.code, r.stderr).to.equal(0);
             expect(receiver.received).to.have.length(0);
         });
@@ -131,7 +143,15 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
 
     describe("backup hook", () => {
         const hooks = (tag: string, command: string, required = false, hookTimeoutSeconds = 600) =>
-            renderReleaseHooksScript({ appDir: dir, serviceName: "l9", tag, backup: { command, keep: 2, required }, notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir }, hookTimeoutSeconds, stepLockWaitSeconds: 60 });
+            renderReleaseHooksScript({
+                appDir: dir,
+                serviceName: "l9",
+                tag,
+                backup: { command, keep: 2, required },
+                notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir },
+                hookTimeoutSeconds,
+                stepLockWaitSeconds: 60,
+            });
 
         it("runs with the env file's values taken literally, stores stdout as <time>-<tag>, keeps the newest two", async () => {
             fs.writeFileSync(path.join(dir, "shared/.env"), `DATABASE_URL=postgres://l9@db/${traps(canary)[0]}\nAPP_SECRET=a b 'c'\n`);
@@ -178,7 +198,9 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const required = await runAsync(hooks("v1.0.0-l9", command, true, 3));
             expect(required.code, required.stderr).to.equal(1);
             expect(required.seconds).to.be.within(3, 20);
-            expect(required.stderr).to.contain("hook 'backup' did not finish within hookTimeoutSeconds=3 s and was stopped (backupRequired=true); traffic was not moved");
+            expect(required.stderr).to.contain(
+                "hook 'backup' did not finish within hookTimeoutSeconds=3 s and was stopped (backupRequired=true); traffic was not moved",
+            );
             expect(required.stderr).to.contain("| dumping");
             expect(processesMatching(sleeper)).to.equal("");
             expect(fs.readdirSync(path.join(dir, "backups"))).to.deep.equal([]);
@@ -186,7 +208,9 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const optional = await runAsync(hooks("v1.0.0-l9", command, false, 3));
             expect(optional.code, optional.stderr).to.equal(0);
             expect(optional.seconds).to.be.within(3, 20);
-            expect(optional.stderr).to.contain("warning: backup hook did not finish within hookTimeoutSeconds=3 s and was stopped; the release goes on (backupRequired=false)");
+            expect(optional.stderr).to.contain(
+                "warning: backup hook did not finish within hookTimeoutSeconds=3 s and was stopped; the release goes on (backupRequired=false)",
+            );
             expect(processesMatching(sleeper)).to.equal("");
         });
     });
@@ -243,7 +267,9 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const r = await runAsync(hooks("v0.1.0-l9", ["sh", "-c", "exit 7"], 3));
             expect(r.code, r.stderr).to.equal(1);
             expect(r.seconds, r.stderr).to.be.within(3, 30);
-            expect(r.stderr).to.contain("hook 'migrate' did not finish within hookTimeoutSeconds=3 s; its container was stopped and removed; traffic was not moved");
+            expect(r.stderr).to.contain(
+                "hook 'migrate' did not finish within hookTimeoutSeconds=3 s; its container was stopped and removed; traffic was not moved",
+            );
             // Its last lines are quoted: the server it started instead of a migration.
             expect(r.stderr).to.match(/\| l9 sample v0\.1\.0-l9 \(good\) listening on/);
             expect(containerState(migrateContainer)).to.equal("");

@@ -142,7 +142,10 @@ describe("host: isolated sandbox hosts", function () {
         // Each host starts from empty /srv and /etc/cron.d of its own, whatever the machine has.
         const machineSrv = sh("ls -A /srv").trim();
         for (const h of hosts) {
-            const srv = onHost(h.name, "ls -A /srv").trim().split("\n").filter((e) => e && e !== marker);
+            const srv = onHost(h.name, "ls -A /srv")
+                .trim()
+                .split("\n")
+                .filter((e) => e && e !== marker);
             for (const entry of srv) expect(machineSrv.split("\n"), `${h.name}:/srv/${entry}`).not.to.include(entry);
         }
         onHost("h2", `printf '* * * * * root true\\n' >/etc/cron.d/${marker}`);
@@ -159,7 +162,9 @@ describe("host: isolated sandbox hosts", function () {
         onHost("h1", `${hostAdmin} -fsS -X POST -H 'Content-Type: application/json' -d '${server}' http://127.0.0.1/config/apps/http/servers/${marker}`);
         const read = (name: string) => onHost(name, `${hostAdmin} -s http://127.0.0.1/config/apps/http/servers/${marker}`).trim();
         for (const h of hosts) {
-            expect(onHost(h.name, "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:2019/config/ || true").trim(), `${h.name}: TCP 2019`).to.equal("000");
+            expect(onHost(h.name, "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:2019/config/ || true").trim(), `${h.name}: TCP 2019`).to.equal(
+                "000",
+            );
             expect(onHost(h.name, "stat -c %a /run/caddy").trim(), `${h.name}: the socket's directory`).to.equal("700");
         }
         expect(read("h1")).to.contain(marker);
@@ -189,8 +194,14 @@ describe("host: isolated sandbox hosts", function () {
         );
         const listed = (run: (c: string) => string) => run(`docker image ls -q ${marker}:probe`).trim();
         expect(listed((c) => onHost("h1", c))).to.match(/^[0-9a-f]{12}$/);
-        expect(listed((c) => onHost("h2", c)), "h2").to.equal("");
-        expect(listed((c) => onHost("h3", c)), "h3").to.equal("");
+        expect(
+            listed((c) => onHost("h2", c)),
+            "h2",
+        ).to.equal("");
+        expect(
+            listed((c) => onHost("h3", c)),
+            "h3",
+        ).to.equal("");
         expect(listed(sh), "the machine").to.equal("");
         // --network host on a host is that host's namespace: its loopback answers on h1 only.
         const version = `for _ in $(seq 1 50); do curl -fsS -m 1 http://127.0.0.1:${port}/version && exit 0; sleep 0.2; done; exit 1`;
@@ -215,7 +226,11 @@ describe("host: isolated sandbox hosts", function () {
         const keys = hosts.map((h) => h.hostKey);
         sandbox("down", "--hosts");
         expect(() => sandboxHosts()).to.throw(/up --hosts 3/);
-        expect(sh("ip netns list").split("\n").filter((l) => l.startsWith("l9sb-"))).to.deep.equal([]);
+        expect(
+            sh("ip netns list")
+                .split("\n")
+                .filter((l) => l.startsWith("l9sb-")),
+        ).to.deep.equal([]);
         sandbox("up", "--hosts", "3");
         hosts = sandboxHosts();
         expect(hosts.map((h) => h.hostKey)).to.deep.equal(keys);

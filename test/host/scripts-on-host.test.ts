@@ -88,7 +88,9 @@ describe("host: rendered scripts against real daemons", function () {
         const images: Record<string, string> = {};
         const run = (tag: string, port: number) => {
             sh(`docker rm -f ${service}-${port} >/dev/null 2>&1 || true`);
-            sh(`docker run -d --name ${service}-${port} --label l9.service=${service} --network host -e PORT=${port} -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y --health-interval 1s ${images[tag]} >/dev/null`);
+            sh(
+                `docker run -d --name ${service}-${port} --label l9.service=${service} --network host -e PORT=${port} -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y --health-interval 1s ${images[tag]} >/dev/null`,
+            );
             return `${service}-${port}`;
         };
         const gate = (name: string, port: number, tag: string, timeoutSeconds = 20) =>
@@ -169,7 +171,7 @@ describe("host: rendered scripts against real daemons", function () {
             watch: { seconds: 0, failures: 3, checks: { port, healthPath: "/health", smokeRequests: [] } },
             notify,
             stepLockWaitSeconds: 60,
-                });
+        });
 
         const journal = () =>
             sh(`cat '${appDir}/deploys.jsonl'`)
@@ -191,7 +193,9 @@ describe("host: rendered scripts against real daemons", function () {
         it("flips between two live upstreams under load with zero failed requests and no retries", async () => {
             // a second good upstream on 18306
             sh(`docker rm -f ${service}-18306 >/dev/null 2>&1 || true`);
-            sh(`docker run -d --name ${service}-18306 --label l9.service=${service} --network host -e PORT=18306 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`);
+            sh(
+                `docker run -d --name ${service}-18306 --label l9.service=${service} --network host -e PORT=18306 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`,
+            );
             sh("for i in $(seq 1 30); do curl -fsS -o /dev/null http://127.0.0.1:18306/health && exit 0; sleep 0.5; done; exit 1");
             const loop = new LoadLoop("http://127.0.0.1:18380/version", 4, 120);
             for (let i = 0; i < 10; i++) {
@@ -200,7 +204,9 @@ describe("host: rendered scripts against real daemons", function () {
             }
             await new Promise((resolve) => setTimeout(resolve, 500));
             const report = await loop.stop();
-            console.log(`      load: ${report.total} requests, ${report.failed.length} failed, ${report.retriedOnStaleConnection} retried once on a stale keep-alive connection`);
+            console.log(
+                `      load: ${report.total} requests, ${report.failed.length} failed, ${report.retriedOnStaleConnection} retried once on a stale keep-alive connection`,
+            );
             expect(report.total).to.be.greaterThan(100);
             expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
             // no Caddy reload happens at a switch, so no keep-alive connection is ever closed
@@ -211,16 +217,30 @@ describe("host: rendered scripts against real daemons", function () {
 
         it("journals each flip at the flip: a switch killed right after it leaves a 'switching' record naming the slot that serves", () => {
             const before = journal().length;
-            const next = { ...args(18306), record: { ...args(18306).record, id: "host-test-2" }, watch: { seconds: 30, failures: 3, checks: { port: 18306, healthPath: "/health", smokeRequests: [] } } };
+            const next = {
+                ...args(18306),
+                record: { ...args(18306).record, id: "host-test-2" },
+                watch: { seconds: 30, failures: 3, checks: { port: 18306, healthPath: "/health", smokeRequests: [] } },
+            };
             // The script is killed during its watch (SIGKILL, as a dropped session or an OOM kill).
-            sh(`f=$(mktemp); cat >"$f" <<'L9EOF'\n${renderSwitchScript(next)}L9EOF\nsh "$f" >/dev/null 2>&1 & pid=$!; for i in $(seq 1 100); do grep -q host-test-2 '${appDir}/deploys.jsonl' && break; sleep 0.1; done; sleep 1; kill -KILL $pid; rm -f "$f"`);
-            expect(journal().slice(before).map((x) => `${x.id} ${x.slot} ${x.status}`)).to.deep.equal(["host-test-2 green switching"]);
+            sh(
+                `f=$(mktemp); cat >"$f" <<'L9EOF'\n${renderSwitchScript(next)}L9EOF\nsh "$f" >/dev/null 2>&1 & pid=$!; for i in $(seq 1 100); do grep -q host-test-2 '${appDir}/deploys.jsonl' && break; sleep 0.1; done; sleep 1; kill -KILL $pid; rm -f "$f"`,
+            );
+            expect(
+                journal()
+                    .slice(before)
+                    .map((x) => `${x.id} ${x.slot} ${x.status}`),
+            ).to.deep.equal(["host-test-2 green switching"]);
             expect(JSON.parse(sh(`cat '${appDir}/state/active.json'`))).to.include({ id: "host-test-2", slot: "green", status: "switching" });
             expect(sh(`test -e '/var/lib/l9-deploy/${service}/caddy/${service}-green.active' && echo green || echo blue`).trim()).to.equal("green");
             // Run again (the next pulumi up): the flip is not journaled twice; the deploy goes live.
             const again = runOnHost(renderSwitchScript({ ...next, watch: { ...next.watch, seconds: 0 } }));
             expect(again.code, again.stderr).to.equal(0);
-            expect(journal().slice(before).map((x) => `${x.id} ${x.slot} ${x.status}`)).to.deep.equal(["host-test-2 green switching", "host-test-2 green live"]);
+            expect(
+                journal()
+                    .slice(before)
+                    .map((x) => `${x.id} ${x.slot} ${x.status}`),
+            ).to.deep.equal(["host-test-2 green switching", "host-test-2 green live"]);
             // Back to blue for the tests below.
             expect(runOnHost(renderSwitchScript(args(18301))).code).to.equal(0);
         });
@@ -231,7 +251,9 @@ describe("host: rendered scripts against real daemons", function () {
             sh(`(flock 9; sleep 2) 9>>'${lock}' >/dev/null 2>&1 & sleep 0.3`);
             const waited = runOnHost(`exec 2>&1\n${renderSwitchScript(args(18301))}`);
             expect(waited.code, waited.stdout).to.equal(0);
-            expect(waited.stdout).to.contain("another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 60s");
+            expect(waited.stdout).to.contain(
+                "another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 60s",
+            );
             // One that holds it longer than the bound: refused, nothing changed.
             sh(`(flock 9; sleep 4) 9>>'${lock}' >/dev/null 2>&1 & sleep 0.3`);
             const refused = runOnHost(renderSwitchScript({ ...args(18306), stepLockWaitSeconds: 1 }));
@@ -247,7 +269,9 @@ describe("host: rendered scripts against real daemons", function () {
             expect(serverNames()).to.deep.equal([`l9-${service}`]);
             // The host as an earlier version left it: the same server, named after the service.
             const config = sh(`curl -fsS '${servers}/l9-${service}'`);
-            sh(`curl -fsS -X DELETE '${servers}/l9-${service}' && curl -fsS -X POST -H 'Content-Type: application/json' -d '${config}' '${servers}/${service}'`);
+            sh(
+                `curl -fsS -X DELETE '${servers}/l9-${service}' && curl -fsS -X POST -H 'Content-Type: application/json' -d '${config}' '${servers}/${service}'`,
+            );
             expect(serverNames()).to.deep.equal([service]);
             const loop = new LoadLoop("http://127.0.0.1:18380/version", 4, 120);
             const changed = { ...args(18301), maintenance: { allowPaths: ["/health", "/ready"] } };
@@ -279,13 +303,36 @@ describe("host: rendered scripts against real daemons", function () {
         // stands for the slot's: labelled with its tag, like the program's slots.
         const guarded = `${service}-guarded`;
         const image = () => sh(`docker inspect -f '{{.Image}}' ${guarded}`).trim();
-        const guard = (color: "blue" | "green", imageId: string, tag = "v0.1.0-l9", dir = appDir, name = service, envFingerprint?: string, networkMode: "host" | "bridge" = "host") =>
-            runOnHost(renderSlotGuardScript({ serviceName: name, appDir: dir, caddyAdmin: sb.caddyAdmin, color, containerName: guarded, imageId, tag, networkMode, envFingerprint, stepLockWaitSeconds: 60 }));
+        const guard = (
+            color: "blue" | "green",
+            imageId: string,
+            tag = "v0.1.0-l9",
+            dir = appDir,
+            name = service,
+            envFingerprint?: string,
+            networkMode: "host" | "bridge" = "host",
+        ) =>
+            runOnHost(
+                renderSlotGuardScript({
+                    serviceName: name,
+                    appDir: dir,
+                    caddyAdmin: sb.caddyAdmin,
+                    color,
+                    containerName: guarded,
+                    imageId,
+                    tag,
+                    networkMode,
+                    envFingerprint,
+                    stepLockWaitSeconds: 60,
+                }),
+            );
         const markers = `/var/lib/l9-deploy/${service}/caddy`;
 
         before(() => {
             sh(`docker rm -f ${guarded} >/dev/null 2>&1 || true`);
-            sh(`docker run -d --name ${guarded} --label l9.service=${service} --label l9.tag=v0.1.0-l9 --network host -e PORT=18399 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`);
+            sh(
+                `docker run -d --name ${guarded} --label l9.service=${service} --label l9.tag=v0.1.0-l9 --network host -e PORT=18399 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`,
+            );
             expect(sh(`test -e '${markers}/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
         });
         after(() => sh(`docker rm -f ${guarded} >/dev/null 2>&1 || true`));
@@ -294,7 +341,9 @@ describe("host: rendered scripts against real daemons", function () {
             const id = sh(`docker inspect -f '{{.Id}}' ${guarded}`).trim();
             const r = guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9");
             expect(r.code).to.equal(1);
-            expect(r.stderr).to.contain(`guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.2.0-l9 (host network) there. Nothing was changed.`);
+            expect(r.stderr).to.contain(
+                `guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.2.0-l9 (host network) there. Nothing was changed.`,
+            );
             expect(sh(`docker inspect -f '{{.Id}} {{.State.Running}}' ${guarded}`).trim()).to.equal(`${id} true`);
             // A journal removed by hand changes nothing: Caddy runs the service's server.
             sh(`mv '${appDir}/state/active.json' '${appDir}/state/active.json.keep'`);
@@ -318,7 +367,9 @@ describe("host: rendered scripts against real daemons", function () {
             // The same release in another network mode is a release into it too.
             const bridged = guard("blue", image(), "v0.1.0-l9", appDir, service, journaled, "bridge");
             expect(bridged.code).to.equal(1);
-            expect(bridged.stderr).to.contain("running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.1.0-l9 (bridge network) there");
+            expect(bridged.stderr).to.contain(
+                "running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.1.0-l9 (bridge network) there",
+            );
             // Caddy flipped to blue without the journal (it names green): blue's env is unknown, and
             // the same image and tag do not show that blue runs this env.
             sh(`cp '${appDir}/state/active.json' '${appDir}/state/active.json.keep' && sed -i 's/"slot":"blue"/"slot":"green"/' '${appDir}/state/active.json'`);
@@ -382,7 +433,9 @@ describe("host: rendered scripts against real daemons", function () {
             expect(exists(`${dir}/state/attempt-started`)).to.equal(true);
             const r = prepare("l9own");
             expect(r.code, r.stderr).to.equal(0);
-            const other = runOnHost(renderPreflightScript({ appDir: dir, serviceName: "l9own", owner: "l9-deploy/other", caddyAdmin: sb.caddyAdmin, minFreeDiskMb: 1 }));
+            const other = runOnHost(
+                renderPreflightScript({ appDir: dir, serviceName: "l9own", owner: "l9-deploy/other", caddyAdmin: sb.caddyAdmin, minFreeDiskMb: 1 }),
+            );
             expect(other.code, "another stack's preflight").to.equal(1);
             expect(other.stderr).to.contain(`preflight failed: ${dir} belongs to another l9-deploy stack`);
         });
@@ -416,7 +469,8 @@ describe("host: rendered scripts against real daemons", function () {
         });
 
         const servers = `http://${sb.caddyAdmin}/config/apps/http/servers`;
-        const postServer = (name: string, config: object) => sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(config)}' '${servers}/${name}'`);
+        const postServer = (name: string, config: object) =>
+            sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(config)}' '${servers}/${name}'`);
 
         it("destroy leaves Caddy servers l9-deploy did not create: one of the service's server name, and one of the service's own name", () => {
             const site = (port: number) => ({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
@@ -435,7 +489,15 @@ describe("host: rendered scripts against real daemons", function () {
         });
 
         it("destroy removes the service's server under the name an earlier version gave it", () => {
-            postServer("l9ownc", { listen: ["127.0.0.1:18697"], routes: [{ match: [{ file: { root: "/", try_files: ["/var/lib/l9-deploy/l9ownc/caddy/l9ownc-green.active"] } }], handle: [{ handler: "static_response", body: "green" }] }] });
+            postServer("l9ownc", {
+                listen: ["127.0.0.1:18697"],
+                routes: [
+                    {
+                        match: [{ file: { root: "/", try_files: ["/var/lib/l9-deploy/l9ownc/caddy/l9ownc-green.active"] } }],
+                        handle: [{ handler: "static_response", body: "green" }],
+                    },
+                ],
+            });
             try {
                 expect(prepare("l9ownc").code).to.equal(0);
                 const r = remove("l9ownc");
@@ -449,7 +511,9 @@ describe("host: rendered scripts against real daemons", function () {
 
         it("destroy removes only the layout's entries: the deploy log, the backups and an operator's file stay", () => {
             expect(prepare("l9ownc").code).to.equal(0);
-            sh(`mkdir -p '${dir}/backups' '${dir}/bin' '${dir}/logs' '${dir}/repo.git' && echo '{}' > '${dir}/deploys.jsonl' && echo keep > '${dir}/notes.txt'`);
+            sh(
+                `mkdir -p '${dir}/backups' '${dir}/bin' '${dir}/logs' '${dir}/repo.git' && echo '{}' > '${dir}/deploys.jsonl' && echo keep > '${dir}/notes.txt'`,
+            );
             const r = remove("l9ownc");
             expect(r.code, r.stderr).to.equal(0);
             expect(sh(`ls -A '${dir}'`).trim().split("\n").sort()).to.deep.equal(["backups", "deploys.jsonl", "notes.txt"]);

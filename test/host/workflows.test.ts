@@ -48,7 +48,9 @@ function expressions(node: unknown, key = ""): string[] {
 
 /** References to a secret other than GITHUB_TOKEN (contexts are case-insensitive; `secrets[...]` and `toJSON(secrets)` count). */
 function secretRefs(node: unknown): string[] {
-    return expressions(node).filter((e) => /\bsecrets\b(?!\s*\.\s*github_token\b)/i.test(e)).map((e) => e.trim());
+    return expressions(node)
+        .filter((e) => /\bsecrets\b(?!\s*\.\s*github_token\b)/i.test(e))
+        .map((e) => e.trim());
 }
 
 function environmentName(job: Node): string | undefined {
@@ -112,7 +114,10 @@ describe("host: GitHub workflows pass actionlint", () => {
     it("actionlint does catch a broken workflow (the check can fail)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-actionlint-"));
         const bad = path.join(dir, "bad.yml");
-        fs.writeFileSync(bad, "on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.nosuchfield.x }}\n      - uses: actions/checkout@v4\n        with:\n          no-such-input: 1\n");
+        fs.writeFileSync(
+            bad,
+            "on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.nosuchfield.x }}\n      - uses: actions/checkout@v4\n        with:\n          no-such-input: 1\n",
+        );
         const r = lint([bad]);
         expect(r.status).to.not.equal(0);
         fs.rmSync(dir, { recursive: true, force: true });
@@ -139,18 +144,24 @@ describe("host: GitHub workflows keep production secrets in protected environmen
     });
 
     it("the check fails on a workflow that hands a secret to a job outside an environment", () => {
-        const ok = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: echo \"$X\"\n        env:\n          X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\n";
+        const ok =
+            'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: echo "$X"\n        env:\n          X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\n';
         expect(secretsOutsideEnvironments(ok)).to.deep.equal([]);
         // The same job without its environment.
         expect(secretsOutsideEnvironments(ok.replace("    environment: production\n", ""))).to.have.length(1);
         // Contexts are case-insensitive; bracket access and toJSON(secrets) read them too.
-        const bare = (expr: string) => `on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"$X\"\n        env:\n          X: \${{ ${expr} }}\n`;
+        const bare = (expr: string) =>
+            `on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"$X\"\n        env:\n          X: \${{ ${expr} }}\n`;
         for (const expr of ["SECRETS.AWS_ACCESS_KEY_ID", "secrets['AWS_SECRET_ACCESS_KEY']", "toJSON(secrets)", "format('{0}', secrets.PULUMI_BACKEND_URL)"]) {
             expect(secretsOutsideEnvironments(bare(expr)), expr).to.have.length(1);
         }
         expect(secretsOutsideEnvironments(bare("secrets.GITHUB_TOKEN")), "GITHUB_TOKEN is no production secret").to.deep.equal([]);
         // A workflow-level env reaches every job; a reusable workflow called with `secrets: inherit` gets them all.
-        expect(secretsOutsideEnvironments("on: push\nenv:\n  X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: true\n")).to.have.length(1);
+        expect(
+            secretsOutsideEnvironments(
+                "on: push\nenv:\n  X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: true\n",
+            ),
+        ).to.have.length(1);
         expect(secretsOutsideEnvironments("on: push\njobs:\n  a:\n    uses: ./.github/workflows/deploy.yml\n    secrets: inherit\n")).to.have.length(1);
         // The real pull request workflow with its preview's environment removed.
         const pr = fs.readFileSync(path.join(WORKFLOWS, "pull-request.yml"), "utf8");
@@ -217,7 +228,8 @@ describe("host: GitHub workflows keep production secrets in protected environmen
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-release-tag-"));
         try {
             const canary = path.join(dir, "ran");
-            const check = (tag: string) => spawnSync("bash", ["-e", "-c", first.run as string], { env: { ...process.env, RELEASE_TAG: tag }, encoding: "utf8" }).status;
+            const check = (tag: string) =>
+                spawnSync("bash", ["-e", "-c", first.run as string], { env: { ...process.env, RELEASE_TAG: tag }, encoding: "utf8" }).status;
             for (const tag of ["v0.2.0-l9", "v1.2.3", "v1.2.3-rc.1"]) expect(check(tag), tag).to.equal(0);
             for (const tag of ["", "main", "v1.2", "v1.2.3-", `v1.2.3$(touch ${canary})`, "v1.2.3;id", "v1.2.3\nv1.2.4", "v1.2.3 -l9"]) {
                 expect(check(tag), JSON.stringify(tag)).to.not.equal(0);

@@ -48,7 +48,13 @@ export class LoadLoop {
      * Half the workers keep connections alive (retrying once on a stale one, see Sample),
      * half open a fresh connection per request (never retried).
      */
-    constructor(private readonly url: string, workers = 4, maxSeconds = 900, maxRequests = 2_000_000, pauseMs = 0) {
+    constructor(
+        private readonly url: string,
+        workers = 4,
+        maxSeconds = 900,
+        maxRequests = 2_000_000,
+        pauseMs = 0,
+    ) {
         const u = new URL(url);
         if (!/^127\.\d+\.\d+\.\d+$/.test(u.hostname)) throw new Error(`load loop targets loopback only, not ${u.hostname}`);
         const deadline = this.started + maxSeconds * 1000;

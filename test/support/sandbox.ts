@@ -116,7 +116,9 @@ export function renderCleanServiceCommand(serviceName: string, appDir: string, c
     return [
         `docker ps -aq --filter 'label=l9.service=${serviceName}' | xargs -r docker rm -f >/dev/null`,
         `docker image ls -q --filter 'label=l9.service=${serviceName}' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
-        ...[caddyServerName(serviceName), legacyCaddyServerName(serviceName)].map((server) => `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/apps/http/servers/${server}`)}' >/dev/null || true`),
+        ...[caddyServerName(serviceName), legacyCaddyServerName(serviceName)].map(
+            (server) => `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/apps/http/servers/${server}`)}' >/dev/null || true`,
+        ),
         `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/logging/logs/${serviceName}-canary`)}' >/dev/null || true`,
         `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
     ].join("; ");

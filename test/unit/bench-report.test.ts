@@ -19,17 +19,30 @@ const scenario = (name: string, failed: number, gap: number, wall: number, switc
     ],
 });
 
-const figures: EngineFigures = { floor: { seconds: 3 }, floorUnderLoad: { seconds: 4 }, idleRollback: { seconds: 8.5, switchedSeconds: 5.5, failed: 0 }, noop: { seconds: 6.5 }, drift: { seconds: 7.5 }, releaseBuildSeconds: 4 };
+const figures: EngineFigures = {
+    floor: { seconds: 3 },
+    floorUnderLoad: { seconds: 4 },
+    idleRollback: { seconds: 8.5, switchedSeconds: 5.5, failed: 0 },
+    noop: { seconds: 6.5 },
+    drift: { seconds: 7.5 },
+    releaseBuildSeconds: 4,
+};
 
 describe("unit: benchmark report", () => {
-    const results = [scenario("l9-deploy release", 0, 40, 20, 15), scenario("stop-then-start baseline", 37, 2500, 3), scenario("l9-deploy rollback", 0, 30, 8, 6.5)];
+    const results = [
+        scenario("l9-deploy release", 0, 40, 20, 15),
+        scenario("stop-then-start baseline", 37, 2500, 3),
+        scenario("l9-deploy rollback", 0, 30, 8, 6.5),
+    ];
 
     it("renders both floors, each figure above its floor and as a ratio, the table and the ratios against the baseline", () => {
         const md = renderBenchmarkMarkdown(results, figures, { date: "2026-11-22", workers: 4, repeats: 3, chart: "c.png" });
         expect(md).to.contain("| engine floor | 3.0 | | | |");
         expect(md).to.contain("| engine floor under load | 4.0 | | | +1.0 |");
         expect(md).to.contain("| no-op `pulumi up` | 6.5 | +3.5 | 2.2× | |");
-        expect(md, "figures under load: against the floor under load, then the idle floor").to.contain("| rollback under load: traffic switched (from the start of `up`) | 6.5 | +2.5 | 1.6× | +3.5 |");
+        expect(md, "figures under load: against the floor under load, then the idle floor").to.contain(
+            "| rollback under load: traffic switched (from the start of `up`) | 6.5 | +2.5 | 1.6× | +3.5 |",
+        );
         expect(md).to.contain("| rollback without load: traffic switched | 5.5 | +2.5 | 1.8× | |");
         expect(md).to.contain("| rollback without load: whole `up` (0 failed requests of the watcher) | 8.5 | +5.5 | 2.8× | |");
         expect(md).to.contain("| release: outside the image build | 16.0 | +12.0 | 4.0× | +13.0 |");
@@ -55,7 +68,9 @@ describe("unit: benchmark report", () => {
         const slowIdle = judgeGoals(results, { ...figures, idleRollback: { seconds: 9.5, switchedSeconds: undefined, failed: 0 } });
         expect(slowIdle[2].held, "a switch the watcher never saw is not a goal held").to.equal(false);
         expect(slowIdle[3].held, "9.5 > 3 + 6").to.equal(false);
-        expect(judgeGoals([scenario("r", 0, 0, 10), results[1], scenario("b", 0, 0, 5)], figures)[4].held, "a switch never seen is not a goal held").to.equal(false);
+        expect(judgeGoals([scenario("r", 0, 0, 10), results[1], scenario("b", 0, 0, 5)], figures)[4].held, "a switch never seen is not a goal held").to.equal(
+            false,
+        );
     });
 
     it("draws a valid PNG with a red mark where requests failed", () => {
@@ -93,7 +108,12 @@ describe("unit: operation timeline from engine events", () => {
     it("times each resource step (components left out) from engine start to the last step", () => {
         const t = buildTimeline(events, 10_000);
         expect(t).to.include({ totalMs: 10_000, engineReadyMs: 900, firstStepMs: 1000, lastStepEndMs: 9100, refreshSteps: 2 });
-        expect(t.steps.map((s) => `${s.op} ${s.name} ${s.end - s.start}`)).to.deep.equal(["refresh a 1500", "refresh b 700", "same a 10", "update image-v2-build 5000"]);
+        expect(t.steps.map((s) => `${s.op} ${s.name} ${s.end - s.start}`)).to.deep.equal([
+            "refresh a 1500",
+            "refresh b 700",
+            "same a 10",
+            "update image-v2-build 5000",
+        ]);
         expect(stepDuration(t, /^image-v2-build$/)).to.equal(5000);
         expect(stepDuration(t, /^a$/), "the refresh of a step is not its run").to.equal(10);
         expect(slowestSteps(t, 2)).to.deep.equal(["image-v2-build (update) 5.0 s", "a (refresh) 1.5 s"]);

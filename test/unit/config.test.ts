@@ -51,11 +51,18 @@ describe("unit: config validation", () => {
         for (const appDir of ["/var/lib/l9", "/srv/l9", "/opt/l9-api", "/home/deploy/l9", "/data/l9"]) {
             expect(parseConfig(validRawConfig({ appDir }), SECRETS).appDir).to.equal(appDir);
         }
-        for (const repoUrl of ["git@example.com:team/l9.git", "ssh://git@example.com/team/l9.git", "https://example.com/team/l9.git", "file:///srv/git/l9.git"]) {
+        for (const repoUrl of [
+            "git@example.com:team/l9.git",
+            "ssh://git@example.com/team/l9.git",
+            "https://example.com/team/l9.git",
+            "file:///srv/git/l9.git",
+        ]) {
             expect(parseConfig(validRawConfig({ repoUrl }), SECRETS).repoUrl).to.equal(repoUrl);
         }
         // Caddy's admin API over a unix socket, in Caddy's notation; its port never collides.
-        expect(parseConfig(validRawConfig({ caddyAdmin: "unix//run/caddy/admin.sock", bluePort: "2019" }), SECRETS).caddyAdmin).to.equal("unix//run/caddy/admin.sock");
+        expect(parseConfig(validRawConfig({ caddyAdmin: "unix//run/caddy/admin.sock", bluePort: "2019" }), SECRETS).caddyAdmin).to.equal(
+            "unix//run/caddy/admin.sock",
+        );
         expect(parseConfig(validRawConfig({ networkMode: "host" }), SECRETS).networkMode).to.equal("host");
     });
 
@@ -67,7 +74,11 @@ describe("unit: config validation", () => {
         ["a relative appDir", { appDir: "opt/l9" }, /l9-deploy:appDir must be an absolute path/],
         ["a traversing appDir", { appDir: "/opt/../etc" }, /l9-deploy:appDir must not contain/],
         ["a root-level appDir", { appDir: "/" }, /l9-deploy:appDir must be at least two levels deep/],
-        ["/var/lib as appDir", { appDir: "/var/lib" }, /l9-deploy:appDir must not be \/var\/lib itself: l9-deploy owns its appDir entirely .*e\.g\. \/var\/lib\/l9/],
+        [
+            "/var/lib as appDir",
+            { appDir: "/var/lib" },
+            /l9-deploy:appDir must not be \/var\/lib itself: l9-deploy owns its appDir entirely .*e\.g\. \/var\/lib\/l9/,
+        ],
         ["/var/lib/ as appDir (a trailing slash)", { appDir: "/var/lib/" }, /l9-deploy:appDir must not be \/var\/lib itself/],
         ["a home directory root as appDir", { appDir: "/home" }, /l9-deploy:appDir must be at least two levels deep/],
         ["/usr/local as appDir", { appDir: "/usr/local" }, /l9-deploy:appDir must not be \/usr\/local itself/],
@@ -75,14 +86,22 @@ describe("unit: config validation", () => {
         ["an appDir in /usr", { appDir: "/usr/bin" }, /l9-deploy:appDir must not be under \/usr/],
         ["an appDir in /lib64", { appDir: "/lib64/l9" }, /l9-deploy:appDir must not be under \/lib64/],
         ["an appDir in /run", { appDir: "/run/l9" }, /l9-deploy:appDir must not be under \/run/],
-        ["a repo URL with a token", { repoUrl: "https://x-access-token:ghp_example@example.com/team/l9.git" }, /l9-deploy:repoUrl must not carry credentials .*deploy key over SSH/],
+        [
+            "a repo URL with a token",
+            { repoUrl: "https://x-access-token:ghp_example@example.com/team/l9.git" },
+            /l9-deploy:repoUrl must not carry credentials .*deploy key over SSH/,
+        ],
         ["a repo URL with a token as user", { repoUrl: "https://ghp_example@example.com/team/l9.git" }, /l9-deploy:repoUrl must not carry credentials/],
         ["an ssh repo URL with a password", { repoUrl: "ssh://git:secret@example.com/team/l9.git" }, /l9-deploy:repoUrl must not carry credentials/],
         ["equal slot ports", { bluePort: "8001", greenPort: "8001" }, /l9-deploy:greenPort must differ from bluePort/],
         ["an out-of-range port", { bluePort: "70000" }, /l9-deploy:bluePort/],
         ["a non-numeric port", { greenPort: "eighty" }, /l9-deploy:greenPort/],
         ["a repo URL with a space", { repoUrl: "https://example.com/a b.git" }, /l9-deploy:repoUrl/],
-        ["a public Caddy admin address", { caddyAdmin: "0.0.0.0:2019" }, /l9-deploy:caddyAdmin must be a loopback address with port, e.g. 127.0.0.1:2019, or a unix socket/],
+        [
+            "a public Caddy admin address",
+            { caddyAdmin: "0.0.0.0:2019" },
+            /l9-deploy:caddyAdmin must be a loopback address with port, e.g. 127.0.0.1:2019, or a unix socket/,
+        ],
         ["a relative admin socket", { caddyAdmin: "unix/caddy.sock" }, /l9-deploy:caddyAdmin/],
         ["a traversing admin socket", { caddyAdmin: "unix//run/../etc/caddy.sock" }, /l9-deploy:caddyAdmin/],
         ["an admin socket with a quote", { caddyAdmin: "unix//run/caddy/a'b.sock" }, /l9-deploy:caddyAdmin/],
@@ -97,31 +116,88 @@ describe("unit: config validation", () => {
         ["a smoke path with a backtick", { smokeRequests: JSON.stringify([{ method: "GET", path: "/`id`" }]) }, /l9-deploy:smokeRequests/],
         ["an unknown key", { relaseTag: "v1.2.3-l9" }, /l9-deploy:relaseTag is not a setting/],
         ["a missing host", { host: undefined }, /l9-deploy:host is required but not set/],
-        ["a webhook URL with a quote", { notify: JSON.stringify([{ format: "json", url: "https://hooks.example.com/x'$(id)" }]) }, /l9-deploy:notify.0.url must be an http\(s\) URL/],
-        ["a telegram target without chatId", { notify: JSON.stringify([{ format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage" }]) }, /l9-deploy:notify.0.chatId a telegram target needs chatId/],
+        [
+            "a webhook URL with a quote",
+            { notify: JSON.stringify([{ format: "json", url: "https://hooks.example.com/x'$(id)" }]) },
+            /l9-deploy:notify.0.url must be an http\(s\) URL/,
+        ],
+        [
+            "a telegram target without chatId",
+            { notify: JSON.stringify([{ format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage" }]) },
+            /l9-deploy:notify.0.chatId a telegram target needs chatId/,
+        ],
         ["an unknown notify format", { notify: JSON.stringify([{ format: "email", url: "https://example.com/" }]) }, /l9-deploy:notify.0.format/],
         ["a misspelt notify field", { notify: JSON.stringify([{ format: "json", url: "https://example.com/", chatid: "1" }]) }, /l9-deploy:notify.0/],
         ["a migrate command that is a string", { migrate: "alembic upgrade head" }, /l9-deploy:migrate/],
         ["a multi-line backup command", { backup: "pg_dump\nrm -rf /" }, /l9-deploy:backup must be a single-line shell command/],
         ["too few backups kept", { backupsToKeep: "0" }, /l9-deploy:backupsToKeep/],
-        ["a hook bound below 10 s", { hookTimeoutSeconds: "5" }, /l9-deploy:hookTimeoutSeconds must be at least 10 seconds\. Fix: pulumi config set hookTimeoutSeconds 600/],
-        ["a hook bound beyond 2 hours", { hookTimeoutSeconds: "7201" }, /l9-deploy:hookTimeoutSeconds must be at most 7200 seconds \(2 hours\)\. Fix: pulumi config set hookTimeoutSeconds/],
+        [
+            "a hook bound below 10 s",
+            { hookTimeoutSeconds: "5" },
+            /l9-deploy:hookTimeoutSeconds must be at least 10 seconds\. Fix: pulumi config set hookTimeoutSeconds 600/,
+        ],
+        [
+            "a hook bound beyond 2 hours",
+            { hookTimeoutSeconds: "7201" },
+            /l9-deploy:hookTimeoutSeconds must be at most 7200 seconds \(2 hours\)\. Fix: pulumi config set hookTimeoutSeconds/,
+        ],
         ["a hook bound in fractions of a second", { hookTimeoutSeconds: "30.5" }, /l9-deploy:hookTimeoutSeconds must be a whole number of seconds/],
         ["a hook bound that is not a number", { hookTimeoutSeconds: "10m" }, /l9-deploy:hookTimeoutSeconds .*Fix: pulumi config set hookTimeoutSeconds/],
-        ["a maintenance allow path with a quote", { maintenance: JSON.stringify({ enabled: true, allowPaths: ["/health'"] }) }, /l9-deploy:maintenance.allowPaths.0 must be a URL path/],
+        [
+            "a maintenance allow path with a quote",
+            { maintenance: JSON.stringify({ enabled: true, allowPaths: ["/health'"] }) },
+            /l9-deploy:maintenance.allowPaths.0 must be a URL path/,
+        ],
         ["a maintenance key typo", { maintenance: JSON.stringify({ enable: true }) }, /l9-deploy:maintenance/],
         ["a negative watch", { watchSeconds: "-5" }, /l9-deploy:watchSeconds/],
         ["a certificate bound beyond a year", { minCertDays: "400" }, /l9-deploy:minCertDays/],
-        ["hosts together with host", { hosts: JSON.stringify([{ name: "web-1", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }]) }, /l9-deploy:host is set together with hosts/],
-        ["two hosts of one name", { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }, { name: "web", host: "203.0.113.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }]) }, /l9-deploy:hosts must give every host a different name/],
-        ["a host name with a space", { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web 1", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" }]) }, /l9-deploy:hosts.0.name must be a short name/],
-        ["a host without its key", { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web-1", host: "203.0.113.10" }]) }, /l9-deploy:hosts.0.hostKey/],
+        [
+            "hosts together with host",
+            {
+                hosts: JSON.stringify([
+                    { name: "web-1", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" },
+                ]),
+            },
+            /l9-deploy:host is set together with hosts/,
+        ],
+        [
+            "two hosts of one name",
+            {
+                host: undefined,
+                hostKey: undefined,
+                hosts: JSON.stringify([
+                    { name: "web", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" },
+                    { name: "web", host: "203.0.113.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" },
+                ]),
+            },
+            /l9-deploy:hosts must give every host a different name/,
+        ],
+        [
+            "a host name with a space",
+            {
+                host: undefined,
+                hostKey: undefined,
+                hosts: JSON.stringify([
+                    { name: "web 1", host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ" },
+                ]),
+            },
+            /l9-deploy:hosts.0.name must be a short name/,
+        ],
+        [
+            "a host without its key",
+            { host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web-1", host: "203.0.113.10" }]) },
+            /l9-deploy:hosts.0.hostKey/,
+        ],
         ["an empty host list", { host: undefined, hostKey: undefined, hosts: "[]" }, /l9-deploy:hosts/],
         ["a rollout batch of 0", { rollout: JSON.stringify({ batchSize: 0 }) }, /l9-deploy:rollout.batchSize .*Fix: pulumi config set rollout/],
         ["a canary of 0 %", { canary: JSON.stringify({ percent: 0 }) }, /l9-deploy:canary.percent .*Fix: pulumi config set canary/],
         ["a canary of all requests", { canary: JSON.stringify({ percent: 100 }) }, /l9-deploy:canary.percent/],
         ["more canary steps than percent", { canary: JSON.stringify({ percent: 3, steps: 5 }) }, /l9-deploy:canary.steps must not exceed percent/],
-        ["a canary error rate with three decimals", { canary: JSON.stringify({ percent: 20, maxErrorRate: 2.125 }) }, /l9-deploy:canary.maxErrorRate must be a percentage with at most two decimals/],
+        [
+            "a canary error rate with three decimals",
+            { canary: JSON.stringify({ percent: 20, maxErrorRate: 2.125 }) },
+            /l9-deploy:canary.maxErrorRate must be a percentage with at most two decimals/,
+        ],
         ["a canary key typo", { canary: JSON.stringify({ percent: 20, stepsSeconds: 30 }) }, /l9-deploy:canary/],
         ["a canary step held for a second", { canary: JSON.stringify({ percent: 20, stepSeconds: 1 }) }, /l9-deploy:canary.stepSeconds/],
     ];
@@ -146,7 +222,10 @@ describe("unit: config validation", () => {
         expect(d.minCertDays).to.equal(14);
         const c = parseConfig(
             validRawConfig({
-                notify: JSON.stringify([{ url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]),
+                notify: JSON.stringify([
+                    { url: "https://hooks.example.com/a" },
+                    { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" },
+                ]),
                 migrate: JSON.stringify(["alembic", "upgrade", "head"]),
                 backupRequired: "true",
                 hookTimeoutSeconds: "10",
@@ -154,7 +233,10 @@ describe("unit: config validation", () => {
             }),
             new Set([...SECRETS, "notify"]),
         );
-        expect(c.notify).to.deep.equal([{ format: "json", url: "https://hooks.example.com/a" }, { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" }]);
+        expect(c.notify).to.deep.equal([
+            { format: "json", url: "https://hooks.example.com/a" },
+            { format: "telegram", url: "https://api.telegram.org/bot1:A/sendMessage", chatId: "-100" },
+        ]);
         expect(c.migrate).to.deep.equal(["alembic", "upgrade", "head"]);
         expect(c.backupRequired).to.equal(true);
         expect(c.hookTimeoutSeconds).to.equal(10);
@@ -162,27 +244,39 @@ describe("unit: config validation", () => {
         expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"] });
     });
 
-    it("hosts: the single-host keys are one host named \"\"; a list keeps its order; rollout one at a time by default", () => {
+    it('hosts: the single-host keys are one host named ""; a list keeps its order; rollout one at a time by default', () => {
         const single = parseConfig(validRawConfig(), SECRETS);
         expect(hostTargets(single)).to.deep.equal([{ name: "", host: single.host, sshPort: 22, hostKey: single.hostKey }]);
         expect(single.rollout).to.deep.equal({ batchSize: 1, pauseSeconds: 0 });
         const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ";
         const many = parseConfig(
-            validRawConfig({ host: undefined, hostKey: undefined, hosts: JSON.stringify([{ name: "web-2", host: "203.0.113.11", sshPort: 2222, hostKey: key }, { name: "web-1", host: "203.0.113.10", hostKey: key }]) }),
+            validRawConfig({
+                host: undefined,
+                hostKey: undefined,
+                hosts: JSON.stringify([
+                    { name: "web-2", host: "203.0.113.11", sshPort: 2222, hostKey: key },
+                    { name: "web-1", host: "203.0.113.10", hostKey: key },
+                ]),
+            }),
             SECRETS,
         );
         expect(hostTargets(many)).to.deep.equal([
             { name: "web-2", host: "203.0.113.11", sshPort: 2222, hostKey: key },
             { name: "web-1", host: "203.0.113.10", sshPort: 22, hostKey: key },
         ]);
-        expect(problemsOf(validRawConfig({ host: undefined, hostKey: undefined })).join("\n")).to.match(/l9-deploy:host is required but not set \(or set hosts/);
+        expect(problemsOf(validRawConfig({ host: undefined, hostKey: undefined })).join("\n")).to.match(
+            /l9-deploy:host is required but not set \(or set hosts/,
+        );
     });
 
     it("canary: none by default; when set, its documented defaults", () => {
         expect(parseConfig(validRawConfig(), SECRETS).canary).to.equal(undefined);
         const c = parseConfig(validRawConfig({ canary: JSON.stringify({ percent: 20 }) }), SECRETS);
         expect(c.canary).to.deep.equal({ percent: 20, steps: 1, stepSeconds: 60, maxErrorRate: 10, minRequests: 20, sticky: false });
-        const d = parseConfig(validRawConfig({ canary: JSON.stringify({ percent: 30, steps: 3, stepSeconds: 120, maxErrorRate: 2.5, sticky: true }) }), SECRETS);
+        const d = parseConfig(
+            validRawConfig({ canary: JSON.stringify({ percent: 30, steps: 3, stepSeconds: 120, maxErrorRate: 2.5, sticky: true }) }),
+            SECRETS,
+        );
         expect(d.canary).to.deep.include({ steps: 3, maxErrorRate: 2.5, sticky: true });
     });
 

@@ -13,7 +13,16 @@ const args = {
     commit: "c".repeat(40),
     containerName: "l9-green",
     imageId: `sha256:${"d".repeat(64)}`,
-    routing: { serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", caddyListen: ":443", caddyHosts: [], bluePort: 8001, greenPort: 8002, maintenance: { allowPaths: ["/health"] } },
+    routing: {
+        serviceName: "l9",
+        appDir: "/opt/l9",
+        caddyAdmin: "127.0.0.1:2019",
+        caddyListen: ":443",
+        caddyHosts: [],
+        bluePort: 8001,
+        greenPort: 8002,
+        maintenance: { allowPaths: ["/health"] },
+    },
     activeSlot: "green" as const,
     envFile: "/opt/l9/shared/.env",
     metricsDir: "/var/lib/prometheus/node-exporter",
@@ -36,14 +45,29 @@ describe("unit: drift", () => {
         });
 
         it("writes l9_drift_detected and one gauge per check, atomically", () => {
-            expect(driftMetricNames()).to.deep.equal(["l9_drift_detected", "l9_drift_worktree", "l9_drift_container", "l9_drift_caddy_upstream", "l9_drift_env_file", "l9_drift_cron_file"]);
+            expect(driftMetricNames()).to.deep.equal([
+                "l9_drift_detected",
+                "l9_drift_worktree",
+                "l9_drift_container",
+                "l9_drift_caddy_upstream",
+                "l9_drift_env_file",
+                "l9_drift_cron_file",
+            ]);
             for (const m of driftMetricNames()) expect(script).to.contain(`${m}{service=`);
             expect(script).to.contain("mv -f \"$tmp\" '/var/lib/prometheus/node-exporter/l9_drift_l9.prom'");
         });
 
         it("reports drift on a host where nothing is deployed, with a log line per check and the metric", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-drift-unit-"));
-            const s = renderDriftCheckScript({ ...args, worktree: `${dir}/nope`, envFile: `${dir}/.env`, metricsDir: dir, cronFile: `${dir}/cron`, routing: { ...args.routing, caddyAdmin: "127.0.0.1:1" }, containerName: "l9-unit-no-such-container" });
+            const s = renderDriftCheckScript({
+                ...args,
+                worktree: `${dir}/nope`,
+                envFile: `${dir}/.env`,
+                metricsDir: dir,
+                cronFile: `${dir}/cron`,
+                routing: { ...args.routing, caddyAdmin: "127.0.0.1:1" },
+                containerName: "l9-unit-no-such-container",
+            });
             let code = 0;
             let out = "";
             try {
@@ -63,10 +87,24 @@ describe("unit: drift", () => {
         });
 
         it("cron file runs the script on the schedule as the user; the installer writes both and parses", () => {
-            const cron = renderDriftCronFile({ serviceName: "l9", schedule: "17 * * * *", user: "root", scriptPath: "/opt/l9/bin/drift-check", logFile: "/opt/l9/logs/drift.log" });
+            const cron = renderDriftCronFile({
+                serviceName: "l9",
+                schedule: "17 * * * *",
+                user: "root",
+                scriptPath: "/opt/l9/bin/drift-check",
+                logFile: "/opt/l9/logs/drift.log",
+            });
             expect(cron).to.match(/^17 \* \* \* \* root '\/opt\/l9\/bin\/drift-check' >>'\/opt\/l9\/logs\/drift.log' 2>&1$/m);
-            expect(() => renderDriftCronFile({ serviceName: "l9", schedule: "* * * * * root id; #", user: "root", scriptPath: "/x", logFile: "/y" })).to.throw(/refusing cron schedule/);
-            const install = renderInstallDriftJobScript({ scriptPath: "/opt/l9/bin/drift-check", cronPath: "/etc/cron.d/l9-drift", logFile: "/opt/l9/logs/drift.log", script: "x", cron });
+            expect(() => renderDriftCronFile({ serviceName: "l9", schedule: "* * * * * root id; #", user: "root", scriptPath: "/x", logFile: "/y" })).to.throw(
+                /refusing cron schedule/,
+            );
+            const install = renderInstallDriftJobScript({
+                scriptPath: "/opt/l9/bin/drift-check",
+                cronPath: "/etc/cron.d/l9-drift",
+                logFile: "/opt/l9/logs/drift.log",
+                script: "x",
+                cron,
+            });
             execFileSync("sh", ["-n"], { input: install });
             expect(install).to.contain("chmod 700");
             expect(install).to.contain("chmod 644");
@@ -86,7 +124,12 @@ describe("unit: drift", () => {
             steps: [
                 step("refresh", "traffic-route-facts", {}, {}),
                 step("same", "env-file-facts", {}, {}),
-                step("update", "traffic-route-facts", { expect: { upstream: '[{"dial":"127.0.0.1:9"}]' }, script: "x" }, { expect: { upstream: '[{"dial":"127.0.0.1:8002"}]' }, script: "x" }),
+                step(
+                    "update",
+                    "traffic-route-facts",
+                    { expect: { upstream: '[{"dial":"127.0.0.1:9"}]' }, script: "x" },
+                    { expect: { upstream: '[{"dial":"127.0.0.1:8002"}]' }, script: "x" },
+                ),
                 {
                     ...step("update", "green-container", { mustRun: true, image: "sha256:a" }, { mustRun: true, image: "sha256:a" }, CONTAINER),
                     oldState: { type: CONTAINER, inputs: { mustRun: true, image: "sha256:a" }, outputs: { mustRun: false, image: "sha256:a", id: "x" } },
@@ -99,7 +142,12 @@ describe("unit: drift", () => {
 
         it("names each drifted resource and property, found versus declared", () => {
             const { findings, consequences } = findDrift(preview);
-            expect(findings.map((f) => `${f.resource} ${f.op}`)).to.deep.equal(["traffic-route-facts update", "green-container update", "blue-container create", "env-file-facts update"]);
+            expect(findings.map((f) => `${f.resource} ${f.op}`)).to.deep.equal([
+                "traffic-route-facts update",
+                "green-container update",
+                "blue-container create",
+                "env-file-facts update",
+            ]);
             expect(findings[0].details).to.deep.equal(['upstream: found "[{\\"dial\\":\\"127.0.0.1:9\\"}]", declared "[{\\"dial\\":\\"127.0.0.1:8002\\"}]"']);
             expect(findings[1].details).to.deep.equal(["mustRun: found false, declared true"]);
             expect(findings[2].details).to.deep.equal(["missing on the host: will be created"]);

@@ -2,7 +2,16 @@ import { expect } from "chai";
 import { checkEnvAgainstExample, parseEnvExample, renderEnvFileContent } from "../../config/env-contract";
 
 describe("unit: env contract (.env.example)", () => {
-    const example = ["# keys of the app", "APP_SECRET=", "export DATABASE_URL=postgres://", "", "# optional", "LOG_LEVEL=info", "SENTRY_DSN= # optional", "not a key line"].join("\n");
+    const example = [
+        "# keys of the app",
+        "APP_SECRET=",
+        "export DATABASE_URL=postgres://",
+        "",
+        "# optional",
+        "LOG_LEVEL=info",
+        "SENTRY_DSN= # optional",
+        "not a key line",
+    ].join("\n");
 
     it("parses keys, export prefixes and optional markers", () => {
         expect(parseEnvExample(example)).to.deep.equal([

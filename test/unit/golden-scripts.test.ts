@@ -3,7 +3,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { caddyServerConfig } from "../../host-scripts/caddy";
 import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckScript, renderWorktreeScript } from "../../host-scripts/checkout";
-import { renderDriftCheckScript, renderDriftCronFile, renderDriftJobCheckScript, renderInstallDriftJobScript, renderRemoveDriftJobScript } from "../../host-scripts/drift-check";
+import {
+    renderDriftCheckScript,
+    renderDriftCronFile,
+    renderDriftJobCheckScript,
+    renderInstallDriftJobScript,
+    renderRemoveDriftJobScript,
+} from "../../host-scripts/drift-check";
 import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderCanaryScript } from "../../host-scripts/canary";
@@ -37,7 +43,11 @@ const IMAGE = `sha256:${"ab".repeat(32)}`;
 const routing = SAMPLE_ROUTING;
 const UNIX_ADMIN = "unix//run/caddy/admin.sock";
 const CANARY_ROUTING = { ...SAMPLE_ROUTING, canary: { percents: [10, 20], sticky: true } };
-const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe", { host: "203.0.113.10", port: 22, user: "deploy" }, "/tmp/l9-ssh-3f1c2a9be04d7e65");
+const access = hostAccessPaths(
+    "/home/ops/.cache/l9-deploy/ssh/org-l9-deploy-production-0badcafe",
+    { host: "203.0.113.10", port: 22, user: "deploy" },
+    "/tmp/l9-ssh-3f1c2a9be04d7e65",
+);
 
 const builders: Record<string, () => string> = {
     "preflight.sh": () =>
@@ -49,13 +59,22 @@ const builders: Record<string, () => string> = {
             minFreeDiskMb: 2048,
             certificates: { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-0123456789ab" },
         }),
-    "verify-tag.sh": () => renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
+    "verify-tag.sh": () =>
+        renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
     "worktree.sh": () => renderWorktreeScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT }),
     "remove-worktree.sh": () => renderRemoveCheckoutScript("/opt/l9", "v1.2.0-l9"),
     "worktree-facts.sh": () => renderWorktreeCheckScript("/opt/l9", "v1.2.0-l9"),
     "write-env-file.sh": () => renderWriteEnvFileScript("/opt/l9/shared/.env"),
     "env-file-facts.sh": () => renderEnvFileCheckScript("/opt/l9/shared/.env"),
-    "image-build.sh": () => renderImageBuildScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT, imageName: "l9-api", serviceName: "l9", dockerfile: "deploy/Dockerfile" }),
+    "image-build.sh": () =>
+        renderImageBuildScript({
+            appDir: "/opt/l9",
+            tag: "v1.2.0-l9",
+            commit: COMMIT,
+            imageName: "l9-api",
+            serviceName: "l9",
+            dockerfile: "deploy/Dockerfile",
+        }),
     "gate.sh": () =>
         renderGateScript({
             containerName: "l9-green",
@@ -63,7 +82,10 @@ const builders: Record<string, () => string> = {
             port: 8002,
             healthPath: "/health?deep=1",
             timeoutSeconds: 60,
-            smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }, { method: "HEAD", path: "/", expectStatus: 204 }],
+            smokeRequests: [
+                { method: "GET", path: "/api/smoke", expectStatus: 200 },
+                { method: "HEAD", path: "/", expectStatus: 204 },
+            ],
             logScanPatterns: ["Traceback", "it's fatal"],
             notify: SAMPLE_NOTIFY,
         }),
@@ -78,7 +100,11 @@ const builders: Record<string, () => string> = {
             imageName: "l9-api",
             imagesToKeep: 3,
             containerName: "l9-green",
-            watch: { seconds: 60, failures: 3, checks: { port: 8002, healthPath: "/health?deep=1", smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }] } },
+            watch: {
+                seconds: 60,
+                failures: 3,
+                checks: { port: 8002, healthPath: "/health?deep=1", smokeRequests: [{ method: "GET", path: "/api/smoke", expectStatus: 200 }] },
+            },
             notify: SAMPLE_NOTIFY,
             stepLockWaitSeconds: 420,
         }),
@@ -94,7 +120,15 @@ const builders: Record<string, () => string> = {
             stepLockWaitSeconds: 1500,
         }),
     "release-hooks-backup-required.sh": () =>
-        renderReleaseHooksScript({ appDir: "/opt/l9", serviceName: "l9", tag: "v1.2.0-l9", backup: { command: "backup_db.sh -", keep: 3, required: true }, notify: SAMPLE_NOTIFY, hookTimeoutSeconds: 600, stepLockWaitSeconds: 1500 }),
+        renderReleaseHooksScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            tag: "v1.2.0-l9",
+            backup: { command: "backup_db.sh -", keep: 3, required: true },
+            notify: SAMPLE_NOTIFY,
+            hookTimeoutSeconds: 600,
+            stepLockWaitSeconds: 1500,
+        }),
     "notify-targets.txt": () =>
         renderNotifyTargetsFile([
             { format: "json", url: "https://hooks.example.com/services/T000/B000/XXXX" },
@@ -108,8 +142,10 @@ const builders: Record<string, () => string> = {
     "route-facts.sh": () => renderRoutingCheckScript(routing),
     // Caddy's admin API on a unix socket: every call of every script goes through it.
     "route-facts-unix-admin.sh": () => renderRoutingCheckScript({ ...routing, caddyAdmin: UNIX_ADMIN }),
-    "preflight-unix-admin.sh": () => renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: UNIX_ADMIN, minFreeDiskMb: 2048 }),
-    "remove-service-unix-admin.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: UNIX_ADMIN, owner: "l9-deploy/production" }),
+    "preflight-unix-admin.sh": () =>
+        renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: UNIX_ADMIN, minFreeDiskMb: 2048 }),
+    "remove-service-unix-admin.sh": () =>
+        renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: UNIX_ADMIN, owner: "l9-deploy/production" }),
     "switch-unix-admin.sh": () =>
         renderSwitchScript({
             ...CANARY_ROUTING,
@@ -126,9 +162,31 @@ const builders: Record<string, () => string> = {
             notify: SAMPLE_NOTIFY,
             stepLockWaitSeconds: 420,
         }),
-    "slot-guard.sh": () => renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "green", containerName: "l9-green", imageId: IMAGE, tag: "v1.2.0-l9", networkMode: "bridge", stepLockWaitSeconds: 420 }),
+    "slot-guard.sh": () =>
+        renderSlotGuardScript({
+            serviceName: "l9",
+            appDir: "/opt/l9",
+            caddyAdmin: "127.0.0.1:2019",
+            color: "green",
+            containerName: "l9-green",
+            imageId: IMAGE,
+            tag: "v1.2.0-l9",
+            networkMode: "bridge",
+            stepLockWaitSeconds: 420,
+        }),
     "slot-guard-with-env.sh": () =>
-        renderSlotGuardScript({ serviceName: "l9", appDir: "/opt/l9", caddyAdmin: "127.0.0.1:2019", color: "blue", containerName: "l9-blue", imageId: IMAGE, tag: "v1.2.0-l9", networkMode: "host", envFingerprint: "0123456789abcdef", stepLockWaitSeconds: 420 }),
+        renderSlotGuardScript({
+            serviceName: "l9",
+            appDir: "/opt/l9",
+            caddyAdmin: "127.0.0.1:2019",
+            color: "blue",
+            containerName: "l9-blue",
+            imageId: IMAGE,
+            tag: "v1.2.0-l9",
+            networkMode: "host",
+            envFingerprint: "0123456789abcdef",
+            stepLockWaitSeconds: 420,
+        }),
     "serving-facts.sh": () => renderServingFactsScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
     "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
     "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",
@@ -172,17 +230,36 @@ const builders: Record<string, () => string> = {
             cronFile: "/etc/cron.d/l9-drift",
             cronSha256: "c".repeat(64),
         }),
-    "drift-cron": () => renderDriftCronFile({ serviceName: "l9", schedule: "17 * * * *", user: "root", scriptPath: "/opt/l9/bin/drift-check", logFile: "/opt/l9/logs/drift.log" }),
+    "drift-cron": () =>
+        renderDriftCronFile({
+            serviceName: "l9",
+            schedule: "17 * * * *",
+            user: "root",
+            scriptPath: "/opt/l9/bin/drift-check",
+            logFile: "/opt/l9/logs/drift.log",
+        }),
     "install-drift-job.sh": () =>
-        renderInstallDriftJobScript({ scriptPath: "/opt/l9/bin/drift-check", cronPath: "/etc/cron.d/l9-drift", logFile: "/opt/l9/logs/drift.log", script: "#!/bin/sh\necho check\n", cron: "17 * * * * root /opt/l9/bin/drift-check\n" }),
+        renderInstallDriftJobScript({
+            scriptPath: "/opt/l9/bin/drift-check",
+            cronPath: "/etc/cron.d/l9-drift",
+            logFile: "/opt/l9/logs/drift.log",
+            script: "#!/bin/sh\necho check\n",
+            cron: "17 * * * * root /opt/l9/bin/drift-check\n",
+        }),
     "drift-job-facts.sh": () => renderDriftJobCheckScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
-    "remove-drift-job.sh": () => renderRemoveDriftJobScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check", metricsFile: "/var/lib/prometheus/node-exporter/l9_drift_l9.prom" }),
+    "remove-drift-job.sh": () =>
+        renderRemoveDriftJobScript({
+            cronPath: "/etc/cron.d/l9-drift",
+            scriptPath: "/opt/l9/bin/drift-check",
+            metricsFile: "/var/lib/prometheus/node-exporter/l9_drift_l9.prom",
+        }),
     "remove-env-file.sh": () => renderRemoveEnvFileScript("/opt/l9/shared/.env"),
-    "prepare-service.sh": () => renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
+    "prepare-service.sh": () =>
+        renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
     "remove-unfinished-container.sh": () => renderRemoveUnfinishedContainerScript({ serviceName: "l9", caddyAdmin: "127.0.0.1:2019", color: "green" }),
     "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
-    "known_hosts": () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
+    known_hosts: () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",
     "probe-ssh-options.txt": () => probeSshOptions(access).join("\n") + "\n",
     "docker-ssh-options.txt": () => dockerSshOptions(access).join("\n") + "\n",
@@ -197,7 +274,9 @@ describe("unit: golden host scripts (whole text, reviewed files)", () => {
             const goldenPath = path.join(GOLDEN_DIR, file);
             const text = render();
             if (update) fs.writeFileSync(goldenPath, text);
-            expect(fs.existsSync(goldenPath), `no golden file ${goldenPath}: run L9_UPDATE_GOLDEN=1 npm run test:unit -- --grep golden and review it`).to.equal(true);
+            expect(fs.existsSync(goldenPath), `no golden file ${goldenPath}: run L9_UPDATE_GOLDEN=1 npm run test:unit -- --grep golden and review it`).to.equal(
+                true,
+            );
             expect(text).to.equal(fs.readFileSync(goldenPath, "utf8"));
         });
     }

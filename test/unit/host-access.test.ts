@@ -73,14 +73,18 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
                 await verifyHostAccess(checked, target, 30, { attempts: 1 });
                 // The docker provider's connection opens in the background.
                 const end = Date.now() + 5000;
-                while (Date.now() < end && (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").length : 0) < 4) await new Promise((r) => setTimeout(r, 50));
+                while (Date.now() < end && (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").length : 0) < 4)
+                    await new Promise((r) => setTimeout(r, 50));
             } finally {
                 process.env.PATH = savedPath;
             }
             const calls = fs.readFileSync(log, "utf8").trim().split("\n");
             expect(calls, calls.join("\n")).to.have.length(4);
             for (const call of calls) expect(call, call).to.match(/^-F none /);
-            expect(calls.filter((c) => / -O stop l9-deploy-host$/.test(c)), "the kept connections are retired").to.have.length(2);
+            expect(
+                calls.filter((c) => / -O stop l9-deploy-host$/.test(c)),
+                "the kept connections are retired",
+            ).to.have.length(2);
             for (const call of calls.filter((c) => !c.includes(" -O "))) expect(call, call).to.contain(" -p 22 -- deploy@203.0.113.10 ");
         });
     });
@@ -118,7 +122,13 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
             const keyFile = path.join(tmp, "deploy_key");
             const gen = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "l9-unit", "-f", keyFile], { encoding: "utf8" });
             expect(gen.status, gen.stderr).to.equal(0);
-            const args = { stackId: "org/l9-deploy/unit-lifetime", ...target, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ", privateKey: fs.readFileSync(keyFile, "utf8"), keyLifetimeSeconds: 2 };
+            const args = {
+                stackId: "org/l9-deploy/unit-lifetime",
+                ...target,
+                hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ",
+                privateKey: fs.readFileSync(keyFile, "utf8"),
+                keyLifetimeSeconds: 2,
+            };
             // The "operation" is a shell that lives until its stdin closes: prepareHostAccess's
             // watcher waits for it, then stops the agent, as it does for a Pulumi operation.
             const code = `process.stdout.write(JSON.stringify(require("./ssh/agent").prepareHostAccess(JSON.parse(process.env.L9_ARGS))) + "\\n")`;
@@ -200,7 +210,9 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
             const squatted: { why: string; squat: (p: string) => void }[] = [
                 { why: "a symlink", squat: (p) => fs.symlinkSync(path.join(tmp, "elsewhere"), p) },
                 { why: "a directory open to others", squat: (p) => (fs.mkdirSync(p), fs.chmodSync(p, 0o777)) },
-                ...(process.getuid?.() === 0 ? [{ why: "another user's directory", squat: (p: string) => (fs.mkdirSync(p, { mode: 0o700 }), fs.chownSync(p, 65534, 65534)) }] : []),
+                ...(process.getuid?.() === 0
+                    ? [{ why: "another user's directory", squat: (p: string) => (fs.mkdirSync(p, { mode: 0o700 }), fs.chownSync(p, 65534, 65534)) }]
+                    : []),
             ];
             for (const { why, squat } of squatted) {
                 const stack = path.join(tmp, `stack-${squatted.findIndex((s) => s.why === why)}`);

@@ -79,7 +79,16 @@ describe("unit: host scripts keep app output and shared directories harmless (is
             const strip = STRIP;
             const notify = SAMPLE_NOTIFY;
             const scripts: Record<string, string> = {
-                gate: renderGateScript({ containerName: "l9-green", tag: "v1", port: 8002, healthPath: "/health", timeoutSeconds: 5, smokeRequests: [], logScanPatterns: ["FATAL"], notify }),
+                gate: renderGateScript({
+                    containerName: "l9-green",
+                    tag: "v1",
+                    port: 8002,
+                    healthPath: "/health",
+                    timeoutSeconds: 5,
+                    smokeRequests: [],
+                    logScanPatterns: ["FATAL"],
+                    notify,
+                }),
                 switch: renderSwitchScript({ ...SAMPLE_SWITCH, watch: { ...SAMPLE_SWITCH.watch, seconds: 60 }, notify }),
                 canary: renderCanaryScript({
                     ...SAMPLE_ROUTING,
@@ -111,13 +120,17 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                     if (l.startsWith("logs=$(docker logs --since ")) continue;
                     if (!l.includes(strip)) expect(l, `${name}: ${l}`).to.match(/>"\$out" 2>&1 \|\| true$/);
                 }
-                for (const l of s.split("\n").filter((x) => x.includes("grep -F -m 1"))) expect(l, `${name}: ${l}`).to.contain(`grep -F -m 1 -- 'FATAL' | ${strip})"`);
+                for (const l of s.split("\n").filter((x) => x.includes("grep -F -m 1")))
+                    expect(l, `${name}: ${l}`).to.contain(`grep -F -m 1 -- 'FATAL' | ${strip})"`);
                 // The hooks' output file: its tail (failure) and its whole text (a backup's warning).
                 const hookOutput = s.split("\n").filter((x) => x.includes("out_tail=$(") || (x.includes('"$out"') && x.includes("sed 's/^/  | /'")));
                 if (name === "hooks") expect(hookOutput, name).to.have.length(2);
                 for (const l of hookOutput) expect(l, `${name}: ${l}`).to.contain(strip);
                 // What webhooks get: json_str strips with the same stage.
-                expect(s.split("\n").find((l) => l.startsWith("json_str()")), name).to.contain(strip);
+                expect(
+                    s.split("\n").find((l) => l.startsWith("json_str()")),
+                    name,
+                ).to.contain(strip);
                 // A health answer's status, quoted in failure messages.
                 for (const l of s.split("\n").filter((x) => x.includes("status_field=$("))) expect(l, `${name}: ${l}`).to.contain(strip);
             }
@@ -154,7 +167,22 @@ describe("unit: host scripts keep app output and shared directories harmless (is
             const dir = tmpDir("l9-drift-tmp-");
             try {
                 const run = (metricsDir: string) =>
-                    spawnSync("sh", ["-c", renderDriftCheckScript({ ...driftArgs, worktree: `${dir}/nope`, envFile: `${dir}/.env`, cronFile: `${dir}/cron`, metricsDir, routing: { ...driftArgs.routing, caddyAdmin: "127.0.0.1:1" }, containerName: "l9-unit-no-such-container" })], { encoding: "utf8" });
+                    spawnSync(
+                        "sh",
+                        [
+                            "-c",
+                            renderDriftCheckScript({
+                                ...driftArgs,
+                                worktree: `${dir}/nope`,
+                                envFile: `${dir}/.env`,
+                                cronFile: `${dir}/cron`,
+                                metricsDir,
+                                routing: { ...driftArgs.routing, caddyAdmin: "127.0.0.1:1" },
+                                containerName: "l9-unit-no-such-container",
+                            }),
+                        ],
+                        { encoding: "utf8" },
+                    );
                 const metrics = path.join(dir, "metrics");
                 const r = run(metrics);
                 expect(r.status, r.stderr).to.equal(1);
@@ -174,15 +202,42 @@ describe("unit: host scripts keep app output and shared directories harmless (is
     });
 
     describe("canary access log name", () => {
-        const caddy = { serviceName: "l9", listen: ":443", hosts: [], bluePort: 8001, greenPort: 8002, markerDir: "/var/lib/l9-deploy/l9/caddy", maintenance: { allowPaths: [] }, canary: { percents: [10], sticky: false }, caddyAdmin: "127.0.0.1:2019" };
+        const caddy = {
+            serviceName: "l9",
+            listen: ":443",
+            hosts: [],
+            bluePort: 8001,
+            greenPort: 8002,
+            markerDir: "/var/lib/l9-deploy/l9/caddy",
+            maintenance: { allowPaths: [] },
+            canary: { percents: [10], sticky: false },
+            caddyAdmin: "127.0.0.1:2019",
+        };
         const newName = (env: NodeJS.ProcessEnv = process.env) =>
-            spawnSync("sh", ["-c", lines(sh`set -eu`, sh`fail() { echo "failed: $*" >&2; exit 1; }`, ...renderNewCanaryLogLines("l9"), sh`printf '%s' "$canary_log"`).text], { encoding: "utf8", env });
+            spawnSync(
+                "sh",
+                ["-c", lines(sh`set -eu`, sh`fail() { echo "failed: $*" >&2; exit 1; }`, ...renderNewCanaryLogLines("l9"), sh`printf '%s' "$canary_log"`).text],
+                { encoding: "utf8", env },
+            );
 
         it("has a random part besides its time, so no other user can create it first in the 1733 directory", () => {
-            const script = renderCanaryScript({ ...SAMPLE_ROUTING, canary: { percents: [10], sticky: false }, slot: "green", tag: "v1", containerName: "l9-green", plan: { percents: [10], stepSeconds: 60, maxErrorRateBasisPoints: 500, minRequests: 10, sticky: false }, notify: SAMPLE_NOTIFY, stepLockWaitSeconds: 420 });
+            const script = renderCanaryScript({
+                ...SAMPLE_ROUTING,
+                canary: { percents: [10], sticky: false },
+                slot: "green",
+                tag: "v1",
+                containerName: "l9-green",
+                plan: { percents: [10], stepSeconds: 60, maxErrorRateBasisPoints: 500, minRequests: 10, sticky: false },
+                notify: SAMPLE_NOTIFY,
+                stepLockWaitSeconds: 420,
+            });
             expect(script).to.not.contain("access-$(date -u +%Y%m%dT%H%M%SZ).log");
             expect(script).to.contain("canary_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')");
-            expect(script).to.contain(renderNewCanaryLogLines("l9").map((l) => `    ${l.text}\n`).join(""));
+            expect(script).to.contain(
+                renderNewCanaryLogLines("l9")
+                    .map((l) => `    ${l.text}\n`)
+                    .join(""),
+            );
             const names = [newName(), newName()].map((r) => {
                 expect(r.status, r.stderr).to.equal(0);
                 return r.stdout;
@@ -214,7 +269,10 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                 const check = renderCanaryLogLine(caddy).text;
                 const patched = check.replace('[ -f "$canary_log" ]', "true");
                 expect(patched).to.not.equal(check);
-                const r = spawnSync("sh", ["-c", `${patched}\ncanary_log_current && printf '%s' "$canary_log"`], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+                const r = spawnSync("sh", ["-c", `${patched}\ncanary_log_current && printf '%s' "$canary_log"`], {
+                    encoding: "utf8",
+                    env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+                });
                 expect(r.status, r.stderr).to.equal(0);
                 expect(r.stdout).to.equal(name);
             } finally {

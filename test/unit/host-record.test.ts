@@ -3,12 +3,20 @@ import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWit
 import { DeployState, NetworkMode, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1", networkMode: NetworkMode = "host") => ({ tag, envFingerprint, networkMode });
-const facts = (routing: "blue" | "green", journal: string, blue = "", green = "", caddyServer = journal !== "", networks: { blue?: string; green?: string } = {}) =>
+const facts = (
+    routing: "blue" | "green",
+    journal: string,
+    blue = "",
+    green = "",
+    caddyServer = journal !== "",
+    networks: { blue?: string; green?: string } = {},
+) =>
     parseServingFacts(
         `routing=${routing}\njournal=${journal}\ncaddy_server=${caddyServer ? "yes" : "no"}\nblue=${blue}\ngreen=${green}\n` +
             `blue_network=${networks.blue ?? (blue ? "host" : "")}\ngreen_network=${networks.green ?? (green ? "host" : "")}\n`,
     );
-const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") => JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
+const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") =>
+    JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
 
 describe("unit: the host's record of what serves (the host wins)", () => {
     it("reads a Caddy server of the service's server name that l9-deploy did not create as foreign, and says why nothing runs", () => {
@@ -29,7 +37,15 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             networks: { blue: "host", green: "host" },
             servers: [],
         } satisfies ServingFacts);
-        expect(facts("blue", "", "", "")).to.deep.equal({ routing: "blue", journal: undefined, caddyServer: false, foreignServer: false, tags: {}, networks: {}, servers: [] });
+        expect(facts("blue", "", "", "")).to.deep.equal({
+            routing: "blue",
+            journal: undefined,
+            caddyServer: false,
+            foreignServer: false,
+            tags: {},
+            networks: {},
+            servers: [],
+        });
         // Docker calls a bridge container's mode "bridge", or "default" when none was asked for.
         expect(facts("blue", "", "v1", "v2", false, { blue: "default", green: "bridge" })?.networks).to.deep.equal({ blue: "bridge", green: "bridge" });
         // A mode l9-deploy never sets (moved by hand) is unknown: it corrects nothing.
@@ -37,7 +53,11 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
         expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
         // A journal written by an older version has no env fingerprint.
-        expect(facts("blue", JSON.stringify({ slot: "blue", tag: "v1", status: "live" }), "v1")?.journal).to.deep.equal({ slot: "blue", tag: "v1", status: "live" });
+        expect(facts("blue", JSON.stringify({ slot: "blue", tag: "v1", status: "live" }), "v1")?.journal).to.deep.equal({
+            slot: "blue",
+            tag: "v1",
+            status: "live",
+        });
         expect(parseServingFacts("")).to.equal(undefined);
         expect(parseServingFacts("routing=red\n")).to.equal(undefined);
     });
@@ -139,7 +159,9 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             { name: "l9-srv0", listen: [":81"] },
         ]);
         // The rename l9 -> api on the same address: l9 serves there.
-        expect(listenerConflict(f, "api", ":443")).to.match(/^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/);
+        expect(listenerConflict(f, "api", ":443")).to.match(
+            /^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/,
+        );
         expect(listenerConflict(f, "api", "0.0.0.0:443")).to.contain("server l9 ");
         expect(listenerConflict(f, "api", "tcp/[::]:443")).to.contain("server l9 ");
         // Its own server is no conflict, under the legacy name an earlier version gave it (l9) or

@@ -62,7 +62,13 @@ describe("unit: rendered host scripts", () => {
     });
 
     it("preflight checks docker, Caddy's admin API and disk space, and writes only appDir's claim and the attempt's start time", () => {
-        const s = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 2048 });
+        const s = renderPreflightScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            owner: "l9-deploy/production",
+            caddyAdmin: "127.0.0.1:2019",
+            minFreeDiskMb: 2048,
+        });
         parses(s);
         expect(s).to.contain("docker info");
         expect(s).to.contain("'http://127.0.0.1:2019/config/'");
@@ -79,20 +85,52 @@ describe("unit: rendered host scripts", () => {
 
     it("preflight checks each host's certificate once Caddy runs the site's config, with SNI on the site's address", () => {
         const certificates = { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-abc" };
-        const s = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates });
+        const s = renderPreflightScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            owner: "l9-deploy/production",
+            caddyAdmin: "127.0.0.1:2019",
+            minFreeDiskMb: 1,
+            certificates,
+        });
         parses(s);
         expect(s).to.contain("if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-abc'");
         for (const host of certificates.hosts) expect(s).to.contain(`openssl s_client -connect '127.0.0.1:443' -servername '${host}'`);
         expect(s).to.contain("-checkend 1209600");
-        const local = renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates: { ...certificates, listen: "[::1]:8443" } });
+        const local = renderPreflightScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            owner: "l9-deploy/production",
+            caddyAdmin: "127.0.0.1:2019",
+            minFreeDiskMb: 1,
+            certificates: { ...certificates, listen: "[::1]:8443" },
+        });
         expect(local).to.contain("-connect '[::1]:8443'");
-        for (const off of [{ ...certificates, minDays: 0 }, { ...certificates, hosts: [] }]) {
-            expect(renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: "127.0.0.1:2019", minFreeDiskMb: 1, certificates: off })).to.not.contain("openssl");
+        for (const off of [
+            { ...certificates, minDays: 0 },
+            { ...certificates, hosts: [] },
+        ]) {
+            expect(
+                renderPreflightScript({
+                    appDir: "/opt/l9",
+                    serviceName: "l9",
+                    owner: "l9-deploy/production",
+                    caddyAdmin: "127.0.0.1:2019",
+                    minFreeDiskMb: 1,
+                    certificates: off,
+                }),
+            ).to.not.contain("openssl");
         }
     });
 
     it("tag verification: annotated, on main, signature; reads .env.example from git; no worktree", () => {
-        const s = renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:e/l9.git", tag: "v1.2.3-l9", mainBranch: "main", verifySignature: true });
+        const s = renderVerifyTagScript({
+            appDir: "/opt/l9",
+            repoUrl: "git@example.com:e/l9.git",
+            tag: "v1.2.3-l9",
+            mainBranch: "main",
+            verifySignature: true,
+        });
         parses(s);
         expect(s).to.contain("tag=" + quote("v1.2.3-l9"));
         expect(s).to.contain("releaseTag: tag $tag is a lightweight tag");
@@ -100,7 +138,9 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.contain("verify-tag");
         expect(s).to.contain('show "$commit:.env.example"');
         expect(s).to.not.contain("worktree");
-        expect(renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "x@y:z", tag: "v1", mainBranch: "main", verifySignature: false })).to.not.contain("verify-tag");
+        expect(renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "x@y:z", tag: "v1", mainBranch: "main", verifySignature: false })).to.not.contain(
+            "verify-tag",
+        );
     });
 
     it("worktree: a clean checkout of the verified commit, removable", () => {
@@ -119,7 +159,14 @@ describe("unit: rendered host scripts", () => {
     });
 
     it("image build reuses an image built from the same commit and labels what it builds", () => {
-        const s = renderImageBuildScript({ appDir: "/opt/l9", tag: "v1.2.3-l9", commit: "c".repeat(40), imageName: "l9-api", serviceName: "l9", dockerfile: "docker/Dockerfile" });
+        const s = renderImageBuildScript({
+            appDir: "/opt/l9",
+            tag: "v1.2.3-l9",
+            commit: "c".repeat(40),
+            imageName: "l9-api",
+            serviceName: "l9",
+            dockerfile: "docker/Dockerfile",
+        });
         parses(s);
         expect(s).to.contain("ref='l9-api:v1.2.3-l9'");
         expect(s).to.contain("already built");
@@ -181,7 +228,9 @@ describe("unit: rendered host scripts", () => {
         ]);
         expect(withHosts.routes[0].handle.map((h: { handler: string }) => h.handler)).to.deep.equal(["headers", "rewrite", "file_server"]);
         expect(withHosts.routes[0].handle[2]).to.deep.equal({ handler: "file_server", root: "/opt/l9/state/caddy", status_code: 503 });
-        expect(withHosts.routes[1].match).to.deep.equal([{ host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-green.active"] } }]);
+        expect(withHosts.routes[1].match).to.deep.equal([
+            { host: ["api.example.com"], file: { root: "/", try_files: ["/opt/l9/state/caddy/l9-green.active"] } },
+        ]);
         expect(withHosts.routes[1].handle[0]).to.include({ handler: "reverse_proxy", "@id": "l9-green-upstream" });
         expect(withHosts.routes[1].handle[0].upstreams).to.deep.equal([{ dial: "127.0.0.1:8002" }]);
         expect(withHosts.routes[2].match).to.deep.equal([{ host: ["api.example.com"] }]);
@@ -193,7 +242,9 @@ describe("unit: rendered host scripts", () => {
         expect(local.routes[2]).to.not.have.property("match");
         const noAllowed = caddyServerConfig({ ...base, listen: "127.0.0.1:8080", hosts: [], maintenance: { allowPaths: [] } }) as any;
         expect(noAllowed.routes[0].match[0]).to.not.have.property("not");
-        expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }));
+        expect(caddyConfigId({ ...base, listen: "127.0.0.1:8080", hosts: [] })).to.not.equal(
+            caddyConfigId({ ...base, greenPort: 9002, listen: "127.0.0.1:8080", hosts: [] }),
+        );
     });
 
     it("slot env: host mode listens on its slot port on 127.0.0.1; bridge mode on the container port, on the container's own interfaces", () => {
@@ -206,12 +257,32 @@ describe("unit: rendered host scripts", () => {
         // health endpoint and takes the failure branch that quotes the configured path.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-gate-canary-"));
         const canary = path.join(dir, "canary");
-        fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\ncase "$1 $2" in "inspect -f") case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) echo a-log-line;; esac\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(dir, "docker"),
+            `#!/bin/sh\ncase "$1 $2" in "inspect -f") case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) echo a-log-line;; esac\n`,
+            { mode: 0o755 },
+        );
         fs.writeFileSync(path.join(dir, "curl"), "#!/bin/sh\nprintf 'down\\n500'\n", { mode: 0o755 });
-        const payloads = [`/$(touch ${canary})`, `/\`touch ${canary}\``, `/x;touch ${canary}`, `/x'; touch ${canary}; '`, `/x"; touch ${canary}; "`, `/x\ntouch ${canary}`];
+        const payloads = [
+            `/$(touch ${canary})`,
+            `/\`touch ${canary}\``,
+            `/x;touch ${canary}`,
+            `/x'; touch ${canary}; '`,
+            `/x"; touch ${canary}; "`,
+            `/x\ntouch ${canary}`,
+        ];
         try {
             for (const healthPath of payloads) {
-                const script = renderGateScript({ containerName: "l9-blue", tag: "v1.0.0-l9", port: 8001, healthPath, timeoutSeconds: 0, smokeRequests: [], logScanPatterns: [], notify: SAMPLE_NOTIFY });
+                const script = renderGateScript({
+                    containerName: "l9-blue",
+                    tag: "v1.0.0-l9",
+                    port: 8001,
+                    healthPath,
+                    timeoutSeconds: 0,
+                    smokeRequests: [],
+                    logScanPatterns: [],
+                    notify: SAMPLE_NOTIFY,
+                });
                 const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
                 expect(r.status, r.stderr).to.equal(1);
                 expect(r.stderr).to.contain(`check 'health endpoint': GET ${healthPath} answered 500`);

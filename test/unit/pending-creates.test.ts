@@ -37,7 +37,9 @@ describe("recover: slot containers a killed update left half-made (tools/pending
 
     it("refuses to guess: an unknown or non-SSH provider, a container without a name, no deployment", () => {
         expect(() => unfinishedContainers(exported([creating({ provider: `${provider}::gone` })]))).to.throw(/does not reach a host over SSH/);
-        expect(() => unfinishedContainers(exported([creating({ provider: `${provider}-other::54f09115` })]))).to.throw(/l9-green .*does not reach a host over SSH/);
+        expect(() => unfinishedContainers(exported([creating({ provider: `${provider}-other::54f09115` })]))).to.throw(
+            /l9-green .*does not reach a host over SSH/,
+        );
         expect(() => unfinishedContainers(exported([creating({ inputs: {} })]))).to.throw(/has no name/);
         expect(() => unfinishedContainers({})).to.throw(/no deployment/);
     });

@@ -18,7 +18,15 @@ function resourceArgs(r: Registered): ResourceValidationArgs {
         name: r.name,
         urn: `urn:pulumi:unit::l9-deploy::${r.type}::${r.name}`,
         props,
-        opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], parent: undefined, dependencies: [] } as never,
+        opts: {
+            protect: false,
+            ignoreChanges: [],
+            aliases: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+            additionalSecretOutputs: [],
+            parent: undefined,
+            dependencies: [],
+        } as never,
         stackTags: new Map(),
         isType: () => false,
         asType: () => undefined,
@@ -35,7 +43,9 @@ async function judge(raw: Record<string, string | undefined>, previous?: DeployS
     const found: string[] = [];
     for (const r of g.registered) {
         for (const policy of rules.resourcePolicies) {
-            (policy.validateResource as (a: ResourceValidationArgs, report: (m: string) => void) => void)(resourceArgs(r), (m) => found.push(`${policy.name}: ${m}`));
+            (policy.validateResource as (a: ResourceValidationArgs, report: (m: string) => void) => void)(resourceArgs(r), (m) =>
+                found.push(`${policy.name}: ${m}`),
+            );
         }
     }
     const stackArgs = {
@@ -61,7 +71,9 @@ describe("unit: policy pack rules on the program's own resources", function () {
 
     it("container-restart-policy (mandatory) refuses restartPolicy=no", async () => {
         const found = await judge({ restartPolicy: "no" });
-        expect(found).to.deep.equal(['container-restart-policy: blue-container has restart policy "no": use unless-stopped (pulumi config set restartPolicy unless-stopped).']);
+        expect(found).to.deep.equal([
+            'container-restart-policy: blue-container has restart policy "no": use unless-stopped (pulumi config set restartPolicy unless-stopped).',
+        ]);
         expect(rules.containerRestartPolicy.enforcementLevel).to.equal("mandatory");
     });
 

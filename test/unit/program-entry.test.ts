@@ -28,7 +28,10 @@ function scratchProject(): string {
 
 /** What the entry exports, called, in a fresh Node process (as the language host loads it). */
 function runEntry(dir: string): string {
-    return execFileSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(path.join(dir, "program-entry.js"))})())`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(path.join(dir, "program-entry.js"))})())`], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    });
 }
 
 const builds = (dir: string) => fs.readdirSync(path.join(dir, ".l9-program")).filter((e) => e !== "current.json");

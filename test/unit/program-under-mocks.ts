@@ -65,14 +65,19 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
         "unit",
         false,
     );
-    const root = new pulumi.ComponentResource("test:index:Root", "root", {}, {
-        transformations: [
-            (args) => {
-                options.set(args.name, args.opts);
-                return undefined;
-            },
-        ],
-    });
+    const root = new pulumi.ComponentResource(
+        "test:index:Root",
+        "root",
+        {},
+        {
+            transformations: [
+                (args) => {
+                    options.set(args.name, args.opts);
+                    return undefined;
+                },
+            ],
+        },
+    );
     const { parseConfig } = await import("../../config/load");
     const { planRelease, resolveNetworkMode } = await import("../../state/slot-machine");
     const { L9Runtime } = await import("../../components/runtime");
@@ -84,14 +89,24 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const { hostTargets } = await import("../../config/schema");
     const runtime = new L9Runtime(
         "l9",
-        { config, target: hostTargets(config)[0], childPrefix: "", after: Promise.resolve([]), pauseSeconds: 0, access, release, stackName: "l9-deploy/unit", startedAt: 0 },
+        {
+            config,
+            target: hostTargets(config)[0],
+            childPrefix: "",
+            after: Promise.resolve([]),
+            pauseSeconds: 0,
+            access,
+            release,
+            stackName: "l9-deploy/unit",
+            startedAt: 0,
+        },
         { parent: root },
     );
     const outputs = await runtime.outputs;
     await new Promise<void>((resolve) => outputs.deployedAt.apply(() => resolve()));
     // Resources after the switch (drift job, maintenance) register a little later: wait until
     // registrations stop, so the next graph's mocks never receive this one's.
-    for (let seen = -1; seen !== registered.length; ) {
+    for (let seen = -1; seen !== registered.length;) {
         seen = registered.length;
         await new Promise((resolve) => setTimeout(resolve, 100));
     }

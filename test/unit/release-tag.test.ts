@@ -6,7 +6,11 @@ describe("unit: next release tag", () => {
     const tags = ["v0.1.0-l9", "v0.10.0-l9", "v0.9.3-l9", "v2.0.0-rc1", "latest", "v1.0.0", ""];
 
     it("orders versions numerically and ignores tags of another format", () => {
-        expect(releaseVersions(tags, f)).to.deep.equal([[0, 10, 0], [0, 9, 3], [0, 1, 0]]);
+        expect(releaseVersions(tags, f)).to.deep.equal([
+            [0, 10, 0],
+            [0, 9, 3],
+            [0, 1, 0],
+        ]);
     });
     it("bumps patch, minor, major from the highest", () => {
         expect(nextReleaseTag(tags, "patch", f)).to.equal("v0.10.1-l9");

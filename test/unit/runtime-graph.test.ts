@@ -11,22 +11,41 @@ import { buildProgramGraph, mockImageId, ProgramGraph } from "./program-under-mo
 describe("unit: resource graph of a release (mocks)", function () {
     this.timeout(60_000);
     let g: ProgramGraph;
-    const label = (inputs: Record<string, any>, name: string) => (inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === name)?.value;
+    const label = (inputs: Record<string, any>, name: string) =>
+        (inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === name)?.value;
 
     before(async () => {
-        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } }, active: "blue" };
+        const previous: DeployState = {
+            slots: {
+                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
+                green: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" },
+            },
+            active: "blue",
+        };
         g = await buildProgramGraph({ releaseTag: "v0.2.0-l9" }, previous);
     });
 
     it("declares one checkout and image per release in a slot, none for the release that left", () => {
         const names = g.registered.map((r) => r.name);
-        expect(names).to.include.members(["tag-v0.1.0-l9-verify", "tag-v0.2.0-l9-verify", "checkout-v0.1.0-l9-worktree", "checkout-v0.2.0-l9-worktree", "image-v0.1.0-l9-build", "image-v0.2.0-l9-build"]);
+        expect(names).to.include.members([
+            "tag-v0.1.0-l9-verify",
+            "tag-v0.2.0-l9-verify",
+            "checkout-v0.1.0-l9-worktree",
+            "checkout-v0.2.0-l9-worktree",
+            "image-v0.1.0-l9-build",
+            "image-v0.2.0-l9-build",
+        ]);
         expect(names.filter((n) => n.includes("v0.0.9"))).to.deep.equal([]);
     });
 
     it("uses the official resources: remote commands, docker containers from an ssh:// provider, a random id", () => {
         const types = new Set(g.registered.map((r) => r.type));
-        expect([...types]).to.include.members(["command:remote:Command", "docker:index/container:Container", "pulumi:providers:docker", "random:index/randomId:RandomId"]);
+        expect([...types]).to.include.members([
+            "command:remote:Command",
+            "docker:index/container:Container",
+            "pulumi:providers:docker",
+            "random:index/randomId:RandomId",
+        ]);
         expect(g.byName("green-container").type).to.equal("docker:index/container:Container");
         expect(g.byName("traffic-deploy-id").type).to.equal("random:index/randomId:RandomId");
         // The project's own provider serves only the read-only fact probes; nothing is a dynamic resource.
@@ -70,12 +89,18 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(blue.ports).to.deep.equal([{ internal: 8000, external: 8001, ip: "127.0.0.1" }]);
         expect([envOf(blue, "PORT"), envOf(blue, "HOST")]).to.deep.equal(["PORT=8000", "HOST=0.0.0.0"]);
         // The stack above serves with host: unset, it stays host (g); set to bridge, only the standby changes.
-        expect([envOf(g.byName("green-container").inputs, "PORT"), envOf(g.byName("green-container").inputs, "HOST")]).to.deep.equal(["PORT=8002", "HOST=127.0.0.1"]);
+        expect([envOf(g.byName("green-container").inputs, "PORT"), envOf(g.byName("green-container").inputs, "HOST")]).to.deep.equal([
+            "PORT=8002",
+            "HOST=127.0.0.1",
+        ]);
         const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: null }, active: "blue" };
         const moved = await buildProgramGraph({ releaseTag: "v0.1.0-l9", networkMode: "bridge" }, previous);
         expect(moved.outputs.state).to.deep.equal({
             active: "green",
-            slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "bridge" } },
+            slots: {
+                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
+                green: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "bridge" },
+            },
         });
         expect(moved.byName("green-container").inputs.networkMode).to.equal("bridge");
         expect(moved.byName("blue-container").inputs.networkMode).to.equal("host");
@@ -91,7 +116,9 @@ describe("unit: resource graph of a release (mocks)", function () {
             expect(stdin.value).to.contain(`L9_STEP='guard ${color}'`);
             expect(stdin.value).to.contain(`refusing to replace ${color} (l9-${color}`);
         }
-        expect(g.byName("green-guard").inputs.stdin.value).to.contain(`'${mockImageId("v0.2.0-l9")}'`).and.contain("'v0.2.0-l9'");
+        expect(g.byName("green-guard").inputs.stdin.value)
+            .to.contain(`'${mockImageId("v0.2.0-l9")}'`)
+            .and.contain("'v0.2.0-l9'");
     });
 
     it("gates before switching, and switches only after every slot exists and the env file is written", async () => {
@@ -110,7 +137,13 @@ describe("unit: resource graph of a release (mocks)", function () {
     });
 
     it("with a canary: gate, then the canary, then the switch; no canary on a first deploy", async () => {
-        const previous: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } }, active: "blue" };
+        const previous: DeployState = {
+            slots: {
+                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
+                green: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" },
+            },
+            active: "blue",
+        };
         const c = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20, steps: 2 }) }, previous);
         expect((await urnsOf(c.options.get("traffic-canary")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-gate"]);
         expect((await urnsOf(c.options.get("traffic-caddy")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic-canary"]);
@@ -171,7 +204,10 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(sshOpts).to.contain("StrictHostKeyChecking=yes").and.contain("UserKnownHostsFile=/home/ops/.cache/l9-deploy/ssh/unit/known_hosts");
         expect(sshOpts).to.contain("IdentityAgent=/home/ops/.cache/l9-deploy/ssh/unit/agent.sock");
         expect(sshOpts).to.not.match(/StrictHostKeyChecking=no/);
-        expect(sshOpts, "the operator's ssh config is not read").to.match(/^-F none -o /).and.contain("KnownHostsCommand=none").and.contain("VerifyHostKeyDNS=no");
+        expect(sshOpts, "the operator's ssh config is not read")
+            .to.match(/^-F none -o /)
+            .and.contain("KnownHostsCommand=none")
+            .and.contain("VerifyHostKeyDNS=no");
         for (const r of g.registered) expect(JSON.stringify(r.inputs), r.name).to.not.contain("PRIVATE KEY");
     });
 
@@ -196,11 +232,23 @@ describe("unit: resource graph of a release (mocks)", function () {
             Object.fromEntries(
                 graph.registered
                     .filter((r) => r.type === "command:remote:Command")
-                    .map((r) => [r.name, { create: r.inputs.create, stdin: r.inputs.stdin, update: r.inputs.update, delete: r.inputs.delete, triggers: r.inputs.triggers }]),
+                    .map((r) => [
+                        r.name,
+                        { create: r.inputs.create, stdin: r.inputs.stdin, update: r.inputs.update, delete: r.inputs.delete, triggers: r.inputs.triggers },
+                    ]),
             );
-        const serving: DeployState = { slots: { blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" }, green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" } }, active: "green" };
+        const serving: DeployState = {
+            slots: {
+                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
+                green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" },
+            },
+            active: "green",
+        };
         const older: DeployState = { ...serving, slots: { ...serving.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } } };
-        for (const [what, previous] of [["rollback", serving], ["release", older]] as const) {
+        for (const [what, previous] of [
+            ["rollback", serving],
+            ["release", older],
+        ] as const) {
             const update = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, previous);
             expect(update.outputs.state.active, what).to.equal("blue");
             const noop = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, update.outputs.state);

@@ -54,9 +54,13 @@ describe("unit: two-slot state machine", () => {
         expect(parseDeployState(s)).to.deep.equal(s);
         expect(() => parseDeployState({ slots: {}, active: "red" })).to.throw(/malformed/);
         expect(() => parseDeployState({ slots: { blue: { tag: 1 } }, active: "blue" })).to.throw(/malformed slot/);
-        expect(() => parseDeployState({ slots: { blue: { tag: "v1", envFingerprint: "e1", networkMode: "macvlan" } }, active: "blue" })).to.throw(/malformed slot/);
+        expect(() => parseDeployState({ slots: { blue: { tag: "v1", envFingerprint: "e1", networkMode: "macvlan" } }, active: "blue" })).to.throw(
+            /malformed slot/,
+        );
         // A state written before the network mode was recorded: host, the default then.
-        expect(parseDeployState({ slots: { blue: { tag: "v1", envFingerprint: "e1" }, green: null }, active: "blue" })?.slots.blue).to.deep.equal(r("v1", "e1", "host"));
+        expect(parseDeployState({ slots: { blue: { tag: "v1", envFingerprint: "e1" }, green: null }, active: "blue" })?.slots.blue).to.deep.equal(
+            r("v1", "e1", "host"),
+        );
     });
 
     it("treats a network mode change of the serving release as a release into the standby, which keeps its own", () => {
@@ -85,8 +89,12 @@ describe("unit: two-slot state machine", () => {
         // Hosts that serve with different modes, networkMode unset: the first host's, said so.
         const mixed = resolveNetworkMode(undefined, [bridgeStack, hostStack]);
         expect(mixed.mode).to.equal("bridge");
-        expect(mixed.warning).to.match(/^the hosts serve with different network modes \(host and bridge\) and networkMode is not set, so every host gets the first host's, bridge: set networkMode to choose\.$/);
-        expect(resolveNetworkMode(undefined, [hostStack, bridgeStack]).warning).to.match(/^the hosts serve with different .* gets the first host's, host: set networkMode to choose\. networkMode is not set and this stack serves with host/);
+        expect(mixed.warning).to.match(
+            /^the hosts serve with different network modes \(host and bridge\) and networkMode is not set, so every host gets the first host's, bridge: set networkMode to choose\.$/,
+        );
+        expect(resolveNetworkMode(undefined, [hostStack, bridgeStack]).warning).to.match(
+            /^the hosts serve with different .* gets the first host's, host: set networkMode to choose\. networkMode is not set and this stack serves with host/,
+        );
         expect(resolveNetworkMode("bridge", [hostStack, bridgeStack])).to.deep.equal({ mode: "bridge" });
     });
 
