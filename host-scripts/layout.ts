@@ -14,6 +14,8 @@ export interface HostLayout {
     stateDir: string;
     /** Notification targets, one per line (mode 0600: the URLs carry tokens). */
     notifyTargets: string;
+    /** The webhook client the release steps run, installed with the targets. */
+    notifyClient: string;
     /** Output of the backup hook, `<UTC timestamp>-<tag>`, the newest `backupsToKeep` kept (0700). */
     backups: string;
     /** When this attempt's preflight passed (epoch seconds): the duration in notifications. */
@@ -48,6 +50,7 @@ export function hostLayout(appDir: string): HostLayout {
         deployLog: `${appDir}/deploys.jsonl`,
         stateDir: `${appDir}/state`,
         notifyTargets: `${appDir}/shared/notify-targets`,
+        notifyClient: `${appDir}/bin/l9-notify`,
         backups: `${appDir}/backups`,
         attemptStarted: `${appDir}/state/attempt-started`,
         activeRecord: `${appDir}/state/active.json`,

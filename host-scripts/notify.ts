@@ -40,65 +40,97 @@ export function renderNotifyTargetsFile(targets: NotifyTarget[]): string {
     return targets.map((t) => `${t.format}\t${t.url}\t${t.chatId ?? ""}\n`).join("");
 }
 
-/** Writes the targets file from stdin, mode 0600 (the delete is renderRemoveNotifyTargetsScript). */
+/**
+ * Writes the targets file from stdin, mode 0600, and installs the webhook client beside it
+ * (renderNotifyClient): the one copy on the host, which every step's `notify` runs. The
+ * delete is renderRemoveNotifyTargetsScript.
+ */
 export function renderWriteNotifyTargetsScript(appDir: string): string {
-    const f = hostLayout(appDir).notifyTargets;
+    const l = hostLayout(appDir);
     return script(
         prologue("notification targets"),
-        sh`f=${f}`,
+        sh`f=${l.notifyTargets}`,
         sh`umask 077`,
         sh`tmp="$f.tmp.$$"`,
         sh`{ cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }`,
         sh`say "$(wc -l <"$f") notification target(s) in $f (mode 600)"`,
+        sh`client=${l.notifyClient}`,
+        sh`mkdir -p ${l.binDir} || fail ${`cannot create ${l.binDir}`}`,
+        sh`tmp="$client.tmp.$$"`,
+        sh`printf '%s' ${renderNotifyClient(appDir)} >"$tmp" || { rm -f "$tmp"; fail "cannot write $client"; }`,
+        sh`{ chmod 700 "$tmp" && mv -f "$tmp" "$client"; } || { rm -f "$tmp"; fail "cannot install $client"; }`,
         sh`echo written`,
     );
 }
 
 export function renderRemoveNotifyTargetsScript(appDir: string): string {
-    return script(sh`rm -f ${hostLayout(appDir).notifyTargets}`);
+    const l = hostLayout(appDir);
+    return script(sh`rm -f ${l.notifyTargets} ${l.notifyClient}`);
 }
 
 /**
- * Shell functions for a host script: `notify EVENT [CHECK [LOG_TAIL]]` POSTs to every target
- * (event: success, failure or rollback). A target that is down, slow or answers non-2xx
- * only prints a line starting with "warning: notification" (the program turns it into a
- * Pulumi warning); notify itself never fails. Each POST is bounded: 5 s to connect, 10 s in all.
- * Values from the host (check messages, log lines) become JSON strings through `json_str`.
+ * The webhook client, installed once on the host (renderWriteNotifyTargetsScript):
+ * `l9-notify EVENT CHECK LOG_TAIL STACK SERVICE TAG PREVIOUS_TAG ACTOR KNOWN_JSON` POSTs to
+ * every target (event: success, failure or rollback). A target that is down, slow or answers
+ * non-2xx only prints a line starting with "warning: notification" (the program turns it into
+ * a Pulumi warning); the client itself never fails. Each POST is bounded: 5 s to connect, 10 s
+ * in all. Values from the host (check messages, log lines) become JSON strings through
+ * `json_str`. KNOWN_JSON is the release's own fields, rendered by the program (notifyCall).
+ */
+export function renderNotifyClient(appDir: string): string {
+    const l = hostLayout(appDir);
+    return script(
+        sh`#!/bin/sh`,
+        sh`# l9-deploy's webhook client (installed with the notification targets; run by the release steps' notify)`,
+        sh`set -u`,
+        sh`l9_notify_targets=${l.notifyTargets}`,
+        sh`[ -s "$l9_notify_targets" ] || exit 0`,
+        // JSON string content: control characters dropped, tabs as spaces, \ and " escaped, lines joined by \n.
+        sh`json_str() { ${stripControlChars()} | tr '\\t' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
+        sh`n_event=$1; n_check=$2; n_tail=$(printf '%s' "$3" | tail -c 3000)`,
+        sh`n_stack=$4; n_service=$5; n_tag=$6; n_previous=$7; n_actor=$8; n_known=$9`,
+        sh`n_commit=$(git --git-dir=${l.mirror} rev-parse -q --verify "$n_tag^{commit}" 2>/dev/null || echo unknown)`,
+        sh`n_duration=null`,
+        sh`n_started=$(cat ${l.attemptStarted} 2>/dev/null || true)`,
+        sh`case "$n_started" in '' | *[!0-9]*) ;; *) n_duration=$(( $(date +%s) - n_started )) ;; esac`,
+        sh`n_text=$(printf '[%s] %s %s: %s\\nprevious: %s\\ncommit: %.12s\\nduration: %ss\\nby: %s' "$n_stack" "$n_service" "$n_tag" "$n_event" "$n_previous" "$n_commit" "$n_duration" "$n_actor")`,
+        sh`[ -z "$n_check" ] || n_text="$n_text$(printf '\\ncheck: %s' "$n_check")"`,
+        sh`[ -z "$n_tail" ] || n_text="$n_text$(printf '\\nlog tail:\\n%s' "$n_tail")"`,
+        sh`undelivered() { printf 'warning: notification %s to target %s (%s) was not delivered (%s); the release goes on\\n' "$n_event" "$n_i" "$n_format" "$1" >&2; }`,
+        sh`n_i=0`,
+        sh`while IFS="$(printf '\\t')" read -r n_format n_url n_chat; do`,
+        sh`  n_i=$((n_i + 1))`,
+        sh`  case "$n_format" in`,
+        sh`    telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;`,
+        sh`    *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" "$n_known" "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;`,
+        sh`  esac`,
+        // The URL carries a token: it goes to curl on stdin (a config line), never in argv (ps).
+        sh`  n_file=$(mktemp) || { undelivered 'no temporary file'; continue; }`,
+        sh`  printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; undelivered 'cannot write its body'; continue; }`,
+        sh`  n_code=$(printf 'url = "%s"\n' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true`,
+        sh`  rm -f "$n_file"`,
+        sh`  case "$n_code" in`,
+        sh`    2??) printf '[notify] %s sent to target %s (%s)\\n' "$n_event" "$n_i" "$n_format" >&2 ;;`,
+        sh`    *) undelivered "HTTP \${n_code:-000}" ;;`,
+        sh`  esac`,
+        sh`done <"$l9_notify_targets"`,
+        sh`exit 0`,
+    );
+}
+
+/**
+ * The steps' `notify EVENT [CHECK [LOG_TAIL]]`: runs the host's webhook client with this
+ * release's fields. Without targets it does nothing; with targets but no client (removed by
+ * hand) it warns. It never fails the step.
  */
 export function renderNotifyLines(n: NotifyContext): ShellText {
     const l = hostLayout(n.appDir);
     const known = JSON.stringify({ stack: n.stack, service: n.service, tag: n.tag, previousTag: n.previousTag ?? null, actor: n.actor }).slice(1, -1);
     return lines(
-        sh`l9_notify_targets=${l.notifyTargets}`,
-        // JSON string content: control characters dropped, tabs as spaces, \ and " escaped, lines joined by \n.
-        sh`json_str() { ${stripControlChars()} | tr '\\t' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
         sh`notify() {`,
-        sh`  [ -s "$l9_notify_targets" ] || return 0`,
-        sh`  n_event=$1; n_check=\${2:-}; n_tail=$(printf '%s' "\${3:-}" | tail -c 3000)`,
-        sh`  n_commit=$(git --git-dir=${l.mirror} rev-parse -q --verify ${`${n.tag}^{commit}`} 2>/dev/null || echo unknown)`,
-        sh`  n_duration=null`,
-        sh`  if [ -f ${l.attemptStarted} ]; then n_duration=$(( $(date +%s) - $(cat ${l.attemptStarted}) )); fi`,
-        sh`  n_text=$(printf '[%s] %s %s: %s\\nprevious: %s\\ncommit: %.12s\\nduration: %ss\\nby: %s' ${n.stack} ${n.service} ${n.tag} "$n_event" ${n.previousTag ?? "none"} "$n_commit" "$n_duration" ${n.actor})`,
-        sh`  [ -z "$n_check" ] || n_text="$n_text$(printf '\\ncheck: %s' "$n_check")"`,
-        sh`  [ -z "$n_tail" ] || n_text="$n_text$(printf '\\nlog tail:\\n%s' "$n_tail")"`,
-        sh`  n_i=0`,
-        sh`  while IFS="$(printf '\\t')" read -r n_format n_url n_chat; do`,
-        sh`    n_i=$((n_i + 1))`,
-        sh`    case "$n_format" in`,
-        sh`      telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;`,
-        sh`      *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" ${known} "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;`,
-        sh`    esac`,
-        // The URL carries a token: it goes to curl on stdin (a config line), never in argv (ps).
-        sh`    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\\n' "$n_event" "$n_i" "$n_format" >&2; continue; }`,
-        sh`    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\\n' "$n_event" "$n_i" "$n_format" >&2; continue; }`,
-        sh`    n_code=$(printf 'url = "%s"\n' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true`,
-        sh`    rm -f "$n_file"`,
-        sh`    case "$n_code" in`,
-        sh`      2??) printf '[notify] %s sent to target %s (%s)\\n' "$n_event" "$n_i" "$n_format" >&2 ;;`,
-        sh`      *) printf 'warning: notification %s to target %s (%s) was not delivered (HTTP %s); the release goes on\\n' "$n_event" "$n_i" "$n_format" "\${n_code:-000}" >&2 ;;`,
-        sh`    esac`,
-        sh`  done <"$l9_notify_targets"`,
-        sh`  return 0`,
+        sh`  [ -s ${l.notifyTargets} ] || return 0`,
+        sh`  [ -x ${l.notifyClient} ] || { printf 'warning: notification %s not sent (no %s); the release goes on\\n' "$1" ${l.notifyClient} >&2; return 0; }`,
+        sh`  ${l.notifyClient} "$1" "\${2:-}" "\${3:-}" ${n.stack} ${n.service} ${n.tag} ${n.previousTag ?? "none"} ${n.actor} ${known} || true`,
         sh`}`,
     );
 }

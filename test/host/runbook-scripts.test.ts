@@ -6,7 +6,13 @@ import * as path from "path";
 import { maintenanceMarkerFile, maintenanceMessageFile } from "../../host-scripts/routing";
 import { caddyMarkerDir } from "../../host-scripts/layout";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
-import { renderNotifyLines, renderNotifyTargetsFile } from "../../host-scripts/notify";
+import {
+    NotifyTarget,
+    renderNotifyLines,
+    renderNotifyTargetsFile,
+    renderRemoveNotifyTargetsScript,
+    renderWriteNotifyTargetsScript,
+} from "../../host-scripts/notify";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { prologue, script, sh } from "../../host-scripts/shell";
 import { sandboxFacts } from "../support/sandbox";
@@ -42,6 +48,15 @@ function runAsync(text: string): Promise<ScriptResult> {
 /** Runs a command on this machine and returns its stdout. */
 function run(file: string, args: string[]): string {
     return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Writes targets as NotifyTargets does: its script, the targets on stdin (the webhook client is installed with them). */
+function writeNotifyTargets(dir: string, targets: NotifyTarget[]): void {
+    execFileSync("sh", ["-c", renderWriteNotifyTargetsScript(dir)], {
+        input: renderNotifyTargetsFile(targets),
+        encoding: "utf8",
+        stdio: ["pipe", "pipe", "pipe"],
+    });
 }
 
 /** The processes whose command line contains `pattern`. */
@@ -84,15 +99,12 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
         beforeEach(() => (receiver.received.length = 0));
 
         it("posts valid JSON in both formats, whatever the check and log lines contain; a 500 and a dead target only warn", async () => {
-            fs.writeFileSync(
-                path.join(dir, "shared/notify-targets"),
-                renderNotifyTargetsFile([
-                    { format: "json", url: `http://127.0.0.1:${port}/hook` },
-                    { format: "telegram", url: `http://127.0.0.1:${port}/bot1:A/sendMessage`, chatId: "-100" },
-                    { format: "json", url: `http://127.0.0.1:${port}/fail` },
-                    { format: "json", url: "http://127.0.0.1:9/dead" },
-                ]),
-            );
+            writeNotifyTargets(dir, [
+                { format: "json", url: `http://127.0.0.1:${port}/hook` },
+                { format: "telegram", url: `http://127.0.0.1:${port}/bot1:A/sendMessage`, chatId: "-100" },
+                { format: "json", url: `http://127.0.0.1:${port}/fail` },
+                { format: "json", url: "http://127.0.0.1:9/dead" },
+            ]);
             fs.writeFileSync(path.join(dir, "state/attempt-started"), `${Math.floor(Date.now() / 1000) - 5}\n`);
             const [t1, t2, t3, t4, t5] = traps(canary);
             const check = `check 'smoke': got ${t1} and ${t2}`;
@@ -130,6 +142,36 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             expect(telegram.chat_id).to.equal("-100");
             expect(telegram.text).to.equal(json.text);
             expect(receiver.received.map((m) => m.path).sort()).to.deep.equal(["/bot1:A/sendMessage", "/fail", "/hook"]);
+        });
+
+        it("installs one webhook client with the targets (0700, targets 0600); removing the targets removes both", async () => {
+            writeNotifyTargets(dir, [{ format: "json", url: `http://127.0.0.1:${port}/hook` }]);
+            const mode = (f: string) => (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8);
+            expect([mode("shared/notify-targets"), mode("bin/l9-notify")]).to.deep.equal(["600", "700"]);
+            const r = await runAsync(
+                script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`),
+            );
+            expect(r.code, r.stderr).to.equal(0);
+            expect(receiver.received.map((m) => JSON.parse(m.raw).event)).to.deep.equal(["success"]);
+            execFileSync("sh", ["-c", renderRemoveNotifyTargetsScript(dir)]);
+            expect(["shared/notify-targets", "bin/l9-notify"].filter((f) => fs.existsSync(path.join(dir, f)))).to.deep.equal([]);
+        });
+
+        it("targets without the client (removed by hand): the step warns that nothing was sent and goes on", async () => {
+            writeNotifyTargets(dir, [{ format: "json", url: `http://127.0.0.1:${port}/hook` }]);
+            fs.rmSync(path.join(dir, "bin/l9-notify"));
+            const r = await runAsync(
+                script(
+                    prologue("t"),
+                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
+                    sh`notify failure 'gate: x'`,
+                    sh`echo ok`,
+                ),
+            );
+            expect(r.code, r.stderr).to.equal(0);
+            expect(r.stdout.trim()).to.equal("ok");
+            expect(r.stderr).to.contain(`warning: notification failure not sent (no ${dir}/bin/l9-notify); the release goes on`);
+            expect(receiver.received).to.have.length(0);
         });
 
         it("sends nothing and succeeds when no targets are configured", async () => {
@@ -255,7 +297,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
         beforeEach(() => {
             receiver.received.length = 0;
             fs.writeFileSync(path.join(dir, "shared/.env"), `APP_SECRET=s\nDATABASE_URL=${databaseUrl}\n`);
-            fs.writeFileSync(path.join(dir, "shared/notify-targets"), renderNotifyTargetsFile([{ format: "json", url: `http://127.0.0.1:${port}/hook` }]));
+            writeNotifyTargets(dir, [{ format: "json", url: `http://127.0.0.1:${port}/hook` }]);
         });
         afterEach(() => run("docker", ["rm", "-f", migrateContainer]));
         after(() => {

@@ -19,7 +19,7 @@ import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
 import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
-import { renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
+import { renderNotifyClient, renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderServingFactsScript } from "../../host-scripts/serving-facts";
@@ -136,6 +136,7 @@ const builders: Record<string, () => string> = {
         ]),
     "write-notify-targets.sh": () => renderWriteNotifyTargetsScript("/opt/l9"),
     "remove-notify-targets.sh": () => renderRemoveNotifyTargetsScript("/opt/l9"),
+    "notify-client.sh": () => renderNotifyClient("/opt/l9"),
     "maintenance-on.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: true, message: "Back at 04:00 UTC; it's a 'planned' $(upgrade)" }),
     "maintenance-off.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: false, message: "Back soon" }),
     "remove-maintenance.sh": () => renderRemoveMaintenanceScript("l9"),

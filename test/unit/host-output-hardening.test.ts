@@ -3,7 +3,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { canaryLogDir } from "../../host-scripts/layout";
+import { canaryLogDir, hostLayout } from "../../host-scripts/layout";
+import { renderNotifyClient } from "../../host-scripts/notify";
 import { renderCanaryLogLine, renderNewCanaryLogLines } from "../../host-scripts/caddy";
 import { renderCanaryScript } from "../../host-scripts/canary";
 import { driftMetricsTempTemplate, renderDriftCheckScript } from "../../host-scripts/drift-check";
@@ -51,6 +52,8 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                 );
                 fs.mkdirSync(path.join(dir, "app/shared"), { recursive: true });
                 fs.writeFileSync(path.join(dir, "app/shared/notify-targets"), "json\thttps://hooks.example.com/x\t\n");
+                fs.mkdirSync(path.join(dir, "app/bin"));
+                fs.writeFileSync(path.join(dir, "app/bin/l9-notify"), renderNotifyClient(path.join(dir, "app")), { mode: 0o700 });
                 const script = renderGateScript({
                     containerName: "l9-green",
                     tag: "v1.2.0-l9",
@@ -126,14 +129,21 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                 const hookOutput = s.split("\n").filter((x) => x.includes("out_tail=$(") || (x.includes('"$out"') && x.includes("sed 's/^/  | /'")));
                 if (name === "hooks") expect(hookOutput, name).to.have.length(2);
                 for (const l of hookOutput) expect(l, `${name}: ${l}`).to.contain(strip);
-                // What webhooks get: json_str strips with the same stage.
+                // What webhooks get goes through the host's one webhook client (its json_str is checked below).
                 expect(
-                    s.split("\n").find((l) => l.startsWith("json_str()")),
+                    s.split("\n").filter((l) => l.startsWith("json_str()")),
                     name,
-                ).to.contain(strip);
+                ).to.deep.equal([]);
+                expect(s, name).to.contain(`'${hostLayout(SAMPLE_NOTIFY.appDir).notifyClient}' "$1"`);
                 // A health answer's status, quoted in failure messages.
                 for (const l of s.split("\n").filter((x) => x.includes("status_field=$("))) expect(l, `${name}: ${l}`).to.contain(strip);
             }
+            // The webhook client: json_str strips with the same stage.
+            expect(
+                renderNotifyClient("/opt/l9")
+                    .split("\n")
+                    .find((l) => l.startsWith("json_str()")),
+            ).to.contain(strip);
         });
     });
 

@@ -3,35 +3,10 @@ umask 027
 L9_STEP='canary v1.2.0-l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-l9_notify_targets='/opt/l9/shared/notify-targets'
-json_str() { tr -d '\000-\010\013-\037\177' | tr '\t' ' ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
 notify() {
-  [ -s "$l9_notify_targets" ] || return 0
-  n_event=$1; n_check=${2:-}; n_tail=$(printf '%s' "${3:-}" | tail -c 3000)
-  n_commit=$(git --git-dir='/opt/l9/repo.git' rev-parse -q --verify 'v1.2.0-l9^{commit}' 2>/dev/null || echo unknown)
-  n_duration=null
-  if [ -f '/opt/l9/state/attempt-started' ]; then n_duration=$(( $(date +%s) - $(cat '/opt/l9/state/attempt-started') )); fi
-  n_text=$(printf '[%s] %s %s: %s\nprevious: %s\ncommit: %.12s\nduration: %ss\nby: %s' 'l9-deploy/production' 'l9' 'v1.2.0-l9' "$n_event" 'v1.1.0-l9' "$n_commit" "$n_duration" 'ops@example.com')
-  [ -z "$n_check" ] || n_text="$n_text$(printf '\ncheck: %s' "$n_check")"
-  [ -z "$n_tail" ] || n_text="$n_text$(printf '\nlog tail:\n%s' "$n_tail")"
-  n_i=0
-  while IFS="$(printf '\t')" read -r n_format n_url n_chat; do
-    n_i=$((n_i + 1))
-    case "$n_format" in
-      telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;
-      *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;
-    esac
-    n_file=$(mktemp) || { printf 'warning: notification %s to target %s (%s) was not delivered (no temporary file); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
-    printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; printf 'warning: notification %s to target %s (%s) was not delivered (cannot write its body); the release goes on\n' "$n_event" "$n_i" "$n_format" >&2; continue; }
-    n_code=$(printf 'url = "%s"
-' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true
-    rm -f "$n_file"
-    case "$n_code" in
-      2??) printf '[notify] %s sent to target %s (%s)\n' "$n_event" "$n_i" "$n_format" >&2 ;;
-      *) printf 'warning: notification %s to target %s (%s) was not delivered (HTTP %s); the release goes on\n' "$n_event" "$n_i" "$n_format" "${n_code:-000}" >&2 ;;
-    esac
-  done <"$l9_notify_targets"
-  return 0
+  [ -s '/opt/l9/shared/notify-targets' ] || return 0
+  [ -x '/opt/l9/bin/l9-notify' ] || { printf 'warning: notification %s not sent (no %s); the release goes on\n' "$1" '/opt/l9/bin/l9-notify' >&2; return 0; }
+  '/opt/l9/bin/l9-notify' "$1" "${2:-}" "${3:-}" 'l9-deploy/production' 'l9' 'v1.2.0-l9' 'v1.1.0-l9' 'ops@example.com' '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' || true
 }
 admin='http://127.0.0.1:2019'
 api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
