@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderSlotGuardScript } from "../host-scripts/slot-guard";
+import { SLOT_HOST_ADDRESS } from "../host-scripts/routing";
 import { Color, NetworkMode } from "../state/slot-machine";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
@@ -60,7 +61,7 @@ export interface SlotArgs {
  */
 export function slotEnvs(env: Record<string, string>, networkMode: NetworkMode, port: number, containerPort: number): string[] {
     const listen: Record<string, string> =
-        networkMode === "host" ? { PORT: String(port), HOST: "127.0.0.1" } : { PORT: String(containerPort), HOST: "0.0.0.0" };
+        networkMode === "host" ? { PORT: String(port), HOST: SLOT_HOST_ADDRESS } : { PORT: String(containerPort), HOST: "0.0.0.0" };
     const all: Record<string, string> = { ...env, ...listen };
     return Object.keys(all)
         .sort()
@@ -120,7 +121,7 @@ export class Slot extends pulumi.ComponentResource {
                 image: args.imageId,
                 envs: pulumi.secret(envs),
                 networkMode: args.networkMode,
-                ports: args.networkMode === "bridge" ? [{ internal: args.containerPort, external: args.port, ip: "127.0.0.1" }] : undefined,
+                ports: args.networkMode === "bridge" ? [{ internal: args.containerPort, external: args.port, ip: SLOT_HOST_ADDRESS }] : undefined,
                 restart: args.restartPolicy,
                 // Without a command, the image's HEALTHCHECK applies (the gate requires one).
                 healthcheck: args.healthcheckCommand

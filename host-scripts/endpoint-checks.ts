@@ -1,4 +1,5 @@
 import { SmokeRequest } from "../config/schema";
+import { loopbackDial } from "./routing";
 import { lines, sh, ShellText, stripControlChars } from "./shell";
 
 export interface EndpointCheckArgs {
@@ -17,7 +18,7 @@ export interface EndpointCheckArgs {
  * returns non-zero with `$check_failed` naming the check and what it saw.
  */
 export function renderEndpointCheckLines(a: EndpointCheckArgs): ShellText {
-    const base = `http://127.0.0.1:${a.port}`;
+    const base = `http://${loopbackDial(a.port)}`;
     return lines(
         sh`check_health() {`,
         sh`  out=$(curl -sS -m 5 -w '\\n%{http_code}' ${base + a.healthPath} 2>&1) || out="$out"`,

@@ -53,9 +53,17 @@ export function slotPort(ports: SlotPorts, color: Color): number {
     return color === "blue" ? ports.bluePort : ports.greenPort;
 }
 
+/** The host address a slot answers on: loopback only (bridge mode publishes there, host mode listens there). */
+export const SLOT_HOST_ADDRESS = "127.0.0.1";
+
+/** Where a slot's port answers on the host: what Caddy dials, and what the gate and the watch call. */
+export function loopbackDial(port: number): string {
+    return `${SLOT_HOST_ADDRESS}:${port}`;
+}
+
 /** What Caddy dials for a slot. */
 export function slotDial(ports: SlotPorts, color: Color): string {
-    return `127.0.0.1:${slotPort(ports, color)}`;
+    return loopbackDial(slotPort(ports, color));
 }
 
 /** The `upstreams` of a slot's reverse_proxy handler. */
