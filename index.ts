@@ -65,7 +65,7 @@ export = async () => {
             if (r.status === "rejected") return [describeHost(targets[i], multi, r.reason)];
             // A Caddy server of the service's name that l9-deploy did not create is never taken over,
             // and another server on caddyListen (a rename's old name) is never fought over.
-            const facts = parseServingFacts(r.value.read);
+            const facts = parseServingFacts(r.value.read, config.serviceName);
             if (facts?.foreignServer) return [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))];
             const conflict = listenerConflict(facts, config.serviceName, config.caddyListen);
             return conflict ? [describeHost(targets[i], multi, conflict)] : [];
@@ -84,7 +84,7 @@ export = async () => {
                 );
             }
             const states = targets.map((t, i) => {
-                const { state, disagreement } = reconcileWithHost(previous.stateOf(t.name, i === 0), parseServingFacts(live[i]));
+                const { state, disagreement } = reconcileWithHost(previous.stateOf(t.name, i === 0), parseServingFacts(live[i], config.serviceName));
                 if (disagreement) pulumi.log.warn(multi ? `${t.name}: ${disagreement}` : disagreement);
                 return state;
             });

@@ -7,7 +7,7 @@
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
 import { caddyServerName, legacyCaddyServerName } from "../host-scripts/routing";
-import { serviceOfMarkerDir } from "../host-scripts/layout";
+import { caddyMarkerDir, serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
 /** The host's facts, as `renderServingFactsScript` prints them. */
@@ -45,51 +45,64 @@ export const UNRECORDED_ENV = "unrecorded";
 
 const isColor = (v: unknown): v is Color => v === "blue" || v === "green";
 
-/** Reads the facts back; undefined when the text is not what the script prints (nothing is concluded then). */
-export function parseServingFacts(text: string): ServingFacts | undefined {
+/**
+ * Reads the facts of `serviceName` back; undefined when the text is not what the script prints
+ * (nothing is concluded then).
+ */
+export function parseServingFacts(text: string, serviceName: string): ServingFacts | undefined {
     const kv = new Map<string, string>();
+    const tags: Partial<Record<Color, string>> = {};
+    const networks: Partial<Record<Color, NetworkMode>> = {};
     for (const line of text.split("\n")) {
         const at = line.indexOf("=");
-        if (at > 0) kv.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
+        if (at <= 0) continue;
+        const key = line.slice(0, at).trim();
+        const value = line.slice(at + 1).trim();
+        if (key !== "container") {
+            kv.set(key, value);
+            continue;
+        }
+        const [name, tag, network] = value.split(" ");
+        const color = COLORS.find((c) => name === `/${serviceName}-${c}`);
+        if (!color) continue;
+        if (tag) tags[color] = tag;
+        // Docker names a bridge container's mode "bridge", or "default" when none was asked for;
+        // any other (none, a user network, container:<id>) is not one l9-deploy set: unknown.
+        if (network === "host") networks[color] = "host";
+        else if (network === "bridge" || network === "default") networks[color] = "bridge";
     }
     const routing = kv.get("routing");
     if (!isColor(routing)) return undefined;
-    const tags: Partial<Record<Color, string>> = {};
-    const networks: Partial<Record<Color, NetworkMode>> = {};
-    for (const c of COLORS) {
-        const tag = kv.get(c);
-        if (tag) tags[c] = tag;
-        // Docker names a bridge container's mode "bridge", or "default" when none was asked for;
-        // any other (none, a user network, container:<id>) is not one l9-deploy set: unknown.
-        const network = kv.get(`${c}_network`);
-        if (network === "host") networks[c] = "host";
-        else if (network === "bridge" || network === "default") networks[c] = "bridge";
-    }
+    const servers = serversOf(kv.get("servers") ?? "");
+    // The service's server: the name an earlier version gave it, when it routes by the service's
+    // markers, else its own name (as the switch picks it: renderCaddyServerPresentLine).
+    const routesForService = (name: string) => name in servers && JSON.stringify(servers[name]).includes(`${caddyMarkerDir(serviceName)}/`);
+    const caddyServer = routesForService(legacyCaddyServerName(serviceName)) || routesForService(caddyServerName(serviceName));
+    const ownName = servers[caddyServerName(serviceName)];
     return {
         routing,
         journal: parseJournal(kv.get("journal") ?? ""),
-        caddyServer: kv.get("caddy_server") === "yes",
-        foreignServer: kv.get("caddy_server") === "foreign",
+        caddyServer,
+        foreignServer: !caddyServer && ownName !== null && typeof ownName === "object",
         tags,
         networks,
-        servers: parseServers(kv.get("servers") ?? ""),
+        servers: Object.entries(servers).map(([name, server]) => {
+            const listen = (server as { listen?: unknown })?.listen;
+            const service = serviceOfMarkerDir(JSON.stringify(server));
+            return { name, listen: Array.isArray(listen) ? listen.filter((l): l is string => typeof l === "string") : [], ...(service ? { service } : {}) };
+        }),
     };
 }
 
-/** Caddy's `apps/http/servers` object, as far as the listener check needs it; [] from anything else. */
-function parseServers(text: string): CaddyServerFact[] {
+/** Caddy's `apps/http/servers` object by name; empty from anything else (Caddy not answering, no http app). */
+function serversOf(text: string): Record<string, unknown> {
     let servers: unknown;
     try {
         servers = JSON.parse(text);
     } catch {
-        return [];
+        return {};
     }
-    if (servers === null || typeof servers !== "object" || Array.isArray(servers)) return [];
-    return Object.entries(servers as Record<string, unknown>).map(([name, server]) => {
-        const listen = (server as { listen?: unknown })?.listen;
-        const service = serviceOfMarkerDir(JSON.stringify(server));
-        return { name, listen: Array.isArray(listen) ? listen.filter((l): l is string => typeof l === "string") : [], ...(service ? { service } : {}) };
-    });
+    return servers !== null && typeof servers === "object" && !Array.isArray(servers) ? (servers as Record<string, unknown>) : {};
 }
 
 function parseJournal(text: string): ServingFacts["journal"] {

@@ -3,6 +3,11 @@ import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWit
 import { DeployState, NetworkMode, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1", networkMode: NetworkMode = "host") => ({ tag, envFingerprint, networkMode });
+/** The service l9's Caddy server, as the switch loads it: it routes by l9's marker files. */
+const L9_SERVER = { listen: [":443"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/l9/caddy/l9-green.active"] } }] }] };
+/** A slot container's line, as `docker inspect` prints it in the serving facts. */
+const container = (name: string, tag: string, network: string) => `container=/${name} ${tag} ${network}\n`;
+/** The facts of service l9 as the host check prints them (renderServingFactsScript). */
 const facts = (
     routing: "blue" | "green",
     journal: string,
@@ -12,15 +17,17 @@ const facts = (
     networks: { blue?: string; green?: string } = {},
 ) =>
     parseServingFacts(
-        `routing=${routing}\njournal=${journal}\ncaddy_server=${caddyServer ? "yes" : "no"}\nblue=${blue}\ngreen=${green}\n` +
-            `blue_network=${networks.blue ?? (blue ? "host" : "")}\ngreen_network=${networks.green ?? (green ? "host" : "")}\n`,
+        `routing=${routing}\njournal=${journal}\nservers=${caddyServer ? JSON.stringify({ "l9-l9": L9_SERVER }) : ""}\n` +
+            (blue || networks.blue ? container("l9-blue", blue, networks.blue ?? "host") : "") +
+            (green || networks.green ? container("l9-green", green, networks.green ?? "host") : ""),
+        "l9",
     );
 const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") =>
     JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
 
 describe("unit: the host's record of what serves (the host wins)", () => {
     it("reads a Caddy server of the service's server name that l9-deploy did not create as foreign, and says why nothing runs", () => {
-        const f = parseServingFacts("routing=blue\njournal=\ncaddy_server=foreign\nblue=\ngreen=\n");
+        const f = parseServingFacts(`routing=blue\njournal=\nservers=${JSON.stringify({ "l9-api": { listen: [":443"], routes: [] } })}\n`, "api");
         expect(f).to.include({ caddyServer: false, foreignServer: true });
         expect(foreignServerRefusal("api", "127.0.0.1:2019")).to.equal(
             "Caddy (127.0.0.1:2019) runs a server named l9-api that l9-deploy did not create (no routing marker of api in it); it is never taken over, so nothing ran. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed",
@@ -35,7 +42,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             foreignServer: false,
             tags: { blue: "v1", green: "v2" },
             networks: { blue: "host", green: "host" },
-            servers: [],
+            servers: [{ name: "l9-l9", listen: [":443"], service: "l9" }],
         } satisfies ServingFacts);
         expect(facts("blue", "", "", "")).to.deep.equal({
             routing: "blue",
@@ -58,8 +65,37 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             tag: "v1",
             status: "live",
         });
-        expect(parseServingFacts("")).to.equal(undefined);
-        expect(parseServingFacts("routing=red\n")).to.equal(undefined);
+        expect(parseServingFacts("", "l9")).to.equal(undefined);
+        expect(parseServingFacts("routing=red\n", "l9")).to.equal(undefined);
+        // Another service's containers, and docker's empty line when neither slot exists, say nothing.
+        const others = parseServingFacts(
+            `routing=blue\njournal=\nservers=\ncontainer=\n${container("l9x-blue", "v9", "host")}${container("l9-green", "", "bridge")}`,
+            "l9",
+        );
+        expect(others).to.include({ caddyServer: false, foreignServer: false });
+        expect(others?.tags).to.deep.equal({});
+        expect(others?.networks).to.deep.equal({ green: "bridge" });
+    });
+
+    it("finds the service's Caddy server in the one read of Caddy's servers: its old name when it routes by the service's markers, else its own", () => {
+        const read = (servers: Record<string, unknown>) => parseServingFacts(`routing=blue\njournal=\nservers=${JSON.stringify(servers)}\n`, "l9");
+        const foreign = { listen: [":8080"], routes: [] };
+        // An earlier version named it after the service (l9); this one l9-<service> (l9-l9).
+        expect(read({ l9: L9_SERVER })).to.include({ caddyServer: true, foreignServer: false });
+        expect(read({ "l9-l9": L9_SERVER })).to.include({ caddyServer: true, foreignServer: false });
+        expect(read({ l9: L9_SERVER, "l9-l9": foreign })).to.include({ caddyServer: true, foreignServer: false });
+        // A server of the old name without the markers (a Caddyfile's own) is not the service's, and not in the way.
+        expect(read({ l9: foreign })).to.include({ caddyServer: false, foreignServer: false });
+        // One of the service's own name without its markers is someone else's: never taken over.
+        expect(read({ l9: foreign, "l9-l9": foreign })).to.include({ caddyServer: false, foreignServer: true });
+        // Another service's server, and Caddy with no http app, are neither.
+        expect(
+            read({ "l9-web": { listen: [":80"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/web/caddy/web-green.active"] } }] }] } }),
+        ).to.include({
+            caddyServer: false,
+            foreignServer: false,
+        });
+        expect(parseServingFacts("routing=blue\njournal=\nservers=null\n", "l9")).to.include({ caddyServer: false, foreignServer: false });
     });
 
     it("a switch killed after its flip: the next release goes to the slot that does not serve", () => {
@@ -150,7 +186,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             "l9-web": { listen: [":80"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/web/caddy/web-green.active"] } }] }] },
             "l9-srv0": { listen: [":81"], routes: [] },
         };
-        const f = parseServingFacts(`routing=blue\njournal=\ncaddy_server=no\nblue=\ngreen=\nservers=${JSON.stringify(servers)}\n`);
+        const f = parseServingFacts(`routing=blue\njournal=\nservers=${JSON.stringify(servers)}\n`, "api");
         expect(f?.servers).to.deep.equal([
             { name: "l9", listen: [":443"], service: "l9" },
             { name: "srv0", listen: ["127.0.0.1:8080-8090"] },
