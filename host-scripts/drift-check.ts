@@ -1,5 +1,6 @@
 import { Color } from "../state/slot-machine";
 import { renderCaddyFactsLines } from "./caddy";
+import { renderInstallFileLine } from "./install-file";
 import { lines, raw, script, sh } from "./shell";
 
 /** The cron schedule and user forms the config schema admits (checked again where rendered). */
@@ -129,13 +130,12 @@ export function renderDriftCronFile(a: { serviceName: string; schedule: string; 
  * so the metric exists right after a deploy. Both files arrive base64-encoded.
  */
 export function renderInstallDriftJobScript(a: { scriptPath: string; cronPath: string; logFile: string; script: string; cron: string }): string {
-    const b64 = (s: string) => Buffer.from(s).toString("base64");
     return script(
         sh`set -eu`,
         sh`fail() { printf 'drift-install failed: %s\\n' "$*" >&2; exit 1; }`,
         sh`mkdir -p "$(dirname ${a.scriptPath})" "$(dirname ${a.logFile})" "$(dirname ${a.cronPath})" || fail "cannot create the drift job's directories"`,
-        sh`{ printf '%s' ${b64(a.script)} | base64 -d >${a.scriptPath}.tmp && chmod 700 ${a.scriptPath}.tmp && mv -f ${a.scriptPath}.tmp ${a.scriptPath}; } || fail ${`cannot install ${a.scriptPath}`}`,
-        sh`{ printf '%s' ${b64(a.cron)} | base64 -d >${a.cronPath}.tmp && chmod 644 ${a.cronPath}.tmp && mv -f ${a.cronPath}.tmp ${a.cronPath}; } || fail ${`cannot install ${a.cronPath}`}`,
+        renderInstallFileLine(a.scriptPath, a.script, 700),
+        renderInstallFileLine(a.cronPath, a.cron, 644),
         sh`${a.scriptPath} >>${a.logFile} 2>&1 && echo "drift check: clean" || echo ${`drift check: drift (see ${a.logFile})`}`,
     );
 }

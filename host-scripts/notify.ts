@@ -1,4 +1,5 @@
 import { hostLayout } from "./layout";
+import { renderInstallFileLine } from "./install-file";
 import { lines, prologue, script, sh, ShellText, stripControlChars } from "./shell";
 
 /**
@@ -54,11 +55,8 @@ export function renderWriteNotifyTargetsScript(appDir: string): string {
         sh`tmp="$f.tmp.$$"`,
         sh`{ cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }`,
         sh`say "$(wc -l <"$f") notification target(s) in $f (mode 600)"`,
-        sh`client=${l.notifyClient}`,
         sh`mkdir -p ${l.binDir} || fail ${`cannot create ${l.binDir}`}`,
-        sh`tmp="$client.tmp.$$"`,
-        sh`printf '%s' ${renderNotifyClient(appDir)} >"$tmp" || { rm -f "$tmp"; fail "cannot write $client"; }`,
-        sh`{ chmod 700 "$tmp" && mv -f "$tmp" "$client"; } || { rm -f "$tmp"; fail "cannot install $client"; }`,
+        renderInstallFileLine(l.notifyClient, renderNotifyClient(appDir), 700),
         sh`echo written`,
     );
 }

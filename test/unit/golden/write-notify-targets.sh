@@ -8,43 +8,6 @@ umask 077
 tmp="$f.tmp.$$"
 { cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }
 say "$(wc -l <"$f") notification target(s) in $f (mode 600)"
-client='/opt/l9/bin/l9-notify'
 mkdir -p '/opt/l9/bin' || fail 'cannot create /opt/l9/bin'
-tmp="$client.tmp.$$"
-printf '%s' '#!/bin/sh
-# l9-deploy'\''s webhook client (installed with the notification targets; run by the release steps'\'' notify)
-set -u
-l9_notify_targets='\''/opt/l9/shared/notify-targets'\''
-[ -s "$l9_notify_targets" ] || exit 0
-json_str() { tr -d '\''\000-\010\013-\037\177'\'' | tr '\''\t'\'' '\'' '\'' | sed -e '\''s/\\/\\\\/g'\'' -e '\''s/"/\\"/g'\'' | awk '\''NR > 1 { printf "\\n" } { printf "%s", $0 }'\''; }
-n_event=$1; n_check=$2; n_tail=$(printf '\''%s'\'' "$3" | tail -c 3000)
-n_stack=$4; n_service=$5; n_tag=$6; n_previous=$7; n_actor=$8; n_known=$9
-n_commit=$(git --git-dir='\''/opt/l9/repo.git'\'' rev-parse -q --verify "$n_tag^{commit}" 2>/dev/null || echo unknown)
-n_duration=null
-n_started=$(cat '\''/opt/l9/state/attempt-started'\'' 2>/dev/null || true)
-case "$n_started" in '\'''\'' | *[!0-9]*) ;; *) n_duration=$(( $(date +%s) - n_started )) ;; esac
-n_text=$(printf '\''[%s] %s %s: %s\nprevious: %s\ncommit: %.12s\nduration: %ss\nby: %s'\'' "$n_stack" "$n_service" "$n_tag" "$n_event" "$n_previous" "$n_commit" "$n_duration" "$n_actor")
-[ -z "$n_check" ] || n_text="$n_text$(printf '\''\ncheck: %s'\'' "$n_check")"
-[ -z "$n_tail" ] || n_text="$n_text$(printf '\''\nlog tail:\n%s'\'' "$n_tail")"
-undelivered() { printf '\''warning: notification %s to target %s (%s) was not delivered (%s); the release goes on\n'\'' "$n_event" "$n_i" "$n_format" "$1" >&2; }
-n_i=0
-while IFS="$(printf '\''\t'\'')" read -r n_format n_url n_chat; do
-  n_i=$((n_i + 1))
-  case "$n_format" in
-    telegram) n_body=$(printf '\''{"chat_id":"%s","text":"%s"}'\'' "$(printf '\''%s'\'' "$n_chat" | json_str)" "$(printf '\''%s'\'' "$n_text" | json_str)") ;;
-    *) n_body=$(printf '\''{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}'\'' "$(printf '\''%s'\'' "$n_text" | json_str)" "$n_event" "$n_known" "$n_commit" "$n_duration" "$(printf '\''%s'\'' "$n_check" | json_str)" "$(printf '\''%s'\'' "$n_tail" | json_str)") ;;
-  esac
-  n_file=$(mktemp) || { undelivered '\''no temporary file'\''; continue; }
-  printf '\''%s'\'' "$n_body" >"$n_file" || { rm -f "$n_file"; undelivered '\''cannot write its body'\''; continue; }
-  n_code=$(printf '\''url = "%s"
-'\'' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '\''%{http_code}'\'' -H '\''Content-Type: application/json'\'' --data-binary @"$n_file" -K - 2>/dev/null) || true
-  rm -f "$n_file"
-  case "$n_code" in
-    2??) printf '\''[notify] %s sent to target %s (%s)\n'\'' "$n_event" "$n_i" "$n_format" >&2 ;;
-    *) undelivered "HTTP ${n_code:-000}" ;;
-  esac
-done <"$l9_notify_targets"
-exit 0
-' >"$tmp" || { rm -f "$tmp"; fail "cannot write $client"; }
-{ chmod 700 "$tmp" && mv -f "$tmp" "$client"; } || { rm -f "$tmp"; fail "cannot install $client"; }
+{ printf '%s' 'IyEvYmluL3NoCiMgbDktZGVwbG95J3Mgd2ViaG9vayBjbGllbnQgKGluc3RhbGxlZCB3aXRoIHRoZSBub3RpZmljYXRpb24gdGFyZ2V0czsgcnVuIGJ5IHRoZSByZWxlYXNlIHN0ZXBzJyBub3RpZnkpCnNldCAtdQpsOV9ub3RpZnlfdGFyZ2V0cz0nL29wdC9sOS9zaGFyZWQvbm90aWZ5LXRhcmdldHMnClsgLXMgIiRsOV9ub3RpZnlfdGFyZ2V0cyIgXSB8fCBleGl0IDAKanNvbl9zdHIoKSB7IHRyIC1kICdcMDAwLVwwMTBcMDEzLVwwMzdcMTc3JyB8IHRyICdcdCcgJyAnIHwgc2VkIC1lICdzL1xcL1xcXFwvZycgLWUgJ3MvIi9cXCIvZycgfCBhd2sgJ05SID4gMSB7IHByaW50ZiAiXFxuIiB9IHsgcHJpbnRmICIlcyIsICQwIH0nOyB9Cm5fZXZlbnQ9JDE7IG5fY2hlY2s9JDI7IG5fdGFpbD0kKHByaW50ZiAnJXMnICIkMyIgfCB0YWlsIC1jIDMwMDApCm5fc3RhY2s9JDQ7IG5fc2VydmljZT0kNTsgbl90YWc9JDY7IG5fcHJldmlvdXM9JDc7IG5fYWN0b3I9JDg7IG5fa25vd249JDkKbl9jb21taXQ9JChnaXQgLS1naXQtZGlyPScvb3B0L2w5L3JlcG8uZ2l0JyByZXYtcGFyc2UgLXEgLS12ZXJpZnkgIiRuX3RhZ157Y29tbWl0fSIgMj4vZGV2L251bGwgfHwgZWNobyB1bmtub3duKQpuX2R1cmF0aW9uPW51bGwKbl9zdGFydGVkPSQoY2F0ICcvb3B0L2w5L3N0YXRlL2F0dGVtcHQtc3RhcnRlZCcgMj4vZGV2L251bGwgfHwgdHJ1ZSkKY2FzZSAiJG5fc3RhcnRlZCIgaW4gJycgfCAqWyEwLTldKikgOzsgKikgbl9kdXJhdGlvbj0kKCggJChkYXRlICslcykgLSBuX3N0YXJ0ZWQgKSkgOzsgZXNhYwpuX3RleHQ9JChwcmludGYgJ1slc10gJXMgJXM6ICVzXG5wcmV2aW91czogJXNcbmNvbW1pdDogJS4xMnNcbmR1cmF0aW9uOiAlc3NcbmJ5OiAlcycgIiRuX3N0YWNrIiAiJG5fc2VydmljZSIgIiRuX3RhZyIgIiRuX2V2ZW50IiAiJG5fcHJldmlvdXMiICIkbl9jb21taXQiICIkbl9kdXJhdGlvbiIgIiRuX2FjdG9yIikKWyAteiAiJG5fY2hlY2siIF0gfHwgbl90ZXh0PSIkbl90ZXh0JChwcmludGYgJ1xuY2hlY2s6ICVzJyAiJG5fY2hlY2siKSIKWyAteiAiJG5fdGFpbCIgXSB8fCBuX3RleHQ9IiRuX3RleHQkKHByaW50ZiAnXG5sb2cgdGFpbDpcbiVzJyAiJG5fdGFpbCIpIgp1bmRlbGl2ZXJlZCgpIHsgcHJpbnRmICd3YXJuaW5nOiBub3RpZmljYXRpb24gJXMgdG8gdGFyZ2V0ICVzICglcykgd2FzIG5vdCBkZWxpdmVyZWQgKCVzKTsgdGhlIHJlbGVhc2UgZ29lcyBvblxuJyAiJG5fZXZlbnQiICIkbl9pIiAiJG5fZm9ybWF0IiAiJDEiID4mMjsgfQpuX2k9MAp3aGlsZSBJRlM9IiQocHJpbnRmICdcdCcpIiByZWFkIC1yIG5fZm9ybWF0IG5fdXJsIG5fY2hhdDsgZG8KICBuX2k9JCgobl9pICsgMSkpCiAgY2FzZSAiJG5fZm9ybWF0IiBpbgogICAgdGVsZWdyYW0pIG5fYm9keT0kKHByaW50ZiAneyJjaGF0X2lkIjoiJXMiLCJ0ZXh0IjoiJXMifScgIiQocHJpbnRmICclcycgIiRuX2NoYXQiIHwganNvbl9zdHIpIiAiJChwcmludGYgJyVzJyAiJG5fdGV4dCIgfCBqc29uX3N0cikiKSA7OwogICAgKikgbl9ib2R5PSQocHJpbnRmICd7InRleHQiOiIlcyIsImV2ZW50IjoiJXMiLCVzLCJjb21taXQiOiIlcyIsImR1cmF0aW9uU2Vjb25kcyI6JXMsImNoZWNrIjoiJXMiLCJsb2dUYWlsIjoiJXMifScgIiQocHJpbnRmICclcycgIiRuX3RleHQiIHwganNvbl9zdHIpIiAiJG5fZXZlbnQiICIkbl9rbm93biIgIiRuX2NvbW1pdCIgIiRuX2R1cmF0aW9uIiAiJChwcmludGYgJyVzJyAiJG5fY2hlY2siIHwganNvbl9zdHIpIiAiJChwcmludGYgJyVzJyAiJG5fdGFpbCIgfCBqc29uX3N0cikiKSA7OwogIGVzYWMKICBuX2ZpbGU9JChta3RlbXApIHx8IHsgdW5kZWxpdmVyZWQgJ25vIHRlbXBvcmFyeSBmaWxlJzsgY29udGludWU7IH0KICBwcmludGYgJyVzJyAiJG5fYm9keSIgPiIkbl9maWxlIiB8fCB7IHJtIC1mICIkbl9maWxlIjsgdW5kZWxpdmVyZWQgJ2Nhbm5vdCB3cml0ZSBpdHMgYm9keSc7IGNvbnRpbnVlOyB9CiAgbl9jb2RlPSQocHJpbnRmICd1cmwgPSAiJXMiCicgIiRuX3VybCIgfCBjdXJsIC1zUyAtbSAxMCAtLWNvbm5lY3QtdGltZW91dCA1IC1vIC9kZXYvbnVsbCAtdyAnJXtodHRwX2NvZGV9JyAtSCAnQ29udGVudC1UeXBlOiBhcHBsaWNhdGlvbi9qc29uJyAtLWRhdGEtYmluYXJ5IEAiJG5fZmlsZSIgLUsgLSAyPi9kZXYvbnVsbCkgfHwgdHJ1ZQogIHJtIC1mICIkbl9maWxlIgogIGNhc2UgIiRuX2NvZGUiIGluCiAgICAyPz8pIHByaW50ZiAnW25vdGlmeV0gJXMgc2VudCB0byB0YXJnZXQgJXMgKCVzKVxuJyAiJG5fZXZlbnQiICIkbl9pIiAiJG5fZm9ybWF0IiA+JjIgOzsKICAgICopIHVuZGVsaXZlcmVkICJIVFRQICR7bl9jb2RlOi0wMDB9IiA7OwogIGVzYWMKZG9uZSA8IiRsOV9ub3RpZnlfdGFyZ2V0cyIKZXhpdCAwCg==' | base64 -d >'/opt/l9/bin/l9-notify'.tmp && chmod 700 '/opt/l9/bin/l9-notify'.tmp && mv -f '/opt/l9/bin/l9-notify'.tmp '/opt/l9/bin/l9-notify'; } || fail 'cannot install /opt/l9/bin/l9-notify'
 echo written
