@@ -236,151 +236,174 @@ export function caddyServerConfig(a: CaddyServerArgs): Record<string, unknown> {
 }
 
 /**
- * Shell lines that print the routing facts: `routing=<color>` (from the marker),
- * `upstream=<upstreams JSON of that color's handler>` and `config=current|stale|missing`.
+ * `admin` (the admin API's base URL) and `admin_curl` (curl reaching it: over TCP, or over
+ * Caddy's unix socket) for the functions below. Every script that asks Caddy starts with these.
  */
-export function renderCaddyFactsLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText[] {
-    const curl = adminCurl(a.caddyAdmin);
+export function renderAdminAccessLines(caddyAdmin: string): ShellText {
+    return lines(sh`admin=${adminUrl(caddyAdmin, "")}`, sh`admin_curl() { ${adminCurl(caddyAdmin)} "$@"; }`);
+}
+
+/**
+ * `l9_routing_facts GREEN_MARKER UPSTREAM_ID_PREFIX UPSTREAM_ID_SUFFIX CONFIG_ID` (step library):
+ * sets `routing` (the slot the marker sends traffic to), `upstream` (the upstreams JSON of that
+ * slot's handler) and `config` (`current` when Caddy has the config of that id, `stale` when
+ * it answers without it, `unreachable`).
+ */
+export const ROUTING_FACTS_FUNCTION = lines(
+    sh`l9_routing_facts() {`,
+    sh`  ${renderRoutedSlotLine(raw('"$1"'), "routing")}`,
+    sh`  upstream=$(admin_curl -fsS -m 5 "$admin/id/$2$routing$3/upstreams" 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
+    sh`  if admin_curl -fsS -m 5 -o /dev/null "$admin/id/$4" 2>/dev/null; then config=current; elif admin_curl -fsS -m 5 -o /dev/null "$admin/config/" 2>/dev/null; then config=stale; else config=unreachable; fi`,
+    sh`}`,
+);
+
+/** The routing facts of the service (ROUTING_FACTS_FUNCTION): sets `routing`, `upstream` and `config`. */
+export function renderCaddyFactsLines(a: CaddyServerArgs): ShellText[] {
     const upstreamId = caddyUpstreamIdParts(a.serviceName);
-    return [
-        renderRoutedSlotLine(greenMarkerFile(a.markerDir, a.serviceName), "routing"),
-        sh`upstream=$(${curl} -fsS -m 5 ${adminUrl(a.caddyAdmin, `/id/${upstreamId.prefix}`)}"$routing"${`${upstreamId.suffix}/upstreams`} 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
-        sh`if ${curl} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, `/id/${caddyConfigId(a)}`)} 2>/dev/null; then config=current; elif ${curl} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} 2>/dev/null; then config=stale; else config=unreachable; fi`,
-    ];
+    return [sh`l9_routing_facts ${greenMarkerFile(a.markerDir, a.serviceName)} ${upstreamId.prefix} ${upstreamId.suffix} ${caddyConfigId(a)}`];
 }
 
 /** Sets `variable` to the slot the routing marker sends traffic to (green while the marker exists). */
-export function renderRoutedSlotLine(greenMarker: string, variable: "routing" | "routed"): ShellText {
+export function renderRoutedSlotLine(greenMarker: string | ShellText, variable: "routing" | "routed"): ShellText {
     return sh`if [ -e ${greenMarker} ]; then ${raw(variable)}=green; else ${raw(variable)}=blue; fi`;
 }
 
 /**
- * Sets `caddy_server_name` to the service's server: the legacy name (legacyCaddyServerName)
- * when Caddy runs a server of that name that l9-deploy made (ours all route by the service's
- * marker files), else caddyServerName. Sets `caddy_server` to `yes` when Caddy runs it,
- * `foreign` when a server of that name is not one l9-deploy made (someone else's), `no` when
- * there is none (Caddy answers a path it does not have with "null").
+ * `l9_caddy_server_present LEGACY_NAME NAME MARKER_DIR/` (step library): sets
+ * `caddy_server_name` to the service's server: the legacy name (legacyCaddyServerName) when
+ * Caddy runs a server of that name that l9-deploy made (ours all route by the service's marker
+ * files), else caddyServerName. Sets `caddy_server` to `yes` when Caddy runs it, `foreign` when
+ * a server of that name is not one l9-deploy made (someone else's), `no` when there is none
+ * (Caddy answers a path it does not have with "null").
  */
-export function renderCaddyServerPresentLine(caddyAdmin: string, serviceName: string): ShellText {
-    const read = (name: string) => sh`"$(${adminCurl(caddyAdmin)} -fsS -m 5 ${adminUrl(caddyAdmin, `/config/apps/http/servers/${name}`)} 2>/dev/null)"`;
-    const ours = sh`"{"*${`${caddyMarkerDir(serviceName)}/`}*`;
-    return lines(
-        sh`case ${read(legacyCaddyServerName(serviceName))} in`,
-        sh`  ${ours}) caddy_server_name=${legacyCaddyServerName(serviceName)}; caddy_server=yes ;;`,
-        sh`  *) caddy_server_name=${caddyServerName(serviceName)}`,
-        sh`     case ${read(caddyServerName(serviceName))} in ${ours}) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;`,
-        sh`esac`,
-    );
-}
+export const CADDY_SERVER_PRESENT_FUNCTION = lines(
+    sh`l9_caddy_server_present() {`,
+    sh`  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in`,
+    sh`    "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;`,
+    sh`    *) caddy_server_name=$2`,
+    sh`       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;`,
+    sh`  esac`,
+    sh`}`,
+);
 
-/**
- * Stops (`fail`) when Caddy runs a server of the service's name that l9-deploy did not make
- * (renderCaddyServerPresentLine): it is never taken over.
- */
-export function renderForeignServerCheckLine(caddyAdmin: string, serviceName: string, then: string): ShellText {
-    return lines(
-        renderCaddyServerPresentLine(caddyAdmin, serviceName),
-        sh`[ "$caddy_server" != foreign ] || fail ${`Caddy runs a server named ${caddyServerName(serviceName)} that l9-deploy did not create (no routing marker of ${serviceName} in it): ${then}. ${FOREIGN_SERVER_FIX}`}`,
-    );
+/** Which of the service's servers Caddy runs (CADDY_SERVER_PRESENT_FUNCTION). */
+export function renderCaddyServerPresentLine(serviceName: string): ShellText {
+    return sh`l9_caddy_server_present ${legacyCaddyServerName(serviceName)} ${caddyServerName(serviceName)} ${`${caddyMarkerDir(serviceName)}/`}`;
 }
 
 /** What to do about a Caddy server of the service's name that l9-deploy did not create. */
 export const FOREIGN_SERVER_FIX =
     "Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed";
 
-/** `admin` and `api` for the admin API, and a check that it answers (else nothing moved). */
-export function renderCaddyAdminLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
-    return lines(
-        sh`admin=${adminUrl(a.caddyAdmin, "")}`,
-        sh`api() { ${adminCurl(a.caddyAdmin)} -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
-        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null "$admin/config/" || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin}; traffic was not moved`}`,
-    );
+/**
+ * `api` (a JSON request to the admin API) and `l9_caddy_admin ADDRESS` (step library): stops
+ * the step, naming the address, when the admin API does not answer (then nothing moved).
+ */
+export const CADDY_ADMIN_FUNCTIONS = lines(
+    sh`api() { admin_curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }`,
+    sh`l9_caddy_admin() { admin_curl -fsS -m 5 -o /dev/null "$admin/config/" || fail "Caddy's admin API does not answer at $1; traffic was not moved"; }`,
+);
+
+/** The admin API for a step (CADDY_ADMIN_FUNCTIONS), checked to answer. */
+export function renderCaddyAdminLines(a: { caddyAdmin: string }): ShellText {
+    return lines(renderAdminAccessLines(a.caddyAdmin), sh`l9_caddy_admin ${a.caddyAdmin}`);
 }
+
+/**
+ * `l9_load_server LEGACY_NAME NAME MARKER_DIR/ LISTEN CONFIG FOREIGN_MESSAGE` (step library):
+ * loads the service's server config into Caddy (creating the http app if Caddy has none), under
+ * the name l9_caddy_server_present finds; a server of that name that l9-deploy did not make
+ * stops the step with FOREIGN_MESSAGE, and is left as it is.
+ */
+export const LOAD_SERVER_FUNCTION = lines(
+    sh`l9_load_server() {`,
+    sh`  servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
+    sh`  case "$servers" in`,
+    sh`    "{"*) ;;`,
+    sh`    *) apps=$(admin_curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
+    sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
+    sh`  esac`,
+    sh`  l9_caddy_server_present "$1" "$2" "$3"`,
+    sh`  [ "$caddy_server" != foreign ] || fail "$6"`,
+    sh`  say "loading Caddy server $caddy_server_name on $4"`,
+    sh`  api -f -X POST -d "$5" "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"`,
+    sh`}`,
+);
 
 /**
  * `load_config`, and its call when the service's server config is missing or different (and,
  * with a canary, when its access log is not configured): a reload is never part of a routine
  * switch or canary step. Needs renderCaddyAdminLines.
  */
-export function renderLoadConfigLines(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
-    const curl = adminCurl(a.caddyAdmin);
-    const admin = (path: string) => adminUrl(a.caddyAdmin, path);
+export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
     const logger = canaryLoggerName(a.serviceName);
-    const configCurrent = sh`${curl} -fsS -m 5 -o /dev/null ${admin(`/id/${caddyConfigId(a)}`)} 2>/dev/null`;
+    const dir = canaryLogDir(a.serviceName);
+    const configCurrent = sh`admin_curl -fsS -m 5 -o /dev/null "$admin"${`/id/${caddyConfigId(a)}`} 2>/dev/null`;
+    const foreign = `Caddy runs a server named ${caddyServerName(a.serviceName)} that l9-deploy did not create (no routing marker of ${a.serviceName} in it): it is left as it is, and traffic was not moved. ${FOREIGN_SERVER_FIX}`;
     return lines(
-        !!a.canary && renderCanaryLogLine(a),
         sh`load_config() {`,
-        !!a.canary &&
-            lines(
-                // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
-                sh`  { mkdir -p ${canaryLogDir(a.serviceName)} && chmod 1733 ${canaryLogDir(a.serviceName)}; } || fail ${`cannot create ${canaryLogDir(a.serviceName)} with mode 1733`}`,
-                sh`  if ! canary_log_current; then`,
-                ...renderNewCanaryLogLines(a.serviceName).map((l) => sh`    ${l}`),
-                sh`  fi`,
-                sh`  logs=$(${curl} -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
-                sh`  case "$logs" in`,
-                sh`    "{"*) ;;`,
-                sh`    *) logging=$(${curl} -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
-                sh`       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;`,
-                sh`  esac`,
-                sh`  api -f -X POST -d "$(printf ${canaryLogConfigTemplate(a.serviceName)} "$canary_log")" ${admin(`/config/logging/logs/${logger}`)} >&2 || fail ${`Caddy refused the canary access log `}"$canary_log"${` (may Caddy's user write ${canaryLogDir(a.serviceName)}?)`}`,
-                // Caddy's own log (stderr) would repeat every canary request: excluded there,
-                // unless the operator configured that log.
-                sh`  default_log=$(${curl} -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
-                sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d ${JSON.stringify({ exclude: [`http.log.access.${logger}`] })} "$admin/config/logging/logs/default" >&2 || true ;; esac`,
-            ),
-        // Without a canary, no logger of the canary is left behind: its file may go (the marker
-        // directory is the service's), and Caddy does not start on a log it cannot open.
-        !a.canary && sh`  ${renderRemoveCanaryLoggerLine(a.caddyAdmin, a.serviceName)}`,
-        sh`  servers=$(${curl} -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
-        sh`  case "$servers" in`,
-        sh`    "{"*) ;;`,
-        sh`    *) apps=$(${curl} -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
-        sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
-        sh`  esac`,
-        renderForeignServerCheckLine(a.caddyAdmin, a.serviceName, "it is left as it is, and traffic was not moved"),
-        sh`  say ${`loading Caddy server `}"$caddy_server_name"${` on ${a.listen}`}`,
-        sh`  api -f -X POST -d ${JSON.stringify(caddyServerConfig(a))} "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"`,
+        a.canary
+            ? sh`  l9_load_canary_logger ${dir} ${logger} ${canaryLogConfigTemplate(a.serviceName)} ${JSON.stringify({ exclude: [`http.log.access.${logger}`] })}`
+            : // Without a canary, no logger of the canary is left behind: its file may go (the marker
+              // directory is the service's), and Caddy does not start on a log it cannot open.
+              sh`  l9_remove_canary_logger ${logger}`,
+        sh`  l9_load_server ${legacyCaddyServerName(a.serviceName)} ${caddyServerName(a.serviceName)} ${`${caddyMarkerDir(a.serviceName)}/`} ${a.listen} ${JSON.stringify(caddyServerConfig(a))} ${foreign}`,
         sh`}`,
-        a.canary ? sh`{ ${configCurrent} && canary_log_current; } || load_config` : sh`${configCurrent} || load_config`,
+        a.canary ? sh`{ ${configCurrent} && l9_canary_log_current ${dir} ${logger}; } || load_config` : sh`${configCurrent} || load_config`,
     );
 }
 
 /**
- * Removes the service's canary logger from Caddy's config when it is there: Caddy would not
- * start on a logger whose file was removed with the service's marker directory.
+ * `l9_remove_canary_logger LOGGER` (step library): removes the service's canary logger from
+ * Caddy's config when it is there: Caddy would not start on a logger whose file was removed
+ * with the service's marker directory.
  */
-export function renderRemoveCanaryLoggerLine(caddyAdmin: string, serviceName: string): ShellText {
-    const curl = adminCurl(caddyAdmin);
-    const url = adminUrl(caddyAdmin, `/config/logging/logs/${canaryLoggerName(serviceName)}`);
-    return sh`case "$(${curl} -fsS -m 5 ${url} 2>/dev/null || true)" in "{"*) ${curl} -fsS -m 10 -X DELETE ${url} >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac`;
-}
+export const REMOVE_CANARY_LOGGER_FUNCTION = sh`l9_remove_canary_logger() { case "$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true)" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }`;
 
 /**
- * Sets `$canary_log` to the name of a new canary access log, `access-<UTC time>-<random>.log`
- * (the `access-*.log` of renderCanaryLogLine). New each time: Caddy 2.6 reuses a writer by
- * name (see canaryLogConfigTemplate), and two loads can fall in the same second. Unguessable:
- * the directory is 1733, so another user could create a file of a predictable name first
- * (Caddy would then fail to open it, or log into that user's file, which the canary trusts).
- * 16 hex digits from /dev/urandom; a short read fails rather than falling back to a
- * guessable name. Caddy creates the file itself, as its own user.
+ * Sets `$canary_log` to the name of a new canary access log in `dir`,
+ * `access-<UTC time>-<random>.log` (the `access-*.log` of CANARY_LOG_FUNCTIONS). New each
+ * time: Caddy 2.6 reuses a writer by name (see canaryLogConfigTemplate), and two loads can fall
+ * in the same second. Unguessable: the directory is 1733, so another user could create a file
+ * of a predictable name first (Caddy would then fail to open it, or log into that user's file,
+ * which the canary trusts). 16 hex digits from /dev/urandom; a short read fails rather than
+ * falling back to a guessable name. Caddy creates the file itself, as its own user.
  */
-export function renderNewCanaryLogLines(serviceName: string): ShellText[] {
+export function renderNewCanaryLogLines(dir: string | ShellText): ShellText[] {
     return [
         sh`canary_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')`,
         sh`[ \${#canary_id} -eq 16 ] || fail "cannot read 8 random bytes from /dev/urandom for the canary access log's name"`,
-        sh`canary_log=${canaryLogDir(serviceName)}/access-$(date -u +%Y%m%dT%H%M%SZ)-$canary_id.log`,
+        sh`canary_log=${dir}/access-$(date -u +%Y%m%dT%H%M%SZ)-$canary_id.log`,
     ];
 }
 
 /**
- * `canary_log_current`: sets `$canary_log` to the file Caddy writes the canary log to, and
- * succeeds when that is one of ours and exists (else the log is configured anew).
+ * The canary's access log (step library):
+ * - `l9_canary_log_current DIR LOGGER` sets `$canary_log` to the file Caddy writes LOGGER's log
+ *   to, and succeeds when that is one of ours (in DIR) and exists (else the log is configured anew).
+ * - `l9_load_canary_logger DIR LOGGER CONFIG_TEMPLATE DEFAULT_EXCLUDE` configures LOGGER in
+ *   Caddy (a new file in DIR unless the current one is fine), and keeps Caddy's own log from
+ *   repeating every canary request (DEFAULT_EXCLUDE), unless the operator configured that log.
  */
-export function renderCanaryLogLine(a: CaddyServerArgs & { caddyAdmin: string }): ShellText {
-    const url = adminUrl(a.caddyAdmin, `/config/logging/logs/${canaryLoggerName(a.serviceName)}/writer/filename`);
-    return sh`canary_log_current() { canary_log=$(${adminCurl(a.caddyAdmin)} -fsS -m 5 ${url} 2>/dev/null | tr -d '"\\n' || true); case "$canary_log" in ${canaryLogDir(a.serviceName)}/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`;
-}
+export const CANARY_LOG_FUNCTIONS = lines(
+    sh`l9_canary_log_current() { canary_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$2/writer/filename" 2>/dev/null | tr -d '"\\n' || true); case "$canary_log" in "$1"/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`,
+    sh`l9_load_canary_logger() {`,
+    // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
+    sh`  { mkdir -p "$1" && chmod 1733 "$1"; } || fail "cannot create $1 with mode 1733"`,
+    sh`  if ! l9_canary_log_current "$1" "$2"; then`,
+    ...renderNewCanaryLogLines(raw('"$1"')).map((l) => sh`    ${l}`),
+    sh`  fi`,
+    sh`  logs=$(admin_curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
+    sh`  case "$logs" in`,
+    sh`    "{"*) ;;`,
+    sh`    *) logging=$(admin_curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
+    sh`       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;`,
+    sh`  esac`,
+    sh`  api -f -X POST -d "$(printf "$3" "$canary_log")" "$admin/config/logging/logs/$2" >&2 || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"`,
+    sh`  default_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
+    sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || true ;; esac`,
+    sh`}`,
+);
 
 /** Ends any canary of the service: its markers removed, 0 % of requests to the canary. */
 export function renderClearCanaryLine(a: CaddyServerArgs): ShellText {

@@ -1,9 +1,10 @@
 import { canaryLogDir } from "./layout";
-import { renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
-import { renderContainerIsNewLine } from "./attempt";
+import { canaryLoggerName, renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
+import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { renderServiceDirLines } from "./service-footprint";
-import { lines, prologue, script, sh, ShellText, stripControlChars } from "./shell";
+import { lines, script, sh, ShellText } from "./shell";
+import { renderLogTailLine, renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 import { caddyServerArgs, canaryMarkerFile, RoutingArgs } from "./routing";
 import { Color, otherColor } from "../state/slot-machine";
@@ -64,7 +65,7 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
     const limit = formatBasisPoints(p.maxErrorRateBasisPoints);
     const n = p.percents.length;
     return script(
-        prologue(`canary ${a.tag}`),
+        renderStepPrologue(a.appDir, `canary ${a.tag}`),
         renderNotifyLines(a.notify),
         renderCaddyAdminLines(caddyArgs),
         renderServiceDirLines(a.appDir, a.serviceName),
@@ -72,9 +73,8 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
         renderLoadConfigLines(caddyArgs),
         renderCaddyFactsLines(caddyArgs),
         sh`if [ "$routing" = ${a.slot} ]; then say ${`${a.slot} already serves: no canary`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
-        renderContainerIsNewLine(a.appDir),
-        sh`if ! container_is_new ${a.containerName}; then say ${`${a.containerName} is the standby returning, not a new release: no canary (a plain switch)`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
-        sh`canary_log_current || fail ${`Caddy does not write the canary access log in ${canaryLogDir(a.serviceName)} (may Caddy's user write there?)`}`,
+        sh`if ! ${containerIsNew(a.appDir, a.containerName)}; then say ${`${a.containerName} is the standby returning, not a new release: no canary (a plain switch)`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
+        sh`l9_canary_log_current ${canaryLogDir(a.serviceName)} ${canaryLoggerName(a.serviceName)} || fail ${`Caddy does not write the canary access log in ${canaryLogDir(a.serviceName)} (may Caddy's user write there?)`}`,
         sh`log=$canary_log`,
         sh`[ -r "$log" ] || fail "the deploy user cannot read the canary access log $log"`,
         sh`clear_canary() {`,
@@ -106,7 +106,7 @@ function renderJudgeLines(a: CanaryScriptArgs, serving: string, limit: string, n
         sh`  [ "$total" -ge ${p.minRequests} ] || return 0`,
         sh`  [ $((errors * 10000)) -gt $((${p.maxErrorRateBasisPoints} * total)) ] || return 0`,
         sh`  clear_canary`,
-        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 | ${stripControlChars()} || true)`,
+        sh`  ${renderLogTailLine(a.containerName, 30)}`,
         sh`  notify failure ${`canary of ${a.tag}: error rate `}"$rate% ($errors of $total requests)"${` above ${limit}%; traffic returned to ${serving}`} "$log_tail"`,
         sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
         sh`  fail ${`step `}"$1/${n} ($2%): error rate $rate% ($errors of $total canary requests answered 5xx or failed to connect) is above maxErrorRate "${`${limit}%; the canary was rolled back: 0% of requests to ${a.slot}, ${serving} serves them all`}`,

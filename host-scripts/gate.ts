@@ -1,6 +1,7 @@
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { prologue, script, sh, stripControlChars } from "./shell";
+import { script, sh, stripControlChars } from "./shell";
+import { renderLogTailLine, renderStepPrologue } from "./step-library";
 
 export interface GateScriptArgs extends EndpointCheckArgs {
     /** Container of the slot about to receive traffic. */
@@ -26,12 +27,12 @@ export interface GateScriptArgs extends EndpointCheckArgs {
 export function renderGateScript(a: GateScriptArgs): string {
     const tail = a.logLinesOnFailure ?? 30;
     return script(
-        prologue(`gate ${a.tag}`),
+        renderStepPrologue(a.notify.appDir, `gate ${a.tag}`),
         renderNotifyLines(a.notify),
         sh`c=${a.containerName}`,
         sh`gate_fail() {`,
         sh`  printf 'gate failed for %s in %s: %s\\n' ${a.tag} "$c" "$*" >&2`,
-        sh`  log_tail=$(docker logs --tail ${tail} "$c" 2>&1 | ${stripControlChars()} || true)`,
+        sh`  ${renderLogTailLine(sh`"$c"`, tail)}`,
         sh`  printf -- '--- last ${tail} log lines of %s ---\\n' "$c" >&2`,
         sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
         sh`  printf -- '--- traffic was not moved ---\\n' >&2`,

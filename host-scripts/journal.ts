@@ -1,7 +1,7 @@
 import { Color } from "../state/slot-machine";
 import { hostLayout } from "./layout";
 import { renderRoutedSlotLine } from "./caddy";
-import { lines, sh, ShellText } from "./shell";
+import { lines, raw, sh, ShellText } from "./shell";
 
 /**
  * The states a deploy goes through in the host's journal (`deploys.jsonl`, one line per state
@@ -43,68 +43,81 @@ function recordIdentity(slot: Color, r: DeployRecordFields): string {
 }
 
 /**
- * Shell functions of the journal for one deploy, once `release` says whether its container is
- * new in this attempt (a release, which the watch may switch back) or the standby returning:
- * - `record_as STATUS [TIME]` prints its record (the time: now, unless given). The env fingerprint is the one the plan compares
- *   (the first 16 hex digits of the env file's sha256, which the env file step keeps beside
- *   it): the host then says which release, tag and env, serves.
- * - `journal STATUS` appends it to `deploys.jsonl`; `mark_active STATUS` replaces
- *   `state/active.json` atomically. Both fail the step when the write fails.
- * - `already_live` is yes when active.json names this deploy already (a re-run: a heal, or a
- *   switch that was interrupted after its flip), so no flip is journaled twice. A re-run takes
- *   `release` from the record (its container is no longer new to this attempt), and `settled`
- *   says whether it went live already (one `switching` was interrupted in its watch).
+ * The journal's functions (step library), for one deploy, once `release` says whether its
+ * container is new in this attempt (a release, which the watch may switch back) or the
+ * standby returning:
+ * - `l9_journal_open RECORD IDENTITY DEPLOY_LOG ACTIVE PREVIOUS ENV_SHA256_FILE` opens the
+ *   journal for the deploy RECORD (deployRecordTemplate). `already_live` is yes when ACTIVE
+ *   names this deploy already (IDENTITY: a re-run, a heal or a switch interrupted after its
+ *   flip), so no flip is journaled twice. A re-run takes `release` from the record (its
+ *   container is no longer new to this attempt), and `settled` says whether it went live
+ *   already (one `switching` was interrupted in its watch). The env fingerprint is the one
+ *   the plan compares (the first 16 hex digits of the env file's sha256, which the env file
+ *   step keeps beside it): the host then says which release, tag and env serves.
+ * - `record_as STATUS [TIME]` prints the record (the time: now, unless given); `journal STATUS`
+ *   appends it to the deploy log; `mark_active STATUS` replaces ACTIVE atomically. Both fail
+ *   the step when the write fails.
+ * - `l9_journal_switching GREEN_MARKER`, before the flip of a deploy not live yet: keeps the
+ *   record that serves now as PREVIOUS (a switch-back restores it), journals `switching`.
+ * - `l9_journal_live TIME`: the deploy passed its watch (or had none), journaled `live` once,
+ *   at the time of its flip (the deploy time).
+ * - `l9_journal_switched_back`: traffic went back to the standby: its record serves again (if
+ *   it is known; else this deploy's, switched back).
  */
+export const JOURNAL_FUNCTIONS = lines(
+    sh`l9_journal_open() {`,
+    sh`  l9_record=$1; l9_deploy_log=$3; l9_active=$4; l9_previous=$5`,
+    sh`  env_fp=$(cut -c1-16 "$6" 2>/dev/null || true)`,
+    sh`  case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac`,
+    sh`  settled=no`,
+    sh`  if grep -qF "$2" "$l9_active" 2>/dev/null; then already_live=yes; else already_live=no; fi`,
+    sh`  if [ "$already_live" = yes ]; then`,
+    sh`    release=$(sed -n 's/.*"release":"\\([a-z]*\\)".*/\\1/p' "$l9_active")`,
+    sh`    if grep -qF '"status":"live"' "$l9_active"; then settled=yes; fi`,
+    sh`  fi`,
+    sh`}`,
+    sh`record_as() { printf '%s\\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }`,
+    sh`journal() { record_as "$@" >>"$l9_deploy_log" || fail "cannot append to $l9_deploy_log"; }`,
+    sh`mark_active() { record_as "$@" >"$l9_active.tmp" || fail "cannot write $l9_active.tmp"; install_active; }`,
+    sh`install_active() { mv -f "$l9_active.tmp" "$l9_active" || fail "cannot replace $l9_active"; }`,
+    sh`l9_journal_switching() {`,
+    sh`  [ "$already_live" = no ] || return 0`,
+    sh`  ${renderRoutedSlotLine(raw('"$1"'), "routed")}`,
+    sh`  if grep -qF "\\"slot\\":\\"$routed\\"" "$l9_active" 2>/dev/null; then cp -f "$l9_active" "$l9_previous" || fail "cannot keep $l9_previous"; else rm -f "$l9_previous" || fail "cannot remove $l9_previous"; fi`,
+    sh`  journal switching`,
+    sh`  mark_active switching`,
+    sh`}`,
+    sh`l9_journal_live() {`,
+    sh`  [ "$settled" = no ] || return 0`,
+    sh`  journal live "$1"`,
+    sh`  mark_active live "$1"`,
+    sh`}`,
+    sh`l9_journal_switched_back() {`,
+    sh`  journal switched-back`,
+    sh`  if [ -f "$l9_previous" ]; then cp -f "$l9_previous" "$l9_active.tmp" || fail "cannot copy $l9_previous"; install_active; else mark_active switched-back; fi`,
+    sh`}`,
+);
+
+/** Opens the journal for this deploy (JOURNAL_FUNCTIONS). */
 export function renderJournalLines(a: { appDir: string; slot: Color; record: DeployRecordFields }): ShellText {
     const l = hostLayout(a.appDir);
-    return lines(
-        sh`l9_record=${deployRecordTemplate(a.slot, a.record)}`,
-        sh`env_fp=$(cut -c1-16 ${`${l.envFile}.sha256`} 2>/dev/null || true)`,
-        sh`case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac`,
-        sh`record_as() { printf '%s\\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }`,
-        sh`journal() { record_as "$@" >>${l.deployLog} || fail ${`cannot append to ${l.deployLog}`}; }`,
-        sh`mark_active() { record_as "$@" >${`${l.activeRecord}.tmp`} || fail ${`cannot write ${l.activeRecord}.tmp`}; install_active; }`,
-        sh`install_active() { mv -f ${`${l.activeRecord}.tmp`} ${l.activeRecord} || fail ${`cannot replace ${l.activeRecord}`}; }`,
-        sh`settled=no`,
-        sh`if grep -qF ${recordIdentity(a.slot, a.record)} ${l.activeRecord} 2>/dev/null; then already_live=yes; else already_live=no; fi`,
-        sh`if [ "$already_live" = yes ]; then`,
-        sh`  release=$(sed -n 's/.*"release":"\\([a-z]*\\)".*/\\1/p' ${l.activeRecord})`,
-        sh`  if grep -qF '"status":"live"' ${l.activeRecord}; then settled=yes; fi`,
-        sh`fi`,
-    );
+    const template = deployRecordTemplate(a.slot, a.record);
+    return sh`l9_journal_open ${template} ${recordIdentity(a.slot, a.record)} ${l.deployLog} ${l.activeRecord} ${l.previousRecord} ${`${l.envFile}.sha256`}`;
 }
 
-/**
- * Before the flip of a new deploy: the record that serves is kept as previous.json (a
- * switch-back restores it), then this deploy is journaled `switching` and becomes
- * active.json. Written before the flip, so a record of it exists whatever happens after. A
- * record whose slot Caddy does not route to (a switch killed between its journal and its
- * flip) never served: it is not kept.
- */
-export function renderJournalSwitchingLines(appDir: string, greenMarker: string): ShellText {
-    const l = hostLayout(appDir);
-    return lines(
-        sh`if [ "$already_live" = no ]; then`,
-        sh`  ${renderRoutedSlotLine(greenMarker, "routed")}`,
-        sh`  if grep -qF "\\"slot\\":\\"$routed\\"" ${l.activeRecord} 2>/dev/null; then cp -f ${l.activeRecord} ${l.previousRecord} || fail ${`cannot keep ${l.previousRecord}`}; else rm -f ${l.previousRecord} || fail ${`cannot remove ${l.previousRecord}`}; fi`,
-        sh`  journal switching`,
-        sh`  mark_active switching`,
-        sh`fi`,
-    );
+/** Before the flip: the journal's `switching` (JOURNAL_FUNCTIONS). */
+export function renderJournalSwitchingLines(greenMarker: string): ShellText {
+    return sh`l9_journal_switching ${greenMarker}`;
 }
 
-/** The deploy passed its watch (or had none): journaled `live` once, at the time of its flip (the deploy time). */
+/** After the watch: the journal's `live`, at the deploy time `$time` (JOURNAL_FUNCTIONS). */
 export function renderJournalLiveLines(): ShellText {
-    return lines(sh`if [ "$settled" = no ]; then`, sh`  journal live "$time"`, sh`  mark_active live "$time"`, sh`fi`);
+    return sh`l9_journal_live "$time"`;
 }
 
-/** Traffic went back to the standby: its record serves again (if it is known; else this deploy's, switched back). */
-export function renderJournalSwitchedBackLines(appDir: string): ShellText {
-    const l = hostLayout(appDir);
-    return lines(
-        sh`  journal switched-back`,
-        sh`  if [ -f ${l.previousRecord} ]; then cp -f ${l.previousRecord} ${`${l.activeRecord}.tmp`} || fail ${`cannot copy ${l.previousRecord}`}; install_active; else mark_active switched-back; fi`,
-    );
+/** After a switch-back (JOURNAL_FUNCTIONS). */
+export function renderJournalSwitchedBackLines(): ShellText {
+    return sh`  l9_journal_switched_back`;
 }
 
 /** The watch failed and traffic stays on the new slot: journaled so. */

@@ -1,6 +1,6 @@
 import { hostLayout } from "./layout";
 import { renderInstallFileLine } from "./install-file";
-import { lines, prologue, script, sh, ShellText, stripControlChars } from "./shell";
+import { lines, prologue, script, sh, ShellText, stripControlChars, words } from "./shell";
 
 /**
  * Release notifications, sent from the host: a failed gate, a failed hook and an automatic
@@ -117,20 +117,25 @@ export function renderNotifyClient(appDir: string): string {
 }
 
 /**
- * The steps' `notify EVENT [CHECK [LOG_TAIL]]`: runs the host's webhook client with this
- * release's fields. Without targets it does nothing; with targets but no client (removed by
- * hand) it warns. It never fails the step.
+ * `l9_notify TARGETS CLIENT EVENT CHECK LOG_TAIL FIELD...` (part of the step library): runs the
+ * host's webhook client (renderNotifyClient) with the release's fields. Without targets it does
+ * nothing; with targets but no client (removed by hand) it warns. It never fails the step.
  */
+export const NOTIFY_FUNCTION = lines(
+    sh`l9_notify() {`,
+    sh`  [ -s "$1" ] || return 0`,
+    sh`  [ -x "$2" ] || { printf 'warning: notification %s not sent (no %s); the release goes on\\n' "$3" "$2" >&2; return 0; }`,
+    sh`  n_client=$2; shift 2`,
+    sh`  "$n_client" "$@" || true`,
+    sh`}`,
+);
+
+/** The steps' `notify EVENT [CHECK [LOG_TAIL]]`: NOTIFY_FUNCTION with this release's fields. */
 export function renderNotifyLines(n: NotifyContext): ShellText {
     const l = hostLayout(n.appDir);
     const known = JSON.stringify({ stack: n.stack, service: n.service, tag: n.tag, previousTag: n.previousTag ?? null, actor: n.actor }).slice(1, -1);
-    return lines(
-        sh`notify() {`,
-        sh`  [ -s ${l.notifyTargets} ] || return 0`,
-        sh`  [ -x ${l.notifyClient} ] || { printf 'warning: notification %s not sent (no %s); the release goes on\\n' "$1" ${l.notifyClient} >&2; return 0; }`,
-        sh`  ${l.notifyClient} "$1" "\${2:-}" "\${3:-}" ${n.stack} ${n.service} ${n.tag} ${n.previousTag ?? "none"} ${n.actor} ${known} || true`,
-        sh`}`,
-    );
+    const fields = words([n.stack, n.service, n.tag, n.previousTag ?? "none", n.actor, known]);
+    return sh`notify() { l9_notify ${l.notifyTargets} ${l.notifyClient} "$1" "\${2:-}" "\${3:-}" ${fields}; }`;
 }
 
 /** The warnings notify printed, from a script's stderr (for `pulumi.log.warn`). */

@@ -1,7 +1,8 @@
 import { hostLayout } from "./layout";
-import { renderContainerIsNewLine } from "./attempt";
+import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { lines, prologue, script, sh, stripControlChars, words } from "./shell";
+import { lines, script, sh, stripControlChars, words } from "./shell";
+import { renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 
 export interface BackupHookArgs {
@@ -66,15 +67,10 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
     const m = a.migrate;
     const migrateContainer = `${a.serviceName}-migrate`;
     return script(
-        prologue(`hooks ${a.tag}`),
+        renderStepPrologue(a.appDir, `hooks ${a.tag}`),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderNotifyLines(a.notify),
-        sh`hook_fail() { # hook_fail <hook> <message> <output file>`,
-        sh`  out_tail=$(tail -n ${tail} "$3" 2>/dev/null | ${stripControlChars()} || true)`,
-        sh`  printf '%s\\n' "$out_tail" | sed 's/^/  | /' >&2`,
-        sh`  notify failure "hook '$1': $2" "$out_tail"`,
-        sh`  fail "hook '$1' $2; traffic was not moved. Last lines above."`,
-        sh`}`,
+        sh`hook_fail() { l9_hook_fail "$1" "$2" "$3" ${tail}; }`,
         sh`command -v timeout >/dev/null 2>&1 || fail "'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"`,
         sh`out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"`,
         // However the script ends (a failure, a timeout, the SSH session of a killed `pulumi up`
@@ -84,8 +80,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         sh`trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM`,
         !!b &&
             lines(
-                sh`mkdir -p ${l.backups} || fail ${`cannot create the backup directory ${l.backups}`}`,
-                sh`chmod 700 ${l.backups} || fail ${`cannot make the backup directory ${l.backups} private (chmod 700)`}`,
+                sh`l9_dirs 700 ${l.backups}`,
                 sh`file=${l.backups}/$(date -u +%Y%m%dT%H%M%SZ)-${a.tag}`,
                 sh`say "backup: running the backup hook (at most ${bound} s) into $file"`,
                 sh`backup_started=$(date +%s)`,
@@ -123,8 +118,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         !!m &&
             lines(
                 // Only for a container created in this attempt: a return to the warm standby runs no migration.
-                renderContainerIsNewLine(a.appDir),
-                sh`if ! container_is_new ${m.containerName}; then`,
+                sh`if ! ${containerIsNew(a.appDir, m.containerName)}; then`,
                 sh`  say ${`migrate: skipped, ${m.containerName} is the standby returning to traffic (no migration on a rollback)`}`,
                 sh`else`,
                 sh`  say ${`migrate: ${m.args.join(" ")} in a one-off container of ${a.tag} (at most ${bound} s)`}`,

@@ -1,5 +1,4 @@
-import { adminCurl, adminUrl } from "./caddy-admin";
-import { renderCaddyServerPresentLine, renderRemoveCanaryLoggerLine } from "./caddy";
+import { CADDY_SERVER_PRESENT_FUNCTION, canaryLoggerName, REMOVE_CANARY_LOGGER_FUNCTION, renderAdminAccessLines, renderCaddyServerPresentLine } from "./caddy";
 import { caddyServerName } from "./routing";
 import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
@@ -55,18 +54,27 @@ export function renderClaimAppDirLines(a: AppDirClaim): ShellText {
 }
 
 /**
- * The service's directories with their modes: appDir, state and releases 0750, shared 0700,
- * the marker directory and its parents 0755 (Caddy's user reads them). Idempotent; the
- * switch runs them too, so a removed marker directory is back before the flip.
+ * `l9_dirs MODE DIR...` (part of the step library): creates each directory (and its parents)
+ * and sets its mode; a failure stops the script naming the directory.
+ */
+export const DIRS_FUNCTION = lines(
+    sh`l9_dirs() {`,
+    sh`  d_mode=$1; shift`,
+    sh`  for d in "$@"; do { mkdir -p "$d" && chmod "$d_mode" "$d"; } || fail "cannot create $d with mode $d_mode"; done`,
+    sh`}`,
+);
+
+/**
+ * The service's directories with their modes (DIRS_FUNCTION): appDir, state and releases 0750,
+ * shared 0700, the marker directory and its parents 0755 (Caddy's user reads them).
+ * Idempotent; the switch runs them too, so a removed marker directory is back before the flip.
  */
 export function renderServiceDirLines(appDir: string, serviceName: string): ShellText[] {
     const l = hostLayout(appDir);
     return [
-        sh`mkdir -p ${l.appDir} ${l.stateDir} ${l.releases} || fail ${`cannot create ${l.appDir} and its state and releases directories`}`,
-        sh`chmod 750 ${l.appDir} ${l.stateDir} ${l.releases} || fail ${`cannot set mode 750 on ${l.appDir} and its state and releases directories`}`,
-        sh`mkdir -p ${l.sharedDir} || fail ${`cannot create ${l.sharedDir}`}`,
-        sh`chmod 700 ${l.sharedDir} || fail ${`cannot set mode 700 on ${l.sharedDir}`}`,
-        ...caddyMarkerDirs(serviceName).map((d) => sh`{ mkdir -p ${d} && chmod 755 ${d}; } || fail ${`cannot create ${d} with mode 755`}`),
+        sh`l9_dirs 750 ${words([l.appDir, l.stateDir, l.releases])}`,
+        sh`l9_dirs 700 ${l.sharedDir}`,
+        sh`l9_dirs 755 ${words(caddyMarkerDirs(serviceName))}`,
     ];
 }
 
@@ -79,6 +87,7 @@ export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
     return script(
         prologue(`service ${a.serviceName}`),
         renderClaimAppDirLines(a),
+        DIRS_FUNCTION,
         renderServiceDirLines(a.appDir, a.serviceName),
         sh`say ${`${a.appDir} ready`}`,
     );
@@ -97,19 +106,21 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const [root, serviceDir] = caddyMarkerDirs(a.serviceName);
     return script(
         prologue(`remove service ${a.serviceName}`),
-        sh`admin=${adminUrl(a.caddyAdmin, "")}`,
+        renderAdminAccessLines(a.caddyAdmin),
+        CADDY_SERVER_PRESENT_FUNCTION,
+        REMOVE_CANARY_LOGGER_FUNCTION,
         // Only a server of ours: one of that name that l9-deploy did not create is the operator's, and stays.
-        renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
+        renderCaddyServerPresentLine(a.serviceName),
         sh`case "$caddy_server" in`,
         sh`  yes)`,
-        sh`    ${adminCurl(a.caddyAdmin)} -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,
+        sh`    admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,
         sh`    say "Caddy server $caddy_server_name removed" ;;`,
         sh`  foreign) say ${`Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created (no routing marker of ${a.serviceName} in it): left as it is`} ;;`,
         sh`esac`,
         // The canary's logger too, whether a canary is configured now or was once: a logger left
         // behind points into the marker directory removed below, and Caddy refuses to start
         // (`--resume`) on a config whose log file cannot be opened.
-        renderRemoveCanaryLoggerLine(a.caddyAdmin, a.serviceName),
+        sh`l9_remove_canary_logger ${canaryLoggerName(a.serviceName)}`,
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,

@@ -1,9 +1,9 @@
-import { renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { CADDY_SERVER_PRESENT_FUNCTION, renderAdminAccessLines, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
 import { CANARY_MARKER_SUFFIX, greenMarkerFile, slotCanaryMarkerPrefix } from "./routing";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, prologue, raw, script, sh } from "./shell";
 import { Color, NetworkMode, otherColor } from "../state/slot-machine";
-import { renderStepLockLines } from "./step-lock";
+import { renderStepLockLines, STEP_LOCK_FUNCTION } from "./step-lock";
 
 export interface SlotGuardArgs {
     serviceName: string;
@@ -39,6 +39,7 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
     const markerDir = caddyMarkerDir(a.serviceName);
     return script(
         prologue(`guard ${a.color}`),
+        STEP_LOCK_FUNCTION,
         sh`if [ -d ${l.stateDir} ]; then`,
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         sh`fi`,
@@ -47,7 +48,9 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`  say "removing $m: a canary that was interrupted left it, and no canary runs now"`,
         sh`  rm -f "$m" || fail "cannot remove $m"`,
         sh`done`,
-        renderCaddyServerPresentLine(a.caddyAdmin, a.serviceName),
+        renderAdminAccessLines(a.caddyAdmin),
+        CADDY_SERVER_PRESENT_FUNCTION,
+        renderCaddyServerPresentLine(a.serviceName),
         sh`if [ ! -f ${l.activeRecord} ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi`,
         renderRoutedSlotLine(greenMarkerFile(markerDir, a.serviceName), "routing"),
         sh`if [ "$routing" != ${a.color} ]; then echo "Caddy routes to $routing"; exit 0; fi`,

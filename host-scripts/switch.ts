@@ -1,10 +1,18 @@
-import { renderCaddyAdminLines, renderCaddyFactsLines, renderClearCanaryLine, renderLoadConfigLines, renderSetMarkerLine } from "./caddy";
+import {
+    renderAdminAccessLines,
+    renderCaddyAdminLines,
+    renderCaddyFactsLines,
+    renderClearCanaryLine,
+    renderLoadConfigLines,
+    renderSetMarkerLine,
+    ROUTING_FACTS_FUNCTION,
+} from "./caddy";
 import { hostLayout } from "./layout";
 import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 import { Color, otherColor } from "../state/slot-machine";
 import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
-import { renderContainerIsNewLine } from "./attempt";
+import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import {
     DeployRecordFields,
@@ -14,7 +22,9 @@ import {
     renderJournalSwitchedBackLines,
     renderJournalSwitchingLines,
 } from "./journal";
-import { lines, oneLine, prologue, script, sh, ShellText, stripControlChars } from "./shell";
+import { lines, oneLine, script, sh, ShellText } from "./shell";
+import { renderLogTailLine, renderStepPrologue } from "./step-library";
+import { renderPruneImagesLine } from "./image-prune";
 import { renderStepLockLines } from "./step-lock";
 
 /** The post-switch watch: the new slot keeps being checked while it serves. */
@@ -73,7 +83,7 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
     return [
         renderEndpointCheckLines(a.watch.checks),
         sh`switch_back() {`,
-        sh`  log_tail=$(docker logs --tail 30 ${a.containerName} 2>&1 | ${stripControlChars()} || true)`,
+        sh`  ${renderLogTailLine(a.containerName, 30)}`,
         // Only a new release goes back to the standby: after a rollback (or a heal of a release
         // live for a while) the other slot holds what was left on purpose.
         sh`  if [ "$release" != yes ] || [ "$settled" = yes ]; then ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`}; fi`,
@@ -85,9 +95,9 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
                   renderFlipLine(back, marker),
                   ...facts.map((f) => sh`  ${f}`),
                   sh`  [ "$routing" = ${back} ] && [ "$upstream" = ${slotUpstreamsJson(a, back)} ] || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
-                  renderJournalSwitchedBackLines(a.appDir),
+                  renderJournalSwitchedBackLines(),
                   sh`  notify rollback ${`automatic switch-back to ${a.notify.previousTag ?? back}: `}"$check_failed" "$log_tail"`,
-                  sh`  printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2`,
+                  sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
                   sh`  fail ${`post-switch watch: `}"$check_failed ($w_fails times in a row)"${`; traffic was switched back to ${back} (${a.notify.previousTag ?? "the standby"})`}`,
               )
             : lines(
@@ -120,17 +130,16 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const upstreams = slotUpstreamsJson(a, a.slot);
     const facts = renderCaddyFactsLines(caddyArgs);
     return script(
-        prologue(`switch to ${a.slot}`),
+        renderStepPrologue(a.appDir, `switch to ${a.slot}`),
         renderNotifyLines(a.notify),
         renderCaddyAdminLines(caddyArgs),
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderLoadConfigLines(caddyArgs),
-        renderContainerIsNewLine(a.appDir),
-        sh`if container_is_new ${a.containerName}; then release=yes; else release=no; fi`,
+        sh`if ${containerIsNew(a.appDir, a.containerName)}; then release=yes; else release=no; fi`,
         renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
-        renderJournalSwitchingLines(a.appDir, marker),
+        renderJournalSwitchingLines(marker),
         renderFlipLine(a.slot, marker),
         // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
         !!a.canary && renderClearCanaryLine(caddyArgs),
@@ -146,13 +155,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
             (a.standby === "stopped"
                 ? sh`if docker inspect ${a.previousContainer} >/dev/null 2>&1; then say ${`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`}; docker stop -t ${a.drainGraceSeconds} ${a.previousContainer} >/dev/null || say ${`could not stop ${a.previousContainer}`}; fi`
                 : sh`say ${`keeping ${a.previousContainer} running as warm standby`}`),
-        // Prune: keep the newest N images of this service and anything a container uses.
-        sh`in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)`,
-        sh`docker image ls --filter ${`label=l9.service=${a.serviceName}`} --format '{{.CreatedAt}}\\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +${a.imagesToKeep + 1} | while read -r img; do`,
-        sh`  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue`,
-        sh`  case "$in_use" in *"$full"*) continue;; esac`,
-        sh`  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true`,
-        sh`done`,
+        renderPruneImagesLine(a.serviceName, a.imagesToKeep),
         // A re-run of the same deploy (a heal, or a switch interrupted after its flip) tells
         // nobody; a new container is a release, an existing one the standby returning (a rollback).
         sh`if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi`,
@@ -163,7 +166,12 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
 
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
 export function renderRoutingCheckScript(a: RoutingArgs): string {
-    return script(renderCaddyFactsLines(caddyServerArgs(a)), sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`);
+    return script(
+        renderAdminAccessLines(a.caddyAdmin),
+        ROUTING_FACTS_FUNCTION,
+        renderCaddyFactsLines(caddyServerArgs(a)),
+        sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`,
+    );
 }
 
 /**

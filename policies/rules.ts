@@ -72,10 +72,10 @@ export const oldImagesPruned: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const script = String((args.props as Props).stdin ?? "");
         if (args.type !== COMMAND_TYPE || !script.includes("Caddy now routes to")) return;
-        const keep = /tail -n \+(\d+)/.exec(script);
-        if (!script.includes("docker image rm") || !keep) report(`${args.name} does not prune old images.`);
-        else if (Number(keep[1]) - 1 > 10)
-            report(`${args.name} keeps ${Number(keep[1]) - 1} images: more than 10 fills disks (pulumi config set imagesToKeep 3).`);
+        // The switch prunes through the step library: `l9_prune_images <filter> <images to keep>`.
+        const keep = /^l9_prune_images '[^']*' (\d+)$/m.exec(script);
+        if (!keep) report(`${args.name} does not prune old images.`);
+        else if (Number(keep[1]) > 10) report(`${args.name} keeps ${keep[1]} images: more than 10 fills disks (pulumi config set imagesToKeep 3).`);
     },
 };
 

@@ -14,7 +14,8 @@ import {
     renderWriteNotifyTargetsScript,
 } from "../../host-scripts/notify";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
-import { prologue, script, sh } from "../../host-scripts/shell";
+import { script, sh } from "../../host-scripts/shell";
+import { renderStepPrologue } from "../../host-scripts/step-library";
 import { sandboxFacts } from "../support/sandbox";
 import { WebhookReceiver } from "../support/webhook-receiver";
 
@@ -110,7 +111,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const check = `check 'smoke': got ${t1} and ${t2}`;
             const tail = `line "one" ${t3}\n\ttabbed \\ line ${t4}\n\u001b[31mcolour\r\nlast ${t5}`;
             const text = script(
-                prologue("notify test"),
+                renderStepPrologue(dir, "notify test"),
                 renderNotifyLines({ stack: `l9-deploy/${t1}`, service: "l9", tag: "v1.2.0-l9", previousTag: "v1.1.0-l9", actor: `ops ${t2}`, appDir: dir }),
                 sh`notify failure ${check} ${tail}`,
                 sh`echo after`,
@@ -149,7 +150,12 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const mode = (f: string) => (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8);
             expect([mode("shared/notify-targets"), mode("bin/l9-notify")]).to.deep.equal(["600", "700"]);
             const r = await runAsync(
-                script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`),
+                script(
+                    renderStepPrologue(dir, "t"),
+                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
+                    sh`notify success`,
+                    sh`echo ok`,
+                ),
             );
             expect(r.code, r.stderr).to.equal(0);
             expect(receiver.received.map((m) => JSON.parse(m.raw).event)).to.deep.equal(["success"]);
@@ -162,7 +168,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             fs.rmSync(path.join(dir, "bin/l9-notify"));
             const r = await runAsync(
                 script(
-                    prologue("t"),
+                    renderStepPrologue(dir, "t"),
                     renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
                     sh`notify failure 'gate: x'`,
                     sh`echo ok`,
@@ -176,7 +182,12 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
 
         it("sends nothing and succeeds when no targets are configured", async () => {
             const r = await runAsync(
-                script(prologue("t"), renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }), sh`notify success`, sh`echo ok`),
+                script(
+                    renderStepPrologue(dir, "t"),
+                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
+                    sh`notify success`,
+                    sh`echo ok`,
+                ),
             );
             expect(r.code, r.stderr).to.equal(0);
             expect(receiver.received).to.have.length(0);

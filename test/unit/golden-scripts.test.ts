@@ -14,6 +14,7 @@ import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFile
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderCanaryScript } from "../../host-scripts/canary";
 import { renderGateScript } from "../../host-scripts/gate";
+import { renderStepLibrary } from "../../host-scripts/step-library";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
@@ -137,6 +138,7 @@ const builders: Record<string, () => string> = {
     "write-notify-targets.sh": () => renderWriteNotifyTargetsScript("/opt/l9"),
     "remove-notify-targets.sh": () => renderRemoveNotifyTargetsScript("/opt/l9"),
     "notify-client.sh": () => renderNotifyClient("/opt/l9"),
+    "step-library.sh": () => renderStepLibrary(),
     "maintenance-on.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: true, message: "Back at 04:00 UTC; it's a 'planned' $(upgrade)" }),
     "maintenance-off.sh": () => renderMaintenanceScript({ serviceName: "l9", enabled: false, message: "Back soon" }),
     "remove-maintenance.sh": () => renderRemoveMaintenanceScript("l9"),

@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { canaryLogDir, hostLayout } from "../../host-scripts/layout";
 import { renderNotifyClient } from "../../host-scripts/notify";
-import { renderCanaryLogLine, renderNewCanaryLogLines } from "../../host-scripts/caddy";
+import { CANARY_LOG_FUNCTIONS, renderNewCanaryLogLines } from "../../host-scripts/caddy";
+import { renderStepLibrary } from "../../host-scripts/step-library";
 import { renderCanaryScript } from "../../host-scripts/canary";
 import { driftMetricsTempTemplate, renderDriftCheckScript } from "../../host-scripts/drift-check";
 import { renderGateScript } from "../../host-scripts/gate";
@@ -112,11 +113,14 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                     notify,
                     stepLockWaitSeconds: 420,
                 }),
+                // The steps' shared functions: the log tail, the hooks' failure, the health check.
+                library: renderStepLibrary(),
             };
             for (const [name, s] of Object.entries(scripts)) {
-                // Container logs go through the stage, or into the hooks' output file, read only through it.
+                // Container logs go through the stage (the library's l9_log_tail), or into the hooks'
+                // output file, read only through it.
                 const dockerLogs = s.split("\n").filter((l) => /docker logs /.test(l));
-                expect(dockerLogs, name).to.not.deep.equal([]);
+                expect([...dockerLogs, ...s.split("\n").filter((l) => /l9_log_tail /.test(l))], name).to.not.deep.equal([]);
                 // The gate scans its logs as they are (a pattern is matched on what the app wrote),
                 // and strips the line it quotes.
                 for (const l of dockerLogs) {
@@ -127,14 +131,14 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                     expect(l, `${name}: ${l}`).to.contain(`grep -F -m 1 -- 'FATAL' | ${strip})"`);
                 // The hooks' output file: its tail (failure) and its whole text (a backup's warning).
                 const hookOutput = s.split("\n").filter((x) => x.includes("out_tail=$(") || (x.includes('"$out"') && x.includes("sed 's/^/  | /'")));
-                if (name === "hooks") expect(hookOutput, name).to.have.length(2);
+                if (name === "hooks" || name === "library") expect(hookOutput, name).to.have.length(1);
                 for (const l of hookOutput) expect(l, `${name}: ${l}`).to.contain(strip);
                 // What webhooks get goes through the host's one webhook client (its json_str is checked below).
                 expect(
                     s.split("\n").filter((l) => l.startsWith("json_str()")),
                     name,
                 ).to.deep.equal([]);
-                expect(s, name).to.contain(`'${hostLayout(SAMPLE_NOTIFY.appDir).notifyClient}' "$1"`);
+                if (name !== "library") expect(s, name).to.contain(`'${hostLayout(SAMPLE_NOTIFY.appDir).notifyClient}' "$1"`);
                 // A health answer's status, quoted in failure messages.
                 for (const l of s.split("\n").filter((x) => x.includes("status_field=$("))) expect(l, `${name}: ${l}`).to.contain(strip);
             }
@@ -226,7 +230,15 @@ describe("unit: host scripts keep app output and shared directories harmless (is
         const newName = (env: NodeJS.ProcessEnv = process.env) =>
             spawnSync(
                 "sh",
-                ["-c", lines(sh`set -eu`, sh`fail() { echo "failed: $*" >&2; exit 1; }`, ...renderNewCanaryLogLines("l9"), sh`printf '%s' "$canary_log"`).text],
+                [
+                    "-c",
+                    lines(
+                        sh`set -eu`,
+                        sh`fail() { echo "failed: $*" >&2; exit 1; }`,
+                        ...renderNewCanaryLogLines(canaryLogDir("l9")),
+                        sh`printf '%s' "$canary_log"`,
+                    ).text,
+                ],
                 { encoding: "utf8", env },
             );
 
@@ -241,10 +253,13 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                 notify: SAMPLE_NOTIFY,
                 stepLockWaitSeconds: 420,
             });
-            expect(script).to.not.contain("access-$(date -u +%Y%m%dT%H%M%SZ).log");
-            expect(script).to.contain("canary_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')");
-            expect(script).to.contain(
-                renderNewCanaryLogLines("l9")
+            // The canary's step loads its logger through the step library's function.
+            expect(script).to.contain(`l9_load_canary_logger '${canaryLogDir("l9")}' 'l9-canary'`);
+            const library = renderStepLibrary();
+            expect(library).to.not.contain("access-$(date -u +%Y%m%dT%H%M%SZ).log");
+            expect(library).to.contain("canary_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')");
+            expect(library).to.contain(
+                renderNewCanaryLogLines(sh`"$1"`)
                     .map((l) => `    ${l.text}\n`)
                     .join(""),
             );
@@ -276,10 +291,11 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                 const name = newName().stdout;
                 fs.writeFileSync(path.join(dir, "curl"), `#!/bin/sh\nprintf '"%s"\\n' '${name}'\n`, { mode: 0o755 });
                 // The file itself exists only on a host: the pattern is what is checked here.
-                const check = renderCanaryLogLine(caddy).text;
+                const check = lines(sh`admin=${`http://${caddy.caddyAdmin}`}`, sh`admin_curl() { curl "$@"; }`, CANARY_LOG_FUNCTIONS).text;
                 const patched = check.replace('[ -f "$canary_log" ]', "true");
                 expect(patched).to.not.equal(check);
-                const r = spawnSync("sh", ["-c", `${patched}\ncanary_log_current && printf '%s' "$canary_log"`], {
+                const call = sh`l9_canary_log_current ${canaryLogDir("l9")} 'l9-canary' && printf '%s' "$canary_log"`;
+                const r = spawnSync("sh", ["-c", `${patched}\n${call.text}`], {
                     encoding: "utf8",
                     env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
                 });

@@ -187,7 +187,8 @@ describe("unit: rendered host scripts", () => {
     it("gate checks docker health, the health endpoint, each smoke request and each log pattern, in that order", () => {
         const s = renderGateScript(gateArgs);
         parses(s);
-        const order = ["check 'docker health'", "check '\\''health endpoint'\\''", "smoke GET /api/smoke'\\''", "log scan'\\''"].map((x) => s.indexOf(x));
+        const order = ["check 'docker health'", "until check_health", "check_smoke || gate_fail", "log scan'\\''"].map((x) => s.indexOf(x));
+        expect(s).to.contain("check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200; }");
         expect(order.every((i) => i > 0)).to.equal(true);
         expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
         expect(s).to.contain("'http://127.0.0.1:8002/health'");
@@ -204,13 +205,13 @@ describe("unit: rendered host scripts", () => {
         expect(s).to.contain("mv -f \"$tmp\" '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
         expect(s).to.not.contain("PATCH");
         // the server config is loaded only when its versioned id is missing
-        expect(s).to.match(/curl -fsS -m 5 -o \/dev\/null 'http:\/\/127\.0\.0\.1:2019\/id\/l9-config-[0-9a-f]{12}' 2>\/dev\/null \|\| load_config/);
+        expect(s).to.match(/admin_curl -fsS -m 5 -o \/dev\/null "\$admin"'\/id\/l9-config-[0-9a-f]{12}' 2>\/dev\/null \|\| load_config/);
         expect(s).to.contain(`[ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ]`);
         expect(s).to.contain("does not route to green");
         expect(s).to.contain("'/opt/l9/deploys.jsonl'");
         expect(s).to.contain(`"tag":"v1.2.3-l9"`);
         expect(s).to.contain("docker stop -t 30 'l9-blue'");
-        expect(s).to.contain("tail -n +4");
+        expect(s).to.contain("l9_prune_images 'label=l9.service=l9' 3");
         expect(s.indexOf("l9-green.active")).to.be.lessThan(s.indexOf("docker stop"));
         const toBlue = renderSwitchScript({ ...switchArgs, slot: "blue" });
         expect(toBlue).to.contain("rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'");

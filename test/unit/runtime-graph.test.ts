@@ -154,8 +154,8 @@ describe("unit: resource graph of a release (mocks)", function () {
         // The switch ends any canary left behind; the plain config has no canary routing or log,
         // and removes a canary logger an earlier config left.
         expect(c.byName("traffic-caddy").inputs.stdin).to.contain("l9-canary-'*.on");
-        expect(g.byName("traffic-caddy").inputs.stdin).to.not.match(/l9-canary-|canary_log/);
-        expect(g.byName("traffic-caddy").inputs.stdin).to.contain("-X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary'");
+        expect(g.byName("traffic-caddy").inputs.stdin).to.not.match(/l9-canary-|l9_load_canary_logger|l9_canary_log_current/);
+        expect(g.byName("traffic-caddy").inputs.stdin).to.contain("l9_remove_canary_logger 'l9-canary'");
         const first = await buildProgramGraph({ releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20 }) }, undefined);
         expect(first.options.has("traffic-canary")).to.equal(false);
     });

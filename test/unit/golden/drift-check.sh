@@ -11,9 +11,14 @@ dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l
 if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi
 state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing
 case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac
-if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
-upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
-if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
+admin='http://127.0.0.1:2019'
+admin_curl() { curl "$@"; }
+l9_routing_facts() {
+  if [ -e "$1" ]; then routing=green; else routing=blue; fi
+  upstream=$(admin_curl -fsS -m 5 "$admin/id/$2$routing$3/upstreams" 2>/dev/null | tr -d ' \n') || upstream=unreachable
+  if admin_curl -fsS -m 5 -o /dev/null "$admin/id/$4" 2>/dev/null; then config=current; elif admin_curl -fsS -m 5 -o /dev/null "$admin/config/" 2>/dev/null; then config=stale; else config=unreachable; fi
+}
+l9_routing_facts '/var/lib/l9-deploy/l9/caddy/l9-green.active' 'l9-' '-upstream' 'l9-config-acd419a603fc'
 if [ "$routing" = 'green' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ] && [ "$config" = current ]; then report caddy_upstream ok 'Caddy routes to green (127.0.0.1:8002)'; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "'(deployed: green, 127.0.0.1:8002, current)'; fi
 want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)
 if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf ${got:+changed since deploy}${got:-missing}"; fi

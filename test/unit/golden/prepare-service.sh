@@ -19,11 +19,11 @@ elif [ -d '/opt/l9' ] && [ -n "$(ls -A '/opt/l9')" ]; then
 fi
 mkdir -p '/opt/l9' || fail 'cannot create /opt/l9'
 printf '%s\n' 'l9-deploy/production l9' >'/opt/l9/.l9-deploy-owner' || fail 'cannot write /opt/l9/.l9-deploy-owner'
-mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot create /opt/l9 and its state and releases directories'
-chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot set mode 750 on /opt/l9 and its state and releases directories'
-mkdir -p '/opt/l9/shared' || fail 'cannot create /opt/l9/shared'
-chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
-{ mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
-{ mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
-{ mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
+l9_dirs() {
+  d_mode=$1; shift
+  for d in "$@"; do { mkdir -p "$d" && chmod "$d_mode" "$d"; } || fail "cannot create $d with mode $d_mode"; done
+}
+l9_dirs 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
+l9_dirs 700 '/opt/l9/shared'
+l9_dirs 755 '/var/lib/l9-deploy' '/var/lib/l9-deploy/l9' '/var/lib/l9-deploy/l9/caddy'
 say '/opt/l9 ready'

@@ -4,18 +4,23 @@ L9_STEP='remove service l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 admin='http://127.0.0.1'
-case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/apps/http/servers/l9' 2>/dev/null)" in
-  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
-  *) caddy_server_name='l9-l9'
-     case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
-esac
+admin_curl() { curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' "$@"; }
+l9_caddy_server_present() {
+  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
+    "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
+    *) caddy_server_name=$2
+       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+  esac
+}
+l9_remove_canary_logger() { case "$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true)" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }
+l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/'
 case "$caddy_server" in
   yes)
-    curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"
+    admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"
     say "Caddy server $caddy_server_name removed" ;;
   foreign) say 'Caddy'\''s server l9-l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
 esac
-case "$(curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 5 'http://127.0.0.1/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' -fsS -m 10 -X DELETE 'http://127.0.0.1/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
+l9_remove_canary_logger 'l9-canary'
 rm -rf '/var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true

@@ -3,11 +3,16 @@ umask 027
 L9_STEP='recover l9-green'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in
-  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
-  *) caddy_server_name='l9-l9'
-     case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
-esac
+admin='http://127.0.0.1:2019'
+admin_curl() { curl "$@"; }
+l9_caddy_server_present() {
+  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
+    "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
+    *) caddy_server_name=$2
+       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+  esac
+}
+l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/'
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 if [ "$caddy_server" = yes ] && [ "$routing" = 'green' ]; then fail 'Caddy routes to green: l9-green is kept. Nothing was changed; report this with the output of: docker ps -a; ls /var/lib/l9-deploy/l9/caddy'; fi
 if ! docker inspect -f '{{.Id}}' 'l9-green' >/dev/null 2>&1; then say 'l9-green is not on the host: nothing to remove'; exit 0; fi

@@ -3,24 +3,32 @@ umask 027
 L9_STEP='guard blue'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+l9_step_lock() {
+  command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
+  exec 9>>"$1" || fail "cannot open $1"
+  if ! flock -n 9; then
+    say "another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to $2s"
+    flock -w "$2" 9 || fail "another release step of this service still ran after $2s; nothing was changed. Find it with  ps -ef | grep 'sh -s'  and run pulumi up again once it ended"
+  fi
+}
 if [ -d '/opt/l9/state' ]; then
-command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
-exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
-if ! flock -n 9; then
-  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 420s'
-  flock -w 420 9 || fail 'another release step of this service still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
-fi
+l9_step_lock '/opt/l9/state/switch.lock' 420
 fi
 for m in '/var/lib/l9-deploy/l9/caddy/l9-canary-blue-'*.on; do
   [ -e "$m" ] || continue
   say "removing $m: a canary that was interrupted left it, and no canary runs now"
   rm -f "$m" || fail "cannot remove $m"
 done
-case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in
-  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
-  *) caddy_server_name='l9-l9'
-     case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
-esac
+admin='http://127.0.0.1:2019'
+admin_curl() { curl "$@"; }
+l9_caddy_server_present() {
+  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
+    "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
+    *) caddy_server_name=$2
+       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+  esac
+}
+l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/'
 if [ ! -f '/opt/l9/state/active.json' ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 if [ "$routing" != 'blue' ]; then echo "Caddy routes to $routing"; exit 0; fi

@@ -1,105 +1,44 @@
 set -eu
 umask 027
 L9_STEP='switch to green'
-fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
-say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-notify() {
-  [ -s '/opt/l9/shared/notify-targets' ] || return 0
-  [ -x '/opt/l9/bin/l9-notify' ] || { printf 'warning: notification %s not sent (no %s); the release goes on\n' "$1" '/opt/l9/bin/l9-notify' >&2; return 0; }
-  '/opt/l9/bin/l9-notify' "$1" "${2:-}" "${3:-}" 'l9-deploy/production' 'l9' 'v1.2.0-l9' 'v1.1.0-l9' 'ops@example.com' '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"' || true
-}
+printf '%s  %s\n' '01f854f04413e903cb14b31262b7f6efd92a5ef1512527a6443fb67b996fb1c3' '/opt/l9/bin/l9-steps-01f854f04413.sh' | sha256sum -c --status 2>/dev/null || { mkdir -p '/opt/l9/bin' && rm -f '/opt/l9/bin'/l9-steps-*.sh && printf '%s' 'IyBsOS1kZXBsb3kncyByZWxlYXNlLXN0ZXAgbGlicmFyeSAoaG9zdC1zY3JpcHRzL3N0ZXAtbGlicmFyeS50cyksIHNvdXJjZWQgYnkgdGhlIGdhdGUsCiMgaG9va3MsIGNhbmFyeSBhbmQgc3dpdGNoIG9mIHRoZSBzZXJ2aWNlLiBJbnN0YWxsZWQgYnkgbDktZGVwbG95OiBlZGl0cyBhcmUgb3ZlcndyaXR0ZW4uCmZhaWwoKSB7IHByaW50ZiAnJXMgZmFpbGVkOiAlc1xuJyAiJEw5X1NURVAiICIkKiIgPiYyOyBleGl0IDE7IH0Kc2F5KCkgeyBwcmludGYgJ1slc10gJXNcbicgIiRMOV9TVEVQIiAiJCoiID4mMjsgfQpsOV9kaXJzKCkgewogIGRfbW9kZT0kMTsgc2hpZnQKICBmb3IgZCBpbiAiJEAiOyBkbyB7IG1rZGlyIC1wICIkZCIgJiYgY2htb2QgIiRkX21vZGUiICIkZCI7IH0gfHwgZmFpbCAiY2Fubm90IGNyZWF0ZSAkZCB3aXRoIG1vZGUgJGRfbW9kZSI7IGRvbmUKfQpsOV9zdGVwX2xvY2soKSB7CiAgY29tbWFuZCAtdiBmbG9jayA+L2Rldi9udWxsIDI+JjEgfHwgZmFpbCAiJ2Zsb2NrJyAodXRpbC1saW51eCkgaXMgbm90IGluc3RhbGxlZCBvbiB0aGUgaG9zdDogcmVsZWFzZSBzdGVwcyBuZWVkIGl0IHRvIHJ1biBvbmUgYXQgYSB0aW1lIgogIGV4ZWMgOT4+IiQxIiB8fCBmYWlsICJjYW5ub3Qgb3BlbiAkMSIKICBpZiAhIGZsb2NrIC1uIDk7IHRoZW4KICAgIHNheSAiYW5vdGhlciByZWxlYXNlIHN0ZXAgb2YgdGhpcyBzZXJ2aWNlIHJ1bnMgb24gdGhlIGhvc3QgKG9uZSBhbiBpbnRlcnJ1cHRlZCB1cGRhdGUgbGVmdD8pOiB3YWl0aW5nIGZvciBpdCwgdXAgdG8gJDJzIgogICAgZmxvY2sgLXcgIiQyIiA5IHx8IGZhaWwgImFub3RoZXIgcmVsZWFzZSBzdGVwIG9mIHRoaXMgc2VydmljZSBzdGlsbCByYW4gYWZ0ZXIgJDJzOyBub3RoaW5nIHdhcyBjaGFuZ2VkLiBGaW5kIGl0IHdpdGggIHBzIC1lZiB8IGdyZXAgJ3NoIC1zJyAgYW5kIHJ1biBwdWx1bWkgdXAgYWdhaW4gb25jZSBpdCBlbmRlZCIKICBmaQp9Cmw5X25vdGlmeSgpIHsKICBbIC1zICIkMSIgXSB8fCByZXR1cm4gMAogIFsgLXggIiQyIiBdIHx8IHsgcHJpbnRmICd3YXJuaW5nOiBub3RpZmljYXRpb24gJXMgbm90IHNlbnQgKG5vICVzKTsgdGhlIHJlbGVhc2UgZ29lcyBvblxuJyAiJDMiICIkMiIgPiYyOyByZXR1cm4gMDsgfQogIG5fY2xpZW50PSQyOyBzaGlmdCAyCiAgIiRuX2NsaWVudCIgIiRAIiB8fCB0cnVlCn0KbDlfbG9nX3RhaWwoKSB7IGxvZ190YWlsPSQoZG9ja2VyIGxvZ3MgLS10YWlsICIkMiIgIiQxIiAyPiYxIHwgdHIgLWQgJ1wwMDAtXDAxMFwwMTMtXDAzN1wxNzcnIHx8IHRydWUpOyB9Cmw5X2NoZWNrX2hlYWx0aCgpIHsKICBvdXQ9JChjdXJsIC1zUyAtbSA1IC13ICdcbiV7aHR0cF9jb2RlfScgIiQxIiAyPiYxKSB8fCBvdXQ9IiRvdXQiCiAgY29kZT0kKHByaW50ZiAnJXMnICIkb3V0IiB8IHRhaWwgLW4gMSk7IGJvZHk9JChwcmludGYgJyVzJyAiJG91dCIgfCBzZWQgJyRkJykKICBzdGF0dXNfZmllbGQ9JChwcmludGYgJyVzJyAiJGJvZHkiIHwgdHIgLWQgJ1xuJyB8IHNlZCAtbiAncy8uKiJzdGF0dXMiW1s6c3BhY2U6XV0qOltbOnNwYWNlOl1dKiJcKFteIl0qXCkiLiovXDEvcCcgfCB0ciAtZCAnXDAwMC1cMDEwXDAxMy1cMDM3XDE3NycpCiAgaWYgWyAiJGNvZGUiID0gMjAwIF0gJiYgeyBbIC16ICIkc3RhdHVzX2ZpZWxkIiBdIHx8IFsgIiRzdGF0dXNfZmllbGQiID0gaGVhbHRoeSBdOyB9OyB0aGVuIHJldHVybiAwOyBmaQogIGNoZWNrX2ZhaWxlZD0iY2hlY2sgJ2hlYWx0aCBlbmRwb2ludCc6IEdFVCAkMiBhbnN3ZXJlZCAkY29kZSR7c3RhdHVzX2ZpZWxkOisgKHN0YXR1cyBcIiRzdGF0dXNfZmllbGRcIil9IgogIHJldHVybiAxCn0KbDlfY2hlY2tfc21va2UoKSB7CiAgY29kZT0kKGN1cmwgLXNTIC1tIDEwIC1vIC9kZXYvbnVsbCAtdyAnJXtodHRwX2NvZGV9JyAtWCAiJDEiICIkMiIgMj4vZGV2L251bGwgfHwgdHJ1ZSkKICBbICIkY29kZSIgPSAiJDQiIF0gfHwgeyBjaGVja19mYWlsZWQ9ImNoZWNrICdzbW9rZSAkMSAkMyc6IGV4cGVjdGVkICQ0LCBnb3QgJGNvZGUiOyByZXR1cm4gMTsgfQp9Cmw5X2hvb2tfZmFpbCgpIHsKICBvdXRfdGFpbD0kKHRhaWwgLW4gIiQ0IiAiJDMiIDI+L2Rldi9udWxsIHwgdHIgLWQgJ1wwMDAtXDAxMFwwMTMtXDAzN1wxNzcnIHx8IHRydWUpCiAgcHJpbnRmICclc1xuJyAiJG91dF90YWlsIiB8IHNlZCAncy9eLyAgfCAvJyA+JjIKICBub3RpZnkgZmFpbHVyZSAiaG9vayAnJDEnOiAkMiIgIiRvdXRfdGFpbCIKICBmYWlsICJob29rICckMScgJDI7IHRyYWZmaWMgd2FzIG5vdCBtb3ZlZC4gTGFzdCBsaW5lcyBhYm92ZS4iCn0KbDlfY29udGFpbmVyX2lzX25ldygpIHsgWyAiJChkYXRlIC1kICIkKGRvY2tlciBpbnNwZWN0IC1mICd7ey5DcmVhdGVkfX0nICIkMSIpIiArJXMpIiAtZ2UgIiQoY2F0ICIkMiIgMj4vZGV2L251bGwgfHwgZWNobyAwKSIgXTsgfQpsOV9wcnVuZV9pbWFnZXMoKSB7CiAgaW5fdXNlPSQoZG9ja2VyIHBzIC1hIC0tZm9ybWF0ICd7ey5JbWFnZX19JyB8IHhhcmdzIC1yIGRvY2tlciBpbWFnZSBpbnNwZWN0IC1mICd7ey5JZH19JyAyPi9kZXYvbnVsbCB8fCB0cnVlKQogIGRvY2tlciBpbWFnZSBscyAtLWZpbHRlciAiJDEiIC0tZm9ybWF0ICd7ey5DcmVhdGVkQXR9fVx0e3suSUR9fScgfCBzb3J0IC1yIHwgY3V0IC1mMiB8IGF3ayAnIXNlZW5bJDBdKysnIHwgdGFpbCAtbiArJCgoJDIgKyAxKSkgfAogICAgd2hpbGUgcmVhZCAtciBpbWc7IGRvCiAgICAgIGZ1bGw9JChkb2NrZXIgaW1hZ2UgaW5zcGVjdCAtZiAne3suSWR9fScgIiRpbWciIDI+L2Rldi9udWxsKSB8fCBjb250aW51ZQogICAgICBjYXNlICIkaW5fdXNlIiBpbiAqIiRmdWxsIiopIGNvbnRpbnVlOzsgZXNhYwogICAgICBzYXkgInBydW5pbmcgaW1hZ2UgJGltZyI7IGRvY2tlciBpbWFnZSBybSAtZiAiJGltZyIgPi9kZXYvbnVsbCAyPiYxIHx8IHRydWUKICAgIGRvbmUKfQphcGkoKSB7IGFkbWluX2N1cmwgLXNTIC1tIDEwIC1IICdDb250ZW50LVR5cGU6IGFwcGxpY2F0aW9uL2pzb24nICIkQCI7IH0KbDlfY2FkZHlfYWRtaW4oKSB7IGFkbWluX2N1cmwgLWZzUyAtbSA1IC1vIC9kZXYvbnVsbCAiJGFkbWluL2NvbmZpZy8iIHx8IGZhaWwgIkNhZGR5J3MgYWRtaW4gQVBJIGRvZXMgbm90IGFuc3dlciBhdCAkMTsgdHJhZmZpYyB3YXMgbm90IG1vdmVkIjsgfQpsOV9yb3V0aW5nX2ZhY3RzKCkgewogIGlmIFsgLWUgIiQxIiBdOyB0aGVuIHJvdXRpbmc9Z3JlZW47IGVsc2Ugcm91dGluZz1ibHVlOyBmaQogIHVwc3RyZWFtPSQoYWRtaW5fY3VybCAtZnNTIC1tIDUgIiRhZG1pbi9pZC8kMiRyb3V0aW5nJDMvdXBzdHJlYW1zIiAyPi9kZXYvbnVsbCB8IHRyIC1kICcgXG4nKSB8fCB1cHN0cmVhbT11bnJlYWNoYWJsZQogIGlmIGFkbWluX2N1cmwgLWZzUyAtbSA1IC1vIC9kZXYvbnVsbCAiJGFkbWluL2lkLyQ0IiAyPi9kZXYvbnVsbDsgdGhlbiBjb25maWc9Y3VycmVudDsgZWxpZiBhZG1pbl9jdXJsIC1mc1MgLW0gNSAtbyAvZGV2L251bGwgIiRhZG1pbi9jb25maWcvIiAyPi9kZXYvbnVsbDsgdGhlbiBjb25maWc9c3RhbGU7IGVsc2UgY29uZmlnPXVucmVhY2hhYmxlOyBmaQp9Cmw5X2NhZGR5X3NlcnZlcl9wcmVzZW50KCkgewogIGNhc2UgIiQoYWRtaW5fY3VybCAtZnNTIC1tIDUgIiRhZG1pbi9jb25maWcvYXBwcy9odHRwL3NlcnZlcnMvJDEiIDI+L2Rldi9udWxsKSIgaW4KICAgICJ7IioiJDMiKikgY2FkZHlfc2VydmVyX25hbWU9JDE7IGNhZGR5X3NlcnZlcj15ZXMgOzsKICAgICopIGNhZGR5X3NlcnZlcl9uYW1lPSQyCiAgICAgICBjYXNlICIkKGFkbWluX2N1cmwgLWZzUyAtbSA1ICIkYWRtaW4vY29uZmlnL2FwcHMvaHR0cC9zZXJ2ZXJzLyQyIiAyPi9kZXYvbnVsbCkiIGluICJ7IioiJDMiKikgY2FkZHlfc2VydmVyPXllcyA7OyAieyIqKSBjYWRkeV9zZXJ2ZXI9Zm9yZWlnbiA7OyAqKSBjYWRkeV9zZXJ2ZXI9bm8gOzsgZXNhYyA7OwogIGVzYWMKfQpsOV9sb2FkX3NlcnZlcigpIHsKICBzZXJ2ZXJzPSQoYWRtaW5fY3VybCAtZnNTIC1tIDUgIiRhZG1pbi9jb25maWcvYXBwcy9odHRwL3NlcnZlcnMiIDI+L2Rldi9udWxsIHx8IHRydWUpCiAgY2FzZSAiJHNlcnZlcnMiIGluCiAgICAieyIqKSA7OwogICAgKikgYXBwcz0kKGFkbWluX2N1cmwgLWZzUyAtbSA1ICIkYWRtaW4vY29uZmlnL2FwcHMiIDI+L2Rldi9udWxsIHx8IHRydWUpCiAgICAgICBjYXNlICIkYXBwcyIgaW4gInsiKikgYXBpIC1mIC1YIFBPU1QgLWQgJ3sic2VydmVycyI6e319JyAiJGFkbWluL2NvbmZpZy9hcHBzL2h0dHAiID4mMiA7OyAqKSBhcGkgLWYgLVggUE9TVCAtZCAneyJodHRwIjp7InNlcnZlcnMiOnt9fX0nICIkYWRtaW4vY29uZmlnL2FwcHMiID4mMiA7OyBlc2FjIHx8IGZhaWwgImNhbm5vdCBjcmVhdGUgQ2FkZHkncyBodHRwIGFwcCIgOzsKICBlc2FjCiAgbDlfY2FkZHlfc2VydmVyX3ByZXNlbnQgIiQxIiAiJDIiICIkMyIKICBbICIkY2FkZHlfc2VydmVyIiAhPSBmb3JlaWduIF0gfHwgZmFpbCAiJDYiCiAgc2F5ICJsb2FkaW5nIENhZGR5IHNlcnZlciAkY2FkZHlfc2VydmVyX25hbWUgb24gJDQiCiAgYXBpIC1mIC1YIFBPU1QgLWQgIiQ1IiAiJGFkbWluL2NvbmZpZy9hcHBzL2h0dHAvc2VydmVycy8kY2FkZHlfc2VydmVyX25hbWUiID4mMiB8fCBmYWlsICJDYWRkeSByZWZ1c2VkIHRoZSBzZXJ2ZXIgY29uZmlnIgp9Cmw5X3JlbW92ZV9jYW5hcnlfbG9nZ2VyKCkgeyBjYXNlICIkKGFkbWluX2N1cmwgLWZzUyAtbSA1ICIkYWRtaW4vY29uZmlnL2xvZ2dpbmcvbG9ncy8kMSIgMj4vZGV2L251bGwgfHwgdHJ1ZSkiIGluICJ7IiopIGFkbWluX2N1cmwgLWZzUyAtbSAxMCAtWCBERUxFVEUgIiRhZG1pbi9jb25maWcvbG9nZ2luZy9sb2dzLyQxIiA+L2Rldi9udWxsIHx8IGZhaWwgIkNhZGR5IHJlZnVzZWQgdG8gcmVtb3ZlIHRoZSBjYW5hcnkncyBhY2Nlc3MgbG9nIiA7OyBlc2FjOyB9Cmw5X2NhbmFyeV9sb2dfY3VycmVudCgpIHsgY2FuYXJ5X2xvZz0kKGFkbWluX2N1cmwgLWZzUyAtbSA1ICIkYWRtaW4vY29uZmlnL2xvZ2dpbmcvbG9ncy8kMi93cml0ZXIvZmlsZW5hbWUiIDI+L2Rldi9udWxsIHwgdHIgLWQgJyJcbicgfHwgdHJ1ZSk7IGNhc2UgIiRjYW5hcnlfbG9nIiBpbiAiJDEiL2FjY2Vzcy0qLmxvZykgWyAtZiAiJGNhbmFyeV9sb2ciIF0gOzsgKikgcmV0dXJuIDEgOzsgZXNhYzsgfQpsOV9sb2FkX2NhbmFyeV9sb2dnZXIoKSB7CiAgeyBta2RpciAtcCAiJDEiICYmIGNobW9kIDE3MzMgIiQxIjsgfSB8fCBmYWlsICJjYW5ub3QgY3JlYXRlICQxIHdpdGggbW9kZSAxNzMzIgogIGlmICEgbDlfY2FuYXJ5X2xvZ19jdXJyZW50ICIkMSIgIiQyIjsgdGhlbgogICAgY2FuYXJ5X2lkPSQob2QgLUFuIC1OOCAtdHgxIC9kZXYvdXJhbmRvbSB8IHRyIC1kICcgXG4nKQogICAgWyAkeyNjYW5hcnlfaWR9IC1lcSAxNiBdIHx8IGZhaWwgImNhbm5vdCByZWFkIDggcmFuZG9tIGJ5dGVzIGZyb20gL2Rldi91cmFuZG9tIGZvciB0aGUgY2FuYXJ5IGFjY2VzcyBsb2cncyBuYW1lIgogICAgY2FuYXJ5X2xvZz0iJDEiL2FjY2Vzcy0kKGRhdGUgLXUgKyVZJW0lZFQlSCVNJVNaKS0kY2FuYXJ5X2lkLmxvZwogIGZpCiAgbG9ncz0kKGFkbWluX2N1cmwgLWZzUyAtbSA1ICIkYWRtaW4vY29uZmlnL2xvZ2dpbmcvbG9ncyIgMj4vZGV2L251bGwgfHwgdHJ1ZSkKICBjYXNlICIkbG9ncyIgaW4KICAgICJ7IiopIDs7CiAgICAqKSBsb2dnaW5nPSQoYWRtaW5fY3VybCAtZnNTIC1tIDUgIiRhZG1pbi9jb25maWcvbG9nZ2luZyIgMj4vZGV2L251bGwgfHwgdHJ1ZSkKICAgICAgIGNhc2UgIiRsb2dnaW5nIiBpbiAieyIqKSBhcGkgLWYgLVggUE9TVCAtZCAne30nICIkYWRtaW4vY29uZmlnL2xvZ2dpbmcvbG9ncyIgPiYyIDs7ICopIGFwaSAtZiAtWCBQT1NUIC1kICd7ImxvZ3MiOnt9fScgIiRhZG1pbi9jb25maWcvbG9nZ2luZyIgPiYyIDs7IGVzYWMgfHwgZmFpbCAiY2Fubm90IGNyZWF0ZSBDYWRkeSdzIGxvZ2dpbmcgY29uZmlnIiA7OwogIGVzYWMKICBhcGkgLWYgLVggUE9TVCAtZCAiJChwcmludGYgIiQzIiAiJGNhbmFyeV9sb2ciKSIgIiRhZG1pbi9jb25maWcvbG9nZ2luZy9sb2dzLyQyIiA+JjIgfHwgZmFpbCAiQ2FkZHkgcmVmdXNlZCB0aGUgY2FuYXJ5IGFjY2VzcyBsb2cgJGNhbmFyeV9sb2cgKG1heSBDYWRkeSdzIHVzZXIgd3JpdGUgJDE/KSIKICBkZWZhdWx0X2xvZz0kKGFkbWluX2N1cmwgLWZzUyAtbSA1ICIkYWRtaW4vY29uZmlnL2xvZ2dpbmcvbG9ncy9kZWZhdWx0IiAyPi9kZXYvbnVsbCB8fCB0cnVlKQogIGNhc2UgIiRkZWZhdWx0X2xvZyIgaW4gInsiKikgOzsgKikgYXBpIC1mIC1YIFBPU1QgLWQgIiQ0IiAiJGFkbWluL2NvbmZpZy9sb2dnaW5nL2xvZ3MvZGVmYXVsdCIgPiYyIHx8IHRydWUgOzsgZXNhYwp9Cmw5X2pvdXJuYWxfb3BlbigpIHsKICBsOV9yZWNvcmQ9JDE7IGw5X2RlcGxveV9sb2c9JDM7IGw5X2FjdGl2ZT0kNDsgbDlfcHJldmlvdXM9JDUKICBlbnZfZnA9JChjdXQgLWMxLTE2ICIkNiIgMj4vZGV2L251bGwgfHwgdHJ1ZSkKICBjYXNlICIkZW52X2ZwIiBpbiAiIiB8ICpbITAtOWEtZl0qKSBlbnZfZnA9dW5rbm93biA7OyBlc2FjCiAgc2V0dGxlZD1ubwogIGlmIGdyZXAgLXFGICIkMiIgIiRsOV9hY3RpdmUiIDI+L2Rldi9udWxsOyB0aGVuIGFscmVhZHlfbGl2ZT15ZXM7IGVsc2UgYWxyZWFkeV9saXZlPW5vOyBmaQogIGlmIFsgIiRhbHJlYWR5X2xpdmUiID0geWVzIF07IHRoZW4KICAgIHJlbGVhc2U9JChzZWQgLW4gJ3MvLioicmVsZWFzZSI6IlwoW2Etel0qXCkiLiovXDEvcCcgIiRsOV9hY3RpdmUiKQogICAgaWYgZ3JlcCAtcUYgJyJzdGF0dXMiOiJsaXZlIicgIiRsOV9hY3RpdmUiOyB0aGVuIHNldHRsZWQ9eWVzOyBmaQogIGZpCn0KcmVjb3JkX2FzKCkgeyBwcmludGYgJyVzXG4nICIkbDlfcmVjb3JkIiB8IHNlZCAtZSAicy9AU1RBVFVTQC8kMS8iIC1lICJzL0BSRUxFQVNFQC8kcmVsZWFzZS8iIC1lICJzL0BFTlZALyRlbnZfZnAvIiAtZSAicy9AVElNRUAvJHsyOi0kKGRhdGUgLXUgKyVZLSVtLSVkVCVIOiVNOiVTWil9LyI7IH0Kam91cm5hbCgpIHsgcmVjb3JkX2FzICIkQCIgPj4iJGw5X2RlcGxveV9sb2ciIHx8IGZhaWwgImNhbm5vdCBhcHBlbmQgdG8gJGw5X2RlcGxveV9sb2ciOyB9Cm1hcmtfYWN0aXZlKCkgeyByZWNvcmRfYXMgIiRAIiA+IiRsOV9hY3RpdmUudG1wIiB8fCBmYWlsICJjYW5ub3Qgd3JpdGUgJGw5X2FjdGl2ZS50bXAiOyBpbnN0YWxsX2FjdGl2ZTsgfQppbnN0YWxsX2FjdGl2ZSgpIHsgbXYgLWYgIiRsOV9hY3RpdmUudG1wIiAiJGw5X2FjdGl2ZSIgfHwgZmFpbCAiY2Fubm90IHJlcGxhY2UgJGw5X2FjdGl2ZSI7IH0KbDlfam91cm5hbF9zd2l0Y2hpbmcoKSB7CiAgWyAiJGFscmVhZHlfbGl2ZSIgPSBubyBdIHx8IHJldHVybiAwCiAgaWYgWyAtZSAiJDEiIF07IHRoZW4gcm91dGVkPWdyZWVuOyBlbHNlIHJvdXRlZD1ibHVlOyBmaQogIGlmIGdyZXAgLXFGICJcInNsb3RcIjpcIiRyb3V0ZWRcIiIgIiRsOV9hY3RpdmUiIDI+L2Rldi9udWxsOyB0aGVuIGNwIC1mICIkbDlfYWN0aXZlIiAiJGw5X3ByZXZpb3VzIiB8fCBmYWlsICJjYW5ub3Qga2VlcCAkbDlfcHJldmlvdXMiOyBlbHNlIHJtIC1mICIkbDlfcHJldmlvdXMiIHx8IGZhaWwgImNhbm5vdCByZW1vdmUgJGw5X3ByZXZpb3VzIjsgZmkKICBqb3VybmFsIHN3aXRjaGluZwogIG1hcmtfYWN0aXZlIHN3aXRjaGluZwp9Cmw5X2pvdXJuYWxfbGl2ZSgpIHsKICBbICIkc2V0dGxlZCIgPSBubyBdIHx8IHJldHVybiAwCiAgam91cm5hbCBsaXZlICIkMSIKICBtYXJrX2FjdGl2ZSBsaXZlICIkMSIKfQpsOV9qb3VybmFsX3N3aXRjaGVkX2JhY2soKSB7CiAgam91cm5hbCBzd2l0Y2hlZC1iYWNrCiAgaWYgWyAtZiAiJGw5X3ByZXZpb3VzIiBdOyB0aGVuIGNwIC1mICIkbDlfcHJldmlvdXMiICIkbDlfYWN0aXZlLnRtcCIgfHwgZmFpbCAiY2Fubm90IGNvcHkgJGw5X3ByZXZpb3VzIjsgaW5zdGFsbF9hY3RpdmU7IGVsc2UgbWFya19hY3RpdmUgc3dpdGNoZWQtYmFjazsgZmkKfQo=' | base64 -d >'/opt/l9/bin/l9-steps-01f854f04413.sh'.$$ && chmod 600 '/opt/l9/bin/l9-steps-01f854f04413.sh'.$$ && mv -f '/opt/l9/bin/l9-steps-01f854f04413.sh'.$$ '/opt/l9/bin/l9-steps-01f854f04413.sh'; } || { printf '%s failed: %s\n' "$L9_STEP" 'l9-deploy'\''s step library could not be installed at /opt/l9/bin/l9-steps-01f854f04413.sh; nothing was changed' >&2; exit 1; }
+. '/opt/l9/bin/l9-steps-01f854f04413.sh'
+notify() { l9_notify '/opt/l9/shared/notify-targets' '/opt/l9/bin/l9-notify' "$1" "${2:-}" "${3:-}" 'l9-deploy/production' 'l9' 'v1.2.0-l9' 'v1.1.0-l9' 'ops@example.com' '"stack":"l9-deploy/production","service":"l9","tag":"v1.2.0-l9","previousTag":"v1.1.0-l9","actor":"ops@example.com"'; }
 admin='http://127.0.0.1:2019'
-api() { curl -sS -m 10 -H 'Content-Type: application/json' "$@"; }
-curl -fsS -m 5 -o /dev/null "$admin/config/" || fail 'Caddy'\''s admin API does not answer at 127.0.0.1:2019; traffic was not moved'
-mkdir -p '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot create /opt/l9 and its state and releases directories'
-chmod 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases' || fail 'cannot set mode 750 on /opt/l9 and its state and releases directories'
-mkdir -p '/opt/l9/shared' || fail 'cannot create /opt/l9/shared'
-chmod 700 '/opt/l9/shared' || fail 'cannot set mode 700 on /opt/l9/shared'
-{ mkdir -p '/var/lib/l9-deploy' && chmod 755 '/var/lib/l9-deploy'; } || fail 'cannot create /var/lib/l9-deploy with mode 755'
-{ mkdir -p '/var/lib/l9-deploy/l9' && chmod 755 '/var/lib/l9-deploy/l9'; } || fail 'cannot create /var/lib/l9-deploy/l9 with mode 755'
-{ mkdir -p '/var/lib/l9-deploy/l9/caddy' && chmod 755 '/var/lib/l9-deploy/l9/caddy'; } || fail 'cannot create /var/lib/l9-deploy/l9/caddy with mode 755'
-command -v flock >/dev/null 2>&1 || fail "'flock' (util-linux) is not installed on the host: release steps need it to run one at a time"
-exec 9>>'/opt/l9/state/switch.lock' || fail 'cannot open /opt/l9/state/switch.lock'
-if ! flock -n 9; then
-  say 'another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to 420s'
-  flock -w 420 9 || fail 'another release step of this service still ran after 420s; nothing was changed. Find it with  ps -ef | grep '\''sh -s'\''  and run pulumi up again once it ended'
-fi
+admin_curl() { curl "$@"; }
+l9_caddy_admin '127.0.0.1:2019'
+l9_dirs 750 '/opt/l9' '/opt/l9/state' '/opt/l9/releases'
+l9_dirs 700 '/opt/l9/shared'
+l9_dirs 755 '/var/lib/l9-deploy' '/var/lib/l9-deploy/l9' '/var/lib/l9-deploy/l9/caddy'
+l9_step_lock '/opt/l9/state/switch.lock' 420
 load_config() {
-  case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/logging/logs/l9-canary' 2>/dev/null || true)" in "{"*) curl -fsS -m 10 -X DELETE 'http://127.0.0.1:2019/config/logging/logs/l9-canary' >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac
-  servers=$(curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
-  case "$servers" in
-    "{"*) ;;
-    *) apps=$(curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)
-       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
-  esac
-case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9' 2>/dev/null)" in
-  "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server_name='l9'; caddy_server=yes ;;
-  *) caddy_server_name='l9-l9'
-     case "$(curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers/l9-l9' 2>/dev/null)" in "{"*'/var/lib/l9-deploy/l9/caddy/'*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
-esac
-[ "$caddy_server" != foreign ] || fail 'Caddy runs a server named l9-l9 that l9-deploy did not create (no routing marker of l9 in it): it is left as it is, and traffic was not moved. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy'\''s config if it is not needed'
-  say 'loading Caddy server '"$caddy_server_name"' on :443'
-  api -f -X POST -d '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-acd419a603fc"}]}' "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"
+  l9_remove_canary_logger 'l9-canary'
+  l9_load_server 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/' ':443' '{"listen":[":443"],"routes":[{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-maintenance.on"]},"not":[{"path":["/health"]}]}],"handle":[{"handler":"headers","request":{"delete":["If-None-Match","If-Modified-Since","If-Match","If-Unmodified-Since","If-Range","Range"]},"response":{"set":{"Retry-After":["300"],"Cache-Control":["no-store"]}}},{"handler":"rewrite","method":"GET","uri":"/l9-maintenance.txt"},{"handler":"file_server","root":"/var/lib/l9-deploy/l9/caddy","status_code":503}],"terminal":true},{"match":[{"host":["api.example.com"],"file":{"root":"/","try_files":["/var/lib/l9-deploy/l9/caddy/l9-green.active"]}}],"handle":[{"handler":"reverse_proxy","@id":"l9-green-upstream","upstreams":[{"dial":"127.0.0.1:8002"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true},{"match":[{"host":["api.example.com"]}],"handle":[{"handler":"reverse_proxy","@id":"l9-blue-upstream","upstreams":[{"dial":"127.0.0.1:8001"}],"load_balancing":{"try_duration":"5s","try_interval":"100ms"}}],"terminal":true,"@id":"l9-config-acd419a603fc"}]}' 'Caddy runs a server named l9-l9 that l9-deploy did not create (no routing marker of l9 in it): it is left as it is, and traffic was not moved. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy'\''s config if it is not needed'
 }
-curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null || load_config
-container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat '/opt/l9/state/attempt-started' 2>/dev/null || echo 0)" ]; }
-if container_is_new 'l9-green'; then release=yes; else release=no; fi
-l9_record='{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","status":"@STATUS@","release":"@RELEASE@","envFingerprint":"@ENV@","actor":"ops@example.com","time":"@TIME@"}'
-env_fp=$(cut -c1-16 '/opt/l9/shared/.env.sha256' 2>/dev/null || true)
-case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac
-record_as() { printf '%s\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }
-journal() { record_as "$@" >>'/opt/l9/deploys.jsonl' || fail 'cannot append to /opt/l9/deploys.jsonl'; }
-mark_active() { record_as "$@" >'/opt/l9/state/active.json.tmp' || fail 'cannot write /opt/l9/state/active.json.tmp'; install_active; }
-install_active() { mv -f '/opt/l9/state/active.json.tmp' '/opt/l9/state/active.json' || fail 'cannot replace /opt/l9/state/active.json'; }
-settled=no
-if grep -qF '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green",' '/opt/l9/state/active.json' 2>/dev/null; then already_live=yes; else already_live=no; fi
-if [ "$already_live" = yes ]; then
-  release=$(sed -n 's/.*"release":"\([a-z]*\)".*/\1/p' '/opt/l9/state/active.json')
-  if grep -qF '"status":"live"' '/opt/l9/state/active.json'; then settled=yes; fi
-fi
-if [ "$already_live" = no ]; then
-  if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routed=green; else routed=blue; fi
-  if grep -qF "\"slot\":\"$routed\"" '/opt/l9/state/active.json' 2>/dev/null; then cp -f '/opt/l9/state/active.json' '/opt/l9/state/previous.json' || fail 'cannot keep /opt/l9/state/previous.json'; else rm -f '/opt/l9/state/previous.json' || fail 'cannot remove /opt/l9/state/previous.json'; fi
-  journal switching
-  mark_active switching
-fi
+admin_curl -fsS -m 5 -o /dev/null "$admin"'/id/l9-config-acd419a603fc' 2>/dev/null || load_config
+if l9_container_is_new 'l9-green' '/opt/l9/state/attempt-started'; then release=yes; else release=no; fi
+l9_journal_open '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green","status":"@STATUS@","release":"@RELEASE@","envFingerprint":"@ENV@","actor":"ops@example.com","time":"@TIME@"}' '{"id":"0123456789ab","tag":"v1.2.0-l9","commit":"0123456789abcdef0123456789abcdef01234567","imageId":"sha256:abababababababababababababababababababababababababababababababab","slot":"green",' '/opt/l9/deploys.jsonl' '/opt/l9/state/active.json' '/opt/l9/state/previous.json' '/opt/l9/shared/.env.sha256'
+l9_journal_switching '/var/lib/l9-deploy/l9/caddy/l9-green.active'
 { tmp='/var/lib/l9-deploy/l9/caddy/l9-green.active'.$$ && date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" '/var/lib/l9-deploy/l9/caddy/l9-green.active'; } || fail 'cannot write /var/lib/l9-deploy/l9/caddy/l9-green.active'
-if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
-upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
-if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
-if [ "$upstream" != '[{"dial":"127.0.0.1:8002"}]' ]; then say 'Caddy'\''s green upstream is'" $upstream, "'not 127.0.0.1:8002: restoring the config'; load_config; if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi; upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable; if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi; fi
+l9_routing_facts '/var/lib/l9-deploy/l9/caddy/l9-green.active' 'l9-' '-upstream' 'l9-config-acd419a603fc'
+if [ "$upstream" != '[{"dial":"127.0.0.1:8002"}]' ]; then say 'Caddy'\''s green upstream is'" $upstream, "'not 127.0.0.1:8002: restoring the config'; load_config; l9_routing_facts '/var/lib/l9-deploy/l9/caddy/l9-green.active' 'l9-' '-upstream' 'l9-config-acd419a603fc'; fi
 [ "$routing" = 'green' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8002"}]' ] && [ "$config" = current ] || fail 'Caddy does not route to green (127.0.0.1:8002) after the switch:'" routing $routing, upstream $upstream, config $config"
 say 'Caddy now routes to green (127.0.0.1:8002)'
 time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-check_health() {
-  out=$(curl -sS -m 5 -w '\n%{http_code}' 'http://127.0.0.1:8002/health?deep=1' 2>&1) || out="$out"
-  code=$(printf '%s' "$out" | tail -n 1); body=$(printf '%s' "$out" | sed '$d')
-  status_field=$(printf '%s' "$body" | tr -d '\n' | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr -d '\000-\010\013-\037\177')
-  if [ "$code" = 200 ] && { [ -z "$status_field" ] || [ "$status_field" = healthy ]; }; then return 0; fi
-  check_failed='check '\''health endpoint'\'': GET /health?deep=1 answered '"$code${status_field:+ (status \"$status_field\")}"
-  return 1
-}
-check_smoke() {
-  code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X 'GET' 'http://127.0.0.1:8002/api/smoke' 2>/dev/null || true)
-  [ "$code" = 200 ] || { check_failed='check '\''smoke GET /api/smoke'\'': expected 200, got '"$code"; return 1; }
-  return 0
-}
+check_health() { l9_check_health 'http://127.0.0.1:8002/health?deep=1' '/health?deep=1'; }
+check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200; }
 switch_back() {
-  log_tail=$(docker logs --tail 30 'l9-green' 2>&1 | tr -d '\000-\010\013-\037\177' || true)
+  l9_log_tail 'l9-green' 30
   if [ "$release" != yes ] || [ "$settled" = yes ]; then journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; green is not a new release (a rollback or a heal), so traffic stays on it'; fi
   [ "$(docker inspect -f '{{.State.Running}}' 'l9-blue' 2>/dev/null)" = true ] || { journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue is not running, so traffic stays on green'; }
   curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:8001/health?deep=1' || { journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; the standby l9-blue does not answer its health endpoint either, so traffic stays on green'; }
   say 'switching traffic back to blue (l9-blue, v1.1.0-l9)'
 rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'
-  if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
-  upstream=$(curl -fsS -m 5 'http://127.0.0.1:2019/id/l9-'"$routing"'-upstream/upstreams' 2>/dev/null | tr -d ' \n') || upstream=unreachable
-  if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then config=current; elif curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/config/' 2>/dev/null; then config=stale; else config=unreachable; fi
+  l9_routing_facts '/var/lib/l9-deploy/l9/caddy/l9-green.active' 'l9-' '-upstream' 'l9-config-acd419a603fc'
   [ "$routing" = 'blue' ] && [ "$upstream" = '[{"dial":"127.0.0.1:8001"}]' ] || fail 'switch-back to blue could not be verified:'" routing $routing, upstream $upstream"
-  journal switched-back
-  if [ -f '/opt/l9/state/previous.json' ]; then cp -f '/opt/l9/state/previous.json' '/opt/l9/state/active.json.tmp' || fail 'cannot copy /opt/l9/state/previous.json'; install_active; else mark_active switched-back; fi
+  l9_journal_switched_back
   notify rollback 'automatic switch-back to v1.1.0-l9: '"$check_failed" "$log_tail"
-  printf '%s
-' "$log_tail" | sed 's/^/  | /' >&2
+  printf '%s\n' "$log_tail" | sed 's/^/  | /' >&2
   fail 'post-switch watch: '"$check_failed ($w_fails times in a row)"'; traffic was switched back to blue (v1.1.0-l9)'
 }
 say 'watching green for 60s (health and smoke every second; 3 failures in a row switch back)'
@@ -109,17 +48,9 @@ while [ "$(date +%s)" -lt "$w_end" ]; do
   sleep 1
 done
 say 'watch: green passed 60s of checks'" ($w_fails failed at the end, below 3)"
-if [ "$settled" = no ]; then
-  journal live "$time"
-  mark_active live "$time"
-fi
+l9_journal_live "$time"
 if docker inspect 'l9-blue' >/dev/null 2>&1; then say 'draining l9-blue (SIGTERM, 30s grace)'; docker stop -t 30 'l9-blue' >/dev/null || say 'could not stop l9-blue'; fi
-in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
-docker image ls --filter 'label=l9.service=l9' --format '{{.CreatedAt}}\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++' | tail -n +4 | while read -r img; do
-  full=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || continue
-  case "$in_use" in *"$full"*) continue;; esac
-  say "pruning image $img"; docker image rm -f "$img" >/dev/null 2>&1 || true
-done
+l9_prune_images 'label=l9.service=l9' 3
 if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi
 rm -f '/opt/l9/state/attempt-started'
 echo "$time"

@@ -1,0 +1,119 @@
+import * as crypto from "crypto";
+import { CONTAINER_IS_NEW_FUNCTION } from "./attempt";
+import {
+    CADDY_ADMIN_FUNCTIONS,
+    CADDY_SERVER_PRESENT_FUNCTION,
+    CANARY_LOG_FUNCTIONS,
+    LOAD_SERVER_FUNCTION,
+    REMOVE_CANARY_LOGGER_FUNCTION,
+    ROUTING_FACTS_FUNCTION,
+} from "./caddy";
+import { ENDPOINT_CHECK_FUNCTIONS } from "./endpoint-checks";
+import { PRUNE_IMAGES_FUNCTION } from "./image-prune";
+import { JOURNAL_FUNCTIONS } from "./journal";
+import { hostLayout } from "./layout";
+import { NOTIFY_FUNCTION } from "./notify";
+import { DIRS_FUNCTION } from "./service-footprint";
+import { lines, script, sh, ShellText, stripControlChars } from "./shell";
+import { STEP_LOCK_FUNCTION } from "./step-lock";
+
+/**
+ * The shell the release steps (gate, hooks, canary, switch) share, installed once on the host
+ * and sourced by each step, so that a step's script holds only what is its own. The library is static text: every value comes in as an argument, quoted by
+ * the step's renderer, so one library serves every config. Its file name carries its digest: a
+ * step sources exactly the version it was rendered with, and a new version changes the steps'
+ * scripts, which re-runs them as any change of a step's script does.
+ *
+ * Why a sourced library rather than a binary: the steps' judgements are a few lines of shell
+ * around docker, curl and flock, which the host has; a binary would have to be built for the
+ * host's architecture and copied there on every change. The library is reviewed as one golden
+ * file (step-library.sh), and each step's golden shows only its own lines and the calls.
+ */
+
+/** `fail MESSAGE` (exit 1, naming the step) and `say MESSAGE` (progress on stderr), from `$L9_STEP`. */
+const FAIL_AND_SAY = lines(sh`fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`, sh`say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`);
+
+/**
+ * `l9_log_tail CONTAINER LINES`: sets `$log_tail` to the container's last lines, control
+ * characters dropped (they go to the terminal and to webhooks).
+ */
+const LOG_TAIL_FUNCTION = sh`l9_log_tail() { log_tail=$(docker logs --tail "$2" "$1" 2>&1 | ${stripControlChars()} || true); }`;
+
+/** Sets `$log_tail` to the last `count` lines of a container's log (LOG_TAIL_FUNCTION). */
+export function renderLogTailLine(containerName: string | ShellText, count: number): ShellText {
+    return sh`l9_log_tail ${containerName} ${count}`;
+}
+
+/**
+ * `l9_hook_fail HOOK MESSAGE OUTPUT_FILE LINES`: a release hook failed: quotes the last LINES of
+ * its output (control characters dropped), notifies and stops the step naming the hook.
+ */
+const HOOK_FAIL_FUNCTION = lines(
+    sh`l9_hook_fail() {`,
+    sh`  out_tail=$(tail -n "$4" "$3" 2>/dev/null | ${stripControlChars()} || true)`,
+    sh`  printf '%s\\n' "$out_tail" | sed 's/^/  | /' >&2`,
+    sh`  notify failure "hook '$1': $2" "$out_tail"`,
+    sh`  fail "hook '$1' $2; traffic was not moved. Last lines above."`,
+    sh`}`,
+);
+
+/** The library's text (golden: step-library.sh). */
+export function renderStepLibrary(): string {
+    return script(
+        sh`# l9-deploy's release-step library (host-scripts/step-library.ts), sourced by the gate,`,
+        sh`# hooks, canary and switch of the service. Installed by l9-deploy: edits are overwritten.`,
+        FAIL_AND_SAY,
+        DIRS_FUNCTION,
+        STEP_LOCK_FUNCTION,
+        NOTIFY_FUNCTION,
+        LOG_TAIL_FUNCTION,
+        ENDPOINT_CHECK_FUNCTIONS,
+        HOOK_FAIL_FUNCTION,
+        CONTAINER_IS_NEW_FUNCTION,
+        PRUNE_IMAGES_FUNCTION,
+        CADDY_ADMIN_FUNCTIONS,
+        ROUTING_FACTS_FUNCTION,
+        CADDY_SERVER_PRESENT_FUNCTION,
+        LOAD_SERVER_FUNCTION,
+        REMOVE_CANARY_LOGGER_FUNCTION,
+        CANARY_LOG_FUNCTIONS,
+        JOURNAL_FUNCTIONS,
+    );
+}
+
+/** The library's version: the first 12 hex digits of its text's SHA-256. */
+export function stepLibraryVersion(): string {
+    return crypto.createHash("sha256").update(renderStepLibrary()).digest("hex").slice(0, 12);
+}
+
+/** Where this version of the library lives on the host (the layout's bin directory). */
+export function stepLibraryPath(appDir: string): string {
+    return `${hostLayout(appDir).binDir}/l9-steps-${stepLibraryVersion()}.sh`;
+}
+
+/**
+ * The start of every release step: strict mode, `$L9_STEP`, and the library sourced. The step
+ * carries its library: when the host lacks this exact version (missing, or edited: its
+ * SHA-256 differs), the step installs it (written aside, then renamed) and removes the other
+ * versions. So no update, however it was interrupted, and no hand edit can leave a step
+ * without the library it was rendered with, and nothing else runs on the host to install it.
+ */
+export function renderStepPrologue(appDir: string, step: string): ShellText {
+    const l = hostLayout(appDir);
+    const library = stepLibraryPath(appDir);
+    const text = renderStepLibrary();
+    const sha256 = crypto.createHash("sha256").update(text).digest("hex");
+    const cannot = `l9-deploy's step library could not be installed at ${library}; nothing was changed`;
+    const stop = sh`{ printf '%s failed: %s\\n' "$L9_STEP" ${cannot} >&2; exit 1; }`;
+    const current = sh`printf '%s  %s\\n' ${sha256} ${library} | sha256sum -c --status 2>/dev/null`;
+    const write = sh`printf '%s' ${Buffer.from(text).toString("base64")} | base64 -d >${library}.$$ && chmod 600 ${library}.$$`;
+    return lines(
+        sh`set -eu`,
+        // Nothing l9-deploy creates on the host is readable by other users unless made so.
+        sh`umask 027`,
+        sh`L9_STEP=${step}`,
+        // Other versions go first: one library per service on the host.
+        sh`${current} || { mkdir -p ${l.binDir} && rm -f ${l.binDir}/l9-steps-*.sh && ${write} && mv -f ${library}.$$ ${library}; } || ${stop}`,
+        sh`. ${library}`,
+    );
+}
