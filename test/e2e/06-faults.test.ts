@@ -150,17 +150,17 @@ describe("e2e: faults during updates", function () {
 
     it("a failure after the switch (the drift job cannot be installed): the stack has recorded the switch, so the next release goes into the other slot, never the serving one", async () => {
         // Serving v0.2.0, v0.4.0 the warm standby (the tests above). The switch to the standby
-        // goes through; installing the drift job, after it, fails (a file where its script's
-        // directory goes) and the update fails. The stack's deploy state resolves with the switch,
-        // not with the update: it is recorded all the same.
-        const bin = `${s.appDir}/bin`;
+        // goes through; installing the drift job, after it, fails (a file where its log's
+        // directory goes: nothing else uses it) and the update fails. The stack's deploy state
+        // resolves with the switch, not with the update: it is recorded all the same.
+        const logs = `${s.appDir}/logs`;
         await s.set({ releaseTag: "v0.4.0-l9" });
-        sh(`mv '${bin}' '${bin}.keep' && touch '${bin}'`);
+        sh(`mv '${logs}' '${logs}.keep' && touch '${logs}'`);
         let failed: Awaited<ReturnType<L9TestStack["up"]>>;
         try {
             failed = await s.up();
         } finally {
-            sh(`rm -f '${bin}' && mv '${bin}.keep' '${bin}'`);
+            sh(`rm -f '${logs}' && mv '${logs}.keep' '${logs}'`);
         }
         expect(failed.ok).to.equal(false);
         expect(failed.error).to.contain("drift-install");
