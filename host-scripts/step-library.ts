@@ -94,9 +94,11 @@ export function stepLibraryPath(appDir: string): string {
 /**
  * The start of every release step: strict mode, `$L9_STEP`, and the library sourced. The step
  * carries its library: when the host lacks this exact version (missing, or edited: its
- * SHA-256 differs), the step installs it (written aside, then renamed) and removes the other
- * versions. So no update, however it was interrupted, and no hand edit can leave a step
- * without the library it was rendered with, and nothing else runs on the host to install it.
+ * SHA-256 differs), the step installs it (written aside, then renamed) and then removes the
+ * other versions, never its own: two steps installing at once each rename a whole file into
+ * place, and neither removes what the other sources. So no update, however it was interrupted,
+ * and no hand edit can leave a step without the library it was rendered with, and nothing else
+ * runs on the host to install it. The check reads `sha256sum`'s output (no GNU-only option).
  */
 export function renderStepPrologue(appDir: string, step: string): ShellText {
     const l = hostLayout(appDir);
@@ -104,16 +106,17 @@ export function renderStepPrologue(appDir: string, step: string): ShellText {
     const text = renderStepLibrary();
     const sha256 = crypto.createHash("sha256").update(text).digest("hex");
     const cannot = `l9-deploy's step library could not be installed at ${library}; nothing was changed`;
-    const stop = sh`{ printf '%s failed: %s\\n' "$L9_STEP" ${cannot} >&2; exit 1; }`;
-    const current = sh`printf '%s  %s\\n' ${sha256} ${library} | sha256sum -c --status 2>/dev/null`;
+    const stop = sh`{ rm -f ${library}.$$; printf '%s failed: %s\\n' "$L9_STEP" ${cannot} >&2; exit 1; }`;
+    const current = sh`[ "$(sha256sum ${library} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ]`;
     const write = sh`printf '%s' ${Buffer.from(text).toString("base64")} | base64 -d >${library}.$$ && chmod 600 ${library}.$$`;
+    const warn = sh`printf 'warning: cannot remove %s\\n' "$old" >&2`;
+    const others = sh`for old in ${l.binDir}/l9-steps-*.sh; do [ "$old" = ${library} ] || rm -f "$old" || ${warn}; done`;
     return lines(
         sh`set -eu`,
         // Nothing l9-deploy creates on the host is readable by other users unless made so.
         sh`umask 027`,
         sh`L9_STEP=${step}`,
-        // Other versions go first: one library per service on the host.
-        sh`${current} || { mkdir -p ${l.binDir} && rm -f ${l.binDir}/l9-steps-*.sh && ${write} && mv -f ${library}.$$ ${library}; } || ${stop}`,
+        sh`${current} || { mkdir -p ${l.binDir} && ${write} && mv -f ${library}.$$ ${library} && ${others}; } || ${stop}`,
         sh`. ${library}`,
     );
 }

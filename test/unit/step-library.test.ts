@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -49,6 +49,20 @@ describe("unit: the release steps' library", () => {
         expect(fs.readFileSync(file, "utf8")).to.equal(renderStepLibrary());
     });
 
+    it("is never removed under a step that installs it at the same time as another (one rename each, others only removed after)", async () => {
+        const runOne = () =>
+            new Promise<number>((resolve) => {
+                const child = spawn("sh", ["-c", step()], { stdio: "ignore" });
+                child.on("exit", (code) => resolve(code ?? -1));
+            });
+        for (let round = 0; round < 15; round++) {
+            fs.rmSync(path.dirname(stepLibraryPath(appDir)), { recursive: true, force: true });
+            const codes = await Promise.all([runOne(), runOne(), runOne(), runOne()]);
+            expect(codes, `round ${round}`).to.deep.equal([0, 0, 0, 0]);
+        }
+        expect(fs.readdirSync(path.dirname(stepLibraryPath(appDir)))).to.deep.equal([path.basename(stepLibraryPath(appDir))]);
+    });
+
     it("stops the step, naming the library, when it cannot be installed", () => {
         // appDir's bin is a file: nothing can be written there.
         fs.writeFileSync(path.dirname(stepLibraryPath(appDir)), "");
@@ -56,6 +70,12 @@ describe("unit: the release steps' library", () => {
         expect(r.status).to.equal(1);
         expect(r.stderr).to.contain(`step t failed: l9-deploy's step library could not be installed at ${stepLibraryPath(appDir)}; nothing was changed`);
         expect(r.stderr).to.not.contain("the library is loaded");
+        // A write that failed half-way leaves no temporary file behind.
+        fs.rmSync(path.dirname(stepLibraryPath(appDir)));
+        fs.mkdirSync(path.dirname(stepLibraryPath(appDir)), { mode: 0o500 });
+        const ro = spawnSync("sh", ["-c", step()], { encoding: "utf8" });
+        if (process.getuid?.() !== 0) expect(ro.status).to.equal(1);
+        expect(fs.readdirSync(path.dirname(stepLibraryPath(appDir))).filter((f) => f.includes(".sh."))).to.deep.equal([]);
     });
 
     it("keeps every release step's rendered script within 60 lines (the golden configs)", () => {
