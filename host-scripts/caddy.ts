@@ -263,6 +263,11 @@ export function renderCaddyFactsLines(a: CaddyServerArgs): ShellText[] {
     return [sh`l9_routing_facts ${greenMarkerFile(a.markerDir, a.serviceName)} ${upstreamId.prefix} ${upstreamId.suffix} ${caddyConfigId(a)}`];
 }
 
+/** The routing facts in a script that does not source the step library: the admin API, the function, its call. */
+export function renderStandaloneCaddyFactsLines(caddyAdmin: string, a: CaddyServerArgs): ShellText {
+    return lines(renderAdminAccessLines(caddyAdmin), ROUTING_FACTS_FUNCTION, ...renderCaddyFactsLines(a));
+}
+
 /** Sets `variable` to the slot the routing marker sends traffic to (green while the marker exists). */
 export function renderRoutedSlotLine(greenMarker: string | ShellText, variable: "routing" | "routed"): ShellText {
     return sh`if [ -e ${greenMarker} ]; then ${raw(variable)}=green; else ${raw(variable)}=blue; fi`;
@@ -289,6 +294,11 @@ export const CADDY_SERVER_PRESENT_FUNCTION = lines(
 /** Which of the service's servers Caddy runs (CADDY_SERVER_PRESENT_FUNCTION). */
 export function renderCaddyServerPresentLine(serviceName: string): ShellText {
     return sh`l9_caddy_server_present ${legacyCaddyServerName(serviceName)} ${caddyServerName(serviceName)} ${`${caddyMarkerDir(serviceName)}/`}`;
+}
+
+/** Which of the service's servers Caddy runs, in a script that does not source the step library. */
+export function renderStandaloneServerPresentLines(caddyAdmin: string, serviceName: string): ShellText {
+    return lines(renderAdminAccessLines(caddyAdmin), CADDY_SERVER_PRESENT_FUNCTION, renderCaddyServerPresentLine(serviceName));
 }
 
 /** What to do about a Caddy server of the service's name that l9-deploy did not create. */

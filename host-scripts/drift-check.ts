@@ -1,5 +1,5 @@
 import { Color } from "../state/slot-machine";
-import { renderAdminAccessLines, renderCaddyFactsLines, ROUTING_FACTS_FUNCTION } from "./caddy";
+import { renderStandaloneCaddyFactsLines } from "./caddy";
 import { renderInstallFileLine } from "./install-file";
 import { lines, raw, script, sh } from "./shell";
 
@@ -60,7 +60,6 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
     const r = a.routing;
     const dial = slotDial(r, a.activeSlot);
     const wantUpstream = slotUpstreamsJson(r, a.activeSlot);
-    const facts = renderCaddyFactsLines(caddyServerArgs(r));
     return script(
         sh`#!/bin/sh`,
         sh`# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,
@@ -76,9 +75,7 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi`,
         sh`state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing`,
         sh`case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac`,
-        renderAdminAccessLines(r.caddyAdmin),
-        ROUTING_FACTS_FUNCTION,
-        ...facts,
+        renderStandaloneCaddyFactsLines(r.caddyAdmin, caddyServerArgs(r)),
         sh`if [ "$routing" = ${a.activeSlot} ] && [ "$upstream" = ${wantUpstream} ] && [ "$config" = current ]; then report caddy_upstream ok ${`Caddy routes to ${a.activeSlot} (${dial})`}; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "${`(deployed: ${a.activeSlot}, ${dial}, current)`}; fi`,
         sh`want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
         sh`if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,

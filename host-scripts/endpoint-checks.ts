@@ -42,8 +42,7 @@ export function renderEndpointCheckLines(a: EndpointCheckArgs): ShellText {
     const smokes = a.smokeRequests.map((r) => sh`l9_check_smoke ${r.method} ${base + r.path} ${r.path} ${r.expectStatus}`);
     return lines(
         sh`check_health() { l9_check_health ${base + a.healthPath} ${a.healthPath}; }`,
-        smokes.length > 0
-            ? sh`check_smoke() { ${oneLine([...smokes.slice(0, -1).map((c) => sh`${c} || return 1`), smokes[smokes.length - 1]])}; }`
-            : sh`check_smoke() { :; }`,
+        // Each request in turn; the first that fails ends the round (no request: nothing to check).
+        sh`check_smoke() { ${smokes.length > 0 ? oneLine(smokes.map((c) => sh`${c} || return 1`)) : sh`:`}; }`,
     );
 }

@@ -1,8 +1,9 @@
 import { lines, sh, ShellText } from "./shell";
 
 /**
- * `l9_prune_images FILTER KEEP` (part of the step library): removes the images matching FILTER (`label=l9.service=<service>`)
- * (the service's) beyond the newest KEEP, except any a container uses.
+ * `l9_prune_images FILTER KEEP` (part of the step library): removes the service's images (those
+ * matching FILTER, `label=l9.service=<service>`) beyond the newest KEEP, except any a container
+ * uses.
  */
 export const PRUNE_IMAGES_FUNCTION = lines(
     sh`l9_prune_images() {`,

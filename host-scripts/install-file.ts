@@ -1,11 +1,22 @@
 import { sh, ShellText } from "./shell";
 
 /**
- * Installs a file this program rendered (a script, a cron file) at `path` with `mode`: its text
- * travels base64-encoded, so no character of it needs quoting, and lands by a rename, so the
- * path never holds half a file. A failed step stops the script naming the path.
+ * Writes a file this program rendered (a script, a cron file, the step library) to `path` with
+ * `mode`: its text travels base64-encoded, so no character of it needs quoting, and lands by a
+ * rename of a temporary file named for this shell (`<path>.$$`), so the path never holds half
+ * a file, even when two scripts write it at once. A condition: the caller handles its failure
+ * (renderDropWriteLine removes the temporary file).
  */
+export function renderWriteFileCommand(path: string, text: string, mode: number): ShellText {
+    return sh`printf '%s' ${Buffer.from(text).toString("base64")} | base64 -d >${path}.$$ && chmod ${mode} ${path}.$$ && mv -f ${path}.$$ ${path}`;
+}
+
+/** Removes what a failed renderWriteFileCommand left. */
+export function renderDropWriteLine(path: string): ShellText {
+    return sh`rm -f ${path}.$$`;
+}
+
+/** Installs a rendered file (renderWriteFileCommand); a failure stops the script naming the path. */
 export function renderInstallFileLine(path: string, text: string, mode: number): ShellText {
-    const b64 = Buffer.from(text).toString("base64");
-    return sh`{ printf '%s' ${b64} | base64 -d >${path}.tmp && chmod ${mode} ${path}.tmp && mv -f ${path}.tmp ${path}; } || fail ${`cannot install ${path}`}`;
+    return sh`{ ${renderWriteFileCommand(path, text, mode)}; } || { ${renderDropWriteLine(path)}; fail ${`cannot install ${path}`}; }`;
 }

@@ -1,4 +1,4 @@
-import { CADDY_SERVER_PRESENT_FUNCTION, canaryLoggerName, REMOVE_CANARY_LOGGER_FUNCTION, renderAdminAccessLines, renderCaddyServerPresentLine } from "./caddy";
+import { canaryLoggerName, REMOVE_CANARY_LOGGER_FUNCTION, renderStandaloneServerPresentLines } from "./caddy";
 import { caddyServerName } from "./routing";
 import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
@@ -106,11 +106,9 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const [root, serviceDir] = caddyMarkerDirs(a.serviceName);
     return script(
         prologue(`remove service ${a.serviceName}`),
-        renderAdminAccessLines(a.caddyAdmin),
-        CADDY_SERVER_PRESENT_FUNCTION,
         REMOVE_CANARY_LOGGER_FUNCTION,
         // Only a server of ours: one of that name that l9-deploy did not create is the operator's, and stays.
-        renderCaddyServerPresentLine(a.serviceName),
+        renderStandaloneServerPresentLines(a.caddyAdmin, a.serviceName),
         sh`case "$caddy_server" in`,
         sh`  yes)`,
         sh`    admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,

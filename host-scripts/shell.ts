@@ -82,15 +82,24 @@ export function script(...parts: (ShellText | ShellText[] | false | undefined)[]
  * prefixed with the step's name, so `pulumi up` errors say which check failed.
  */
 export function prologue(step: string): ShellText {
+    return lines(scriptStart(step), FAIL_AND_SAY);
+}
+
+/** How every host script begins: strict mode, a private umask, and `$L9_STEP` (the step's name). */
+export function scriptStart(step: string): ShellText {
     return lines(
         sh`set -eu`,
         // Nothing l9-deploy creates on the host is readable by other users unless made so.
         sh`umask 027`,
         sh`L9_STEP=${step}`,
-        sh`fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`,
-        sh`say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`,
     );
 }
+
+/** `fail MESSAGE` (exit 1, naming the step) and `say MESSAGE` (progress on stderr), from `$L9_STEP`. */
+export const FAIL_AND_SAY = lines(
+    sh`fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`,
+    sh`say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`,
+);
 
 /** Several commands on one line, separated by `; ` (for a branch of an `if`). */
 export function oneLine(parts: ShellText[]): ShellText {

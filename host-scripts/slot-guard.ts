@@ -1,4 +1,4 @@
-import { CADDY_SERVER_PRESENT_FUNCTION, renderAdminAccessLines, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { renderRoutedSlotLine, renderStandaloneServerPresentLines } from "./caddy";
 import { CANARY_MARKER_SUFFIX, greenMarkerFile, slotCanaryMarkerPrefix } from "./routing";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, prologue, raw, script, sh } from "./shell";
@@ -48,9 +48,7 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`  say "removing $m: a canary that was interrupted left it, and no canary runs now"`,
         sh`  rm -f "$m" || fail "cannot remove $m"`,
         sh`done`,
-        renderAdminAccessLines(a.caddyAdmin),
-        CADDY_SERVER_PRESENT_FUNCTION,
-        renderCaddyServerPresentLine(a.serviceName),
+        renderStandaloneServerPresentLines(a.caddyAdmin, a.serviceName),
         sh`if [ ! -f ${l.activeRecord} ] && [ "$caddy_server" = no ]; then echo "nothing was switched on this host yet"; exit 0; fi`,
         renderRoutedSlotLine(greenMarkerFile(markerDir, a.serviceName), "routing"),
         sh`if [ "$routing" != ${a.color} ]; then echo "Caddy routes to $routing"; exit 0; fi`,

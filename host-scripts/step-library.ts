@@ -14,13 +14,15 @@ import { JOURNAL_FUNCTIONS } from "./journal";
 import { hostLayout } from "./layout";
 import { NOTIFY_FUNCTION } from "./notify";
 import { DIRS_FUNCTION } from "./service-footprint";
-import { lines, script, sh, ShellText, stripControlChars } from "./shell";
+import { FAIL_AND_SAY, lines, script, scriptStart, sh, ShellText, stripControlChars } from "./shell";
+import { renderDropWriteLine, renderWriteFileCommand } from "./install-file";
 import { STEP_LOCK_FUNCTION } from "./step-lock";
 
 /**
  * The shell the release steps (gate, hooks, canary, switch) share, installed once on the host
- * and sourced by each step, so that a step's script holds only what is its own. The library is static text: every value comes in as an argument, quoted by
- * the step's renderer, so one library serves every config. Its file name carries its digest: a
+ * and sourced by each step, so that a step's script holds only what is its own. The library
+ * is static text: every value comes in as an argument, quoted by the step's renderer, so one
+ * library serves every config. Its file name carries its digest: a
  * step sources exactly the version it was rendered with, and a new version changes the steps'
  * scripts, which re-runs them as any change of a step's script does.
  *
@@ -29,9 +31,6 @@ import { STEP_LOCK_FUNCTION } from "./step-lock";
  * host's architecture and copied there on every change. The library is reviewed as one golden
  * file (step-library.sh), and each step's golden shows only its own lines and the calls.
  */
-
-/** `fail MESSAGE` (exit 1, naming the step) and `say MESSAGE` (progress on stderr), from `$L9_STEP`. */
-const FAIL_AND_SAY = lines(sh`fail() { printf '%s failed: %s\\n' "$L9_STEP" "$*" >&2; exit 1; }`, sh`say() { printf '[%s] %s\\n' "$L9_STEP" "$*" >&2; }`);
 
 /**
  * `l9_log_tail CONTAINER LINES`: sets `$log_tail` to the container's last lines, control
@@ -81,14 +80,19 @@ export function renderStepLibrary(): string {
     );
 }
 
-/** The library's version: the first 12 hex digits of its text's SHA-256. */
-export function stepLibraryVersion(): string {
-    return crypto.createHash("sha256").update(renderStepLibrary()).digest("hex").slice(0, 12);
+/** The library's text and its SHA-256, rendered once: the text is the same for every step. */
+let rendered: { text: string; sha256: string } | undefined;
+function library(): { text: string; sha256: string } {
+    if (!rendered) {
+        const text = renderStepLibrary();
+        rendered = { text, sha256: crypto.createHash("sha256").update(text).digest("hex") };
+    }
+    return rendered;
 }
 
-/** Where this version of the library lives on the host (the layout's bin directory). */
+/** Where this version of the library lives on the host (the layout's bin directory): its name carries the first 12 hex digits of its SHA-256. */
 export function stepLibraryPath(appDir: string): string {
-    return `${hostLayout(appDir).binDir}/l9-steps-${stepLibraryVersion()}.sh`;
+    return `${hostLayout(appDir).binDir}/l9-steps-${library().sha256.slice(0, 12)}.sh`;
 }
 
 /**
@@ -102,21 +106,17 @@ export function stepLibraryPath(appDir: string): string {
  */
 export function renderStepPrologue(appDir: string, step: string): ShellText {
     const l = hostLayout(appDir);
-    const library = stepLibraryPath(appDir);
-    const text = renderStepLibrary();
-    const sha256 = crypto.createHash("sha256").update(text).digest("hex");
-    const cannot = `l9-deploy's step library could not be installed at ${library}; nothing was changed`;
-    const stop = sh`{ rm -f ${library}.$$; printf '%s failed: %s\\n' "$L9_STEP" ${cannot} >&2; exit 1; }`;
-    const current = sh`[ "$(sha256sum ${library} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ]`;
-    const write = sh`printf '%s' ${Buffer.from(text).toString("base64")} | base64 -d >${library}.$$ && chmod 600 ${library}.$$`;
+    const path = stepLibraryPath(appDir);
+    const { text, sha256 } = library();
+    const cannot = `l9-deploy's step library could not be installed at ${path}; nothing was changed`;
+    // `fail` comes with the library: the prologue stops the step by hand.
+    const stop = sh`{ ${renderDropWriteLine(path)}; printf '%s failed: %s\\n' "$L9_STEP" ${cannot} >&2; exit 1; }`;
+    const current = sh`[ "$(sha256sum ${path} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ]`;
     const warn = sh`printf 'warning: cannot remove %s\\n' "$old" >&2`;
-    const others = sh`for old in ${l.binDir}/l9-steps-*.sh; do [ "$old" = ${library} ] || rm -f "$old" || ${warn}; done`;
+    const others = sh`for old in ${l.binDir}/l9-steps-*.sh; do [ "$old" = ${path} ] || rm -f "$old" || ${warn}; done`;
     return lines(
-        sh`set -eu`,
-        // Nothing l9-deploy creates on the host is readable by other users unless made so.
-        sh`umask 027`,
-        sh`L9_STEP=${step}`,
-        sh`${current} || { mkdir -p ${l.binDir} && ${write} && mv -f ${library}.$$ ${library} && ${others}; } || ${stop}`,
-        sh`. ${library}`,
+        scriptStart(step),
+        sh`${current} || { mkdir -p ${l.binDir} && ${renderWriteFileCommand(path, text, 600)} && ${others}; } || ${stop}`,
+        sh`. ${path}`,
     );
 }

@@ -1,11 +1,10 @@
 import {
-    renderAdminAccessLines,
     renderCaddyAdminLines,
     renderCaddyFactsLines,
     renderClearCanaryLine,
     renderLoadConfigLines,
     renderSetMarkerLine,
-    ROUTING_FACTS_FUNCTION,
+    renderStandaloneCaddyFactsLines,
 } from "./caddy";
 import { hostLayout } from "./layout";
 import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
@@ -167,9 +166,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
 export function renderRoutingCheckScript(a: RoutingArgs): string {
     return script(
-        renderAdminAccessLines(a.caddyAdmin),
-        ROUTING_FACTS_FUNCTION,
-        renderCaddyFactsLines(caddyServerArgs(a)),
+        renderStandaloneCaddyFactsLines(a.caddyAdmin, caddyServerArgs(a)),
         sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`,
     );
 }

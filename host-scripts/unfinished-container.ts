@@ -1,5 +1,5 @@
 import { Color } from "../state/slot-machine";
-import { CADDY_SERVER_PRESENT_FUNCTION, renderAdminAccessLines, renderCaddyServerPresentLine, renderRoutedSlotLine } from "./caddy";
+import { renderRoutedSlotLine, renderStandaloneServerPresentLines } from "./caddy";
 import { greenMarkerFile } from "./routing";
 import { caddyMarkerDir } from "./layout";
 import { prologue, script, sh } from "./shell";
@@ -22,9 +22,7 @@ export function renderRemoveUnfinishedContainerScript(a: UnfinishedContainerArgs
     const name = `${a.serviceName}-${a.color}`;
     return script(
         prologue(`recover ${name}`),
-        renderAdminAccessLines(a.caddyAdmin),
-        CADDY_SERVER_PRESENT_FUNCTION,
-        renderCaddyServerPresentLine(a.serviceName),
+        renderStandaloneServerPresentLines(a.caddyAdmin, a.serviceName),
         renderRoutedSlotLine(greenMarkerFile(caddyMarkerDir(a.serviceName), a.serviceName), "routing"),
         sh`if [ "$caddy_server" = yes ] && [ "$routing" = ${a.color} ]; then fail ${`Caddy routes to ${a.color}: ${name} is kept. Nothing was changed; report this with the output of: docker ps -a; ls ${caddyMarkerDir(a.serviceName)}`}; fi`,
         sh`if ! docker inspect -f '{{.Id}}' ${name} >/dev/null 2>&1; then say ${`${name} is not on the host: nothing to remove`}; exit 0; fi`,

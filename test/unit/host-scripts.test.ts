@@ -188,7 +188,7 @@ describe("unit: rendered host scripts", () => {
         const s = renderGateScript(gateArgs);
         parses(s);
         const order = ["check 'docker health'", "until check_health", "check_smoke || gate_fail", "log scan'\\''"].map((x) => s.indexOf(x));
-        expect(s).to.contain("check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200; }");
+        expect(s).to.contain("check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200 || return 1; }");
         expect(order.every((i) => i > 0)).to.equal(true);
         expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
         expect(s).to.contain("'http://127.0.0.1:8002/health'");

@@ -29,7 +29,7 @@ while :; do
 done
 say "docker health: $health"
 check_health() { l9_check_health 'http://127.0.0.1:8002/health?deep=1' '/health?deep=1'; }
-check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200 || return 1; l9_check_smoke 'HEAD' 'http://127.0.0.1:8002/' '/' 204; }
+check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200 || return 1; l9_check_smoke 'HEAD' 'http://127.0.0.1:8002/' '/' 204 || return 1; }
 until check_health; do
   [ "$(date +%s)" -lt "$deadline" ] || gate_fail "$check_failed within 60s"
   nap

@@ -26,7 +26,7 @@ if [ "$upstream" != '[{"dial":"127.0.0.1:8002"}]' ]; then say 'Caddy'\''s green 
 say 'Caddy now routes to green (127.0.0.1:8002)'
 time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 check_health() { l9_check_health 'http://127.0.0.1:8002/health?deep=1' '/health?deep=1'; }
-check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200; }
+check_smoke() { l9_check_smoke 'GET' 'http://127.0.0.1:8002/api/smoke' '/api/smoke' 200 || return 1; }
 switch_back() {
   l9_log_tail 'l9-green' 30
   if [ "$release" != yes ] || [ "$settled" = yes ]; then journal failed-after-switch; mark_active failed-after-switch; notify failure 'watch: '"$check_failed" "$log_tail"; fail 'post-switch watch: '"$check_failed"'; green is not a new release (a rollback or a heal), so traffic stays on it'; fi
