@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CertificateCheckArgs, renderPreflightScript } from "../host-scripts/preflight";
+import { PreflightScriptArgs, renderPreflightScript } from "../host-scripts/preflight";
 import { raw, sh } from "../host-scripts/shell";
 import { HostProbeProvider, ProbeTarget } from "../providers/host-fact-probe";
 import { dockerSshOptions, probeSshOptions } from "../ssh/openssh-options";
@@ -19,28 +19,18 @@ export interface HostArgs {
     readonly hostKey: pulumi.Input<string>;
     /** The stack's SSH agent and pinned known_hosts (ssh/host-access.ts, ssh/agent.ts): paths, no key. */
     readonly access: HostAccess;
-    /** The app directory (for the disk space check). */
-    readonly appDir: pulumi.Input<string>;
-    /** The service deployed there, and the stack that owns appDir: preflight writes in appDir only when it is theirs. */
-    readonly serviceName: pulumi.Input<string>;
-    readonly owner: pulumi.Input<string>;
-    /** Caddy's admin API address, checked by preflight. */
-    readonly caddyAdmin: pulumi.Input<string>;
-    /** Minimum free disk space in MiB. */
-    readonly minFreeDiskMb: pulumi.Input<number>;
-    /** The certificates Caddy must serve for the site (checked by preflight). */
-    readonly certificates: CertificateCheckArgs;
+}
+
+/** What the preflight checks (the script's arguments), and when it runs again. */
+export interface PreflightArgs extends PreflightScriptArgs {
     /**
      * Values whose change means this update touches the host. Preflight re-runs when they
      * change, so every changing update is preflighted first and an unchanged stack stays
-     * unchanged. Preflight registers once they are known; if they fail (the host check
-     * failed), it never registers.
+     * unchanged.
      */
-    readonly preflightTriggers: Promise<pulumi.Input<unknown>[]>;
+    readonly triggers: pulumi.Input<unknown>[];
     /** Resources preflight waits for (the previous batch's switches of a roll). */
-    readonly after: Promise<pulumi.Resource[]>;
-    /** Seconds preflight waits before its checks (the pause between batches). */
-    readonly pauseSeconds: number;
+    readonly after: pulumi.Resource[];
 }
 
 /**
@@ -104,6 +94,11 @@ export function startCommandPlugin(): void {
 /**
  * One VPS: the pinned SSH connection of the host commands, the docker provider that manages
  * its containers over SSH, the probe connection, and the preflight that gates them.
+ *
+ * The providers register when the host is constructed, before the update is planned, so
+ * their plugins start while the hosts are checked; the preflight, which needs the plan, is
+ * declared from it (`declarePreflight`). Declared together after the plan, the preflight
+ * ran 0.8 to 1.6 s later under load (docs/performance.md, "Plan first, then declare").
  */
 export class Host extends pulumi.ComponentResource {
     /** Connection for `command.remote.Command` (pinned host key, key from the stack's agent). */
@@ -112,14 +107,11 @@ export class Host extends pulumi.ComponentResource {
     readonly probe: ProbeTarget;
     /** The Docker daemon on the host, reached with `docker system dial-stdio` over SSH. */
     readonly docker: docker.Provider;
-    /**
-     * Completes when the host passed preflight; host-changing resources depend on it. Known
-     * once the triggers are: the providers above register (and their plugins start) before.
-     */
-    readonly preflight: Promise<command.remote.Command>;
+    private readonly name: string;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:Host", name, {}, opts);
+        this.name = name;
         this.connection = {
             host: args.address,
             port: args.port,
@@ -140,36 +132,16 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.preflight = Promise.all([args.preflightTriggers, args.after]).then(
-            ([triggers, after]) =>
-                new command.remote.Command(
-                    `${name}-preflight`,
-                    {
-                        ...HOST_COMMAND_DEFAULTS,
-                        connection: this.connection,
-                        ...scriptOnStdin(
-                            "preflight",
-                            pulumi
-                                .all([args.appDir, args.serviceName, args.owner, args.caddyAdmin, args.minFreeDiskMb])
-                                .apply(([appDir, serviceName, owner, caddyAdmin, minFreeDiskMb]) =>
-                                    renderPreflightScript({
-                                        appDir,
-                                        serviceName,
-                                        owner,
-                                        caddyAdmin,
-                                        minFreeDiskMb,
-                                        certificates: args.certificates,
-                                        pauseSeconds: args.pauseSeconds,
-                                    }),
-                                ),
-                        ),
-                        triggers,
-                    },
-                    { parent: this, dependsOn: after },
-                ),
-        );
-        // Failed triggers are reported by the program, which awaits their source.
-        this.preflight.catch(() => undefined);
         this.registerOutputs({});
+    }
+
+    /** The preflight: host-changing resources depend on it. Declare it once, first of the host's release. */
+    declarePreflight(args: PreflightArgs): command.remote.Command {
+        const { triggers, after, ...checks } = args;
+        return new command.remote.Command(
+            `${this.name}-preflight`,
+            { ...HOST_COMMAND_DEFAULTS, connection: this.connection, ...scriptOnStdin("preflight", renderPreflightScript(checks)), triggers },
+            { parent: this, dependsOn: after },
+        );
     }
 }

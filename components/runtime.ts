@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployConfig, HostTarget } from "../config/schema";
 import { HostAccess } from "../ssh/host-access";
@@ -27,33 +26,26 @@ export interface L9RuntimeArgs {
     readonly config: DeployConfig;
     /** The host this runtime converges. */
     readonly target: HostTarget;
-    /** Prefix of every child's name: "" on a single-host stack, `<host name>-` on several. */
-    readonly childPrefix: string;
-    /** Resources that must be done before this host is touched (the previous batch's switches). */
-    readonly after: Promise<pulumi.Resource[]>;
-    /** Seconds preflight waits first (the pause between batches); 0 for the first batch. */
-    readonly pauseSeconds: number;
     /** The stack's SSH agent and pinned known_hosts on this machine (paths only). */
     readonly access: HostAccess;
-    /**
-     * The release to converge to, known once the stack's previous state is read. The host's
-     * providers register before it, so their plugins start while the state is read.
-     */
-    readonly release: Promise<RuntimeRelease>;
-    /** The stack, as notifications name it (project/stack); it also claims appDir (its ownership marker). */
-    readonly stackName: string;
-    /** When this update started, minus the allowed clock skew (epoch ms). */
-    readonly startedAt: number;
 }
 
-/** What the previous state decides: the plan and who deploys. */
-export interface RuntimeRelease {
+/** What the plan decided for this host (plan/rollout.ts), as plain values. */
+export interface HostRelease {
     /** The release plan (from the two-slot state machine). */
     readonly plan: ReleasePlan;
     /** The env fingerprint of the desired release (secret-derived, not secret itself). */
     readonly envFingerprint: string;
     /** Who is deploying (recorded on the host and in the outputs). */
     readonly actor: string;
+    /** Resources that must be done before this host is touched (the previous batch's switches). */
+    readonly after: pulumi.Resource[];
+    /** Seconds preflight waits first (the pause between batches); 0 for the first batch. */
+    readonly pauseSeconds: number;
+    /** The stack, as notifications name it (project/stack); it also claims appDir (its ownership marker). */
+    readonly stackName: string;
+    /** When this update started, minus the allowed clock skew (epoch ms). */
+    readonly startedAt: number;
 }
 
 /** What the runtime converged to: the stack's outputs. */
@@ -84,62 +76,59 @@ export interface SlotSummary {
 /**
  * The production runtime of the service on one host: preflight, one checkout and image per
  * release present in a slot, the env file, the two slots, and the gated traffic switch.
+ *
+ * Built in two synchronous steps from plain values: the constructor registers the host's
+ * connections (Host: providers only), before the update is planned, so their plugins start
+ * while the hosts are checked; `converge` then declares the release the plan decided.
  */
 export class L9Runtime extends pulumi.ComponentResource {
     /** The host (its connection carries the secret private key). */
     readonly host: Host;
-    /** Everything else, registered once the release is known. */
-    readonly outputs: Promise<L9RuntimeOutputs>;
+    /** The stack's SSH agent and pinned known_hosts for this host (paths only): the plan checks the host through them. */
+    readonly access: HostAccess;
+    private readonly name: string;
+    private readonly args: L9RuntimeArgs;
 
     constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:L9Runtime", name, {}, opts);
-        const c = args.config;
-        const routing = routingOf(c);
+        this.name = name;
+        this.args = args;
+        this.access = args.access;
         this.host = new Host(
-            `${args.childPrefix}host`,
-            {
-                address: args.target.host,
-                port: args.target.sshPort,
-                user: c.sshUser,
-                hostKey: args.target.hostKey,
-                after: args.after,
-                pauseSeconds: args.pauseSeconds,
-                access: args.access,
-                appDir: c.appDir,
-                serviceName: c.serviceName,
-                // The stack claims appDir (its ownership marker): preflight and the footprint check it.
-                owner: args.stackName,
-                caddyAdmin: c.caddyAdmin,
-                minFreeDiskMb: c.minFreeDiskMb,
-                certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routing)) },
-                // The env fingerprint is derived from secrets: it is kept as a secret in the state.
-                preflightTriggers: args.release.then((r) => [c.releaseTag, r.plan.next.active, pulumi.secret(r.envFingerprint)]),
-            },
+            childName(name, "host"),
+            { address: args.target.host, port: args.target.sshPort, user: args.config.sshUser, hostKey: args.target.hostKey, access: args.access },
             { parent: this },
         );
-        this.outputs = args.release.then(async (release) => {
-            const preflight = await this.host.preflight;
-            // Declaring the rest takes a while (0.1-0.4 s of CPU under load) and would hold the
-            // preflight's registration, which the SDK sends from queued promise jobs: those run
-            // first, and the preflight runs on the host while the rest is declared.
-            await new Promise((resolve) => setImmediate(resolve));
-            return this.converge(args, release, routing, preflight);
-        });
     }
 
-    private converge(args: L9RuntimeArgs, release: RuntimeRelease, routing: RoutingArgs, preflight: command.remote.Command): L9RuntimeOutputs {
-        const { config: c } = args;
+    /** Declares everything the plan decided for this host, preflight first; call it once. */
+    converge(release: HostRelease): L9RuntimeOutputs {
+        const c = this.args.config;
+        const routing = routingOf(c);
         const { plan } = release;
-        const p = args.childPrefix;
+        const child = (job: string) => childName(this.name, job);
         const host = this.host;
         const next = plan.next;
         const layout = hostLayout(c.appDir);
         const imageName = `${c.serviceName}-api`;
         const desiredTag = c.releaseTag;
 
+        const preflight = host.declarePreflight({
+            appDir: c.appDir,
+            serviceName: c.serviceName,
+            // The stack claims appDir (its ownership marker): preflight and the footprint check it.
+            owner: release.stackName,
+            caddyAdmin: c.caddyAdmin,
+            minFreeDiskMb: c.minFreeDiskMb,
+            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routing)) },
+            pauseSeconds: release.pauseSeconds,
+            // The env fingerprint is derived from secrets: it is kept as a secret in the state.
+            triggers: [c.releaseTag, next.active, pulumi.secret(release.envFingerprint)],
+            after: release.after,
+        });
         const footprint = new ServiceFootprint(
-            `${p}service`,
-            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, owner: args.stackName },
+            child("service"),
+            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, owner: release.stackName },
             { parent: this, dependsOn: [preflight] },
         );
         // Everything on the host depends on the service's place (through the tag verification):
@@ -154,7 +143,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             releaseTags.set(
                 tag,
                 new ReleaseTag(
-                    `${p}tag-${tag}`,
+                    child(`tag-${tag}`),
                     { connection: host.connection, appDir: c.appDir, repoUrl: c.repoUrl, tag, mainBranch: c.mainBranch, verifySignature: c.verifyTagSignature },
                     afterPreflight,
                 ),
@@ -164,7 +153,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         // The env is validated against the desired release's .env.example before anything of
         // that release lands on the host: its worktree, image and container wait for it.
         const envFile = new EnvFile(
-            `${p}env`,
+            child("env"),
             {
                 connection: host.connection,
                 probe: host.probe,
@@ -179,7 +168,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         const images = new Map<string, ReleaseImage>();
         for (const tag of tags) {
             const checkout = new GitCheckout(
-                `${p}checkout-${tag}`,
+                child(`checkout-${tag}`),
                 {
                     connection: host.connection,
                     probe: host.probe,
@@ -193,7 +182,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             images.set(
                 tag,
                 new ReleaseImage(
-                    `${p}image-${tag}`,
+                    child(`image-${tag}`),
                     {
                         connection: host.connection,
                         appDir: c.appDir,
@@ -212,13 +201,13 @@ export class L9Runtime extends pulumi.ComponentResource {
         const lockWait = releaseStepLockSeconds(c);
         const slots = new Map<Color, Slot>();
         for (const color of COLORS) {
-            const release = next.slots[color];
-            if (!release) continue;
+            const inSlot = next.slots[color];
+            if (!inSlot) continue;
             const isTarget = color === plan.target;
             slots.set(
                 color,
                 new Slot(
-                    `${p}${color}`,
+                    child(color),
                     {
                         provider: host.docker,
                         connection: host.connection,
@@ -228,18 +217,18 @@ export class L9Runtime extends pulumi.ComponentResource {
                         serviceName: c.serviceName,
                         color,
                         port: slotPort(c, color),
-                        networkMode: release.networkMode,
+                        networkMode: inSlot.networkMode,
                         containerPort: c.containerPort,
-                        imageId: images.get(release.tag)!.imageId,
-                        tag: release.tag,
-                        commit: releaseTags.get(release.tag)!.commit,
+                        imageId: images.get(inSlot.tag)!.imageId,
+                        tag: inSlot.tag,
+                        commit: releaseTags.get(inSlot.tag)!.commit,
                         env: envFile.validatedEnv,
                         restartPolicy: c.restartPolicy,
                         healthcheckCommand: c.healthcheckCommand,
                         drainGraceSeconds: c.drainGraceSeconds,
                         mustRun: isTarget || c.standby === "warm",
                         keepRecorded: plan.replaced !== color,
-                        envFingerprint: release.envFingerprint,
+                        envFingerprint: inSlot.envFingerprint,
                     },
                     // The env arrives validated (validatedEnv); the slots need not wait for the
                     // file's write and its probe, which the hooks and the switch wait for.
@@ -256,7 +245,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         const commit = releaseTags.get(desiredTag)!.commit;
         const imageId = images.get(desiredTag)!.imageId;
         const notify: NotifyContext = {
-            stack: args.stackName,
+            stack: release.stackName,
             service: c.serviceName,
             tag: desiredTag,
             previousTag: next.slots[other]?.tag,
@@ -266,10 +255,10 @@ export class L9Runtime extends pulumi.ComponentResource {
         // Scripts that notify read the targets file: it is written before them.
         const notifyTargets =
             c.notify.length > 0
-                ? new NotifyTargets(`${p}notify`, { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight)
+                ? new NotifyTargets(child("notify"), { connection: host.connection, appDir: c.appDir, targets: c.notify }, afterPreflight)
                 : undefined;
         const traffic = new TrafficSwitch(
-            `${p}traffic`,
+            child("traffic"),
             {
                 connection: host.connection,
                 probe: host.probe,
@@ -302,7 +291,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                               networkMode: next.slots[target]!.networkMode,
                           }
                         : undefined,
-                startedAt: args.startedAt,
+                startedAt: release.startedAt,
                 stepLockWaitSeconds: lockWait,
             },
             // The gate waits for both slots, though it checks one: a slot replaced delete-before-
@@ -313,14 +302,14 @@ export class L9Runtime extends pulumi.ComponentResource {
         );
         // Maintenance mode acts through the route the switch loaded into Caddy.
         new MaintenanceMode(
-            `${p}maintenance`,
+            child("maintenance"),
             { connection: host.connection, serviceName: c.serviceName, enabled: c.maintenance.enabled, message: c.maintenance.message },
             { parent: this, dependsOn: [traffic] },
         );
         const maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
 
         new DriftJob(
-            `${p}drift`,
+            child("drift"),
             {
                 connection: host.connection,
                 probe: host.probe,
@@ -341,11 +330,11 @@ export class L9Runtime extends pulumi.ComponentResource {
         );
 
         const summary = (color: Color): pulumi.Output<SlotSummary | null> => {
-            const release = next.slots[color];
-            if (!release) return pulumi.output(null);
+            const inSlot = next.slots[color];
+            if (!inSlot) return pulumi.output(null);
             return pulumi
-                .all([releaseTags.get(release.tag)!.commit, images.get(release.tag)!.imageId])
-                .apply(([commit, imageId]) => ({ tag: release.tag, commit, imageId }));
+                .all([releaseTags.get(inSlot.tag)!.commit, images.get(inSlot.tag)!.imageId])
+                .apply(([commit, imageId]) => ({ tag: inSlot.tag, commit, imageId }));
         };
         const slotSummaries = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));
         this.registerOutputs({ activeSlot: target, slots: slotSummaries, deployedAt: traffic.deployedAt, maintenance });
@@ -362,6 +351,21 @@ export class L9Runtime extends pulumi.ComponentResource {
             maintenance,
         };
     }
+}
+
+/** The runtime of a host: "l9" on a single-host stack, "l9-<host name>" on several. */
+export function runtimeName(hostName: string): string {
+    return hostName ? `l9-${hostName}` : "l9";
+}
+
+/**
+ * A runtime's child, named from the runtime's own name: `<job>` under "l9", `<host name>-<job>`
+ * under "l9-<host name>". These are the names stacks deployed by earlier versions hold; a
+ * rename would need an alias on every resource, and the engine asserts when it refreshes a
+ * resource found by its alias (README, "Several hosts").
+ */
+export function childName(runtime: string, job: string): string {
+    return runtime === "l9" ? job : `${runtime.slice("l9-".length)}-${job}`;
 }
 
 /** The longest a release step of this service holds the host's step lock (stepLockWaitSeconds for this config). */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { L9Runtime, L9RuntimeOutputs } from "../../components/runtime";
 import type { DeployState } from "../../state/slot-machine";
+import type { RolloutPlan } from "../../plan/rollout";
 import { SECRETS, validRawConfig } from "./fixtures";
 
 /** A resource the program registered, as the engine (here: the mocks) received it. */
@@ -15,8 +16,13 @@ export interface ProgramGraph {
     registered: Registered[];
     /** Resource options by resource name (they never reach the mocks: a transformation records them). */
     options: Map<string, pulumi.ResourceOptions>;
+    /** The first host's runtime (the only one of a single-host stack). */
     runtime: L9Runtime;
-    /** What the runtime converged to (the stack's outputs). */
+    /** Every host's, in rollout order. */
+    runtimes: L9Runtime[];
+    /** The stack's outputs (index.ts returns them). */
+    stack: Record<string, unknown>;
+    /** What the first host's runtime converged to. */
     outputs: L9RuntimeOutputs;
     byName(name: string): Registered;
 }
@@ -34,7 +40,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
         state.stdout = mockCommit(tag);
     } else if (args.name.endsWith("-build")) {
         state.stdout = `l9.imageId=${mockImageId(tag)}`;
-    } else if (args.name === "traffic-caddy") {
+    } else if (args.name.endsWith("traffic-caddy")) {
         state.stdout = "2026-01-01T00:00:00Z";
     } else if (args.type === "random:index/randomId:RandomId") {
         state.hex = "0123456789ab";
@@ -80,30 +86,33 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     );
     const { parseConfig } = await import("../../config/load");
     const { planRelease, resolveNetworkMode } = await import("../../state/slot-machine");
-    const { L9Runtime } = await import("../../components/runtime");
+    const { convergeRollout, declareRuntimes, stackOutputs } = await import("../../components/rollout");
     const { hostAccessPaths } = await import("../../ssh/host-access");
+    const { hostTargets } = await import("../../config/schema");
     const config = parseConfig(validRawConfig(raw), SECRETS);
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp", networkMode: resolveNetworkMode(config.networkMode, [previous]).mode });
-    const access = hostAccessPaths("/home/ops/.cache/l9-deploy/ssh/unit", { host: "203.0.113.10", port: 22, user: "root" }, "/tmp/l9-ssh-0123456789abcdef");
-    const release = Promise.resolve({ plan, envFingerprint: "fp", actor: "ops@example.com" });
-    const { hostTargets } = await import("../../config/schema");
-    const runtime = new L9Runtime(
-        "l9",
-        {
-            config,
-            target: hostTargets(config)[0],
-            childPrefix: "",
-            after: Promise.resolve([]),
-            pauseSeconds: 0,
-            access,
-            release,
-            stackName: "l9-deploy/unit",
-            startedAt: 0,
-        },
-        { parent: root },
+    const targets = hostTargets(config);
+    const accesses = targets.map((t) =>
+        hostAccessPaths(
+            `/home/ops/.cache/l9-deploy/ssh/unit${t.name ? `/${t.name}` : ""}`,
+            { host: t.host, port: t.sshPort, user: "root" },
+            "/tmp/l9-ssh-0123456789abcdef",
+        ),
     );
-    const outputs = await runtime.outputs;
-    await new Promise<void>((resolve) => outputs.deployedAt.apply(() => resolve()));
+    const runtimes = declareRuntimes(config, accesses, root);
+    // What plan/rollout.ts would return after checking the hosts: each host serves `previous`.
+    const rollout: RolloutPlan = {
+        hosts: targets.map((target) => ({ target, plan })),
+        multi: config.hosts !== undefined,
+        envFingerprint: "fp",
+        actor: "ops@example.com",
+        stackName: "l9-deploy/unit",
+        startedAt: 0,
+    };
+    const converged = convergeRollout(config, rollout, runtimes);
+    const [outputs] = converged;
+    const stack = stackOutputs(config, rollout, converged);
+    await new Promise<void>((resolve) => pulumi.all(converged.map((o) => o.deployedAt)).apply(() => resolve()));
     // Resources after the switch (drift job, maintenance) register a little later: wait until
     // registrations stop, so the next graph's mocks never receive this one's.
     for (let seen = -1; seen !== registered.length;) {
@@ -113,7 +122,9 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     return {
         registered,
         options,
-        runtime,
+        runtime: runtimes[0],
+        runtimes,
+        stack,
         outputs,
         byName(name: string) {
             const r = registered.find((x) => x.name === name);

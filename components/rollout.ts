@@ -1,0 +1,98 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DeployConfig, hostTargets } from "../config/schema";
+import { HostAccess } from "../ssh/host-access";
+import { RolloutPlan } from "../plan/rollout";
+import { childName, L9Runtime, L9RuntimeOutputs, runtimeName } from "./runtime";
+
+/**
+ * Each host's runtime, before the update is planned: it registers the host's connections
+ * (providers), whose plugins start while the hosts are checked. `parent` is the stack's root
+ * when absent (a program), or a test's root component.
+ */
+export function declareRuntimes(config: DeployConfig, accesses: HostAccess[], parent?: pulumi.Resource): L9Runtime[] {
+    const multi = config.hosts !== undefined;
+    return hostTargets(config).map((target, i) => {
+        const name = runtimeName(target.name);
+        return new L9Runtime(name, { config, target, access: accesses[i] }, { parent, ...(multi && i === 0 ? adoptSingleHostNames(childName(name, "")) : {}) });
+    });
+}
+
+/**
+ * Declares the release the plan decided on each host, synchronously. The roll is the
+ * engine's graph: each batch's preflight depends on the previous batch's switches.
+ */
+export function convergeRollout(config: DeployConfig, rollout: RolloutPlan, runtimes: L9Runtime[]): L9RuntimeOutputs[] {
+    const { batchSize, pauseSeconds } = config.rollout;
+    const outputs: L9RuntimeOutputs[] = [];
+    rollout.hosts.forEach((host, i) => {
+        const batch = Math.floor(i / batchSize);
+        const previousBatch = outputs.slice((batch - 1) * batchSize, batch * batchSize);
+        outputs.push(
+            runtimes[i].converge({
+                plan: host.plan,
+                envFingerprint: rollout.envFingerprint,
+                actor: rollout.actor,
+                after: previousBatch.map((o) => o.switched),
+                pauseSeconds: batch > 0 ? pauseSeconds : 0,
+                stackName: rollout.stackName,
+                startedAt: rollout.startedAt,
+            }),
+        );
+    });
+    return outputs;
+}
+
+/** The stack's outputs; `deployState` is read back by the next update (state/previous-state.ts). */
+export function stackOutputs(config: DeployConfig, rollout: RolloutPlan, outs: L9RuntimeOutputs[]): Record<string, unknown> {
+    if (!rollout.multi) {
+        const [out] = outs;
+        return {
+            releaseTag: config.releaseTag,
+            transition: rollout.hosts[0].plan.transition,
+            ...hostOutputs(out),
+            deployedBy: rollout.actor,
+            maintenance: out.maintenance,
+            // Resolves only once the switch succeeded, so a failed gate never records a switch that did not happen.
+            deployState: pulumi.secret(out.deployedAt.apply(() => out.state)),
+        };
+    }
+    return {
+        releaseTag: config.releaseTag,
+        hosts: Object.fromEntries(
+            rollout.hosts.map(({ target, plan }, i) => [
+                target.name,
+                { address: `${target.host}:${target.sshPort}`, tag: config.releaseTag, transition: plan.transition, ...hostOutputs(outs[i]) },
+            ]),
+        ),
+        deployedBy: rollout.actor,
+        maintenance: outs[0].maintenance,
+        // Resolves only once every host switched: a stopped roll records nothing, and the next
+        // update plans each host from the last complete one (its resources say where it is).
+        deployState: pulumi.secret(
+            pulumi.all(outs.map((o) => o.deployedAt)).apply(() => ({ hosts: Object.fromEntries(rollout.hosts.map((h, i) => [h.target.name, outs[i].state])) })),
+        ),
+    };
+}
+
+/** What the stack outputs say of one host. */
+function hostOutputs(out: L9RuntimeOutputs) {
+    return { activeSlot: out.activeSlot, commit: out.commit, imageId: out.imageId, slots: out.slots, url: out.url, deployedAt: out.deployedAt };
+}
+
+/**
+ * The first host of `hosts` answers to the names its resources had in a single-host stack
+ * (`traffic-gate` for `web-1-traffic-gate`): a stack that grows from `host` to `hosts` keeps
+ * its running host as it is and only adds the others. Providers keep their new names: one
+ * with the same settings (the first host keeps the single-host connections) changes nothing.
+ */
+function adoptSingleHostNames(prefix: string): pulumi.ComponentResourceOptions {
+    return {
+        aliases: [{ name: "l9" }],
+        transformations: [
+            (a) =>
+                a.name.startsWith(prefix) && !a.type.startsWith("pulumi:providers:")
+                    ? { props: a.props, opts: pulumi.mergeOptions(a.opts, { aliases: [{ name: a.name.slice(prefix.length) }] }) }
+                    : undefined,
+        ],
+    };
+}
