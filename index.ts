@@ -17,6 +17,6 @@ export = async () => {
     const accesses = prepareHostAccesses(config);
     const runtimes = declareRuntimes(config, accesses);
     const rollout = await planRollout(config, accesses);
-    const outputs = convergeRollout(config, rollout, runtimes);
+    const outputs = await convergeRollout(config, rollout, runtimes);
     return stackOutputs(config, rollout, outputs);
 };

@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployConfig, HostTarget } from "../config/schema";
 import { HostAccess } from "../ssh/host-access";
@@ -79,7 +80,8 @@ export interface SlotSummary {
  *
  * Built in two synchronous steps from plain values: the constructor registers the host's
  * connections (Host: providers only), before the update is planned, so their plugins start
- * while the hosts are checked; `converge` then declares the release the plan decided.
+ * while the hosts are checked; `declarePreflight` and `converge` then declare the release the
+ * plan decided.
  */
 export class L9Runtime extends pulumi.ComponentResource {
     /** The host (its connection carries the secret private key). */
@@ -101,8 +103,26 @@ export class L9Runtime extends pulumi.ComponentResource {
         );
     }
 
-    /** Declares everything the plan decided for this host, preflight first; call it once. */
-    converge(release: HostRelease): L9RuntimeOutputs {
+    /** The host's preflight for this release: everything `converge` declares waits for it. Declare it once, before `converge`. */
+    declarePreflight(release: HostRelease): command.remote.Command {
+        const c = this.args.config;
+        return this.host.declarePreflight({
+            appDir: c.appDir,
+            serviceName: c.serviceName,
+            // The stack claims appDir (its ownership marker): preflight and the footprint check it.
+            owner: release.stackName,
+            caddyAdmin: c.caddyAdmin,
+            minFreeDiskMb: c.minFreeDiskMb,
+            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routingOf(c))) },
+            pauseSeconds: release.pauseSeconds,
+            // The env fingerprint is derived from secrets: it is kept as a secret in the state.
+            triggers: [c.releaseTag, release.plan.next.active, pulumi.secret(release.envFingerprint)],
+            after: release.after,
+        });
+    }
+
+    /** Declares everything else the plan decided for this host, after `preflight`; call it once. */
+    converge(release: HostRelease, preflight: command.remote.Command): L9RuntimeOutputs {
         const c = this.args.config;
         const routing = routingOf(c);
         const { plan } = release;
@@ -113,19 +133,6 @@ export class L9Runtime extends pulumi.ComponentResource {
         const imageName = `${c.serviceName}-api`;
         const desiredTag = c.releaseTag;
 
-        const preflight = host.declarePreflight({
-            appDir: c.appDir,
-            serviceName: c.serviceName,
-            // The stack claims appDir (its ownership marker): preflight and the footprint check it.
-            owner: release.stackName,
-            caddyAdmin: c.caddyAdmin,
-            minFreeDiskMb: c.minFreeDiskMb,
-            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routing)) },
-            pauseSeconds: release.pauseSeconds,
-            // The env fingerprint is derived from secrets: it is kept as a secret in the state.
-            triggers: [c.releaseTag, next.active, pulumi.secret(release.envFingerprint)],
-            after: release.after,
-        });
         const footprint = new ServiceFootprint(
             child("service"),
             { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, owner: release.stackName },

@@ -91,7 +91,8 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
     const previous = previousResult.value;
     if (multi && previous.singleHost) {
         pulumi.log.warn(
-            `growing from one host to several: ${targets[0].name} keeps the single-host resources (aliases). Run this update with --refresh=false: a Pulumi engine assertion fails when it refreshes a resource found by its alias (README, "Several hosts").`,
+            `growing from one host to several: ${targets[0].name} keeps the single-host resources (aliases). Run this update with --refresh=false: ` +
+                `a Pulumi engine assertion fails when it refreshes a resource found by its alias (README, "Several hosts").`,
         );
     }
     // Release identity = tag + env: an env change is deployed like a release.

@@ -109,7 +109,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
         stackName: "l9-deploy/unit",
         startedAt: 0,
     };
-    const converged = convergeRollout(config, rollout, runtimes);
+    const converged = await convergeRollout(config, rollout, runtimes);
     const [outputs] = converged;
     const stack = stackOutputs(config, rollout, converged);
     await new Promise<void>((resolve) => pulumi.all(converged.map((o) => o.deployedAt)).apply(() => resolve()));
