@@ -4,9 +4,9 @@
  * gate, switch; host after host, as `rollout` says.
  *
  * Plan first, then declare: every host is checked and its release planned from plain values
- * (plan/rollout.ts) before any release resource registers; the release is then declared
- * synchronously from that plan (components/rollout.ts). Only each host's connections register
- * before the plan, so that their plugins start while the hosts are checked.
+ * (plan/rollout.ts) before any release resource registers; the release is then declared from
+ * that plan (components/rollout.ts). Only each host's connections register before the plan,
+ * so that their plugins start while the hosts are checked.
  */
 import { convergeRollout, declareRuntimes, stackOutputs } from "./components/rollout";
 import { loadConfig } from "./config/load";

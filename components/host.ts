@@ -98,7 +98,7 @@ export function startCommandPlugin(): void {
  * The providers register when the host is constructed, before the update is planned, so
  * their plugins start while the hosts are checked; the preflight, which needs the plan, is
  * declared from it (`declarePreflight`). Declared together after the plan, the preflight
- * ran 0.8 to 1.6 s later under load (docs/performance.md, "Plan first, then declare").
+ * ran 0.8 to 1.6 s later under load (docs/performance.md, "Fifth round").
  */
 export class Host extends pulumi.ComponentResource {
     /** Connection for `command.remote.Command` (pinned host key, key from the stack's agent). */

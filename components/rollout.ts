@@ -1,8 +1,13 @@
+/**
+ * Then declare: the stack's resources, from the plan's plain values (plan/rollout.ts). Each
+ * host's L9Runtime registers its connections first (declareRuntimes, before the plan), then
+ * the release the plan decided, batch after batch (convergeRollout), then the stack's outputs.
+ */
 import * as pulumi from "@pulumi/pulumi";
-import { DeployConfig, hostTargets } from "../config/schema";
+import { DeployConfig, hostTargets, isMultiHost } from "../config/schema";
 import { HostAccess } from "../ssh/host-access";
 import { RolloutPlan } from "../plan/rollout";
-import { childName, L9Runtime, L9RuntimeOutputs, runtimeName } from "./runtime";
+import { childPrefix, L9Runtime, L9RuntimeOutputs, runtimeName } from "./runtime";
 
 /**
  * Each host's runtime, before the update is planned: it registers the host's connections
@@ -10,10 +15,10 @@ import { childName, L9Runtime, L9RuntimeOutputs, runtimeName } from "./runtime";
  * when absent (a program), or a test's root component.
  */
 export function declareRuntimes(config: DeployConfig, accesses: HostAccess[], parent?: pulumi.Resource): L9Runtime[] {
-    const multi = config.hosts !== undefined;
+    const multi = isMultiHost(config);
     return hostTargets(config).map((target, i) => {
         const name = runtimeName(target.name);
-        return new L9Runtime(name, { config, target, access: accesses[i] }, { parent, ...(multi && i === 0 ? adoptSingleHostNames(childName(name, "")) : {}) });
+        return new L9Runtime(name, { config, target, access: accesses[i] }, { parent, ...(multi && i === 0 ? adoptSingleHostNames(childPrefix(name)) : {}) });
     });
 }
 
@@ -24,7 +29,8 @@ export function declareRuntimes(config: DeployConfig, accesses: HostAccess[], pa
  * Once, after the first batch's preflights, it lets their registrations go out before the
  * rest is declared: declared with the rest, a preflight registered only after about 45 other
  * resources were prepared and ran beside their refreshes instead of ahead of them, 0.5 to 0.7
- * s later under load (docs/performance.md, "Seventh round"). Nothing else is asynchronous.
+ * s later under load (docs/performance.md, "Seventh round"). Everything else is declared in
+ * one go from the plan.
  */
 export async function convergeRollout(config: DeployConfig, rollout: RolloutPlan, runtimes: L9Runtime[]): Promise<L9RuntimeOutputs[]> {
     const { batchSize, pauseSeconds } = config.rollout;

@@ -78,24 +78,24 @@ export interface SlotSummary {
  * The production runtime of the service on one host: preflight, one checkout and image per
  * release present in a slot, the env file, the two slots, and the gated traffic switch.
  *
- * Built in two synchronous steps from plain values: the constructor registers the host's
- * connections (Host: providers only), before the update is planned, so their plugins start
- * while the hosts are checked; `declarePreflight` and `converge` then declare the release the
- * plan decided.
+ * Built in steps from plain values, none of them waiting on anything: the constructor
+ * registers the host's connections (Host: providers only) before the update is planned, so
+ * their plugins start while the hosts are checked; `declarePreflight` and then `converge`
+ * declare the release the plan decided (components/rollout.ts calls them in order).
  */
 export class L9Runtime extends pulumi.ComponentResource {
-    /** The host (its connection carries the secret private key). */
+    /** The host: its pinned connection (through the stack's agent) and its providers. */
     readonly host: Host;
-    /** The stack's SSH agent and pinned known_hosts for this host (paths only): the plan checks the host through them. */
-    readonly access: HostAccess;
     private readonly name: string;
     private readonly args: L9RuntimeArgs;
+    /** Where Caddy sends the service's traffic: preflight checks its certificates, the switch and drift job use it. */
+    private readonly routing: RoutingArgs;
 
     constructor(name: string, args: L9RuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:L9Runtime", name, {}, opts);
         this.name = name;
         this.args = args;
-        this.access = args.access;
+        this.routing = routingOf(args.config);
         this.host = new Host(
             childName(name, "host"),
             { address: args.target.host, port: args.target.sshPort, user: args.config.sshUser, hostKey: args.target.hostKey, access: args.access },
@@ -113,7 +113,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             owner: release.stackName,
             caddyAdmin: c.caddyAdmin,
             minFreeDiskMb: c.minFreeDiskMb,
-            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(routingOf(c))) },
+            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(this.routing)) },
             pauseSeconds: release.pauseSeconds,
             // The env fingerprint is derived from secrets: it is kept as a secret in the state.
             triggers: [c.releaseTag, release.plan.next.active, pulumi.secret(release.envFingerprint)],
@@ -124,7 +124,7 @@ export class L9Runtime extends pulumi.ComponentResource {
     /** Declares everything else the plan decided for this host, after `preflight`; call it once. */
     converge(release: HostRelease, preflight: command.remote.Command): L9RuntimeOutputs {
         const c = this.args.config;
-        const routing = routingOf(c);
+        const routing = this.routing;
         const { plan } = release;
         const child = (job: string) => childName(this.name, job);
         const host = this.host;
@@ -372,7 +372,12 @@ export function runtimeName(hostName: string): string {
  * resource found by its alias (README, "Several hosts").
  */
 export function childName(runtime: string, job: string): string {
-    return runtime === "l9" ? job : `${runtime.slice("l9-".length)}-${job}`;
+    return `${childPrefix(runtime)}${job}`;
+}
+
+/** What a runtime's children's names start with: "" under "l9", "<host name>-" under "l9-<host name>". */
+export function childPrefix(runtime: string): string {
+    return runtime === "l9" ? "" : `${runtime.slice("l9-".length)}-`;
 }
 
 /** The longest a release step of this service holds the host's step lock (stepLockWaitSeconds for this config). */

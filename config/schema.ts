@@ -374,13 +374,18 @@ export const FIX_HINTS: Record<string, string> = {
 /** One VPS the stack deploys to, from `hosts` or from the single-host keys. */
 export interface HostTarget {
     /** Its name ("" for a single-host stack, whose resources keep their unprefixed names). */
-    name: string;
+    readonly name: string;
     /** Host name or IP. */
-    host: string;
+    readonly host: string;
     /** SSH port. */
-    sshPort: number;
+    readonly sshPort: number;
     /** The pinned host key. */
-    hostKey: string;
+    readonly hostKey: string;
+}
+
+/** The config lists `hosts`: resources are named per host (a single `host` keeps the plain names). */
+export function isMultiHost(c: DeployConfig): boolean {
+    return c.hosts !== undefined;
 }
 
 /** The stack's hosts, in rollout order: `hosts`, or the one of `host`/`hostKey`/`sshPort`. */

@@ -5,29 +5,30 @@ import { lines, prologue, script, sh, ShellText } from "./shell";
 
 export interface PreflightScriptArgs {
     /** The app directory whose filesystem must have room for images and worktrees. */
-    appDir: string;
-    /** The service deployed to appDir, and its stack: appDir is checked to be theirs before preflight writes in it. */
-    serviceName: string;
-    owner: string;
+    readonly appDir: string;
+    /** The service deployed to appDir: appDir is checked to be its before preflight writes in it. */
+    readonly serviceName: string;
+    /** The stack that claims appDir (project/stack, its ownership marker). */
+    readonly owner: string;
     /** Caddy's admin API address (loopback). */
-    caddyAdmin: string;
+    readonly caddyAdmin: string;
     /** Minimum free space, in MiB, on the filesystem holding appDir and on Docker's root. */
-    minFreeDiskMb: number;
+    readonly minFreeDiskMb: number;
     /** The certificates Caddy must serve, checked once Caddy runs the site's current config. */
-    certificates?: CertificateCheckArgs;
+    readonly certificates?: CertificateCheckArgs;
     /** Seconds to wait first: a roll's pause after the previous batch switched (0: none). */
-    pauseSeconds?: number;
+    readonly pauseSeconds?: number;
 }
 
 export interface CertificateCheckArgs {
     /** Host names whose certificates are checked (SNI). */
-    hosts: string[];
+    readonly hosts: string[];
     /** Where the site listens, as host:port (an empty host means loopback). */
-    listen: string;
+    readonly listen: string;
     /** Minimum days of validity left (0: no check). */
-    minDays: number;
+    readonly minDays: number;
     /** The `@id` of the site's current config: before Caddy runs it there is nothing to check. */
-    configId: string;
+    readonly configId: string;
 }
 
 /**

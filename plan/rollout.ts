@@ -10,7 +10,7 @@ import { startCommandPlugin } from "../components/host";
 import { envFingerprint as envFingerprintOf } from "../components/env-file";
 import { deployKeyLifetimeSeconds } from "../components/runtime";
 import { MessageOnlyError } from "../config/message-error";
-import { DeployConfig, HostTarget, hostTargets } from "../config/schema";
+import { DeployConfig, HostTarget, hostTargets, isMultiHost } from "../config/schema";
 import { renderServingFactsScript } from "../host-scripts/serving-facts";
 import { prepareHostAccess } from "../ssh/agent";
 import { HostAccess } from "../ssh/host-access";
@@ -21,7 +21,7 @@ import { planRelease, ReleasePlan, resolveNetworkMode } from "../state/slot-mach
 
 /** One host's part of the update. */
 export interface HostPlan {
-    /** The host, as the config names it ("" on a single-host stack). */
+    /** The host: its address, pinned key and name ("" on a single-host stack). */
     readonly target: HostTarget;
     /** Its release plan (the two-slot state machine, from what the host says serves). */
     readonly plan: ReleasePlan;
@@ -31,7 +31,7 @@ export interface HostPlan {
 export interface RolloutPlan {
     /** In rollout order. */
     readonly hosts: HostPlan[];
-    /** The config lists `hosts` (resources are named per host). */
+    /** The config lists `hosts` (isMultiHost): resources and outputs are named per host. */
     readonly multi: boolean;
     /** Release identity beside the tag (secret-derived, not secret itself). */
     readonly envFingerprint: string;
@@ -49,7 +49,7 @@ export interface RolloutPlan {
  */
 export function prepareHostAccesses(config: DeployConfig): HostAccess[] {
     const targets = hostTargets(config);
-    const multi = config.hosts !== undefined;
+    const multi = isMultiHost(config);
     const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     // The agent forgets the deploy key after the longest this update can take, even if its watcher never runs.
     const keyLifetimeSeconds = deployKeyLifetimeSeconds(config, targets.length);
@@ -79,7 +79,7 @@ export function prepareHostAccesses(config: DeployConfig): HostAccess[] {
  */
 export async function planRollout(config: DeployConfig, accesses: HostAccess[]): Promise<RolloutPlan> {
     const targets = hostTargets(config);
-    const multi = config.hosts !== undefined;
+    const multi = isMultiHost(config);
     // Host output older than this is from an earlier update (the host clock may lag by the allowed skew).
     const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
     // Read while the hosts are checked; a failed check is the error to report, before anything it says.

@@ -88,7 +88,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const { planRelease, resolveNetworkMode } = await import("../../state/slot-machine");
     const { convergeRollout, declareRuntimes, stackOutputs } = await import("../../components/rollout");
     const { hostAccessPaths } = await import("../../ssh/host-access");
-    const { hostTargets } = await import("../../config/schema");
+    const { hostTargets, isMultiHost } = await import("../../config/schema");
     const config = parseConfig(validRawConfig(raw), SECRETS);
     const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp", networkMode: resolveNetworkMode(config.networkMode, [previous]).mode });
     const targets = hostTargets(config);
@@ -103,7 +103,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     // What plan/rollout.ts would return after checking the hosts: each host serves `previous`.
     const rollout: RolloutPlan = {
         hosts: targets.map((target) => ({ target, plan })),
-        multi: config.hosts !== undefined,
+        multi: isMultiHost(config),
         envFingerprint: "fp",
         actor: "ops@example.com",
         stackName: "l9-deploy/unit",

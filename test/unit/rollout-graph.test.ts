@@ -65,6 +65,17 @@ describe("unit: a roll over several hosts, declared from its plan (mocks)", func
         expect([pause("web-1"), pause("web-2"), pause("web-3")]).to.deep.equal([false, false, true]);
     });
 
+    it("lets the first host answer to its single-host names, and only the first", () => {
+        const aliasNames = (name: string) => (g.options.get(name)?.aliases ?? []).map((a) => (a as { name?: string }).name);
+        expect(aliasNames("l9-web-1")).to.deep.equal(["l9"]);
+        expect(aliasNames("web-1-traffic-gate")).to.deep.equal(["traffic-gate"]);
+        expect(aliasNames("web-1-host-preflight")).to.deep.equal(["host-preflight"]);
+        // Providers keep their new names: the first host keeps the single-host connections' settings.
+        expect(aliasNames("web-1-host-docker")).to.deep.equal([]);
+        expect(aliasNames("l9-web-2")).to.deep.equal([]);
+        expect(aliasNames("web-2-traffic-gate")).to.deep.equal([]);
+    });
+
     it("outputs each host's release and one deployState of every host", async () => {
         const hosts = await resolved<Record<string, { address: string; transition: string; activeSlot: string }>>(g.stack.hosts);
         expect(Object.keys(hosts)).to.deep.equal(["web-1", "web-2", "web-3"]);
