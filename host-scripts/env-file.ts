@@ -34,3 +34,17 @@ export function renderEnvFileCheckScript(envFile: string): string {
 export function renderRemoveEnvFileScript(envFile: string): string {
     return script(sh`rm -f ${envFile} ${`${envFile}.sha256`}`);
 }
+
+/**
+ * Prints an env file that is not l9-deploy's (the old runbooks' `.env`), for `npm run
+ * env:import`: to the caller's stdout only, never into a log on the host.
+ */
+export function renderReadEnvFileForImportScript(file: string): string {
+    return script(
+        prologue("env import"),
+        sh`f=${file}`,
+        sh`[ -f "$f" ] || fail "$f is not a file on this host"`,
+        sh`[ -r "$f" ] || fail "$f is not readable by $(id -un), the stack's sshUser: make it readable to that user (nothing was read)"`,
+        sh`cat -- "$f"`,
+    );
+}

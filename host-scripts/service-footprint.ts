@@ -39,18 +39,24 @@ export function renderClaimAppDirLines(a: AppDirClaim): ShellText {
         sh`  case "$owner" in`,
         sh`    ${ownerClaim(a)}) ;;`,
         sh`    ${`${a.owner} `}*) say ${`taking over ${l.appDir} from service `}"\${owner#* }"${` of this stack (a rename)`} ;;`,
-        sh`    *) fail ${`${l.appDir} belongs to another l9-deploy stack (`}"$owner"${`); nothing was changed. Fix: give this service its own directory (pulumi config set appDir /opt/${a.serviceName}); if that stack is gone for good, remove ${l.ownerMarker} on the host`} ;;`,
+        sh`    *) fail ${`${l.appDir} belongs to another l9-deploy stack (`}"$owner"${`); nothing was changed. Fix: give this service its own directory (pulumi config set appDir ${otherAppDir(a)}); if that stack is gone for good, remove ${l.ownerMarker} on the host`} ;;`,
         sh`  esac`,
         sh`elif [ -d ${l.appDir} ] && [ -n "$(ls -A ${l.appDir})" ]; then`,
         sh`  if [ -d ${l.stateDir} ] && [ -d ${l.releases} ]; then`,
         sh`    say ${`claiming ${l.appDir}: an earlier l9-deploy version deployed here`}`,
         sh`  else`,
-        sh`    fail ${`${l.appDir} is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir /opt/${a.serviceName}), or move what is in it away`}`,
+        sh`    fail ${`${l.appDir} is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir ${otherAppDir(a)}), or move what is in it away`}`,
         sh`  fi`,
         sh`fi`,
         sh`mkdir -p ${l.appDir} || fail ${`cannot create ${l.appDir}`}`,
         sh`printf '%s\\n' ${ownerClaim(a)} >${l.ownerMarker} || fail ${`cannot write ${l.ownerMarker}`}`,
     );
+}
+
+/** A directory to suggest instead of appDir: never appDir itself (the old runbooks kept theirs in /opt/<service>). */
+function otherAppDir(a: AppDirClaim): string {
+    const suggestion = `/srv/${a.serviceName}`;
+    return suggestion === a.appDir ? `/srv/l9-deploy-${a.serviceName}` : suggestion;
 }
 
 /**

@@ -9,11 +9,10 @@
  * host needs nothing: the next `pulumi up` plans from what it serves. Exit 0 when the stack
  * can be updated again, 1 when something stays (it says what, and why).
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONFIG_NAMESPACE, parseConfig } from "../config/load";
+import { parseConfig } from "../config/load";
 import { hostTargets } from "../config/schema";
 import { renderRemoveUnfinishedContainerScript } from "../host-scripts/unfinished-container";
 import { runProbeScript } from "../providers/ssh";
@@ -22,16 +21,11 @@ import { prepareHostAccess, processAlive } from "../ssh/agent";
 import { probeSshOptions } from "../ssh/openssh-options";
 import { COLORS } from "../state/slot-machine";
 import { UnfinishedContainer, unfinishedContainers } from "./pending-creates";
+import { readStackConfig, runPulumi as pulumi, stackArgument } from "./stack-cli";
 import { judgeStackLock, parseStackLock, StackLock } from "./stack-lock";
 
-const root = path.resolve(__dirname, "..");
 /** How long the agent holds the deploy key for recover's one short script on each host. */
 const RECOVER_KEY_LIFETIME_SECONDS = 600;
-
-function pulumi(args: string[]): { code: number; stdout: string; out: string } {
-    const r = spawnSync("bash", [path.join(root, "scripts/pulumi.sh"), ...args], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-    return { code: r.status ?? 1, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
-}
 
 /** The stack's lock files in a file backend (`.pulumi/locks/.../<stack>/*.json`). */
 function lockFiles(backendDir: string, stack: string): string[] {
@@ -60,20 +54,12 @@ function lockFiles(backendDir: string, stack: string): string[] {
  * the deploy key from the stack's secret config in an agent of its own, the pinned host key.
  */
 async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedContainer[]): Promise<boolean> {
-    const shown = pulumi(["config", "--json", "--show-secrets", "--stack", stack]);
-    if (shown.code !== 0) {
-        process.stderr.write(`recover: cannot read the stack's configuration (its SSH key reaches the host):\n${shown.out.slice(-2000)}\n`);
+    const read = readStackConfig(stack);
+    if ("error" in read) {
+        process.stderr.write(`recover: cannot read the stack's configuration (its SSH key reaches the host):\n${read.error}\n`);
         return false;
     }
-    const raw: Record<string, string> = {};
-    const secretKeys = new Set<string>();
-    for (const [fullKey, v] of Object.entries(JSON.parse(shown.stdout) as Record<string, { value?: unknown; secret?: boolean }>)) {
-        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
-        const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
-        raw[key] = typeof v.value === "string" ? v.value : JSON.stringify(v.value);
-        if (v.secret) secretKeys.add(key);
-    }
-    const config = parseConfig(raw, secretKeys);
+    const config = parseConfig(read.raw, read.secretKeys);
     const targets = hostTargets(config);
     for (const u of unfinished) {
         const color = COLORS.find((c) => u.name === `${config.serviceName}-${c}`);
@@ -111,9 +97,7 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
 }
 
 async function main(): Promise<number> {
-    const args = process.argv.slice(2);
-    const i = args.findIndex((a) => a === "--stack" || a === "-s");
-    const stack = i >= 0 ? args[i + 1] : (process.env.PULUMI_STACK ?? pulumi(["stack", "--show-name"]).stdout.trim());
+    const stack = stackArgument(process.argv.slice(2));
     if (!stack) {
         process.stderr.write("recover: no stack selected: pass --stack NAME\n");
         return 2;

@@ -28,10 +28,39 @@ describe("e2e: secrets never leave their encryption", function () {
     const events: unknown[] = [];
     let debugRun: { events: unknown[]; output: string } = { events: [], output: "" };
     const appSecret = "e2e-secret-secrets-value";
+    /** `npm run env:import` runs: the refused file, then the old runbooks' file. */
+    const imports: { refused?: { code: number; out: string }; stored?: { code: number; out: string }; envBefore?: unknown; envAfterRefusal?: boolean } = {};
 
     before(async () => {
         s = await createL9Stack("secrets", 18800);
         cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        // The env comes from the host's old env file (npm run env:import), as on a host the old
+        // runbooks deployed: written there in their style, and the stack's env removed first.
+        const env = JSON.parse((await s.stack.getConfig("l9-deploy:env")).value) as Record<string, string>;
+        imports.envBefore = env;
+        const legacyDir = `${s.appDir}-legacy`;
+        fs.rmSync(legacyDir, { recursive: true, force: true });
+        fs.mkdirSync(legacyDir, { mode: 0o700 });
+        fs.writeFileSync(
+            `${legacyDir}/.env`,
+            `# the old runbooks' env\r\nexport APP_SECRET="${env.APP_SECRET}"\r\nDATABASE_URL='${env.DATABASE_URL}'  # the database\r\n`,
+            { mode: 0o600 },
+        );
+        fs.writeFileSync(`${legacyDir}/refused.env`, `APP_SECRET=${appSecret}\nDATABASE_URL=\${DB_URL}\n`, { mode: 0o600 });
+        await s.stack.removeConfig("l9-deploy:env");
+        const envImport = (file: string) => {
+            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/env-import.ts", "--stack", "e2e-secrets", "--from-host", file], {
+                cwd: REPO_ROOT,
+                encoding: "utf8",
+                env: { ...process.env, ...s.envVars },
+            });
+            const out = `${r.stdout}${r.stderr}`;
+            logs += out;
+            return { code: r.status ?? -1, out };
+        };
+        imports.refused = envImport(`${legacyDir}/refused.env`);
+        imports.envAfterRefusal = (await s.stack.getAllConfig())["l9-deploy:env"] !== undefined;
+        imports.stored = envImport(`${legacyDir}/.env`);
         const run = async (expectOk: boolean) => {
             const r = await s.up();
             logs += r.stdout + (r.error ?? "");
@@ -60,6 +89,7 @@ describe("e2e: secrets never leave their encryption", function () {
 
     after(async () => {
         if (s) s.destroy();
+        if (s) fs.rmSync(`${s.appDir}-legacy`, { recursive: true, force: true });
     });
 
     /** The stack's state as the CLI exports it (the Automation API's exportStack always decrypts). */
@@ -88,6 +118,22 @@ describe("e2e: secrets never leave their encryption", function () {
         }
         return secrets;
     };
+
+    it("npm run env:import: a file with a line compose filled in is refused, naming the line, storing nothing", () => {
+        expect(imports.refused?.code, imports.refused?.out).to.equal(1);
+        expect(imports.refused?.out).to.contain("line 2: DATABASE_URL refers to another variable");
+        expect(imports.refused?.out).to.contain("nothing was stored");
+        expect(imports.envAfterRefusal).to.equal(false);
+    });
+
+    it("npm run env:import: the old runbooks' env file becomes the secret env (key names printed, values not), and the ups ran with it", async () => {
+        expect(imports.stored?.code, imports.stored?.out).to.equal(0);
+        expect(imports.stored?.out).to.contain("stored 2 keys from 127.0.0.1:");
+        expect(imports.stored?.out).to.contain("  new: APP_SECRET, DATABASE_URL\n");
+        const config = await s.stack.getAllConfig();
+        expect(config["l9-deploy:env"].secret).to.equal(true);
+        expect(JSON.parse(config["l9-deploy:env"].value)).to.deep.equal(imports.envBefore);
+    });
 
     it("the env file on the host holds them, mode 0600 (the only place in clear)", () => {
         expect(sh(`stat -c %a '${s.appDir}/shared/.env'`).trim()).to.equal("600");

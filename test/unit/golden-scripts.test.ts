@@ -10,7 +10,7 @@ import {
     renderInstallDriftJobScript,
     renderRemoveDriftJobScript,
 } from "../../host-scripts/drift-check";
-import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderEnvFileCheckScript, renderReadEnvFileForImportScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderCanaryScript } from "../../host-scripts/canary";
 import { renderGateScript } from "../../host-scripts/gate";
@@ -67,6 +67,7 @@ const builders: Record<string, () => string> = {
     "worktree-facts.sh": () => renderWorktreeCheckScript("/opt/l9", "v1.2.0-l9"),
     "write-env-file.sh": () => renderWriteEnvFileScript("/opt/l9/shared/.env"),
     "env-file-facts.sh": () => renderEnvFileCheckScript("/opt/l9/shared/.env"),
+    "read-env-file-for-import.sh": () => renderReadEnvFileForImportScript("/opt/l9/.env"),
     "image-build.sh": () =>
         renderImageBuildScript({
             appDir: "/opt/l9",

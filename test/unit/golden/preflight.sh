@@ -39,13 +39,13 @@ if [ -f '/opt/l9/.l9-deploy-owner' ]; then
   case "$owner" in
     'l9-deploy/production l9') ;;
     'l9-deploy/production '*) say 'taking over /opt/l9 from service '"${owner#* }"' of this stack (a rename)' ;;
-    *) fail '/opt/l9 belongs to another l9-deploy stack ('"$owner"'); nothing was changed. Fix: give this service its own directory (pulumi config set appDir /opt/l9); if that stack is gone for good, remove /opt/l9/.l9-deploy-owner on the host' ;;
+    *) fail '/opt/l9 belongs to another l9-deploy stack ('"$owner"'); nothing was changed. Fix: give this service its own directory (pulumi config set appDir /srv/l9); if that stack is gone for good, remove /opt/l9/.l9-deploy-owner on the host' ;;
   esac
 elif [ -d '/opt/l9' ] && [ -n "$(ls -A '/opt/l9')" ]; then
   if [ -d '/opt/l9/state' ] && [ -d '/opt/l9/releases' ]; then
     say 'claiming /opt/l9: an earlier l9-deploy version deployed here'
   else
-    fail '/opt/l9 is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir /opt/l9), or move what is in it away'
+    fail '/opt/l9 is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir /srv/l9), or move what is in it away'
   fi
 fi
 mkdir -p '/opt/l9' || fail 'cannot create /opt/l9'

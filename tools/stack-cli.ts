@@ -1,0 +1,56 @@
+/**
+ * What the operator tools (recover, env:import) share: the pulumi CLI of this project
+ * (scripts/pulumi.sh: the pinned toolchain), the stack they act on, and its configuration
+ * validated as the program validates it.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { CONFIG_NAMESPACE } from "../config/load";
+
+const root = path.resolve(__dirname, "..");
+
+/** A pulumi CLI run: its exit code, stdout, and stdout+stderr (for error messages). */
+export interface PulumiRun {
+    readonly code: number;
+    readonly stdout: string;
+    readonly out: string;
+}
+
+/** Runs this project's pulumi with `args`; `stdin` is its standard input (never argv: a secret goes there). */
+export function runPulumi(args: string[], stdin?: string): PulumiRun {
+    const r = spawnSync("bash", [path.join(root, "scripts/pulumi.sh"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+        ...(stdin !== undefined ? { input: stdin } : {}),
+    });
+    return { code: r.status ?? 1, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
+}
+
+/** The value of `--stack NAME` (or `-s NAME`) in `args`, else PULUMI_STACK, else the selected stack; "" when none. */
+export function stackArgument(args: string[]): string {
+    const i = args.findIndex((a) => a === "--stack" || a === "-s");
+    if (i >= 0) return args[i + 1] ?? "";
+    return process.env.PULUMI_STACK ?? runPulumi(["stack", "--show-name"]).stdout.trim();
+}
+
+/** The stack's `l9-deploy:*` settings as Pulumi stores them (secrets decrypted), and which are secret. */
+export interface RawStackConfig {
+    readonly raw: Record<string, string>;
+    readonly secretKeys: Set<string>;
+}
+
+/** Reads the stack's configuration through the CLI (decrypting its secrets: the deploy key reaches the host). */
+export function readStackConfig(stack: string): RawStackConfig | { error: string } {
+    const shown = runPulumi(["config", "--json", "--show-secrets", "--stack", stack]);
+    if (shown.code !== 0) return { error: shown.out.slice(-2000) };
+    const raw: Record<string, string> = {};
+    const secretKeys = new Set<string>();
+    for (const [fullKey, v] of Object.entries(JSON.parse(shown.stdout) as Record<string, { value?: unknown; secret?: boolean }>)) {
+        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
+        raw[key] = typeof v.value === "string" ? v.value : JSON.stringify(v.value);
+        if (v.secret) secretKeys.add(key);
+    }
+    return { raw, secretKeys };
+}
