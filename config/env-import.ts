@@ -89,7 +89,8 @@ function readValue(text: string): { value: string } | { problem: string } {
     if (value.includes("${"))
         return {
             problem:
-                "refers to another variable (${NAME}), which compose filled in from its own environment. Fix: write the value the container had (docker exec <container> printenv <KEY> shows it) in the file",
+                "refers to another variable (${NAME}), which compose filled in from its own environment. " +
+                "Fix: write the value the container had (docker exec <container> printenv <KEY> shows it) in the file",
         };
     if (/[\r\n\0]/.test(value))
         return { problem: "holds a line break or a NUL (an escape in quotes), which an env value here cannot. Fix: put the value on one line" };
