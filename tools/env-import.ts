@@ -10,11 +10,8 @@ import { ConfigError, parseConfig } from "../config/load";
 import { hostTargets, isMultiHost } from "../config/schema";
 import { parseEnvFileForImport } from "../config/env-import";
 import { renderReadEnvFileForImportScript } from "../host-scripts/env-file";
-import { runProbeScript } from "../providers/ssh";
-import { prepareHostAccess } from "../ssh/agent";
 import { describeSshFailure } from "../ssh/host-check";
-import { probeSshOptions } from "../ssh/openssh-options";
-import { readStackConfig, runPulumi, stackArgument } from "./stack-cli";
+import { readStackConfig, runOnStackHost, runPulumi, stackArgument } from "./stack-cli";
 import { describeEnvChange } from "./env-import-report";
 
 /** How long the agent holds the deploy key for the import's one read. */
@@ -56,17 +53,11 @@ async function main(): Promise<number> {
 
     const where = `${target.host}:${file}`;
     process.stdout.write(`env:import: reading ${where} over SSH (pinned host key)\n`);
-    const access = prepareHostAccess({
-        stackId: `env-import/${stack}${target.name ? `/${target.name}` : ""}`,
-        host: target.host,
-        port: target.sshPort,
-        user: config.sshUser,
-        hostKey: target.hostKey,
-        privateKey: config.sshPrivateKey,
-        keyLifetimeSeconds: IMPORT_KEY_LIFETIME_SECONDS,
-    });
-    const r = await runProbeScript(
-        { host: target.host, port: target.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) },
+    const r = await runOnStackHost(
+        config,
+        target,
+        `env-import/${stack}${target.name ? `/${target.name}` : ""}`,
+        IMPORT_KEY_LIFETIME_SECONDS,
         renderReadEnvFileForImportScript(file),
     );
     if (r.code === 255) return fail(1, describeSshFailure(target.host, target.sshPort, r.stderr, r.code));

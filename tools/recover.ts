@@ -15,13 +15,11 @@ import * as path from "path";
 import { parseConfig } from "../config/load";
 import { hostTargets } from "../config/schema";
 import { renderRemoveUnfinishedContainerScript } from "../host-scripts/unfinished-container";
-import { runProbeScript } from "../providers/ssh";
 import { describeSshFailure } from "../ssh/host-check";
-import { prepareHostAccess, processAlive } from "../ssh/agent";
-import { probeSshOptions } from "../ssh/openssh-options";
+import { processAlive } from "../ssh/agent";
 import { COLORS } from "../state/slot-machine";
 import { UnfinishedContainer, unfinishedContainers } from "./pending-creates";
-import { readStackConfig, runPulumi as pulumi, stackArgument } from "./stack-cli";
+import { readStackConfig, runOnStackHost, runPulumi as pulumi, stackArgument } from "./stack-cli";
 import { judgeStackLock, parseStackLock, StackLock } from "./stack-lock";
 
 /** How long the agent holds the deploy key for recover's one short script on each host. */
@@ -73,17 +71,11 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
         process.stdout.write(
             `recover: the interrupted update was creating ${u.name} on ${u.host}: removing it (no resource knows it), unless Caddy routes to it\n`,
         );
-        const access = prepareHostAccess({
-            stackId: `recover/${stack}/${t.name}`,
-            host: t.host,
-            port: t.sshPort,
-            user: config.sshUser,
-            hostKey: t.hostKey,
-            privateKey: config.sshPrivateKey,
-            keyLifetimeSeconds: RECOVER_KEY_LIFETIME_SECONDS,
-        });
-        const r = await runProbeScript(
-            { host: t.host, port: t.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) },
+        const r = await runOnStackHost(
+            config,
+            t,
+            `recover/${stack}/${t.name}`,
+            RECOVER_KEY_LIFETIME_SECONDS,
             renderRemoveUnfinishedContainerScript({ serviceName: config.serviceName, caddyAdmin: config.caddyAdmin, color }),
         );
         if (r.stderr.trim()) process.stdout.write(`${r.stderr.trim()}\n`);

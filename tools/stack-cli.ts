@@ -1,11 +1,15 @@
 /**
  * What the operator tools (recover, env:import) share: the pulumi CLI of this project
- * (scripts/pulumi.sh: the pinned toolchain), the stack they act on, and its configuration
- * validated as the program validates it.
+ * (scripts/pulumi.sh: the pinned toolchain), the stack they act on, its configuration
+ * validated as the program validates it, and one script run on one of its hosts.
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { CONFIG_NAMESPACE } from "../config/load";
+import type { DeployConfig, HostTarget } from "../config/schema";
+import { runProbeScript, type ScriptResult } from "../providers/ssh";
+import { prepareHostAccess } from "../ssh/agent";
+import { probeSshOptions } from "../ssh/openssh-options";
 
 const root = path.resolve(__dirname, "..");
 
@@ -53,4 +57,27 @@ export function readStackConfig(stack: string): RawStackConfig | { error: string
         if (v.secret) secretKeys.add(key);
     }
     return { raw, secretKeys };
+}
+
+/**
+ * Runs `script` on `target` as the program reaches it: the stack's deploy key in an agent of
+ * its own (held for `keyLifetimeSeconds`), the pinned host key. `tool` names the agent's owner.
+ */
+export async function runOnStackHost(
+    config: DeployConfig,
+    target: HostTarget,
+    tool: string,
+    keyLifetimeSeconds: number,
+    script: string,
+): Promise<ScriptResult> {
+    const access = prepareHostAccess({
+        stackId: tool,
+        host: target.host,
+        port: target.sshPort,
+        user: config.sshUser,
+        hostKey: target.hostKey,
+        privateKey: config.sshPrivateKey,
+        keyLifetimeSeconds,
+    });
+    return runProbeScript({ host: target.host, port: target.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) }, script);
 }
