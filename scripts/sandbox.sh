@@ -2,8 +2,10 @@
 # The local sandbox VPS: everything an l9 production host has, on loopback.
 #   dockerd, sshd on 127.0.0.1:2222 (generated keys, pinned host key), Caddy (admin
 #   127.0.0.1:2019, durable with --resume), cron, and a bare git origin holding the sample app.
-# With --hosts N, also isolated hosts h1..hN at 10.219.0.11.. and an edge Caddy (hosts.sh).
+# With --hosts N, also isolated hosts h1..hN at 10.219.0.11.. and an edge Caddy (hosts.sh);
+# `legacy up` adds h6, a host as the old runbooks left it (legacy-host.sh).
 # Usage: scripts/sandbox.sh up [--hosts N]|down [--hosts]|status|env|exec hI -- CMD...
+#        scripts/sandbox.sh legacy up|down|status|caddy restart|caddy reload
 # Idempotent: `up` starts only what is not answering and keeps generated keys.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -14,6 +16,7 @@ SSH_PORT="${L9_SANDBOX_SSH_PORT:-2222}"
 SSH_ALT_PORT="${L9_SANDBOX_SSH_ALT_PORT:-2223}"
 CADDY_ADMIN="127.0.0.1:2019"
 source "$L9_ROOT/scripts/sandbox/hosts.sh"
+source "$L9_ROOT/scripts/sandbox/legacy-host.sh"
 
 [ "$(id -u)" = 0 ] || die "the sandbox runs daemons as root (dockerd, sshd, cron): run as root"
 
@@ -160,6 +163,7 @@ L9_SANDBOX_REPO_URL=file://$SB/origin/l9-app.git
 L9_SANDBOX_CADDY_ADMIN=$CADDY_ADMIN
 ENV
   hosts_env
+  legacy_env
 }
 
 status() {
@@ -182,7 +186,7 @@ down() {
   hosts_down
 }
 
-usage() { echo "usage: $0 up [--hosts N]|down [--hosts]|status|env|exec hI -- CMD..." >&2; exit 2; }
+usage() { echo "usage: $0 up [--hosts N]|down [--hosts]|status|env|exec hI -- CMD...|legacy up|down|status|caddy restart|reload" >&2; exit 2; }
 
 case "${1:-}" in
   up)
@@ -211,7 +215,16 @@ case "${1:-}" in
       *) usage ;;
     esac
     ;;
-  status) rc=0; status || rc=1; hosts_status || rc=1; exit "$rc" ;;
+  status) rc=0; status || rc=1; hosts_status || rc=1; legacy_status || rc=1; exit "$rc" ;;
+  legacy)
+    case "${2:-}" in
+      up) require_packages; docker_up; origin_up; legacy_up; legacy_status ;;
+      down) host_remove "$LEGACY_HOST" ;;
+      status) legacy_status ;;
+      caddy) legacy_caddy "${3:-}" ;;
+      *) usage ;;
+    esac
+    ;;
   env) sandbox_env ;;
   exec)
     [ -n "${2:-}" ] || usage

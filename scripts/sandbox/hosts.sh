@@ -26,7 +26,8 @@ HOST_FRESH_DIRS=(srv opt/l9 var/lib/l9-deploy var/lib/prometheus/node-exporter e
 host_dir() { printf '%s/%s' "$HOSTS_DIR" "$1"; }
 host_netns() { printf 'l9sb-%s' "$1"; }
 host_addr() { printf '%s.%s' "$HOSTS_NET" "$((10 + ${1#h}))"; }
-host_valid() { [[ "$1" =~ ^h[1-9]$ ]] && [ "${1#h}" -le "$HOSTS_MAX" ]; }
+# h1..h5, and the legacy host (legacy-host.sh), which `up --hosts N` never counts.
+host_valid() { { [[ "$1" =~ ^h[1-9]$ ]] && [ "${1#h}" -le "$HOSTS_MAX" ]; } || [ "$1" = "${LEGACY_HOST:-}" ]; }
 
 # The root-namespace pid of the host's init, if it runs: pid 1 of its own PID namespace and a
 # member of the host's network namespace (so a recycled pid is not taken for it).
@@ -191,9 +192,10 @@ host_init() {
 }
 
 # Starts, inside a host, whichever of its daemons does not run. Passed in with `declare -f`.
+# A third argument `no-caddy` leaves Caddy out (the legacy host runs its own, from a Caddyfile).
 host_daemons() {
   set -euo pipefail
-  local name="$1" sshdir="$2" logs=/var/log/l9-sandbox
+  local name="$1" sshdir="$2" caddy="${3:-caddy}" logs=/var/log/l9-sandbox
   # The daemons outlive the caller: none of its PATH (a test's node_modules/.bin) for them.
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   mkdir -p /run/sshd /etc/l9-sandbox /var/lib/l9-sandbox-caddy/xdg-config /var/lib/l9-sandbox-caddy/xdg-data
@@ -208,7 +210,7 @@ host_daemons() {
     /usr/sbin/sshd -t -f "$sshdir/sshd_config"
     /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$logs/sshd.log"
   fi
-  if ! curl -fsS -m 3 --unix-socket /run/caddy/admin.sock -H 'Host;' http://127.0.0.1/config/ >/dev/null 2>&1; then
+  if [ "$caddy" = caddy ] && ! curl -fsS -m 3 --unix-socket /run/caddy/admin.sock -H 'Host;' http://127.0.0.1/config/ >/dev/null 2>&1; then
     # A Caddy of an older sandbox (admin on 127.0.0.1:2019) and its autosaved config make way.
     if pkill -x caddy; then sleep 1; fi
     if ! grep -qs '"unix//run/caddy/admin.sock"' /var/lib/l9-sandbox-caddy/xdg-config/caddy/autosave.json; then
@@ -379,11 +381,12 @@ hosts_up() {
 }
 
 hosts_down() {
-  local i name
-  # Also the disks of hosts that no longer run (their namespaces went with a reboot).
-  for i in $(seq 1 "$HOSTS_MAX"); do
-    name="h$i"
-    if [ -d "$(host_dir "$name")/upper" ] || hosts_present | grep -qx "$name"; then host_remove "$name"; fi
+  local name
+  # Also the disks of hosts that no longer run (their namespaces went with a reboot), and the legacy host.
+  for name in $(seq -f 'h%g' 1 "$HOSTS_MAX") ${LEGACY_HOST:+"$LEGACY_HOST"}; do
+    if [ -d "$(host_dir "$name")/upper" ] || host_pid "$name" >/dev/null || [ -e "/run/netns/$(host_netns "$name")" ]; then
+      host_remove "$name"
+    fi
   done
   if curl -fsS -X POST "http://$EDGE_ADMIN/stop" >/dev/null 2>&1; then log "edge caddy: stopped"; fi
   if ip link show "$HOSTS_BRIDGE" >/dev/null 2>&1; then ip link del "$HOSTS_BRIDGE" && log "hosts: bridge $HOSTS_BRIDGE removed"; fi

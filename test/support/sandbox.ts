@@ -80,6 +80,40 @@ export function edgeAdmin(): string {
     return admin;
 }
 
+/** The legacy sandbox host (`sandbox.sh legacy up`, scripts/sandbox/legacy-host.sh): a VPS the old runbooks deployed. */
+export interface LegacyHost extends SandboxHost {
+    /** The internal CA root its Caddy's two sites (api.example.com, www.example.com) chain to. */
+    caRootFile: string;
+}
+
+/** Brings up the legacy sandbox host (idempotent) and returns how to reach it. */
+export function legacyHost(): LegacyHost {
+    execFileSync("bash", [SANDBOX_SH, "legacy", "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const kv = sandboxEnv();
+    const need = (k: string) => {
+        if (!kv[k]) throw new Error(`sandbox.sh env did not report ${k} after sandbox.sh legacy up`);
+        return kv[k];
+    };
+    return {
+        name: "h6",
+        host: need("L9_SANDBOX_LEGACY_HOST"),
+        sshPort: 22,
+        hostKey: need("L9_SANDBOX_LEGACY_HOST_KEY"),
+        caRootFile: need("L9_SANDBOX_LEGACY_CA_ROOT"),
+    };
+}
+
+/** An HTTPS GET of `https://<site><urlPath>` on the legacy host's :443, verified against its CA. */
+export function legacySiteGet(legacy: LegacyHost, site: string, urlPath: string): { status: number; body: string } {
+    const out = execFileSync(
+        "curl",
+        ["-sS", "-m", "10", "--cacert", legacy.caRootFile, "--resolve", `${site}:443:${legacy.host}`, "-w", "\n%{http_code}", `https://${site}${urlPath}`],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const i = out.lastIndexOf("\n");
+    return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
+}
+
 /** Runs a bash command inside a sandbox host (its namespaces and root); returns stdout, throws on failure. */
 export function onHost(name: string, command: string): string {
     return execFileSync("bash", [SANDBOX_SH, "exec", name, "--", "bash", "-c", command], {
