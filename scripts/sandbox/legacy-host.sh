@@ -43,8 +43,9 @@ legacy_caddy_start() {
   mkdir -p /var/lib/caddy
   HOME=/var/lib/caddy setsid nohup caddy run --environ --config /etc/caddy/Caddyfile --pidfile /run/caddy.pid \
     >>/var/log/l9-sandbox/caddy.log 2>&1 </dev/null &
+  # Caddy's admin API answers before its sites do: up once both listen (as systemd's notify would tell).
   for _ in $(seq 1 60); do
-    curl -fsS -m 2 http://localhost:2019/config/ >/dev/null 2>&1 && return 0
+    if curl -fsS -m 2 http://localhost:2019/config/ >/dev/null 2>&1 && [ -n "$(ss -Hltn 'sport = :443')" ]; then return 0; fi
     sleep 0.5
   done
   tail -20 /var/log/l9-sandbox/caddy.log >&2

@@ -1,12 +1,37 @@
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
+import { promisify } from "util";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LegacyHost, legacyHost, legacySiteGet, onHost, sandboxFacts } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
+import { LoadLoop } from "../support/load-loop";
+import { renderAdminAccessLines } from "../../host-scripts/caddy";
+import {
+    CADDYFILE_ROUTING_FACTS_FUNCTION,
+    caddyfileSnippetPath,
+    renderCaddyfileSnippet,
+    renderInstallCaddyfileRoutesScript,
+} from "../../host-scripts/caddyfile-site";
+import { caddyMarkerDir } from "../../host-scripts/layout";
+import { caddyServerArgs, greenMarkerFile, maintenanceMarkerFile, maintenanceMessageFile, RoutingArgs } from "../../host-scripts/routing";
+import { script, sh } from "../../host-scripts/shell";
+
+/** The legacy host's routing as Caddyfile mode sees it: its two old containers as the slots. */
+const LEGACY_ROUTING: RoutingArgs = {
+    serviceName: "l9",
+    appDir: "/srv/l9",
+    caddyAdmin: "localhost:2019",
+    caddyListen: ":443",
+    caddyHosts: ["api.example.com"],
+    bluePort: 8000,
+    greenPort: 8001,
+    maintenance: { allowPaths: ["/health"] },
+};
 
 const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
+const execFileAsync = promisify(execFile);
 
 /**
  * The legacy sandbox host (scripts/sandbox/legacy-host.sh): the layout of issue 23, proved by
@@ -28,6 +53,8 @@ describe("host: the legacy sandbox host (a VPS the old runbooks deployed)", func
     };
 
     before(function () {
+        // Fresh: a run before this one may have changed it (the Caddyfile mode tests below do).
+        execFileSync("bash", [SANDBOX_SH, "legacy", "down"], { stdio: ["ignore", "pipe", "pipe"] });
         legacy = legacyHost();
     });
 
@@ -126,5 +153,167 @@ describe("host: the legacy sandbox host (a VPS the old runbooks deployed)", func
         expect(r.stdout).to.match(/^legacy\s+up \(/m);
         expect(["l9-api-blue", "l9-api-green", "l9-jobs"].map((c) => containerState(c)[0])).to.deep.equal(before);
         expect(onHost("h6", `set -a; . /opt/l9/.env; psql "$DATABASE_URL" -qtA -c "SELECT count(*) FROM orders"`).trim()).to.equal("1");
+    });
+});
+
+/**
+ * Caddyfile mode's pieces on the legacy host, for real: the snippet and the one edit of the
+ * operator's Caddyfile (one reload), then flips by marker file, under load on both sites; the
+ * routes survive `systemctl reload caddy` and `systemctl restart caddy`; the routing facts read
+ * back from Caddy's config. The slots here are the old compose containers (blue on 8000, green
+ * on 8001), so nothing else is deployed.
+ */
+describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, legacy host)", function () {
+    this.timeout(5 * 60 * 1000);
+    const serviceName = "l9";
+    const markerDir = caddyMarkerDir(serviceName);
+    const args = caddyServerArgs({ ...LEGACY_ROUTING, serviceName });
+    const snippet = renderCaddyfileSnippet(args);
+    const site = {
+        caddyfile: "/etc/caddy/Caddyfile",
+        host: "api.example.com",
+        dial: "127.0.0.1:8000",
+        snippet: caddyfileSnippetPath("/etc/caddy/Caddyfile", serviceName),
+    };
+    const installScript = renderInstallCaddyfileRoutesScript({ ...site, snippetText: snippet.text });
+    const factsScript = script(
+        renderAdminAccessLines("localhost:2019"),
+        CADDYFILE_ROUTING_FACTS_FUNCTION,
+        sh`l9_caddyfile_routing_facts ${greenMarkerFile(markerDir, serviceName)} ${serviceName} ${snippet.configHash}`,
+        sh`printf '%s %s %s\\n' "$routing" "$upstream" "$config"`,
+    );
+    let legacy: LegacyHost;
+    let api: LoadLoop | undefined;
+    let www: LoadLoop | undefined;
+    // Asynchronous throughout: the load loops run in this process, and a synchronous call would stop them.
+    const runOnLegacy = async (text: string): Promise<{ status: number; stdout: string; stderr: string }> => {
+        try {
+            const r = await execFileAsync("bash", [SANDBOX_SH, "exec", "h6", "--", "sh", "-c", text], { encoding: "utf8" });
+            return { status: 0, ...r };
+        } catch (e) {
+            const err = e as { code?: number; stdout?: string; stderr?: string };
+            return { status: err.code ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+        }
+    };
+    const on = async (command: string): Promise<string> => {
+        const r = await runOnLegacy(command);
+        expect(r.status, `${command}: ${r.stderr}`).to.equal(0);
+        return r.stdout;
+    };
+    const caddy = async (action: "reload" | "restart") => execFileAsync("bash", [SANDBOX_SH, "legacy", "caddy", action]);
+    const get = async (site: string, urlPath: string) => {
+        const { stdout } = await execFileAsync("curl", [
+            ...["-sS", "-m", "10", "--cacert", legacy.caRootFile, "--resolve", `${site}:443:${legacy.host}`],
+            ...["-w", "\n%{http_code}", `https://${site}${urlPath}`],
+        ]);
+        const i = stdout.lastIndexOf("\n");
+        return { status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) };
+    };
+    const facts = async () => (await on(factsScript)).trim();
+    const versionOf = (port: number) => on(`curl -fsS http://127.0.0.1:${port}/version`);
+
+    before(function () {
+        // The layout tests above changed nothing: the host is as the old runbooks left it.
+        legacy = legacyHost();
+        onHost("h6", "docker start l9-api-green >/dev/null");
+        onHost("h6", `mkdir -p ${markerDir}`);
+        const ca = fs.readFileSync(legacy.caRootFile, "utf8");
+        api = new LoadLoop("https://api.example.com/version", 2, 240, 2_000_000, 0, { address: legacy.host, ca });
+        www = new LoadLoop("https://www.example.com/", 2, 240, 2_000_000, 0, { address: legacy.host, ca });
+    });
+
+    after(async function () {
+        await api?.stop();
+        await www?.stop();
+    });
+
+    it("installs the snippet and the one edit, with one reload: the site now routes by l9-deploy's markers", async function () {
+        expect(await versionOf(8000)).to.include("v0.1.0-l9");
+        expect(await versionOf(8001)).to.include("v0.1.0-l9");
+        const pidBefore = (await on("cat /run/caddy.pid")).trim();
+        // Load on both sites for a while before anything changes.
+        while (api!.sampleCount() < 100 || www!.sampleCount() < 100) await new Promise((resolve) => setTimeout(resolve, 100));
+        const r = await runOnLegacy(installScript);
+        expect(r.status, r.stderr).to.equal(0);
+        expect(r.stderr).to.include("imports /etc/caddy/l9-deploy/l9.caddy in place of reverse_proxy 127.0.0.1:8000");
+        expect(r.stderr).to.include("Caddy reloaded");
+        // A reload, not a restart.
+        expect((await on("cat /run/caddy.pid")).trim()).to.equal(pidBefore);
+        expect(await on("cat /etc/caddy/l9-deploy/l9.caddy")).to.equal(snippet.text);
+        expect(await on("diff /etc/caddy/Caddyfile.before-l9-deploy /etc/caddy/Caddyfile || true")).to.include("> \timport /etc/caddy/l9-deploy/l9.caddy");
+        expect(await facts()).to.equal('blue [{"dial":"127.0.0.1:8000"}] current');
+    });
+
+    it("runs again without a change and without a reload", async function () {
+        const r = await runOnLegacy(installScript);
+        expect(r.status, r.stderr).to.equal(0);
+        expect(r.stderr).to.include("are current: no reload");
+    });
+
+    it("flips to green and back by the marker file alone, and the facts follow", async function () {
+        await on(`touch ${greenMarkerFile(markerDir, serviceName)}`);
+        expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] current');
+        await on(`rm -f ${greenMarkerFile(markerDir, serviceName)}`);
+        expect(await facts()).to.equal('blue [{"dial":"127.0.0.1:8000"}] current');
+    });
+
+    it("serves the maintenance page from the marker, health still proxied", async function () {
+        await on(`printf 'back at 14:00\\n' >${maintenanceMessageFile(markerDir, serviceName)}`);
+        await on(`touch ${maintenanceMarkerFile(markerDir, serviceName)}`);
+        try {
+            const down = await get("api.example.com", "/version");
+            expect(down).to.deep.equal({ status: 503, body: "back at 14:00\n" });
+            expect((await get("api.example.com", "/health")).status).to.equal(200);
+        } finally {
+            await on(`rm -f ${maintenanceMarkerFile(markerDir, serviceName)}`);
+        }
+        expect((await get("api.example.com", "/version")).status).to.equal(200);
+    });
+
+    it("keeps its routes through the operator's reload of Caddy, on green", async function () {
+        await on(`touch ${greenMarkerFile(markerDir, serviceName)}`);
+        await caddy("reload");
+        expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] current');
+        // Which container answers is the marker's: with blue stopped, the site still answers.
+        await on("docker stop l9-api-blue >/dev/null");
+        expect((await get("api.example.com", "/version")).status).to.equal(200);
+    });
+
+    it("says stale when Caddy runs a snippet of another hash, current again when it runs this one", async function () {
+        await on("cp /etc/caddy/l9-deploy/l9.caddy /tmp/l9.caddy.kept");
+        try {
+            await on(`sed -i 's/${snippet.configHash}/0000000000000000/' /etc/caddy/l9-deploy/l9.caddy`);
+            await caddy("reload");
+            expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] stale');
+        } finally {
+            await on("cp /tmp/l9.caddy.kept /etc/caddy/l9-deploy/l9.caddy");
+            await caddy("reload");
+        }
+        expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] current');
+    });
+
+    it("lost no request on either site: the install's reload, the flips, maintenance (503 only), the operator's reload", async function () {
+        const apiReport = await api!.stop();
+        const wwwReport = await www!.stop();
+        const maintenance503s = apiReport.failed.filter((s) => s.status === 503).length;
+        process.stdout.write(
+            `      api: ${apiReport.total} requests, ${apiReport.failed.length} failed (${maintenance503s} maintenance 503s), ` +
+                `${apiReport.retriedOnStaleConnection} retried on a stale keep-alive connection; ` +
+                `www: ${wwwReport.total} requests, ${wwwReport.failed.length} failed, ${wwwReport.retriedOnStaleConnection} retried\n`,
+        );
+        expect(apiReport.total).to.be.greaterThan(200);
+        expect(wwwReport.total).to.be.greaterThan(200);
+        expect(
+            apiReport.failed.filter((s) => s.status !== 503),
+            JSON.stringify(apiReport.failed.slice(0, 3)),
+        ).to.deep.equal([]);
+        expect(wwwReport.failed, JSON.stringify(wwwReport.failed.slice(0, 3))).to.deep.equal([]);
+    });
+
+    it("keeps its routes through a restart of Caddy (a stop, then a start: not under load)", async function () {
+        await caddy("restart");
+        expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] current');
+        expect((await get("api.example.com", "/version")).status).to.equal(200);
+        expect(await get("www.example.com", "/")).to.deep.equal({ status: 200, body: "www.example.com: the operator's other site" });
     });
 });

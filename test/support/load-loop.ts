@@ -1,4 +1,5 @@
 import * as http from "http";
+import * as https from "https";
 
 /** One response (or failure) seen by the load loop. */
 export interface Sample {
@@ -31,9 +32,23 @@ export interface LoadReport {
 }
 
 /**
- * A bounded loopback load loop: `workers` concurrent clients request `url` back to back (or
- * `pauseMs` apart: a watcher rather than a load) until stopped, or until `maxSeconds` or
- * `maxRequests` is reached. Only for 127.0.0.0/8 targets.
+ * An HTTPS site of a sandbox host: the loop connects to `address` (the host's own address on
+ * the sandbox's bridge) and asks for the URL's host name (SNI and Host), trusting only `ca`.
+ */
+export interface SandboxTlsSite {
+    /** Where to connect: loopback, or the sandbox's bridge 10.219.0.0/24. */
+    readonly address: string;
+    /** The PEM of the CA the site's certificate chains to. */
+    readonly ca: string;
+}
+
+/** The addresses a load loop may target: loopback, and the namespaces the sandbox made (its bridge). */
+const SANDBOX_ADDRESS = /^(127\.\d+\.\d+\.\d+|10\.219\.0\.\d+)$/;
+
+/**
+ * A bounded load loop: `workers` concurrent clients request `url` back to back (or `pauseMs`
+ * apart: a watcher rather than a load) until stopped, or until `maxSeconds` or `maxRequests`
+ * is reached. Only for loopback targets, or a sandbox host's TLS site (`tls`).
  */
 export class LoadLoop {
     /** Loops not stopped yet: a test that fails midway leaves its loop to stopAll. */
@@ -54,11 +69,16 @@ export class LoadLoop {
         maxSeconds = 900,
         maxRequests = 2_000_000,
         pauseMs = 0,
+        private readonly tls?: SandboxTlsSite,
     ) {
         const u = new URL(url);
-        if (!/^127\.\d+\.\d+\.\d+$/.test(u.hostname)) throw new Error(`load loop targets loopback only, not ${u.hostname}`);
+        const address = tls ? tls.address : u.hostname;
+        if (!SANDBOX_ADDRESS.test(address)) throw new Error(`load loop targets loopback or the sandbox's bridge only, not ${address}`);
+        if (tls && u.protocol !== "https:") throw new Error(`a TLS site's URL is https://, not ${url}`);
         const deadline = this.started + maxSeconds * 1000;
-        const agent = new http.Agent({ keepAlive: true, maxSockets: workers });
+        const agent = tls
+            ? new https.Agent({ keepAlive: true, maxSockets: workers, ca: tls.ca, servername: u.hostname })
+            : new http.Agent({ keepAlive: true, maxSockets: workers });
         const worker = async (keepAlive: boolean) => {
             while (this.running && Date.now() < deadline && this.samples.length < maxRequests) {
                 this.samples.push(await this.once(keepAlive ? agent : undefined));
@@ -67,6 +87,11 @@ export class LoadLoop {
         };
         this.done = Promise.all(Array.from({ length: workers }, (_, i) => worker(i % 2 === 0))).then(() => agent.destroy());
         LoadLoop.live.add(this);
+    }
+
+    /** How many requests the loop has seen so far. */
+    sampleCount(): number {
+        return this.samples.length;
     }
 
     /** Stops every loop still running (test/support/mocha-hooks.ts calls it after each test). */
@@ -87,7 +112,7 @@ export class LoadLoop {
         const t = Date.now() - this.started;
         return new Promise((resolve) => {
             let answered = false;
-            const req = http.get(this.url, { agent: agent ?? false, timeout: 10_000 }, (res) => {
+            const onResponse = (res: http.IncomingMessage) => {
                 answered = true;
                 let body = "";
                 res.on("data", (d: Buffer) => (body += d.toString()));
@@ -101,7 +126,15 @@ export class LoadLoop {
                     resolve({ sample: { t, status: res.statusCode ?? 0, version }, staleKeepAlive: false });
                 });
                 res.on("error", (e) => resolve({ sample: { t, status: 0, error: String(e) }, staleKeepAlive: false }));
-            });
+            };
+            const req = this.tls
+                ? https.get(
+                      this.url,
+                      // The name is the URL's; the connection goes to the sandbox host's address.
+                      { agent: agent ?? false, timeout: 10_000, ca: this.tls.ca, lookup: fixedLookup(this.tls.address) },
+                      onResponse,
+                  )
+                : http.get(this.url, { agent: agent ?? false, timeout: 10_000 }, onResponse);
             req.on("timeout", () => req.destroy(new Error("timeout")));
             req.on("error", (e) => {
                 const stale = !answered && req.reusedSocket && (e as NodeJS.ErrnoException).code === "ECONNRESET";
@@ -137,4 +170,12 @@ export function summarise(samples: Sample[]): LoadReport {
         versions: [...new Set(sorted.map((s) => s.version).filter((v): v is string => !!v))],
         longestGapMs,
     };
+}
+
+/** A DNS lookup that answers every name with `address` (curl's --resolve). */
+function fixedLookup(address: string): NonNullable<http.RequestOptions["lookup"]> {
+    return ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+        if (options?.all) callback(null, [{ address, family: 4 }]);
+        else callback(null, address, 4);
+    }) as unknown as NonNullable<http.RequestOptions["lookup"]>;
 }

@@ -13,6 +13,7 @@ import {
 import { renderEnvFileCheckScript, renderReadEnvFileForImportScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderCanaryScript } from "../../host-scripts/canary";
+import { caddyfileSnippetPath, renderCaddyfileSnippet, renderInstallCaddyfileRoutesScript } from "../../host-scripts/caddyfile-site";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderStepLibrary } from "../../host-scripts/step-library";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
@@ -68,6 +69,15 @@ const builders: Record<string, () => string> = {
     "write-env-file.sh": () => renderWriteEnvFileScript("/opt/l9/shared/.env"),
     "env-file-facts.sh": () => renderEnvFileCheckScript("/opt/l9/shared/.env"),
     "read-env-file-for-import.sh": () => renderReadEnvFileForImportScript("/opt/l9/.env"),
+    "caddyfile-snippet.caddy": () => renderCaddyfileSnippet(caddyServerArgs(routing)).text,
+    "install-caddyfile-routes.sh": () =>
+        renderInstallCaddyfileRoutesScript({
+            caddyfile: "/etc/caddy/Caddyfile",
+            host: "api.example.com",
+            dial: "127.0.0.1:8000",
+            snippet: caddyfileSnippetPath("/etc/caddy/Caddyfile", "l9"),
+            snippetText: renderCaddyfileSnippet(caddyServerArgs(routing)).text,
+        }),
     "image-build.sh": () =>
         renderImageBuildScript({
             appDir: "/opt/l9",
