@@ -7,7 +7,7 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import type { CaddyServerArgs } from "./caddy";
-import { MAINTENANCE_RETRY_AFTER_SECONDS } from "./caddy";
+import { MAINTENANCE_RETRY_AFTER_SECONDS, renderRoutedSlotLine } from "./caddy";
 import { greenMarkerFile, maintenanceMarkerFile, maintenanceMessageFile, slotDial } from "./routing";
 import { renderDropWriteLine, renderWriteFileCommand } from "./install-file";
 import { lines, prologue, raw, script, sh, ShellText } from "./shell";
@@ -173,7 +173,7 @@ export const CONFIG_VAR = "l9_config";
  */
 export const CADDYFILE_ROUTING_FACTS_FUNCTION = lines(
     sh`l9_caddyfile_routing_facts() {`,
-    sh`  if [ -e "$1" ]; then routing=green; else routing=blue; fi`,
+    sh`  ${renderRoutedSlotLine(raw('"$1"'), "routing")}`,
     sh`  servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null) || servers=`,
     sh`  servers=$(printf '%s' "$servers" | tr -d '\\n')`,
     sh`  case "$servers" in`,
