@@ -71,6 +71,7 @@ export function renderImportIntoSiteLines(a: CaddyfileSiteArgs): ShellText {
     const backup = caddyfileBackupPath(a.caddyfile);
     const byHand = `in the site block of ${a.host} in ${a.caddyfile}, replace the line 'reverse_proxy ${a.dial}' with 'import ${a.snippet}', then reload Caddy`;
     const unchanged = "nothing was changed. Fix:";
+    const ownerLost = `cannot give the new ${a.caddyfile} the old one's owner and mode`;
     const noSite = `${a.caddyfile} has no single site block for ${a.host}; ${unchanged} name exactly one site ${a.host}, or set caddyHosts to the site's name`;
     const noProxyLine = `the site of ${a.host} in ${a.caddyfile} does not proxy with exactly one line 'reverse_proxy ${a.dial}'; ${unchanged} ${byHand}`;
     return lines(
@@ -96,7 +97,8 @@ export function renderImportIntoSiteLines(a: CaddyfileSiteArgs): ShellText {
         sh`  fi`,
         sh`  rm -rf "$vhome"`,
         sh`  [ -e ${backup} ] || cp -p ${a.caddyfile} ${backup} || fail ${`cannot keep a copy of ${a.caddyfile}`}`,
-        sh`  chmod --reference=${a.caddyfile} "$edited" || fail ${`cannot set the mode of the new ${a.caddyfile}`}`,
+        // Caddy's user reads it (Debian: root:caddy): the new file keeps the old one's owner and mode.
+        sh`  { chown --reference=${a.caddyfile} "$edited" && chmod --reference=${a.caddyfile} "$edited"; } || fail ${ownerLost}`,
         sh`  mv -f "$edited" ${a.caddyfile} || fail ${`cannot replace ${a.caddyfile}`}`,
         sh`  say ${`${a.caddyfile}: the site of ${a.host} imports ${a.snippet} in place of reverse_proxy ${a.dial} (the original is ${backup})`}`,
         sh`fi`,
@@ -113,7 +115,7 @@ export function renderInstallSnippetLines(snippetPath: string, text: string): Sh
     return lines(
         sh`{ mkdir -p ${dir} && chmod 755 ${dir}; } || fail ${`cannot create ${dir}`}`,
         sh`if [ -f ${snippetPath} ] && [ "$(sha256sum <${snippetPath} | cut -c1-64)" = ${sha256} ]; then snippet=unchanged; else`,
-        sh`  { ${renderWriteFileCommand(snippetPath, text, 0o644)}; } || { ${renderDropWriteLine(snippetPath)}; fail ${`cannot write ${snippetPath}`}; }`,
+        sh`  { ${renderWriteFileCommand(snippetPath, text, 644)}; } || { ${renderDropWriteLine(snippetPath)}; fail ${`cannot write ${snippetPath}`}; }`,
         sh`  snippet=written`,
         sh`fi`,
     );

@@ -240,6 +240,11 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
         // A reload, not a restart.
         expect((await on("cat /run/caddy.pid")).trim()).to.equal(pidBefore);
         expect(await on("cat /etc/caddy/l9-deploy/l9.caddy")).to.equal(snippet.text);
+        // Caddy's own user (Debian runs it as caddy) reads the snippet and the Caddyfile.
+        expect((await on("stat -c '%a %U:%G' /etc/caddy/l9-deploy/l9.caddy /etc/caddy/Caddyfile")).trim().split("\n")).to.deep.equal([
+            "644 root:root",
+            (await on("stat -c '%a %U:%G' /etc/caddy/Caddyfile.before-l9-deploy")).trim(),
+        ]);
         expect(await on("diff /etc/caddy/Caddyfile.before-l9-deploy /etc/caddy/Caddyfile || true")).to.include("> \timport /etc/caddy/l9-deploy/l9.caddy");
         expect(await facts()).to.equal('blue [{"dial":"127.0.0.1:8000"}] current');
     });
@@ -292,7 +297,7 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
         expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] current');
     });
 
-    it("lost no request on either site: the install's reload, the flips, maintenance (503 only), the operator's reload", async function () {
+    it("lost no request on either site through the install's reload (mocha's root hook stops the load after that test)", async function () {
         const apiReport = await api!.stop();
         const wwwReport = await www!.stop();
         const maintenance503s = apiReport.failed.filter((s) => s.status === 503).length;
