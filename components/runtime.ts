@@ -14,7 +14,6 @@ import { ReleaseImage } from "./release-image";
 import { ServiceFootprint } from "./service-footprint";
 import { Slot } from "./slot";
 import { TrafficSwitch } from "./traffic-switch";
-import { caddyConfigId } from "../host-scripts/caddy";
 import { CanaryPlan, canaryPercents } from "../host-scripts/canary";
 import { NotifyContext } from "../host-scripts/notify";
 import { caddyServerArgs, RoutingArgs, slotPort } from "../host-scripts/routing";
@@ -113,7 +112,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             owner: release.stackName,
             caddyAdmin: c.caddyAdmin,
             minFreeDiskMb: c.minFreeDiskMb,
-            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, configId: caddyConfigId(caddyServerArgs(this.routing)) },
+            certificates: { hosts: c.caddyHosts, listen: c.caddyListen, minDays: c.minCertDays, routes: caddyServerArgs(this.routing) },
             pauseSeconds: release.pauseSeconds,
             // The env fingerprint is derived from secrets: it is kept as a secret in the state.
             triggers: [c.releaseTag, release.plan.next.active, pulumi.secret(release.envFingerprint)],
@@ -417,6 +416,7 @@ function routingOf(c: DeployConfig): RoutingArgs {
         greenPort: c.greenPort,
         maintenance: { allowPaths: c.maintenance.allowPaths ?? [c.healthPath.split("?")[0]] },
         ...(c.canary ? { canary: { percents: canaryPercents(c.canary.percent, c.canary.steps), sticky: c.canary.sticky } } : {}),
+        ...(c.caddyfile ? { caddyfile: { path: c.caddyfile, ...(c.caddyfileReplaces ? { replaces: c.caddyfileReplaces } : {}) } } : {}),
     };
 }
 

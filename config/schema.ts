@@ -255,6 +255,13 @@ export const configSchema = z
             .default("127.0.0.1:2019"),
         caddyListen: z.string().regex(LISTEN_ADDRESS, "must be a listen address such as :443 or 127.0.0.1:8080").default(":443"),
         caddyHosts: jsonOf(z.array(z.string().regex(HOST, "must be a host name"))).default([]),
+        // Caddyfile mode (docs/adoption-design.md): the routes go into this Caddyfile's site of caddyHosts[0].
+        caddyfile: z
+            .string()
+            .regex(SAFE_PATH, "must be an absolute path, e.g. /etc/caddy/Caddyfile")
+            .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
+            .optional(),
+        caddyfileReplaces: z.string().regex(LOOPBACK_ADDRESS, "must be the loopback address the site proxies to today, e.g. 127.0.0.1:8000").optional(),
         driftSchedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '17 * * * *' or @hourly").default("17 * * * *"),
         metricsDir: z
             .string()
@@ -329,6 +336,22 @@ export const configSchema = z
             if (value === listenPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyListen's port ${listenPort}` });
             if (value === adminPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyAdmin's port ${adminPort}` });
         }
+        if (c.caddyfile !== undefined) {
+            if (c.caddyHosts.length === 0)
+                ctx.addIssue({ code: "custom", path: ["caddyHosts"], message: 'is empty: caddyfile needs the API\'s site name, e.g. ["api.example.com"]' });
+            if (c.canary)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["canary"],
+                    message: "is not available with caddyfile yet: its access log would not survive a reload of the Caddyfile (unset one of them)",
+                });
+        } else if (c.caddyfileReplaces !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["caddyfileReplaces"],
+                message: "is set without caddyfile: it names the Caddyfile site's reverse_proxy line to replace",
+            });
+        }
         if (Object.keys(c.env).length === 0) {
             ctx.addIssue({ code: "custom", path: ["env"], message: "is empty: set the keys your app's .env.example declares" });
         }
@@ -359,6 +382,8 @@ export const FIX_HINTS: Record<string, string> = {
     caddyAdmin: "pulumi config set caddyAdmin unix//run/caddy/admin.sock (Caddy's admin listen address; or 127.0.0.1:2019)",
     networkMode: "pulumi config set networkMode bridge",
     caddyListen: "pulumi config set caddyListen :443",
+    caddyfile: "pulumi config set caddyfile /etc/caddy/Caddyfile (the Caddyfile Caddy runs; its site of caddyHosts[0] imports l9-deploy's routes)",
+    caddyfileReplaces: "pulumi config set caddyfileReplaces 127.0.0.1:8000 (the site's line 'reverse_proxy 127.0.0.1:8000' becomes the import)",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",

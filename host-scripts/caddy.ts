@@ -14,6 +14,7 @@ import {
     maintenanceMarkerFile,
     maintenanceMessageFile,
     slotUpstreams,
+    UPSTREAM_VAR,
 } from "./routing";
 import { Color } from "../state/slot-machine";
 
@@ -43,6 +44,16 @@ export interface CaddyServerArgs {
     maintenance: MaintenanceRouting;
     /** Canary routes (absent: none, and the config is exactly the plain two-slot one). */
     canary?: CanaryRouting;
+    /** Caddyfile mode (host-scripts/caddyfile-site.ts): the routes are a snippet the operator's Caddyfile imports. */
+    caddyfile?: CaddyfileRouting;
+}
+
+/** Where l9-deploy's routes go in Caddyfile mode: the site of `hosts[0]` in this Caddyfile. */
+export interface CaddyfileRouting {
+    /** The Caddyfile Caddy runs, e.g. /etc/caddy/Caddyfile. */
+    readonly path: string;
+    /** The dial of the site's `reverse_proxy` line the import replaces (absent: the site's one single-upstream line). */
+    readonly replaces?: string;
 }
 
 /**
@@ -274,12 +285,14 @@ export function renderRoutedSlotLine(greenMarker: string | ShellText, variable: 
 }
 
 /**
- * `l9_caddy_server_present LEGACY_NAME NAME MARKER_DIR/` (step library): sets
+ * `l9_caddy_server_present LEGACY_NAME NAME MARKER_DIR/ SERVICE` (step library): sets
  * `caddy_server_name` to the service's server: the legacy name (legacyCaddyServerName) when
  * Caddy runs a server of that name that l9-deploy made (ours all route by the service's marker
  * files), else caddyServerName. Sets `caddy_server` to `yes` when Caddy runs it, `foreign` when
  * a server of that name is not one l9-deploy made (someone else's), `no` when there is none
- * (Caddy answers a path it does not have with "null").
+ * (Caddy answers a path it does not have with "null"). When there is none but a server of the
+ * operator's routes the service by l9-deploy's Caddyfile snippet (its UPSTREAM_VAR handlers),
+ * `caddy_server` is `yes` and `caddy_server_name` empty: that server is not l9-deploy's.
  */
 export const CADDY_SERVER_PRESENT_FUNCTION = lines(
     sh`l9_caddy_server_present() {`,
@@ -288,12 +301,17 @@ export const CADDY_SERVER_PRESENT_FUNCTION = lines(
     sh`    *) caddy_server_name=$2`,
     sh`       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;`,
     sh`  esac`,
+    sh`  if [ "$caddy_server" = no ]; then`,
+    sh`    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\\n' || true)`,
+    sh`    case "$servers" in *"\\"${raw(UPSTREAM_VAR)}\\":\\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac`,
+    sh`  fi`,
     sh`}`,
 );
 
 /** Which of the service's servers Caddy runs (CADDY_SERVER_PRESENT_FUNCTION). */
 export function renderCaddyServerPresentLine(serviceName: string): ShellText {
-    return sh`l9_caddy_server_present ${legacyCaddyServerName(serviceName)} ${caddyServerName(serviceName)} ${`${caddyMarkerDir(serviceName)}/`}`;
+    const markerDir = `${caddyMarkerDir(serviceName)}/`;
+    return sh`l9_caddy_server_present ${legacyCaddyServerName(serviceName)} ${caddyServerName(serviceName)} ${markerDir} ${serviceName}`;
 }
 
 /** Which of the service's servers Caddy runs, in a script that does not source the step library. */
@@ -304,6 +322,8 @@ export function renderStandaloneServerPresentLines(caddyAdmin: string, serviceNa
 /** What to do about a Caddy server of the service's name that l9-deploy did not create. */
 export const FOREIGN_SERVER_FIX =
     "Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed";
+
+const SET_CADDYFILE_FIX = "Fix: set caddyfile to that Caddyfile (pulumi config set caddyfile /etc/caddy/Caddyfile)";
 
 /**
  * `api` (a JSON request to the admin API) and `l9_caddy_admin ADDRESS` (step library): stops
@@ -320,10 +340,11 @@ export function renderCaddyAdminLines(a: { caddyAdmin: string }): ShellText {
 }
 
 /**
- * `l9_load_server LEGACY_NAME NAME MARKER_DIR/ LISTEN CONFIG FOREIGN_MESSAGE` (step library):
- * loads the service's server config into Caddy (creating the http app if Caddy has none), under
- * the name l9_caddy_server_present finds; a server of that name that l9-deploy did not make
- * stops the step with FOREIGN_MESSAGE, and is left as it is.
+ * `l9_load_server LEGACY_NAME NAME MARKER_DIR/ LISTEN CONFIG FOREIGN_MESSAGE SERVICE` (step
+ * library): loads the service's server config into Caddy (creating the http app if Caddy has
+ * none), under the name l9_caddy_server_present finds; a server of that name that l9-deploy
+ * did not make stops the step with FOREIGN_MESSAGE, and is left as it is. So does a Caddyfile
+ * site that imports the service's routes: a server of our own could not listen beside it.
  */
 export const LOAD_SERVER_FUNCTION = lines(
     sh`l9_load_server() {`,
@@ -333,8 +354,9 @@ export const LOAD_SERVER_FUNCTION = lines(
     sh`    *) apps=$(admin_curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
     sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
     sh`  esac`,
-    sh`  l9_caddy_server_present "$1" "$2" "$3"`,
+    sh`  l9_caddy_server_present "$1" "$2" "$3" "$7"`,
     sh`  [ "$caddy_server" != foreign ] || fail "$6"`,
+    sh`  [ -n "$caddy_server_name" ] || fail "a Caddyfile site routes $7 by l9-deploy's snippet; traffic was not moved. ${raw(SET_CADDYFILE_FIX)}"`,
     sh`  say "loading Caddy server $caddy_server_name on $4"`,
     sh`  api -f -X POST -d "$5" "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"`,
     sh`}`,
@@ -349,6 +371,7 @@ export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
     const logger = canaryLoggerName(a.serviceName);
     const dir = canaryLogDir(a.serviceName);
     const configCurrent = sh`admin_curl -fsS -m 5 -o /dev/null "$admin"${`/id/${caddyConfigId(a)}`} 2>/dev/null`;
+    const names = sh`${legacyCaddyServerName(a.serviceName)} ${caddyServerName(a.serviceName)}`;
     const foreign = `Caddy runs a server named ${caddyServerName(a.serviceName)} that l9-deploy did not create (no routing marker of ${a.serviceName} in it): it is left as it is, and traffic was not moved. ${FOREIGN_SERVER_FIX}`;
     return lines(
         sh`load_config() {`,
@@ -357,7 +380,7 @@ export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
             : // Without a canary, no logger of the canary is left behind: its file may go (the marker
               // directory is the service's), and Caddy does not start on a log it cannot open.
               sh`  l9_remove_canary_logger ${logger}`,
-        sh`  l9_load_server ${legacyCaddyServerName(a.serviceName)} ${caddyServerName(a.serviceName)} ${`${caddyMarkerDir(a.serviceName)}/`} ${a.listen} ${JSON.stringify(caddyServerConfig(a))} ${foreign}`,
+        sh`  l9_load_server ${names} ${`${caddyMarkerDir(a.serviceName)}/`} ${a.listen} ${JSON.stringify(caddyServerConfig(a))} ${foreign} ${a.serviceName}`,
         sh`}`,
         a.canary ? sh`{ ${configCurrent} && l9_canary_log_current ${dir} ${logger}; } || load_config` : sh`${configCurrent} || load_config`,
     );

@@ -7,9 +7,8 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import type { CaddyServerArgs } from "./caddy";
-import { MAINTENANCE_RETRY_AFTER_SECONDS, renderRoutedSlotLine } from "./caddy";
-import { greenMarkerFile, maintenanceMarkerFile, maintenanceMessageFile, slotDial } from "./routing";
-import { renderDropWriteLine, renderWriteFileCommand } from "./install-file";
+import { MAINTENANCE_RETRY_AFTER_SECONDS, renderAdminAccessLines, renderRoutedSlotLine } from "./caddy";
+import { CONFIG_VAR, greenMarkerFile, maintenanceMarkerFile, maintenanceMessageFile, slotDial, UPSTREAM_VAR } from "./routing";
 import { lines, prologue, raw, script, sh, ShellText } from "./shell";
 
 /** Where the snippet of a service lives: beside the Caddyfile, in a directory of l9-deploy's own. */
@@ -17,14 +16,24 @@ export function caddyfileSnippetPath(caddyfile: string, serviceName: string): st
     return `${path.posix.dirname(caddyfile)}/l9-deploy/${serviceName}.caddy`;
 }
 
+const BACKUP_SUFFIX = ".before-l9-deploy";
+const ONE_SITE_FIX = "Fix: name exactly one site $site, or set caddyHosts to the site's name";
+const PREVIOUS_SUFFIX = ".l9-deploy-previous";
+
 /** The copy of the operator's Caddyfile as it was before l9-deploy's one edit (kept, never overwritten). */
 export function caddyfileBackupPath(caddyfile: string): string {
-    return `${caddyfile}.before-l9-deploy`;
+    return `${caddyfile}${BACKUP_SUFFIX}`;
+}
+
+/** This run's copy of the Caddyfile before the edit: what a failed reload puts back. */
+export function caddyfilePreviousPath(caddyfile: string): string {
+    return `${caddyfile}${PREVIOUS_SUFFIX}`;
 }
 
 /**
  * An awk program that replaces, in the one site block whose address line names `host` (any
- * scheme or port), the one direct `reverse_proxy <dial>` line with `import <snippet>`, and
+ * scheme or port), the one direct `reverse_proxy <dial>` line (any one upstream when `dial` is
+ * empty) with `import <snippet>`, and
  * prints the file. Braces inside quotes or comments are not counted. Exit status: 0 edited,
  * 3 the site already imports the snippet (nothing to do), 4 no site or several name the host,
  * 5 the site has no such line, several, or a reverse_proxy of another shape.
@@ -42,7 +51,8 @@ export const CADDYFILE_IMPORT_AWK = [
     '    for (j = 1; j <= n; j++) if (tok[j] != "" && norm(tok[j]) == host) { in_site = 1; site_depth = opens - closes; sites++ } }',
     "  else if (in_site && depth == site_depth) {",
     '    if (t == "import " snippet) already++',
-    '    else if (t == "reverse_proxy " dial) { match(line, /^[ \\t]*/); line = substr(line, 1, RLENGTH) "import " snippet; edited++ }',
+    '    else if (dial != "" ? t == "reverse_proxy " dial : t ~ /^reverse_proxy [^ {]+$/) {',
+    '      match(line, /^[ \\t]*/); line = substr(line, 1, RLENGTH) "import " snippet; edited++ }',
     "    else if (t ~ /^reverse_proxy( |$)/) other++ }",
     "  depth += opens - closes; if (in_site && depth < site_depth) in_site = 0; print line }",
     "END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit 3; if (edited != 1 || other > 0 || already > 0) exit 5 }",
@@ -54,117 +64,106 @@ export interface CaddyfileSiteArgs {
     readonly caddyfile: string;
     /** The host name whose site block gets the import (the first of caddyHosts). */
     readonly host: string;
-    /** What that site proxies to today (`reverse_proxy <dial>`), e.g. 127.0.0.1:8000. */
-    readonly dial: string;
+    /** What that site proxies to today (`reverse_proxy <dial>`), e.g. 127.0.0.1:8000; absent: its one single-upstream line. */
+    readonly dial?: string;
     /** The snippet file the site imports (caddyfileSnippetPath). */
     readonly snippet: string;
 }
 
 /**
- * The site's one edit, when it is not made yet: the new Caddyfile is written aside, validated
- * by Caddy with the snippet in place (which must exist first: an import of a missing file is an
- * error), the original kept (caddyfileBackupPath), then renamed into place, keeping its mode.
- * Sets `site_edit` to `edited` or `already`. Anything else stops the script naming the edit the
- * operator can make by hand; their Caddyfile is then unchanged.
+ * `l9_install_caddyfile_routes CADDYFILE HOST DIAL SNIPPET SNIPPET_BASE64 SNIPPET_SHA256
+ * CONFIG_HASH` (step library): puts l9-deploy's routes into the operator's Caddy.
+ * - The snippet is written when its text differs (by its sha256), 0644 in a 0755 directory:
+ *   Caddy's user reads it.
+ * - The site's one edit (CADDYFILE_IMPORT_AWK), when it is not made yet: the new Caddyfile is
+ *   written aside and validated by Caddy with the snippet in place (an import of a missing file
+ *   is an error); the original is kept once (caddyfileBackupPath) and this run's copy each time
+ *   (caddyfilePreviousPath); the new file keeps the old one's owner and mode (Debian: root:caddy)
+ *   and is renamed into place. Anything else stops, naming the edit to make by hand, the
+ *   Caddyfile unchanged.
+ * - A graceful reload, as Debian's caddy.service reloads (its ExecReload), when the snippet or
+ *   the Caddyfile changed or Caddy does not run the current snippet (a reload that failed
+ *   before). Caddy keeps its config when it refuses a new one; this run's edit is then undone,
+ *   so the operator's next reload does not meet it either.
+ * Idempotent: a second run changes nothing and does not reload.
  */
-export function renderImportIntoSiteLines(a: CaddyfileSiteArgs): ShellText {
-    const backup = caddyfileBackupPath(a.caddyfile);
-    const byHand = `in the site block of ${a.host} in ${a.caddyfile}, replace the line 'reverse_proxy ${a.dial}' with 'import ${a.snippet}', then reload Caddy`;
-    const unchanged = "nothing was changed. Fix:";
-    const ownerLost = `cannot give the new ${a.caddyfile} the old one's owner and mode`;
-    const noSite = `${a.caddyfile} has no single site block for ${a.host}; ${unchanged} name exactly one site ${a.host}, or set caddyHosts to the site's name`;
-    const noProxyLine = `the site of ${a.host} in ${a.caddyfile} does not proxy with exactly one line 'reverse_proxy ${a.dial}'; ${unchanged} ${byHand}`;
-    return lines(
-        sh`[ -f ${a.caddyfile} ] || fail ${`${a.caddyfile} does not exist (caddyfile names the Caddyfile Caddy runs)`}`,
-        sh`[ -f ${a.snippet} ] || fail ${`${a.snippet} must exist before the Caddyfile imports it`}`,
-        sh`edited=${a.caddyfile}.l9-deploy.$$`,
-        sh`awk_edit() { awk -v host=${a.host} -v dial=${a.dial} -v snippet=${a.snippet} ${CADDYFILE_IMPORT_AWK} ${a.caddyfile}; }`,
-        sh`if awk_edit >"$edited"; then site_edit=edited; else site_edit=$?; fi`,
-        sh`case "$site_edit" in`,
-        sh`  edited) ;;`,
-        sh`  3) rm -f "$edited"; site_edit=already ;;`,
-        sh`  4) rm -f "$edited"; fail ${noSite} ;;`,
-        sh`  5) rm -f "$edited"; fail ${noProxyLine} ;;`,
-        sh`  *) rm -f "$edited"; fail ${`awk could not read ${a.caddyfile} (exit `}"$site_edit)" ;;`,
-        sh`esac`,
-        sh`if [ "$site_edit" = edited ]; then`,
-        // Validation provisions the config: whatever it stores (an internal CA) goes to a directory thrown away.
-        sh`  vhome=$(mktemp -d) || fail "cannot create a temporary directory"`,
-        sh`  if ! XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$edited" --adapter caddyfile >"$vhome/validate.log" 2>&1; then`,
-        sh`    tail -5 "$vhome/validate.log" >&2`,
-        sh`    rm -rf "$vhome" "$edited"`,
-        sh`    fail ${`Caddy does not accept ${a.caddyfile} with the import; nothing was changed. Fix: ${byHand}`}`,
-        sh`  fi`,
-        sh`  rm -rf "$vhome"`,
-        sh`  [ -e ${backup} ] || cp -p ${a.caddyfile} ${backup} || fail ${`cannot keep a copy of ${a.caddyfile}`}`,
-        // Caddy's user reads it (Debian: root:caddy): the new file keeps the old one's owner and mode.
-        sh`  { chown --reference=${a.caddyfile} "$edited" && chmod --reference=${a.caddyfile} "$edited"; } || fail ${ownerLost}`,
-        sh`  mv -f "$edited" ${a.caddyfile} || fail ${`cannot replace ${a.caddyfile}`}`,
-        sh`  say ${`${a.caddyfile}: the site of ${a.host} imports ${a.snippet} in place of reverse_proxy ${a.dial} (the original is ${backup})`}`,
-        sh`fi`,
-    );
+export const CADDYFILE_INSTALL_FUNCTION = lines(
+    sh`l9_install_caddyfile_routes() {`,
+    sh`  cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4")`,
+    sh`  command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"`,
+    sh`  { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"`,
+    sh`  if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else`,
+    sh`    { printf '%s' "$5" | base64 -d >"$snippet.$$" && chmod 644 "$snippet.$$" && mv -f "$snippet.$$" "$snippet"; } ||`,
+    sh`      { rm -f "$snippet.$$"; fail "cannot write $snippet"; }`,
+    sh`    snippet_state=written`,
+    sh`  fi`,
+    sh`  [ -f "$cf" ] || fail "$cf does not exist (caddyfile names the Caddyfile Caddy runs)"`,
+    sh`  proxy_line="reverse_proxy \${dial:-<upstream>}"`,
+    sh`  by_hand="in the site block of $site in $cf, replace the line '$proxy_line' with 'import $snippet', then reload Caddy"`,
+    sh`  edited=$cf.l9-deploy.$$`,
+    sh`  if awk -v host="$site" -v dial="$dial" -v snippet="$snippet" ${CADDYFILE_IMPORT_AWK} "$cf" >"$edited"; then site_edit=edited; else site_edit=$?; fi`,
+    sh`  case "$site_edit" in`,
+    sh`    edited) ;;`,
+    sh`    3) rm -f "$edited"; site_edit=already ;;`,
+    sh`    4) rm -f "$edited"; fail "$cf has no single site block for $site; nothing was changed. ${raw(ONE_SITE_FIX)}" ;;`,
+    sh`    5) rm -f "$edited"; fail "the site of $site in $cf does not proxy with exactly one line '$proxy_line'; nothing was changed. Fix: $by_hand" ;;`,
+    sh`    *) rm -f "$edited"; fail "awk could not read $cf (exit $site_edit)" ;;`,
+    sh`  esac`,
+    sh`  if [ "$site_edit" = edited ]; then`,
+    // Validation provisions the config: whatever it stores (an internal CA) goes to a directory thrown away.
+    sh`    vhome=$(mktemp -d) || { rm -f "$edited"; fail "cannot create a temporary directory"; }`,
+    sh`    if ! XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$edited" --adapter caddyfile >"$vhome/validate.log" 2>&1; then`,
+    sh`      tail -5 "$vhome/validate.log" >&2`,
+    sh`      rm -rf "$vhome" "$edited"`,
+    sh`      fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"`,
+    sh`    fi`,
+    sh`    rm -rf "$vhome"`,
+    sh`    { [ -e "$cf${raw(BACKUP_SUFFIX)}" ] || cp -p "$cf" "$cf${raw(BACKUP_SUFFIX)}"; } || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }`,
+    sh`    cp -p "$cf" "$cf${raw(PREVIOUS_SUFFIX)}" || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }`,
+    sh`    { chown --reference="$cf" "$edited" && chmod --reference="$cf" "$edited"; } ||`,
+    sh`      { rm -f "$edited"; fail "cannot give the new $cf the old one's owner and mode"; }`,
+    sh`    mv -f "$edited" "$cf" || { rm -f "$edited"; fail "cannot replace $cf"; }`,
+    sh`    say "$cf: the site of $site imports $snippet in place of $proxy_line (the original is $cf${raw(BACKUP_SUFFIX)})"`,
+    sh`  fi`,
+    sh`  l9_caddyfile_config "$7"`,
+    sh`  if [ "$snippet_state" = unchanged ] && [ "$site_edit" = already ] && [ "$config" = current ]; then`,
+    sh`    say "$snippet and $cf are current: no reload"`,
+    sh`    return 0`,
+    sh`  fi`,
+    sh`  if ! reload_out=$(caddy reload --config "$cf" --adapter caddyfile --force 2>&1); then`,
+    sh`    printf '%s\\n' "$reload_out" | tail -5 >&2`,
+    sh`    if [ "$site_edit" = edited ]; then`,
+    sh`      cp -p "$cf${raw(PREVIOUS_SUFFIX)}" "$cf" || fail "Caddy did not reload $cf, and putting back $cf${raw(PREVIOUS_SUFFIX)} failed: do it by hand"`,
+    sh`    fi`,
+    sh`    fail "Caddy did not reload $cf and runs its previous config; traffic was not moved (check: caddy validate --config $cf; journalctl -u caddy)"`,
+    sh`  fi`,
+    sh`  say "Caddy reloaded $cf"`,
+    sh`}`,
+);
+
+/** The call of CADDYFILE_INSTALL_FUNCTION for this site and snippet. */
+export function renderInstallCaddyfileRoutesLine(a: CaddyfileSiteArgs & { readonly snippetText: string; readonly configHash: string }): ShellText {
+    const sha256 = crypto.createHash("sha256").update(a.snippetText).digest("hex");
+    const base64 = Buffer.from(a.snippetText).toString("base64");
+    return sh`l9_install_caddyfile_routes ${a.caddyfile} ${a.host} ${a.dial ?? ""} ${a.snippet} ${base64} ${sha256} ${a.configHash}`;
 }
 
-/**
- * Writes the snippet when its text differs (by its sha256): Caddy's user reads it (0644 in a
- * 0755 directory). Sets `snippet` to `written` or `unchanged`.
- */
-export function renderInstallSnippetLines(snippetPath: string, text: string): ShellText {
-    const dir = path.posix.dirname(snippetPath);
-    const sha256 = crypto.createHash("sha256").update(text).digest("hex");
-    return lines(
-        sh`{ mkdir -p ${dir} && chmod 755 ${dir}; } || fail ${`cannot create ${dir}`}`,
-        sh`if [ -f ${snippetPath} ] && [ "$(sha256sum <${snippetPath} | cut -c1-64)" = ${sha256} ]; then snippet=unchanged; else`,
-        sh`  { ${renderWriteFileCommand(snippetPath, text, 644)}; } || { ${renderDropWriteLine(snippetPath)}; fail ${`cannot write ${snippetPath}`}; }`,
-        sh`  snippet=written`,
-        sh`fi`,
-    );
-}
-
-/**
- * A graceful reload of the Caddyfile, as Debian's caddy.service reloads (its ExecReload). Caddy
- * keeps running its config when it refuses a new one; the operator's Caddyfile is then put
- * back as it was before the edit, so their next reload does not meet it either.
- */
-export function renderReloadCaddyfileLines(caddyfile: string): ShellText[] {
-    const backup = caddyfileBackupPath(caddyfile);
-    const restoreFailed = `Caddy did not reload ${caddyfile}, and putting back ${backup} failed: do it by hand`;
-    const check = `check: caddy validate --config ${caddyfile}; journalctl -u caddy`;
-    const refused = `Caddy did not reload ${caddyfile} and runs its previous config; traffic was not moved (${check})`;
-    return [
-        sh`if ! caddy reload --config ${caddyfile} --adapter caddyfile --force >/dev/null 2>&1; then`,
-        sh`  if [ "$site_edit" = edited ]; then cp -p ${backup} ${caddyfile} || fail ${restoreFailed}; fi`,
-        sh`  fail ${refused}`,
-        sh`fi`,
-    ];
-}
-
-/**
- * Puts l9-deploy's routes into the operator's Caddy: the snippet, the site's one edit, and a
- * reload when either changed. Idempotent: a second run changes nothing and does not reload.
- */
-export function renderInstallCaddyfileRoutesScript(a: CaddyfileSiteArgs & { readonly snippetText: string }): string {
+/** The install as a script of its own (a test's, or a runbook's): the admin API, the functions, the call. */
+export function renderInstallCaddyfileRoutesScript(
+    caddyAdmin: string,
+    a: CaddyfileSiteArgs & { readonly snippetText: string; readonly configHash: string },
+): string {
     return script(
         prologue("caddyfile routes"),
-        sh`command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"`,
-        renderInstallSnippetLines(a.snippet, a.snippetText),
-        renderImportIntoSiteLines(a),
-        sh`if [ "$snippet" = written ] || [ "$site_edit" = edited ]; then`,
-        ...renderReloadCaddyfileLines(a.caddyfile).map((l) => sh`  ${l}`),
-        sh`  say ${`Caddy reloaded ${a.caddyfile}`}`,
-        sh`else`,
-        sh`  say ${`${a.snippet} and ${a.caddyfile} are current: no reload`}`,
-        sh`fi`,
+        renderAdminAccessLines(caddyAdmin),
+        CADDYFILE_ROUTING_FACTS_FUNCTION,
+        CADDYFILE_INSTALL_FUNCTION,
+        renderInstallCaddyfileRoutesLine(a),
     );
 }
 
-/** The `vars` key whose value names a slot's handler in the snippet (`<service>-<color>`): Caddyfile has no `@id`. */
-export const UPSTREAM_VAR = "l9_upstream";
-
-/** The `vars` key whose value is the snippet's hash: Caddy runs the current snippet when its config holds it. */
-export const CONFIG_VAR = "l9_config";
-
 /**
+ * `l9_caddyfile_config CONFIG_HASH` sets `config` (below) and `servers` (Caddy's servers, one line).
  * `l9_caddyfile_routing_facts GREEN_MARKER SERVICE CONFIG_HASH`: the routing facts of the
  * Caddyfile mode, as l9_routing_facts sets them for the own-server mode: `routing` (the slot
  * the marker sends traffic to), `upstream` (the upstreams JSON of that slot's handler, the one
@@ -174,15 +173,18 @@ export const CONFIG_VAR = "l9_config";
  * then `{"handler":"reverse_proxy","load_balancing":...,"upstreams":[...]}`.
  */
 export const CADDYFILE_ROUTING_FACTS_FUNCTION = lines(
-    sh`l9_caddyfile_routing_facts() {`,
-    sh`  ${renderRoutedSlotLine(raw('"$1"'), "routing")}`,
+    sh`l9_caddyfile_config() {`,
     sh`  servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null) || servers=`,
     sh`  servers=$(printf '%s' "$servers" | tr -d '\\n')`,
     sh`  case "$servers" in`,
-    sh`    *"\\"${raw(CONFIG_VAR)}\\":\\"$3\\""*) config=current ;;`,
+    sh`    *"\\"${raw(CONFIG_VAR)}\\":\\"$1\\""*) config=current ;;`,
     sh`    "{"*) config=stale ;;`,
     sh`    *) config=unreachable ;;`,
     sh`  esac`,
+    sh`}`,
+    sh`l9_caddyfile_routing_facts() {`,
+    sh`  ${renderRoutedSlotLine(raw('"$1"'), "routing")}`,
+    sh`  l9_caddyfile_config "$3"`,
     sh`  if [ "$config" = unreachable ]; then upstream=unreachable; return 0; fi`,
     sh`  handler="\\"${raw(UPSTREAM_VAR)}\\":\\"$2-$routing\\"},{\\"handler\\":\\"reverse_proxy\\","`,
     sh`  upstream=$(printf '%s' "$servers" | sed -n "s/.*$handler[^]]*\\"upstreams\\":\\(\\[[^]]*\\]\\).*/\\1/p")`,

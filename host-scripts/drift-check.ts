@@ -1,5 +1,5 @@
 import { Color } from "../state/slot-machine";
-import { renderStandaloneCaddyFactsLines } from "./caddy";
+import { renderStandaloneRoutingFactsLines } from "./caddy-routes";
 import { renderInstallFileLine } from "./install-file";
 import { lines, raw, script, sh } from "./shell";
 
@@ -75,7 +75,7 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi`,
         sh`state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing`,
         sh`case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac`,
-        renderStandaloneCaddyFactsLines(r.caddyAdmin, caddyServerArgs(r)),
+        renderStandaloneRoutingFactsLines(r.caddyAdmin, caddyServerArgs(r)),
         sh`if [ "$routing" = ${a.activeSlot} ] && [ "$upstream" = ${wantUpstream} ] && [ "$config" = current ]; then report caddy_upstream ok ${`Caddy routes to ${a.activeSlot} (${dial})`}; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "${`(deployed: ${a.activeSlot}, ${dial}, current)`}; fi`,
         sh`want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
         sh`if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,

@@ -1,4 +1,6 @@
 import { adminCurl, adminUrl, caddyAdminSocket } from "./caddy-admin";
+import type { CaddyServerArgs } from "./caddy";
+import { renderConfigCurrentTest } from "./caddy-routes";
 import { hostLayout } from "./layout";
 import { renderClaimAppDirLines } from "./service-footprint";
 import { lines, prologue, script, sh, ShellText } from "./shell";
@@ -27,8 +29,8 @@ export interface CertificateCheckArgs {
     readonly listen: string;
     /** Minimum days of validity left (0: no check). */
     readonly minDays: number;
-    /** The `@id` of the site's current config: before Caddy runs it there is nothing to check. */
-    readonly configId: string;
+    /** The service's routes: before Caddy runs their current config there is nothing to check. */
+    readonly routes: CaddyServerArgs;
 }
 
 /**
@@ -77,7 +79,7 @@ function renderCertificateLines(caddyAdmin: string, c: CertificateCheckArgs | un
     const address = `${c.listen.slice(0, sep) || "127.0.0.1"}:${c.listen.slice(sep + 1)}`;
     return lines(
         sh`command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"`,
-        sh`if ${adminCurl(caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(caddyAdmin, `/id/${c.configId}`)} 2>/dev/null; then`,
+        sh`if ${renderConfigCurrentTest(caddyAdmin, c.routes)}; then`,
         ...c.hosts.map((name) =>
             lines(
                 sh`  cert=$(openssl s_client -connect ${address} -servername ${name} </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=`,

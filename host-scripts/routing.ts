@@ -5,7 +5,7 @@
  * the guards and the host record all ask here. Pure.
  */
 import { Color } from "../state/slot-machine";
-import type { CaddyServerArgs, CanaryRouting, MaintenanceRouting } from "./caddy";
+import type { CaddyfileRouting, CaddyServerArgs, CanaryRouting, MaintenanceRouting } from "./caddy";
 import { caddyMarkerDir } from "./layout";
 
 /** How Caddy routes the service: where it is, and the two slots it can route to. */
@@ -27,6 +27,8 @@ export interface RoutingArgs {
     maintenance: MaintenanceRouting;
     /** The canary routes, when a canary is configured. */
     canary?: CanaryRouting;
+    /** Caddyfile mode: the routes are a snippet the operator's Caddyfile imports, not a server of our own. */
+    caddyfile?: CaddyfileRouting;
 }
 
 /** The loopback ports of the two slots. */
@@ -34,7 +36,7 @@ export type SlotPorts = Pick<RoutingArgs, "bluePort" | "greenPort">;
 
 /** Caddy's view of the routing: the server config's inputs and the admin address. */
 export function caddyServerArgs(r: RoutingArgs): CaddyServerArgs & { caddyAdmin: string } {
-    const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin, canary } = r;
+    const { serviceName, caddyListen, caddyHosts, bluePort, greenPort, maintenance, caddyAdmin, canary, caddyfile } = r;
     return {
         serviceName,
         listen: caddyListen,
@@ -45,6 +47,7 @@ export function caddyServerArgs(r: RoutingArgs): CaddyServerArgs & { caddyAdmin:
         maintenance,
         caddyAdmin,
         ...(canary ? { canary } : {}),
+        ...(caddyfile ? { caddyfile } : {}),
     };
 }
 
@@ -94,6 +97,12 @@ export function caddyUpstreamId(serviceName: string, color: Color): string {
 export function caddyServerName(serviceName: string): string {
     return `l9-${serviceName}`;
 }
+
+/** In Caddyfile mode, the `vars` key whose value names a slot's handler (`<service>-<color>`): a Caddyfile has no `@id`. */
+export const UPSTREAM_VAR = "l9_upstream";
+
+/** In Caddyfile mode, the `vars` key whose value is the snippet's hash: Caddy runs the current snippet when its config holds it. */
+export const CONFIG_VAR = "l9_config";
 
 /**
  * The name earlier versions gave the service's server. A host that runs it keeps it: renaming

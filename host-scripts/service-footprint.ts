@@ -99,6 +99,11 @@ export function renderPrepareServiceScript(a: ServiceFootprintArgs): string {
     );
 }
 
+const CADDYFILE_ROUTES_KEPT = [
+    "Caddy routes the service from a Caddyfile site that imports l9-deploy's snippet: the snippet and the import are kept",
+    "(to go back, restore <Caddyfile>.before-l9-deploy and reload Caddy)",
+].join(" ");
+
 /**
  * The delete of the service's place, run last by `pulumi destroy` (everything else depends
  * on it), and after a rename (the old name's): Caddy's server for the service, the marker
@@ -117,8 +122,10 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         renderStandaloneServerPresentLines(a.caddyAdmin, a.serviceName),
         sh`case "$caddy_server" in`,
         sh`  yes)`,
+        // Caddyfile mode: the operator's Caddyfile imports the snippet; without it their next reload would fail.
+        sh`    if [ -z "$caddy_server_name" ]; then say ${CADDYFILE_ROUTES_KEPT}; else`,
         sh`    admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,
-        sh`    say "Caddy server $caddy_server_name removed" ;;`,
+        sh`    say "Caddy server $caddy_server_name removed"; fi ;;`,
         sh`  foreign) say ${`Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created (no routing marker of ${a.serviceName} in it): left as it is`} ;;`,
         sh`esac`,
         // The canary's logger too, whether a canary is configured now or was once: a logger left

@@ -1,3 +1,4 @@
+import { CADDYFILE_INSTALL_FUNCTION, CADDYFILE_ROUTING_FACTS_FUNCTION } from "./caddyfile-site";
 import * as crypto from "crypto";
 import { CONTAINER_IS_NEW_FUNCTION } from "./attempt";
 import {
@@ -72,6 +73,8 @@ export function renderStepLibrary(): string {
         PRUNE_IMAGES_FUNCTION,
         CADDY_ADMIN_FUNCTIONS,
         ROUTING_FACTS_FUNCTION,
+        CADDYFILE_ROUTING_FACTS_FUNCTION,
+        CADDYFILE_INSTALL_FUNCTION,
         CADDY_SERVER_PRESENT_FUNCTION,
         LOAD_SERVER_FUNCTION,
         REMOVE_CANARY_LOGGER_FUNCTION,

@@ -1,11 +1,5 @@
-import {
-    renderCaddyAdminLines,
-    renderCaddyFactsLines,
-    renderClearCanaryLine,
-    renderLoadConfigLines,
-    renderSetMarkerLine,
-    renderStandaloneCaddyFactsLines,
-} from "./caddy";
+import { renderCaddyAdminLines, renderClearCanaryLine, renderSetMarkerLine } from "./caddy";
+import { renderInstallRoutesLines, renderRoutingFactsLines, renderStandaloneRoutingFactsLines } from "./caddy-routes";
 import { hostLayout } from "./layout";
 import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 import { Color, otherColor } from "../state/slot-machine";
@@ -127,7 +121,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const marker = greenMarkerFile(caddyArgs.markerDir, a.serviceName);
     const dial = slotDial(a, a.slot);
     const upstreams = slotUpstreamsJson(a, a.slot);
-    const facts = renderCaddyFactsLines(caddyArgs);
+    const facts = renderRoutingFactsLines(caddyArgs);
     return script(
         renderStepPrologue(a.appDir, `switch to ${a.slot}`),
         renderNotifyLines(a.notify),
@@ -135,11 +129,14 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
-        renderLoadConfigLines(caddyArgs),
+        !a.caddyfile && renderInstallRoutesLines(caddyArgs),
         sh`if ${containerIsNew(a.appDir, a.containerName)}; then release=yes; else release=no; fi`,
         renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
         renderJournalSwitchingLines(marker),
         renderFlipLine(a.slot, marker),
+        // In Caddyfile mode the site proxied elsewhere (the old runbooks' container) until its
+        // import of the routes: their first load is the switch, so the marker names the slot first.
+        !!a.caddyfile && renderInstallRoutesLines(caddyArgs),
         // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
         !!a.canary && renderClearCanaryLine(caddyArgs),
         ...facts,
@@ -166,7 +163,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
 /** Read-only facts for refresh: which slot Caddy routes to, what it dials, whether its config is ours. */
 export function renderRoutingCheckScript(a: RoutingArgs): string {
     return script(
-        renderStandaloneCaddyFactsLines(a.caddyAdmin, caddyServerArgs(a)),
+        renderStandaloneRoutingFactsLines(a.caddyAdmin, caddyServerArgs(a)),
         sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`,
     );
 }

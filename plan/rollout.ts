@@ -151,7 +151,8 @@ async function checkHosts(config: DeployConfig, targets: HostTarget[], accesses:
         if (r.status === "rejected") return [describeHost(targets[i], multi, r.reason)];
         const facts = parseServingFacts(r.value.read, config.serviceName);
         if (facts?.foreignServer) return [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))];
-        const conflict = listenerConflict(facts, config.serviceName, config.caddyListen);
+        // In Caddyfile mode the routes go into the server that owns the address: nothing listens beside it.
+        const conflict = config.caddyfile ? undefined : listenerConflict(facts, config.serviceName, config.caddyListen);
         return conflict ? [describeHost(targets[i], multi, conflict)] : [];
     });
     if (refused.length > 0) throw hostAccessError(refused);

@@ -6,7 +6,7 @@
  * plan made from them would replace the container that serves. Pure: no Pulumi, no I/O.
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
-import { caddyServerName, legacyCaddyServerName } from "../host-scripts/routing";
+import { caddyServerName, legacyCaddyServerName, UPSTREAM_VAR } from "../host-scripts/routing";
 import { caddyMarkerDir, serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
@@ -77,7 +77,9 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
     // The service's server: the name an earlier version gave it, when it routes by the service's
     // markers, else its own name (as the switch picks it: renderCaddyServerPresentLine).
     const routesForService = (name: string) => name in servers && JSON.stringify(servers[name]).includes(`${caddyMarkerDir(serviceName)}/`);
-    const caddyServer = routesForService(legacyCaddyServerName(serviceName)) || routesForService(caddyServerName(serviceName));
+    // Or, in Caddyfile mode, an operator's server routes it by l9-deploy's snippet (its UPSTREAM_VAR handlers).
+    const bySnippet = Object.values(servers).some((s) => JSON.stringify(s).includes(`"${UPSTREAM_VAR}":"${serviceName}-`));
+    const caddyServer = routesForService(legacyCaddyServerName(serviceName)) || routesForService(caddyServerName(serviceName)) || bySnippet;
     const ownName = servers[caddyServerName(serviceName)];
     return {
         routing,

@@ -175,7 +175,7 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
         dial: "127.0.0.1:8000",
         snippet: caddyfileSnippetPath("/etc/caddy/Caddyfile", serviceName),
     };
-    const installScript = renderInstallCaddyfileRoutesScript({ ...site, snippetText: snippet.text });
+    const installScript = renderInstallCaddyfileRoutesScript("localhost:2019", { ...site, snippetText: snippet.text, configHash: snippet.configHash });
     const factsScript = script(
         renderAdminAccessLines("localhost:2019"),
         CADDYFILE_ROUTING_FACTS_FUNCTION,

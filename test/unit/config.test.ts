@@ -209,6 +209,30 @@ describe("unit: config validation", () => {
         });
     }
 
+    it("caddyfile: the API's site in the operator's Caddyfile needs its name, and no canary yet; caddyfileReplaces only with it", () => {
+        const c = parseConfig(
+            validRawConfig({ caddyfile: "/etc/caddy/Caddyfile", caddyHosts: '["api.example.com"]', caddyfileReplaces: "127.0.0.1:8000" }),
+            SECRETS,
+        );
+        expect(c).to.include({ caddyfile: "/etc/caddy/Caddyfile", caddyfileReplaces: "127.0.0.1:8000" });
+        expect(problemsOf(validRawConfig({ caddyfile: "/etc/caddy/Caddyfile" }))).to.deep.equal([
+            'l9-deploy:caddyHosts is empty: caddyfile needs the API\'s site name, e.g. ["api.example.com"]',
+        ]);
+        const canary = JSON.stringify({ percent: 20, steps: 2, stepSeconds: 60, maxErrorRate: 10 });
+        expect(problemsOf(validRawConfig({ caddyfile: "/etc/caddy/Caddyfile", caddyHosts: '["api.example.com"]', canary })).join("\n")).to.contain(
+            "l9-deploy:canary is not available with caddyfile yet",
+        );
+        expect(problemsOf(validRawConfig({ caddyfileReplaces: "127.0.0.1:8000" })).join("\n")).to.contain(
+            "l9-deploy:caddyfileReplaces is set without caddyfile",
+        );
+        expect(problemsOf(validRawConfig({ caddyfile: "etc/caddy/Caddyfile", caddyHosts: '["api.example.com"]' })).join("\n")).to.contain(
+            "l9-deploy:caddyfile must be an absolute path",
+        );
+        expect(problemsOf(validRawConfig({ caddyfile: "/etc/caddy/../Caddyfile", caddyHosts: '["api.example.com"]' })).join("\n")).to.contain(
+            "l9-deploy:caddyfile must not contain",
+        );
+    });
+
     it("runbook settings: off by default, parsed when set", () => {
         const d = parseConfig(validRawConfig(), SECRETS);
         expect(d.notify).to.deep.equal([]);

@@ -26,7 +26,7 @@ import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../ho
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderServingFactsScript } from "../../host-scripts/serving-facts";
 import { renderRemoveUnfinishedContainerScript } from "../../host-scripts/unfinished-container";
-import { SAMPLE_NOTIFY, SAMPLE_ROUTING } from "./fixtures";
+import { SAMPLE_NOTIFY, SAMPLE_ROUTING, SAMPLE_SWITCH } from "./fixtures";
 import { controlPaths, dockerSshOptions, openSshOptions, probeSshOptions, renderKnownHosts } from "../../ssh/openssh-options";
 import { hostAccessPaths } from "../../ssh/host-access";
 import { renderAgentWatcherScript } from "../../ssh/agent";
@@ -59,7 +59,7 @@ const builders: Record<string, () => string> = {
             owner: "l9-deploy/production",
             caddyAdmin: "127.0.0.1:2019",
             minFreeDiskMb: 2048,
-            certificates: { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-0123456789ab" },
+            certificates: { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, routes: caddyServerArgs(routing) },
         }),
     "verify-tag.sh": () =>
         renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
@@ -71,12 +71,28 @@ const builders: Record<string, () => string> = {
     "read-env-file-for-import.sh": () => renderReadEnvFileForImportScript("/opt/l9/.env"),
     "caddyfile-snippet.caddy": () => renderCaddyfileSnippet(caddyServerArgs(routing)).text,
     "install-caddyfile-routes.sh": () =>
-        renderInstallCaddyfileRoutesScript({
+        renderInstallCaddyfileRoutesScript("127.0.0.1:2019", {
             caddyfile: "/etc/caddy/Caddyfile",
             host: "api.example.com",
             dial: "127.0.0.1:8000",
             snippet: caddyfileSnippetPath("/etc/caddy/Caddyfile", "l9"),
             snippetText: renderCaddyfileSnippet(caddyServerArgs(routing)).text,
+            configHash: renderCaddyfileSnippet(caddyServerArgs(routing)).configHash,
+        }),
+    "switch-caddyfile.sh": () => renderSwitchScript({ ...SAMPLE_SWITCH, caddyfile: { path: "/etc/caddy/Caddyfile", replaces: "127.0.0.1:8000" } }),
+    "preflight-caddyfile.sh": () =>
+        renderPreflightScript({
+            appDir: "/srv/l9",
+            serviceName: "l9",
+            owner: "l9-deploy/production",
+            caddyAdmin: "127.0.0.1:2019",
+            minFreeDiskMb: 2048,
+            certificates: {
+                hosts: ["api.example.com"],
+                listen: ":443",
+                minDays: 14,
+                routes: caddyServerArgs({ ...routing, caddyfile: { path: "/etc/caddy/Caddyfile" } }),
+            },
         }),
     "image-build.sh": () =>
         renderImageBuildScript({

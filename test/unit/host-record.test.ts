@@ -178,6 +178,19 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(found.state?.slots.blue).to.deep.equal(r("v1", undefined, "bridge"));
     });
 
+    it("reads a Caddyfile server of the operator's that routes the service by l9-deploy's snippet as the service's routes (Caddyfile mode)", () => {
+        const slot = (svc: string) => [
+            { handler: "vars", l9_upstream: `${svc}-blue` },
+            { handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:8011" }] },
+        ];
+        const servers = { srv0: { listen: [":443"], routes: [{ handle: [{ handler: "subroute", routes: [{ handle: slot("l9") }] }] }] } };
+        const text = `routing=blue\njournal=\nservers=${JSON.stringify(servers)}\n`;
+        expect(parseServingFacts(text, "l9")).to.include({ caddyServer: true, foreignServer: false });
+        // Another service's snippet, or a prefix of the name, is not this service's.
+        expect(parseServingFacts(text, "l")).to.include({ caddyServer: false });
+        expect(parseServingFacts(text, "l9-api")).to.include({ caddyServer: false });
+    });
+
     it("refuses a service whose caddyListen another Caddy server holds: a rename's old name, or the operator's own site", () => {
         const servers = {
             l9: { listen: [":443"], routes: [{ match: [{ file: { try_files: ["/var/lib/l9-deploy/l9/caddy/l9-green.active"] } }] }] },

@@ -4,13 +4,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { caddyConfigId, caddyServerConfig } from "../../host-scripts/caddy";
+import { renderCaddyfileSnippet } from "../../host-scripts/caddyfile-site";
+import { caddyServerArgs } from "../../host-scripts/routing";
 import { parseCheckoutOutput, renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { quote, sh } from "../../host-scripts/shell";
-import { SAMPLE_NOTIFY, SAMPLE_SWITCH } from "./fixtures";
+import { SAMPLE_NOTIFY, SAMPLE_ROUTING, SAMPLE_SWITCH } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { slotEnvs } from "../../components/slot";
 
@@ -84,7 +86,8 @@ describe("unit: rendered host scripts", () => {
     });
 
     it("preflight checks each host's certificate once Caddy runs the site's config, with SNI on the site's address", () => {
-        const certificates = { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, configId: "l9-config-abc" };
+        const routes = caddyServerArgs({ ...SAMPLE_ROUTING, caddyHosts: ["api.example.com", "www.example.com"] });
+        const certificates = { hosts: ["api.example.com", "www.example.com"], listen: ":443", minDays: 14, routes };
         const s = renderPreflightScript({
             appDir: "/opt/l9",
             serviceName: "l9",
@@ -94,7 +97,20 @@ describe("unit: rendered host scripts", () => {
             certificates,
         });
         parses(s);
-        expect(s).to.contain("if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-abc'");
+        expect(s).to.contain(`if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/${caddyConfigId(routes)}'`);
+        // Caddyfile mode: "current" is the snippet's hash in the operator's servers.
+        const caddyfileRoutes = { ...routes, caddyfile: { path: "/etc/caddy/Caddyfile" } };
+        const inCaddyfileMode = renderPreflightScript({
+            appDir: "/srv/l9",
+            serviceName: "l9",
+            owner: "l9-deploy/production",
+            caddyAdmin: "127.0.0.1:2019",
+            minFreeDiskMb: 1,
+            certificates: { ...certificates, routes: caddyfileRoutes },
+        });
+        parses(inCaddyfileMode);
+        const held = `'"l9_config":"${renderCaddyfileSnippet(caddyfileRoutes).configHash}"'`;
+        expect(inCaddyfileMode).to.contain(`if curl -fsS -m 5 'http://127.0.0.1:2019/config/apps/http/servers' 2>/dev/null | grep -qF ${held}`);
         for (const host of certificates.hosts) expect(s).to.contain(`openssl s_client -connect '127.0.0.1:443' -servername '${host}'`);
         expect(s).to.contain("-checkend 1209600");
         const local = renderPreflightScript({

@@ -15,7 +15,7 @@ for d in "$dir" "$docker_root"; do
   [ "$free_mb" -ge 2048 ] || fail "only $free_mb MiB free on the filesystem of $d, below minFreeDiskMb=2048 (free space, or lower it: pulumi config set minFreeDiskMb N)"
 done
 command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"
-if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-0123456789ab' 2>/dev/null; then
+if curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:2019/id/l9-config-acd419a603fc' 2>/dev/null; then
   cert=$(openssl s_client -connect '127.0.0.1:443' -servername 'api.example.com' </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=
   [ -n "$cert" ] || fail 'Caddy serves no certificate for api.example.com on 127.0.0.1:443 (check Caddy'\''s log; or: pulumi config set minCertDays 0)'
   until=$(printf '%s

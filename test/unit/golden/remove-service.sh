@@ -12,12 +12,17 @@ l9_caddy_server_present() {
     *) caddy_server_name=$2
        case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
   esac
+  if [ "$caddy_server" = no ]; then
+    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
+    case "$servers" in *"\"l9_upstream\":\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac
+  fi
 }
-l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/'
+l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/' 'l9'
 case "$caddy_server" in
   yes)
+    if [ -z "$caddy_server_name" ]; then say 'Caddy routes the service from a Caddyfile site that imports l9-deploy'\''s snippet: the snippet and the import are kept (to go back, restore <Caddyfile>.before-l9-deploy and reload Caddy)'; else
     admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"
-    say "Caddy server $caddy_server_name removed" ;;
+    say "Caddy server $caddy_server_name removed"; fi ;;
   foreign) say 'Caddy'\''s server l9-l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
 esac
 l9_remove_canary_logger 'l9-canary'

@@ -11,8 +11,12 @@ l9_caddy_server_present() {
     *) caddy_server_name=$2
        case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
   esac
+  if [ "$caddy_server" = no ]; then
+    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
+    case "$servers" in *"\"l9_upstream\":\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac
+  fi
 }
-l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/'
+l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/' 'l9'
 if [ -e '/var/lib/l9-deploy/l9/caddy/l9-green.active' ]; then routing=green; else routing=blue; fi
 if [ "$caddy_server" = yes ] && [ "$routing" = 'green' ]; then fail 'Caddy routes to green: l9-green is kept. Nothing was changed; report this with the output of: docker ps -a; ls /var/lib/l9-deploy/l9/caddy'; fi
 if ! docker inspect -f '{{.Id}}' 'l9-green' >/dev/null 2>&1; then say 'l9-green is not on the host: nothing to remove'; exit 0; fi

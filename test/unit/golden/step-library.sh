@@ -56,12 +56,98 @@ l9_routing_facts() {
   upstream=$(admin_curl -fsS -m 5 "$admin/id/$2$routing$3/upstreams" 2>/dev/null | tr -d ' \n') || upstream=unreachable
   if admin_curl -fsS -m 5 -o /dev/null "$admin/id/$4" 2>/dev/null; then config=current; elif admin_curl -fsS -m 5 -o /dev/null "$admin/config/" 2>/dev/null; then config=stale; else config=unreachable; fi
 }
+l9_caddyfile_config() {
+  servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null) || servers=
+  servers=$(printf '%s' "$servers" | tr -d '\n')
+  case "$servers" in
+    *"\"l9_config\":\"$1\""*) config=current ;;
+    "{"*) config=stale ;;
+    *) config=unreachable ;;
+  esac
+}
+l9_caddyfile_routing_facts() {
+  if [ -e "$1" ]; then routing=green; else routing=blue; fi
+  l9_caddyfile_config "$3"
+  if [ "$config" = unreachable ]; then upstream=unreachable; return 0; fi
+  handler="\"l9_upstream\":\"$2-$routing\"},{\"handler\":\"reverse_proxy\","
+  upstream=$(printf '%s' "$servers" | sed -n "s/.*$handler[^]]*\"upstreams\":\(\[[^]]*\]\).*/\1/p")
+}
+l9_install_caddyfile_routes() {
+  cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4")
+  command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"
+  { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"
+  if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else
+    { printf '%s' "$5" | base64 -d >"$snippet.$$" && chmod 644 "$snippet.$$" && mv -f "$snippet.$$" "$snippet"; } ||
+      { rm -f "$snippet.$$"; fail "cannot write $snippet"; }
+    snippet_state=written
+  fi
+  [ -f "$cf" ] || fail "$cf does not exist (caddyfile names the Caddyfile Caddy runs)"
+  proxy_line="reverse_proxy ${dial:-<upstream>}"
+  by_hand="in the site block of $site in $cf, replace the line '$proxy_line' with 'import $snippet', then reload Caddy"
+  edited=$cf.l9-deploy.$$
+  if awk -v host="$site" -v dial="$dial" -v snippet="$snippet" 'function norm(t) { sub(/^[a-z]+:\/\//, "", t); sub(/:[0-9]+$/, "", t); return t }
+function count(s,   i, ch, q) { opens = 0; closes = 0; q = 0
+  for (i = 1; i <= length(s); i++) { ch = substr(s, i, 1)
+    if (ch == "\"") q = !q
+    else if (!q && ch == "#" && (i == 1 || substr(s, i - 1, 1) ~ /[ \t]/)) break
+    else if (!q && ch == "{") opens++
+    else if (!q && ch == "}") closes++ } }
+{ line = $0; count(line); t = line; gsub(/[ \t]+/, " ", t); sub(/^ /, "", t); sub(/ $/, "", t)
+  if (depth == 0 && !in_site && opens > 0) { head = line; sub(/\{.*/, "", head); n = split(head, tok, /[ \t,]+/)
+    for (j = 1; j <= n; j++) if (tok[j] != "" && norm(tok[j]) == host) { in_site = 1; site_depth = opens - closes; sites++ } }
+  else if (in_site && depth == site_depth) {
+    if (t == "import " snippet) already++
+    else if (dial != "" ? t == "reverse_proxy " dial : t ~ /^reverse_proxy [^ {]+$/) {
+      match(line, /^[ \t]*/); line = substr(line, 1, RLENGTH) "import " snippet; edited++ }
+    else if (t ~ /^reverse_proxy( |$)/) other++ }
+  depth += opens - closes; if (in_site && depth < site_depth) in_site = 0; print line }
+END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit 3; if (edited != 1 || other > 0 || already > 0) exit 5 }' "$cf" >"$edited"; then site_edit=edited; else site_edit=$?; fi
+  case "$site_edit" in
+    edited) ;;
+    3) rm -f "$edited"; site_edit=already ;;
+    4) rm -f "$edited"; fail "$cf has no single site block for $site; nothing was changed. Fix: name exactly one site $site, or set caddyHosts to the site's name" ;;
+    5) rm -f "$edited"; fail "the site of $site in $cf does not proxy with exactly one line '$proxy_line'; nothing was changed. Fix: $by_hand" ;;
+    *) rm -f "$edited"; fail "awk could not read $cf (exit $site_edit)" ;;
+  esac
+  if [ "$site_edit" = edited ]; then
+    vhome=$(mktemp -d) || { rm -f "$edited"; fail "cannot create a temporary directory"; }
+    if ! XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$edited" --adapter caddyfile >"$vhome/validate.log" 2>&1; then
+      tail -5 "$vhome/validate.log" >&2
+      rm -rf "$vhome" "$edited"
+      fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"
+    fi
+    rm -rf "$vhome"
+    { [ -e "$cf.before-l9-deploy" ] || cp -p "$cf" "$cf.before-l9-deploy"; } || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }
+    cp -p "$cf" "$cf.l9-deploy-previous" || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }
+    { chown --reference="$cf" "$edited" && chmod --reference="$cf" "$edited"; } ||
+      { rm -f "$edited"; fail "cannot give the new $cf the old one's owner and mode"; }
+    mv -f "$edited" "$cf" || { rm -f "$edited"; fail "cannot replace $cf"; }
+    say "$cf: the site of $site imports $snippet in place of $proxy_line (the original is $cf.before-l9-deploy)"
+  fi
+  l9_caddyfile_config "$7"
+  if [ "$snippet_state" = unchanged ] && [ "$site_edit" = already ] && [ "$config" = current ]; then
+    say "$snippet and $cf are current: no reload"
+    return 0
+  fi
+  if ! reload_out=$(caddy reload --config "$cf" --adapter caddyfile --force 2>&1); then
+    printf '%s\n' "$reload_out" | tail -5 >&2
+    if [ "$site_edit" = edited ]; then
+      cp -p "$cf.l9-deploy-previous" "$cf" || fail "Caddy did not reload $cf, and putting back $cf.l9-deploy-previous failed: do it by hand"
+    fi
+    fail "Caddy did not reload $cf and runs its previous config; traffic was not moved (check: caddy validate --config $cf; journalctl -u caddy)"
+  fi
+  say "Caddy reloaded $cf"
+}
 l9_caddy_server_present() {
   case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
     "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
     *) caddy_server_name=$2
        case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
   esac
+  if [ "$caddy_server" = no ]; then
+    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
+    case "$servers" in *"\"l9_upstream\":\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac
+  fi
 }
 l9_load_server() {
   servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
@@ -70,8 +156,9 @@ l9_load_server() {
     *) apps=$(admin_curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)
        case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
   esac
-  l9_caddy_server_present "$1" "$2" "$3"
+  l9_caddy_server_present "$1" "$2" "$3" "$7"
   [ "$caddy_server" != foreign ] || fail "$6"
+  [ -n "$caddy_server_name" ] || fail "a Caddyfile site routes $7 by l9-deploy's snippet; traffic was not moved. Fix: set caddyfile to that Caddyfile (pulumi config set caddyfile /etc/caddy/Caddyfile)"
   say "loading Caddy server $caddy_server_name on $4"
   api -f -X POST -d "$5" "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"
 }

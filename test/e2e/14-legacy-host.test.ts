@@ -1,0 +1,207 @@
+import { expect } from "chai";
+import { execFile, execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
+import { LoadLoop, LoadReport } from "../support/load-loop";
+import { LegacyHost, legacyHost, legacySiteGet, onHost } from "../support/sandbox";
+import { REPO_ROOT } from "../support/toolchain";
+
+const execFileAsync = promisify(execFile);
+
+const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
+
+/**
+ * What the host says about everything the old runbooks and the operator own there: the
+ * containers (ids and states), the Caddyfile, Caddy's running config, /opt/l9, the cron file,
+ * the images, PostgreSQL's rows, and whether l9-deploy left anything of its own.
+ */
+function legacySnapshot(): string {
+    return onHost(
+        "h6",
+        [
+            "docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.State}}' | sort",
+            "docker images -q --no-trunc | sort",
+            "sha256sum /etc/caddy/Caddyfile /opt/l9/.env /opt/l9/.deployed-metadata.json /etc/cron.d/l9-health-checks",
+            "ls -A /opt/l9 /etc/caddy /etc/cron.d",
+            "curl -fsS http://localhost:2019/config/ | sha256sum",
+            "git -C /opt/l9 describe --tags --exact-match",
+            "runuser -u postgres -- psql -qtA -h /run/postgresql -d l9 -c 'SELECT id, item FROM orders ORDER BY id'",
+            "ls -A /var/lib/l9-deploy 2>/dev/null || echo 'no /var/lib/l9-deploy'",
+        ].join("; "),
+    );
+}
+
+/**
+ * l9-deploy pointed at a host the old runbooks deployed (the legacy sandbox host): the env is
+ * imported from the old `.env` over the stack's pinned connection, and an `up` that would
+ * collide with what serves there stops before anything runs, leaving the host as it was.
+ */
+describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function () {
+    this.timeout(15 * 60 * 1000);
+    let s: L9TestStack;
+    let legacy: LegacyHost;
+    let untouched = "";
+
+    before(async () => {
+        execFileSync("bash", [SANDBOX_SH, "legacy", "down"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacy = legacyHost();
+        s = await createL9Stack("legacy", 19100);
+        await s.set({
+            host: legacy.host,
+            sshPort: "22",
+            hostKey: legacy.hostKey,
+            serviceName: "l9",
+            appDir: "/opt/l9",
+            bluePort: "8001",
+            greenPort: "8002",
+            caddyAdmin: "localhost:2019",
+            caddyListen: ":443",
+            caddyHosts: JSON.stringify(["api.example.com"]),
+        });
+        await s.stack.removeConfig("l9-deploy:env");
+        await s.stack.removeConfig("l9-deploy:metricsDir");
+        untouched = legacySnapshot();
+    });
+
+    it("imports the old .env over the pinned connection: key names printed, values stored as the secret env only", async () => {
+        const fileValues = Object.fromEntries(
+            onHost("h6", "grep -v '^#' /opt/l9/.env")
+                .trim()
+                .split("\n")
+                .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        ) as Record<string, string>;
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/env-import.ts", "--stack", "e2e-legacy", "--from-host", "/opt/l9/.env"], {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...s.envVars },
+        });
+        const out = `${r.stdout}${r.stderr}`;
+        expect(r.status, out).to.equal(0);
+        for (const key of ["APP_SECRET", "DATABASE_URL", "LOG_LEVEL"]) expect(out).to.include(key);
+        for (const value of [fileValues.APP_SECRET, fileValues.DATABASE_URL]) expect(out).to.not.include(value);
+        const stored = await s.stack.getConfig("l9-deploy:env");
+        expect(stored.secret).to.equal(true);
+        expect(JSON.parse(stored.value)).to.deep.equal(fileValues);
+        expect(legacySnapshot()).to.equal(untouched);
+    });
+
+    it("refuses an up whose server would sit beside the operator's on :443, before anything runs: the host is as it was", async () => {
+        const r = await s.up();
+        expect(r.ok).to.equal(false);
+        expect(`${r.error}${r.stdout}`).to.include("Caddy's server srv0 (a server l9-deploy did not create) already listens on :443");
+        // Providers and components only: no resource that runs anything on the host.
+        const onTheHost = resourceSteps(r.events).filter((step) => /^create (command:|docker:index:|l9host:)/.test(step));
+        expect(onTheHost).to.deep.equal([]);
+        expect(legacySnapshot()).to.equal(untouched);
+    });
+
+    it("refuses an up into the old runbooks' /opt/l9, naming another directory: the host is as it was", async () => {
+        await s.set({ caddyListen: "127.0.0.1:19180" });
+        const r = await s.up();
+        expect(r.ok).to.equal(false);
+        expect(`${r.error}${r.stdout}`).to.include("/opt/l9 is not empty and no l9-deploy stack owns it; nothing was changed");
+        expect(`${r.error}${r.stdout}`).to.include("pulumi config set appDir /srv/l9");
+        expect(legacySnapshot()).to.equal(untouched);
+        // The other site never noticed.
+        expect(legacySiteGet(legacy, "www.example.com", "/")).to.deep.equal({ status: 200, body: "www.example.com: the operator's other site" });
+    });
+
+    /** Load on the API's site and the operator's other one, through the TLS site on :443, around `during`. */
+    async function underLoadOnBothSites(during: () => Promise<void>): Promise<{ api: LoadReport; www: LoadReport }> {
+        const ca = fs.readFileSync(legacy.caRootFile, "utf8");
+        const api = new LoadLoop("https://api.example.com/version", 2, 600, 2_000_000, 0, { address: legacy.host, ca });
+        const www = new LoadLoop("https://www.example.com/", 2, 600, 2_000_000, 0, { address: legacy.host, ca });
+        while (api.sampleCount() < 50 || www.sampleCount() < 50) await new Promise((resolve) => setTimeout(resolve, 100));
+        await during();
+        const reports = { api: await api.stop(), www: await www.stop() };
+        for (const [site, r] of Object.entries(reports)) {
+            process.stdout.write(`      ${site}: ${r.total} requests, ${r.failed.length} failed, versions ${r.versions.join(" ")}\n`);
+            expect(r.failed, `${site}: ${JSON.stringify(r.failed.slice(0, 3))}`).to.deep.equal([]);
+        }
+        return reports;
+    }
+    /** A command on the legacy host, asynchronous (load loops run in this process meanwhile). */
+    const onLegacy = async (command: string) =>
+        (await execFileAsync("bash", [SANDBOX_SH, "exec", "h6", "--", "sh", "-c", command], { encoding: "utf8" })).stdout;
+    const operatorState = () =>
+        onHost(
+            "h6",
+            [
+                "docker ps -a --no-trunc --filter name=l9-jobs --format '{{.ID}} {{.Names}} {{.State}}'",
+                "sha256sum /opt/l9/.env /opt/l9/.deployed-metadata.json /etc/cron.d/l9-health-checks",
+                "git -C /opt/l9 describe --tags --exact-match",
+                "runuser -u postgres -- psql -qtA -h /run/postgresql -d l9 -c 'SELECT id, item FROM orders ORDER BY id'",
+            ].join("; "),
+        );
+    let operatorBefore = "";
+
+    it("deploys into the operator's Caddy (caddyfile): the one reload moves the API to the new slot, 0 failed on both sites", async () => {
+        operatorBefore = operatorState();
+        await s.set({
+            appDir: "/srv/l9",
+            caddyListen: ":443",
+            caddyfile: "/etc/caddy/Caddyfile",
+            caddyfileReplaces: "127.0.0.1:8000",
+            // 8001 is the old runbooks' stopped l9-api-green's.
+            bluePort: "8011",
+            greenPort: "8012",
+            releaseTag: "v0.2.0-l9",
+            // The sandbox's internal CA issues 12-hour certificates.
+            minCertDays: "0",
+        });
+        const pidBefore = onHost("h6", "cat /run/caddy.pid").trim();
+        let up: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
+        const { api } = await underLoadOnBothSites(async () => {
+            up = await s.up();
+        });
+        expect(up!.ok, `${up!.error}\n${up!.stdout.slice(-3000)}`).to.equal(true);
+        // Served by the old container (v0.1.0-l9), then by the new slot (v0.2.0-l9), and nothing else.
+        expect(api.versions).to.have.members(["v0.1.0-l9", "v0.2.0-l9"]);
+        expect(legacySiteGet(legacy, "api.example.com", "/version").body).to.include("v0.2.0-l9");
+        // One edit of the operator's Caddyfile: the API's proxy line became the import; a reload, not a restart.
+        const diff = onHost("h6", "diff /etc/caddy/Caddyfile.before-l9-deploy /etc/caddy/Caddyfile || true");
+        expect(diff).to.match(/^\d+c\d+\n< \treverse_proxy 127\.0\.0\.1:8000\n---\n> \timport \/etc\/caddy\/l9-deploy\/l9\.caddy\n$/);
+        expect(onHost("h6", "cat /run/caddy.pid").trim()).to.equal(pidBefore);
+        expect(operatorState()).to.equal(operatorBefore);
+    });
+
+    it("releases the next tag by the marker file alone (no reload), 0 failed on both sites", async () => {
+        await s.set({ releaseTag: "v0.1.0-l9" });
+        const configBefore = await onLegacy("curl -fsS http://localhost:2019/config/ | sha256sum");
+        const { api } = await underLoadOnBothSites(async () => {
+            const r = await s.up();
+            expect(r.ok, `${r.error}\n${r.stdout.slice(-3000)}`).to.equal(true);
+        });
+        expect(api.versions).to.have.members(["v0.1.0-l9", "v0.2.0-l9"]);
+        expect(legacySiteGet(legacy, "api.example.com", "/version").body).to.include("v0.1.0-l9");
+        // Caddy's config is the same: the switch was the marker file.
+        expect(await onLegacy("curl -fsS http://localhost:2019/config/ | sha256sum")).to.equal(configBefore);
+        const slots = onHost("h6", "docker ps --format '{{.Names}} {{.Ports}}' | grep -E '^l9-(blue|green) ' | sort");
+        expect(slots).to.include("127.0.0.1:8011->").and.to.include("127.0.0.1:8012->");
+    });
+
+    it("keeps the routes through a restart of the operator's Caddy: both sites answer, the API from the new slot", () => {
+        execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", "restart"], { stdio: ["ignore", "pipe", "pipe"] });
+        expect(legacySiteGet(legacy, "api.example.com", "/version").body).to.include("v0.1.0-l9");
+        expect(legacySiteGet(legacy, "www.example.com", "/")).to.deep.equal({ status: 200, body: "www.example.com: the operator's other site" });
+        const preview = s.cli(["preview", "--refresh", "--diff", "--expect-no-changes"]);
+        expect(preview.code, preview.out.slice(-3000)).to.equal(0);
+        expect(operatorState()).to.equal(operatorBefore);
+    });
+
+    it("destroy keeps the snippet the operator's Caddyfile imports: the other site and a reload still work", () => {
+        const r = s.destroy();
+        expect(r.code, r.out.slice(-3000)).to.equal(0);
+        expect(r.out).to.include("the snippet and the import are kept");
+        onHost("h6", "test -f /etc/caddy/l9-deploy/l9.caddy && grep -q 'import /etc/caddy/l9-deploy/l9.caddy' /etc/caddy/Caddyfile");
+        execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", "reload"], { stdio: ["ignore", "pipe", "pipe"] });
+        expect(legacySiteGet(legacy, "www.example.com", "/")).to.deep.equal({ status: 200, body: "www.example.com: the operator's other site" });
+        expect(operatorState()).to.equal(operatorBefore);
+    });
+
+    after(() => {
+        if (s) s.destroy();
+    });
+});
