@@ -89,7 +89,15 @@ export function stackOutputs(config: DeployConfig, rollout: RolloutPlan, outs: L
 
 /** What the stack outputs say of one host. */
 function hostOutputs(out: L9RuntimeOutputs) {
-    return { activeSlot: out.activeSlot, commit: out.commit, imageId: out.imageId, slots: out.slots, url: out.url, deployedAt: out.deployedAt };
+    return {
+        activeSlot: out.activeSlot,
+        commit: out.commit,
+        imageId: out.imageId,
+        slots: out.slots,
+        url: out.url,
+        deployedAt: out.deployedAt,
+        ...(out.retired ? { retired: out.retired } : {}),
+    };
 }
 
 /**

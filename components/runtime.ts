@@ -17,6 +17,8 @@ import { TrafficSwitch } from "./traffic-switch";
 import { CanaryPlan, canaryPercents } from "../host-scripts/canary";
 import { NotifyContext } from "../host-scripts/notify";
 import { caddyServerArgs, RoutingArgs, slotPort } from "../host-scripts/routing";
+import { caddyfileSnippetPath } from "../host-scripts/caddyfile-site";
+import { OldDeploy, RetiredItem } from "./old-deploy";
 import { MaintenanceMode } from "./maintenance-mode";
 import { stepLockWaitSeconds } from "../host-scripts/step-lock";
 import { NotifyTargets } from "./notify-targets";
@@ -65,6 +67,8 @@ export interface L9RuntimeOutputs {
     readonly envFile: EnvFile;
     /** Maintenance mode as configured (stack output). */
     readonly maintenance: { enabled: boolean; message: string; allowPaths: string[] };
+    /** Adoption: the old deploy's containers and cron files retired here, each with its restore command (stack output). */
+    readonly retired?: pulumi.Output<RetiredItem[]>;
 }
 
 export interface SlotSummary {
@@ -313,6 +317,25 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this, dependsOn: [traffic] },
         );
         const maintenance = { enabled: c.maintenance.enabled, message: c.maintenance.message, allowPaths: routing.maintenance.allowPaths };
+        // Adoption: the old runbooks' deploy is retired only once l9-deploy serves.
+        const oldDeploy = c.adopt
+            ? new OldDeploy(
+                  child("old-deploy"),
+                  {
+                      connection: host.connection,
+                      handBackOnDestroy: c.adopt.handBackOnDestroy,
+                      handBack: {
+                          appDir: c.appDir,
+                          containers: c.adopt.containers,
+                          cronFiles: c.adopt.cronFiles,
+                          healthPath: c.healthPath,
+                          ...(c.caddyfileReplaces ? { dial: c.caddyfileReplaces } : {}),
+                          ...(c.caddyfile ? { caddyfile: { path: c.caddyfile, snippet: caddyfileSnippetPath(c.caddyfile, c.serviceName) } } : {}),
+                      },
+                  },
+                  { parent: this, dependsOn: [traffic] },
+              )
+            : undefined;
 
         new DriftJob(
             child("drift"),
@@ -355,6 +378,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             state: next,
             envFile,
             maintenance,
+            ...(oldDeploy ? { retired: oldDeploy.retired } : {}),
         };
     }
 }

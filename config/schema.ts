@@ -261,6 +261,23 @@ export const configSchema = z
             .regex(SAFE_PATH, "must be an absolute path, e.g. /etc/caddy/Caddyfile")
             .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
             .optional(),
+        // Adoption: what the old runbooks' deploy left, retired once l9-deploy serves (host-scripts/old-deploy.ts).
+        adopt: jsonOf(
+            z
+                .object({
+                    containers: z
+                        .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "must be container names"))
+                        .max(20)
+                        .default([]),
+                    cronFiles: z
+                        .array(z.string().regex(/^\/etc\/cron\.d\/[A-Za-z0-9_-]+$/, "must be files in /etc/cron.d (cron ignores names with a dot there)"))
+                        .max(20)
+                        .default([]),
+                    // Destroy (or removing adopt) hands the host back; by default it leaves the retired deploy as it is.
+                    handBackOnDestroy: bool.default(false),
+                })
+                .strict(),
+        ).optional(),
         caddyfileReplaces: z.string().regex(LOOPBACK_ADDRESS, "must be the loopback address the site proxies to today, e.g. 127.0.0.1:8000").optional(),
         driftSchedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '17 * * * *' or @hourly").default("17 * * * *"),
         metricsDir: z
@@ -352,6 +369,14 @@ export const configSchema = z
                 message: "is set without caddyfile: it names the Caddyfile site's reverse_proxy line to replace",
             });
         }
+        for (const container of c.adopt?.containers ?? []) {
+            if (container === `${c.serviceName}-blue` || container === `${c.serviceName}-green`)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["adopt"],
+                    message: `names ${container}, one of l9-deploy's own slots: adopt names the old deploy's containers`,
+                });
+        }
         if (Object.keys(c.env).length === 0) {
             ctx.addIssue({ code: "custom", path: ["env"], message: "is empty: set the keys your app's .env.example declares" });
         }
@@ -383,6 +408,7 @@ export const FIX_HINTS: Record<string, string> = {
     networkMode: "pulumi config set networkMode bridge",
     caddyListen: "pulumi config set caddyListen :443",
     caddyfile: "pulumi config set caddyfile /etc/caddy/Caddyfile (the Caddyfile Caddy runs; its site of caddyHosts[0] imports l9-deploy's routes)",
+    adopt: 'pulumi config set adopt \'{"containers":["l9-api-blue"],"cronFiles":["/etc/cron.d/l9-health-checks"]}\'',
     caddyfileReplaces: "pulumi config set caddyfileReplaces 127.0.0.1:8000 (the site's line 'reverse_proxy 127.0.0.1:8000' becomes the import)",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',

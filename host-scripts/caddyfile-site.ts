@@ -58,6 +58,17 @@ export const CADDYFILE_IMPORT_AWK = [
     "END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit 3; if (edited != 1 || other > 0 || already > 0) exit 5 }",
 ].join("\n");
 
+/**
+ * The one edit undone: an awk program that replaces the one line `import <snippet>` with
+ * `reverse_proxy <dial>` (same indentation) and prints the file; exit 3 when there is not
+ * exactly one such line.
+ */
+export const CADDYFILE_IMPORT_REVERT_AWK = [
+    '{ t = $0; gsub(/^[ \\t]+|[ \\t]+$/, "", t)',
+    '  if (t == "import " snippet) { match($0, /^[ \\t]*/); print substr($0, 1, RLENGTH) "reverse_proxy " dial; n++ } else print }',
+    "END { if (n != 1) exit 3 }",
+].join("\n");
+
 /** What the API's site is and where l9-deploy's routes go. */
 export interface CaddyfileSiteArgs {
     /** The operator's Caddyfile, e.g. /etc/caddy/Caddyfile. */
@@ -69,6 +80,31 @@ export interface CaddyfileSiteArgs {
     /** The snippet file the site imports (caddyfileSnippetPath). */
     readonly snippet: string;
 }
+
+/**
+ * The Caddyfile's edits (step library, and the old deploy's hand-back):
+ * - `l9_caddy_validate FILE`: whether Caddy accepts FILE (its last lines of complaint on stderr
+ *   when not). Validation provisions the config: what it stores (an internal CA) goes to a
+ *   directory thrown away.
+ * - `l9_replace_caddyfile NEW CADDYFILE`: NEW takes CADDYFILE's place, keeping its owner and mode
+ *   (Debian: root:caddy); the file it replaces is kept as caddyfilePreviousPath (what a failed
+ *   reload puts back). NEW is removed on any failure.
+ */
+export const CADDYFILE_EDIT_FUNCTIONS = lines(
+    sh`l9_caddy_validate() {`,
+    sh`  vhome=$(mktemp -d) || return 1`,
+    sh`  v_status=0`,
+    sh`  XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$1" --adapter caddyfile >"$vhome/validate.log" 2>&1 || v_status=1`,
+    sh`  [ "$v_status" = 0 ] || tail -5 "$vhome/validate.log" >&2`,
+    sh`  rm -rf "$vhome"`,
+    sh`  return "$v_status"`,
+    sh`}`,
+    sh`l9_replace_caddyfile() {`,
+    sh`  cp -p "$2" "$2${raw(PREVIOUS_SUFFIX)}" || { rm -f "$1"; fail "cannot keep a copy of $2"; }`,
+    sh`  { chown --reference="$2" "$1" && chmod --reference="$2" "$1"; } || { rm -f "$1"; fail "cannot give the new $2 the old one's owner and mode"; }`,
+    sh`  mv -f "$1" "$2" || { rm -f "$1"; fail "cannot replace $2"; }`,
+    sh`}`,
+);
 
 /**
  * `l9_install_caddyfile_routes CADDYFILE HOST DIAL SNIPPET SNIPPET_BASE64 SNIPPET_SHA256
@@ -83,8 +119,8 @@ export interface CaddyfileSiteArgs {
  *   Caddyfile unchanged.
  * - A graceful reload, as Debian's caddy.service reloads (its ExecReload), when the snippet or
  *   the Caddyfile changed or Caddy does not run the current snippet (a reload that failed
- *   before). Caddy keeps its config when it refuses a new one; this run's edit is then undone,
- *   so the operator's next reload does not meet it either.
+ *   before). Caddy keeps its config when it refuses a new one; this run's edit and snippet are
+ *   then undone, so the operator's next reload does not meet them either.
  * Idempotent: a second run changes nothing and does not reload.
  */
 export const CADDYFILE_INSTALL_FUNCTION = lines(
@@ -93,6 +129,7 @@ export const CADDYFILE_INSTALL_FUNCTION = lines(
     sh`  command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"`,
     sh`  { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"`,
     sh`  if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else`,
+    sh`    if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet${raw(PREVIOUS_SUFFIX)}" || fail "cannot keep a copy of $snippet"; fi`,
     sh`    { printf '%s' "$5" | base64 -d >"$snippet.$$" && chmod 644 "$snippet.$$" && mv -f "$snippet.$$" "$snippet"; } ||`,
     sh`      { rm -f "$snippet.$$"; fail "cannot write $snippet"; }`,
     sh`    snippet_state=written`,
@@ -110,19 +147,9 @@ export const CADDYFILE_INSTALL_FUNCTION = lines(
     sh`    *) rm -f "$edited"; fail "awk could not read $cf (exit $site_edit)" ;;`,
     sh`  esac`,
     sh`  if [ "$site_edit" = edited ]; then`,
-    // Validation provisions the config: whatever it stores (an internal CA) goes to a directory thrown away.
-    sh`    vhome=$(mktemp -d) || { rm -f "$edited"; fail "cannot create a temporary directory"; }`,
-    sh`    if ! XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$edited" --adapter caddyfile >"$vhome/validate.log" 2>&1; then`,
-    sh`      tail -5 "$vhome/validate.log" >&2`,
-    sh`      rm -rf "$vhome" "$edited"`,
-    sh`      fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"`,
-    sh`    fi`,
-    sh`    rm -rf "$vhome"`,
+    sh`    l9_caddy_validate "$edited" || { rm -f "$edited"; fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"; }`,
     sh`    { [ -e "$cf${raw(BACKUP_SUFFIX)}" ] || cp -p "$cf" "$cf${raw(BACKUP_SUFFIX)}"; } || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }`,
-    sh`    cp -p "$cf" "$cf${raw(PREVIOUS_SUFFIX)}" || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }`,
-    sh`    { chown --reference="$cf" "$edited" && chmod --reference="$cf" "$edited"; } ||`,
-    sh`      { rm -f "$edited"; fail "cannot give the new $cf the old one's owner and mode"; }`,
-    sh`    mv -f "$edited" "$cf" || { rm -f "$edited"; fail "cannot replace $cf"; }`,
+    sh`    l9_replace_caddyfile "$edited" "$cf"`,
     sh`    say "$cf: the site of $site imports $snippet in place of $proxy_line (the original is $cf${raw(BACKUP_SUFFIX)})"`,
     sh`  fi`,
     sh`  l9_caddyfile_config "$7"`,
@@ -134,6 +161,11 @@ export const CADDYFILE_INSTALL_FUNCTION = lines(
     sh`    printf '%s\\n' "$reload_out" | tail -5 >&2`,
     sh`    if [ "$site_edit" = edited ]; then`,
     sh`      cp -p "$cf${raw(PREVIOUS_SUFFIX)}" "$cf" || fail "Caddy did not reload $cf, and putting back $cf${raw(PREVIOUS_SUFFIX)} failed: do it by hand"`,
+    sh`    fi`,
+    // The operator's next reload must meet what Caddy runs, not the snippet it refused.
+    sh`    if [ "$snippet_state" = written ] && [ -f "$snippet${raw(PREVIOUS_SUFFIX)}" ]; then`,
+    sh`      cp -p "$snippet${raw(PREVIOUS_SUFFIX)}" "$snippet" ||`,
+    sh`        fail "Caddy did not reload $cf, and putting back $snippet${raw(PREVIOUS_SUFFIX)} failed: do it by hand"`,
     sh`    fi`,
     sh`    fail "Caddy did not reload $cf and runs its previous config; traffic was not moved (check: caddy validate --config $cf; journalctl -u caddy)"`,
     sh`  fi`,
@@ -157,6 +189,7 @@ export function renderInstallCaddyfileRoutesScript(
         prologue("caddyfile routes"),
         renderAdminAccessLines(caddyAdmin),
         CADDYFILE_ROUTING_FACTS_FUNCTION,
+        CADDYFILE_EDIT_FUNCTIONS,
         CADDYFILE_INSTALL_FUNCTION,
         renderInstallCaddyfileRoutesLine(a),
     );

@@ -8,12 +8,16 @@ import { lines, sh, words } from "./shell";
 /** One line per slot container: `/<name> <l9.tag label, or nothing> <network mode>` (none of them holds a space). */
 const CONTAINER_FACTS_FORMAT = '{{.Name}} {{with index .Config.Labels "l9.tag"}}{{.}}{{end}} {{.HostConfig.NetworkMode}}';
 
+/** One line per container, running or not: `/<name> <state> <host port>...` (the ports its start would publish). */
+const PUBLISHED_PORTS_FORMAT = "{{.Name}} {{.State.Status}}{{range $p, $b := .HostConfig.PortBindings}}{{range $b}} {{.HostPort}}{{end}}{{end}}";
+
 /**
  * What the host says serves, read by the host check before anything is planned (read-only):
  * the slot the routing marker sends traffic to, the journal's record of the live deploy
  * (state/active.json, written at the flip), Caddy's servers (whether one of them is the
  * service's, so that the marker routes, and which listen where the service's would), and the
- * release tag and network mode of each slot's container. One read of each source: Caddy's
+ * release tag and network mode of each slot's container, and the host ports every container
+ * publishes (a stopped one's too: its start would take them). One read of each source: Caddy's
  * servers once, both containers in one `docker inspect` (a missing one prints nothing).
  * `state/host-record.ts` reads it back.
  */
@@ -25,5 +29,6 @@ export function renderServingFactsScript(a: { appDir: string; serviceName: strin
         sh`printf 'journal=%s\\n' "$(tr -d '\\n' <${hostLayout(a.appDir).activeRecord} 2>/dev/null)"`,
         sh`printf 'servers=%s\\n' "$(${adminCurl(a.caddyAdmin)} -fsS -m 5 ${adminUrl(a.caddyAdmin, "/config/apps/http/servers")} 2>/dev/null | tr -d '\\n')"`,
         sh`docker inspect -f ${CONTAINER_FACTS_FORMAT} ${words(COLORS.map((c) => `${a.serviceName}-${c}`))} 2>/dev/null | sed 's/^/container=/'`,
+        sh`docker ps -aq | xargs -r docker inspect -f ${PUBLISHED_PORTS_FORMAT} 2>/dev/null | sed 's/^/published=/'`,
     ).text;
 }

@@ -1,4 +1,4 @@
-import { CADDYFILE_INSTALL_FUNCTION, CADDYFILE_ROUTING_FACTS_FUNCTION } from "./caddyfile-site";
+import { CADDYFILE_EDIT_FUNCTIONS, CADDYFILE_INSTALL_FUNCTION, CADDYFILE_ROUTING_FACTS_FUNCTION } from "./caddyfile-site";
 import * as crypto from "crypto";
 import { CONTAINER_IS_NEW_FUNCTION } from "./attempt";
 import {
@@ -74,6 +74,7 @@ export function renderStepLibrary(): string {
         CADDY_ADMIN_FUNCTIONS,
         ROUTING_FACTS_FUNCTION,
         CADDYFILE_ROUTING_FACTS_FUNCTION,
+        CADDYFILE_EDIT_FUNCTIONS,
         CADDYFILE_INSTALL_FUNCTION,
         CADDY_SERVER_PRESENT_FUNCTION,
         LOAD_SERVER_FUNCTION,

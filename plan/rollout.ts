@@ -15,7 +15,7 @@ import { renderServingFactsScript } from "../host-scripts/serving-facts";
 import { prepareHostAccess } from "../ssh/agent";
 import { HostAccess } from "../ssh/host-access";
 import { verifyHostAccess } from "../ssh/host-check";
-import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWithHost } from "../state/host-record";
+import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingFacts, reconcileWithHost } from "../state/host-record";
 import { PreviousDeployment, readPreviousDeployment } from "../state/previous-state";
 import { planRelease, ReleasePlan, resolveNetworkMode } from "../state/slot-machine";
 
@@ -152,7 +152,9 @@ async function checkHosts(config: DeployConfig, targets: HostTarget[], accesses:
         const facts = parseServingFacts(r.value.read, config.serviceName);
         if (facts?.foreignServer) return [describeHost(targets[i], multi, foreignServerRefusal(config.serviceName, config.caddyAdmin))];
         // In Caddyfile mode the routes go into the server that owns the address: nothing listens beside it.
-        const conflict = config.caddyfile ? undefined : listenerConflict(facts, config.serviceName, config.caddyListen);
+        const conflict =
+            (config.caddyfile ? undefined : listenerConflict(facts, config.serviceName, config.caddyListen)) ??
+            slotPortConflict(facts, config.serviceName, config);
         return conflict ? [describeHost(targets[i], multi, conflict)] : [];
     });
     if (refused.length > 0) throw hostAccessError(refused);

@@ -26,6 +26,17 @@ export interface ServingFacts {
     networks: Partial<Record<Color, NetworkMode>>;
     /** Caddy's HTTP servers: name, listen addresses, and the l9-deploy service whose markers it routes by, if any. */
     servers: CaddyServerFact[];
+    /** Every container's host ports, running or stopped (a stopped one takes them again when started). */
+    published: PublishedPorts[];
+}
+
+export interface PublishedPorts {
+    /** The container's name. */
+    name: string;
+    /** Docker's state of it: running, exited, created... */
+    state: string;
+    /** The host ports it publishes. */
+    ports: number[];
 }
 
 export interface CaddyServerFact {
@@ -53,11 +64,17 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
     const kv = new Map<string, string>();
     const tags: Partial<Record<Color, string>> = {};
     const networks: Partial<Record<Color, NetworkMode>> = {};
+    const published: PublishedPorts[] = [];
     for (const line of text.split("\n")) {
         const at = line.indexOf("=");
         if (at <= 0) continue;
         const key = line.slice(0, at).trim();
         const value = line.slice(at + 1).trim();
+        if (key === "published") {
+            const [name, state, ...ports] = value.split(" ");
+            if (name && state) published.push({ name: name.replace(/^\//, ""), state, ports: ports.map(Number).filter((p) => Number.isInteger(p) && p > 0) });
+            continue;
+        }
         if (key !== "container") {
             kv.set(key, value);
             continue;
@@ -88,6 +105,7 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
         foreignServer: !caddyServer && ownName !== null && typeof ownName === "object",
         tags,
         networks,
+        published,
         servers: Object.entries(servers).map(([name, server]) => {
             const listen = (server as { listen?: unknown })?.listen;
             const service = serviceOfMarkerDir(JSON.stringify(server));
@@ -197,6 +215,27 @@ function listensOnSameAddress(a: string, b: string): boolean {
     if (!x || !y) return false;
     const sameHost = x.host === "" || y.host === "" || x.host === y.host;
     return sameHost && x.from <= y.to && y.from <= x.to;
+}
+
+/**
+ * Why the update stops before anything runs when a container that is not one of the service's
+ * slots publishes a slot's port: the slot's container could not start there (or, when that
+ * container is stopped, it could not start again: the old runbooks' stopped green on 8001).
+ */
+export function slotPortConflict(facts: ServingFacts | undefined, serviceName: string, ports: { bluePort: number; greenPort: number }): string | undefined {
+    const slots = new Set(COLORS.map((c) => `${serviceName}-${c}`));
+    for (const [field, port] of [
+        ["bluePort", ports.bluePort],
+        ["greenPort", ports.greenPort],
+    ] as const) {
+        const other = facts?.published.find((c) => !slots.has(c.name) && c.ports.includes(port));
+        if (!other) continue;
+        const why = other.state === "running" ? "the slot's container could not start there" : "one of the two could not start while the other runs";
+        const fix = `Fix: pulumi config set ${field} <a port nothing publishes>, or remove that container if it is not needed (docker rm ${other.name})`;
+        const whose = `the container ${other.name} (${other.state}), which is not one of ${serviceName}'s slots`;
+        return `port ${port} (${field}) is published by ${whose}: ${why}, so nothing ran. ${fix}`;
+    }
+    return undefined;
 }
 
 /**

@@ -233,6 +233,26 @@ describe("unit: config validation", () => {
         );
     });
 
+    it("adopt: the old deploy's containers and cron files in /etc/cron.d, never the service's own slots", () => {
+        const adopt = JSON.stringify({ containers: ["l9-api-blue"], cronFiles: ["/etc/cron.d/l9-health-checks"] });
+        expect(parseConfig(validRawConfig({ adopt }), SECRETS).adopt).to.deep.equal({
+            containers: ["l9-api-blue"],
+            cronFiles: ["/etc/cron.d/l9-health-checks"],
+            handBackOnDestroy: false,
+        });
+        expect(parseConfig(validRawConfig({ adopt: "{}" }), SECRETS).adopt).to.deep.equal({ containers: [], cronFiles: [], handBackOnDestroy: false });
+        expect(parseConfig(validRawConfig({ adopt: '{"handBackOnDestroy":true}' }), SECRETS).adopt?.handBackOnDestroy).to.equal(true);
+        for (const [bad, says] of [
+            [{ containers: ["l9-blue"] }, "names l9-blue, one of l9-deploy's own slots"],
+            [{ containers: ["a b"] }, "must be container names"],
+            [{ cronFiles: ["/etc/crontab"] }, "must be files in /etc/cron.d"],
+            [{ cronFiles: ["/etc/cron.d/x.disabled"] }, "must be files in /etc/cron.d"],
+            [{ volumes: [] }, "adopt"],
+        ] as const) {
+            expect(problemsOf(validRawConfig({ adopt: JSON.stringify(bad) })).join("\n")).to.contain(says);
+        }
+    });
+
     it("runbook settings: off by default, parsed when set", () => {
         const d = parseConfig(validRawConfig(), SECRETS);
         expect(d.notify).to.deep.equal([]);

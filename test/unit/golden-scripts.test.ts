@@ -27,6 +27,9 @@ import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderServingFactsScript } from "../../host-scripts/serving-facts";
 import { renderRemoveUnfinishedContainerScript } from "../../host-scripts/unfinished-container";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING, SAMPLE_SWITCH } from "./fixtures";
+import { renderHandBackOldDeployScript, renderKeepOldDeployScript, renderRetireOldDeployScript } from "../../host-scripts/old-deploy";
+
+const OLD_DEPLOY = { appDir: "/srv/l9", containers: ["l9-api-blue"], cronFiles: ["/etc/cron.d/l9-health-checks"] };
 import { controlPaths, dockerSshOptions, openSshOptions, probeSshOptions, renderKnownHosts } from "../../ssh/openssh-options";
 import { hostAccessPaths } from "../../ssh/host-access";
 import { renderAgentWatcherScript } from "../../ssh/agent";
@@ -78,6 +81,15 @@ const builders: Record<string, () => string> = {
             snippet: caddyfileSnippetPath("/etc/caddy/Caddyfile", "l9"),
             snippetText: renderCaddyfileSnippet(caddyServerArgs(routing)).text,
             configHash: renderCaddyfileSnippet(caddyServerArgs(routing)).configHash,
+        }),
+    "retire-old-deploy.sh": () => renderRetireOldDeployScript(OLD_DEPLOY),
+    "keep-old-deploy.sh": () => renderKeepOldDeployScript(OLD_DEPLOY),
+    "hand-back-old-deploy.sh": () =>
+        renderHandBackOldDeployScript({
+            ...OLD_DEPLOY,
+            dial: "127.0.0.1:8000",
+            healthPath: "/health",
+            caddyfile: { path: "/etc/caddy/Caddyfile", snippet: caddyfileSnippetPath("/etc/caddy/Caddyfile", "l9") },
         }),
     "switch-caddyfile.sh": () => renderSwitchScript({ ...SAMPLE_SWITCH, caddyfile: { path: "/etc/caddy/Caddyfile", replaces: "127.0.0.1:8000" } }),
     "preflight-caddyfile.sh": () =>

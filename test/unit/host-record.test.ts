@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { foreignServerRefusal, listenerConflict, parseServingFacts, reconcileWithHost, ServingFacts, UNRECORDED_ENV } from "../../state/host-record";
+import {
+    foreignServerRefusal,
+    listenerConflict,
+    parseServingFacts,
+    slotPortConflict,
+    reconcileWithHost,
+    ServingFacts,
+    UNRECORDED_ENV,
+} from "../../state/host-record";
 import { DeployState, NetworkMode, planRelease } from "../../state/slot-machine";
 
 const r = (tag: string, envFingerprint = "e1e1e1e1e1e1e1e1", networkMode: NetworkMode = "host") => ({ tag, envFingerprint, networkMode });
@@ -43,6 +51,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             tags: { blue: "v1", green: "v2" },
             networks: { blue: "host", green: "host" },
             servers: [{ name: "l9-l9", listen: [":443"], service: "l9" }],
+            published: [],
         } satisfies ServingFacts);
         expect(facts("blue", "", "", "")).to.deep.equal({
             routing: "blue",
@@ -52,6 +61,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             tags: {},
             networks: {},
             servers: [],
+            published: [],
         });
         // Docker calls a bridge container's mode "bridge", or "default" when none was asked for.
         expect(facts("blue", "", "v1", "v2", false, { blue: "default", green: "bridge" })?.networks).to.deep.equal({ blue: "bridge", green: "bridge" });
@@ -176,6 +186,39 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         // What serves, found on the host: its mode too.
         const found = reconcileWithHost(undefined, facts("blue", record("blue", "v1"), "v1", "", true, { blue: "bridge" }));
         expect(found.state?.slots.blue).to.deep.equal(r("v1", undefined, "bridge"));
+    });
+
+    it("refuses slot ports another container publishes, running or stopped (the old runbooks' green on 8001), naming it and the fix", () => {
+        const text = [
+            "routing=blue",
+            "journal=",
+            "servers=",
+            "published=/l9-api-blue running 8000",
+            "published=/l9-api-green exited 8001",
+            "published=/l9-blue running 8011",
+            "published=/postgres running",
+            "published=/l9-jobs exited 9000 9001",
+            "",
+        ].join("\n");
+        const f = parseServingFacts(text, "l9");
+        expect(f?.published).to.deep.include({ name: "l9-api-green", state: "exited", ports: [8001] });
+        expect(f?.published).to.deep.include({ name: "postgres", state: "running", ports: [] });
+        expect(slotPortConflict(f, "l9", { bluePort: 8001, greenPort: 8002 })).to.equal(
+            "port 8001 (bluePort) is published by the container l9-api-green (exited), which is not one of l9's slots: " +
+                "one of the two could not start while the other runs, so nothing ran. " +
+                "Fix: pulumi config set bluePort <a port nothing publishes>, or remove that container if it is not needed (docker rm l9-api-green)",
+        );
+        expect(slotPortConflict(f, "l9", { bluePort: 8010, greenPort: 9001 })).to.match(
+            /^port 9001 \(greenPort\) is published by the container l9-jobs \(exited\)/,
+        );
+        expect(slotPortConflict(f, "l9", { bluePort: 8010, greenPort: 8000 })).to.contain(
+            "(running), which is not one of l9's slots: the slot's container could not start there",
+        );
+        // The service's own slots hold their ports; free ports are no conflict.
+        expect(slotPortConflict(f, "l9", { bluePort: 8011, greenPort: 8012 })).to.equal(undefined);
+        // Another service's slot on the port is a conflict.
+        expect(slotPortConflict(f, "api", { bluePort: 8011, greenPort: 8012 })).to.contain("the container l9-blue (running)");
+        expect(slotPortConflict(undefined, "l9", { bluePort: 8001, greenPort: 8002 })).to.equal(undefined);
     });
 
     it("reads a Caddyfile server of the operator's that routes the service by l9-deploy's snippet as the service's routes (Caddyfile mode)", () => {

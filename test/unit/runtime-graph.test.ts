@@ -256,4 +256,41 @@ describe("unit: resource graph of a release (mocks)", function () {
             expect(commands(noop), what).to.deep.equal(commands(update));
         }
     });
+
+    it("adoption: the switch installs the Caddyfile routes after the flip; the old deploy is retired after the switch", async () => {
+        const a = await buildProgramGraph(
+            {
+                releaseTag: "v0.2.0-l9",
+                caddyfile: "/etc/caddy/Caddyfile",
+                caddyfileReplaces: "127.0.0.1:8000",
+                caddyHosts: JSON.stringify(["api.example.com"]),
+                adopt: JSON.stringify({ containers: ["l9-api-blue"], cronFiles: ["/etc/cron.d/l9-health-checks"] }),
+            },
+            undefined,
+        );
+        const sw = a.byName("traffic-caddy").inputs.stdin as string;
+        expect(sw).to.contain("l9_install_caddyfile_routes '/etc/caddy/Caddyfile' 'api.example.com' '127.0.0.1:8000' '/etc/caddy/l9-deploy/l9.caddy'");
+        expect(sw).to.not.contain("l9_load_server");
+        expect(sw.indexOf("l9-green.active")).to.be.lessThan(sw.indexOf("\nload_config\n"));
+        const retire = a.byName("old-deploy-retire");
+        expect(retire.type).to.equal("command:remote:Command");
+        expect(retire.inputs.stdin).to.contain("docker stop -t 30 'l9-api-blue'");
+        expect(retire.inputs.stdin).to.not.match(/docker rm|rm -f '\/etc\/cron/);
+        // Destroy leaves the old deploy retired, unless asked to hand the host back.
+        expect(retire.inputs.delete).to.not.contain("docker start");
+        expect(retire.inputs.delete).to.contain("left as they are: l9-api-blue (stopped), /etc/cron.d/l9-health-checks.disabled-by-l9-deploy");
+        const handBack = await buildProgramGraph(
+            {
+                releaseTag: "v0.2.0-l9",
+                caddyfile: "/etc/caddy/Caddyfile",
+                caddyfileReplaces: "127.0.0.1:8000",
+                caddyHosts: JSON.stringify(["api.example.com"]),
+                adopt: JSON.stringify({ containers: ["l9-api-blue"], handBackOnDestroy: true }),
+            },
+            undefined,
+        );
+        expect(handBack.byName("old-deploy-retire").inputs.delete).to.contain("docker start 'l9-api-blue'");
+        expect((await urnsOf(a.options.get("old-deploy-retire")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic"]);
+        expect(g.options.has("old-deploy-retire")).to.equal(false);
+    });
 });

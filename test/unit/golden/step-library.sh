@@ -72,11 +72,25 @@ l9_caddyfile_routing_facts() {
   handler="\"l9_upstream\":\"$2-$routing\"},{\"handler\":\"reverse_proxy\","
   upstream=$(printf '%s' "$servers" | sed -n "s/.*$handler[^]]*\"upstreams\":\(\[[^]]*\]\).*/\1/p")
 }
+l9_caddy_validate() {
+  vhome=$(mktemp -d) || return 1
+  v_status=0
+  XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$1" --adapter caddyfile >"$vhome/validate.log" 2>&1 || v_status=1
+  [ "$v_status" = 0 ] || tail -5 "$vhome/validate.log" >&2
+  rm -rf "$vhome"
+  return "$v_status"
+}
+l9_replace_caddyfile() {
+  cp -p "$2" "$2.l9-deploy-previous" || { rm -f "$1"; fail "cannot keep a copy of $2"; }
+  { chown --reference="$2" "$1" && chmod --reference="$2" "$1"; } || { rm -f "$1"; fail "cannot give the new $2 the old one's owner and mode"; }
+  mv -f "$1" "$2" || { rm -f "$1"; fail "cannot replace $2"; }
+}
 l9_install_caddyfile_routes() {
   cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4")
   command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"
   { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"
   if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else
+    if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet.l9-deploy-previous" || fail "cannot keep a copy of $snippet"; fi
     { printf '%s' "$5" | base64 -d >"$snippet.$$" && chmod 644 "$snippet.$$" && mv -f "$snippet.$$" "$snippet"; } ||
       { rm -f "$snippet.$$"; fail "cannot write $snippet"; }
     snippet_state=written
@@ -110,18 +124,9 @@ END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit
     *) rm -f "$edited"; fail "awk could not read $cf (exit $site_edit)" ;;
   esac
   if [ "$site_edit" = edited ]; then
-    vhome=$(mktemp -d) || { rm -f "$edited"; fail "cannot create a temporary directory"; }
-    if ! XDG_DATA_HOME="$vhome" XDG_CONFIG_HOME="$vhome" caddy validate --config "$edited" --adapter caddyfile >"$vhome/validate.log" 2>&1; then
-      tail -5 "$vhome/validate.log" >&2
-      rm -rf "$vhome" "$edited"
-      fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"
-    fi
-    rm -rf "$vhome"
+    l9_caddy_validate "$edited" || { rm -f "$edited"; fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"; }
     { [ -e "$cf.before-l9-deploy" ] || cp -p "$cf" "$cf.before-l9-deploy"; } || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }
-    cp -p "$cf" "$cf.l9-deploy-previous" || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }
-    { chown --reference="$cf" "$edited" && chmod --reference="$cf" "$edited"; } ||
-      { rm -f "$edited"; fail "cannot give the new $cf the old one's owner and mode"; }
-    mv -f "$edited" "$cf" || { rm -f "$edited"; fail "cannot replace $cf"; }
+    l9_replace_caddyfile "$edited" "$cf"
     say "$cf: the site of $site imports $snippet in place of $proxy_line (the original is $cf.before-l9-deploy)"
   fi
   l9_caddyfile_config "$7"
@@ -133,6 +138,10 @@ END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit
     printf '%s\n' "$reload_out" | tail -5 >&2
     if [ "$site_edit" = edited ]; then
       cp -p "$cf.l9-deploy-previous" "$cf" || fail "Caddy did not reload $cf, and putting back $cf.l9-deploy-previous failed: do it by hand"
+    fi
+    if [ "$snippet_state" = written ] && [ -f "$snippet.l9-deploy-previous" ]; then
+      cp -p "$snippet.l9-deploy-previous" "$snippet" ||
+        fail "Caddy did not reload $cf, and putting back $snippet.l9-deploy-previous failed: do it by hand"
     fi
     fail "Caddy did not reload $cf and runs its previous config; traffic was not moved (check: caddy validate --config $cf; journalctl -u caddy)"
   fi
