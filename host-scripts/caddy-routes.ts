@@ -5,7 +5,16 @@
  * preflight ask here, so none of them spells either mode.
  */
 import { adminCurl, adminUrl } from "./caddy-admin";
-import { caddyConfigId, CaddyServerArgs, renderAdminAccessLines, renderCaddyFactsLines, renderLoadConfigLines, ROUTING_FACTS_FUNCTION } from "./caddy";
+import {
+    caddyConfigId,
+    CaddyfileRouting,
+    CaddyServerArgs,
+    renderAdminAccessLines,
+    renderCaddyFactsLines,
+    renderCaddyServerPresentLine,
+    renderLoadConfigLines,
+    ROUTING_FACTS_FUNCTION,
+} from "./caddy";
 import { CADDYFILE_ROUTING_FACTS_FUNCTION, caddyfileSnippetPath, renderCaddyfileSnippet, renderInstallCaddyfileRoutesLine } from "./caddyfile-site";
 import { CONFIG_VAR, greenMarkerFile } from "./routing";
 import { lines, sh, ShellText } from "./shell";
@@ -29,6 +38,11 @@ export function renderStandaloneRoutingFactsLines(caddyAdmin: string, a: CaddySe
  */
 export function renderInstallRoutesLines(a: CaddyServerArgs): ShellText {
     if (!a.caddyfile) return renderLoadConfigLines(a);
+    return lines(renderCaddyfileLoadFunction({ ...a, caddyfile: a.caddyfile }), sh`load_config`);
+}
+
+/** Caddyfile mode's `load_config` (CADDYFILE_INSTALL_FUNCTION for the service's site and snippet), defined, not run. */
+function renderCaddyfileLoadFunction(a: CaddyServerArgs & { caddyfile: CaddyfileRouting }): ShellText {
     const { text, configHash } = renderCaddyfileSnippet(a);
     const host = a.hosts[0];
     if (host === undefined) throw new Error("caddyfile needs caddyHosts: the API's site is found by its first name");
@@ -40,7 +54,27 @@ export function renderInstallRoutesLines(a: CaddyServerArgs): ShellText {
         configHash,
         ...(a.caddyfile.replaces ? { dial: a.caddyfile.replaces } : {}),
     };
-    return lines(sh`load_config() { ${renderInstallCaddyfileRoutesLine(site)}; }`, sh`load_config`);
+    return sh`load_config() { ${renderInstallCaddyfileRoutesLine(site)}; }`;
+}
+
+/**
+ * Caddyfile mode's switch around its flip. Once Caddy runs the service's snippet the marker is
+ * live, so the routes are installed first (a port change reaches Caddy before the flip uses
+ * it); before that (the first import, the adoption) the site still proxies to the old deploy,
+ * and the routes' first load, after the flip, is the switch. `before` goes before the flip,
+ * `after` after it.
+ */
+export function renderCaddyfileSwitchLines(a: CaddyServerArgs): { before: ShellText; after: ShellText } {
+    if (!a.caddyfile) throw new Error("renderCaddyfileSwitchLines is Caddyfile mode's");
+    return {
+        before: lines(
+            renderCaddyfileLoadFunction({ ...a, caddyfile: a.caddyfile }),
+            renderCaddyServerPresentLine(a.serviceName),
+            sh`routes_live=$caddy_server`,
+            sh`if [ "$routes_live" = yes ]; then load_config; fi`,
+        ),
+        after: sh`if [ "$routes_live" != yes ]; then load_config; fi`,
+    };
 }
 
 /** A condition: Caddy runs the service's current routes (then the site's certificates are Caddy's to serve). */

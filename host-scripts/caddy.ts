@@ -303,7 +303,9 @@ export const CADDY_SERVER_PRESENT_FUNCTION = lines(
     sh`  esac`,
     sh`  if [ "$caddy_server" = no ]; then`,
     sh`    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\\n' || true)`,
-    sh`    case "$servers" in *"\\"${raw(UPSTREAM_VAR)}\\":\\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac`,
+    sh`    case "$servers" in`,
+    sh`      *"\\"${raw(UPSTREAM_VAR)}\\":\\"$4-blue\\""* | *"\\"${raw(UPSTREAM_VAR)}\\":\\"$4-green\\""*) caddy_server_name=; caddy_server=yes ;;`,
+    sh`    esac`,
     sh`  fi`,
     sh`}`,
 );

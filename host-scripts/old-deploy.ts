@@ -43,7 +43,7 @@ export function renderRetireOldDeployScript(a: OldDeployArgs): string {
     return script(
         prologue("retire the old deploy"),
         sh`mkdir -p ${hostLayout(a.appDir).stateDir} || fail ${`cannot create ${hostLayout(a.appDir).stateDir}`}`,
-        ...a.containers.map((c) => renderRetireContainerLines(a.appDir, c)),
+        // Cron first: an old health check would start the container again.
         ...a.cronFiles.map((f) =>
             lines(
                 sh`if [ -e ${f} ]; then`,
@@ -52,6 +52,7 @@ export function renderRetireOldDeployScript(a: OldDeployArgs): string {
                 sh`elif [ ! -e ${f + CRON_DISABLED_SUFFIX} ]; then say ${`${f} is not on the host: nothing to rename`}; fi`,
             ),
         ),
+        ...a.containers.map((c) => renderRetireContainerLines(a.appDir, c)),
     );
 }
 

@@ -8,8 +8,15 @@ import { lines, sh, words } from "./shell";
 /** One line per slot container: `/<name> <l9.tag label, or nothing> <network mode>` (none of them holds a space). */
 const CONTAINER_FACTS_FORMAT = '{{.Name}} {{with index .Config.Labels "l9.tag"}}{{.}}{{end}} {{.HostConfig.NetworkMode}}';
 
-/** One line per container, running or not: `/<name> <state> <host port>...` (the ports its start would publish). */
-const PUBLISHED_PORTS_FORMAT = "{{.Name}} {{.State.Status}}{{range $p, $b := .HostConfig.PortBindings}}{{range $b}} {{.HostPort}}{{end}}{{end}}";
+/**
+ * One line per container, running or not: `/<name> <state> <l9.service label or -> <host port>...`
+ * (the ports its start would publish).
+ */
+const PUBLISHED_PORTS_FORMAT = [
+    "{{.Name}} {{.State.Status}}",
+    ' {{with index .Config.Labels "l9.service"}}{{.}}{{else}}-{{end}}',
+    "{{range $p, $b := .HostConfig.PortBindings}}{{range $b}} {{.HostPort}}{{end}}{{end}}",
+].join("");
 
 /**
  * What the host says serves, read by the host check before anything is planned (read-only):

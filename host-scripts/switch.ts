@@ -1,5 +1,5 @@
 import { renderCaddyAdminLines, renderClearCanaryLine, renderSetMarkerLine } from "./caddy";
-import { renderInstallRoutesLines, renderRoutingFactsLines, renderStandaloneRoutingFactsLines } from "./caddy-routes";
+import { renderCaddyfileSwitchLines, renderInstallRoutesLines, renderRoutingFactsLines, renderStandaloneRoutingFactsLines } from "./caddy-routes";
 import { hostLayout } from "./layout";
 import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 import { Color, otherColor } from "../state/slot-machine";
@@ -129,14 +129,12 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
-        !a.caddyfile && renderInstallRoutesLines(caddyArgs),
+        a.caddyfile ? renderCaddyfileSwitchLines(caddyArgs).before : renderInstallRoutesLines(caddyArgs),
         sh`if ${containerIsNew(a.appDir, a.containerName)}; then release=yes; else release=no; fi`,
         renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
         renderJournalSwitchingLines(marker),
         renderFlipLine(a.slot, marker),
-        // In Caddyfile mode the site proxied elsewhere (the old runbooks' container) until its
-        // import of the routes: their first load is the switch, so the marker names the slot first.
-        !!a.caddyfile && renderInstallRoutesLines(caddyArgs),
+        !!a.caddyfile && renderCaddyfileSwitchLines(caddyArgs).after,
         // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
         !!a.canary && renderClearCanaryLine(caddyArgs),
         ...facts,

@@ -35,6 +35,8 @@ export interface PublishedPorts {
     name: string;
     /** Docker's state of it: running, exited, created... */
     state: string;
+    /** The l9-deploy service whose slot it is (its `l9.service` label), if it is one. */
+    service?: string;
     /** The host ports it publishes. */
     ports: number[];
 }
@@ -71,8 +73,11 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
         const key = line.slice(0, at).trim();
         const value = line.slice(at + 1).trim();
         if (key === "published") {
-            const [name, state, ...ports] = value.split(" ");
-            if (name && state) published.push({ name: name.replace(/^\//, ""), state, ports: ports.map(Number).filter((p) => Number.isInteger(p) && p > 0) });
+            const [name, state, service, ...ports] = value.split(" ");
+            if (name && state && service) {
+                const numbers = ports.map(Number).filter((p) => Number.isInteger(p) && p > 0);
+                published.push({ name: name.replace(/^\//, ""), state, ...(service !== "-" ? { service } : {}), ports: numbers });
+            }
             continue;
         }
         if (key !== "container") {
@@ -95,7 +100,7 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
     // markers, else its own name (as the switch picks it: renderCaddyServerPresentLine).
     const routesForService = (name: string) => name in servers && JSON.stringify(servers[name]).includes(`${caddyMarkerDir(serviceName)}/`);
     // Or, in Caddyfile mode, an operator's server routes it by l9-deploy's snippet (its UPSTREAM_VAR handlers).
-    const bySnippet = Object.values(servers).some((s) => JSON.stringify(s).includes(`"${UPSTREAM_VAR}":"${serviceName}-`));
+    const bySnippet = Object.values(servers).some((s) => COLORS.some((c) => JSON.stringify(s).includes(`"${UPSTREAM_VAR}":"${serviceName}-${c}"`)));
     const caddyServer = routesForService(legacyCaddyServerName(serviceName)) || routesForService(caddyServerName(serviceName)) || bySnippet;
     const ownName = servers[caddyServerName(serviceName)];
     return {
@@ -218,8 +223,8 @@ function listensOnSameAddress(a: string, b: string): boolean {
 }
 
 /**
- * Why the update stops before anything runs when a container that is not one of the service's
- * slots publishes a slot's port: the slot's container could not start there (or, when that
+ * Why the update stops before anything runs when a container that l9-deploy did not create
+ * publishes a slot's port: the slot's container could not start there (or, when that
  * container is stopped, it could not start again: the old runbooks' stopped green on 8001).
  */
 export function slotPortConflict(facts: ServingFacts | undefined, serviceName: string, ports: { bluePort: number; greenPort: number }): string | undefined {
@@ -228,7 +233,8 @@ export function slotPortConflict(facts: ServingFacts | undefined, serviceName: s
         ["bluePort", ports.bluePort],
         ["greenPort", ports.greenPort],
     ] as const) {
-        const other = facts?.published.find((c) => !slots.has(c.name) && c.ports.includes(port));
+        // l9-deploy's own slots (another name's: a rename) are the plan's to replace, as before.
+        const other = facts?.published.find((c) => !slots.has(c.name) && c.service === undefined && c.ports.includes(port));
         if (!other) continue;
         const why = other.state === "running" ? "the slot's container could not start there" : "one of the two could not start while the other runs";
         const fix = `Fix: pulumi config set ${field} <a port nothing publishes>, or remove that container if it is not needed (docker rm ${other.name})`;

@@ -193,11 +193,11 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             "routing=blue",
             "journal=",
             "servers=",
-            "published=/l9-api-blue running 8000",
-            "published=/l9-api-green exited 8001",
-            "published=/l9-blue running 8011",
-            "published=/postgres running",
-            "published=/l9-jobs exited 9000 9001",
+            "published=/l9-api-blue running - 8000",
+            "published=/l9-api-green exited - 8001",
+            "published=/l9-blue running l9 8011",
+            "published=/postgres running -",
+            "published=/l9-jobs exited - 9000 9001",
             "",
         ].join("\n");
         const f = parseServingFacts(text, "l9");
@@ -216,8 +216,9 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         );
         // The service's own slots hold their ports; free ports are no conflict.
         expect(slotPortConflict(f, "l9", { bluePort: 8011, greenPort: 8012 })).to.equal(undefined);
-        // Another service's slot on the port is a conflict.
-        expect(slotPortConflict(f, "api", { bluePort: 8011, greenPort: 8012 })).to.contain("the container l9-blue (running)");
+        // Another name's slot (a rename) is l9-deploy's to replace, as before: no refusal here.
+        expect(slotPortConflict(f, "api", { bluePort: 8011, greenPort: 8012 })).to.equal(undefined);
+        expect(f?.published).to.deep.include({ name: "l9-blue", state: "running", service: "l9", ports: [8011] });
         expect(slotPortConflict(undefined, "l9", { bluePort: 8001, greenPort: 8002 })).to.equal(undefined);
     });
 
@@ -232,6 +233,10 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         // Another service's snippet, or a prefix of the name, is not this service's.
         expect(parseServingFacts(text, "l")).to.include({ caddyServer: false });
         expect(parseServingFacts(text, "l9-api")).to.include({ caddyServer: false });
+        // A name that another's starts with: l9 is not l9-api's.
+        const other = text.replace(/l9-blue/g, "l9-api-blue");
+        expect(parseServingFacts(other, "l9")).to.include({ caddyServer: false });
+        expect(parseServingFacts(other, "l9-api")).to.include({ caddyServer: true });
     });
 
     it("refuses a service whose caddyListen another Caddy server holds: a rename's old name, or the operator's own site", () => {

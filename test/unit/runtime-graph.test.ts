@@ -271,7 +271,12 @@ describe("unit: resource graph of a release (mocks)", function () {
         const sw = a.byName("traffic-caddy").inputs.stdin as string;
         expect(sw).to.contain("l9_install_caddyfile_routes '/etc/caddy/Caddyfile' 'api.example.com' '127.0.0.1:8000' '/etc/caddy/l9-deploy/l9.caddy'");
         expect(sw).to.not.contain("l9_load_server");
-        expect(sw.indexOf("l9-green.active")).to.be.lessThan(sw.indexOf("\nload_config\n"));
+        // Routes Caddy already runs are installed before the flip; the first import (the adoption) after it.
+        // The flip follows the journal's "switching" record.
+        const flip = sw.indexOf("\nl9_journal_switching ");
+        expect(flip).to.be.greaterThan(0);
+        expect(sw.indexOf('if [ "$routes_live" = yes ]; then load_config; fi')).to.be.within(0, flip);
+        expect(sw.indexOf('if [ "$routes_live" != yes ]; then load_config; fi')).to.be.greaterThan(flip);
         const retire = a.byName("old-deploy-retire");
         expect(retire.type).to.equal("command:remote:Command");
         expect(retire.inputs.stdin).to.contain("docker stop -t 30 'l9-api-blue'");

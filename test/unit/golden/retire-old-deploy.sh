@@ -4,6 +4,10 @@ L9_STEP='retire the old deploy'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 mkdir -p '/srv/l9/state' || fail 'cannot create /srv/l9/state'
+if [ -e '/etc/cron.d/l9-health-checks' ]; then
+  mv -f '/etc/cron.d/l9-health-checks' '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' || fail 'cannot rename /etc/cron.d/l9-health-checks'
+  say 'renamed /etc/cron.d/l9-health-checks to /etc/cron.d/l9-health-checks.disabled-by-l9-deploy: cron no longer runs it'
+elif [ ! -e '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' ]; then say '/etc/cron.d/l9-health-checks is not on the host: nothing to rename'; fi
 if docker inspect 'l9-api-blue' >/dev/null 2>&1; then
   if [ ! -s '/srv/l9/state/old-deploy-l9-api-blue.restart-policy' ]; then docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' 'l9-api-blue' >'/srv/l9/state/old-deploy-l9-api-blue.restart-policy' || fail 'cannot keep l9-api-blue'\''s restart policy'; fi
   docker update --restart=no 'l9-api-blue' >/dev/null || fail 'cannot set l9-api-blue'\''s restart policy to no'
@@ -15,7 +19,3 @@ if docker inspect 'l9-api-blue' >/dev/null 2>&1; then
 else
   say 'l9-api-blue is not on the host: nothing to stop'
 fi
-if [ -e '/etc/cron.d/l9-health-checks' ]; then
-  mv -f '/etc/cron.d/l9-health-checks' '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' || fail 'cannot rename /etc/cron.d/l9-health-checks'
-  say 'renamed /etc/cron.d/l9-health-checks to /etc/cron.d/l9-health-checks.disabled-by-l9-deploy: cron no longer runs it'
-elif [ ! -e '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' ]; then say '/etc/cron.d/l9-health-checks is not on the host: nothing to rename'; fi

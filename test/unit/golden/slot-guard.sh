@@ -29,7 +29,9 @@ l9_caddy_server_present() {
   esac
   if [ "$caddy_server" = no ]; then
     servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
-    case "$servers" in *"\"l9_upstream\":\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac
+    case "$servers" in
+      *"\"l9_upstream\":\"$4-blue\""* | *"\"l9_upstream\":\"$4-green\""*) caddy_server_name=; caddy_server=yes ;;
+    esac
   fi
 }
 l9_caddy_server_present 'l9' 'l9-l9' '/var/lib/l9-deploy/l9/caddy/' 'l9'

@@ -85,20 +85,27 @@ l9_replace_caddyfile() {
   { chown --reference="$2" "$1" && chmod --reference="$2" "$1"; } || { rm -f "$1"; fail "cannot give the new $2 the old one's owner and mode"; }
   mv -f "$1" "$2" || { rm -f "$1"; fail "cannot replace $2"; }
 }
+l9_caddyfile_abandon() {
+  rm -f "$edited"
+  if [ "$snippet_state" = written ] && [ -f "$snippet.l9-deploy-previous" ]; then
+    cp -p "$snippet.l9-deploy-previous" "$snippet" || fail "$1; and putting back $snippet.l9-deploy-previous failed: do it by hand"
+  fi
+  fail "$1"
+}
 l9_install_caddyfile_routes() {
-  cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4")
+  cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4"); edited=$cf.l9-deploy.$$; snippet_state=unchanged
   command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"
   { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"
   if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else
-    if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet.l9-deploy-previous" || fail "cannot keep a copy of $snippet"; fi
+    if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet.l9-deploy-previous" || fail "cannot keep a copy of $snippet"
+    else rm -f "$snippet.l9-deploy-previous" || fail "cannot remove $snippet.l9-deploy-previous"; fi
     { printf '%s' "$5" | base64 -d >"$snippet.$$" && chmod 644 "$snippet.$$" && mv -f "$snippet.$$" "$snippet"; } ||
       { rm -f "$snippet.$$"; fail "cannot write $snippet"; }
     snippet_state=written
   fi
-  [ -f "$cf" ] || fail "$cf does not exist (caddyfile names the Caddyfile Caddy runs)"
+  [ -f "$cf" ] || l9_caddyfile_abandon "$cf does not exist (caddyfile names the Caddyfile Caddy runs)"
   proxy_line="reverse_proxy ${dial:-<upstream>}"
   by_hand="in the site block of $site in $cf, replace the line '$proxy_line' with 'import $snippet', then reload Caddy"
-  edited=$cf.l9-deploy.$$
   if awk -v host="$site" -v dial="$dial" -v snippet="$snippet" 'function norm(t) { sub(/^[a-z]+:\/\//, "", t); sub(/:[0-9]+$/, "", t); return t }
 function count(s,   i, ch, q) { opens = 0; closes = 0; q = 0
   for (i = 1; i <= length(s); i++) { ch = substr(s, i, 1)
@@ -119,12 +126,12 @@ END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit
   case "$site_edit" in
     edited) ;;
     3) rm -f "$edited"; site_edit=already ;;
-    4) rm -f "$edited"; fail "$cf has no single site block for $site; nothing was changed. Fix: name exactly one site $site, or set caddyHosts to the site's name" ;;
-    5) rm -f "$edited"; fail "the site of $site in $cf does not proxy with exactly one line '$proxy_line'; nothing was changed. Fix: $by_hand" ;;
-    *) rm -f "$edited"; fail "awk could not read $cf (exit $site_edit)" ;;
+    4) l9_caddyfile_abandon "$cf has no single site block for $site; nothing was changed. Fix: name exactly one site $site, or set caddyHosts to the site's name" ;;
+    5) l9_caddyfile_abandon "the site of $site in $cf does not proxy with exactly one line '$proxy_line'; nothing was changed. Fix: $by_hand" ;;
+    *) l9_caddyfile_abandon "awk could not read $cf (exit $site_edit)" ;;
   esac
   if [ "$site_edit" = edited ]; then
-    l9_caddy_validate "$edited" || { rm -f "$edited"; fail "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"; }
+    l9_caddy_validate "$edited" || l9_caddyfile_abandon "Caddy does not accept $cf with the import; nothing was changed. Fix: $by_hand"
     { [ -e "$cf.before-l9-deploy" ] || cp -p "$cf" "$cf.before-l9-deploy"; } || { rm -f "$edited"; fail "cannot keep a copy of $cf"; }
     l9_replace_caddyfile "$edited" "$cf"
     say "$cf: the site of $site imports $snippet in place of $proxy_line (the original is $cf.before-l9-deploy)"
@@ -155,7 +162,9 @@ l9_caddy_server_present() {
   esac
   if [ "$caddy_server" = no ]; then
     servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
-    case "$servers" in *"\"l9_upstream\":\"$4-"*) caddy_server_name=; caddy_server=yes ;; esac
+    case "$servers" in
+      *"\"l9_upstream\":\"$4-blue\""* | *"\"l9_upstream\":\"$4-green\""*) caddy_server_name=; caddy_server=yes ;;
+    esac
   fi
 }
 l9_load_server() {
