@@ -31,14 +31,27 @@ export function renderStandaloneRoutingFactsLines(caddyAdmin: string, a: CaddySe
 }
 
 /**
- * `load_config`, and its call when Caddy does not run the service's current routes. In
- * Caddyfile mode it always runs (CADDYFILE_INSTALL_FUNCTION): it compares the snippet and the
- * Caddyfile on the host, and reloads only when one changed or Caddy runs neither. Needs
- * renderCaddyAdminLines.
+ * The switch's routes around its flip: `load_config` defined, and run where the mode needs it.
+ * - Own server: before the flip, when Caddy does not run the service's current config (a
+ *   reload is never part of a routine switch).
+ * - Caddyfile mode (CADDYFILE_INSTALL_FUNCTION, which reloads only on a change): once Caddy
+ *   runs the service's snippet the marker is live, so the routes are installed before the flip
+ *   (a port change reaches Caddy before the flip uses it); before that (the first import, the
+ *   adoption) the site still proxies to the old deploy, and the routes' first load, after the
+ *   flip, is the switch.
+ * Needs renderCaddyAdminLines.
  */
-export function renderInstallRoutesLines(a: CaddyServerArgs): ShellText {
-    if (!a.caddyfile) return renderLoadConfigLines(a);
-    return lines(renderCaddyfileLoadFunction({ ...a, caddyfile: a.caddyfile }), sh`load_config`);
+export function renderSwitchRoutesLines(a: CaddyServerArgs): { beforeFlip: ShellText; afterFlip?: ShellText } {
+    if (!a.caddyfile) return { beforeFlip: renderLoadConfigLines(a) };
+    return {
+        beforeFlip: lines(
+            renderCaddyfileLoadFunction({ ...a, caddyfile: a.caddyfile }),
+            renderCaddyServerPresentLine(a.serviceName),
+            sh`routes_live=$caddy_server`,
+            sh`if [ "$routes_live" = yes ]; then load_config; fi`,
+        ),
+        afterFlip: sh`if [ "$routes_live" != yes ]; then load_config; fi`,
+    };
 }
 
 /** Caddyfile mode's `load_config` (CADDYFILE_INSTALL_FUNCTION for the service's site and snippet), defined, not run. */
@@ -55,26 +68,6 @@ function renderCaddyfileLoadFunction(a: CaddyServerArgs & { caddyfile: Caddyfile
         ...(a.caddyfile.replaces ? { dial: a.caddyfile.replaces } : {}),
     };
     return sh`load_config() { ${renderInstallCaddyfileRoutesLine(site)}; }`;
-}
-
-/**
- * Caddyfile mode's switch around its flip. Once Caddy runs the service's snippet the marker is
- * live, so the routes are installed first (a port change reaches Caddy before the flip uses
- * it); before that (the first import, the adoption) the site still proxies to the old deploy,
- * and the routes' first load, after the flip, is the switch. `before` goes before the flip,
- * `after` after it.
- */
-export function renderCaddyfileSwitchLines(a: CaddyServerArgs): { before: ShellText; after: ShellText } {
-    if (!a.caddyfile) throw new Error("renderCaddyfileSwitchLines is Caddyfile mode's");
-    return {
-        before: lines(
-            renderCaddyfileLoadFunction({ ...a, caddyfile: a.caddyfile }),
-            renderCaddyServerPresentLine(a.serviceName),
-            sh`routes_live=$caddy_server`,
-            sh`if [ "$routes_live" = yes ]; then load_config; fi`,
-        ),
-        after: sh`if [ "$routes_live" != yes ]; then load_config; fi`,
-    };
 }
 
 /** A condition: Caddy runs the service's current routes (then the site's certificates are Caddy's to serve). */

@@ -1,5 +1,5 @@
 import { renderCaddyAdminLines, renderClearCanaryLine, renderSetMarkerLine } from "./caddy";
-import { renderCaddyfileSwitchLines, renderInstallRoutesLines, renderRoutingFactsLines, renderStandaloneRoutingFactsLines } from "./caddy-routes";
+import { renderRoutingFactsLines, renderStandaloneRoutingFactsLines, renderSwitchRoutesLines } from "./caddy-routes";
 import { hostLayout } from "./layout";
 import { caddyServerArgs, greenMarkerFile, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 import { Color, otherColor } from "../state/slot-machine";
@@ -122,6 +122,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const dial = slotDial(a, a.slot);
     const upstreams = slotUpstreamsJson(a, a.slot);
     const facts = renderRoutingFactsLines(caddyArgs);
+    const routes = renderSwitchRoutesLines(caddyArgs);
     return script(
         renderStepPrologue(a.appDir, `switch to ${a.slot}`),
         renderNotifyLines(a.notify),
@@ -129,12 +130,12 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
-        a.caddyfile ? renderCaddyfileSwitchLines(caddyArgs).before : renderInstallRoutesLines(caddyArgs),
+        routes.beforeFlip,
         sh`if ${containerIsNew(a.appDir, a.containerName)}; then release=yes; else release=no; fi`,
         renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
         renderJournalSwitchingLines(marker),
         renderFlipLine(a.slot, marker),
-        !!a.caddyfile && renderCaddyfileSwitchLines(caddyArgs).after,
+        routes.afterFlip ?? false,
         // A canary killed before its own cleanup leaves a marker: the switch ends any canary.
         !!a.canary && renderClearCanaryLine(caddyArgs),
         ...facts,
