@@ -48,17 +48,16 @@ export class OldDeploy extends pulumi.ComponentResource {
             // Explicitly: a component's dependsOn does not order its children's creates.
             { parent: this, dependsOn: opts?.dependsOn },
         );
-        this.retired = retire.stdout.apply((out) => retiredItems(out, args.handBack.cronFiles));
+        this.retired = retire.stdout.apply(retiredItems);
         this.registerOutputs({ retired: this.retired });
     }
 }
 
-/** The retire script's `container <name> <policy>` lines, and the cron files, with their restore commands. */
-export function retiredItems(stdout: string, cronFiles: readonly string[]): RetiredItem[] {
-    const containers = stdout
-        .split("\n")
-        .map((l) => /^container (\S+) (\S+)$/.exec(l.trim()))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => ({ container: m[1], restore: restoreContainerCommand(m[1], m[2]) }));
-    return [...containers, ...cronFiles.map((f) => ({ cronFile: f, restore: `mv ${f}${CRON_DISABLED_SUFFIX} ${f}` }))];
+/** The retire script's `container <name> <policy>` and `cron <file>` lines (what it found), with their restore commands. */
+export function retiredItems(stdout: string): RetiredItem[] {
+    const found = stdout.split("\n").map((l) => l.trim().split(" "));
+    return [
+        ...found.filter((w) => w.length === 3 && w[0] === "container").map(([, c, policy]) => ({ container: c, restore: restoreContainerCommand(c, policy) })),
+        ...found.filter((w) => w.length === 2 && w[0] === "cron").map(([, f]) => ({ cronFile: f, restore: `mv ${f}${CRON_DISABLED_SUFFIX} ${f}` })),
+    ];
 }

@@ -275,6 +275,8 @@ export const configSchema = z
                         .default([]),
                     // Destroy (or removing adopt) hands the host back; by default it leaves the retired deploy as it is.
                     handBackOnDestroy: bool.default(false),
+                    // Where the old deploy answers 200 once it is back (hand-back waits for it); absent: healthPath.
+                    healthPath: z.string().regex(HTTP_PATH, "must be an absolute URL path such as /health").optional(),
                 })
                 .strict(),
         ).optional(),
@@ -369,6 +371,14 @@ export const configSchema = z
                 message: "is set without caddyfile: it names the Caddyfile site's reverse_proxy line to replace",
             });
         }
+        if (c.adopt?.handBackOnDestroy && c.caddyfile !== undefined && c.caddyfileReplaces === undefined)
+            ctx.addIssue({
+                code: "custom",
+                path: ["adopt"],
+                message:
+                    "sets handBackOnDestroy without caddyfileReplaces: the hand-back puts back the site's line 'reverse_proxy <caddyfileReplaces>'. " +
+                    "Fix: pulumi config set caddyfileReplaces 127.0.0.1:8000",
+            });
         for (const container of c.adopt?.containers ?? []) {
             if (container === `${c.serviceName}-blue` || container === `${c.serviceName}-green`)
                 ctx.addIssue({

@@ -100,6 +100,11 @@ export const CADDYFILE_EDIT_FUNCTIONS = lines(
     sh`  return "$v_status"`,
     sh`}`,
     sh`l9_replace_caddyfile() {`,
+    // A rename would put a file where the operator keeps a link (to a config repository, say).
+    sh`  if [ -L "$2" ]; then`,
+    sh`    rm -f "$1"`,
+    sh`    fail "$2 is a symbolic link, which l9-deploy does not replace." "Fix: set caddyfile to the file it points to, $(readlink -f "$2")"`,
+    sh`  fi`,
     sh`  cp -p "$2" "$2${raw(PREVIOUS_SUFFIX)}" || { rm -f "$1"; fail "cannot keep a copy of $2"; }`,
     sh`  { chown --reference="$2" "$1" && chmod --reference="$2" "$1"; } || { rm -f "$1"; fail "cannot give the new $2 the old one's owner and mode"; }`,
     sh`  mv -f "$1" "$2" || { rm -f "$1"; fail "cannot replace $2"; }`,
@@ -115,7 +120,7 @@ export const CADDYFILE_EDIT_FUNCTIONS = lines(
  *   written aside and validated by Caddy with the snippet in place (an import of a missing file
  *   is an error); the original is kept once (caddyfileBackupPath) and this run's copy each time
  *   (caddyfilePreviousPath); the new file keeps the old one's owner and mode (Debian: root:caddy)
- *   and is renamed into place. Anything else stops, naming the edit to make by hand, the
+ *   and is renamed into place. A Caddyfile that is a symbolic link is refused before anything. Anything else stops, naming the edit to make by hand, the
  *   Caddyfile unchanged.
  * - A graceful reload, as Debian's caddy.service reloads (its ExecReload), when the snippet or
  *   the Caddyfile changed or Caddy does not run the current snippet (a reload that failed
@@ -135,6 +140,10 @@ export const CADDYFILE_INSTALL_FUNCTION = lines(
     sh`l9_install_caddyfile_routes() {`,
     sh`  cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4"); edited=$cf.l9-deploy.$$; snippet_state=unchanged`,
     sh`  command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"`,
+    sh`  if [ -L "$cf" ]; then`,
+    sh`    fail "$cf is a symbolic link, which l9-deploy does not replace; nothing was changed." \\`,
+    sh`      "Fix: set caddyfile to the file it points to, $(readlink -f "$cf")"`,
+    sh`  fi`,
     sh`  { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"`,
     sh`  if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else`,
     sh`    if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet${raw(PREVIOUS_SUFFIX)}" || fail "cannot keep a copy of $snippet"`,

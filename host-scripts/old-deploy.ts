@@ -7,6 +7,7 @@
  * is put back and Caddy reloaded once the container answers, while l9-deploy's slots still
  * serve (destroy deletes this before them).
  */
+import { renderAdminAccessLines } from "./caddy";
 import { CADDYFILE_EDIT_FUNCTIONS, CADDYFILE_IMPORT_REVERT_AWK, caddyfilePreviousPath } from "./caddyfile-site";
 import { hostLayout } from "./layout";
 import { lines, prologue, script, sh, ShellText } from "./shell";
@@ -18,6 +19,8 @@ export interface OldDeployArgs {
     readonly containers: readonly string[];
     /** The old deploy's cron files, by path. */
     readonly cronFiles: readonly string[];
+    /** Caddy's admin address: no container is stopped while Caddy still proxies to a port it publishes. */
+    readonly caddyAdmin: string;
 }
 
 /** How a renamed cron file ends: cron ignores names with a dot in /etc/cron.d. */
@@ -36,12 +39,16 @@ export function restoreContainerCommand(container: string, restartPolicy: string
 /**
  * Stops the old deploy: each container gets restart policy `no` (so a Docker restart does not
  * start it again; the policy it had is kept first, once) and is stopped; each cron file is
- * renamed to `<file>.disabled-by-l9-deploy`. Prints `container <name> <policy it had>` per
- * container found. Idempotent.
+ * renamed to `<file>.disabled-by-l9-deploy`. Refused, before anything changes, while any route
+ * of Caddy's still dials a port one of the containers publishes (a site the switch did not move,
+ * e.g. a second name of the API's): stopping it would fail that site's requests. Prints
+ * `container <name> <policy it had>` per container found and `cron <file>` per cron file
+ * renamed (now or before). Idempotent.
  */
 export function renderRetireOldDeployScript(a: OldDeployArgs): string {
     return script(
         prologue("retire the old deploy"),
+        a.containers.length > 0 && renderStillRoutedCheckLines(a.caddyAdmin, a.containers),
         sh`mkdir -p ${hostLayout(a.appDir).stateDir} || fail ${`cannot create ${hostLayout(a.appDir).stateDir}`}`,
         // Cron first: an old health check would start the container again.
         ...a.cronFiles.map((f) =>
@@ -50,9 +57,35 @@ export function renderRetireOldDeployScript(a: OldDeployArgs): string {
                 sh`  mv -f ${f} ${f + CRON_DISABLED_SUFFIX} || fail ${`cannot rename ${f}`}`,
                 sh`  say ${`renamed ${f} to ${f + CRON_DISABLED_SUFFIX}: cron no longer runs it`}`,
                 sh`elif [ ! -e ${f + CRON_DISABLED_SUFFIX} ]; then say ${`${f} is not on the host: nothing to rename`}; fi`,
+                sh`if [ -e ${f + CRON_DISABLED_SUFFIX} ]; then printf 'cron %s\\n' ${f}; fi`,
             ),
         ),
         ...a.containers.map((c) => renderRetireContainerLines(a.appDir, c)),
+    );
+}
+
+/** Fails naming the container and the port while a dial in Caddy's running config ends in a port it publishes. */
+function renderStillRoutedCheckLines(caddyAdmin: string, containers: readonly string[]): ShellText {
+    const published = "{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostPort}} {{end}}{{end}}";
+    return lines(
+        renderAdminAccessLines(caddyAdmin),
+        sh`caddy_config=$(admin_curl -fsS -m 10 "$admin/config/") ||`,
+        sh`  fail ${`cannot read Caddy's config at ${caddyAdmin}: no old container is stopped unchecked`}`,
+        sh`dials=" $(printf '%s' "$caddy_config" | grep -o '"dial":"[^"]*"' | sed 's/^"dial":"//; s/"$//' | tr '\\n' ' ')"`,
+        ...containers.map((c) =>
+            lines(
+                sh`if docker inspect ${c} >/dev/null 2>&1; then`,
+                sh`  ports=$(docker inspect -f ${published} ${c}) || fail ${`cannot read the ports ${c} publishes`}`,
+                sh`  for port in $ports; do`,
+                sh`    case "$dials" in *":$port "*)`,
+                sh`      fail "a route of Caddy's still proxies to port $port, which "${c}" publishes: it was not stopped, and nothing was changed." \\`,
+                sh`        "Fix: point that site at l9-deploy's routes (import the snippet, as caddyHosts[0]'s site does)" \\`,
+                sh`        "or drop "${c}" from adopt.containers" ;;`,
+                sh`    esac`,
+                sh`  done`,
+                sh`fi`,
+            ),
+        ),
     );
 }
 
@@ -82,7 +115,7 @@ export function renderKeepOldDeployScript(a: OldDeployArgs): string {
 
 /** What the delete needs beyond OldDeployArgs to hand the traffic back. */
 export interface HandBackArgs extends OldDeployArgs {
-    /** The old container's address and a path that answers 200 there once it is up, e.g. 127.0.0.1:8000 and /health. */
+    /** The old container's address and a path that answers 200 there once it is up (adopt.healthPath), e.g. 127.0.0.1:8000 and /health. */
     readonly dial?: string;
     readonly healthPath: string;
     /** The operator's Caddyfile and l9-deploy's snippet it imports, when routes went into it. */
@@ -128,7 +161,7 @@ function renderHandBackRoutesLines(caddyfile: string, snippet: string, dial: str
     return lines(
         CADDYFILE_EDIT_FUNCTIONS,
         sh`waited=0`,
-        sh`until curl -fsS -m 2 -o /dev/null ${health}; do`,
+        sh`until curl -gfsS -m 2 -o /dev/null ${health}; do`,
         sh`  [ "$waited" -lt 120 ] || fail ${`the old deploy does not answer ${health} after 120s: ${caddyfile} still routes to l9-deploy's slots`}`,
         sh`  sleep 1; waited=$((waited + 1))`,
         sh`done`,

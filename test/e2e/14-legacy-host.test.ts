@@ -1,16 +1,14 @@
 import { expect } from "chai";
-import { execFile, execFileSync, spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport, splitReloadResets } from "../support/load-loop";
-import { LegacyHost, legacyHost, legacySiteGet, onHost } from "../support/sandbox";
+import { LegacyHost, legacyCaddy, legacyHost, legacyHostDown, legacySiteGet, onHost, onHostAsync } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 
 const execFileAsync = promisify(execFile);
-
-const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
 
 /**
  * What the host says about everything the old runbooks and the operator own there: the
@@ -45,7 +43,7 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
     let untouched = "";
 
     before(async () => {
-        execFileSync("bash", [SANDBOX_SH, "legacy", "down"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacyHostDown();
         legacy = legacyHost();
         s = await createL9Stack("legacy", 19100);
         await s.set({
@@ -133,8 +131,11 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
     }
     const underLoadOnBothSites = (during: () => Promise<void>, reloads = 0) => underLoad(["api", "www"], during, reloads);
     /** A command on the legacy host, asynchronous (load loops run in this process meanwhile). */
-    const onLegacy = async (command: string) =>
-        (await execFileAsync("bash", [SANDBOX_SH, "exec", "h6", "--", "sh", "-c", command], { encoding: "utf8" })).stdout;
+    const onLegacy = async (command: string) => {
+        const r = await onHostAsync("h6", command);
+        expect(r.status, `${command}: ${r.stderr}`).to.equal(0);
+        return r.stdout;
+    };
     const operatorState = () =>
         onHost(
             "h6",
@@ -232,7 +233,7 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
     });
 
     it("keeps the routes through a restart of the operator's Caddy; a second run of the adopting up changes nothing", () => {
-        execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", "restart"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacyCaddy("restart");
         expect(legacySiteGet(legacy, "api.example.com", "/version").body).to.include("v0.2.0-l9");
         expect(legacySiteGet(legacy, "www.example.com", "/")).to.deep.equal({ status: 200, body: "www.example.com: the operator's other site" });
         const again = s.cli(["up", "--yes", "--expect-no-changes"]);
@@ -263,7 +264,7 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
         expect(onHost("h6", "ls /etc/cron.d | grep l9-health").trim()).to.equal("l9-health-checks.disabled-by-l9-deploy");
         expect(onHost("h6", "docker ps -a --format '{{.Names}}' | grep -cE '^l9-(blue|green)$' || true").trim()).to.equal("0");
         onHost("h6", "test -f /etc/caddy/l9-deploy/l9.caddy && grep -q 'import /etc/caddy/l9-deploy/l9.caddy' /etc/caddy/Caddyfile");
-        execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", "reload"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacyCaddy("reload");
         expect(legacySiteGet(legacy, "www.example.com", "/")).to.deep.equal({ status: 200, body: "www.example.com: the operator's other site" });
         expect(operatorState()).to.equal(operatorBefore);
     });

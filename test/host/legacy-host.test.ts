@@ -1,10 +1,20 @@
 import { expect } from "chai";
-import { execFile, execFileSync, spawnSync } from "child_process";
-import { promisify } from "util";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LegacyHost, legacyHost, legacySiteGet, onHost, sandboxFacts } from "../support/sandbox";
+import {
+    LegacyHost,
+    legacyCaddy,
+    legacyCaddyAsync,
+    legacyHost,
+    legacyHostDown,
+    legacySiteGet,
+    legacySiteGetAsync,
+    onHost,
+    onHostAsync,
+    sandboxFacts,
+} from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 import { LoadLoop, splitReloadResets } from "../support/load-loop";
 import { renderAdminAccessLines } from "../../host-scripts/caddy";
@@ -32,7 +42,6 @@ const LEGACY_ROUTING: RoutingArgs = {
 };
 
 const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
-const execFileAsync = promisify(execFile);
 
 /**
  * The legacy sandbox host (scripts/sandbox/legacy-host.sh): the layout of issue 23, proved by
@@ -55,7 +64,7 @@ describe("host: the legacy sandbox host (a VPS the old runbooks deployed)", func
 
     before(function () {
         // Fresh: a run before this one may have changed it (the Caddyfile mode tests below do).
-        execFileSync("bash", [SANDBOX_SH, "legacy", "down"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacyHostDown();
         legacy = legacyHost();
     });
 
@@ -115,10 +124,10 @@ describe("host: the legacy sandbox host (a VPS the old runbooks deployed)", func
 
     it("keeps both sites through `systemctl reload caddy` and `systemctl restart caddy` equivalents", function () {
         const pidBefore = onHost("h6", "cat /run/caddy.pid").trim();
-        execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", "reload"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacyCaddy("reload");
         expect(onHost("h6", "cat /run/caddy.pid").trim()).to.equal(pidBefore);
         bothSitesAnswer();
-        execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", "restart"], { stdio: ["ignore", "pipe", "pipe"] });
+        legacyCaddy("restart");
         expect(onHost("h6", "cat /run/caddy.pid").trim()).to.not.equal(pidBefore);
         bothSitesAnswer();
     });
@@ -187,29 +196,14 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
     let api: LoadLoop | undefined;
     let www: LoadLoop | undefined;
     // Asynchronous throughout: the load loops run in this process, and a synchronous call would stop them.
-    const runOnLegacy = async (text: string): Promise<{ status: number; stdout: string; stderr: string }> => {
-        try {
-            const r = await execFileAsync("bash", [SANDBOX_SH, "exec", "h6", "--", "sh", "-c", text], { encoding: "utf8" });
-            return { status: 0, ...r };
-        } catch (e) {
-            const err = e as { code?: number; stdout?: string; stderr?: string };
-            return { status: err.code ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-        }
-    };
+    const runOnLegacy = (text: string) => onHostAsync("h6", text);
     const on = async (command: string): Promise<string> => {
         const r = await runOnLegacy(command);
         expect(r.status, `${command}: ${r.stderr}`).to.equal(0);
         return r.stdout;
     };
-    const caddy = async (action: "reload" | "restart") => execFileAsync("bash", [SANDBOX_SH, "legacy", "caddy", action]);
-    const get = async (site: string, urlPath: string) => {
-        const { stdout } = await execFileAsync("curl", [
-            ...["-sS", "-m", "10", "--cacert", legacy.caRootFile, "--resolve", `${site}:443:${legacy.host}`],
-            ...["-w", "\n%{http_code}", `https://${site}${urlPath}`],
-        ]);
-        const i = stdout.lastIndexOf("\n");
-        return { status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) };
-    };
+    const caddy = legacyCaddyAsync;
+    const get = (site: string, urlPath: string) => legacySiteGetAsync(legacy, site, urlPath);
     const facts = async () => (await on(factsScript)).trim();
     const versionOf = (port: number) => on(`curl -fsS http://127.0.0.1:${port}/version`);
 
@@ -320,6 +314,43 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
         expect(apiSplit.resetsBeforeRequest.length + wwwSplit.resetsBeforeRequest.length).to.be.at.most(3);
     });
 
+    // Not first: mocha's root hook would stop the load the install's test measures.
+    it("refuses, before it changes anything, to stop a container Caddy proxies to, or to edit a linked Caddyfile", async function () {
+        const before = await on(
+            "sha256sum /etc/caddy/Caddyfile; ls /etc/cron.d; docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' l9-api-blue",
+        );
+        const retire = await runOnLegacy(
+            renderRetireOldDeployScript({
+                appDir: "/srv/l9-host-test",
+                containers: ["l9-api-blue"],
+                cronFiles: ["/etc/cron.d/l9-health-checks"],
+                caddyAdmin: "localhost:2019",
+            }),
+        );
+        expect(retire.status).to.not.equal(0);
+        expect(retire.stderr).to.include(
+            "a route of Caddy's still proxies to port 8000, which l9-api-blue publishes: it was not stopped, and nothing was changed.",
+        );
+        await on("ln -sfn /etc/caddy/Caddyfile /etc/caddy/Caddyfile.link");
+        const linked = await runOnLegacy(
+            renderInstallCaddyfileRoutesScript("localhost:2019", {
+                ...site,
+                caddyfile: "/etc/caddy/Caddyfile.link",
+                snippetText: snippet.text,
+                configHash: snippet.configHash,
+            }),
+        );
+        await on("rm /etc/caddy/Caddyfile.link");
+        expect(linked.status).to.not.equal(0);
+        expect(linked.stderr).to.include(
+            "/etc/caddy/Caddyfile.link is a symbolic link, which l9-deploy does not replace; nothing was changed. " +
+                "Fix: set caddyfile to the file it points to, /etc/caddy/Caddyfile",
+        );
+        expect(
+            await on("sha256sum /etc/caddy/Caddyfile; ls /etc/cron.d; docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' l9-api-blue"),
+        ).to.equal(before);
+    });
+
     it("keeps its routes through a restart of Caddy (a stop, then a start: not under load)", async function () {
         await caddy("restart");
         expect(await facts()).to.equal('green [{"dial":"127.0.0.1:8001"}] current');
@@ -345,16 +376,28 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
     });
 
     it("retires the old deploy and hands the host back to it under load on both sites: 0 failed, the Caddyfile as it was", async function () {
-        const oldDeploy = { appDir: "/srv/l9-host-test", containers: ["l9-api-blue"], cronFiles: ["/etc/cron.d/l9-health-checks"] };
+        const oldDeploy = {
+            appDir: "/srv/l9-host-test",
+            containers: ["l9-api-blue"],
+            cronFiles: ["/etc/cron.d/l9-health-checks"],
+            caddyAdmin: "localhost:2019",
+        };
         const handBack = { ...oldDeploy, dial: "127.0.0.1:8000", healthPath: "/health", caddyfile: { path: site.caddyfile, snippet: site.snippet } };
         const policy = (await on("docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' l9-api-blue")).trim();
+        // As after a real adoption, Caddy no longer dials the old container's port: both slots on l9-api-green's.
+        const greenOnly = renderCaddyfileSnippet(caddyServerArgs({ ...LEGACY_ROUTING, serviceName, bluePort: 8001 }));
+        const moved = await runOnLegacy(
+            renderInstallCaddyfileRoutesScript("localhost:2019", { ...site, snippetText: greenOnly.text, configHash: greenOnly.configHash }),
+        );
+        expect(moved.status, moved.stderr).to.equal(0);
+        expect(await on("curl -fsS localhost:2019/config/ | grep -c '127.0.0.1:8000' || true")).to.equal("0\n");
         const ca = fs.readFileSync(legacy.caRootFile, "utf8");
         const apiLoad = new LoadLoop("https://api.example.com/version", 2, 300, 2_000_000, 0, { address: legacy.host, ca });
         const wwwLoad = new LoadLoop("https://www.example.com/", 2, 300, 2_000_000, 0, { address: legacy.host, ca });
         while (apiLoad.sampleCount() < 50 || wwwLoad.sampleCount() < 50) await new Promise((resolve) => setTimeout(resolve, 100));
         const retired = await runOnLegacy(renderRetireOldDeployScript(oldDeploy));
         expect(retired.status, retired.stderr).to.equal(0);
-        expect(retired.stdout.trim()).to.equal(`container l9-api-blue ${policy}`);
+        expect(retired.stdout.trim().split("\n")).to.deep.equal(["cron /etc/cron.d/l9-health-checks", `container l9-api-blue ${policy}`]);
         expect((await on("docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' l9-api-blue")).trim()).to.equal("exited no");
         expect((await on("ls /etc/cron.d | grep l9-health")).trim()).to.equal("l9-health-checks.disabled-by-l9-deploy");
         const back = await runOnLegacy(renderHandBackOldDeployScript(handBack));

@@ -1,6 +1,7 @@
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { promisify } from "util";
 import { REPO_ROOT } from "./toolchain";
 import { adminCurl, adminUrl } from "../../host-scripts/caddy-admin";
 import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/routing";
@@ -103,15 +104,50 @@ export function legacyHost(): LegacyHost {
     };
 }
 
-/** An HTTPS GET of `https://<site><urlPath>` on the legacy host's :443, verified against its CA. */
-export function legacySiteGet(legacy: LegacyHost, site: string, urlPath: string): { status: number; body: string } {
-    const out = execFileSync(
-        "curl",
-        ["-sS", "-m", "10", "--cacert", legacy.caRootFile, "--resolve", `${site}:443:${legacy.host}`, "-w", "\n%{http_code}", `https://${site}${urlPath}`],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-    );
+const execFileAsync = promisify(execFile);
+
+function legacySiteCurlArgs(legacy: LegacyHost, site: string, urlPath: string): string[] {
+    return ["-sS", "-m", "10", "--cacert", legacy.caRootFile, "--resolve", `${site}:443:${legacy.host}`, "-w", "\n%{http_code}", `https://${site}${urlPath}`];
+}
+
+function statusAndBody(out: string): { status: number; body: string } {
     const i = out.lastIndexOf("\n");
     return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
+}
+
+/** An HTTPS GET of `https://<site><urlPath>` on the legacy host's :443, verified against its CA. */
+export function legacySiteGet(legacy: LegacyHost, site: string, urlPath: string): { status: number; body: string } {
+    return statusAndBody(execFileSync("curl", legacySiteCurlArgs(legacy, site, urlPath), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+/** legacySiteGet, asynchronous: for a test whose load loops run in this process meanwhile. */
+export async function legacySiteGetAsync(legacy: LegacyHost, site: string, urlPath: string): Promise<{ status: number; body: string }> {
+    return statusAndBody((await execFileAsync("curl", legacySiteCurlArgs(legacy, site, urlPath), { encoding: "utf8" })).stdout);
+}
+
+/** The legacy host's Caddy, as the operator's systemctl would: `reload` (caddy reload) or `restart` (a stop, then a start). */
+export function legacyCaddy(action: "reload" | "restart"): void {
+    execFileSync("bash", [SANDBOX_SH, "legacy", "caddy", action], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** The legacy host's Caddy, asynchronously (load loops run in this process meanwhile). */
+export async function legacyCaddyAsync(action: "reload" | "restart"): Promise<void> {
+    await execFileAsync("bash", [SANDBOX_SH, "legacy", "caddy", action]);
+}
+
+/** Stops the legacy host (its namespaces and daemons). */
+export function legacyHostDown(): void {
+    execFileSync("bash", [SANDBOX_SH, "legacy", "down"], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** A POSIX sh command inside a sandbox host, asynchronous (load loops run in this process meanwhile); never throws. */
+export async function onHostAsync(name: string, command: string): Promise<{ status: number; stdout: string; stderr: string }> {
+    try {
+        return { status: 0, ...(await execFileAsync("bash", [SANDBOX_SH, "exec", name, "--", "sh", "-c", command], { encoding: "utf8" })) };
+    } catch (e) {
+        const err = e as { code?: number; stdout?: string; stderr?: string };
+        return { status: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+    }
 }
 
 /** Runs a bash command inside a sandbox host (its namespaces and root); returns stdout, throws on failure. */

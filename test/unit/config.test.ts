@@ -242,7 +242,13 @@ describe("unit: config validation", () => {
         });
         expect(parseConfig(validRawConfig({ adopt: "{}" }), SECRETS).adopt).to.deep.equal({ containers: [], cronFiles: [], handBackOnDestroy: false });
         expect(parseConfig(validRawConfig({ adopt: '{"handBackOnDestroy":true}' }), SECRETS).adopt?.handBackOnDestroy).to.equal(true);
+        expect(parseConfig(validRawConfig({ adopt: '{"healthPath":"/up"}' }), SECRETS).adopt?.healthPath).to.equal("/up");
+        // The hand-back puts back the line caddyfileReplaces names: without it there is none to put back.
+        const caddyfile = { caddyfile: "/etc/caddy/Caddyfile", caddyHosts: '["api.example.com"]', adopt: '{"handBackOnDestroy":true}' };
+        expect(problemsOf(validRawConfig(caddyfile)).join("\n")).to.contain("l9-deploy:adopt sets handBackOnDestroy without caddyfileReplaces");
+        expect(problemsOf(validRawConfig({ ...caddyfile, caddyfileReplaces: "127.0.0.1:8000" }))).to.deep.equal([]);
         for (const [bad, says] of [
+            [{ healthPath: "health" }, "must be an absolute URL path"],
             [{ containers: ["l9-blue"] }, "names l9-blue, one of l9-deploy's own slots"],
             [{ containers: ["a b"] }, "must be container names"],
             [{ cronFiles: ["/etc/crontab"] }, "must be files in /etc/cron.d"],

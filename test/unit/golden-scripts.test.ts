@@ -29,7 +29,7 @@ import { renderRemoveUnfinishedContainerScript } from "../../host-scripts/unfini
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING, SAMPLE_SWITCH } from "./fixtures";
 import { renderHandBackOldDeployScript, renderKeepOldDeployScript, renderRetireOldDeployScript } from "../../host-scripts/old-deploy";
 
-const OLD_DEPLOY = { appDir: "/srv/l9", containers: ["l9-api-blue"], cronFiles: ["/etc/cron.d/l9-health-checks"] };
+const OLD_DEPLOY = { appDir: "/srv/l9", containers: ["l9-api-blue"], cronFiles: ["/etc/cron.d/l9-health-checks"], caddyAdmin: "127.0.0.1:2019" };
 import { controlPaths, dockerSshOptions, openSshOptions, probeSshOptions, renderKnownHosts } from "../../ssh/openssh-options";
 import { hostAccessPaths } from "../../ssh/host-access";
 import { renderAgentWatcherScript } from "../../ssh/agent";

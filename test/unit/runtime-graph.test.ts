@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeployState } from "../../state/slot-machine";
 import { buildProgramGraph, mockImageId, ProgramGraph } from "./program-under-mocks";
+import { retiredItems } from "../../components/old-deploy";
 
 /**
  * The resource graph of a release, with Pulumi's mocks: which resources exist, what each
@@ -290,12 +291,29 @@ describe("unit: resource graph of a release (mocks)", function () {
                 caddyfile: "/etc/caddy/Caddyfile",
                 caddyfileReplaces: "127.0.0.1:8000",
                 caddyHosts: JSON.stringify(["api.example.com"]),
-                adopt: JSON.stringify({ containers: ["l9-api-blue"], handBackOnDestroy: true }),
+                adopt: JSON.stringify({ containers: ["l9-api-blue"], handBackOnDestroy: true, healthPath: "/up" }),
             },
             undefined,
         );
         expect(handBack.byName("old-deploy-retire").inputs.delete).to.contain("docker start 'l9-api-blue'");
+        // The old deploy's own health path, not the new app's.
+        expect(handBack.byName("old-deploy-retire").inputs.delete).to.contain("curl -gfsS -m 2 -o /dev/null 'http://127.0.0.1:8000/up'");
+        // Nothing is stopped while a route of Caddy's (admin API of the config) still proxies to a port it publishes.
+        expect(retire.inputs.stdin).to.contain(`admin='http://127.0.0.1:2019'`);
+        expect((retire.inputs.stdin as string).indexOf("a route of Caddy's still proxies to port")).to.be.lessThan(
+            (retire.inputs.stdin as string).indexOf("mv -f '/etc/cron.d/l9-health-checks'"),
+        );
         expect((await urnsOf(a.options.get("old-deploy-retire")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["traffic"]);
         expect(g.options.has("old-deploy-retire")).to.equal(false);
+    });
+
+    it("adoption: the stack output 'retired' lists what the retire found, each with the command that brings it back", () => {
+        const stdout = ["container l9-api-blue unless-stopped", "cron /etc/cron.d/l9-health-checks", "a line of something else", ""].join("\n");
+        expect(retiredItems(stdout)).to.deep.equal([
+            { container: "l9-api-blue", restore: "docker update --restart=unless-stopped l9-api-blue && docker start l9-api-blue" },
+            { cronFile: "/etc/cron.d/l9-health-checks", restore: "mv /etc/cron.d/l9-health-checks.disabled-by-l9-deploy /etc/cron.d/l9-health-checks" },
+        ]);
+        // A cron file the host never had is not listed as retired.
+        expect(retiredItems("")).to.deep.equal([]);
     });
 });

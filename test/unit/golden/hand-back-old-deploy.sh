@@ -22,12 +22,16 @@ l9_caddy_validate() {
   return "$v_status"
 }
 l9_replace_caddyfile() {
+  if [ -L "$2" ]; then
+    rm -f "$1"
+    fail "$2 is a symbolic link, which l9-deploy does not replace." "Fix: set caddyfile to the file it points to, $(readlink -f "$2")"
+  fi
   cp -p "$2" "$2.l9-deploy-previous" || { rm -f "$1"; fail "cannot keep a copy of $2"; }
   { chown --reference="$2" "$1" && chmod --reference="$2" "$1"; } || { rm -f "$1"; fail "cannot give the new $2 the old one's owner and mode"; }
   mv -f "$1" "$2" || { rm -f "$1"; fail "cannot replace $2"; }
 }
 waited=0
-until curl -fsS -m 2 -o /dev/null 'http://127.0.0.1:8000/health'; do
+until curl -gfsS -m 2 -o /dev/null 'http://127.0.0.1:8000/health'; do
   [ "$waited" -lt 120 ] || fail 'the old deploy does not answer http://127.0.0.1:8000/health after 120s: /etc/caddy/Caddyfile still routes to l9-deploy'\''s slots'
   sleep 1; waited=$((waited + 1))
 done

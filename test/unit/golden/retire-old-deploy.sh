@@ -3,11 +3,27 @@ umask 027
 L9_STEP='retire the old deploy'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+admin='http://127.0.0.1:2019'
+admin_curl() { curl "$@"; }
+caddy_config=$(admin_curl -fsS -m 10 "$admin/config/") ||
+  fail 'cannot read Caddy'\''s config at 127.0.0.1:2019: no old container is stopped unchecked'
+dials=" $(printf '%s' "$caddy_config" | grep -o '"dial":"[^"]*"' | sed 's/^"dial":"//; s/"$//' | tr '\n' ' ')"
+if docker inspect 'l9-api-blue' >/dev/null 2>&1; then
+  ports=$(docker inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostPort}} {{end}}{{end}}' 'l9-api-blue') || fail 'cannot read the ports l9-api-blue publishes'
+  for port in $ports; do
+    case "$dials" in *":$port "*)
+      fail "a route of Caddy's still proxies to port $port, which "'l9-api-blue'" publishes: it was not stopped, and nothing was changed." \
+        "Fix: point that site at l9-deploy's routes (import the snippet, as caddyHosts[0]'s site does)" \
+        "or drop "'l9-api-blue'" from adopt.containers" ;;
+    esac
+  done
+fi
 mkdir -p '/srv/l9/state' || fail 'cannot create /srv/l9/state'
 if [ -e '/etc/cron.d/l9-health-checks' ]; then
   mv -f '/etc/cron.d/l9-health-checks' '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' || fail 'cannot rename /etc/cron.d/l9-health-checks'
   say 'renamed /etc/cron.d/l9-health-checks to /etc/cron.d/l9-health-checks.disabled-by-l9-deploy: cron no longer runs it'
 elif [ ! -e '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' ]; then say '/etc/cron.d/l9-health-checks is not on the host: nothing to rename'; fi
+if [ -e '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' ]; then printf 'cron %s\n' '/etc/cron.d/l9-health-checks'; fi
 if docker inspect 'l9-api-blue' >/dev/null 2>&1; then
   if [ ! -s '/srv/l9/state/old-deploy-l9-api-blue.restart-policy' ]; then docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' 'l9-api-blue' >'/srv/l9/state/old-deploy-l9-api-blue.restart-policy' || fail 'cannot keep l9-api-blue'\''s restart policy'; fi
   docker update --restart=no 'l9-api-blue' >/dev/null || fail 'cannot set l9-api-blue'\''s restart policy to no'

@@ -81,6 +81,10 @@ l9_caddy_validate() {
   return "$v_status"
 }
 l9_replace_caddyfile() {
+  if [ -L "$2" ]; then
+    rm -f "$1"
+    fail "$2 is a symbolic link, which l9-deploy does not replace." "Fix: set caddyfile to the file it points to, $(readlink -f "$2")"
+  fi
   cp -p "$2" "$2.l9-deploy-previous" || { rm -f "$1"; fail "cannot keep a copy of $2"; }
   { chown --reference="$2" "$1" && chmod --reference="$2" "$1"; } || { rm -f "$1"; fail "cannot give the new $2 the old one's owner and mode"; }
   mv -f "$1" "$2" || { rm -f "$1"; fail "cannot replace $2"; }
@@ -95,6 +99,10 @@ l9_caddyfile_abandon() {
 l9_install_caddyfile_routes() {
   cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4"); edited=$cf.l9-deploy.$$; snippet_state=unchanged
   command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"
+  if [ -L "$cf" ]; then
+    fail "$cf is a symbolic link, which l9-deploy does not replace; nothing was changed." \
+      "Fix: set caddyfile to the file it points to, $(readlink -f "$cf")"
+  fi
   { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"
   if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else
     if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet.l9-deploy-previous" || fail "cannot keep a copy of $snippet"
