@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { execFile, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
@@ -239,6 +239,44 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
         const again = s.cli(["up", "--yes", "--expect-no-changes"]);
         expect(again.code, again.out.slice(-3000)).to.equal(0);
         expect(onHost("h6", "docker inspect -f '{{.State.Status}}' l9-api-blue").trim()).to.equal("exited");
+        expect(operatorState()).to.equal(operatorBefore);
+    });
+
+    it("the switch killed after its flip (Caddyfile mode): the next release, slow to listen, spares the slot that serves, 0 failed on both sites", async () => {
+        // v0.2.0 serves from blue, v0.1.0 is the warm standby in green. The rollback's switch
+        // flips to green and dies in its watch: the update fails, green serves, and the stack's
+        // record still says blue.
+        await s.set({ releaseTag: "v0.1.0-l9", watchSeconds: "20" });
+        const journal = () => onHost("h6", "cat /srv/l9/deploys.jsonl").trim().split("\n");
+        const before = journal().length;
+        const update = s.up();
+        for (
+            let i = 0;
+            i < 720 &&
+            !journal()
+                .slice(before)
+                .some((l) => l.includes('"tag":"v0.1.0-l9"') && l.includes('"status":"switching"'));
+            i++
+        )
+            await new Promise((r) => setTimeout(r, 250));
+        // The switch's script, as the command provider runs it on the host (its sshd is this machine's pid namespace's child).
+        expect(execFileSync("bash", ["-c", "pkill -KILL -f '^sh -s$' && echo killed || echo none"], { encoding: "utf8" }).trim()).to.equal("killed");
+        const failed = await update;
+        expect(failed.ok, "the interrupted update fails").to.equal(false);
+        expect(legacySiteGet(legacy, "api.example.com", "/version").body).to.include("v0.1.0-l9");
+        const green = onHost("h6", "docker inspect -f '{{.Id}}' l9-green").trim();
+        // Straight away, the next release, whose container listens only 12 s after it starts:
+        // replacing the one Caddy routes to would fail requests past Caddy's 5 s retry window.
+        await s.set({ releaseTag: "v0.4.4-l9", watchSeconds: "0" });
+        let r: Awaited<ReturnType<L9TestStack["up"]>> | undefined;
+        const { api } = await underLoadOnBothSites(async () => {
+            r = await s.up();
+        });
+        expect(r!.ok, `${r!.error}\n${r!.stdout.slice(-3000)}`).to.equal(true);
+        expect(r!.stdout).to.match(/the host serves v0\.1\.0-l9 from green .*the stack's record says v0\.2\.0-l9 serves from blue/);
+        expect(api.versions).to.have.members(["v0.1.0-l9", "v0.4.4-l9"]);
+        expect(onHost("h6", "docker inspect -f '{{.Id}}' l9-green").trim(), "the container that served was not replaced").to.equal(green);
+        expect((await s.stack.outputs()).activeSlot.value).to.equal("blue");
         expect(operatorState()).to.equal(operatorBefore);
     });
 
