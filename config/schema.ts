@@ -62,13 +62,19 @@ const SYSTEM_TREES = /^\/(?:etc|usr|bin|sbin|lib[^/]*|boot|dev|proc|sys|run)(?:\
 /** Why `p` (trailing slashes removed) is a system path, or undefined. */
 export function systemPathProblem(p: string): string | undefined {
     if (SYSTEM_DIRS.has(p))
-        return `must not be ${p} itself: l9-deploy owns its appDir entirely (it sets its mode, and destroy empties it). Use a directory of its own, e.g. ${p === "/opt" ? "/opt/l9" : `${p}/l9`}`;
+        return (
+            `must not be ${p} itself: l9-deploy owns its appDir entirely (it sets its mode, and destroy empties it). ` +
+            `Use a directory of its own, e.g. ${p === "/opt" ? "/opt/l9" : `${p}/l9`}`
+        );
     if (SYSTEM_TREES.test(p)) return `must not be under /${p.split("/")[1]}, which belongs to the system. Use a directory of its own, e.g. /opt/l9`;
     return undefined;
 }
 
 /** The userinfo of a URL (`https://user:token@host/...`): credentials have no place in config text. */
 const URL_CREDENTIALS = /^(?:https|ssh|file):\/\/([^@/]*)@/;
+const URL_CREDENTIALS_MESSAGE =
+    "must not carry credentials (user:token@). " +
+    "Use a deploy key over SSH (git@host:team/l9.git, the key in the host user's ~/.ssh), or a git credential helper on the host";
 
 const smokeRequest = z.object({
     method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]).default("GET"),
@@ -192,7 +198,7 @@ export const configSchema = z
             .refine((u) => {
                 const userinfo = URL_CREDENTIALS.exec(u)?.[1];
                 return userinfo === undefined || (u.startsWith("ssh://") && !userinfo.includes(":"));
-            }, "must not carry credentials (user:token@). Use a deploy key over SSH (git@host:team/l9.git, the key in the host user's ~/.ssh), or a git credential helper on the host"),
+            }, URL_CREDENTIALS_MESSAGE),
         mainBranch: z.string().regex(SAFE_WORD, "must be a branch name of letters, digits, '.', '_' and '-'").default("main"),
         verifyTagSignature: bool.default(false),
         serviceName: z
@@ -250,7 +256,8 @@ export const configSchema = z
             .string()
             .refine(
                 (a) => LOOPBACK_ADDRESS.test(a) || (UNIX_ADMIN_ADDRESS.test(a) && !isTraversing(a.slice("unix/".length))),
-                "must be a loopback address with port, e.g. 127.0.0.1:2019, or a unix socket, e.g. unix//run/caddy/admin.sock (the admin API never leaves the host)",
+                "must be a loopback address with port, e.g. 127.0.0.1:2019, " +
+                    "or a unix socket, e.g. unix//run/caddy/admin.sock (the admin API never leaves the host)",
             )
             .default("127.0.0.1:2019"),
         caddyListen: z.string().regex(LISTEN_ADDRESS, "must be a listen address such as :443 or 127.0.0.1:8080").default(":443"),
@@ -423,10 +430,16 @@ export const FIX_HINTS: Record<string, string> = {
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
-    notify: 'pulumi config set --secret notify \'[{"format":"json","url":"https://hooks.example.com/l9"},{"format":"telegram","url":"https://api.telegram.org/bot<token>/sendMessage","chatId":"-100123"}]\'',
+    notify:
+        'pulumi config set --secret notify \'[{"format":"json","url":"https://hooks.example.com/l9"},' +
+        '{"format":"telegram","url":"https://api.telegram.org/bot<token>/sendMessage","chatId":"-100123"}]\'',
     maintenance: 'pulumi config set maintenance \'{"enabled":true,"message":"Back at 04:00 UTC","allowPaths":["/health"]}\'',
-    canary: 'pulumi config set canary \'{"percent":20,"steps":2,"stepSeconds":60,"maxErrorRate":10}\' (percent 1-99 of requests; maxErrorRate in percent of the canary\'s requests)',
-    hosts: 'pulumi config set hosts \'[{"name":"web-1","host":"203.0.113.10","hostKey":"ssh-ed25519 AAAA..."},{"name":"web-2","host":"203.0.113.11","sshPort":22,"hostKey":"ssh-ed25519 AAAA..."}]\'',
+    canary:
+        'pulumi config set canary \'{"percent":20,"steps":2,"stepSeconds":60,"maxErrorRate":10}\' ' +
+        "(percent 1-99 of requests; maxErrorRate in percent of the canary's requests)",
+    hosts:
+        'pulumi config set hosts \'[{"name":"web-1","host":"203.0.113.10","hostKey":"ssh-ed25519 AAAA..."},' +
+        '{"name":"web-2","host":"203.0.113.11","sshPort":22,"hostKey":"ssh-ed25519 AAAA..."}]\'',
     rollout: 'pulumi config set rollout \'{"batchSize":1,"pauseSeconds":30}\'',
     watchSeconds: "pulumi config set watchSeconds 60",
     minCertDays: "pulumi config set minCertDays 14",

@@ -374,11 +374,15 @@ export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
     const dir = canaryLogDir(a.serviceName);
     const configCurrent = sh`admin_curl -fsS -m 5 -o /dev/null "$admin"${`/id/${caddyConfigId(a)}`} 2>/dev/null`;
     const names = sh`${legacyCaddyServerName(a.serviceName)} ${caddyServerName(a.serviceName)}`;
-    const foreign = `Caddy runs a server named ${caddyServerName(a.serviceName)} that l9-deploy did not create (no routing marker of ${a.serviceName} in it): it is left as it is, and traffic was not moved. ${FOREIGN_SERVER_FIX}`;
+    const foreign =
+        `Caddy runs a server named ${caddyServerName(a.serviceName)} that l9-deploy did not create (no routing marker of ${a.serviceName} in it): ` +
+        `it is left as it is, and traffic was not moved. ${FOREIGN_SERVER_FIX}`;
     return lines(
         sh`load_config() {`,
         a.canary
-            ? sh`  l9_load_canary_logger ${dir} ${logger} ${canaryLogConfigTemplate(a.serviceName)} ${JSON.stringify({ exclude: [`http.log.access.${logger}`] })}`
+            ? sh`  l9_load_canary_logger ${dir} ${logger} ${canaryLogConfigTemplate(a.serviceName)} ${JSON.stringify({
+                  exclude: [`http.log.access.${logger}`],
+              })}`
             : // Without a canary, no logger of the canary is left behind: its file may go (the marker
               // directory is the service's), and Caddy does not start on a log it cannot open.
               sh`  l9_remove_canary_logger ${logger}`,

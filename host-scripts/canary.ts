@@ -73,8 +73,12 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
         renderLoadConfigLines(caddyArgs),
         renderCaddyFactsLines(caddyArgs),
         sh`if [ "$routing" = ${a.slot} ]; then say ${`${a.slot} already serves: no canary`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
-        sh`if ! ${containerIsNew(a.appDir, a.containerName)}; then say ${`${a.containerName} is the standby returning, not a new release: no canary (a plain switch)`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
-        sh`l9_canary_log_current ${canaryLogDir(a.serviceName)} ${canaryLoggerName(a.serviceName)} || fail ${`Caddy does not write the canary access log in ${canaryLogDir(a.serviceName)} (may Caddy's user write there?)`}`,
+        sh`if ! ${containerIsNew(a.appDir, a.containerName)}; then say ${
+            `${a.containerName} is the standby returning, ` + `not a new release: no canary (a plain switch)`
+        }; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
+        sh`l9_canary_log_current ${canaryLogDir(a.serviceName)} ${canaryLoggerName(a.serviceName)} || fail ${
+            `Caddy does not write the canary access log in ${canaryLogDir(a.serviceName)} ` + `(may Caddy's user write there?)`
+        }`,
         sh`log=$canary_log`,
         sh`[ -r "$log" ] || fail "the deploy user cannot read the canary access log $log"`,
         sh`clear_canary() {`,
@@ -107,9 +111,13 @@ function renderJudgeLines(a: CanaryScriptArgs, serving: string, limit: string, n
         sh`  [ $((errors * 10000)) -gt $((${p.maxErrorRateBasisPoints} * total)) ] || return 0`,
         sh`  clear_canary`,
         sh`  ${renderLogTailLine(a.containerName, 30)}`,
-        sh`  notify failure ${`canary of ${a.tag}: error rate `}"$rate% ($errors of $total requests)"${` above ${limit}%; traffic returned to ${serving}`} "$log_tail"`,
+        sh`  notify failure ${`canary of ${a.tag}: error rate `}"$rate% ($errors of $total requests)"${
+            ` above ${limit}%; ` + `traffic returned to ${serving}`
+        } "$log_tail"`,
         sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
-        sh`  fail ${`step `}"$1/${n} ($2%): error rate $rate% ($errors of $total canary requests answered 5xx or failed to connect) is above maxErrorRate "${`${limit}%; the canary was rolled back: 0% of requests to ${a.slot}, ${serving} serves them all`}`,
+        sh`  fail ${`step `}"$1/${n} ($2%): error rate $rate% ($errors of $total canary requests answered 5xx or failed to connect) is above maxErrorRate "${
+            `${limit}%; the canary was rolled back: ` + `0% of requests to ${a.slot}, ${serving} serves them all`
+        }`,
         sh`}`,
     );
 }
@@ -126,6 +134,8 @@ function renderStepLines(a: CanaryScriptArgs, percent: number, step: number, n: 
         previous !== undefined && sh`rm -f ${previous}`,
         sh`step_end=$(( $(date +%s) + ${a.plan.stepSeconds} ))`,
         sh`while [ "$(date +%s)" -lt "$step_end" ]; do sleep 1; judge ${step} ${percent}; done`,
-        sh`if [ "$total" -ge ${a.plan.minRequests} ]; then say ${`step ${step}/${n}: `}"$total canary requests, $errors errors ($rate%)"; else printf '%s\\n' ${`warning: canary step ${step}/${n} of ${a.tag} saw only `}"$total"${` requests (fewer than minRequests ${a.plan.minRequests}): its error rate was not judged`} >&2; fi`,
+        sh`if [ "$total" -ge ${a.plan.minRequests} ]; then say ${`step ${step}/${n}: `}"$total canary requests, $errors errors ($rate%)"; else printf '%s\\n' ${
+            `warning: canary step ${step}/${n} ` + `of ${a.tag} saw only `
+        }"$total"${` requests (fewer than minRequests ${a.plan.minRequests}): its error rate was not judged`} >&2; fi`,
     );
 }

@@ -68,7 +68,9 @@ export function renderGateScript(a: GateScriptArgs): string {
         sh`logs=$(docker logs --since ${a.timeoutSeconds + 300}s "$c" 2>&1 || true)`,
         ...a.logScanPatterns.map(
             (p) =>
-                sh`if printf '%s\\n' "$logs" | grep -F -q -- ${p}; then gate_fail ${`check 'log scan': the logs contain ${JSON.stringify(p)}:`}" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${p} | ${stripControlChars()})"; fi`,
+                sh`if printf '%s\\n' "$logs" | grep -F -q -- ${p}; then gate_fail ${
+                    `check 'log scan': ` + `the logs contain ${JSON.stringify(p)}:`
+                }" $(printf '%s\\n' "$logs" | grep -F -m 1 -- ${p} | ${stripControlChars()})"; fi`,
         ),
         sh`say "log scan: clean"`,
         sh`echo passed`,

@@ -46,7 +46,10 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         !!a.pauseSeconds && sh`say ${`rollout: the previous batch switched; waiting ${a.pauseSeconds}s before this host`}; sleep ${a.pauseSeconds}`,
         sh`for tool in docker git curl sha256sum df; do command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed on the host"; done`,
         sh`docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer (is dockerd running? try: systemctl status docker)"`,
-        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} || fail ${`Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?${caddyAdminSocket(a.caddyAdmin) ? " A socket opens for root and Caddy's user only: is sshUser one of them?" : ""})`}`,
+        sh`${adminCurl(a.caddyAdmin)} -fsS -m 5 -o /dev/null ${adminUrl(a.caddyAdmin, "/config/")} || fail ${
+            `Caddy's admin API does not answer at ${a.caddyAdmin} (is caddy running with its admin endpoint there?` +
+            `${caddyAdminSocket(a.caddyAdmin) ? " A socket opens for root and Caddy's user only: is sshUser one of them?" : ""})`
+        }`,
         // Measure the nearest existing parent: appDir may not exist before the first deploy.
         sh`dir=${a.appDir}`,
         sh`while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done`,
@@ -83,9 +86,15 @@ function renderCertificateLines(caddyAdmin: string, c: CertificateCheckArgs | un
         ...c.hosts.map((name) =>
             lines(
                 sh`  cert=$(openssl s_client -connect ${address} -servername ${name} </dev/null 2>/dev/null | openssl x509 2>/dev/null) || cert=`,
-                sh`  [ -n "$cert" ] || fail ${`Caddy serves no certificate for ${name} on ${address} (check Caddy's log; or: pulumi config set minCertDays 0)`}`,
+                sh`  [ -n "$cert" ] || fail ${
+                    `Caddy serves no certificate for ${name} on ${address} ` + `(check Caddy's log; or: pulumi config set minCertDays 0)`
+                }`,
                 sh`  until=$(printf '%s\n' "$cert" | openssl x509 -noout -enddate | cut -d= -f2)`,
-                sh`  printf '%s\n' "$cert" | openssl x509 -noout -checkend ${c.minDays * 86400} >/dev/null || fail ${`the certificate Caddy serves for ${name} expires`}" $until, "${`within minCertDays=${c.minDays} days (renew it: check Caddy's log and its ACME account; or: pulumi config set minCertDays N)`}`,
+                sh`  printf '%s\n' "$cert" | openssl x509 -noout -checkend ${c.minDays * 86400} >/dev/null || fail ${
+                    `the certificate Caddy serves ` + `for ${name} expires`
+                }" $until, "${
+                    `within minCertDays=${c.minDays} days ` + `(renew it: check Caddy's log and its ACME account; or: pulumi config set minCertDays N)`
+                }`,
                 sh`  say ${`certificate for ${name} valid until`}" $until"`,
             ),
         ),

@@ -39,13 +39,19 @@ export function renderClaimAppDirLines(a: AppDirClaim): ShellText {
         sh`  case "$owner" in`,
         sh`    ${ownerClaim(a)}) ;;`,
         sh`    ${`${a.owner} `}*) say ${`taking over ${l.appDir} from service `}"\${owner#* }"${` of this stack (a rename)`} ;;`,
-        sh`    *) fail ${`${l.appDir} belongs to another l9-deploy stack (`}"$owner"${`); nothing was changed. Fix: give this service its own directory (pulumi config set appDir ${otherAppDir(a)}); if that stack is gone for good, remove ${l.ownerMarker} on the host`} ;;`,
+        sh`    *) fail ${`${l.appDir} belongs to another l9-deploy stack (`}"$owner"${
+            `); nothing was changed. Fix: give this service its own directory (pulumi config set appDir ${otherAppDir(a)}); ` +
+            `if that stack is gone for good, remove ${l.ownerMarker} on the host`
+        } ;;`,
         sh`  esac`,
         sh`elif [ -d ${l.appDir} ] && [ -n "$(ls -A ${l.appDir})" ]; then`,
         sh`  if [ -d ${l.stateDir} ] && [ -d ${l.releases} ]; then`,
         sh`    say ${`claiming ${l.appDir}: an earlier l9-deploy version deployed here`}`,
         sh`  else`,
-        sh`    fail ${`${l.appDir} is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). Fix: choose a new or empty directory (pulumi config set appDir ${otherAppDir(a)}), or move what is in it away`}`,
+        sh`    fail ${
+            `${l.appDir} is not empty and no l9-deploy stack owns it; nothing was changed (l9-deploy owns its appDir entirely). ` +
+            `Fix: choose a new or empty directory (pulumi config set appDir ${otherAppDir(a)}), or move what is in it away`
+        }`,
         sh`  fi`,
         sh`fi`,
         sh`mkdir -p ${l.appDir} || fail ${`cannot create ${l.appDir}`}`,
@@ -126,7 +132,9 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`    if [ -z "$caddy_server_name" ]; then say ${CADDYFILE_ROUTES_KEPT}; else`,
         sh`    admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,
         sh`    say "Caddy server $caddy_server_name removed"; fi ;;`,
-        sh`  foreign) say ${`Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created (no routing marker of ${a.serviceName} in it): left as it is`} ;;`,
+        sh`  foreign) say ${
+            `Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created ` + `(no routing marker of ${a.serviceName} in it): left as it is`
+        } ;;`,
         sh`esac`,
         // The canary's logger too, whether a canary is configured now or was once: a logger left
         // behind points into the marker directory removed below, and Caddy refuses to start

@@ -58,7 +58,9 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`running_network=$(docker inspect -f '{{.HostConfig.NetworkMode}}' ${a.containerName})`,
         sh`if [ "$running_network" = default ]; then running_network=bridge; fi`,
         a.envFingerprint === undefined
-            ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ]; then echo ${`${a.containerName} already runs ${a.tag}`}; exit 0; fi`
+            ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ]; then echo ${
+                  `${a.containerName} ` + `already runs ${a.tag}`
+              }; exit 0; fi`
             : lines(
                   // Only a journal that names this slot knows its env. One that names the other slot
                   // (Caddy was flipped without it) cannot show that this container runs this env: an
@@ -68,6 +70,10 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
                   sh`journal_slot=$(sed -n 's/.*"slot":"\\([a-z]*\\)".*/\\1/p' ${l.activeRecord} 2>/dev/null)`,
                   sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${otherColor(a.color)} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
               ),
-        sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag, $running_network network): "${`Caddy routes to it, and this update would put ${a.tag} (${a.networkMode} network) there. Nothing was changed. The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`}`,
+        sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag, $running_network network): "${
+            `Caddy routes to it, and this update would put ${a.tag} (${a.networkMode} network) there. Nothing was changed. ` +
+            `The stack's record is older than the host (an update interrupted after its switch?): run pulumi up again, it plans from what the host serves; ` +
+            `if this repeats, the plan is wrong, report it with the output of: cat ${l.activeRecord}; ls ${markerDir}`
+        }`,
     );
 }

@@ -24,7 +24,10 @@ export function renderRemoveUnfinishedContainerScript(a: UnfinishedContainerArgs
         prologue(`recover ${name}`),
         renderStandaloneServerPresentLines(a.caddyAdmin, a.serviceName),
         renderRoutedSlotLine(greenMarkerFile(caddyMarkerDir(a.serviceName), a.serviceName), "routing"),
-        sh`if [ "$caddy_server" = yes ] && [ "$routing" = ${a.color} ]; then fail ${`Caddy routes to ${a.color}: ${name} is kept. Nothing was changed; report this with the output of: docker ps -a; ls ${caddyMarkerDir(a.serviceName)}`}; fi`,
+        sh`if [ "$caddy_server" = yes ] && [ "$routing" = ${a.color} ]; then fail ${
+            `Caddy routes to ${a.color}: ${name} is kept. ` +
+            `Nothing was changed; report this with the output of: docker ps -a; ls ${caddyMarkerDir(a.serviceName)}`
+        }; fi`,
         sh`if ! docker inspect -f '{{.Id}}' ${name} >/dev/null 2>&1; then say ${`${name} is not on the host: nothing to remove`}; exit 0; fi`,
         sh`docker rm -f ${name} >/dev/null || fail ${`cannot remove ${name}`}`,
         sh`say ${`removed ${name}: the interrupted update was creating it, and Caddy does not route to it`}`,

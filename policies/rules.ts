@@ -44,7 +44,8 @@ export const containerReleaseImage: ResourceValidationPolicy = {
         const tag = label(p, "l9.tag");
         if (typeof tag !== "string" || !RELEASE_TAG.test(tag)) {
             report(
-                `${args.name} runs release "${tag ?? "(none)"}", which is not a semantic release tag like v1.2.3-l9 (tagPattern may allow it; this organisation does not).`,
+                `${args.name} runs release "${tag ?? "(none)"}", which is not a semantic release tag like v1.2.3-l9 ` +
+                    `(tagPattern may allow it; this organisation does not).`,
             );
         }
         if (typeof p.image === "string" && !p.image.startsWith("sha256:"))
@@ -87,7 +88,8 @@ export const containerNetworkIsolated: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         if (!isContainer(args.type) || (args.props as Props).networkMode !== "host") return;
         report(
-            `${args.name} shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port (pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`,
+            `${args.name} shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port ` +
+                `(pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`,
         );
     },
 };

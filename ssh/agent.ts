@@ -213,14 +213,16 @@ function loadDeployKey(dir: string, access: HostAccess, privateKey: string, life
     const add = spawnSync("ssh-add", addKeyArgs(lifetimeSeconds), { env, input: key, encoding: "utf8", timeout: 10_000 });
     if (add.status !== 0) {
         throw new Error(
-            `l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`,
+            `l9-deploy:sshPrivateKey could not be loaded into the SSH agent (${(add.stderr || "").trim() || `exit ${add.status}`}). ` +
+                `Fix: pulumi config set --secret sshPrivateKey < ~/.ssh/deploy_key (an unencrypted OpenSSH or PEM key)`,
         );
     }
     const pub = spawnSync("ssh-add", ["-L"], { env, encoding: "utf8", timeout: 10_000 });
     const line = pub.status === 0 ? pub.stdout.split("\n")[0].trim() : "";
     if (!line)
         throw new Error(
-            `the stack's SSH agent (${access.agentSocketPath}) lost the deploy key right after loading it (ssh-add -L: ${(pub.stderr || "").trim() || `exit ${pub.status}`}); run the command again`,
+            `the stack's SSH agent (${access.agentSocketPath}) lost the deploy key right after loading it ` +
+                `(ssh-add -L: ${(pub.stderr || "").trim() || `exit ${pub.status}`}); run the command again`,
         );
     fs.writeFileSync(access.identityFile, `${line}\n`, { mode: 0o600 });
 }

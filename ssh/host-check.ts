@@ -13,10 +13,16 @@ import { dockerSshOptions, NO_SSH_CONFIG, probeSshOptions, controlPaths } from "
 export function describeSshFailure(host: string, port: number, stderr: string, code: number | null): string {
     const out = stderr.trim() || "(no output)";
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
-        return `${host}:${port}: the host's SSH key does not match the pinned hostKey; refusing to connect (nothing ran). If the host was rebuilt, verify its new key out of band and update hostKey.\n${out}`;
+        return (
+            `${host}:${port}: the host's SSH key does not match the pinned hostKey; refusing to connect (nothing ran). ` +
+            `If the host was rebuilt, verify its new key out of band and update hostKey.\n${out}`
+        );
     }
     if (/Bad configuration option|Unsupported option/i.test(stderr)) {
-        return `${host}:${port}: this machine's OpenSSH client does not know an option l9-deploy passes (KnownHostsCommand needs OpenSSH 8.5 or newer; ssh -V shows yours); nothing ran.\n${out}`;
+        return (
+            `${host}:${port}: this machine's OpenSSH client does not know an option l9-deploy passes ` +
+            `(KnownHostsCommand needs OpenSSH 8.5 or newer; ssh -V shows yours); nothing ran.\n${out}`
+        );
     }
     if (/Permission denied/i.test(stderr)) {
         return `${host}:${port}: the host refused the deploy key (l9-deploy:sshPrivateKey) for this user (l9-deploy:sshUser); nothing ran.\n${out}`;
@@ -35,7 +41,10 @@ export function describeClockSkew(hostEpochSeconds: number, before: number, afte
     const skew = hostMs + 1000 < before ? (before - hostMs - 1000) / 1000 : hostMs > after ? (hostMs - after) / 1000 : 0;
     if (skew <= maxSkewSeconds) return null;
     const direction = hostMs < before ? "behind" : "ahead of";
-    return `the host's clock is ${Math.round(skew)} s ${direction} this machine's, beyond maxClockSkewSeconds=${maxSkewSeconds}; nothing ran. Deploy times, certificate checks and TLS depend on it: fix the host's time sync (timedatectl status; chronyc tracking), or this machine's`;
+    return (
+        `the host's clock is ${Math.round(skew)} s ${direction} this machine's, beyond maxClockSkewSeconds=${maxSkewSeconds}; nothing ran. ` +
+        `Deploy times, certificate checks and TLS depend on it: fix the host's time sync (timedatectl status; chronyc tracking), or this machine's`
+    );
 }
 
 /** The host check's script: the host's clock on the first line, then (when asked) a read-only script's output. */

@@ -50,7 +50,10 @@ export interface CaddyServerFact {
 
 /** Why an update stops on a host whose Caddy runs a server of the service's name that l9-deploy did not create. */
 export function foreignServerRefusal(serviceName: string, caddyAdmin: string): string {
-    return `Caddy (${caddyAdmin}) runs a server named ${caddyServerName(serviceName)} that l9-deploy did not create (no routing marker of ${serviceName} in it); it is never taken over, so nothing ran. ${FOREIGN_SERVER_FIX}`;
+    return (
+        `Caddy (${caddyAdmin}) runs a server named ${caddyServerName(serviceName)} that l9-deploy did not create ` +
+        `(no routing marker of ${serviceName} in it); it is never taken over, so nothing ran. ${FOREIGN_SERVER_FIX}`
+    );
 }
 
 /** The env fingerprint of a release found serving on a host but not known to the stack. */
@@ -187,7 +190,11 @@ export function reconcileWithHost(recordedState: DeployState | undefined, facts:
               : "";
     return {
         state: { active: serving, slots: { blue: recorded?.slots.blue ?? null, green: recorded?.slots.green ?? null, [serving]: hostRelease } },
-        disagreement: `the host serves ${tag} from ${serving}${envNote} (Caddy's routing marker, ${facts.journal ? `journal status '${facts.journal.status}'` : "no journal"}); the stack's record says ${said}. Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
+        disagreement:
+            `the host serves ${tag} from ${serving}${envNote} ` +
+            `(Caddy's routing marker, ${facts.journal ? `journal status '${facts.journal.status}'` : "no journal"}); ` +
+            `the stack's record says ${said}. ` +
+            `Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
     };
 }
 
@@ -258,7 +265,13 @@ export function listenerConflict(facts: ServingFacts | undefined, serviceName: s
     if (!other) return undefined;
     const whose = other.service ? `l9-deploy's server of service ${other.service}` : `a server l9-deploy did not create`;
     const fix = other.service
-        ? `Fix: service ${other.service} still serves there. To rename it: destroy the stack with the old name and deploy the new one (an outage of one deploy), or deploy ${serviceName} as another stack with its own caddyListen, ports and appDir, move the traffic in front of Caddy (DNS or load balancer), then destroy the old one`
+        ? `Fix: service ${other.service} still serves there. ` +
+          `To rename it: destroy the stack with the old name and deploy the new one (an outage of one deploy), ` +
+          `or deploy ${serviceName} as another stack with its own caddyListen, ports and appDir, ` +
+          `move the traffic in front of Caddy (DNS or load balancer), then destroy the old one`
         : `Fix: give this service another address (pulumi config set caddyListen ...), or remove that server from Caddy's config if it is not needed`;
-    return `Caddy's server ${other.name} (${whose}) already listens on ${caddyListen}: Caddy cannot run ${serviceName}'s server there beside it, so nothing ran. ${fix}`;
+    return (
+        `Caddy's server ${other.name} (${whose}) already listens on ${caddyListen}: ` +
+        `Caddy cannot run ${serviceName}'s server there beside it, so nothing ran. ${fix}`
+    );
 }

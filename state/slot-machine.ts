@@ -130,14 +130,18 @@ export function resolveNetworkMode(configured: NetworkMode | undefined, previous
     const modes = new Set(serving.map((r) => r.networkMode));
     const mixed =
         configured === undefined && modes.size > 1
-            ? `the hosts serve with different network modes (host and bridge) and networkMode is not set, so every host gets the first host's, ${mode}: set networkMode to choose. `
+            ? `the hosts serve with different network modes (host and bridge) and networkMode is not set, ` +
+              `so every host gets the first host's, ${mode}: set networkMode to choose. `
             : "";
     if (mode === "bridge") return mixed ? { mode, warning: mixed.trim() } : { mode };
     const why = configured ? "networkMode is host" : "networkMode is not set and this stack serves with host (the default before bridge), so it stays host";
     return {
         mode,
         warning:
-            `${mixed}${why}: the app's containers share the host's network, so they reach every service on the host's loopback (Caddy's admin API, unless caddyAdmin is a unix socket) ` +
-            `and can listen on any port of the host, past Caddy. Fix: pulumi config set networkMode bridge (the app then listens on containerPort, HOST=0.0.0.0 inside its container; the change is a normal release into the standby slot)`,
+            `${mixed}${why}: the app's containers share the host's network, ` +
+            `so they reach every service on the host's loopback (Caddy's admin API, unless caddyAdmin is a unix socket) ` +
+            `and can listen on any port of the host, past Caddy. ` +
+            `Fix: pulumi config set networkMode bridge ` +
+            `(the app then listens on containerPort, HOST=0.0.0.0 inside its container; the change is a normal release into the standby slot)`,
     };
 }

@@ -101,7 +101,10 @@ function phases(name: string, t: Timeline | undefined): string[] {
     if (!t) return [];
     const s = (ms: number) => (ms / 1000).toFixed(1);
     return [
-        `- **${name}** (${s(t.totalMs)} s): engine up at ${s(t.engineReadyMs)} s, first resource step at ${s(t.firstStepMs)} s (language host and program start), last step done at ${s(t.lastStepEndMs)} s, then ${s(t.totalMs - t.lastStepEndMs)} s until the CLI exits; ${t.refreshSteps} refreshes; slowest steps: ${slowestSteps(t, 5).join(", ")}`,
+        `- **${name}** (${s(t.totalMs)} s): engine up at ${s(t.engineReadyMs)} s, ` +
+            `first resource step at ${s(t.firstStepMs)} s (language host and program start), ` +
+            `last step done at ${s(t.lastStepEndMs)} s, then ${s(t.totalMs - t.lastStepEndMs)} s until the CLI exits; ` +
+            `${t.refreshSteps} refreshes; slowest steps: ${slowestSteps(t, 5).join(", ")}`,
     ];
 }
 
@@ -122,11 +125,16 @@ export function renderBenchmarkMarkdown(
     return [
         "# Deploy benchmark",
         "",
-        `Measured by \`npm run bench\` on ${meta.date}, in one run, side by side, on one toolchain and file backend. Timings come from this noisy 2-core machine: read the differences and ratios, not the absolute numbers.`,
+        `Measured by \`npm run bench\` on ${meta.date}, in one run, side by side, on one toolchain and file backend. ` +
+            `Timings come from this noisy 2-core machine: read the differences and ratios, not the absolute numbers.`,
         "",
         "## Against the engine floor",
         "",
-        `The floor is \`pulumi up\` of an empty TypeScript program (median of ${meta.repeats}), measured twice: on the idle machine, and under the same load as the release and the rollback (the load takes CPU from the engine too). No-op and drift are medians of ${meta.repeats} on the idle machine, against the idle floor, as is one more switch to the warm standby (a rollback) without load; release and rollback run once under load, against the floor under load (the last column gives them against the idle floor).`,
+        `The floor is \`pulumi up\` of an empty TypeScript program (median of ${meta.repeats}), measured twice: ` +
+            `on the idle machine, and under the same load as the release and the rollback (the load takes CPU from the engine too). ` +
+            `No-op and drift are medians of ${meta.repeats} on the idle machine, against the idle floor, ` +
+            `as is one more switch to the warm standby (a rollback) without load; ` +
+            `release and rollback run once under load, against the floor under load (the last column gives them against the idle floor).`,
         "",
         "| figure | seconds | above its floor | ratio to its floor | above the idle floor |",
         "|---|---:|---:|---:|---:|",
@@ -134,11 +142,14 @@ export function renderBenchmarkMarkdown(
         `| engine floor under load | ${loadedFloor.toFixed(1)} | | | +${(loadedFloor - floor).toFixed(1)} |`,
         `| no-op \`pulumi up\` | ${above(f.noop.seconds)} | |`,
         `| \`npm run drift\` | ${above(f.drift.seconds)} | |`,
-        `| rollback without load: traffic switched | ${f.idleRollback.switchedSeconds !== undefined ? above(f.idleRollback.switchedSeconds) : "not seen | |"} | |`,
+        `| rollback without load: traffic switched | ` +
+            `${f.idleRollback.switchedSeconds !== undefined ? above(f.idleRollback.switchedSeconds) : "not seen | |"} | |`,
         `| rollback without load: whole \`up\` (${f.idleRollback.failed} failed requests of the watcher) | ${above(f.idleRollback.seconds)} | |`,
-        `| rollback under load: traffic switched (from the start of \`up\`) | ${rollback.switchedSeconds !== undefined ? aboveLoaded(rollback.switchedSeconds) : "not seen | | | |"}`,
+        `| rollback under load: traffic switched (from the start of \`up\`) | ` +
+            `${rollback.switchedSeconds !== undefined ? aboveLoaded(rollback.switchedSeconds) : "not seen | | | |"}`,
         `| rollback under load: whole \`up\` | ${aboveLoaded(rollback.wallSeconds)}`,
-        `| release: traffic switched (from the start of \`up\`) | ${release.switchedSeconds !== undefined ? aboveLoaded(release.switchedSeconds) : "not seen | | | |"}`,
+        `| release: traffic switched (from the start of \`up\`) | ` +
+            `${release.switchedSeconds !== undefined ? aboveLoaded(release.switchedSeconds) : "not seen | | | |"}`,
         `| release: whole \`up\` | ${aboveLoaded(release.wallSeconds)}`,
         `| release: image build step | ${f.releaseBuildSeconds.toFixed(1)} | | | |`,
         `| release: outside the image build | ${aboveLoaded(release.wallSeconds - f.releaseBuildSeconds)}`,
@@ -158,7 +169,8 @@ export function renderBenchmarkMarkdown(
         "",
         "## Under load",
         "",
-        `Each scenario under the same constant loopback load (${meta.workers} clients requesting \`GET /version\` through Caddy back to back; half keep connections alive, half open one per request).`,
+        `Each scenario under the same constant loopback load (${meta.workers} clients requesting \`GET /version\` through Caddy back to back; ` +
+            `half keep connections alive, half open one per request).`,
         "",
         "| scenario | wall time (s) | requests | failed | retried once (stale keep-alive) | longest gap without a success (ms) |",
         "|---|---:|---:|---:|---:|---:|",
@@ -171,26 +183,32 @@ export function renderBenchmarkMarkdown(
         `- wall time, rollback vs release (l9-deploy): ${(rollback.wallSeconds / release.wallSeconds).toFixed(2)} (a rollback is a switch, no build)`,
         ...(rolling
             ? [
-                  `- wall time, ${rolling.name} vs the one-host release: ${(rolling.wallSeconds / release.wallSeconds).toFixed(2)} (${rolling.failed} failed of ${rolling.total} requests through the edge, against ${release.failed} of ${release.total} on one host)`,
+                  `- wall time, ${rolling.name} vs the one-host release: ${(rolling.wallSeconds / release.wallSeconds).toFixed(2)} ` +
+                      `(${rolling.failed} failed of ${rolling.total} requests through the edge, against ${release.failed} of ${release.total} on one host)`,
               ]
             : []),
         "",
         "Scenarios:",
         "",
         "1. **l9-deploy release**: `releaseTag` v0.1.0-l9 → v0.2.0-l9, `pulumi up` (verify tag, worktree, build, standby slot, gate, switch).",
-        "2. **stop-then-start baseline**: what the old runbooks did: `docker stop` the serving container, `docker rm`, `docker run` the new image on the same port, wait until `/health` answers.",
+        "2. **stop-then-start baseline**: what the old runbooks did: " +
+            "`docker stop` the serving container, `docker rm`, `docker run` the new image on the same port, wait until `/health` answers.",
         "3. **l9-deploy rollback**: `releaseTag` back to v0.1.0-l9, `pulumi up`: the warm standby is gated and traffic switched.",
         ...(rolling
             ? [
-                  "4. **l9-deploy rolling release**: the same release on the sandbox's isolated hosts (each its own sshd, dockerd, Caddy and filesystem), one at a time (each host's preflight waits for the previous host's switch), the load going through an edge Caddy that balances across the hosts with active health checks.",
+                  "4. **l9-deploy rolling release**: the same release on the sandbox's isolated hosts (each its own sshd, dockerd, Caddy and filesystem), " +
+                      "one at a time (each host's preflight waits for the previous host's switch), " +
+                      "the load going through an edge Caddy that balances across the hosts with active health checks.",
               ]
             : []),
         "",
-        "After them, without load: `releaseTag` v0.2.0-l9 again, now the warm standby (the same switch as a rollback), watched by one client requesting every 50 ms; it is not in the chart.",
+        "After them, without load: `releaseTag` v0.2.0-l9 again, now the warm standby (the same switch as a rollback), " +
+            "watched by one client requesting every 50 ms; it is not in the chart.",
         "",
         `![status codes over time](${meta.chart})`,
         "",
-        "The chart has one band per scenario, top to bottom as in the table, on one time scale (1 px = the same time in every band): green = a success in that instant, red = a failed request, grey = no request completed.",
+        "The chart has one band per scenario, top to bottom as in the table, on one time scale (1 px = the same time in every band): " +
+            "green = a success in that instant, red = a failed request, grey = no request completed.",
         "",
     ].join("\n");
 }

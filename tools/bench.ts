@@ -178,7 +178,8 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         // Baseline: one container on a fixed port behind its own Caddy server, replaced in place.
         const run = (img: string) =>
             sh(
-                `docker run -d --name ${BASE.service} --label l9.service=${BASE.service} --network host -e PORT=${BASE.port} -e HOST=127.0.0.1 -e APP_SECRET=bench -e DATABASE_URL=bench '${img}' >/dev/null`,
+                `docker run -d --name ${BASE.service} --label l9.service=${BASE.service} --network host ` +
+                    `-e PORT=${BASE.port} -e HOST=127.0.0.1 -e APP_SECRET=bench -e DATABASE_URL=bench '${img}' >/dev/null`,
             );
         run(v1);
         const server = {
@@ -206,7 +207,8 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
         const { result: idleRun, report: watched, opStart } = await whileLooping(watcher, 500, () => timedUp(up));
         const idleRollback = { ...idleRun, switchedSeconds: switchedAfter(watched, opStart, "v0.2.0-l9"), failed: watched.failed.length };
         log(
-            `idle rollback: switched at ${idleRollback.switchedSeconds ?? "?"} s, done at ${idleRun.seconds.toFixed(1)} s, ${watched.failed.length} failed of ${watched.total}`,
+            `idle rollback: switched at ${idleRollback.switchedSeconds ?? "?"} s, done at ${idleRun.seconds.toFixed(1)} s, ` +
+                `${watched.failed.length} failed of ${watched.total}`,
         );
 
         // The release and the rollback run under load, which takes CPU from the engine too: the

@@ -64,7 +64,9 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
         const t = targets.find((x) => x.host === u.host && x.sshPort === u.port);
         if (!color || !t) {
             process.stderr.write(
-                `recover: the interrupted update was creating ${u.name} on ${u.host}:${u.port}, which is not a slot of ${config.serviceName} on this stack's hosts now; nothing was removed. If it exists there and Caddy does not route to it, remove it (docker rm -f ${u.name}) and run recover again\n`,
+                `recover: the interrupted update was creating ${u.name} on ${u.host}:${u.port}, ` +
+                    `which is not a slot of ${config.serviceName} on this stack's hosts now; nothing was removed. ` +
+                    `If it exists there and Caddy does not route to it, remove it (docker rm -f ${u.name}) and run recover again\n`,
             );
             return false;
         }
@@ -120,7 +122,8 @@ async function main(): Promise<number> {
         // Pulumi Cloud and the bucket or database backends keep their own lock: it cannot be
         // judged from here. `pulumi cancel` ends it; only once the holder is surely gone.
         process.stdout.write(
-            `recover: the backend (${url.replace(/\/\/[^@/]*@/, "//***@")}) keeps the lock; if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`,
+            `recover: the backend (${url.replace(/\/\/[^@/]*@/, "//***@")}) keeps the lock; ` +
+                `if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`,
         );
     }
     const exported = pulumi(["stack", "export", "--stack", stack]);

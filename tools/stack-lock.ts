@@ -31,7 +31,9 @@ export function judgeStackLock(lock: StackLock, here: { hostname: string; isRunn
     if (lock.hostname !== here.hostname) {
         return {
             action: "keep",
-            why: `the lock of ${holder} is from another machine: if its pulumi is gone for good (check there: ps -p ${lock.pid}), remove the lock with: pulumi cancel --yes`,
+            why:
+                `the lock of ${holder} is from another machine: ` +
+                `if its pulumi is gone for good (check there: ps -p ${lock.pid}), remove the lock with: pulumi cancel --yes`,
         };
     }
     if (here.isRunning(lock.pid))

@@ -20,7 +20,8 @@ describe("e2e: toolchain smoke against the sandbox", function () {
         const { envVars } = pulumiTestEnv("smoke");
         const src = sh("mktemp -d").trim();
         sh(
-            `git clone -q --branch v0.1.0-l9 '${sb.repoUrl}' '${src}/app' 2>/dev/null && docker build -q -t l9-smoke:e2e '${src}/app' >/dev/null && rm -rf '${src}'`,
+            `git clone -q --branch v0.1.0-l9 '${sb.repoUrl}' '${src}/app' 2>/dev/null && ` +
+                `docker build -q -t l9-smoke:e2e '${src}/app' >/dev/null && rm -rf '${src}'`,
         );
         const image = sh("docker image inspect -f '{{.Id}}' l9-smoke:e2e").trim();
         sh(`rm -f '${path.join(REPO_ROOT, "test/e2e/smoke-program/Pulumi.smoke.yaml")}'`); // from an earlier run

@@ -31,7 +31,9 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(report.total, "the load loop ran").to.be.greaterThan(50);
         expect(report.failed, `failed requests: ${JSON.stringify(report.failed.slice(0, 5))}`).to.have.length(0);
         console.log(
-            `      load: ${report.total} requests, ${report.failed.length} failed, ${report.retriedOnStaleConnection} retried once on a stale keep-alive connection, longest gap without a success ${report.longestGapMs} ms`,
+            `      load: ${report.total} requests, ${report.failed.length} failed, ` +
+                `${report.retriedOnStaleConnection} retried once on a stale keep-alive connection, ` +
+                `longest gap without a success ${report.longestGapMs} ms`,
         );
     };
 
@@ -168,7 +170,9 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(results).to.include.members(["v0.3.0-l9:failed", "v0.4.0-l9:succeeded", "v0.1.0-l9:succeeded"]);
     });
 
-    it("6b. the compiled program and the probes' provider removed (a fresh clone): the next up builds both and refreshes the probes from the state", async () => {
+    const FRESH_CLONE =
+        "6b. the compiled program and the probes' provider removed (a fresh clone): the next up builds both and refreshes the probes from the state";
+    it(FRESH_CLONE, async () => {
         // The probes are the project's own plugin's resources: the state holds their facts,
         // no code (the Node.js dynamic provider they replaced stored its code there).
         const state = await s.stack.exportStack();

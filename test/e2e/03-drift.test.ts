@@ -84,7 +84,8 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
             name: "point Caddy at another upstream through its admin API",
             tamper: () =>
                 sh(
-                    `curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' 'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-blue-upstream/upstreams'`,
+                    `curl -fsS -X PATCH -H 'Content-Type: application/json' -d '[{"dial":"127.0.0.1:9"}]' ` +
+                        `'http://${sandboxFacts().caddyAdmin}/id/${s.serviceName}-blue-upstream/upstreams'`,
                 ),
             resource: /traffic-route-facts \(update\)/,
             detail: /upstream: found "\[\{\\"dial\\":\\"127\.0\.0\.1:9\\"\}\]"/,

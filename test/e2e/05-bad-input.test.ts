@@ -154,7 +154,10 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         });
     }
 
-    it("never takes over a Caddy server it did not create: one of the service's server name is refused before anything runs, a Caddyfile's srv0 of the service's own name is never touched", async () => {
+    const FOREIGN_SERVERS =
+        "never takes over a Caddy server it did not create: " +
+        "one of the service's server name is refused before anything runs, a Caddyfile's srv0 of the service's own name is never touched";
+    it(FOREIGN_SERVERS, async () => {
         const admin = `http://${sandboxFacts().caddyAdmin}`;
         const site = (port: number) =>
             JSON.stringify({ listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: "static_response", body: "operator site" }] }] });
@@ -171,7 +174,8 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
             expect(snapshot(), "the host changed").to.equal(initial);
         } finally {
             sh(
-                `curl -s -X DELETE '${admin}/config/apps/http/servers/l9-srv0' >/dev/null; curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`,
+                `curl -s -X DELETE '${admin}/config/apps/http/servers/l9-srv0' >/dev/null; ` +
+                    `curl -s -X DELETE '${admin}/config/apps/http/servers/srv0' >/dev/null`,
             );
         }
     });

@@ -131,7 +131,8 @@ describe("e2e: faults during updates", function () {
         sh(`cp ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.keep && cp ${SB}/ssh/host_ed25519.pub ${SB}/ssh/host_ed25519.pub.keep`);
         try {
             sh(
-                `rm -f ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.pub && ssh-keygen -q -t ed25519 -N '' -f ${SB}/ssh/host_ed25519 && kill $(cat ${SB}/ssh/sshd.pid) && sleep 0.5`,
+                `rm -f ${SB}/ssh/host_ed25519 ${SB}/ssh/host_ed25519.pub && ` +
+                    `ssh-keygen -q -t ed25519 -N '' -f ${SB}/ssh/host_ed25519 && kill $(cat ${SB}/ssh/sshd.pid) && sleep 0.5`,
             );
             sandboxUp();
             await s.set({ releaseTag: "v0.2.0-l9" });
@@ -141,14 +142,18 @@ describe("e2e: faults during updates", function () {
             expect(snapshot()).to.equal(before);
         } finally {
             sh(
-                `mv -f ${SB}/ssh/host_ed25519.keep ${SB}/ssh/host_ed25519 && mv -f ${SB}/ssh/host_ed25519.pub.keep ${SB}/ssh/host_ed25519.pub && kill $(cat ${SB}/ssh/sshd.pid); sleep 0.5`,
+                `mv -f ${SB}/ssh/host_ed25519.keep ${SB}/ssh/host_ed25519 && ` +
+                    `mv -f ${SB}/ssh/host_ed25519.pub.keep ${SB}/ssh/host_ed25519.pub && kill $(cat ${SB}/ssh/sshd.pid); sleep 0.5`,
             );
             sandboxUp();
         }
         await converges("v0.2.0-l9");
     });
 
-    it("a failure after the switch (the drift job cannot be installed): the stack has recorded the switch, so the next release goes into the other slot, never the serving one", async () => {
+    const FAILURE_AFTER_SWITCH =
+        "a failure after the switch (the drift job cannot be installed): the stack has recorded the switch, " +
+        "so the next release goes into the other slot, never the serving one";
+    it(FAILURE_AFTER_SWITCH, async () => {
         // Serving v0.2.0, v0.4.0 the warm standby (the tests above). The switch to the standby
         // goes through; installing the drift job, after it, fails (a file where its log's
         // directory goes: nothing else uses it) and the update fails. The stack's deploy state

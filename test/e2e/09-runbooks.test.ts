@@ -231,7 +231,8 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(load.stdout).to.contain("certificates: Caddy does not run the site's current config yet");
         const served = () =>
             sh(
-                `openssl s_client -connect 127.0.0.1:${s.ports.site} -servername ${host} </dev/null 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null || true`,
+                `openssl s_client -connect 127.0.0.1:${s.ports.site} -servername ${host} </dev/null 2>/dev/null | ` +
+                    `openssl x509 -noout -enddate 2>/dev/null || true`,
             );
         for (let i = 0; i < 30 && !served().includes("notAfter"); i++) await new Promise((resolve) => setTimeout(resolve, 1000));
         expect(served()).to.contain("notAfter");

@@ -133,7 +133,10 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
         expect(fromContainer(`${s.serviceName}-green`, admin())).to.equal("200");
     });
 
-    it("networkMode bridge moves it by normal releases under load (a slow-listening tag): 0 failed requests, the serving container untouched; the app cannot reach the admin API", async () => {
+    const BRIDGE_UNDER_LOAD =
+        "networkMode bridge moves it by normal releases under load (a slow-listening tag): " +
+        "0 failed requests, the serving container untouched; the app cannot reach the admin API";
+    it(BRIDGE_UNDER_LOAD, async () => {
         const id = (color: string) => sh(`docker inspect -f '{{.Id}} {{.HostConfig.NetworkMode}}' '${s.serviceName}-${color}'`).trim();
         const serving = id("green");
         await s.set({ networkMode: "bridge" });

@@ -87,7 +87,10 @@ describe("e2e: canary releases", function () {
         receiver.stop();
     });
 
-    it("a release takes 10 % then 20 % of requests next to the serving one (share within 5 points over 2,000+ requests), then the switch promotes it; 0 failed requests", async () => {
+    const CANARY_STEPS =
+        "a release takes 10 % then 20 % of requests next to the serving one (share within 5 points over 2,000+ requests), " +
+        "then the switch promotes it; 0 failed requests";
+    it(CANARY_STEPS, async () => {
         await s.set({ releaseTag: "v0.2.0-l9" });
         const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
         const update = s.up();
@@ -116,7 +119,10 @@ describe("e2e: canary releases", function () {
         expect(fs.readdirSync(markerDir).filter((f) => f.includes("-canary-"))).to.deep.equal([]);
     });
 
-    it("a canary answering 500 on 30 % of requests is rolled back automatically in its first step (10 %): the update fails naming the rate, failures stay within the canary's share, nothing is recorded", async () => {
+    const CANARY_ROLLED_BACK =
+        "a canary answering 500 on 30 % of requests is rolled back automatically in its first step (10 %): " +
+        "the update fails naming the rate, failures stay within the canary's share, nothing is recorded";
+    it(CANARY_ROLLED_BACK, async () => {
         // The same steps as before: the server config stays as it is (no reload in this test).
         await canary({ percent: 20, steps: 2, stepSeconds: 60, maxErrorRate: 10, minRequests: 50 });
         await s.set({ releaseTag: "v0.4.3-l9" });

@@ -85,7 +85,9 @@ describe("e2e: rolling releases over several hosts", function () {
         expect(hosts.length).to.be.at.least(3);
     });
 
-    it("a single-host stack grows into hosts: the first host keeps every resource as it is, the others get their first deploy, one after the other", async () => {
+    const GROWS_INTO_HOSTS =
+        "a single-host stack grows into hosts: the first host keeps every resource as it is, the others get their first deploy, one after the other";
+    it(GROWS_INTO_HOSTS, async () => {
         const [first] = hosts;
         const hostsConfig = (await s.stack.getConfig("l9-deploy:hosts")).value;
         await s.stack.removeConfig("l9-deploy:hosts");
@@ -122,7 +124,9 @@ describe("e2e: rolling releases over several hosts", function () {
         }
     });
 
-    it("rolls a release host by host under load through the edge: 0 failed requests, each host switched before the next started, outputs per host", async () => {
+    const ROLLING_UNDER_LOAD =
+        "rolls a release host by host under load through the edge: 0 failed requests, each host switched before the next started, outputs per host";
+    it(ROLLING_UNDER_LOAD, async () => {
         await s.set({ releaseTag: "v0.2.0-l9" });
         const { r, report } = await upUnderLoad();
         // rollout.pauseSeconds: every host after the first waits after the previous one switched.
@@ -220,7 +224,9 @@ describe("e2e: rolling releases over several hosts", function () {
             expect(r.ok).to.equal(false);
             expect(r.error).to.match(
                 new RegExp(
-                    `host ${last.name}: preflight failed: ${last.host.replace(/\./g, "\\.")}:${last.sshPort}: the host's SSH key does not match the pinned hostKey; refusing to connect \\(nothing ran\\)`,
+                    `host ${last.name}: preflight failed: ` +
+                        `${last.host.replace(/\./g, "\\.")}:${last.sshPort}: ` +
+                        `the host's SSH key does not match the pinned hostKey; refusing to connect \\(nothing ran\\)`,
                 ),
             );
             expect(r.error).to.not.match(new RegExp(`host ${first.name}:`));

@@ -54,7 +54,8 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         sh(`pkill -KILL -f '[/]${s.envVars.PULUMI_HOME.slice(1)}/plugins/' || true`);
         // The probes' plugin runs from the checkout: the one whose pulumi is gone.
         sh(
-            `sleep 0.2; for p in $(pgrep -f '[.]l9-provider/pulumi-resource-l9host'); do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != 1 ] || kill -KILL "$p"; done; true`,
+            `sleep 0.2; for p in $(pgrep -f '[.]l9-provider/pulumi-resource-l9host'); ` +
+                `do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != 1 ] || kill -KILL "$p"; done; true`,
         );
     };
     /** `pulumi up` as an operator runs it, in its own process group, so that it can be killed like a closed laptop. */
@@ -178,7 +179,10 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         expect(containerId("green"), "v0.1.0, which served, is the warm standby").to.equal(green);
     });
 
-    it("`pulumi` killed while Docker created a slot's container: `npm run recover` removes that container (no resource knows it), and the next up converges", async () => {
+    const KILLED_DURING_CREATE =
+        "`pulumi` killed while Docker created a slot's container: " +
+        "`npm run recover` removes that container (no resource knows it), and the next up converges";
+    it(KILLED_DURING_CREATE, async () => {
         const serving = routing();
         const standby = serving === "blue" ? "green" : "blue";
         const servingContainer = containerId(serving);
@@ -409,7 +413,8 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             const r = await update;
             expect(r.ok, "the update is refused").to.equal(false);
             expect(r.error).to.contain(
-                `guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}, bridge network): Caddy routes to it`,
+                `guard ${standby} failed: refusing to replace ${standby} (${s.serviceName}-${standby}, running ${standbyTag}, ` +
+                    `bridge network): Caddy routes to it`,
             );
             expect(containerId(standby), "the container Caddy routes to was not replaced").to.equal(standbyContainer);
             expect(version()).to.equal(standbyTag);
@@ -430,7 +435,10 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         expect(containerId(standby)).to.equal(standbyContainer);
     });
 
-    it("a migration that never exits (the image's ENTRYPOINT runs the server) fails after hookTimeoutSeconds, leaves no container, and the stack unlocked", async () => {
+    const MIGRATION_NEVER_EXITS =
+        "a migration that never exits (the image's ENTRYPOINT runs the server) " +
+        "fails after hookTimeoutSeconds, leaves no container, and the stack unlocked";
+    it(MIGRATION_NEVER_EXITS, async () => {
         const serving = version();
         await s.set({ releaseTag: SLOW, migrate: JSON.stringify(["sh", "-c", "exit 7"]), hookTimeoutSeconds: "10" });
         await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-migrate", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);

@@ -20,7 +20,9 @@ describe("host: npm run release cuts the next annotated tag, or refuses", functi
         origin = `${dir}/origin.git`;
         clone = `${dir}/app`;
         sh(
-            `git clone -q --bare '${sandboxFacts().repoDir}' '${origin}' && git clone -q '${origin}' '${clone}' && git -C '${clone}' config user.email ops@example.com && git -C '${clone}' config user.name ops`,
+            `git clone -q --bare '${sandboxFacts().repoDir}' '${origin}' && ` +
+                `git clone -q '${origin}' '${clone}' && ` +
+                `git -C '${clone}' config user.email ops@example.com && git -C '${clone}' config user.name ops`,
         );
     });
 
@@ -58,7 +60,8 @@ describe("host: npm run release cuts the next annotated tag, or refuses", functi
     it("refuses when main is behind its upstream", () => {
         const other = sh("mktemp -d").trim();
         sh(
-            `git clone -q '${origin}' '${other}/x' && cd '${other}/x' && git -c user.email=a@example.com -c user.name=a commit -q --allow-empty -m ahead && git push -q origin main`,
+            `git clone -q '${origin}' '${other}/x' && cd '${other}/x' && ` +
+                `git -c user.email=a@example.com -c user.name=a commit -q --allow-empty -m ahead && git push -q origin main`,
         );
         const r = release("patch");
         expect(r.code).to.equal(1);

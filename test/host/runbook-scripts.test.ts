@@ -243,7 +243,9 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             expect(fs.readdirSync(path.join(dir, "backups"))).to.deep.equal([]);
         });
 
-        it("a backup that never ends is stopped after hookTimeoutSeconds with its children: required stops the release naming the bound, optional warns", async () => {
+        const BACKUP_NEVER_ENDS =
+            "a backup that never ends is stopped after hookTimeoutSeconds with its children: required stops the release naming the bound, optional warns";
+        it(BACKUP_NEVER_ENDS, async () => {
             fs.writeFileSync(path.join(dir, "shared/.env"), "DATABASE_URL=x\n");
             // A child of the command's shell, with an argument no other process has.
             const sleeper = `sleep 1000.${process.pid}`;
@@ -316,7 +318,10 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             run("docker", ["rm", "-f", slotContainer, migrateContainer]);
         });
 
-        it("a migration that never exits (arguments the image's ENTRYPOINT takes as its own: the server starts) is stopped after hookTimeoutSeconds and removed", async () => {
+        const MIGRATION_NEVER_EXITS =
+            "a migration that never exits (arguments the image's ENTRYPOINT takes as its own: the server starts) " +
+            "is stopped after hookTimeoutSeconds and removed";
+        it(MIGRATION_NEVER_EXITS, async () => {
             const r = await runAsync(hooks("v0.1.0-l9", ["sh", "-c", "exit 7"], 3));
             expect(r.code, r.stderr).to.equal(1);
             expect(r.seconds, r.stderr).to.be.within(3, 30);

@@ -89,7 +89,8 @@ describe("host: rendered scripts against real daemons", function () {
         const run = (tag: string, port: number) => {
             sh(`docker rm -f ${service}-${port} >/dev/null 2>&1 || true`);
             sh(
-                `docker run -d --name ${service}-${port} --label l9.service=${service} --network host -e PORT=${port} -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y --health-interval 1s ${images[tag]} >/dev/null`,
+                `docker run -d --name ${service}-${port} --label l9.service=${service} --network host ` +
+                    `-e PORT=${port} -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y --health-interval 1s ${images[tag]} >/dev/null`,
             );
             return `${service}-${port}`;
         };
@@ -194,7 +195,8 @@ describe("host: rendered scripts against real daemons", function () {
             // a second good upstream on 18306
             sh(`docker rm -f ${service}-18306 >/dev/null 2>&1 || true`);
             sh(
-                `docker run -d --name ${service}-18306 --label l9.service=${service} --network host -e PORT=18306 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`,
+                `docker run -d --name ${service}-18306 --label l9.service=${service} --network host ` +
+                    `-e PORT=18306 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`,
             );
             sh("for i in $(seq 1 30); do curl -fsS -o /dev/null http://127.0.0.1:18306/health && exit 0; sleep 0.5; done; exit 1");
             const loop = new LoadLoop("http://127.0.0.1:18380/version", 4, 120);
@@ -205,7 +207,8 @@ describe("host: rendered scripts against real daemons", function () {
             await new Promise((resolve) => setTimeout(resolve, 500));
             const report = await loop.stop();
             console.log(
-                `      load: ${report.total} requests, ${report.failed.length} failed, ${report.retriedOnStaleConnection} retried once on a stale keep-alive connection`,
+                `      load: ${report.total} requests, ${report.failed.length} failed, ` +
+                    `${report.retriedOnStaleConnection} retried once on a stale keep-alive connection`,
             );
             expect(report.total).to.be.greaterThan(100);
             expect(report.failed, JSON.stringify(report.failed.slice(0, 3))).to.have.length(0);
@@ -224,7 +227,9 @@ describe("host: rendered scripts against real daemons", function () {
             };
             // The script is killed during its watch (SIGKILL, as a dropped session or an OOM kill).
             sh(
-                `f=$(mktemp); cat >"$f" <<'L9EOF'\n${renderSwitchScript(next)}L9EOF\nsh "$f" >/dev/null 2>&1 & pid=$!; for i in $(seq 1 100); do grep -q host-test-2 '${appDir}/deploys.jsonl' && break; sleep 0.1; done; sleep 1; kill -KILL $pid; rm -f "$f"`,
+                `f=$(mktemp); cat >"$f" <<'L9EOF'\n${renderSwitchScript(next)}L9EOF\n` +
+                    `sh "$f" >/dev/null 2>&1 & pid=$!; for i in $(seq 1 100); do grep -q host-test-2 '${appDir}/deploys.jsonl' && break; sleep 0.1; done; ` +
+                    `sleep 1; kill -KILL $pid; rm -f "$f"`,
             );
             expect(
                 journal()
@@ -270,7 +275,8 @@ describe("host: rendered scripts against real daemons", function () {
             // The host as an earlier version left it: the same server, named after the service.
             const config = sh(`curl -fsS '${servers}/l9-${service}'`);
             sh(
-                `curl -fsS -X DELETE '${servers}/l9-${service}' && curl -fsS -X POST -H 'Content-Type: application/json' -d '${config}' '${servers}/${service}'`,
+                `curl -fsS -X DELETE '${servers}/l9-${service}' && ` +
+                    `curl -fsS -X POST -H 'Content-Type: application/json' -d '${config}' '${servers}/${service}'`,
             );
             expect(serverNames()).to.deep.equal([service]);
             const loop = new LoadLoop("http://127.0.0.1:18380/version", 4, 120);
@@ -331,7 +337,8 @@ describe("host: rendered scripts against real daemons", function () {
         before(() => {
             sh(`docker rm -f ${guarded} >/dev/null 2>&1 || true`);
             sh(
-                `docker run -d --name ${guarded} --label l9.service=${service} --label l9.tag=v0.1.0-l9 --network host -e PORT=18399 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`,
+                `docker run -d --name ${guarded} --label l9.service=${service} --label l9.tag=v0.1.0-l9 --network host ` +
+                    `-e PORT=18399 -e HOST=127.0.0.1 -e APP_SECRET=x -e DATABASE_URL=y $(docker inspect -f '{{.Image}}' ${service}-18301) >/dev/null`,
             );
             expect(sh(`test -e '${markers}/${service}-green.active' && echo green || echo blue`).trim()).to.equal("blue");
         });
@@ -342,7 +349,8 @@ describe("host: rendered scripts against real daemons", function () {
             const r = guard("blue", "sha256:" + "0".repeat(64), "v0.2.0-l9");
             expect(r.code).to.equal(1);
             expect(r.stderr).to.contain(
-                `guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9, host network): Caddy routes to it, and this update would put v0.2.0-l9 (host network) there. Nothing was changed.`,
+                `guard blue failed: refusing to replace blue (${guarded}, running v0.1.0-l9, host network): Caddy routes to it, ` +
+                    `and this update would put v0.2.0-l9 (host network) there. Nothing was changed.`,
             );
             expect(sh(`docker inspect -f '{{.Id}} {{.State.Running}}' ${guarded}`).trim()).to.equal(`${id} true`);
             // A journal removed by hand changes nothing: Caddy runs the service's server.
@@ -512,7 +520,8 @@ describe("host: rendered scripts against real daemons", function () {
         it("destroy removes only the layout's entries: the deploy log, the backups and an operator's file stay", () => {
             expect(prepare("l9ownc").code).to.equal(0);
             sh(
-                `mkdir -p '${dir}/backups' '${dir}/bin' '${dir}/logs' '${dir}/repo.git' && echo '{}' > '${dir}/deploys.jsonl' && echo keep > '${dir}/notes.txt'`,
+                `mkdir -p '${dir}/backups' '${dir}/bin' '${dir}/logs' '${dir}/repo.git' && ` +
+                    `echo '{}' > '${dir}/deploys.jsonl' && echo keep > '${dir}/notes.txt'`,
             );
             const r = remove("l9ownc");
             expect(r.code, r.stderr).to.equal(0);

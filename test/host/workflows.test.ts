@@ -116,7 +116,9 @@ describe("host: GitHub workflows pass actionlint", () => {
         const bad = path.join(dir, "bad.yml");
         fs.writeFileSync(
             bad,
-            "on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.nosuchfield.x }}\n      - uses: actions/checkout@v4\n        with:\n          no-such-input: 1\n",
+            "on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n" +
+                "      - run: echo ${{ github.event.pull_request.nosuchfield.x }}\n" +
+                "      - uses: actions/checkout@v4\n        with:\n          no-such-input: 1\n",
         );
         const r = lint([bad]);
         expect(r.status).to.not.equal(0);
@@ -145,7 +147,8 @@ describe("host: GitHub workflows keep production secrets in protected environmen
 
     it("the check fails on a workflow that hands a secret to a job outside an environment", () => {
         const ok =
-            'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: echo "$X"\n        env:\n          X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\n';
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n" +
+            '    steps:\n      - run: echo "$X"\n        env:\n          X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\n';
         expect(secretsOutsideEnvironments(ok)).to.deep.equal([]);
         // The same job without its environment.
         expect(secretsOutsideEnvironments(ok.replace("    environment: production\n", ""))).to.have.length(1);
@@ -159,7 +162,8 @@ describe("host: GitHub workflows keep production secrets in protected environmen
         // A workflow-level env reaches every job; a reusable workflow called with `secrets: inherit` gets them all.
         expect(
             secretsOutsideEnvironments(
-                "on: push\nenv:\n  X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: true\n",
+                "on: push\nenv:\n  X: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\njobs:\n" +
+                    "  a:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: true\n",
             ),
         ).to.have.length(1);
         expect(secretsOutsideEnvironments("on: push\njobs:\n  a:\n    uses: ./.github/workflows/deploy.yml\n    secrets: inherit\n")).to.have.length(1);

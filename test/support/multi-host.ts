@@ -51,8 +51,10 @@ export async function createHostsStack(label: string, base: number, edgePort: nu
     };
     const admin = `http://${edgeAdmin()}`;
     sh(
-        `curl -fsS -m 10 -X POST -H 'Content-Type: application/json' -d '${JSON.stringify(edge)}' '${admin}/config/apps/http/servers/${server}' >/dev/null 2>&1 || ` +
-            `curl -fsS -m 10 -X POST -H 'Content-Type: application/json' -d '${JSON.stringify({ http: { servers: { [server]: edge } } })}' '${admin}/config/apps' >/dev/null`,
+        `curl -fsS -m 10 -X POST -H 'Content-Type: application/json' ` +
+            `-d '${JSON.stringify(edge)}' '${admin}/config/apps/http/servers/${server}' >/dev/null 2>&1 || ` +
+            `curl -fsS -m 10 -X POST -H 'Content-Type: application/json' ` +
+            `-d '${JSON.stringify({ http: { servers: { [server]: edge } } })}' '${admin}/config/apps' >/dev/null`,
     );
     return {
         s,

@@ -63,7 +63,8 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
             fs.mkdirSync(bin);
             fs.writeFileSync(
                 path.join(bin, "ssh"),
-                `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\ncase " $* " in *" -O "*) exit 0;; esac\nfor a; do last=$a; done\n[ "$last" = true ] && exit 0\ndate +%s\n`,
+                `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n` +
+                    `case " $* " in *" -O "*) exit 0;; esac\nfor a; do last=$a; done\n[ "$last" = true ] && exit 0\ndate +%s\n`,
                 { mode: 0o755 },
             );
             const savedPath = process.env.PATH;

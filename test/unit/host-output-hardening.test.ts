@@ -43,12 +43,14 @@ describe("unit: host scripts keep app output and shared directories harmless (is
                 fs.writeFileSync(logFile, HOSTILE_LOG);
                 fs.writeFileSync(
                     path.join(dir, "docker"),
-                    `#!/bin/sh\ncase "$1 $2" in "inspect -f") case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) cat '${logFile}';; esac\n`,
+                    `#!/bin/sh\ncase "$1 $2" in "inspect -f") ` +
+                        `case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) cat '${logFile}';; esac\n`,
                     { mode: 0o755 },
                 );
                 fs.writeFileSync(
                     path.join(dir, "curl"),
-                    `#!/bin/sh\nfor a in "$@"; do case "$a" in @*) cp "\${a#@}" '${dir}/body'; printf 200; exit 0;; esac; done\nprintf '{"status":"healthy"}\\n200'\n`,
+                    `#!/bin/sh\nfor a in "$@"; do case "$a" in @*) cp "\${a#@}" '${dir}/body'; printf 200; exit 0;; esac; done\n` +
+                        `printf '{"status":"healthy"}\\n200'\n`,
                     { mode: 0o755 },
                 );
                 fs.mkdirSync(path.join(dir, "app/shared"), { recursive: true });

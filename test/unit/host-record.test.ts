@@ -38,7 +38,9 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         const f = parseServingFacts(`routing=blue\njournal=\nservers=${JSON.stringify({ "l9-api": { listen: [":443"], routes: [] } })}\n`, "api");
         expect(f).to.include({ caddyServer: false, foreignServer: true });
         expect(foreignServerRefusal("api", "127.0.0.1:2019")).to.equal(
-            "Caddy (127.0.0.1:2019) runs a server named l9-api that l9-deploy did not create (no routing marker of api in it); it is never taken over, so nothing ran. Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed",
+            "Caddy (127.0.0.1:2019) runs a server named l9-api that l9-deploy did not create (no routing marker of api in it); " +
+                "it is never taken over, so nothing ran. " +
+                "Fix: give the service another name (pulumi config set serviceName ...), or remove that server from Caddy's config if it is not needed",
         );
     });
 

@@ -276,7 +276,8 @@ describe("unit: rendered host scripts", () => {
         const canary = path.join(dir, "canary");
         fs.writeFileSync(
             path.join(dir, "docker"),
-            `#!/bin/sh\ncase "$1 $2" in "inspect -f") case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) echo a-log-line;; esac\n`,
+            `#!/bin/sh\ncase "$1 $2" in "inspect -f") ` +
+                `case "$3" in *Health*) echo healthy;; *ExitCode*) echo 0;; *) echo true;; esac;; inspect*) exit 0;; logs*) echo a-log-line;; esac\n`,
             { mode: 0o755 },
         );
         fs.writeFileSync(path.join(dir, "curl"), "#!/bin/sh\nprintf 'down\\n500'\n", { mode: 0o755 });

@@ -99,7 +99,9 @@ describe("unit: policy pack rules on the program's own resources", function () {
 
     it("container-network-isolated (advisory) reports a slot in host network mode, also one that keeps it until its next release", async () => {
         const advice = (color: string) =>
-            `container-network-isolated: ${color}-container shares the host's network: the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port (pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`;
+            `container-network-isolated: ${color}-container shares the host's network: ` +
+            `the app can reach Caddy's admin API on 127.0.0.1 and listen on any host port ` +
+            `(pulumi config set networkMode bridge; a slot that receives no release keeps its mode until its next one).`;
         // The release goes to green in host mode; blue keeps bridge.
         expect(await judge({ networkMode: "host" }, twoSlots)).to.deep.equal([advice("green")]);
         const hostStack: DeployState = { slots: { blue: { ...twoSlots.slots.blue!, networkMode: "host" }, green: null }, active: "blue" };

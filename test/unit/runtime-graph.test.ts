@@ -82,7 +82,10 @@ describe("unit: resource graph of a release (mocks)", function () {
     const urnsOf = (deps: pulumi.ResourceOptions["dependsOn"]) =>
         Promise.all(((deps ?? []) as pulumi.Resource[]).map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
 
-    it("network mode: a new stack runs bridge (published on 127.0.0.1, HOST=0.0.0.0 inside); a host stack moves to bridge by a release into the standby only", async () => {
+    const NETWORK_MODE =
+        "network mode: a new stack runs bridge (published on 127.0.0.1, HOST=0.0.0.0 inside); " +
+        "a host stack moves to bridge by a release into the standby only";
+    it(NETWORK_MODE, async () => {
         const envOf = (inputs: Record<string, any>, key: string) => (inputs.envs.value as string[]).find((e) => e.startsWith(`${key}=`));
         const fresh = await buildProgramGraph({ releaseTag: "v0.2.0-l9" }, undefined);
         const blue = fresh.byName("blue-container").inputs;
