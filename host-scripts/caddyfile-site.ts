@@ -120,7 +120,7 @@ export const CADDYFILE_EDIT_FUNCTIONS = lines(
  *   written aside and validated by Caddy with the snippet in place (an import of a missing file
  *   is an error); the original is kept once (caddyfileBackupPath) and this run's copy each time
  *   (caddyfilePreviousPath); the new file keeps the old one's owner and mode (Debian: root:caddy)
- *   and is renamed into place. A Caddyfile that is a symbolic link is refused before anything. Anything else stops, naming the edit to make by hand, the
+ *   and is renamed into place. A Caddyfile that is a symbolic link is refused then (nothing changed). Anything else stops, naming the edit to make by hand, the
  *   Caddyfile unchanged.
  * - A graceful reload, as Debian's caddy.service reloads (its ExecReload), when the snippet or
  *   the Caddyfile changed or Caddy does not run the current snippet (a reload that failed
@@ -140,10 +140,6 @@ export const CADDYFILE_INSTALL_FUNCTION = lines(
     sh`l9_install_caddyfile_routes() {`,
     sh`  cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4"); edited=$cf.l9-deploy.$$; snippet_state=unchanged`,
     sh`  command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"`,
-    sh`  if [ -L "$cf" ]; then`,
-    sh`    fail "$cf is a symbolic link, which l9-deploy does not replace; nothing was changed." \\`,
-    sh`      "Fix: set caddyfile to the file it points to, $(readlink -f "$cf")"`,
-    sh`  fi`,
     sh`  { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"`,
     sh`  if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else`,
     sh`    if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet${raw(PREVIOUS_SUFFIX)}" || fail "cannot keep a copy of $snippet"`,
@@ -157,7 +153,12 @@ export const CADDYFILE_INSTALL_FUNCTION = lines(
     sh`  by_hand="in the site block of $site in $cf, replace the line '$proxy_line' with 'import $snippet', then reload Caddy"`,
     sh`  if awk -v host="$site" -v dial="$dial" -v snippet="$snippet" ${CADDYFILE_IMPORT_AWK} "$cf" >"$edited"; then site_edit=edited; else site_edit=$?; fi`,
     sh`  case "$site_edit" in`,
-    sh`    edited) ;;`,
+    // Only an edit renames a file into the Caddyfile's place: a link there is refused then, and only then.
+    sh`    edited)`,
+    sh`      if [ -L "$cf" ]; then`,
+    sh`        link_target=$(readlink -f "$cf") || link_target="the file it points to"`,
+    sh`        l9_caddyfile_abandon "$cf is a symbolic link, which l9-deploy does not replace; nothing was changed. Fix: set caddyfile to $link_target"`,
+    sh`      fi ;;`,
     sh`    3) rm -f "$edited"; site_edit=already ;;`,
     sh`    4) l9_caddyfile_abandon "$cf has no single site block for $site; nothing was changed. ${raw(ONE_SITE_FIX)}" ;;`,
     sh`    5) l9_caddyfile_abandon "the site of $site in $cf does not proxy with exactly one line '$proxy_line'; nothing was changed. Fix: $by_hand" ;;`,

@@ -8,7 +8,7 @@
  * serve (destroy deletes this before them).
  */
 import { renderAdminAccessLines } from "./caddy";
-import { CADDYFILE_EDIT_FUNCTIONS, CADDYFILE_IMPORT_REVERT_AWK, caddyfilePreviousPath } from "./caddyfile-site";
+import { CADDYFILE_EDIT_FUNCTIONS, CADDYFILE_IMPORT_REVERT_AWK, caddyfileBackupPath, caddyfilePreviousPath } from "./caddyfile-site";
 import { hostLayout } from "./layout";
 import { lines, prologue, script, sh, ShellText } from "./shell";
 
@@ -64,18 +64,33 @@ export function renderRetireOldDeployScript(a: OldDeployArgs): string {
     );
 }
 
-/** Fails naming the container and the port while a dial in Caddy's running config ends in a port it publishes. */
+/**
+ * Fails, naming the container and the port, while a dial in Caddy's running config ends in a
+ * port a running old container has bound (stopped ones cannot fail a request by being stopped),
+ * or when such a container runs on the host's network (its ports cannot be told apart).
+ */
 function renderStillRoutedCheckLines(caddyAdmin: string, containers: readonly string[]): ShellText {
-    const published = "{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostPort}} {{end}}{{end}}";
+    const bound = "{{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostPort}} {{end}}{{end}}";
     return lines(
         renderAdminAccessLines(caddyAdmin),
-        sh`caddy_config=$(admin_curl -fsS -m 10 "$admin/config/") ||`,
-        sh`  fail ${`cannot read Caddy's config at ${caddyAdmin}: no old container is stopped unchecked`}`,
-        sh`dials=" $(printf '%s' "$caddy_config" | grep -o '"dial":"[^"]*"' | sed 's/^"dial":"//; s/"$//' | tr '\\n' ' ')"`,
+        // Read once, when a running container needs it: " <dial> <dial> ".
+        sh`dials=`,
+        sh`l9_caddy_dials() {`,
+        sh`  caddy_config=$(admin_curl -fsS -m 10 "$admin/config/") ||`,
+        sh`    fail ${`cannot read Caddy's config at ${caddyAdmin}: no old container is stopped unchecked`}`,
+        sh`  dials=" $(printf '%s' "$caddy_config" | grep -o '"dial":"[^"]*"' | sed 's/^"dial":"//; s/"$//' | tr '\\n' ' ') "`,
+        sh`}`,
         ...containers.map((c) =>
             lines(
-                sh`if docker inspect ${c} >/dev/null 2>&1; then`,
-                sh`  ports=$(docker inspect -f ${published} ${c}) || fail ${`cannot read the ports ${c} publishes`}`,
+                sh`if [ "$(docker inspect --type container -f '{{.State.Running}}' ${c} 2>/dev/null)" = true ]; then`,
+                sh`  [ -n "$dials" ] || l9_caddy_dials`,
+                sh`  network=$(docker inspect --type container -f '{{.HostConfig.NetworkMode}}' ${c}) || fail ${`cannot read ${c}'s network`}`,
+                sh`  if [ "$network" = host ]; then`,
+                sh`    fail ${`${c} runs on the host's network, so l9-deploy cannot tell which of Caddy's routes reach it:`} \\`,
+                sh`      ${"it was not stopped, and nothing was changed."} \\`,
+                sh`      ${`Fix: check that no site of Caddy's proxies to it, stop it yourself, and drop ${c} from adopt.containers`}`,
+                sh`  fi`,
+                sh`  ports=$(docker inspect --type container -f ${bound} ${c}) || fail ${`cannot read the ports ${c} has bound`}`,
                 sh`  for port in $ports; do`,
                 sh`    case "$dials" in *":$port "*)`,
                 sh`      fail "a route of Caddy's still proxies to port $port, which "${c}" publishes: it was not stopped, and nothing was changed." \\`,
@@ -129,8 +144,19 @@ export interface HandBackArgs extends OldDeployArgs {
  * left as it was and the delete fails, saying so).
  */
 export function renderHandBackOldDeployScript(a: HandBackArgs): string {
+    const cf = a.caddyfile?.path;
     return script(
         prologue("hand the host back to the old deploy"),
+        // Before anything moves: a hand-back that cannot put the site's line back would leave it on slots about to go.
+        !!cf &&
+            !a.dial &&
+            lines(
+                sh`fail ${`${cf} imports l9-deploy's routes and caddyfileReplaces is not set:`} \\`,
+                sh`  ${"there is no line to put back; nothing was changed."} \\`,
+                sh`  ${`Fix: pulumi config set caddyfileReplaces <the address of the reverse_proxy line in ${caddyfileBackupPath(cf)}>;`} \\`,
+                sh`  ${"pulumi up; then destroy"}`,
+            ),
+        !!cf && sh`[ ! -L ${cf} ] || fail ${`${cf} is a symbolic link (l9-deploy replaces no link); nothing was changed.`} ${"Fix: put the line back by hand"}`,
         ...a.cronFiles.map((f) =>
             lines(
                 sh`if [ -e ${f + CRON_DISABLED_SUFFIX} ] && [ ! -e ${f} ]; then`,

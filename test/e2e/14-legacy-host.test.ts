@@ -249,16 +249,13 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
         await s.set({ releaseTag: "v0.1.0-l9", watchSeconds: "20" });
         const journal = () => onHost("h6", "cat /srv/l9/deploys.jsonl").trim().split("\n");
         const before = journal().length;
-        const update = s.up();
-        for (
-            let i = 0;
-            i < 720 &&
-            !journal()
+        const flipped = () =>
+            journal()
                 .slice(before)
                 .some((l) => l.includes('"tag":"v0.1.0-l9"') && l.includes('"status":"switching"'));
-            i++
-        )
-            await new Promise((r) => setTimeout(r, 250));
+        const update = s.up();
+        for (let i = 0; i < 720 && !flipped(); i++) await new Promise((r) => setTimeout(r, 250));
+        expect(flipped(), "the switch journaled its flip within 180 s").to.equal(true);
         // The switch's script, as the command provider runs it on the host (its sshd is this machine's pid namespace's child).
         expect(execFileSync("bash", ["-c", "pkill -KILL -f '^sh -s$' && echo killed || echo none"], { encoding: "utf8" }).trim()).to.equal("killed");
         const failed = await update;

@@ -315,23 +315,11 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
     });
 
     // Not first: mocha's root hook would stop the load the install's test measures.
-    it("refuses, before it changes anything, to stop a container Caddy proxies to, or to edit a linked Caddyfile", async function () {
-        const before = await on(
-            "sha256sum /etc/caddy/Caddyfile; ls /etc/cron.d; docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' l9-api-blue",
-        );
-        const retire = await runOnLegacy(
-            renderRetireOldDeployScript({
-                appDir: "/srv/l9-host-test",
-                containers: ["l9-api-blue"],
-                cronFiles: ["/etc/cron.d/l9-health-checks"],
-                caddyAdmin: "localhost:2019",
-            }),
-        );
-        expect(retire.status).to.not.equal(0);
-        expect(retire.stderr).to.include(
-            "a route of Caddy's still proxies to port 8000, which l9-api-blue publishes: it was not stopped, and nothing was changed.",
-        );
-        await on("ln -sfn /etc/caddy/Caddyfile /etc/caddy/Caddyfile.link");
+    it("refuses, before it changes anything, to edit a Caddyfile that is a link (the edit is a rename)", async function () {
+        // A link to a Caddyfile that does not import the snippet yet: an edit is pending.
+        const snapshot = "sha256sum /etc/caddy/Caddyfile /etc/caddy/Caddyfile.before-l9-deploy /etc/caddy/l9-deploy/l9.caddy";
+        const before = await on(snapshot);
+        await on("ln -sfn /etc/caddy/Caddyfile.before-l9-deploy /etc/caddy/Caddyfile.link");
         const linked = await runOnLegacy(
             renderInstallCaddyfileRoutesScript("localhost:2019", {
                 ...site,
@@ -340,15 +328,15 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
                 configHash: snippet.configHash,
             }),
         );
+        const stillLink = (await on("test -L /etc/caddy/Caddyfile.link && echo link")).trim();
         await on("rm /etc/caddy/Caddyfile.link");
         expect(linked.status).to.not.equal(0);
         expect(linked.stderr).to.include(
             "/etc/caddy/Caddyfile.link is a symbolic link, which l9-deploy does not replace; nothing was changed. " +
-                "Fix: set caddyfile to the file it points to, /etc/caddy/Caddyfile",
+                "Fix: set caddyfile to /etc/caddy/Caddyfile.before-l9-deploy",
         );
-        expect(
-            await on("sha256sum /etc/caddy/Caddyfile; ls /etc/cron.d; docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' l9-api-blue"),
-        ).to.equal(before);
+        expect(stillLink).to.equal("link");
+        expect(await on(snapshot)).to.equal(before);
     });
 
     it("keeps its routes through a restart of Caddy (a stop, then a start: not under load)", async function () {
@@ -391,6 +379,23 @@ describe("host: l9-deploy's routes inside the operator's Caddy (Caddyfile mode, 
         );
         expect(moved.status, moved.stderr).to.equal(0);
         expect(await on("curl -fsS localhost:2019/config/ | grep -c '127.0.0.1:8000' || true")).to.equal("0\n");
+        // A second site of the operator's still proxies to the old container (as `localhost`): the
+        // retire refuses before it changes anything; once that site is gone, it retires.
+        // Running, as the old deploy serves (a test above stopped it): only a running container is checked.
+        await on("docker start l9-api-blue >/dev/null");
+        await on("cp -p /etc/caddy/Caddyfile /etc/caddy/Caddyfile.host-test");
+        await on("printf '\\nold-api.example.com {\\n\\treverse_proxy localhost:8000\\n}\\n' >>/etc/caddy/Caddyfile");
+        await caddy("reload");
+        const unchanged = "ls /etc/cron.d; docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' l9-api-blue";
+        const beforeRefusal = await on(unchanged);
+        const refused = await runOnLegacy(renderRetireOldDeployScript(oldDeploy));
+        expect(refused.status).to.not.equal(0);
+        expect(refused.stderr).to.include(
+            "a route of Caddy's still proxies to port 8000, which l9-api-blue publishes: it was not stopped, and nothing was changed.",
+        );
+        expect(await on(unchanged)).to.equal(beforeRefusal);
+        await on("mv /etc/caddy/Caddyfile.host-test /etc/caddy/Caddyfile");
+        await caddy("reload");
         const ca = fs.readFileSync(legacy.caRootFile, "utf8");
         const apiLoad = new LoadLoop("https://api.example.com/version", 2, 300, 2_000_000, 0, { address: legacy.host, ca });
         const wwwLoad = new LoadLoop("https://www.example.com/", 2, 300, 2_000_000, 0, { address: legacy.host, ca });

@@ -11,6 +11,7 @@ import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
 import { parseImageBuildOutput, renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
+import { renderHandBackOldDeployScript } from "../../host-scripts/old-deploy";
 import { quote, sh } from "../../host-scripts/shell";
 import { SAMPLE_NOTIFY, SAMPLE_ROUTING, SAMPLE_SWITCH } from "./fixtures";
 import { renderSwitchScript } from "../../host-scripts/switch";
@@ -309,5 +310,27 @@ describe("unit: rendered host scripts", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("the old deploy's hand-back with a Caddyfile and no line to put back refuses before anything moves", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-hand-back-"));
+        const cron = path.join(dir, "l9-health-checks");
+        fs.writeFileSync(`${cron}.disabled-by-l9-deploy`, "17 * * * * root true\n");
+        const text = renderHandBackOldDeployScript({
+            appDir: dir,
+            containers: [],
+            cronFiles: [cron],
+            caddyAdmin: "127.0.0.1:2019",
+            healthPath: "/health",
+            caddyfile: { path: path.join(dir, "Caddyfile"), snippet: path.join(dir, "l9-deploy/l9.caddy") },
+        });
+        parses(text);
+        const r = spawnSync("sh", ["-c", text], { encoding: "utf8" });
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.contain("imports l9-deploy's routes and caddyfileReplaces is not set: there is no line to put back; nothing was changed.");
+        expect(r.stderr).to.contain("Fix: pulumi config set caddyfileReplaces <the address of the reverse_proxy line in");
+        // The cron file is still renamed aside: nothing ran before the refusal.
+        expect(fs.existsSync(cron)).to.equal(false);
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 });

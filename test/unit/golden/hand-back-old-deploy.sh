@@ -3,6 +3,7 @@ umask 027
 L9_STEP='hand the host back to the old deploy'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
+[ ! -L '/etc/caddy/Caddyfile' ] || fail '/etc/caddy/Caddyfile is a symbolic link (l9-deploy replaces no link); nothing was changed.' 'Fix: put the line back by hand'
 if [ -e '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' ] && [ ! -e '/etc/cron.d/l9-health-checks' ]; then
   mv '/etc/cron.d/l9-health-checks.disabled-by-l9-deploy' '/etc/cron.d/l9-health-checks' || fail 'cannot rename /etc/cron.d/l9-health-checks.disabled-by-l9-deploy back'
   say '/etc/cron.d/l9-health-checks is back: cron runs it again'

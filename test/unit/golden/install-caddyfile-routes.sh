@@ -48,10 +48,6 @@ l9_caddyfile_abandon() {
 l9_install_caddyfile_routes() {
   cf=$1; site=$2; dial=$3; snippet=$4; snippet_dir=$(dirname "$4"); edited=$cf.l9-deploy.$$; snippet_state=unchanged
   command -v caddy >/dev/null 2>&1 || fail "'caddy' is not installed on the host"
-  if [ -L "$cf" ]; then
-    fail "$cf is a symbolic link, which l9-deploy does not replace; nothing was changed." \
-      "Fix: set caddyfile to the file it points to, $(readlink -f "$cf")"
-  fi
   { mkdir -p "$snippet_dir" && chmod 755 "$snippet_dir"; } || fail "cannot create $snippet_dir"
   if [ -f "$snippet" ] && [ "$(sha256sum <"$snippet" | cut -c1-64)" = "$6" ]; then snippet_state=unchanged; else
     if [ -f "$snippet" ]; then cp -p "$snippet" "$snippet.l9-deploy-previous" || fail "cannot keep a copy of $snippet"
@@ -81,7 +77,11 @@ function count(s,   i, ch, q) { opens = 0; closes = 0; q = 0
   depth += opens - closes; if (in_site && depth < site_depth) in_site = 0; print line }
 END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit 3; if (edited != 1 || other > 0 || already > 0) exit 5 }' "$cf" >"$edited"; then site_edit=edited; else site_edit=$?; fi
   case "$site_edit" in
-    edited) ;;
+    edited)
+      if [ -L "$cf" ]; then
+        link_target=$(readlink -f "$cf") || link_target="the file it points to"
+        l9_caddyfile_abandon "$cf is a symbolic link, which l9-deploy does not replace; nothing was changed. Fix: set caddyfile to $link_target"
+      fi ;;
     3) rm -f "$edited"; site_edit=already ;;
     4) l9_caddyfile_abandon "$cf has no single site block for $site; nothing was changed. Fix: name exactly one site $site, or set caddyHosts to the site's name" ;;
     5) l9_caddyfile_abandon "the site of $site in $cf does not proxy with exactly one line '$proxy_line'; nothing was changed. Fix: $by_hand" ;;

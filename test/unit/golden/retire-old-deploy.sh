@@ -5,11 +5,21 @@ fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
 admin='http://127.0.0.1:2019'
 admin_curl() { curl "$@"; }
-caddy_config=$(admin_curl -fsS -m 10 "$admin/config/") ||
-  fail 'cannot read Caddy'\''s config at 127.0.0.1:2019: no old container is stopped unchecked'
-dials=" $(printf '%s' "$caddy_config" | grep -o '"dial":"[^"]*"' | sed 's/^"dial":"//; s/"$//' | tr '\n' ' ')"
-if docker inspect 'l9-api-blue' >/dev/null 2>&1; then
-  ports=$(docker inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostPort}} {{end}}{{end}}' 'l9-api-blue') || fail 'cannot read the ports l9-api-blue publishes'
+dials=
+l9_caddy_dials() {
+  caddy_config=$(admin_curl -fsS -m 10 "$admin/config/") ||
+    fail 'cannot read Caddy'\''s config at 127.0.0.1:2019: no old container is stopped unchecked'
+  dials=" $(printf '%s' "$caddy_config" | grep -o '"dial":"[^"]*"' | sed 's/^"dial":"//; s/"$//' | tr '\n' ' ') "
+}
+if [ "$(docker inspect --type container -f '{{.State.Running}}' 'l9-api-blue' 2>/dev/null)" = true ]; then
+  [ -n "$dials" ] || l9_caddy_dials
+  network=$(docker inspect --type container -f '{{.HostConfig.NetworkMode}}' 'l9-api-blue') || fail 'cannot read l9-api-blue'\''s network'
+  if [ "$network" = host ]; then
+    fail 'l9-api-blue runs on the host'\''s network, so l9-deploy cannot tell which of Caddy'\''s routes reach it:' \
+      'it was not stopped, and nothing was changed.' \
+      'Fix: check that no site of Caddy'\''s proxies to it, stop it yourself, and drop l9-api-blue from adopt.containers'
+  fi
+  ports=$(docker inspect --type container -f '{{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostPort}} {{end}}{{end}}' 'l9-api-blue') || fail 'cannot read the ports l9-api-blue has bound'
   for port in $ports; do
     case "$dials" in *":$port "*)
       fail "a route of Caddy's still proxies to port $port, which "'l9-api-blue'" publishes: it was not stopped, and nothing was changed." \
