@@ -1,0 +1,47 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const MONITORING = path.resolve(__dirname, "../../monitoring");
+
+/** promtool (Debian's prometheus package, which scripts/setup.sh installs) in `cwd`. */
+function promtool(args: string[], cwd: string): { status: number | null; out: string } {
+    const r = spawnSync("promtool", args, { cwd, encoding: "utf8" });
+    if (r.error) throw new Error(`promtool: ${r.error.message} (scripts/setup.sh installs Debian's prometheus package, which has it)`);
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", function () {
+    this.timeout(60_000);
+
+    it("are valid rules, and each alert fires when its test says, and only then", () => {
+        const check = promtool(["check", "rules", "alert-rules.yml"], MONITORING);
+        expect(check.status, check.out).to.equal(0);
+        expect(check.out).to.contain("SUCCESS: 2 rules found");
+        const test = promtool(["test", "rules", "alert-rules.test.yml"], MONITORING);
+        expect(test.status, test.out).to.equal(0);
+        expect(test.out).to.contain("SUCCESS");
+    });
+
+    it("the tests can fail: each alert with its condition weakened or strengthened fails them", () => {
+        const rules = fs.readFileSync(path.join(MONITORING, "alert-rules.yml"), "utf8");
+        for (const [from, to] of [
+            ["(l9_drift_detected) == 1", "(l9_drift_detected) >= 0"],
+            ["> 3 * 3600", "> 4 * 3600"],
+        ]) {
+            expect(rules, from).to.contain(from);
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-alert-rules-"));
+            try {
+                fs.writeFileSync(path.join(dir, "alert-rules.yml"), rules.replace(from, to));
+                fs.copyFileSync(path.join(MONITORING, "alert-rules.test.yml"), path.join(dir, "alert-rules.test.yml"));
+                const test = promtool(["test", "rules", "alert-rules.test.yml"], dir);
+                expect(test.status, `${from} -> ${to}: ${test.out}`).to.not.equal(0);
+                expect(test.out).to.contain("FAILED");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }
+    });
+});
