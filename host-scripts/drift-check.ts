@@ -101,6 +101,7 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
                 sh`  echo "l9_drift_${c}{service=\\"$svc\\"} $g_${c}"`,
             );
         }),
+        sh`  echo '# HELP l9_drift_last_run_timestamp_seconds When the drift check last ran (Unix time).'`,
         sh`  echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'`,
         sh`  echo "l9_drift_last_run_timestamp_seconds{service=\\"$svc\\"} $(date +%s)"`,
         sh`} >"$tmp" || fail "cannot write $tmp"`,

@@ -49,6 +49,8 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         expect(hostCheck()).to.equal(0);
         expect(metric("l9_drift_detected")).to.equal(0);
         expect(sh("cat /etc/cron.d/" + s.serviceName + "-drift")).to.match(/^17 \* \* \* \* root .*drift-check/m);
+        // What node_exporter serves from it passes Prometheus's own lint (monitoring/alert-rules.yml reads it).
+        expect(sh(`promtool check metrics <'${metricsFile}' 2>&1; echo "rc $?"`).trim()).to.equal("rc 0");
     });
 
     const cases: Array<{ name: string; tamper: () => void; resource: RegExp; detail: RegExp; gauge: string }> = [

@@ -44,4 +44,15 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
             }
         }
     });
+
+    it("read metrics that pass Prometheus's lint: the drift job's textfile as it renders it (golden drift-check.sh)", () => {
+        const golden = fs.readFileSync(path.resolve(__dirname, "golden/drift-check.sh"), "utf8");
+        const block = /^\{\n([\s\S]*?)\n\} >"\$tmp"/m.exec(golden);
+        expect(block, "the textfile block of drift-check.sh").to.not.equal(null);
+        const vars = "svc=l9 drift=1 g_worktree=0 g_container=1 g_caddy_upstream=0 g_env_file=0 g_cron_file=0";
+        const text = spawnSync("sh", ["-c", `${vars}\n${block![1]}`], { encoding: "utf8" }).stdout;
+        expect(text).to.contain('l9_drift_container{service="l9"} 1');
+        const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+        expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    });
 });

@@ -46,6 +46,7 @@ tmp=$(mktemp '/var/lib/prometheus/node-exporter/.l9_drift_l9.prom.XXXXXX') || fa
   echo '# HELP l9_drift_cron_file 1 when the cron file check found drift, else 0.'
   echo '# TYPE l9_drift_cron_file gauge'
   echo "l9_drift_cron_file{service=\"$svc\"} $g_cron_file"
+  echo '# HELP l9_drift_last_run_timestamp_seconds When the drift check last ran (Unix time).'
   echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'
   echo "l9_drift_last_run_timestamp_seconds{service=\"$svc\"} $(date +%s)"
 } >"$tmp" || fail "cannot write $tmp"
