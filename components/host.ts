@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PreflightScriptArgs, renderPreflightScript } from "../host-scripts/preflight";
-import { raw, sh } from "../host-scripts/shell";
+import { quote, raw, sh } from "../host-scripts/shell";
 import { HostProbeProvider, ProbeTarget } from "../providers/host-fact-probe";
 import { dockerSshOptions, probeSshOptions } from "../ssh/openssh-options";
 import { HostAccess } from "../ssh/host-access";
@@ -76,7 +76,13 @@ export function surfaceHostWarnings(cmd: command.remote.Command, resource: pulum
  * reduced to characters that are inert in a shell comment.
  */
 export function scriptOnStdin(step: string, script: pulumi.Input<string>): { create: string; stdin: pulumi.Input<string> } {
-    return { create: sh`exec sh -s # ${raw(step.replace(/[^A-Za-z0-9 ._-]/g, ""))}`.text, stdin: script };
+    return { create: stdinScriptCommand(step), stdin: script };
+}
+
+/** The command of scriptOnStdin: `exec sh -s # <step>`, or with the script's one argument `exec sh -s '<arg>' # <step>`. */
+export function stdinScriptCommand(step: string, argument?: string): string {
+    const arg = argument === undefined ? "" : `${quote(argument)} `;
+    return sh`exec sh -s ${raw(arg)}# ${raw(step.replace(/[^A-Za-z0-9 ._-]/g, ""))}`.text;
 }
 
 /**

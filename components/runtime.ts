@@ -286,7 +286,6 @@ export class L9Runtime extends pulumi.ComponentResource {
                 drainGraceSeconds: c.drainGraceSeconds,
                 envFingerprint: release.envFingerprint,
                 record: pulumi.all([commit, imageId]).apply(([commit, imageId]) => ({ tag: desiredTag, commit, imageId, actor: release.actor })),
-                imageName,
                 imagesToKeep: c.imagesToKeep,
                 watch: { seconds: c.watchSeconds, failures: c.watchFailures },
                 canary: canaryPlanOf(c, routing),

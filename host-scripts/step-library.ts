@@ -18,6 +18,7 @@ import { DIRS_FUNCTION } from "./service-footprint";
 import { FAIL_AND_SAY, lines, script, scriptStart, sh, ShellText, stripControlChars } from "./shell";
 import { renderDropWriteLine, renderWriteFileCommand } from "./install-file";
 import { STEP_LOCK_FUNCTION } from "./step-lock";
+import { WATCH_FUNCTION } from "./watch-loop";
 
 /**
  * The shell the release steps (gate, hooks, canary, switch) share, installed once on the host
@@ -81,6 +82,7 @@ export function renderStepLibrary(): string {
         REMOVE_CANARY_LOGGER_FUNCTION,
         CANARY_LOG_FUNCTIONS,
         JOURNAL_FUNCTIONS,
+        WATCH_FUNCTION,
     );
 }
 

@@ -17,7 +17,7 @@ import {
 } from "./journal";
 import { lines, oneLine, script, sh, ShellText } from "./shell";
 import { renderLogTailLine, renderStepPrologue } from "./step-library";
-import { renderPruneImagesLine } from "./image-prune";
+import { renderRetireLines, retireDrains, RetireArgs } from "./retire";
 import { renderStepLockLines } from "./step-lock";
 
 /** The post-switch watch: the new slot keeps being checked while it serves. */
@@ -35,18 +35,12 @@ export interface SwitchScriptArgs extends RoutingArgs {
     slot: Color;
     /** Its container (quoted in messages, its logs in notifications). */
     containerName: string;
-    /** Container of the other slot, drained or kept warm (absent on a first deploy). */
+    /** Container of the other slot: the watch's way back, then drained or kept warm (absent on a first deploy). */
     previousContainer?: string;
-    /** Keep the previous slot running ("warm") or stop it ("stopped"). */
-    standby: "warm" | "stopped";
-    /** SIGTERM grace period for a drained slot. */
-    drainGraceSeconds: number;
+    /** What becomes of the other slot and old images (absent: the cutover alone, as its trigger hashes it). */
+    retire?: RetireArgs;
     /** What went live, for the deploy record and the host's state file. */
     record: DeployRecordFields;
-    /** Image repository name; images of it beyond the newest N are pruned. */
-    imageName: string;
-    /** How many release images to keep. */
-    imagesToKeep: number;
     /** The post-switch watch. */
     watch: WatchArgs;
     /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"). */
@@ -99,21 +93,22 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
                   sh`  fail ${`post-switch watch: `}"$check_failed"${`; there is no standby to switch back to (first deploy), so traffic stays on ${a.slot}`}`,
               ),
         sh`}`,
-        sh`say ${`watching ${a.slot} for ${a.watch.seconds}s (health and smoke every second; ${a.watch.failures} failures in a row switch back)`}`,
-        sh`w_end=$(( $(date +%s) + ${a.watch.seconds} )); w_fails=0`,
-        sh`while [ "$(date +%s)" -lt "$w_end" ]; do`,
-        sh`  if check_health && check_smoke; then w_fails=0; else w_fails=$((w_fails + 1)); say "watch: $check_failed ($w_fails/${a.watch.failures})"; [ "$w_fails" -lt ${a.watch.failures} ] || switch_back; fi`,
-        sh`  sleep 1`,
-        sh`done`,
-        sh`say ${`watch: ${a.slot} passed ${a.watch.seconds}s of checks`}" ($w_fails failed at the end, below ${a.watch.failures})"`,
+        sh`l9_watch ${a.slot} ${a.watch.seconds} ${a.watch.failures}`,
     ];
 }
+
+/** The argument that runs only the switch's retire part (its `update`): `sh -s retire`. */
+export const RETIRE_ONLY = "retire";
 
 /**
  * Routes traffic to the new slot: makes sure Caddy has the service's two-route config
  * (loaded only when missing or different), then flips the marker file (atomic, no Caddy
  * reload), verifies, records the deploy, drains or keeps warm the old slot and prunes old
  * images. Prints the deploy time.
+ *
+ * Run with the argument RETIRE_ONLY, it only drains or keeps warm and prunes, then prints the
+ * recorded deploy time: what a change of imagesToKeep, drainGraceSeconds or standby alone
+ * runs. It never drains a slot Caddy routes to (the plan may predate a flip on the host).
  */
 export function renderSwitchScript(a: SwitchScriptArgs): string {
     const l = hostLayout(a.appDir);
@@ -123,6 +118,9 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const upstreams = slotUpstreamsJson(a, a.slot);
     const facts = renderRoutingFactsLines(caddyArgs);
     const routes = renderSwitchRoutesLines(caddyArgs);
+    const retire = a.retire ? renderRetireLines(a.serviceName, a.previousContainer, a.retire) : [];
+    const previous = otherColor(a.slot);
+    const notDrained = `Caddy routes to ${previous}: ${a.previousContainer} was not drained. ` + "Run pulumi up again: it plans from what the host serves";
     return script(
         renderStepPrologue(a.appDir, `switch to ${a.slot}`),
         renderNotifyLines(a.notify),
@@ -130,6 +128,16 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         // Least privilege: appDir and its state stay 0750; only the marker directory is readable by others (Caddy's user).
         renderServiceDirLines(a.appDir, a.serviceName),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
+        !!a.retire &&
+            lines(
+                sh`if [ "$#" -gt 0 ] && [ "$1" = ${RETIRE_ONLY} ]; then`,
+                retireDrains(a.previousContainer, a.retire) && [...facts.map((f) => sh`  ${f}`), sh`  [ "$routing" != ${previous} ] || fail ${notDrained}`],
+                ...retire.map((line) => sh`  ${line}`),
+                // The switch's output is the live deploy's time: from the host's state file.
+                sh`  sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${l.activeRecord}`,
+                sh`  exit 0`,
+                sh`fi`,
+            ),
         routes.beforeFlip,
         sh`if ${containerIsNew(a.appDir, a.containerName)}; then release=yes; else release=no; fi`,
         renderJournalLines({ appDir: a.appDir, slot: a.slot, record: a.record }),
@@ -146,11 +154,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         ...renderWatchLines(a, marker, facts),
         renderJournalLiveLines(),
-        !!a.previousContainer &&
-            (a.standby === "stopped"
-                ? sh`if docker inspect ${a.previousContainer} >/dev/null 2>&1; then say ${`draining ${a.previousContainer} (SIGTERM, ${a.drainGraceSeconds}s grace)`}; docker stop -t ${a.drainGraceSeconds} ${a.previousContainer} >/dev/null || say ${`could not stop ${a.previousContainer}`}; fi`
-                : sh`say ${`keeping ${a.previousContainer} running as warm standby`}`),
-        renderPruneImagesLine(a.serviceName, a.imagesToKeep),
+        ...retire,
         // A re-run of the same deploy (a heal, or a switch interrupted after its flip) tells
         // nobody; a new container is a release, an existing one the standby returning (a rollback).
         sh`if [ "$already_live" = no ]; then if [ "$release" = yes ]; then notify success; else notify rollback; fi; fi`,
@@ -165,12 +169,4 @@ export function renderRoutingCheckScript(a: RoutingArgs): string {
         renderStandaloneRoutingFactsLines(a.caddyAdmin, caddyServerArgs(a)),
         sh`printf 'routing=%s\\nupstream=%s\\nconfig=%s\\n' "$routing" "$upstream" "$config"`,
     );
-}
-
-/**
- * What the switch runs when only its SSH connection changed: nothing on the host; it prints
- * the time of the live deploy (the switch's output) from the host's state file.
- */
-export function renderRecordedDeployTimeScript(appDir: string): string {
-    return script(sh`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' ${hostLayout(appDir).activeRecord}`);
 }

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -34,6 +33,9 @@ func unmarshalOldsAndNews(olds, news *structpb.Struct) (resource.PropertyMap, re
 	n, err := plugin.UnmarshalProperties(news, props)
 	return o, n, err
 }
+
+// The reads of one refresh, batched per connection (batch.go).
+var refreshReads = newProbeBatcher(batchWindow, runProbeBatch)
 
 type probeProvider struct {
 	pulumirpc.UnimplementedResourceProviderServer
@@ -131,7 +133,7 @@ func (probeProvider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulum
 	if !what.IsString() || !script.IsString() {
 		return nil, fmt.Errorf("probe %s: its state has no script to run (what: %v, script: %v)", req.GetId(), what, script)
 	}
-	r := runProbeScript(conn, script.StringValue(), 4, time.Sleep)
+	r := refreshReads.run(conn, script.StringValue())
 	if r.code != 0 {
 		return nil, fmt.Errorf("%s", describeProbeFailure(what.StringValue()+" (probe)", conn, r))
 	}

@@ -221,6 +221,42 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(version()).to.equal("v0.2.0-l9");
     });
 
+    const RETIRE_ONLY =
+        "8b. imagesToKeep, drainGraceSeconds and standby changed alone: the switch's retire part runs (drain, prune), no gate, no switch, no deploy record";
+    it(RETIRE_ONLY, async () => {
+        const records = deployRecords();
+        const serving = containerId("green");
+        await s.set({ imagesToKeep: "2", drainGraceSeconds: "5", standby: "stopped" });
+        const { r, report } = await upUnderLoad();
+        expect(r.ok, r.error).to.equal(true);
+        const steps = resourceSteps(r.events);
+        expect(releaseSteps(steps), `steps: ${steps.join(", ")}`).to.deep.equal([]);
+        expect(
+            steps.filter((x) => /^update .*traffic-caddy$/.test(x)),
+            `steps: ${steps.join(", ")}`,
+        ).to.have.length(1);
+        expect(r.stdout).to.contain(`draining ${s.serviceName}-blue (SIGTERM, 5s grace)`);
+        expect(r.stdout).to.not.contain("Caddy now routes").and.not.contain("watching").and.not.contain("waiting up to");
+        expectNoFailures(report);
+        expect(deployRecords()).to.equal(records);
+        expect(containerId("green")).to.equal(serving);
+        expect(sh(`docker inspect -f '{{.State.Running}}' '${s.serviceName}-blue'`).trim()).to.equal("false");
+        // Beyond the newest two, only images a container uses are left.
+        const inUse = sh(`docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}'`).trim().split("\n");
+        const images = sh(
+            `docker image ls --filter 'label=l9.service=${s.serviceName}' --format '{{.CreatedAt}}\t{{.ID}}' | sort -r | cut -f2 | awk '!seen[$0]++'`,
+        )
+            .trim()
+            .split("\n")
+            .filter(Boolean);
+        const full = (id: string) => sh(`docker image inspect -f '{{.Id}}' '${id}'`).trim();
+        expect(
+            images.slice(2).filter((id) => !inUse.includes(full(id))),
+            `images: ${images.join(", ")}`,
+        ).to.deep.equal([]);
+        expect(version()).to.equal("v0.2.0-l9");
+    });
+
     it("9. a rotated deploy key changes no resource at all (the key lives only in the stack's agent)", async () => {
         const records = deployRecords();
         const dir = sh("mktemp -d").trim();

@@ -19,7 +19,7 @@ import { renderStepLibrary } from "../../host-scripts/step-library";
 import { renderImageBuildScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
-import { renderRecordedDeployTimeScript, renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
+import { renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { renderNotifyClient, renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
@@ -134,11 +134,8 @@ const builders: Record<string, () => string> = {
             ...routing,
             slot: "green",
             previousContainer: "l9-blue",
-            standby: "stopped",
-            drainGraceSeconds: 30,
+            retire: { standby: "stopped", drainGraceSeconds: 30, imagesToKeep: 3 },
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
-            imageName: "l9-api",
-            imagesToKeep: 3,
             containerName: "l9-green",
             watch: {
                 seconds: 60,
@@ -194,11 +191,8 @@ const builders: Record<string, () => string> = {
             caddyAdmin: UNIX_ADMIN,
             slot: "blue",
             previousContainer: "l9-green",
-            standby: "warm",
-            drainGraceSeconds: 30,
+            retire: { standby: "warm", drainGraceSeconds: 30, imagesToKeep: 3 },
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
-            imageName: "l9-api",
-            imagesToKeep: 3,
             containerName: "l9-blue",
             watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
             notify: SAMPLE_NOTIFY,
@@ -230,7 +224,6 @@ const builders: Record<string, () => string> = {
             stepLockWaitSeconds: 420,
         }),
     "serving-facts.sh": () => renderServingFactsScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019" }),
-    "recorded-deploy-time.sh": () => renderRecordedDeployTimeScript("/opt/l9"),
     "caddy-server.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(SAMPLE_ROUTING)), null, 2) + "\n",
     "caddy-server-canary.json": () => JSON.stringify(caddyServerConfig(caddyServerArgs(CANARY_ROUTING)), null, 2) + "\n",
     "canary.sh": () =>
@@ -248,11 +241,8 @@ const builders: Record<string, () => string> = {
             ...CANARY_ROUTING,
             slot: "blue",
             previousContainer: "l9-green",
-            standby: "warm",
-            drainGraceSeconds: 30,
+            retire: { standby: "warm", drainGraceSeconds: 30, imagesToKeep: 3 },
             record: { id: "0123456789ab", tag: "v1.2.0-l9", commit: COMMIT, imageId: IMAGE, actor: "ops@example.com" },
-            imageName: "l9-api",
-            imagesToKeep: 3,
             containerName: "l9-blue",
             watch: { seconds: 0, failures: 3, checks: { port: 8001, healthPath: "/health", smokeRequests: [] } },
             notify: SAMPLE_NOTIFY,

@@ -232,10 +232,22 @@ describe("unit: rendered host scripts", () => {
         expect(s.indexOf("l9-green.active")).to.be.lessThan(s.indexOf("docker stop"));
         const toBlue = renderSwitchScript({ ...switchArgs, slot: "blue" });
         expect(toBlue).to.contain("rm -f '/var/lib/l9-deploy/l9/caddy/l9-green.active'");
-        const warm = renderSwitchScript({ ...switchArgs, standby: "warm" });
+        const warm = renderSwitchScript({ ...switchArgs, retire: { ...switchArgs.retire!, standby: "warm" } });
         expect(warm).to.not.contain("docker stop");
         expect(warm).to.contain("warm standby");
         expect(renderSwitchScript({ ...switchArgs, previousContainer: undefined })).to.not.contain("l9-blue'");
+        // Run with `retire` (the switch's update), it drains and prunes only: it checks that Caddy
+        // does not route to the slot it stops, and exits before any journal line or flip.
+        const retireOnly = s.slice(s.indexOf(`if [ "$#" -gt 0 ] && [ "$1" = 'retire' ]; then`), s.indexOf("\nfi\n") + 4);
+        expect(retireOnly).to.contain(`[ "$routing" != 'blue' ] || fail`).and.contain("docker stop -t 30 'l9-blue'").and.contain("exit 0");
+        expect(retireOnly.indexOf(`"$routing" != 'blue'`)).to.be.lessThan(retireOnly.indexOf("docker stop"));
+        expect(retireOnly).to.not.contain("l9_journal").and.not.contain("mv -f").and.not.contain("notify");
+        expect(s.indexOf("exit 0")).to.be.lessThan(s.indexOf("l9_journal_open"));
+        // The cutover alone (the switch's trigger) has no retire part.
+        expect(renderSwitchScript({ ...switchArgs, retire: undefined }))
+            .to.not.contain("'retire'")
+            .and.not.contain("docker stop")
+            .and.not.contain("l9_prune_images");
     });
 
     it("Caddy server config: green route on the marker file, blue fallback, loopback dials, hosts, versioned id", () => {

@@ -173,6 +173,38 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(g.byName("traffic-caddy").inputs.triggers).to.include("g0");
     });
 
+    it("a change of imagesToKeep, drainGraceSeconds or standby alone re-runs only the switch's retire part", async () => {
+        const previous: DeployState = {
+            slots: {
+                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
+                green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" },
+            },
+            active: "green",
+        };
+        const base = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "stopped" }, previous);
+        const changed = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "stopped", imagesToKeep: "5", drainGraceSeconds: "45" }, previous);
+        const warm = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "warm" }, previous);
+        expect(changed.registered.map((r) => r.name)).to.deep.equal(base.registered.map((r) => r.name));
+        // A command re-runs its create when its triggers change (a replacement): none does.
+        const triggered = base.registered.filter((r) => r.inputs.triggers !== undefined).map((r) => r.name);
+        expect(triggered).to.include.members(["traffic-gate", "traffic-caddy", "service-place"]);
+        for (const other of [changed, warm]) {
+            const rerun = triggered.filter((name) => JSON.stringify(base.byName(name).inputs.triggers) !== JSON.stringify(other.byName(name).inputs.triggers));
+            expect(rerun).to.deep.equal([]);
+        }
+        // The switch's script changes, so the engine updates it: its update runs the script's retire part only.
+        const caddy = changed.byName("traffic-caddy").inputs;
+        expect(caddy.stdin).to.not.equal(base.byName("traffic-caddy").inputs.stdin);
+        expect(caddy.update).to.equal("exec sh -s 'retire' # retire blue");
+        expect(caddy.stdin).to.contain("l9_prune_images 'label=l9.service=l9' 5").and.contain("docker stop -t 45 'l9-blue'");
+        expect(warm.byName("traffic-caddy").inputs.stdin).to.contain("keeping l9-blue running as warm standby");
+        // Every other input of a host command stays as it was (the guards and containers see a new lock bound or stop grace only).
+        const changedInputs = base.registered
+            .map((r) => r.name)
+            .filter((name) => JSON.stringify(base.byName(name).inputs) !== JSON.stringify(changed.byName(name).inputs));
+        expect(changedInputs).to.have.members(["blue-guard", "green-guard", "blue-container", "green-container", "traffic-caddy"]);
+    });
+
     it("runs preflight first, then prepares the service's place; the tag verifications (and so everything on the host) depend on both", async () => {
         expect(g.byName("host-preflight").inputs.stdin).to.contain("docker info");
         expect((await urnsOf(g.options.get("service")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);

@@ -238,3 +238,12 @@ l9_journal_switched_back() {
   journal switched-back
   if [ -f "$l9_previous" ]; then cp -f "$l9_previous" "$l9_active.tmp" || fail "cannot copy $l9_previous"; install_active; else mark_active switched-back; fi
 }
+l9_watch() {
+  say "watching $1 for $2s (health and smoke every second; $3 failures in a row switch back)"
+  w_end=$(( $(date +%s) + $2 )); w_fails=0
+  while [ "$(date +%s)" -lt "$w_end" ]; do
+    if check_health && check_smoke; then w_fails=0; else w_fails=$((w_fails + 1)); say "watch: $check_failed ($w_fails/$3)"; [ "$w_fails" -lt "$3" ] || switch_back; fi
+    sleep 1
+  done
+  say "watch: $1 passed $2s of checks ($w_fails failed at the end, below $3)"
+}
