@@ -1,14 +1,9 @@
 import { Color } from "../state/slot-machine";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    driftMetricsFile,
-    renderDriftCheckScript,
-    renderDriftCronFile,
-    renderDriftJobCheckScript,
-    renderInstallDriftJobScript,
-    renderRemoveDriftJobScript,
-} from "../host-scripts/drift-check";
+import { driftMetricsFile, renderDriftCheckScript } from "../host-scripts/drift-check";
+import { renderCronFile, renderCronJobCheckScript, renderInstallCronJobScript, renderRemoveCronJobScript } from "../host-scripts/cron-job";
+import { sh } from "../host-scripts/shell";
 import { RoutingArgs } from "../host-scripts/routing";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin, scriptSha256 } from "./host";
@@ -45,6 +40,15 @@ export interface DriftJobArgs {
     readonly metricsDir: string;
 }
 
+/** How the drift job's install reads: its step and job names, and one run of the check so the metric exists right after a deploy. */
+export function driftInstall(scriptPath: string, logFile: string) {
+    return {
+        step: "drift-install",
+        what: "drift job",
+        afterInstall: sh`${scriptPath} >>${logFile} 2>&1 && echo "drift check: clean" || echo ${`drift check: drift (see ${logFile})`}`,
+    };
+}
+
 /**
  * The host-side drift job: a check script and its /etc/cron.d entry, re-rendered at each
  * deploy with what went live. Its probe notices a removed or edited cron file or script.
@@ -62,7 +66,14 @@ export class DriftJob extends pulumi.ComponentResource {
         const paths = { scriptPath: this.scriptPath, cronPath: this.cronPath };
         const logFile = `${hostLayout(args.appDir).logDir}/drift.log`;
         const metricsFile = driftMetricsFile(args.metricsDir, args.serviceName);
-        const cron = renderDriftCronFile({ serviceName: args.serviceName, schedule: args.schedule, user: args.user, scriptPath: this.scriptPath, logFile });
+        const cron = renderCronFile({
+            what: "drift check",
+            serviceName: args.serviceName,
+            schedule: args.schedule,
+            user: args.user,
+            scriptPath: this.scriptPath,
+            logFile,
+        });
         const script = pulumi.all([args.commit, args.imageId]).apply(([commit, imageId]) =>
             renderDriftCheckScript({
                 serviceName: args.serviceName,
@@ -83,7 +94,7 @@ export class DriftJob extends pulumi.ComponentResource {
             {
                 connection: args.probe.connection,
                 what: "drift job",
-                script: renderDriftJobCheckScript(paths),
+                script: renderCronJobCheckScript(paths),
                 expect: script.apply((s) => ({ cron_file: scriptSha256(cron), script: scriptSha256(s) })),
             },
             { parent: this, provider: args.probe.provider },
@@ -95,9 +106,9 @@ export class DriftJob extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(
                     "drift job",
-                    script.apply((s) => renderInstallDriftJobScript({ ...paths, logFile, script: s, cron })),
+                    script.apply((s) => renderInstallCronJobScript({ ...paths, logFile, script: s, cron, ...driftInstall(this.scriptPath, logFile) })),
                 ),
-                delete: renderRemoveDriftJobScript({ ...paths, metricsFile }),
+                delete: renderRemoveCronJobScript({ ...paths, metricsFile }),
                 // Where it writes is part of its identity: a new place (a serviceName rename, another
                 // metricsDir) replaces it, and the delete removes what the old place held.
                 triggers: [probe.generation, this.cronPath, this.scriptPath, metricsFile],

@@ -5,6 +5,7 @@ import { HostAccess } from "../ssh/host-access";
 import { hostLayout } from "../host-scripts/layout";
 import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
 import { worktreePath } from "../host-scripts/layout";
+import { BackupJob } from "./backup-job";
 import { DriftJob } from "./drift-job";
 import { EnvFile } from "./env-file";
 import { GitCheckout } from "./git-checkout";
@@ -357,6 +358,25 @@ export class L9Runtime extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [traffic] },
         );
+        if (c.backupSchedule !== undefined && c.backup !== undefined) {
+            new BackupJob(
+                child("backup"),
+                {
+                    connection: host.connection,
+                    probe: host.probe,
+                    serviceName: c.serviceName,
+                    appDir: c.appDir,
+                    schedule: c.backupSchedule,
+                    user: c.sshUser,
+                    command: c.backup,
+                    keep: c.backupsToKeep,
+                    timeoutSeconds: c.hookTimeoutSeconds,
+                    metricsDir: c.metricsDir,
+                },
+                // The job reads the env file the release writes.
+                { parent: this, dependsOn: [envFile] },
+            );
+        }
 
         const summary = (color: Color): pulumi.Output<SlotSummary | null> => {
             const inSlot = next.slots[color];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { caddyAdminSocket, UNIX_ADMIN_ADDRESS } from "../host-scripts/caddy-admin";
+import { CRON_SCHEDULE } from "../host-scripts/cron-job";
 
 /**
  * The stack configuration of l9-deploy, validated once at the edge. Every value that can
@@ -18,7 +19,6 @@ const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
 const HTTP_PATH = /^\/[A-Za-z0-9._~+,=:@%/?&-]*$/;
 const LOOPBACK_ADDRESS = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|localhost|\[::1\]):\d{1,5}$/;
 const LISTEN_ADDRESS = /^(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:]+\]):\d{1,5}$/;
-const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
@@ -298,6 +298,8 @@ export const configSchema = z
         backup: singleLine('shell command run on the host (its stdout is the backup), e.g. pg_dump -Fc "$DATABASE_URL"').optional(),
         backupsToKeep: z.coerce.number().int().min(1).max(365).default(7),
         backupRequired: bool.default(false),
+        // Backups on a schedule too, independent of releases (cron on the host).
+        backupSchedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '30 2 * * *' or @daily").optional(),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
         // Each of backup and migrate: one that never exits (a server started as the migration) is stopped.
         hookTimeoutSeconds: z.coerce
@@ -361,6 +363,9 @@ export const configSchema = z
         ] as const) {
             if (value === listenPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyListen's port ${listenPort}` });
             if (value === adminPort) ctx.addIssue({ code: "custom", path: [field], message: `collides with caddyAdmin's port ${adminPort}` });
+        }
+        if (c.backupSchedule !== undefined && c.backup === undefined) {
+            ctx.addIssue({ code: "custom", path: ["backupSchedule"], message: "is set without backup: there is no backup command to schedule" });
         }
         if (c.caddyfile !== undefined) {
             if (c.caddyHosts.length === 0)
@@ -428,6 +433,7 @@ export const FIX_HINTS: Record<string, string> = {
     adopt: 'pulumi config set adopt \'{"containers":["l9-api-blue"],"cronFiles":["/etc/cron.d/l9-health-checks"]}\'',
     caddyfileReplaces: "pulumi config set caddyfileReplaces 127.0.0.1:8000 (the site's line 'reverse_proxy 127.0.0.1:8000' becomes the import)",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
+    backupSchedule: "pulumi config set backupSchedule '30 2 * * *' (cron, on the host; needs backup)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
     notify:

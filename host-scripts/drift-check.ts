@@ -1,11 +1,7 @@
 import { Color } from "../state/slot-machine";
 import { renderStandaloneRoutingFactsLines } from "./caddy-routes";
-import { renderInstallFileLine } from "./install-file";
 import { lines, raw, script, sh } from "./shell";
 
-/** The cron schedule and user forms the config schema admits (checked again where rendered). */
-const CRON_SCHEDULE = /^(?:@(?:hourly|daily|weekly|monthly)|(?:[0-9*/,-]+ ){4}[0-9*/,-]+)$/;
-const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 import { caddyServerArgs, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
 
 export interface DriftCheckScriptArgs {
@@ -110,43 +106,4 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`mv -f "$tmp" ${metrics} || fail ${`cannot install ${metrics}`}`,
         sh`exit $drift`,
     );
-}
-
-/** The /etc/cron.d entry that runs the drift check. */
-export function renderDriftCronFile(a: { serviceName: string; schedule: string; user: string; scriptPath: string; logFile: string }): string {
-    // Schedule and user are cron fields, not shell words: checked here, then taken as they are.
-    if (!CRON_SCHEDULE.test(a.schedule)) throw new Error(`refusing cron schedule ${JSON.stringify(a.schedule)}`);
-    if (!UNIX_USER.test(a.user)) throw new Error(`refusing cron user ${JSON.stringify(a.user)}`);
-    return script(
-        sh`# l9-deploy drift check for ${a.serviceName}: managed by Pulumi, do not edit.`,
-        sh`SHELL=/bin/sh`,
-        sh`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-        sh`${raw(a.schedule)} ${raw(a.user)} ${a.scriptPath} >>${a.logFile} 2>&1`,
-    );
-}
-
-/**
- * Installs the drift job: the script (0700), the cron file (0644), then runs the check once
- * so the metric exists right after a deploy. Both files arrive base64-encoded.
- */
-export function renderInstallDriftJobScript(a: { scriptPath: string; cronPath: string; logFile: string; script: string; cron: string }): string {
-    return script(
-        sh`set -eu`,
-        sh`fail() { printf 'drift-install failed: %s\\n' "$*" >&2; exit 1; }`,
-        sh`mkdir -p "$(dirname ${a.scriptPath})" "$(dirname ${a.logFile})" "$(dirname ${a.cronPath})" || fail "cannot create the drift job's directories"`,
-        renderInstallFileLine(a.scriptPath, a.script, 700),
-        renderInstallFileLine(a.cronPath, a.cron, 644),
-        sh`${a.scriptPath} >>${a.logFile} 2>&1 && echo "drift check: clean" || echo ${`drift check: drift (see ${a.logFile})`}`,
-    );
-}
-
-/** Read-only facts about the installed drift job, for the probe: sha256 of the cron file and the script. */
-export function renderDriftJobCheckScript(a: { cronPath: string; scriptPath: string }): string {
-    const fileSha = (path: string) => sh`$(sha256sum ${path} 2>/dev/null | cut -d' ' -f1 || true)`;
-    return script(sh`printf 'cron_file=%s\\nscript=%s\\n' "${fileSha(a.cronPath)}" "${fileSha(a.scriptPath)}" | sed 's/=$/=missing/'`);
-}
-
-/** Removes the drift job and the metric it wrote (the delete of what renderInstallDriftJobScript creates). */
-export function renderRemoveDriftJobScript(a: { cronPath: string; scriptPath: string; metricsFile: string }): string {
-    return script(sh`rm -f ${a.cronPath} ${a.scriptPath} ${a.metricsFile}`);
 }

@@ -4,6 +4,7 @@ import { NotifyContext, renderNotifyLines } from "./notify";
 import { lines, script, sh, stripControlChars, words } from "./shell";
 import { renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
+import { renderBackupRotationLine, renderBackupRunCondition, renderBackupTimedOutTest } from "./backup";
 
 export interface BackupHookArgs {
     /** Shell command run on the host with the release env; its stdout is the backup. */
@@ -84,19 +85,13 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`file=${l.backups}/$(date -u +%Y%m%dT%H%M%SZ)-${a.tag}`,
                 sh`say "backup: running the backup hook (at most ${bound} s) into $file"`,
                 sh`backup_started=$(date +%s)`,
-                // The env file's lines become the hook's environment, each taken literally.
-                // `timeout` signals the command's whole process group (a pipeline's children too),
-                // and kills it 10 s later if it is still there.
-                // An empty backup is a failed one (a pipe hides its first command's failure).
-                sh`if ( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${l.envFile}; exec timeout -k 10 ${bound} sh -c ${b.command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }; then`,
+                sh`if ${renderBackupRunCondition(l.envFile, bound, b.command)}; then`,
                 sh`  mv -f "$file.partial" "$file"`,
                 sh`  say "backup: $file ($(wc -c <"$file") bytes)"`,
                 sh`else`,
                 sh`  rc=$?`,
                 sh`  rm -f "$file.partial"`,
-                // 124: timeout stopped it. 137: it was killed, by timeout 10 s after the bound or by
-                // something else before it (then it is an ordinary failure).
-                sh`  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge ${bound} ]; }; then`,
+                sh`  if ${renderBackupTimedOutTest(bound)}; then`,
                 b.required
                     ? lines(
                           sh`    hook_fail backup ${`did not finish within hookTimeoutSeconds=${bound} s and was stopped (backupRequired=true)`} "$out"`,
@@ -112,8 +107,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                           sh`  printf 'warning: backup hook %s; the release goes on (backupRequired=false)\\n' "$backup_failure" >&2`,
                       ),
                 sh`fi`,
-                // Rotation: the newest `keep` backups by name (UTC time first) stay.
-                sh`ls -1 ${l.backups} | grep -v '\\.partial$' | sort -r | tail -n +${b.keep + 1} | while read -r old; do rm -f ${l.backups}/"$old"; say "backup: removed $old"; done`,
+                renderBackupRotationLine(l.backups, b.keep),
             ),
         !!m &&
             lines(

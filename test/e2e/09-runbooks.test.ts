@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import * as fs from "fs";
+import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { WebhookReceiver } from "../support/webhook-receiver";
@@ -117,6 +118,47 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
             .pop()!;
         expect(back, JSON.stringify(receiver.messages().map((m) => m.body.event))).to.not.equal(undefined);
         expect(back.body).to.include({ tag: "v0.1.0-l9", previousTag: "v0.2.0-l9" });
+    });
+
+    const SCHEDULED_BACKUPS =
+        "2b. scheduled backups: backupSchedule installs the job; run as cron runs it, it stores and rotates a backup and writes its metrics; " +
+        "a removed cron file comes back; unset, the job goes, the backups stay";
+    it(SCHEDULED_BACKUPS, async () => {
+        const cronPath = `/etc/cron.d/${s.serviceName}-backup`;
+        const metrics = `/var/lib/l9-sandbox/metrics-runbooks/l9_backup_${s.serviceName}.prom`;
+        await s.set({ backupSchedule: "30 2 * * *" });
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        const changed = resourceSteps(r.events).filter((x) => !/^(same|read|refresh) /.test(x));
+        expect(
+            changed.filter((x) => /traffic-|container|checkout-/.test(x)),
+            changed.join(", "),
+        ).to.deep.equal([]);
+        expect(fs.readFileSync(cronPath, "utf8")).to.match(
+            new RegExp(`^30 2 \\* \\* \\* ${sandboxFacts().sshUser} '${s.appDir}/bin/backup' >>'${s.appDir}/logs/backup.log' 2>&1$`, "m"),
+        );
+        // What cron runs, as cron runs it.
+        sh(`sh -c "'${s.appDir}/bin/backup' >>'${s.appDir}/logs/backup.log' 2>&1"`);
+        const files = backups();
+        expect(files, files.join(", ")).to.have.length(2);
+        expect(files[1]).to.match(/^\d{8}T\d{6}Z-scheduled$/);
+        expect(sh(`cat '${s.appDir}/backups/${files[1]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
+        expect(sh(`tail -n 3 '${s.appDir}/logs/backup.log'`)).to.match(/l9-backup service=\S+ backup: .*-scheduled \(\d+ bytes\)/);
+        const text = fs.readFileSync(metrics, "utf8");
+        expect(text).to.match(/^l9_backup_last_run_success\{service="[^"]+"\} 1$/m);
+        expect(text).to.match(/^l9_backup_size_bytes\{service="[^"]+"\} [1-9]\d*$/m);
+        expect(sh(`promtool check metrics <'${metrics}' && echo lint-ok`)).to.contain("lint-ok");
+
+        fs.rmSync(cronPath);
+        const healed = await s.up();
+        expect(healed.ok, healed.error).to.equal(true);
+        expect(fs.existsSync(cronPath), "the removed cron file is back").to.equal(true);
+
+        await s.stack.removeConfig("l9-deploy:backupSchedule");
+        const removed = await s.up();
+        expect(removed.ok, removed.error).to.equal(true);
+        expect([cronPath, `${s.appDir}/bin/backup`, metrics].filter((f) => fs.existsSync(f))).to.deep.equal([]);
+        expect(backups()).to.deep.equal(files);
     });
 
     it("3. a failing migration stops the release before traffic moves: the serving container and Caddy are untouched, the failure is sent", async () => {

@@ -294,6 +294,17 @@ describe("unit: config validation", () => {
         expect(c.maintenance).to.deep.equal({ enabled: true, message: "back soon", allowPaths: ["/health", "/status/*"] });
     });
 
+    it("backupSchedule: off by default; a cron schedule, only with backup", () => {
+        expect(parseConfig(validRawConfig(), SECRETS).backupSchedule).to.equal(undefined);
+        const c = parseConfig(validRawConfig({ backup: 'pg_dump -Fc "$DATABASE_URL"', backupSchedule: "30 2 * * *" }), SECRETS);
+        expect(c.backupSchedule).to.equal("30 2 * * *");
+        expect(problemsOf(validRawConfig({ backupSchedule: "30 2 * * *" })).join("\n")).to.contain(
+            "l9-deploy:backupSchedule is set without backup: there is no backup command to schedule",
+        );
+        const bad = problemsOf(validRawConfig({ backup: "true", backupSchedule: "30 2 * * * root id" })).join("\n");
+        expect(bad).to.contain("l9-deploy:backupSchedule must be a 5-field cron schedule");
+    });
+
     it('hosts: the single-host keys are one host named ""; a list keeps its order; rollout one at a time by default', () => {
         const single = parseConfig(validRawConfig(), SECRETS);
         expect(hostTargets(single)).to.deep.equal([{ name: "", host: single.host, sshPort: 22, hostKey: single.hostKey }]);

@@ -3,7 +3,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { driftMetricNames, renderDriftCheckScript, renderDriftCronFile, renderInstallDriftJobScript } from "../../host-scripts/drift-check";
+import { driftMetricNames, renderDriftCheckScript } from "../../host-scripts/drift-check";
+import { renderCronFile, renderInstallCronJobScript } from "../../host-scripts/cron-job";
+import { driftInstall } from "../../components/drift-job";
 import { findDrift, formatDriftReport, PreviewJson } from "../../tools/drift-report";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -87,7 +89,8 @@ describe("unit: drift", () => {
         });
 
         it("cron file runs the script on the schedule as the user; the installer writes both and parses", () => {
-            const cron = renderDriftCronFile({
+            const cron = renderCronFile({
+                what: "drift check",
                 serviceName: "l9",
                 schedule: "17 * * * *",
                 user: "root",
@@ -95,10 +98,11 @@ describe("unit: drift", () => {
                 logFile: "/opt/l9/logs/drift.log",
             });
             expect(cron).to.match(/^17 \* \* \* \* root '\/opt\/l9\/bin\/drift-check' >>'\/opt\/l9\/logs\/drift.log' 2>&1$/m);
-            expect(() => renderDriftCronFile({ serviceName: "l9", schedule: "* * * * * root id; #", user: "root", scriptPath: "/x", logFile: "/y" })).to.throw(
-                /refusing cron schedule/,
-            );
-            const install = renderInstallDriftJobScript({
+            expect(() =>
+                renderCronFile({ what: "drift check", serviceName: "l9", schedule: "* * * * * root id; #", user: "root", scriptPath: "/x", logFile: "/y" }),
+            ).to.throw(/refusing cron schedule/);
+            const install = renderInstallCronJobScript({
+                ...driftInstall("/opt/l9/bin/drift-check", "/opt/l9/logs/drift.log"),
                 scriptPath: "/opt/l9/bin/drift-check",
                 cronPath: "/etc/cron.d/l9-drift",
                 logFile: "/opt/l9/logs/drift.log",

@@ -3,13 +3,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { caddyServerConfig } from "../../host-scripts/caddy";
 import { renderRemoveCheckoutScript, renderVerifyTagScript, renderWorktreeCheckScript, renderWorktreeScript } from "../../host-scripts/checkout";
-import {
-    renderDriftCheckScript,
-    renderDriftCronFile,
-    renderDriftJobCheckScript,
-    renderInstallDriftJobScript,
-    renderRemoveDriftJobScript,
-} from "../../host-scripts/drift-check";
+import { renderDriftCheckScript } from "../../host-scripts/drift-check";
+import { renderBackupJobScript } from "../../host-scripts/backup-job";
+import { renderCronFile, renderCronJobCheckScript, renderInstallCronJobScript, renderRemoveCronJobScript } from "../../host-scripts/cron-job";
+import { driftInstall } from "../../components/drift-job";
 import { renderEnvFileCheckScript, renderReadEnvFileForImportScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderCanaryScript } from "../../host-scripts/canary";
@@ -262,8 +259,18 @@ const builders: Record<string, () => string> = {
             cronFile: "/etc/cron.d/l9-drift",
             cronSha256: "c".repeat(64),
         }),
+    "backup-job.sh": () =>
+        renderBackupJobScript({
+            serviceName: "l9",
+            appDir: "/opt/l9",
+            command: 'pg_dump -Fc "$DATABASE_URL"',
+            keep: 7,
+            timeoutSeconds: 600,
+            metricsDir: "/var/lib/prometheus/node-exporter",
+        }),
     "drift-cron": () =>
-        renderDriftCronFile({
+        renderCronFile({
+            what: "drift check",
             serviceName: "l9",
             schedule: "17 * * * *",
             user: "root",
@@ -271,16 +278,17 @@ const builders: Record<string, () => string> = {
             logFile: "/opt/l9/logs/drift.log",
         }),
     "install-drift-job.sh": () =>
-        renderInstallDriftJobScript({
+        renderInstallCronJobScript({
+            ...driftInstall("/opt/l9/bin/drift-check", "/opt/l9/logs/drift.log"),
             scriptPath: "/opt/l9/bin/drift-check",
             cronPath: "/etc/cron.d/l9-drift",
             logFile: "/opt/l9/logs/drift.log",
             script: "#!/bin/sh\necho check\n",
             cron: "17 * * * * root /opt/l9/bin/drift-check\n",
         }),
-    "drift-job-facts.sh": () => renderDriftJobCheckScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
+    "drift-job-facts.sh": () => renderCronJobCheckScript({ cronPath: "/etc/cron.d/l9-drift", scriptPath: "/opt/l9/bin/drift-check" }),
     "remove-drift-job.sh": () =>
-        renderRemoveDriftJobScript({
+        renderRemoveCronJobScript({
             cronPath: "/etc/cron.d/l9-drift",
             scriptPath: "/opt/l9/bin/drift-check",
             metricsFile: "/var/lib/prometheus/node-exporter/l9_drift_l9.prom",

@@ -205,6 +205,16 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(changedInputs).to.have.members(["blue-guard", "green-guard", "blue-container", "green-container", "traffic-caddy"]);
     });
 
+    it("scheduled backups: a backup job only with backupSchedule, after the env file it reads; its delete removes the job and its metrics", async () => {
+        expect(g.registered.map((r) => r.name)).to.not.include("backup-install");
+        const b = await buildProgramGraph({ releaseTag: "v0.2.0-l9", backup: 'pg_dump -Fc "$DATABASE_URL"', backupSchedule: "30 2 * * *" }, undefined);
+        const install = b.byName("backup-install").inputs;
+        expect(install.stdin).to.contain("'/etc/cron.d/l9-backup'").and.contain("'/opt/l9/bin/backup'");
+        expect(install.delete).to.contain("'/etc/cron.d/l9-backup'").and.contain("l9_backup_l9.prom").and.not.contain("/opt/l9/backups");
+        expect((await urnsOf(b.options.get("backup")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["env"]);
+        expect(b.byName("backup-job-facts").inputs.expect).to.have.keys(["cron_file", "script"]);
+    });
+
     it("runs preflight first, then prepares the service's place; the tag verifications (and so everything on the host) depend on both", async () => {
         expect(g.byName("host-preflight").inputs.stdin).to.contain("docker info");
         expect((await urnsOf(g.options.get("service")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);

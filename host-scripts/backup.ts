@@ -1,0 +1,23 @@
+import { sh, ShellText } from "./shell";
+
+/**
+ * The backup command run once, as the release hooks and the scheduled backup job run it:
+ * the env file's lines become its environment (each taken literally), `timeout` signals its
+ * whole process group after `bound` seconds and kills it 10 s later; its stdout goes to
+ * "$file.partial", its stderr to "$out". As a condition: true when it exited 0 and wrote
+ * something (an empty backup is a failed one: a pipe hides its first command's failure).
+ */
+export function renderBackupRunCondition(envFile: string, bound: number, command: string): ShellText {
+    if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`a backup's time bound must be a positive integer, got ${bound}`);
+    return sh`( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${envFile}; exec timeout -k 10 ${bound} sh -c ${command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }`;
+}
+
+/** Rotation: the newest `keep` backups by name (UTC time first) stay; `say` names each one removed. */
+export function renderBackupRotationLine(backupsDir: string, keep: number): ShellText {
+    return sh`ls -1 ${backupsDir} | grep -v '\\.partial$' | sort -r | tail -n +${keep + 1} | while read -r old; do rm -f ${backupsDir}/"$old"; say "backup: removed $old"; done`;
+}
+
+/** 124: `timeout` stopped it; 137: it was killed, by `timeout` 10 s after the bound (or by something else before, an ordinary failure). */
+export function renderBackupTimedOutTest(bound: number): ShellText {
+    return sh`[ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge ${bound} ]; }`;
+}

@@ -1,0 +1,106 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BACKUP_METRICS, backupMetricsFile, renderBackupJobScript } from "../../host-scripts/backup-job";
+import { renderCronFile } from "../../host-scripts/cron-job";
+
+/**
+ * The scheduled backup job's script, run for real in sh against a scratch appDir: what it
+ * stores, keeps and reports, and how it fails.
+ */
+describe("unit: scheduled backup job (host-scripts/backup-job.ts, run in sh)", function () {
+    this.timeout(60_000);
+    let root: string;
+    let appDir: string;
+    let metricsDir: string;
+    const render = (command: string, keep = 3, timeoutSeconds = 30) =>
+        renderBackupJobScript({ serviceName: "l9", appDir, command, keep, timeoutSeconds, metricsDir });
+    const run = (script: string) => spawnSync("sh", ["-c", script], { encoding: "utf8" });
+    const backups = () => fs.readdirSync(path.join(appDir, "backups")).sort();
+    const metric = (name: string) => {
+        const text = fs.readFileSync(backupMetricsFile(metricsDir, "l9"), "utf8");
+        const m = new RegExp(`^${name}\\{service="l9"\\} (\\S+)$`, "m").exec(text);
+        return m ? Number(m[1]) : undefined;
+    };
+
+    beforeEach(() => {
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "l9-backup-job-"));
+        appDir = path.join(root, "opt", "l9");
+        metricsDir = path.join(root, "metrics");
+        fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
+        fs.mkdirSync(path.join(appDir, "state"), { recursive: true });
+        fs.writeFileSync(path.join(appDir, "shared", ".env"), "DATABASE_URL=postgres://app@localhost/app?x=$HOME\nAPP_SECRET=it's\n", { mode: 0o600 });
+    });
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    it("stores the command's output with the release env, keeps the newest backupsToKeep, and reports the newest backup", () => {
+        // The env values arrive literally ($HOME not expanded).
+        for (let i = 0; i < 4; i++) {
+            fs.mkdirSync(path.join(appDir, "backups"), { recursive: true });
+            fs.writeFileSync(path.join(appDir, "backups", `2026010${i}T000000Z-v0.${i}.0-l9`), "old");
+        }
+        const r = run(render(`printf '%s|%s' "$DATABASE_URL" "$APP_SECRET"`));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        const kept = backups();
+        expect(kept).to.have.length(3);
+        const newest = kept[kept.length - 1];
+        expect(newest).to.match(/^\d{8}T\d{6}Z-scheduled$/);
+        expect(fs.readFileSync(path.join(appDir, "backups", newest), "utf8")).to.equal("postgres://app@localhost/app?x=$HOME|it's");
+        expect((fs.statSync(path.join(appDir, "backups")).mode & 0o777).toString(8)).to.equal("700");
+        expect(r.stdout)
+            .to.match(/l9-backup service=l9 backup: .*-scheduled \(41 bytes\)/)
+            .and.contain("backup: removed 20260100T000000Z-v0.0.0-l9");
+        expect(metric("l9_backup_last_run_success")).to.equal(1);
+        expect(metric("l9_backup_size_bytes")).to.equal(41);
+        expect(metric("l9_backup_last_success_timestamp_seconds")).to.be.closeTo(Date.now() / 1000, 120);
+        expect((fs.statSync(backupMetricsFile(metricsDir, "l9")).mode & 0o777).toString(8)).to.equal("644");
+        const lint = spawnSync("promtool", ["check", "metrics"], { input: fs.readFileSync(backupMetricsFile(metricsDir, "l9")), encoding: "utf8" });
+        expect(lint.status, `${lint.stdout}${lint.stderr}`).to.equal(0);
+        for (const name of BACKUP_METRICS) expect(metric(name), name).to.not.equal(undefined);
+    });
+
+    it("a failing or empty backup exits 1, leaves no file, says why, and reports the run failed and the last good backup", () => {
+        expect(run(render("printf ok")).status).to.equal(0);
+        const good = backups();
+        for (const [command, why] of [
+            ["echo 'pg_dump: connection refused' >&2; exit 3", "exit 3"],
+            ["true", "exit 1"],
+        ]) {
+            const r = run(render(command));
+            expect(r.status, command).to.equal(1);
+            expect(r.stdout).to.contain(`backup failed (${why})`);
+            expect(backups(), command).to.deep.equal(good);
+            expect(metric("l9_backup_last_run_success")).to.equal(0);
+            expect(metric("l9_backup_size_bytes")).to.equal(2);
+        }
+        expect(run(render("echo 'pg_dump: connection refused' >&2; exit 3")).stdout).to.contain("  | pg_dump: connection refused");
+        expect(run(render("true")).stdout).to.contain("the backup command wrote nothing");
+    });
+
+    it("stops a backup that runs past hookTimeoutSeconds, and skips a run while another one holds the lock", () => {
+        const slow = run(render("sleep 30", 3, 1));
+        expect(slow.status).to.equal(1);
+        expect(slow.stdout).to.contain("did not finish within hookTimeoutSeconds=1 s and was stopped");
+        expect(fs.existsSync(path.join(appDir, "backups")) ? backups() : []).to.deep.equal([]);
+        const holder = spawnSync("sh", ["-c", `flock '${appDir}/state/backup.lock' sh -c 'sh -c "$0"' '${render("printf second").replace(/'/g, "'\\''")}'`], {
+            encoding: "utf8",
+        });
+        expect(holder.status, holder.stdout + holder.stderr).to.equal(0);
+        expect(holder.stdout).to.contain("another backup of this service is running: this run is skipped");
+    });
+
+    it("cron file runs the job as the user on the schedule", () => {
+        const cron = renderCronFile({
+            what: "scheduled backup",
+            serviceName: "l9",
+            schedule: "30 2 * * *",
+            user: "deploy",
+            scriptPath: "/opt/l9/bin/backup",
+            logFile: "/opt/l9/logs/backup.log",
+        });
+        expect(cron).to.match(/^30 2 \* \* \* deploy '\/opt\/l9\/bin\/backup' >>'\/opt\/l9\/logs\/backup.log' 2>&1$/m);
+        expect(cron).to.contain("# l9-deploy scheduled backup for 'l9': managed by Pulumi, do not edit.");
+    });
+});
