@@ -12,9 +12,19 @@ export function renderBackupRunCondition(envFile: string, bound: number, command
     return sh`( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${envFile}; exec timeout -k 10 ${bound} sh -c ${command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }`;
 }
 
-/** Rotation: the newest `keep` backups by name (UTC time first) stay; `say` names each one removed. */
-export function renderBackupRotationLine(backupsDir: string, keep: number): ShellText {
-    return sh`ls -1 ${backupsDir} | grep -v '\\.partial$' | sort -r | tail -n +${keep + 1} | while read -r old; do rm -f ${backupsDir}/"$old"; say "backup: removed $old"; done`;
+/** What a scheduled backup's file name ends with (`<UTC time>-scheduled`); a release's ends with its tag. */
+export const SCHEDULED_BACKUP_SUFFIX = "-scheduled";
+
+/**
+ * Rotation of one kind of backup: the newest `keep` by name (UTC time first) stay; `say` names
+ * each one removed. The kinds rotate apart, so that hourly scheduled backups never push out
+ * the backup a release took before its migration (the one a restore of that release needs).
+ */
+export function renderBackupRotationLine(backupsDir: string, keep: number, kind: "release" | "scheduled"): ShellText {
+    const scheduled = `${SCHEDULED_BACKUP_SUFFIX}$`;
+    const select = kind === "scheduled" ? sh`grep -e ${scheduled}` : sh`grep -v -e '\\.partial$' -e ${scheduled}`;
+    const remove = sh`while read -r old; do rm -f ${backupsDir}/"$old"; say "backup: removed $old"; done`;
+    return sh`ls -1 ${backupsDir} | ${select} | sort -r | tail -n +${keep + 1} | ${remove}`;
 }
 
 /** 124: `timeout` stopped it; 137: it was killed, by `timeout` 10 s after the bound (or by something else before, an ordinary failure). */

@@ -107,7 +107,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                           sh`  printf 'warning: backup hook %s; the release goes on (backupRequired=false)\\n' "$backup_failure" >&2`,
                       ),
                 sh`fi`,
-                renderBackupRotationLine(l.backups, b.keep),
+                renderBackupRotationLine(l.backups, b.keep, "release"),
             ),
         !!m &&
             lines(

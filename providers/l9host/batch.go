@@ -98,8 +98,9 @@ func newMarker() string {
 }
 
 // splitBatchOutput: each script's result from the batch's streams. A script whose marker
-// never came (the session ended early) gets the session's exit status and whole stderr, or
-// 255 when the session itself exited 0.
+// never came (the session ended early) gets the session's exit status (255 when the session
+// itself exited 0) and what the session wrote to stderr after the last finished script, never
+// another script's words.
 func splitBatchOutput(marker string, count int, session scriptResult) []scriptResult {
 	results := make([]scriptResult, count)
 	outEnd := regexp.MustCompile(`\n` + regexp.QuoteMeta(marker) + ` (\d+) (\d+)\n`)
@@ -134,7 +135,8 @@ func splitBatchOutput(marker string, count int, session scriptResult) []scriptRe
 			if code == 0 {
 				code = 255
 			}
-			results[i] = scriptResult{stdout: "", stderr: session.stderr, code: code}
+			// What the session wrote after the last finished script: ssh's own words on why it ended.
+			results[i] = scriptResult{stderr: session.stderr[from:], code: code}
 		}
 	}
 	return results

@@ -38,15 +38,16 @@ func TestBatchScriptSplitsEachResult(t *testing.T) {
 }
 
 // A session that ended before a script's marker: that script fails with the session's
-// status and stderr (255 when ssh said 0), the ones before it keep their results.
+// status (255 when ssh said 0) and only what ssh wrote after the last finished script; the ones
+// before it keep their results.
 func TestBatchCutShortFailsTheRest(t *testing.T) {
 	marker := "l9-probe-x"
-	session := scriptResult{stdout: "a=1\n\nl9-probe-x 0 0\npartial=", stderr: "\nl9-probe-x 0\nConnection closed", code: 255}
+	session := scriptResult{stdout: "a=1\n\nl9-probe-x 0 0\npartial=", stderr: "Permission denied (first script's words)\nl9-probe-x 0\nConnection closed", code: 255}
 	got := splitBatchOutput(marker, 2, session)
-	if got[0].stdout != "a=1\n" || got[0].code != 0 {
+	if got[0].stdout != "a=1\n" || got[0].code != 0 || got[0].stderr != "Permission denied (first script's words)" {
 		t.Fatalf("first result = %#v", got[0])
 	}
-	if got[1].code != 255 || !strings.Contains(got[1].stderr, "Connection closed") || got[1].stdout != "" {
+	if got[1].code != 255 || got[1].stderr != "Connection closed" || got[1].stdout != "" {
 		t.Fatalf("second result = %#v", got[1])
 	}
 	if r := splitBatchOutput(marker, 1, scriptResult{stdout: "x=1\n"}); r[0].code != 255 {

@@ -137,12 +137,22 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(fs.readFileSync(cronPath, "utf8")).to.match(
             new RegExp(`^30 2 \\* \\* \\* ${sandboxFacts().sshUser} '${s.appDir}/bin/backup' >>'${s.appDir}/logs/backup.log' 2>&1$`, "m"),
         );
-        // What cron runs, as cron runs it.
-        sh(`sh -c "'${s.appDir}/bin/backup' >>'${s.appDir}/logs/backup.log' 2>&1"`);
+        // What cron runs, as cron runs it: three runs (a second apart: a backup's name has the
+        // second) with backupsToKeep 2. Each kind keeps its own: the release's two stay.
+        const releases = backups();
+        const runJob = () => sh(`sleep 1; sh -c "'${s.appDir}/bin/backup' >>'${s.appDir}/logs/backup.log' 2>&1"`);
+        runJob();
+        const first = backups().filter((f) => f.endsWith("-scheduled"));
+        runJob();
+        runJob();
         const files = backups();
-        expect(files, files.join(", ")).to.have.length(2);
-        expect(files[1]).to.match(/^\d{8}T\d{6}Z-scheduled$/);
-        expect(sh(`cat '${s.appDir}/backups/${files[1]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
+        expect(files, files.join(", ")).to.have.length(4);
+        expect(files).to.not.include(first[0]);
+        expect(sh(`cat '${s.appDir}/logs/backup.log'`)).to.contain(`backup: removed ${first[0]}`);
+        expect(releases).to.have.length(2);
+        expect(files.slice(0, 2)).to.deep.equal(releases);
+        expect(files[3]).to.match(/^\d{8}T\d{6}Z-scheduled$/);
+        expect(sh(`cat '${s.appDir}/backups/${files[3]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
         expect(sh(`tail -n 3 '${s.appDir}/logs/backup.log'`)).to.match(/l9-backup service=\S+ backup: .*-scheduled \(\d+ bytes\)/);
         const text = fs.readFileSync(metrics, "utf8");
         expect(text).to.match(/^l9_backup_last_run_success\{service="[^"]+"\} 1$/m);

@@ -37,21 +37,22 @@ describe("unit: scheduled backup job (host-scripts/backup-job.ts, run in sh)", f
 
     it("stores the command's output with the release env, keeps the newest backupsToKeep, and reports the newest backup", () => {
         // The env values arrive literally ($HOME not expanded).
-        for (let i = 0; i < 4; i++) {
-            fs.mkdirSync(path.join(appDir, "backups"), { recursive: true });
-            fs.writeFileSync(path.join(appDir, "backups", `2026010${i}T000000Z-v0.${i}.0-l9`), "old");
-        }
+        fs.mkdirSync(path.join(appDir, "backups"), { recursive: true });
+        for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(appDir, "backups", `2026010${i}T000000Z-scheduled`), "old");
+        // A release's backup, older than all of them: scheduled runs never push it out.
+        fs.writeFileSync(path.join(appDir, "backups", "20251231T000000Z-v0.1.0-l9"), "before the migration");
         const r = run(render(`printf '%s|%s' "$DATABASE_URL" "$APP_SECRET"`));
         expect(r.status, r.stdout + r.stderr).to.equal(0);
         const kept = backups();
-        expect(kept).to.have.length(3);
+        expect(kept).to.have.length(4);
+        expect(kept[0]).to.equal("20251231T000000Z-v0.1.0-l9");
         const newest = kept[kept.length - 1];
         expect(newest).to.match(/^\d{8}T\d{6}Z-scheduled$/);
         expect(fs.readFileSync(path.join(appDir, "backups", newest), "utf8")).to.equal("postgres://app@localhost/app?x=$HOME|it's");
         expect((fs.statSync(path.join(appDir, "backups")).mode & 0o777).toString(8)).to.equal("700");
         expect(r.stdout)
             .to.match(/l9-backup service=l9 backup: .*-scheduled \(41 bytes\)/)
-            .and.contain("backup: removed 20260100T000000Z-v0.0.0-l9");
+            .and.contain("backup: removed 20260101T000000Z-scheduled");
         expect(metric("l9_backup_last_run_success")).to.equal(1);
         expect(metric("l9_backup_size_bytes")).to.equal(41);
         expect(metric("l9_backup_last_success_timestamp_seconds")).to.be.closeTo(Date.now() / 1000, 120);
@@ -77,6 +78,21 @@ describe("unit: scheduled backup job (host-scripts/backup-job.ts, run in sh)", f
         }
         expect(run(render("echo 'pg_dump: connection refused' >&2; exit 3")).stdout).to.contain("  | pg_dump: connection refused");
         expect(run(render("true")).stdout).to.contain("the backup command wrote nothing");
+    });
+
+    it("with no backup at all, reports the newest backup's time as 0 (so L9BackupStale fires); a run that cannot go on still reports itself failed", () => {
+        expect(run(render("exit 1")).status).to.equal(1);
+        expect(metric("l9_backup_last_success_timestamp_seconds")).to.equal(0);
+        expect(metric("l9_backup_size_bytes")).to.equal(0);
+        expect(run(render("printf ok")).status).to.equal(0);
+        expect(metric("l9_backup_last_run_success")).to.equal(1);
+        // The backups directory cannot be made (a file in its place): exit 2, and the metrics say the run failed.
+        fs.rmSync(path.join(appDir, "backups"), { recursive: true });
+        fs.writeFileSync(path.join(appDir, "backups"), "not a directory");
+        const r = run(render("printf ok"));
+        expect(r.status, r.stdout).to.equal(2);
+        expect(r.stdout).to.contain("failed: cannot create");
+        expect(metric("l9_backup_last_run_success")).to.equal(0);
     });
 
     it("stops a backup that runs past hookTimeoutSeconds, and skips a run while another one holds the lock", () => {

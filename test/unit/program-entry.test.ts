@@ -89,6 +89,9 @@ describe("unit: program entry (the program compiled ahead by tsc, checked agains
         // tsc without type-checking does not resolve imports: loading the build does, at once.
         fs.writeFileSync(path.join(dir, "lib", "answer.ts"), `import { gone } from "./gone";\nexport const answer = (): string => gone;\n`);
         expect(() => runEntry(dir)).to.throw(/Cannot find module '\.\/gone'[\s\S]*lib\/answer\.js/);
+        // The missing file created (the import left as it was): a new build, which runs.
+        fs.writeFileSync(path.join(dir, "lib", "gone.ts"), `export const gone = "found";\n`);
+        expect(runEntry(dir)).to.equal("found");
     });
 
     it("refuses a syntax error, naming the file, line and column, and keeps no build of it", () => {
