@@ -1,14 +1,13 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { backupMetricsFile, renderBackupJobScript } from "../host-scripts/backup-job";
-import { renderCronFile, renderCronJobCheckScript, renderInstallCronJobScript, renderRemoveCronJobScript } from "../host-scripts/cron-job";
+import { renderCronFile } from "../host-scripts/cron-job";
 import { hostLayout } from "../host-scripts/layout";
-import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
-import { HOST_COMMAND_DEFAULTS, scriptOnStdin, scriptSha256 } from "./host";
+import { ProbeTarget } from "../providers/host-fact-probe";
+import { CronJobDeclaration, declareCronJob } from "./cron-job";
 
 export interface BackupJobArgs {
     /** Connection to the host. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
+    readonly connection: CronJobDeclaration["connection"];
     /** Where its fact probe runs. */
     readonly probe: ProbeTarget;
     /** Service name (cron file name, metric label). */
@@ -47,7 +46,6 @@ export class BackupJob extends pulumi.ComponentResource {
         this.cronPath = `/etc/cron.d/${args.serviceName}-backup`;
         const paths = { scriptPath: this.scriptPath, cronPath: this.cronPath };
         const logFile = `${layout.logDir}/backup.log`;
-        const metricsFile = backupMetricsFile(args.metricsDir, args.serviceName);
         const cron = renderCronFile({ what: "scheduled backup", serviceName: args.serviceName, schedule: args.schedule, user: args.user, ...paths, logFile });
         const script = renderBackupJobScript({
             serviceName: args.serviceName,
@@ -57,29 +55,16 @@ export class BackupJob extends pulumi.ComponentResource {
             timeoutSeconds: args.timeoutSeconds,
             metricsDir: args.metricsDir,
         });
-        const probe = new HostFactProbe(
-            `${name}-job-facts`,
-            {
-                connection: args.probe.connection,
-                what: "backup job",
-                script: renderCronJobCheckScript(paths),
-                expect: { cron_file: scriptSha256(cron), script: scriptSha256(script) },
-            },
-            { parent: this, provider: args.probe.provider },
-        );
-        new command.remote.Command(
-            `${name}-install`,
-            {
-                ...HOST_COMMAND_DEFAULTS,
-                connection: args.connection,
-                ...scriptOnStdin("backup job", renderInstallCronJobScript({ ...paths, logFile, script, cron, step: "backup-install", what: "backup job" })),
-                delete: renderRemoveCronJobScript({ ...paths, metricsFile }),
-                // Where it writes is part of its identity: a new place replaces it, and the delete
-                // removes what the old place held.
-                triggers: [probe.generation, this.cronPath, this.scriptPath, metricsFile],
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
+        declareCronJob(this, name, {
+            connection: args.connection,
+            probe: args.probe,
+            files: { ...paths, logFile },
+            cron,
+            script,
+            metricsFile: backupMetricsFile(args.metricsDir, args.serviceName),
+            what: "backup job",
+            step: "backup-install",
+        });
         this.registerOutputs({ scriptPath: this.scriptPath, cronPath: this.cronPath });
     }
 }

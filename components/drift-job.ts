@@ -1,17 +1,17 @@
 import { Color } from "../state/slot-machine";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { driftMetricsFile, renderDriftCheckScript } from "../host-scripts/drift-check";
-import { renderCronFile, renderCronJobCheckScript, renderInstallCronJobScript, renderRemoveCronJobScript } from "../host-scripts/cron-job";
+import { renderCronFile } from "../host-scripts/cron-job";
 import { sh } from "../host-scripts/shell";
 import { RoutingArgs } from "../host-scripts/routing";
-import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
-import { HOST_COMMAND_DEFAULTS, scriptOnStdin, scriptSha256 } from "./host";
+import { ProbeTarget } from "../providers/host-fact-probe";
+import { CronJobDeclaration, declareCronJob } from "./cron-job";
+import { scriptSha256 } from "./host";
 import { hostLayout } from "../host-scripts/layout";
 
 export interface DriftJobArgs {
     /** Connection to the host. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
+    readonly connection: CronJobDeclaration["connection"];
     /** Where its fact probe runs. */
     readonly probe: ProbeTarget;
     /** Service name (cron file name, metric label). */
@@ -65,7 +65,6 @@ export class DriftJob extends pulumi.ComponentResource {
         this.cronPath = `/etc/cron.d/${args.serviceName}-drift`;
         const paths = { scriptPath: this.scriptPath, cronPath: this.cronPath };
         const logFile = `${hostLayout(args.appDir).logDir}/drift.log`;
-        const metricsFile = driftMetricsFile(args.metricsDir, args.serviceName);
         const cron = renderCronFile({
             what: "drift check",
             serviceName: args.serviceName,
@@ -89,32 +88,15 @@ export class DriftJob extends pulumi.ComponentResource {
                 cronSha256: scriptSha256(cron),
             }),
         );
-        const probe = new HostFactProbe(
-            `${name}-job-facts`,
-            {
-                connection: args.probe.connection,
-                what: "drift job",
-                script: renderCronJobCheckScript(paths),
-                expect: script.apply((s) => ({ cron_file: scriptSha256(cron), script: scriptSha256(s) })),
-            },
-            { parent: this, provider: args.probe.provider },
-        );
-        new command.remote.Command(
-            `${name}-install`,
-            {
-                ...HOST_COMMAND_DEFAULTS,
-                connection: args.connection,
-                ...scriptOnStdin(
-                    "drift job",
-                    script.apply((s) => renderInstallCronJobScript({ ...paths, logFile, script: s, cron, ...driftInstall(this.scriptPath, logFile) })),
-                ),
-                delete: renderRemoveCronJobScript({ ...paths, metricsFile }),
-                // Where it writes is part of its identity: a new place (a serviceName rename, another
-                // metricsDir) replaces it, and the delete removes what the old place held.
-                triggers: [probe.generation, this.cronPath, this.scriptPath, metricsFile],
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
+        declareCronJob(this, name, {
+            connection: args.connection,
+            probe: args.probe,
+            files: { ...paths, logFile },
+            cron,
+            script,
+            metricsFile: driftMetricsFile(args.metricsDir, args.serviceName),
+            ...driftInstall(this.scriptPath, logFile),
+        });
         this.registerOutputs({ scriptPath: this.scriptPath, cronPath: this.cronPath });
     }
 }

@@ -9,7 +9,7 @@ export interface BackupJobScriptArgs {
     appDir: string;
     /** The backup command (config `backup`): run with the release env, its stdout is the backup. */
     command: string;
-    /** How many backups to keep (config `backupsToKeep`, shared with the release hooks' backups). */
+    /** How many scheduled backups to keep (config `backupsToKeep`; a release's backups rotate apart). */
     keep: number;
     /** How long one backup may run (config `hookTimeoutSeconds`). */
     timeoutSeconds: number;
