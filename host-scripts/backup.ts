@@ -9,7 +9,9 @@ import { sh, ShellText } from "./shell";
  */
 export function renderBackupRunCondition(envFile: string, bound: number, command: string): ShellText {
     if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`a backup's time bound must be a positive integer, got ${bound}`);
-    return sh`( while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${envFile}; exec timeout -k 10 ${bound} sh -c ${command} ) >"$file.partial" 2>"$out" && { [ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }; }`;
+    const exportEnv = sh`while IFS= read -r kv; do case "$kv" in [A-Z_]*=*) export "$kv" ;; esac; done <${envFile}`;
+    const wroteSomething = sh`[ -s "$file.partial" ] || { echo "the backup command wrote nothing" >>"$out"; false; }`;
+    return sh`( ${exportEnv}; exec timeout -k 10 ${bound} sh -c ${command} ) >"$file.partial" 2>"$out" && { ${wroteSomething}; }`;
 }
 
 /** What a scheduled backup's file name ends with (`<UTC time>-scheduled`); a release's ends with its tag. */

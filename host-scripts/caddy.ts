@@ -254,6 +254,10 @@ export function renderAdminAccessLines(caddyAdmin: string): ShellText {
     return lines(sh`admin=${adminUrl(caddyAdmin, "")}`, sh`admin_curl() { ${adminCurl(caddyAdmin)} "$@"; }`);
 }
 
+// Parts of ROUTING_FACTS_FUNCTION's lines, apart only for the source's line limit.
+const HAS_CONFIG = sh`admin_curl -fsS -m 5 -o /dev/null "$admin/id/$4" 2>/dev/null`;
+const ANSWERS = sh`admin_curl -fsS -m 5 -o /dev/null "$admin/config/" 2>/dev/null`;
+
 /**
  * `l9_routing_facts GREEN_MARKER UPSTREAM_ID_PREFIX UPSTREAM_ID_SUFFIX CONFIG_ID` (step library):
  * sets `routing` (the slot the marker sends traffic to), `upstream` (the upstreams JSON of that
@@ -264,7 +268,7 @@ export const ROUTING_FACTS_FUNCTION = lines(
     sh`l9_routing_facts() {`,
     sh`  ${renderRoutedSlotLine(raw('"$1"'), "routing")}`,
     sh`  upstream=$(admin_curl -fsS -m 5 "$admin/id/$2$routing$3/upstreams" 2>/dev/null | tr -d ' \\n') || upstream=unreachable`,
-    sh`  if admin_curl -fsS -m 5 -o /dev/null "$admin/id/$4" 2>/dev/null; then config=current; elif admin_curl -fsS -m 5 -o /dev/null "$admin/config/" 2>/dev/null; then config=stale; else config=unreachable; fi`,
+    sh`  if ${HAS_CONFIG}; then config=current; elif ${ANSWERS}; then config=stale; else config=unreachable; fi`,
     sh`}`,
 );
 
@@ -284,6 +288,9 @@ export function renderRoutedSlotLine(greenMarker: string | ShellText, variable: 
     return sh`if [ -e ${greenMarker} ]; then ${raw(variable)}=green; else ${raw(variable)}=blue; fi`;
 }
 
+// Parts of CADDY_SERVER_PRESENT_FUNCTION's lines, apart only for the source's line limit.
+const SERVER_KIND = sh`"{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;;`;
+
 /**
  * `l9_caddy_server_present LEGACY_NAME NAME MARKER_DIR/ SERVICE` (step library): sets
  * `caddy_server_name` to the service's server: the legacy name (legacyCaddyServerName) when
@@ -299,7 +306,7 @@ export const CADDY_SERVER_PRESENT_FUNCTION = lines(
     sh`  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in`,
     sh`    "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;`,
     sh`    *) caddy_server_name=$2`,
-    sh`       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;`,
+    sh`       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in ${SERVER_KIND} esac ;;`,
     sh`  esac`,
     sh`  if [ "$caddy_server" = no ]; then`,
     sh`    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\\n' || true)`,
@@ -341,6 +348,10 @@ export function renderCaddyAdminLines(a: { caddyAdmin: string }): ShellText {
     return lines(renderAdminAccessLines(a.caddyAdmin), sh`l9_caddy_admin ${a.caddyAdmin}`);
 }
 
+// Parts of LOAD_SERVER_FUNCTION's lines, apart only for the source's line limit.
+const ADD_SERVERS = sh`api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2`;
+const ADD_HTTP_APP = sh`api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2`;
+
 /**
  * `l9_load_server LEGACY_NAME NAME MARKER_DIR/ LISTEN CONFIG FOREIGN_MESSAGE SERVICE` (step
  * library): loads the service's server config into Caddy (creating the http app if Caddy has
@@ -354,7 +365,7 @@ export const LOAD_SERVER_FUNCTION = lines(
     sh`  case "$servers" in`,
     sh`    "{"*) ;;`,
     sh`    *) apps=$(admin_curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
-    sh`       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;`,
+    sh`       case "$apps" in "{"*) ${ADD_SERVERS} ;; *) ${ADD_HTTP_APP} ;; esac || fail "cannot create Caddy's http app" ;;`,
     sh`  esac`,
     sh`  l9_caddy_server_present "$1" "$2" "$3" "$7"`,
     sh`  [ "$caddy_server" != foreign ] || fail "$6"`,
@@ -392,12 +403,16 @@ export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
     );
 }
 
+// Parts of REMOVE_CANARY_LOGGER_FUNCTION's line, apart only for the source's line limit.
+const GET_LOGGER = sh`admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true`;
+const DELETE_LOGGER = sh`admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log"`;
+
 /**
  * `l9_remove_canary_logger LOGGER` (step library): removes the service's canary logger from
  * Caddy's config when it is there: Caddy would not start on a logger whose file was removed
  * with the service's marker directory.
  */
-export const REMOVE_CANARY_LOGGER_FUNCTION = sh`l9_remove_canary_logger() { case "$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true)" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }`;
+export const REMOVE_CANARY_LOGGER_FUNCTION = sh`l9_remove_canary_logger() { case "$(${GET_LOGGER})" in "{"*) ${DELETE_LOGGER} ;; esac; }`;
 
 /**
  * Sets `$canary_log` to the name of a new canary access log in `dir`,
@@ -416,6 +431,12 @@ export function renderNewCanaryLogLines(dir: string | ShellText): ShellText[] {
     ];
 }
 
+// Parts of CANARY_LOG_FUNCTIONS' lines, apart only for the source's line limit.
+const CANARY_LOG_FILE = sh`admin_curl -fsS -m 5 "$admin/config/logging/logs/$2/writer/filename" 2>/dev/null | tr -d '"\\n' || true`;
+const ADD_LOGS = sh`api -f -X POST -d '{}' "$admin/config/logging/logs" >&2`;
+const ADD_LOGGING = sh`api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2`;
+const ADD_CANARY_LOGGER = sh`api -f -X POST -d "$(printf "$3" "$canary_log")" "$admin/config/logging/logs/$2" >&2`;
+
 /**
  * The canary's access log (step library):
  * - `l9_canary_log_current DIR LOGGER` sets `$canary_log` to the file Caddy writes LOGGER's log
@@ -425,7 +446,7 @@ export function renderNewCanaryLogLines(dir: string | ShellText): ShellText[] {
  *   repeating every canary request (DEFAULT_EXCLUDE), unless the operator configured that log.
  */
 export const CANARY_LOG_FUNCTIONS = lines(
-    sh`l9_canary_log_current() { canary_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$2/writer/filename" 2>/dev/null | tr -d '"\\n' || true); case "$canary_log" in "$1"/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`,
+    sh`l9_canary_log_current() { canary_log=$(${CANARY_LOG_FILE}); case "$canary_log" in "$1"/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }`,
     sh`l9_load_canary_logger() {`,
     // Caddy's user creates the log: 1733 lets it, and nobody else lists or removes it.
     sh`  { mkdir -p "$1" && chmod 1733 "$1"; } || fail "cannot create $1 with mode 1733"`,
@@ -436,9 +457,9 @@ export const CANARY_LOG_FUNCTIONS = lines(
     sh`  case "$logs" in`,
     sh`    "{"*) ;;`,
     sh`    *) logging=$(admin_curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
-    sh`       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;`,
+    sh`       case "$logging" in "{"*) ${ADD_LOGS} ;; *) ${ADD_LOGGING} ;; esac || fail "cannot create Caddy's logging config" ;;`,
     sh`  esac`,
-    sh`  api -f -X POST -d "$(printf "$3" "$canary_log")" "$admin/config/logging/logs/$2" >&2 || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"`,
+    sh`  ${ADD_CANARY_LOGGER} || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"`,
     sh`  default_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
     sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || true ;; esac`,
     sh`}`,

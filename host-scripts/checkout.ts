@@ -26,6 +26,8 @@ export const CHECKOUT_ENV_EXAMPLE_MARKER = "l9.envExample=";
  */
 export function renderVerifyTagScript(a: CheckoutScriptArgs): string {
     const l = hostLayout(a.appDir);
+    const notOnMain = sh`"releaseTag: tag $tag ($commit) is not reachable from $main; release from $main only"`;
+    const badSignature = sh`"releaseTag: the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`;
     return script(
         prologue(`releaseTag ${a.tag}`),
         sh`mirror=${l.mirror}; tag=${a.tag}; main=${a.mainBranch}; url=${a.repoUrl}`,
@@ -42,9 +44,8 @@ export function renderVerifyTagScript(a: CheckoutScriptArgs): string {
         sh`[ "$type" = tag ] || fail "releaseTag: tag $tag is a lightweight tag; release tags must be annotated (git tag -a $tag -m ...)"`,
         sh`commit=$(git -C "$mirror" rev-parse "refs/tags/$tag^{commit}")`,
         sh`git -C "$mirror" rev-parse -q --verify "refs/heads/$main" >/dev/null || fail "mainBranch: branch $main does not exist in $url"`,
-        sh`git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail "releaseTag: tag $tag ($commit) is not reachable from $main; release from $main only"`,
-        a.verifySignature &&
-            sh`git -C "$mirror" verify-tag "$tag" >&2 || fail "releaseTag: the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`,
+        sh`git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail ${notOnMain}`,
+        a.verifySignature && sh`git -C "$mirror" verify-tag "$tag" >&2 || fail ${badSignature}`,
         sh`say "$tag is annotated, on $main, at $commit"`,
         sh`printf ${`${CHECKOUT_COMMIT_MARKER}%s\\n`} "$commit"`,
         sh`printf ${`${CHECKOUT_ENV_EXAMPLE_MARKER}%s\\n`} "$(git -C "$mirror" show "$commit:.env.example" 2>/dev/null | base64 -w0)"`,
@@ -101,11 +102,13 @@ export function parseCheckoutOutput(stdout: string): { commit: string; envExampl
 
 /** Read-only facts about a release worktree, for the probe: at the tag's commit, and clean. */
 export function renderWorktreeCheckScript(appDir: string, tag: string): string {
+    const status = sh`git -C "$wt" status --porcelain --untracked-files=no`;
+    const modified = sh`echo "clean=no ($(${status} | wc -l) tracked files modified)"`;
     return script(
         sh`wt=${worktreePath(appDir, tag)}; mirror=${hostLayout(appDir).mirror}`,
         sh`want=$(git -C "$mirror" rev-parse -q --verify ${`refs/tags/${tag}^{commit}`} 2>/dev/null || echo none)`,
         sh`head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
         sh`if [ "$head" = "$want" ]; then echo at_tag=yes; else echo "at_tag=no (HEAD $head)"; fi`,
-        sh`if [ "$head" = missing ]; then echo clean=missing; elif [ -z "$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null)" ]; then echo clean=yes; else echo "clean=no ($(git -C "$wt" status --porcelain --untracked-files=no | wc -l) tracked files modified)"; fi`,
+        sh`if [ "$head" = missing ]; then echo clean=missing; elif [ -z "$(${status} 2>/dev/null)" ]; then echo clean=yes; else ${modified}; fi`,
     );
 }

@@ -56,6 +56,18 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
     const r = a.routing;
     const dial = slotDial(r, a.activeSlot);
     const wantUpstream = slotUpstreamsJson(r, a.activeSlot);
+    const logLine = sh`printf '%s l9-drift service=%s check=%s status=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$svc" "$1" "$2" "$3"`;
+    const gauge = sh`if [ "$2" = ok ]; then eval "g_$1=0"; else eval "g_$1=1"; drift=1; fi`;
+    const worktreeDrift = sh`report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"`;
+    const stateFormat = sh`'{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}'`;
+    const containerOk = sh`report container ok "$container running, healthy, deployed image"`;
+    const containerDrift = sh`report container drift "$container: $state (deployed: running healthy $image)"`;
+    const routed = sh`[ "$routing" = ${a.activeSlot} ] && [ "$upstream" = ${wantUpstream} ] && [ "$config" = current ]`;
+    const routedOk = sh`report caddy_upstream ok ${`Caddy routes to ${a.activeSlot} (${dial})`}`;
+    const deployed = `(deployed: ${a.activeSlot}, ${dial}, current)`;
+    const routedDrift = sh`report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "${deployed}`;
+    const envDrift = sh`report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"`;
+    const cronDrift = sh`report cron_file drift ${`${a.cronFile} `}"\${cron:+edited}\${cron:-missing}"`;
     return script(
         sh`#!/bin/sh`,
         sh`# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,
@@ -65,18 +77,18 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`container=${a.containerName}; image=${a.imageId}; envf=${a.envFile}`,
         sh`drift=0`,
         // report <check> ok|drift <detail>: one log line, and the check's gauge
-        sh`report() { printf '%s l9-drift service=%s check=%s status=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$svc" "$1" "$2" "$3"; if [ "$2" = ok ]; then eval "g_$1=0"; else eval "g_$1=1"; drift=1; fi; }`,
+        sh`report() { ${logLine}; ${gauge}; }`,
         sh`head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
         sh`dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')`,
-        sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else report worktree drift "HEAD $head with $dirty modified files (deployed: $commit, clean)"; fi`,
-        sh`state=$(docker inspect -f '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}}' "$container" 2>/dev/null) || state=missing`,
-        sh`case "$state" in "true healthy $image"|"true none $image") report container ok "$container running, healthy, deployed image";; *) report container drift "$container: $state (deployed: running healthy $image)";; esac`,
+        sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else ${worktreeDrift}; fi`,
+        sh`state=$(docker inspect -f ${stateFormat} "$container" 2>/dev/null) || state=missing`,
+        sh`case "$state" in "true healthy $image"|"true none $image") ${containerOk};; *) ${containerDrift};; esac`,
         renderStandaloneRoutingFactsLines(r.caddyAdmin, caddyServerArgs(r)),
-        sh`if [ "$routing" = ${a.activeSlot} ] && [ "$upstream" = ${wantUpstream} ] && [ "$config" = current ]; then report caddy_upstream ok ${`Caddy routes to ${a.activeSlot} (${dial})`}; else report caddy_upstream drift "Caddy routes to $routing, upstreams $upstream, config $config "${`(deployed: ${a.activeSlot}, ${dial}, current)`}; fi`,
+        sh`if ${routed}; then ${routedOk}; else ${routedDrift}; fi`,
         sh`want=$(cat "$envf.sha256" 2>/dev/null || echo none); got=$(sha256sum "$envf" 2>/dev/null | cut -d' ' -f1)`,
-        sh`if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else report env_file drift "$envf \${got:+changed since deploy}\${got:-missing}"; fi`,
+        sh`if [ -n "$got" ] && [ "$got" = "$want" ]; then report env_file ok "unchanged since deploy"; else ${envDrift}; fi`,
         sh`cron=$(sha256sum ${a.cronFile} 2>/dev/null | cut -d' ' -f1)`,
-        sh`if [ "$cron" = ${a.cronSha256} ]; then report cron_file ok ${`${a.cronFile} in place`}; else report cron_file drift ${`${a.cronFile} `}"\${cron:+edited}\${cron:-missing}"; fi`,
+        sh`if [ "$cron" = ${a.cronSha256} ]; then report cron_file ok ${`${a.cronFile} in place`}; else ${cronDrift}; fi`,
         // The textfile is written aside and renamed (node_exporter never reads half a file). The
         // temporary file comes from mktemp (created anew, 0600, a name nobody can guess): the
         // metrics directory may be writable by another user, and this runs as root. Its name

@@ -24,10 +24,8 @@ export function renderWriteEnvFileScript(envFile: string): string {
 
 /** Read-only facts about the env file, for the probe: its sha256 and mode (never its content). */
 export function renderEnvFileCheckScript(envFile: string): string {
-    return script(
-        sh`f=${envFile}`,
-        sh`if [ -f "$f" ]; then echo "sha256=$(sha256sum "$f" | cut -d' ' -f1)"; echo "mode=$(stat -c %a "$f")"; else echo sha256=missing; echo mode=missing; fi`,
-    );
+    const facts = sh`echo "sha256=$(sha256sum "$f" | cut -d' ' -f1)"; echo "mode=$(stat -c %a "$f")"`;
+    return script(sh`f=${envFile}`, sh`if [ -f "$f" ]; then ${facts}; else echo sha256=missing; echo mode=missing; fi`);
 }
 
 /** Removes the env file and its recorded digest (the delete of renderWriteEnvFileScript). */

@@ -26,6 +26,7 @@ export interface GateScriptArgs extends EndpointCheckArgs {
  */
 export function renderGateScript(a: GateScriptArgs): string {
     const tail = a.logLinesOnFailure ?? 30;
+    const start = sh`say "starting $c"; docker start "$c" >/dev/null || gate_fail "container could not be started"`;
     return script(
         renderStepPrologue(a.notify.appDir, `gate ${a.tag}`),
         renderNotifyLines(a.notify),
@@ -41,7 +42,7 @@ export function renderGateScript(a: GateScriptArgs): string {
         sh`}`,
         sh`docker inspect "$c" >/dev/null 2>&1 || fail "container $c does not exist"`,
         // A drained standby is stopped: bring it back before judging it.
-        sh`if [ "$(docker inspect -f '{{.State.Running}}' "$c")" != true ]; then say "starting $c"; docker start "$c" >/dev/null || gate_fail "container could not be started"; fi`,
+        sh`if [ "$(docker inspect -f '{{.State.Running}}' "$c")" != true ]; then ${start}; fi`,
         sh`deadline=$(( $(date +%s) + ${a.timeoutSeconds} ))`,
         // Polls in fifth-second steps (a whole second where sleep takes no fraction): a ready slot is seen at once.
         sh`nap() { sleep 0.2 2>/dev/null || sleep 1; }`,

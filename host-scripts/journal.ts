@@ -42,6 +42,12 @@ function recordIdentity(slot: Color, r: DeployRecordFields): string {
     return template.slice(0, template.indexOf(`"status":`));
 }
 
+// Parts of JOURNAL_FUNCTIONS' lines, apart only for the source's line limit.
+const FILL_RECORD = sh`sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"`;
+const KEEP_PREVIOUS = sh`cp -f "$l9_active" "$l9_previous" || fail "cannot keep $l9_previous"`;
+const DROP_PREVIOUS = sh`rm -f "$l9_previous" || fail "cannot remove $l9_previous"`;
+const RESTORE_PREVIOUS = sh`cp -f "$l9_previous" "$l9_active.tmp" || fail "cannot copy $l9_previous"; install_active`;
+
 /**
  * The journal's functions (step library), for one deploy, once `release` says whether its
  * container is new in this attempt (a release, which the watch may switch back) or the
@@ -76,14 +82,14 @@ export const JOURNAL_FUNCTIONS = lines(
     sh`    if grep -qF '"status":"live"' "$l9_active"; then settled=yes; fi`,
     sh`  fi`,
     sh`}`,
-    sh`record_as() { printf '%s\\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }`,
+    sh`record_as() { printf '%s\\n' "$l9_record" | ${FILL_RECORD}; }`,
     sh`journal() { record_as "$@" >>"$l9_deploy_log" || fail "cannot append to $l9_deploy_log"; }`,
     sh`mark_active() { record_as "$@" >"$l9_active.tmp" || fail "cannot write $l9_active.tmp"; install_active; }`,
     sh`install_active() { mv -f "$l9_active.tmp" "$l9_active" || fail "cannot replace $l9_active"; }`,
     sh`l9_journal_switching() {`,
     sh`  [ "$already_live" = no ] || return 0`,
     sh`  ${renderRoutedSlotLine(raw('"$1"'), "routed")}`,
-    sh`  if grep -qF "\\"slot\\":\\"$routed\\"" "$l9_active" 2>/dev/null; then cp -f "$l9_active" "$l9_previous" || fail "cannot keep $l9_previous"; else rm -f "$l9_previous" || fail "cannot remove $l9_previous"; fi`,
+    sh`  if grep -qF "\\"slot\\":\\"$routed\\"" "$l9_active" 2>/dev/null; then ${KEEP_PREVIOUS}; else ${DROP_PREVIOUS}; fi`,
     sh`  journal switching`,
     sh`  mark_active switching`,
     sh`}`,
@@ -94,7 +100,7 @@ export const JOURNAL_FUNCTIONS = lines(
     sh`}`,
     sh`l9_journal_switched_back() {`,
     sh`  journal switched-back`,
-    sh`  if [ -f "$l9_previous" ]; then cp -f "$l9_previous" "$l9_active.tmp" || fail "cannot copy $l9_previous"; install_active; else mark_active switched-back; fi`,
+    sh`  if [ -f "$l9_previous" ]; then ${RESTORE_PREVIOUS}; else mark_active switched-back; fi`,
     sh`}`,
 );
 

@@ -77,6 +77,14 @@ export function renderRemoveNotifyTargetsScript(appDir: string): string {
  */
 export function renderNotifyClient(appDir: string): string {
     const l = hostLayout(appDir);
+    const escape = sh`sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g'`;
+    const textFormat = sh`'[%s] %s %s: %s\\nprevious: %s\\ncommit: %.12s\\nduration: %ss\\nby: %s'`;
+    const undeliveredFormat = sh`'warning: notification %s to target %s (%s) was not delivered (%s); the release goes on\\n'`;
+    const bodyFormat = sh`'{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}'`;
+    const textJson = sh`"$(printf '%s' "$n_text" | json_str)"`;
+    const checkJson = sh`"$(printf '%s' "$n_check" | json_str)"`;
+    const tailJson = sh`"$(printf '%s' "$n_tail" | json_str)"`;
+    const post = sh`curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K -`;
     return script(
         sh`#!/bin/sh`,
         sh`# l9-deploy's webhook client (installed with the notification targets; run by the release steps' notify)`,
@@ -84,28 +92,28 @@ export function renderNotifyClient(appDir: string): string {
         sh`l9_notify_targets=${l.notifyTargets}`,
         sh`[ -s "$l9_notify_targets" ] || exit 0`,
         // JSON string content: control characters dropped, tabs as spaces, \ and " escaped, lines joined by \n.
-        sh`json_str() { ${stripControlChars()} | tr '\\t' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
+        sh`json_str() { ${stripControlChars()} | tr '\\t' ' ' | ${escape} | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
         sh`n_event=$1; n_check=$2; n_tail=$(printf '%s' "$3" | tail -c 3000)`,
         sh`n_stack=$4; n_service=$5; n_tag=$6; n_previous=$7; n_actor=$8; n_known=$9`,
         sh`n_commit=$(git --git-dir=${l.mirror} rev-parse -q --verify "$n_tag^{commit}" 2>/dev/null || echo unknown)`,
         sh`n_duration=null`,
         sh`n_started=$(cat ${l.attemptStarted} 2>/dev/null || true)`,
         sh`case "$n_started" in '' | *[!0-9]*) ;; *) n_duration=$(( $(date +%s) - n_started )) ;; esac`,
-        sh`n_text=$(printf '[%s] %s %s: %s\\nprevious: %s\\ncommit: %.12s\\nduration: %ss\\nby: %s' "$n_stack" "$n_service" "$n_tag" "$n_event" "$n_previous" "$n_commit" "$n_duration" "$n_actor")`,
+        sh`n_text=$(printf ${textFormat} "$n_stack" "$n_service" "$n_tag" "$n_event" "$n_previous" "$n_commit" "$n_duration" "$n_actor")`,
         sh`[ -z "$n_check" ] || n_text="$n_text$(printf '\\ncheck: %s' "$n_check")"`,
         sh`[ -z "$n_tail" ] || n_text="$n_text$(printf '\\nlog tail:\\n%s' "$n_tail")"`,
-        sh`undelivered() { printf 'warning: notification %s to target %s (%s) was not delivered (%s); the release goes on\\n' "$n_event" "$n_i" "$n_format" "$1" >&2; }`,
+        sh`undelivered() { printf ${undeliveredFormat} "$n_event" "$n_i" "$n_format" "$1" >&2; }`,
         sh`n_i=0`,
         sh`while IFS="$(printf '\\t')" read -r n_format n_url n_chat; do`,
         sh`  n_i=$((n_i + 1))`,
         sh`  case "$n_format" in`,
         sh`    telegram) n_body=$(printf '{"chat_id":"%s","text":"%s"}' "$(printf '%s' "$n_chat" | json_str)" "$(printf '%s' "$n_text" | json_str)") ;;`,
-        sh`    *) n_body=$(printf '{"text":"%s","event":"%s",%s,"commit":"%s","durationSeconds":%s,"check":"%s","logTail":"%s"}' "$(printf '%s' "$n_text" | json_str)" "$n_event" "$n_known" "$n_commit" "$n_duration" "$(printf '%s' "$n_check" | json_str)" "$(printf '%s' "$n_tail" | json_str)") ;;`,
+        sh`    *) n_body=$(printf ${bodyFormat} ${textJson} "$n_event" "$n_known" "$n_commit" "$n_duration" ${checkJson} ${tailJson}) ;;`,
         sh`  esac`,
         // The URL carries a token: it goes to curl on stdin (a config line), never in argv (ps).
         sh`  n_file=$(mktemp) || { undelivered 'no temporary file'; continue; }`,
         sh`  printf '%s' "$n_body" >"$n_file" || { rm -f "$n_file"; undelivered 'cannot write its body'; continue; }`,
-        sh`  n_code=$(printf 'url = "%s"\n' "$n_url" | curl -sS -m 10 --connect-timeout 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$n_file" -K - 2>/dev/null) || true`,
+        sh`  n_code=$(printf 'url = "%s"\n' "$n_url" | ${post} 2>/dev/null) || true`,
         sh`  rm -f "$n_file"`,
         sh`  case "$n_code" in`,
         sh`    2??) printf '[notify] %s sent to target %s (%s)\\n' "$n_event" "$n_i" "$n_format" >&2 ;;`,

@@ -1,7 +1,7 @@
 import { hostLayout } from "./layout";
 import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { lines, script, sh, stripControlChars, words } from "./shell";
+import { lines, script, sh, ShellText, stripControlChars, words } from "./shell";
 import { renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 import { renderBackupRotationLine, renderBackupRunCondition, renderBackupTimedOutTest } from "./backup";
@@ -50,6 +50,12 @@ export interface ReleaseHooksScriptArgs {
     stepLockWaitSeconds: number;
 }
 
+/** Starts the migration's one-off container, detached, with the release env file and network. */
+function renderMigrateRun(name: string, envFile: string, m: MigrateHookArgs): ShellText {
+    const network = m.networkMode === "host" ? sh`--network host` : sh`--network bridge`;
+    return sh`docker run -d --name ${name} --env-file ${envFile} ${network} ${m.imageId} ${words(m.args)}`;
+}
+
 /**
  * The release hooks, after the gate's checks and before the switch: `backup` (stdout stored
  * as `<appDir>/backups/<UTC time>-<tag>`, the newest `keep` kept; a failure warns unless
@@ -67,12 +73,17 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
     const b = a.backup;
     const m = a.migrate;
     const migrateContainer = `${a.serviceName}-migrate`;
+    const noTimeout = sh`"'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"`;
+    const migrateNotRemoved =
+        `did not finish within hookTimeoutSeconds=${bound} s; its container ${migrateContainer} ` + "could not be removed (docker rm -f it on the host)";
+    const migrateExitCode = sh`docker inspect -f '{{.State.ExitCode}}' ${migrateContainer}`;
+    const warnNotRemoved = sh`printf 'warning: the finished migration container %s could not be removed\\n' ${migrateContainer} >&2`;
     return script(
         renderStepPrologue(a.appDir, `hooks ${a.tag}`),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderNotifyLines(a.notify),
         sh`hook_fail() { l9_hook_fail "$1" "$2" "$3" ${tail}; }`,
-        sh`command -v timeout >/dev/null 2>&1 || fail "'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"`,
+        sh`command -v timeout >/dev/null 2>&1 || fail ${noTimeout}`,
         sh`out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"`,
         // However the script ends (a failure, a timeout, the SSH session of a killed `pulumi up`
         // hanging up), no migration container stays behind to keep running.
@@ -119,7 +130,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 // One left by an earlier attempt that was killed would hold the name, or still be running.
                 sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || true`,
                 // Detached, then waited for with a bound: stopping a `docker run` client leaves its container running.
-                sh`  docker run -d --name ${migrateContainer} --env-file ${l.envFile} ${m.networkMode === "host" ? sh`--network host` : sh`--network bridge`} ${m.imageId} ${words(m.args)} >/dev/null 2>"$out" || hook_fail migrate "could not start its container" "$out"`,
+                sh`  ${renderMigrateRun(migrateContainer, l.envFile, m)} >/dev/null 2>"$out" || hook_fail migrate "could not start its container" "$out"`,
                 // In the background: a signal to this script is then handled at once, not after the
                 // wait (its trap removes the container, which ends the wait).
                 sh`  timeout ${bound} docker wait ${migrateContainer} >/dev/null 2>"$out" &`,
@@ -130,17 +141,17 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`    if docker rm -f ${migrateContainer} >/dev/null 2>>"$out"; then`,
                 sh`      hook_fail migrate ${`did not finish within hookTimeoutSeconds=${bound} s; its container was stopped and removed`} "$out"`,
                 sh`    fi`,
-                sh`    hook_fail migrate ${`did not finish within hookTimeoutSeconds=${bound} s; its container ${migrateContainer} could not be removed (docker rm -f it on the host)`} "$out"`,
+                sh`    hook_fail migrate ${migrateNotRemoved} "$out"`,
                 sh`  elif [ "$wait_rc" -ne 0 ]; then`,
                 sh`    hook_fail migrate "could not be waited for (docker wait exit $wait_rc)" "$out"`,
                 sh`  fi`,
-                sh`  migrate_exit=$(docker inspect -f '{{.State.ExitCode}}' ${migrateContainer} 2>"$out") || hook_fail migrate "finished, but its exit code could not be read" "$out"`,
+                sh`  migrate_exit=$(${migrateExitCode} 2>"$out") || hook_fail migrate "finished, but its exit code could not be read" "$out"`,
                 sh`  if [ "$migrate_exit" != 0 ]; then`,
                 sh`    docker logs --tail ${tail} ${migrateContainer} >"$out" 2>&1 || true`,
                 sh`    hook_fail migrate "failed (exit $migrate_exit)" "$out"`,
                 sh`  fi`,
                 sh`  docker logs ${migrateContainer} 2>&1 | ${stripControlChars()} | sed 's/^/  | /' >&2`,
-                sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || printf 'warning: the finished migration container %s could not be removed\\n' ${migrateContainer} >&2`,
+                sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || ${warnNotRemoved}`,
                 sh`  say "migrate: done"`,
                 sh`fi`,
             ),

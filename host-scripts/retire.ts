@@ -19,9 +19,11 @@ export interface RetireArgs {
 export function renderRetireLines(serviceName: string, previousContainer: string | undefined, r: RetireArgs): ShellText[] {
     const prune = renderPruneImagesLine(serviceName, r.imagesToKeep);
     if (!previousContainer) return [prune];
+    const draining = `draining ${previousContainer} (SIGTERM, ${r.drainGraceSeconds}s grace)`;
+    const stop = sh`docker stop -t ${r.drainGraceSeconds} ${previousContainer} >/dev/null || say ${`could not stop ${previousContainer}`}`;
     const drain =
         r.standby === "stopped"
-            ? sh`if docker inspect ${previousContainer} >/dev/null 2>&1; then say ${`draining ${previousContainer} (SIGTERM, ${r.drainGraceSeconds}s grace)`}; docker stop -t ${r.drainGraceSeconds} ${previousContainer} >/dev/null || say ${`could not stop ${previousContainer}`}; fi`
+            ? sh`if docker inspect ${previousContainer} >/dev/null 2>&1; then say ${draining}; ${stop}; fi`
             : sh`say ${`keeping ${previousContainer} running as warm standby`}`;
     return [drain, prune];
 }

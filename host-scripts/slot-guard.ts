@@ -37,6 +37,11 @@ export interface SlotGuardArgs {
 export function renderSlotGuardScript(a: SlotGuardArgs): string {
     const l = hostLayout(a.appDir);
     const markerDir = caddyMarkerDir(a.serviceName);
+    const sameContainer = sh`[ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ]`;
+    // The container runs this env, or the journal cannot tell (the check below says when).
+    const envMatches = (fingerprint: string) =>
+        sh`{ [ "$running_env" = ${fingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${otherColor(a.color)} ]; }; }`;
+    const alreadyRuns = `${a.containerName} already runs ${a.tag}`;
     return script(
         prologue(`guard ${a.color}`),
         STEP_LOCK_FUNCTION,
@@ -58,9 +63,7 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
         sh`running_network=$(docker inspect -f '{{.HostConfig.NetworkMode}}' ${a.containerName})`,
         sh`if [ "$running_network" = default ]; then running_network=bridge; fi`,
         a.envFingerprint === undefined
-            ? sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ]; then echo ${
-                  `${a.containerName} ` + `already runs ${a.tag}`
-              }; exit 0; fi`
+            ? sh`if ${sameContainer}; then echo ${alreadyRuns}; exit 0; fi`
             : lines(
                   // Only a journal that names this slot knows its env. One that names the other slot
                   // (Caddy was flipped without it) cannot show that this container runs this env: an
@@ -68,7 +71,7 @@ export function renderSlotGuardScript(a: SlotGuardArgs): string {
                   // or none, is not judged.
                   sh`running_env=$(grep -F ${`"slot":"${a.color}"`} ${l.activeRecord} 2>/dev/null | sed -n 's/.*"envFingerprint":"\\([0-9a-f]*\\)".*/\\1/p')`,
                   sh`journal_slot=$(sed -n 's/.*"slot":"\\([a-z]*\\)".*/\\1/p' ${l.activeRecord} 2>/dev/null)`,
-                  sh`if [ "$running_image" = ${a.imageId} ] && [ "$running_tag" = ${a.tag} ] && [ "$running_network" = ${a.networkMode} ] && { [ "$running_env" = ${a.envFingerprint} ] || { [ -z "$running_env" ] && [ "$journal_slot" != ${otherColor(a.color)} ]; }; }; then echo ${`${a.containerName} already runs ${a.tag} with this env`}; exit 0; fi`,
+                  sh`if ${sameContainer} && ${envMatches(a.envFingerprint)}; then echo ${`${alreadyRuns} with this env`}; exit 0; fi`,
               ),
         sh`fail ${`refusing to replace ${a.color} (${a.containerName}`}", running $running_tag, $running_network network): "${
             `Caddy routes to it, and this update would put ${a.tag} (${a.networkMode} network) there. Nothing was changed. ` +

@@ -1,6 +1,9 @@
 import { hostLayout } from "./layout";
 import { lines, sh, ShellText } from "./shell";
 
+// Part of STEP_LOCK_FUNCTION's lines, apart only for the source's line limit.
+const FIND_THE_HOLDER = sh`Find it with  ps -ef | grep 'sh -s'  and run pulumi up again once it ended`;
+
 /**
  * `l9_step_lock LOCK_FILE WAIT_SECONDS`: one release step of a service at a time on the host
  * (slot guard, hooks, canary, switch). A `pulumi` killed mid-update (a closed laptop, a
@@ -17,7 +20,7 @@ export const STEP_LOCK_FUNCTION = lines(
     sh`  exec 9>>"$1" || fail "cannot open $1"`,
     sh`  if ! flock -n 9; then`,
     sh`    say "another release step of this service runs on the host (one an interrupted update left?): waiting for it, up to $2s"`,
-    sh`    flock -w "$2" 9 || fail "another release step of this service still ran after $2s; nothing was changed. Find it with  ps -ef | grep 'sh -s'  and run pulumi up again once it ended"`,
+    sh`    flock -w "$2" 9 || fail "another release step of this service still ran after $2s; nothing was changed. ${FIND_THE_HOLDER}"`,
     sh`  fi`,
     sh`}`,
 );

@@ -67,25 +67,33 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
     const back = otherColor(a.slot);
     const backDial = slotDial(a, back);
     const stays = renderJournalFailedAfterSwitchLines();
+    // Traffic stays on the new slot: journaled, notified, and the step fails saying why.
+    const staysBecause = (why: string) =>
+        sh`${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${why}`}`;
+    const notARelease = `${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`;
+    const standbyDown = `the standby ${a.previousContainer} is not running, so traffic stays on ${a.slot}`;
+    const standbyUnhealthy = `the standby ${a.previousContainer} does not answer its health endpoint either, so traffic stays on ${a.slot}`;
+    const backRouted = sh`[ "$routing" = ${back} ] && [ "$upstream" = ${slotUpstreamsJson(a, back)} ]`;
+    const switchedBack = `; traffic was switched back to ${back} (${a.notify.previousTag ?? "the standby"})`;
     return [
         renderEndpointCheckLines(a.watch.checks),
         sh`switch_back() {`,
         sh`  ${renderLogTailLine(a.containerName, 30)}`,
         // Only a new release goes back to the standby: after a rollback (or a heal of a release
         // live for a while) the other slot holds what was left on purpose.
-        sh`  if [ "$release" != yes ] || [ "$settled" = yes ]; then ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; ${a.slot} is not a new release (a rollback or a heal), so traffic stays on it`}; fi`,
+        sh`  if [ "$release" != yes ] || [ "$settled" = yes ]; then ${staysBecause(notARelease)}; fi`,
         a.previousContainer
             ? lines(
-                  sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} is not running, so traffic stays on ${a.slot}`}; }`,
-                  sh`  curl -fsS -m 5 -o /dev/null ${`http://${backDial}${a.watch.checks.healthPath}`} || { ${stays}; notify failure ${`watch: `}"$check_failed" "$log_tail"; fail ${`post-switch watch: `}"$check_failed"${`; the standby ${a.previousContainer} does not answer its health endpoint either, so traffic stays on ${a.slot}`}; }`,
+                  sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { ${staysBecause(standbyDown)}; }`,
+                  sh`  curl -fsS -m 5 -o /dev/null ${`http://${backDial}${a.watch.checks.healthPath}`} || { ${staysBecause(standbyUnhealthy)}; }`,
                   sh`  say ${`switching traffic back to ${back} (${a.previousContainer}, ${a.notify.previousTag ?? "the standby"})`}`,
                   renderFlipLine(back, marker),
                   ...facts.map((f) => sh`  ${f}`),
-                  sh`  [ "$routing" = ${back} ] && [ "$upstream" = ${slotUpstreamsJson(a, back)} ] || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
+                  sh`  ${backRouted} || fail ${`switch-back to ${back} could not be verified:`}" routing $routing, upstream $upstream"`,
                   renderJournalSwitchedBackLines(),
                   sh`  notify rollback ${`automatic switch-back to ${a.notify.previousTag ?? back}: `}"$check_failed" "$log_tail"`,
                   sh`  printf '%s\\n' "$log_tail" | sed 's/^/  | /' >&2`,
-                  sh`  fail ${`post-switch watch: `}"$check_failed ($w_fails times in a row)"${`; traffic was switched back to ${back} (${a.notify.previousTag ?? "the standby"})`}`,
+                  sh`  fail ${`post-switch watch: `}"$check_failed ($w_fails times in a row)"${switchedBack}`,
               )
             : lines(
                   sh`  ${stays}`,
@@ -121,6 +129,9 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
     const retire = a.retire ? renderRetireLines(a.serviceName, a.previousContainer, a.retire) : [];
     const previous = otherColor(a.slot);
     const notDrained = `Caddy routes to ${previous}: ${a.previousContainer} was not drained. ` + "Run pulumi up again: it plans from what the host serves";
+    const upstreamEdited = sh`say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}`;
+    const routed = sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${upstreams} ] && [ "$config" = current ]`;
+    const notRouted = `Caddy does not route to ${a.slot} (${dial}) after the switch:`;
     return script(
         renderStepPrologue(a.appDir, `switch to ${a.slot}`),
         renderNotifyLines(a.notify),
@@ -148,8 +159,8 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         !!a.canary && renderClearCanaryLine(caddyArgs),
         ...facts,
         // A handler edited by hand keeps the config id: put our config back.
-        sh`if [ "$upstream" != ${upstreams} ]; then say ${`Caddy's ${a.slot} upstream is`}" $upstream, "${`not ${dial}: restoring the config`}; load_config; ${oneLine(facts)}; fi`,
-        sh`[ "$routing" = ${a.slot} ] && [ "$upstream" = ${upstreams} ] && [ "$config" = current ] || fail ${`Caddy does not route to ${a.slot} (${dial}) after the switch:`}" routing $routing, upstream $upstream, config $config"`,
+        sh`if [ "$upstream" != ${upstreams} ]; then ${upstreamEdited}; load_config; ${oneLine(facts)}; fi`,
+        sh`${routed} || fail ${notRouted}" routing $routing, upstream $upstream, config $config"`,
         sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         ...renderWatchLines(a, marker, facts),

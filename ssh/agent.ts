@@ -84,10 +84,12 @@ export function ensureControlDir(dir: string, privateKey: string, base = CONTROL
  * `sh -c`.
  */
 export function renderAgentWatcherScript(dir: string, pid: number, controlPaths: string[]): string {
+    // A lock whose holder is gone is removed, so the next mkdir takes it over.
+    const clearStaleLock = sh`holder=$(cat "$dir/lock/pid" 2>/dev/null); [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null && rm -rf "$dir/lock"`;
     return script(
         sh`dir=${dir}; pid=${pid}`,
         sh`while kill -0 "$pid" 2>/dev/null; do sleep 1; done`,
-        sh`until mkdir "$dir/lock" 2>/dev/null; do holder=$(cat "$dir/lock/pid" 2>/dev/null); [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null && rm -rf "$dir/lock"; sleep 0.1; done`,
+        sh`until mkdir "$dir/lock" 2>/dev/null; do ${clearStaleLock}; sleep 0.1; done`,
         sh`echo $$ >"$dir/lock/pid"`,
         sh`rm -f "$dir/users/$pid"`,
         sh`for f in "$dir"/users/*; do [ -e "$f" ] || continue; kill -0 "\${f##*/}" 2>/dev/null && { rm -rf "$dir/lock"; exit 0; }; rm -f "$f"; done`,

@@ -135,7 +135,11 @@ describe("e2e: canary releases", function () {
         const report = await loop.stop();
         expect(r.ok).to.equal(false);
         expect(r.error).to.match(
-            /canary v0\.4\.3-l9 failed: step 1\/2 \(10%\): error rate (\d+\.\d)% \((\d+) of (\d+) canary requests answered 5xx or failed to connect\) is above maxErrorRate 10%; the canary was rolled back: 0% of requests to blue, green serves them all/,
+            new RegExp(
+                /canary v0\.4\.3-l9 failed: step 1\/2 \(10%\): error rate (\d+\.\d)% \((\d+) of (\d+) canary requests /.source +
+                    /answered 5xx or failed to connect\) is above maxErrorRate 10%; /.source +
+                    /the canary was rolled back: 0% of requests to blue, green serves them all/.source,
+            ),
         );
         const [, rate, errors, total] = /error rate (\d+\.\d)% \((\d+) of (\d+)/.exec(r.error!)!;
         console.log(`      rolled back at ${rate}% (${errors} of ${total} canary requests)`);

@@ -10,7 +10,7 @@ const LINE_LIMIT = 160;
  * are shell lines that render into golden files) and regular expressions. This count may only
  * go down: the test fails above it, and below it until it is lowered to the new count.
  */
-const LONG_LINES_LEFT = 53;
+const LONG_LINES_LEFT = 3;
 
 /** The project's own TypeScript and JavaScript, as git tracks them (the sample app is another repository). */
 function sourceFiles(): string[] {

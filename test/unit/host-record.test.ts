@@ -259,7 +259,10 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         ]);
         // The rename l9 -> api on the same address: l9 serves there.
         expect(listenerConflict(f, "api", ":443")).to.match(
-            /^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*nothing ran\. Fix: service l9 still serves there. To rename it: destroy/,
+            new RegExp(
+                /^Caddy's server l9 \(l9-deploy's server of service l9\) already listens on :443: .*/.source +
+                    /nothing ran\. Fix: service l9 still serves there. To rename it: destroy/.source,
+            ),
         );
         expect(listenerConflict(f, "api", "0.0.0.0:443")).to.contain("server l9 ");
         expect(listenerConflict(f, "api", "tcp/[::]:443")).to.contain("server l9 ");
