@@ -41,6 +41,7 @@ export interface CertificateCheckArgs {
  * appDir is found to be this service's (or new).
  */
 export function renderPreflightScript(a: PreflightScriptArgs): string {
+    const lowDiskFix = sh`below minFreeDiskMb=${a.minFreeDiskMb} (free space, or lower it: pulumi config set minFreeDiskMb N)`;
     return script(
         prologue("preflight"),
         !!a.pauseSeconds && sh`say ${`rollout: the previous batch switched; waiting ${a.pauseSeconds}s before this host`}; sleep ${a.pauseSeconds}`,
@@ -57,7 +58,7 @@ export function renderPreflightScript(a: PreflightScriptArgs): string {
         sh`[ -d "$docker_root" ] || docker_root=/`,
         sh`for d in "$dir" "$docker_root"; do`,
         sh`  free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')`,
-        sh`  [ "$free_mb" -ge ${a.minFreeDiskMb} ] || fail "only $free_mb MiB free on the filesystem of $d, below minFreeDiskMb=${a.minFreeDiskMb} (free space, or lower it: pulumi config set minFreeDiskMb N)"`,
+        sh`  [ "$free_mb" -ge ${a.minFreeDiskMb} ] || fail "only $free_mb MiB free on the filesystem of $d, ${lowDiskFix}"`,
         sh`done`,
         renderCertificateLines(a.caddyAdmin, a.certificates),
         sh`say "host ready: docker, caddy admin and disk space ok"`,
@@ -80,8 +81,9 @@ function renderCertificateLines(caddyAdmin: string, c: CertificateCheckArgs | un
     // Caddy serves plain HTTP on port 80: there is no certificate to check there.
     if (!c || c.hosts.length === 0 || c.minDays <= 0 || c.listen.slice(sep + 1) === "80") return false;
     const address = `${c.listen.slice(0, sep) || "127.0.0.1"}:${c.listen.slice(sep + 1)}`;
+    const noOpensslFix = sh`(needed to check certificates; or: pulumi config set minCertDays 0)`;
     return lines(
-        sh`command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host (needed to check certificates; or: pulumi config set minCertDays 0)"`,
+        sh`command -v openssl >/dev/null 2>&1 || fail "'openssl' is not installed on the host ${noOpensslFix}"`,
         sh`if ${renderConfigCurrentTest(caddyAdmin, c.routes)}; then`,
         ...c.hosts.map((name) =>
             lines(

@@ -121,6 +121,7 @@ const CADDYFILE_ROUTES_KEPT = [
 export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const l = hostLayout(a.appDir);
     const [root, serviceDir] = caddyMarkerDirs(a.serviceName);
+    const serverUrl = sh`"$admin/config/apps/http/servers/$caddy_server_name"`;
     return script(
         prologue(`remove service ${a.serviceName}`),
         REMOVE_CANARY_LOGGER_FUNCTION,
@@ -130,7 +131,7 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`  yes)`,
         // Caddyfile mode: the operator's Caddyfile imports the snippet; without it their next reload would fail.
         sh`    if [ -z "$caddy_server_name" ]; then say ${CADDYFILE_ROUTES_KEPT}; else`,
-        sh`    admin_curl -fsS -m 10 -X DELETE "$admin/config/apps/http/servers/$caddy_server_name" >/dev/null || fail "Caddy refused to remove the server of the service"`,
+        sh`    admin_curl -fsS -m 10 -X DELETE ${serverUrl} >/dev/null || fail "Caddy refused to remove the server of the service"`,
         sh`    say "Caddy server $caddy_server_name removed"; fi ;;`,
         sh`  foreign) say ${
             `Caddy's server ${caddyServerName(a.serviceName)} is not one l9-deploy created ` + `(no routing marker of ${a.serviceName} in it): left as it is`
