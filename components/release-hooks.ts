@@ -30,7 +30,7 @@ export interface ReleaseHooksArgs {
     readonly containerId: pulumi.Input<string>;
     /** The slot taking traffic. */
     readonly target: string;
-    /** Who is told when a hook fails. */
+    /** Who is told when a hook fails, and where that failed deploy is recorded (metricsDir). */
     readonly notify: NotifyContext;
     /** When this update started (host warnings of earlier runs are not repeated). */
     readonly startedAt: number;

@@ -139,7 +139,14 @@ export class L9Runtime extends pulumi.ComponentResource {
 
         const footprint = new ServiceFootprint(
             child("service"),
-            { connection: host.connection, appDir: c.appDir, serviceName: c.serviceName, caddyAdmin: c.caddyAdmin, owner: release.stackName },
+            {
+                connection: host.connection,
+                appDir: c.appDir,
+                serviceName: c.serviceName,
+                caddyAdmin: c.caddyAdmin,
+                owner: release.stackName,
+                metricsDir: c.metricsDir,
+            },
             { parent: this, dependsOn: [preflight] },
         );
         // Everything on the host depends on the service's place (through the tag verification):
@@ -262,6 +269,7 @@ export class L9Runtime extends pulumi.ComponentResource {
             previousTag: next.slots[other]?.tag,
             actor: release.actor,
             appDir: c.appDir,
+            metricsDir: c.metricsDir,
         };
         // Scripts that notify read the targets file: it is written before them.
         const notifyTargets =

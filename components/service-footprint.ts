@@ -14,14 +14,16 @@ export interface ServiceFootprintArgs {
     readonly caddyAdmin: string;
     /** The stack deploying the service (`<org>/<project>/<stack>`): it claims appDir. */
     readonly owner: string;
+    /** Directory of node_exporter's textfile collector (the service's deploy metrics are removed on destroy). */
+    readonly metricsDir: string;
 }
 
 /**
  * The service's place on the host: appDir (0750) and the routing marker directory. Every
  * other host resource depends on it, so `pulumi destroy` deletes it last, and its delete
- * takes away what no single resource owns: Caddy's server for the service, its images, and
- * appDir except the deploy log (kept on purpose). A new appDir or service name replaces it:
- * the new place is prepared, then the old one removed.
+ * takes away what no single resource owns: Caddy's server for the service, its images, its
+ * deploy metrics, and appDir except the deploy log (kept on purpose). A new appDir or service
+ * name replaces it: the new place is prepared, then the old one removed.
  */
 export class ServiceFootprint extends pulumi.ComponentResource {
     /** The command; host resources depend on it. */
@@ -29,7 +31,13 @@ export class ServiceFootprint extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceFootprintArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:ServiceFootprint", name, {}, opts);
-        const footprint: FootprintScriptArgs = { appDir: args.appDir, serviceName: args.serviceName, caddyAdmin: args.caddyAdmin, owner: args.owner };
+        const footprint: FootprintScriptArgs = {
+            appDir: args.appDir,
+            serviceName: args.serviceName,
+            caddyAdmin: args.caddyAdmin,
+            owner: args.owner,
+            metricsDir: args.metricsDir,
+        };
         this.command = new command.remote.Command(
             `${name}-place`,
             {

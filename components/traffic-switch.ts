@@ -49,7 +49,10 @@ export interface TrafficSwitchArgs {
     readonly imagesToKeep: number;
     /** The post-switch watch: seconds, and failed rounds in a row that switch back. */
     readonly watch: { seconds: number; failures: number };
-    /** Who is told about this update (the switch tells a release from a return to the standby on the host). */
+    /**
+     * Who is told about this update (the switch tells a release from a return to the standby on the host), and where
+     * the steps record its outcome (metricsDir).
+     */
     readonly notify: NotifyContext;
     /** The canary between the gate (and hooks) and the switch (absent: none configured). */
     readonly canary?: CanaryPlan;
@@ -62,15 +65,23 @@ export interface TrafficSwitchArgs {
 }
 
 /**
- * The lock wait a step's trigger is rendered with. How long a step waits for one of an
- * interrupted update is not what it does, and the bound grows with drainGraceSeconds and
- * watchSeconds: a new bound alone must not re-run a canary or a switch.
+ * The lock wait and the metrics directory a step's trigger is rendered with. How long a step
+ * waits for one of an interrupted update, and where it records the deploy's outcome, are not
+ * what it does (the bound grows with drainGraceSeconds and watchSeconds): a new bound or
+ * metricsDir alone must not re-run a gate, a canary or a switch.
  */
 const STEP_TRIGGER_LOCK_WAIT = 0;
+const STEP_TRIGGER_METRICS_DIR = "/metrics";
 
-/** A step's trigger: the hash of its script rendered with STEP_TRIGGER_LOCK_WAIT. */
-function stepTrigger(render: (stepLockWaitSeconds: number) => string): string {
-    return scriptSha256(render(STEP_TRIGGER_LOCK_WAIT));
+/** What a step's trigger renders in place of the real values. */
+interface StepTriggerValues {
+    stepLockWaitSeconds: number;
+    notify: NotifyContext;
+}
+
+/** A step's trigger: the hash of its script rendered with STEP_TRIGGER_LOCK_WAIT and STEP_TRIGGER_METRICS_DIR. */
+function stepTrigger(notify: NotifyContext, render: (fixed: StepTriggerValues) => string): string {
+    return scriptSha256(render({ stepLockWaitSeconds: STEP_TRIGGER_LOCK_WAIT, notify: { ...notify, metricsDir: STEP_TRIGGER_METRICS_DIR } }));
 }
 
 /**
@@ -92,14 +103,15 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         const lockWait = args.stepLockWaitSeconds;
         const port = slotPort(routing, args.target);
         const checks = { port, healthPath: args.healthPath, smokeRequests: args.smokeRequests };
-        const gateScript = renderGateScript({
+        const gateArgs = {
             ...checks,
             containerName: args.containerName,
             tag: args.tag,
             timeoutSeconds: args.healthTimeoutSeconds,
             logScanPatterns: args.logScanPatterns,
             notify: args.notify,
-        });
+        };
+        const gateScript = renderGateScript(gateArgs);
         const gate = new command.remote.Command(
             `${name}-gate`,
             {
@@ -107,7 +119,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`gate ${args.tag}`, gateScript),
                 update: RECONNECT_ONLY_SCRIPT,
-                triggers: [args.containerId, args.target, scriptSha256(gateScript)],
+                triggers: [args.containerId, args.target, stepTrigger(args.notify, ({ notify }) => renderGateScript({ ...gateArgs, notify }))],
             },
             { parent: this },
         );
@@ -165,7 +177,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         // A new deploy replaces the switch (its triggers); a change of what retires alone
         // (imagesToKeep, drainGraceSeconds, standby) updates it, which runs the retire part.
         // A separate retire resource cost 1.2 to 1.5 s of each rollback (docs/performance.md).
-        const cutover = switchArgs.apply((a) => stepTrigger((stepLockWaitSeconds) => renderSwitchScript({ ...a, retire: undefined, stepLockWaitSeconds })));
+        const cutover = switchArgs.apply((a) => stepTrigger(a.notify, (fixed) => renderSwitchScript({ ...a, retire: undefined, ...fixed })));
         const flip = new command.remote.Command(
             `${name}-caddy`,
             {
@@ -197,7 +209,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                 connection: args.connection,
                 ...scriptOnStdin(`canary ${args.tag}`, canaryScript),
                 update: RECONNECT_ONLY_SCRIPT,
-                triggers: [args.containerId, args.target, stepTrigger((stepLockWaitSeconds) => renderCanaryScript({ ...canaryArgs, stepLockWaitSeconds }))],
+                triggers: [args.containerId, args.target, stepTrigger(args.notify, (fixed) => renderCanaryScript({ ...canaryArgs, ...fixed }))],
             },
             { parent: this, dependsOn: [after] },
         );

@@ -43,7 +43,7 @@ export interface CanaryScriptArgs extends RoutingArgs {
     containerName: string;
     /** How the canary runs. */
     plan: CanaryPlan;
-    /** Who is told when the canary is rolled back. */
+    /** Who is told when the canary is rolled back, and where that failed deploy is recorded (metricsDir). */
     notify: NotifyContext;
     /** How long to wait for a release step of this service that still runs (an interrupted update's). */
     stepLockWaitSeconds: number;

@@ -14,7 +14,7 @@ export interface GateScriptArgs extends EndpointCheckArgs {
     logScanPatterns: string[];
     /** How many log lines to quote when a check fails. */
     logLinesOnFailure?: number;
-    /** Who is told when the gate fails. */
+    /** Who is told when the gate fails, and where that failed deploy is recorded (metricsDir). */
     notify: NotifyContext;
 }
 

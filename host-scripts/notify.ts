@@ -1,3 +1,4 @@
+import { renderDeployOutcomeLine } from "./deploy-metrics";
 import { hostLayout } from "./layout";
 import { renderInstallFileLine } from "./install-file";
 import { lines, prologue, script, sh, ShellText, stripControlChars, words } from "./shell";
@@ -34,6 +35,8 @@ export interface NotifyContext {
     actor: string;
     /** The app directory (targets file, git mirror, attempt start). */
     appDir: string;
+    /** Directory of node_exporter's textfile collector, where the steps record the deploy's outcome (deploy-metrics.ts). */
+    metricsDir: string;
 }
 
 /** The targets file: one `format<TAB>url<TAB>chatId` line per target (secret content). */
@@ -138,12 +141,17 @@ export const NOTIFY_FUNCTION = lines(
     sh`}`,
 );
 
-/** The steps' `notify EVENT [CHECK [LOG_TAIL]]`: NOTIFY_FUNCTION with this release's fields. */
+/**
+ * The steps' `notify EVENT [CHECK [LOG_TAIL]]`: NOTIFY_FUNCTION with this release's fields. A
+ * failure is also the deploy's outcome (l9_deploy_last_run_success 0), recorded first: whatever
+ * reports a failed release, with or without targets, is what sets it.
+ */
 export function renderNotifyLines(n: NotifyContext): ShellText {
     const l = hostLayout(n.appDir);
     const known = JSON.stringify({ stack: n.stack, service: n.service, tag: n.tag, previousTag: n.previousTag ?? null, actor: n.actor }).slice(1, -1);
     const fields = words([n.stack, n.service, n.tag, n.previousTag ?? "none", n.actor, known]);
-    return sh`notify() { l9_notify ${l.notifyTargets} ${l.notifyClient} "$1" "\${2:-}" "\${3:-}" ${fields}; }`;
+    const recordFailure = sh`[ "$1" != failure ] || ${renderDeployOutcomeLine(n, "failed")}`;
+    return sh`notify() { ${recordFailure}; l9_notify ${l.notifyTargets} ${l.notifyClient} "$1" "\${2:-}" "\${3:-}" ${fields}; }`;
 }
 
 /** The warnings notify printed, from a script's stderr (for `pulumi.log.warn`). */

@@ -37,7 +37,7 @@ export interface ReleaseHooksScriptArgs {
     backup?: BackupHookArgs;
     /** The migrate hook, if configured. */
     migrate?: MigrateHookArgs;
-    /** Who is told when a hook fails. */
+    /** Who is told when a hook fails, and where that failed deploy is recorded (metricsDir). */
     notify: NotifyContext;
     /** How many log lines to quote when a hook fails. */
     logLinesOnFailure?: number;

@@ -1,6 +1,7 @@
 import { canaryLoggerName, REMOVE_CANARY_LOGGER_FUNCTION, renderStandaloneServerPresentLines } from "./caddy";
 import { caddyServerName } from "./routing";
 import { caddyMarkerDirs, hostLayout, removableEntries } from "./layout";
+import { deployMetricsFile, deployRunMetricsFile } from "./deploy-metrics";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
 
 /** What the service occupies on the host, besides its containers. */
@@ -13,6 +14,8 @@ export interface ServiceFootprintArgs {
     caddyAdmin: string;
     /** The stack that deploys the service (`<org>/<project>/<stack>`): appDir's owner. */
     owner: string;
+    /** Directory of node_exporter's textfile collector: the release steps' deploy metrics are there. */
+    metricsDir: string;
 }
 
 /** Who claims appDir: the stack, and the service it deploys. */
@@ -113,8 +116,8 @@ const CADDYFILE_ROUTES_KEPT = [
 /**
  * The delete of the service's place, run last by `pulumi destroy` (everything else depends
  * on it), and after a rename (the old name's): Caddy's server for the service, the marker
- * directory, the service's images, and the layout's entries in appDir, only while this
- * service owns it (after a rename the new service does, and keeps them). The deploy log and
+ * directory, the service's images and deploy metrics, and the layout's entries in appDir,
+ * only while this service owns it (after a rename the new service does, and keeps them). The deploy log and
  * the backups are kept on purpose (the audit trail and the data outlive the service); what
  * else is in appDir is not the layout's. Containers, the cron job and the env file have their own deletes.
  */
@@ -144,6 +147,8 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`rm -rf ${serviceDir}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
+        // Written by every release step, owned by none of their resources (each deploy replaces them).
+        sh`rm -f ${deployMetricsFile(a.metricsDir, a.serviceName)} ${deployRunMetricsFile(a.metricsDir, a.serviceName)}`,
         sh`owner=$(cat ${l.ownerMarker} 2>/dev/null || true)`,
         sh`case "$owner" in`,
         sh`  ${ownerClaim(a)}|"")`,

@@ -1,6 +1,7 @@
 import { CADDYFILE_EDIT_FUNCTIONS, CADDYFILE_INSTALL_FUNCTION, CADDYFILE_ROUTING_FACTS_FUNCTION } from "./caddyfile-site";
 import * as crypto from "crypto";
 import { CONTAINER_IS_NEW_FUNCTION } from "./attempt";
+import { DEPLOY_METRICS_FUNCTIONS } from "./deploy-metrics";
 import {
     CADDY_ADMIN_FUNCTIONS,
     CADDY_SERVER_PRESENT_FUNCTION,
@@ -67,6 +68,7 @@ export function renderStepLibrary(): string {
         DIRS_FUNCTION,
         STEP_LOCK_FUNCTION,
         NOTIFY_FUNCTION,
+        DEPLOY_METRICS_FUNCTIONS,
         LOG_TAIL_FUNCTION,
         ENDPOINT_CHECK_FUNCTIONS,
         HOOK_FAIL_FUNCTION,

@@ -7,6 +7,7 @@ import { renderServiceDirLines } from "./service-footprint";
 import { EndpointCheckArgs, renderEndpointCheckLines } from "./endpoint-checks";
 import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
+import { renderDeployOutcomeLine } from "./deploy-metrics";
 import {
     DeployRecordFields,
     renderJournalFailedAfterSwitchLines,
@@ -43,7 +44,7 @@ export interface SwitchScriptArgs extends RoutingArgs {
     record: DeployRecordFields;
     /** The post-switch watch. */
     watch: WatchArgs;
-    /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"). */
+    /** Who is told (a new container is a release, "success"; the standby returning is a "rollback"), and where the outcome is recorded. */
     notify: NotifyContext;
     /** How long to wait for a release step of this service that still runs (an interrupted update's). */
     stepLockWaitSeconds: number;
@@ -86,6 +87,8 @@ function renderWatchLines(a: SwitchScriptArgs, marker: string, facts: ShellText[
             ? lines(
                   sh`  [ "$(docker inspect -f '{{.State.Running}}' ${a.previousContainer} 2>/dev/null)" = true ] || { ${staysBecause(standbyDown)}; }`,
                   sh`  curl -fsS -m 5 -o /dev/null ${`http://${backDial}${a.watch.checks.healthPath}`} || { ${staysBecause(standbyUnhealthy)}; }`,
+                  // This release failed: recorded before traffic moves, so a switch-back that cannot be verified is too.
+                  sh`  ${renderDeployOutcomeLine(a.notify, "failed")}`,
                   sh`  say ${`switching traffic back to ${back} (${a.previousContainer}, ${a.notify.previousTag ?? "the standby"})`}`,
                   renderFlipLine(back, marker),
                   ...facts.map((f) => sh`  ${f}`),
@@ -165,6 +168,9 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         ...renderWatchLines(a, marker, facts),
         renderJournalLiveLines(),
+        // Live: recorded on every run, a re-run of a deploy already live too (a switch interrupted after its flip).
+        // A return to the standby is a deploy gone live as well: this update's tag serves.
+        renderDeployOutcomeLine(a.notify, "live"),
         ...retire,
         // A re-run of the same deploy (a heal, or a switch interrupted after its flip) tells
         // nobody; a new container is a release, an existing one the standby returning (a rollback).

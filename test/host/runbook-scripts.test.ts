@@ -112,7 +112,15 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const tail = `line "one" ${t3}\n\ttabbed \\ line ${t4}\n\u001b[31mcolour\r\nlast ${t5}`;
             const text = script(
                 renderStepPrologue(dir, "notify test"),
-                renderNotifyLines({ stack: `l9-deploy/${t1}`, service: "l9", tag: "v1.2.0-l9", previousTag: "v1.1.0-l9", actor: `ops ${t2}`, appDir: dir }),
+                renderNotifyLines({
+                    stack: `l9-deploy/${t1}`,
+                    service: "l9",
+                    tag: "v1.2.0-l9",
+                    previousTag: "v1.1.0-l9",
+                    actor: `ops ${t2}`,
+                    appDir: dir,
+                    metricsDir: path.join(dir, "metrics"),
+                }),
                 sh`notify failure ${check} ${tail}`,
                 sh`echo after`,
             );
@@ -152,7 +160,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const r = await runAsync(
                 script(
                     renderStepPrologue(dir, "t"),
-                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
+                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") }),
                     sh`notify success`,
                     sh`echo ok`,
                 ),
@@ -169,7 +177,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const r = await runAsync(
                 script(
                     renderStepPrologue(dir, "t"),
-                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
+                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") }),
                     sh`notify failure 'gate: x'`,
                     sh`echo ok`,
                 ),
@@ -184,7 +192,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             const r = await runAsync(
                 script(
                     renderStepPrologue(dir, "t"),
-                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir }),
+                    renderNotifyLines({ stack: "s", service: "l9", tag: "v1", actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") }),
                     sh`notify success`,
                     sh`echo ok`,
                 ),
@@ -201,7 +209,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
                 serviceName: "l9",
                 tag,
                 backup: { command, keep: 2, required },
-                notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir },
+                notify: { stack: "s", service: "l9", tag, actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") },
                 hookTimeoutSeconds,
                 stepLockWaitSeconds: 60,
             });
@@ -287,7 +295,7 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
                 serviceName: service,
                 tag,
                 migrate: { args, imageId: images[tag], networkMode: "bridge", containerName: slotContainer },
-                notify: { stack: "s", service, tag, actor: "a", appDir: dir },
+                notify: { stack: "s", service, tag, actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") },
                 hookTimeoutSeconds,
                 stepLockWaitSeconds: 60,
             });

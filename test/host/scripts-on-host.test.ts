@@ -25,7 +25,7 @@ describe("host: rendered scripts against real daemons", function () {
     const sb = sandboxFacts();
     const appDir = "/srv/l9-hosttest";
     const service = "l9hosttest";
-    const notify = { stack: "l9-deploy/hosttest", service, tag: "v0.1.0-l9", actor: "host-test", appDir };
+    const notify = { stack: "l9-deploy/hosttest", service, tag: "v0.1.0-l9", actor: "host-test", appDir, metricsDir: `${appDir}/metrics` };
 
     before(() => {
         cleanSandboxService(service, appDir, sb.caddyAdmin);
@@ -416,7 +416,7 @@ describe("host: rendered scripts against real daemons", function () {
     describe("service footprint: appDir is claimed before anything in it changes, and only its owner empties it", () => {
         const dir = "/srv/l9-hosttest-owner";
         const stack = "l9-deploy/hosttest";
-        const args = (serviceName: string, owner = stack) => ({ appDir: dir, serviceName, caddyAdmin: sb.caddyAdmin, owner });
+        const args = (serviceName: string, owner = stack) => ({ appDir: dir, serviceName, caddyAdmin: sb.caddyAdmin, owner, metricsDir: `${dir}/metrics` });
         const prepare = (serviceName: string, owner = stack) => runOnHost(renderPrepareServiceScript(args(serviceName, owner)));
         const remove = (serviceName: string, owner = stack) => runOnHost(renderRemoveServiceScript(args(serviceName, owner)));
         const exists = (p: string) => sh(`test -e '${p}' && echo yes || echo no`).trim() === "yes";

@@ -3,6 +3,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { deployMetricsFile, deployRunMetricsFile, renderDeployOutcomeLine } from "../../host-scripts/deploy-metrics";
+import { script } from "../../host-scripts/shell";
+import { renderStepLibrary } from "../../host-scripts/step-library";
 
 const MONITORING = path.resolve(__dirname, "../../monitoring");
 
@@ -19,7 +22,7 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
     it("are valid rules, and each alert fires when its test says, and only then", () => {
         const check = promtool(["check", "rules", "alert-rules.yml"], MONITORING);
         expect(check.status, check.out).to.equal(0);
-        expect(check.out).to.contain("SUCCESS: 4 rules found");
+        expect(check.out).to.contain("SUCCESS: 5 rules found");
         const test = promtool(["test", "rules", "alert-rules.test.yml"], MONITORING);
         expect(test.status, test.out).to.equal(0);
         expect(test.out).to.contain("SUCCESS");
@@ -32,6 +35,7 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
             ["> 3 * 3600", "> 4 * 3600"],
             ["> 26 * 3600", "> 27 * 3600"],
             ["(l9_backup_last_run_success) == 0", "(l9_backup_last_run_success) >= 0"],
+            ["(l9_deploy_last_run_success) == 0", "(l9_deploy_last_run_success) >= 0"],
         ]) {
             expect(rules, from).to.contain(from);
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-alert-rules-"));
@@ -56,5 +60,22 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
         expect(text).to.contain('l9_drift_container{service="l9"} 1');
         const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
         expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    });
+
+    it("read metrics that pass Prometheus's lint: the release steps' deploy textfiles, as the step library writes them", () => {
+        const metricsDir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-deploy-metrics-"));
+        try {
+            const step = script(renderDeployOutcomeLine({ metricsDir, service: "l9", tag: "v1.2.0-l9" }, "live"));
+            const r = spawnSync("sh", ["-c", `${renderStepLibrary()}\nset -eu\n${step}`], { encoding: "utf8" });
+            expect(r.status, r.stderr).to.equal(0);
+            for (const file of [deployMetricsFile(metricsDir, "l9"), deployRunMetricsFile(metricsDir, "l9")]) {
+                const text = fs.readFileSync(file, "utf8");
+                expect(text).to.match(/^l9_deploy_\w+\{service="l9",tag="v1\.2\.0-l9"\} \d+$/m);
+                const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+                expect(lint.status, `${file}: ${lint.stdout}${lint.stderr}`).to.equal(0);
+            }
+        } finally {
+            fs.rmSync(metricsDir, { recursive: true, force: true });
+        }
     });
 });

@@ -38,6 +38,7 @@ export const SAMPLE_NOTIFY: NotifyContext = {
     previousTag: "v1.1.0-l9",
     actor: "ops@example.com",
     appDir: "/opt/l9",
+    metricsDir: "/var/lib/prometheus/node-exporter",
 };
 
 /** The switch of the sample service to green, with a stopped standby and no watch. */

@@ -181,7 +181,13 @@ const builders: Record<string, () => string> = {
     "preflight-unix-admin.sh": () =>
         renderPreflightScript({ appDir: "/opt/l9", serviceName: "l9", owner: "l9-deploy/production", caddyAdmin: UNIX_ADMIN, minFreeDiskMb: 2048 }),
     "remove-service-unix-admin.sh": () =>
-        renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: UNIX_ADMIN, owner: "l9-deploy/production" }),
+        renderRemoveServiceScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            caddyAdmin: UNIX_ADMIN,
+            owner: "l9-deploy/production",
+            metricsDir: "/var/lib/prometheus/node-exporter",
+        }),
     "switch-unix-admin.sh": () =>
         renderSwitchScript({
             ...CANARY_ROUTING,
@@ -295,9 +301,22 @@ const builders: Record<string, () => string> = {
         }),
     "remove-env-file.sh": () => renderRemoveEnvFileScript("/opt/l9/shared/.env"),
     "prepare-service.sh": () =>
-        renderPrepareServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
+        renderPrepareServiceScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            caddyAdmin: "127.0.0.1:2019",
+            owner: "l9-deploy/production",
+            metricsDir: "/var/lib/prometheus/node-exporter",
+        }),
     "remove-unfinished-container.sh": () => renderRemoveUnfinishedContainerScript({ serviceName: "l9", caddyAdmin: "127.0.0.1:2019", color: "green" }),
-    "remove-service.sh": () => renderRemoveServiceScript({ appDir: "/opt/l9", serviceName: "l9", caddyAdmin: "127.0.0.1:2019", owner: "l9-deploy/production" }),
+    "remove-service.sh": () =>
+        renderRemoveServiceScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            caddyAdmin: "127.0.0.1:2019",
+            owner: "l9-deploy/production",
+            metricsDir: "/var/lib/prometheus/node-exporter",
+        }),
     "command-on-stdin.txt": () => scriptOnStdin("gate v1.2.0-l9; $(rm -rf /)", "").create + "\n",
     known_hosts: () => renderKnownHosts("203.0.113.10", 2222, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ"),
     "openssh-options.txt": () => openSshOptions(access).join("\n") + "\n",

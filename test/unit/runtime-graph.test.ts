@@ -12,6 +12,14 @@ import { retiredItems } from "../../components/old-deploy";
 describe("unit: resource graph of a release (mocks)", function () {
     this.timeout(60_000);
     let g: ProgramGraph;
+    /** v0.2.0-l9 serves from green, v0.1.0-l9 is in the blue standby. */
+    const servingV2: DeployState = {
+        slots: {
+            blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
+            green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" },
+        },
+        active: "green",
+    };
     const label = (inputs: Record<string, any>, name: string) =>
         (inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === name)?.value;
 
@@ -174,16 +182,9 @@ describe("unit: resource graph of a release (mocks)", function () {
     });
 
     it("a change of imagesToKeep, drainGraceSeconds or standby alone re-runs only the switch's retire part", async () => {
-        const previous: DeployState = {
-            slots: {
-                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
-                green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" },
-            },
-            active: "green",
-        };
-        const base = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "stopped" }, previous);
-        const changed = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "stopped", imagesToKeep: "5", drainGraceSeconds: "45" }, previous);
-        const warm = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "warm" }, previous);
+        const base = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "stopped" }, servingV2);
+        const changed = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "stopped", imagesToKeep: "5", drainGraceSeconds: "45" }, servingV2);
+        const warm = await buildProgramGraph({ releaseTag: "v0.2.0-l9", standby: "warm" }, servingV2);
         expect(changed.registered.map((r) => r.name)).to.deep.equal(base.registered.map((r) => r.name));
         // A command re-runs its create when its triggers change (a replacement): none does.
         const triggered = base.registered.filter((r) => r.inputs.triggers !== undefined).map((r) => r.name);
@@ -203,6 +204,24 @@ describe("unit: resource graph of a release (mocks)", function () {
             .map((r) => r.name)
             .filter((name) => JSON.stringify(base.byName(name).inputs) !== JSON.stringify(changed.byName(name).inputs));
         expect(changedInputs).to.have.members(["blue-guard", "green-guard", "blue-container", "green-container", "traffic-caddy"]);
+    });
+
+    it("a change of metricsDir alone re-runs no release step: the steps' scripts write the new place from the next deploy on", async () => {
+        const raw = { releaseTag: "v0.2.0-l9", canary: JSON.stringify({ percent: 20 }), backup: "pg_dump" };
+        const base = await buildProgramGraph(raw, servingV2);
+        const moved = await buildProgramGraph({ ...raw, metricsDir: "/var/lib/node_exporter/textfile" }, servingV2);
+        const triggered = base.registered.filter((r) => r.inputs.triggers !== undefined).map((r) => r.name);
+        expect(triggered).to.include.members(["traffic-gate", "traffic-canary", "traffic-hooks-run", "traffic-caddy"]);
+        const rerun = triggered.filter((name) => JSON.stringify(base.byName(name).inputs.triggers) !== JSON.stringify(moved.byName(name).inputs.triggers));
+        // The drift job moves with its metrics (its delete removes the old place's file).
+        expect(rerun).to.deep.equal(["drift-install"]);
+        for (const name of ["traffic-gate", "traffic-canary", "traffic-hooks-run", "traffic-caddy"]) {
+            expect(moved.byName(name).inputs.stdin, name).to.contain("'/var/lib/node_exporter/textfile/l9_deploy_run_l9.prom'");
+        }
+        // Destroy (or a rename) removes the service's deploy metrics with its place, where they are now.
+        expect(moved.byName("service-place").inputs.delete).to.contain(
+            "rm -f '/var/lib/node_exporter/textfile/l9_deploy_l9.prom' '/var/lib/node_exporter/textfile/l9_deploy_run_l9.prom'",
+        );
     });
 
     it("scheduled backups: a backup job only with backupSchedule, after the env file it reads; its delete removes the job and its metrics", async () => {
@@ -283,16 +302,9 @@ describe("unit: resource graph of a release (mocks)", function () {
                         { create: r.inputs.create, stdin: r.inputs.stdin, update: r.inputs.update, delete: r.inputs.delete, triggers: r.inputs.triggers },
                     ]),
             );
-        const serving: DeployState = {
-            slots: {
-                blue: { tag: "v0.1.0-l9", envFingerprint: "fp", networkMode: "host" },
-                green: { tag: "v0.2.0-l9", envFingerprint: "fp", networkMode: "host" },
-            },
-            active: "green",
-        };
-        const older: DeployState = { ...serving, slots: { ...serving.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } } };
+        const older: DeployState = { ...servingV2, slots: { ...servingV2.slots, blue: { tag: "v0.0.9-l9", envFingerprint: "fp", networkMode: "host" } } };
         for (const [what, previous] of [
-            ["rollback", serving],
+            ["rollback", servingV2],
             ["release", older],
         ] as const) {
             const update = await buildProgramGraph({ ...runbooks, releaseTag: "v0.1.0-l9" }, previous);

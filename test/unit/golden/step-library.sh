@@ -20,6 +20,24 @@ l9_notify() {
   n_client=$2; shift 2
   "$n_client" "$@" || true
 }
+l9_deploy_metrics_unwritten() {
+  [ -z "${dm_tmp:-}" ] || rm -f "$dm_tmp" || true
+  printf 'warning: deploy metrics not written to %s (%s)\n' "$1" "$2" >&2
+}
+l9_deploy_textfile() {
+  dm_tmp=
+  (umask 022 && mkdir -p "$1") || { l9_deploy_metrics_unwritten "$2" "cannot create $1"; return 0; }
+  dm_tmp=$(mktemp "$1/.${2##*/}.XXXXXX") || { l9_deploy_metrics_unwritten "$2" "cannot create a temporary file in $1"; return 0; }
+  printf '%s\n' "$3" >"$dm_tmp" || { l9_deploy_metrics_unwritten "$2" "cannot write $dm_tmp"; return 0; }
+  chmod 644 "$dm_tmp" || { l9_deploy_metrics_unwritten "$2" "cannot make $dm_tmp readable (chmod 644)"; return 0; }
+  mv -f "$dm_tmp" "$2" || { l9_deploy_metrics_unwritten "$2" "cannot rename $dm_tmp"; return 0; }
+}
+l9_gauge_text() { printf '# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n' "$1" "$2" "$1" "$1" "$3" "$4"; }
+l9_deploy_outcome() {
+  dm_now=$(date +%s)
+  if [ "$1" = 1 ]; then l9_deploy_textfile "$3" "$5" "$(l9_gauge_text l9_deploy_last_success_timestamp_seconds 'When a deploy of the service last went live (Unix time).' "$2" "$dm_now")"; fi
+  l9_deploy_textfile "$3" "$4" "$(l9_gauge_text l9_deploy_last_run_success '1 when the last deploy of the service went live, 0 when it failed.' "$2" "$1"; l9_gauge_text l9_deploy_last_run_timestamp_seconds 'When the last deploy of the service ended (Unix time).' "$2" "$dm_now")"
+}
 l9_log_tail() { log_tail=$(docker logs --tail "$2" "$1" 2>&1 | tr -d '\000-\010\013-\037\177' || true); }
 l9_check_health() {
   out=$(curl -sS -m 5 -w '\n%{http_code}' "$1" 2>&1) || out="$out"
