@@ -22,6 +22,12 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     };
     const containerId = (color: string) => sh(`docker inspect -f '{{.Id}}' '${s.serviceName}-${color}' 2>/dev/null || true`).trim();
     const backups = () => sh(`ls -1 '${s.appDir}/backups' 2>/dev/null || true`).trim().split("\n").filter(Boolean);
+    /** A deploy gauge's sample from the metrics the release steps wrote: "<tag> <value>". */
+    const deployGauge = (file: "l9_deploy" | "l9_deploy_run", name: string) => {
+        const text = sh(`cat '/var/lib/l9-sandbox/metrics-runbooks/${file}_${s.serviceName}.prom' 2>/dev/null || true`);
+        const m = new RegExp(`^${name}\\{service="${s.serviceName}",tag="([^"]+)"\\} (\\d+)$`, "m").exec(text);
+        return m ? `${m[1]} ${name.endsWith("_success") ? m[2] : "time"}` : `no ${name} in: ${text}`;
+    };
     const warnings = (r: Awaited<ReturnType<L9TestStack["up"]>>) =>
         r.events.filter((e) => e.diagnosticEvent?.severity === "warning").map((e) => e.diagnosticEvent!.message);
     const expectNoFailures = (report: LoadReport, what: string) => {
@@ -67,6 +73,8 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(backups()[0]).to.match(/^\d{8}T\d{6}Z-v0\.1\.0-l9$/);
         expect(sh(`cat '${s.appDir}/backups/${backups()[0]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
         expect(sh(`stat -c %a '${s.appDir}/backups' '${s.appDir}/shared/notify-targets'`).trim().split("\n")).to.deep.equal(["700", "600"]);
+        expect(deployGauge("l9_deploy_run", "l9_deploy_last_run_success")).to.equal("v0.1.0-l9 1");
+        expect(deployGauge("l9_deploy", "l9_deploy_last_success_timestamp_seconds")).to.equal("v0.1.0-l9 time");
 
         const json = receiver.events("success").find((m) => m.path === "/hook")!;
         expect(json, JSON.stringify(receiver.received)).to.not.equal(undefined);
@@ -190,6 +198,8 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(failure.body).to.include({ tag: "v0.4.2-l9" });
         expect(String(failure.body.check)).to.contain("hook 'migrate'");
         expect(String(failure.body.logTail)).to.contain("Can't locate revision");
+        expect(deployGauge("l9_deploy_run", "l9_deploy_last_run_success"), "L9DeployFailed's gauge").to.equal("v0.4.2-l9 0");
+        expect(deployGauge("l9_deploy", "l9_deploy_last_success_timestamp_seconds"), "the last deploy that went live").to.equal("v0.1.0-l9 time");
         // The failed release went into the standby slot (as a failed gate does); the next `up` puts the standby back.
         await s.set({ releaseTag: "v0.1.0-l9" });
         const again = await s.up();
@@ -254,6 +264,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
             .pop()!;
         expect(back.body).to.include({ tag: "v0.4.1-l9" });
         expect(String(back.body.check)).to.contain("automatic switch-back");
+        expect(deployGauge("l9_deploy_run", "l9_deploy_last_run_success"), "a switched-back release failed").to.equal("v0.4.1-l9 0");
         await s.set({ watchSeconds: "0", releaseTag: "v0.1.0-l9" });
     });
 
