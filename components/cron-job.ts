@@ -25,6 +25,8 @@ export interface CronJobDeclaration {
     readonly step: string;
     /** What the install runs once both files are in place. */
     readonly afterInstall?: ShellText;
+    /** What must be on the host before the job's first run (the backup copy's key). */
+    readonly dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -62,6 +64,6 @@ export function declareCronJob(parent: pulumi.ComponentResource, name: string, j
             // metricsDir) replaces it, and the delete removes what the old place held.
             triggers: [probe.generation, paths.cronPath, paths.scriptPath, job.metricsFile],
         },
-        { parent, deleteBeforeReplace: true },
+        { parent, deleteBeforeReplace: true, dependsOn: job.dependsOn },
     );
 }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { MessageOnlyError } from "../config/message-error";
 import { checkEnvAgainstExample, parseEnvExample, renderEnvFileContent } from "../config/env-contract";
-import { renderEnvFileCheckScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
+import { renderSecretFileFactsScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../host-scripts/env-file";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS } from "./host";
 
@@ -72,7 +72,7 @@ export class EnvFile extends pulumi.ComponentResource {
             {
                 connection: args.probe.connection,
                 what: "env file",
-                script: renderEnvFileCheckScript(args.path),
+                script: renderSecretFileFactsScript(args.path),
                 expect: pulumi.secret({ sha256: envFileSha256(args.env), mode: "600" }),
             },
             { parent: this, provider: args.probe.provider, additionalSecretOutputs: ["expect", "declared", "observed"] },

@@ -380,6 +380,8 @@ export class L9Runtime extends pulumi.ComponentResource {
                     keep: c.backupsToKeep,
                     timeoutSeconds: c.hookTimeoutSeconds,
                     metricsDir: c.metricsDir,
+                    copyTo: c.backupCopyTo,
+                    copyKey: c.backupCopyKey === undefined ? undefined : pulumi.secret(c.backupCopyKey),
                 },
                 // The job reads the env file the release writes.
                 { parent: this, dependsOn: [envFile] },

@@ -156,6 +156,28 @@ const hostEntry = z
     })
     .strict();
 
+/** A second machine that keeps a copy of every backup (`backupCopyTo`): reached over SSH with its own key. */
+const backupCopyTarget = z
+    .object({
+        host: z.string().regex(HOST, "must be a host name or an IP address"),
+        sshPort: port.default(22),
+        user: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name")
+            .default("root"),
+        hostKey: z.string().trim().regex(HOST_KEY, "must be the target's public key as '<type> <base64>'"),
+        dir: z
+            .string()
+            .regex(SAFE_PATH, "must be an absolute path of letters, digits, '.', '_', '-' and '/'")
+            .refine((p) => !isTraversing(p), "must not contain '.' or '..' segments")
+            .transform((p) => p.replace(/\/+$/, ""))
+            .refine(
+                (p) => p.split("/").length >= 3,
+                "must be a directory of this service's own, at least two levels deep, e.g. /srv/backups/l9 (it is rotated)",
+            ),
+    })
+    .strict();
+
 /** How a release rolls over several hosts: `batchSize` at a time, `pauseSeconds` between batches. */
 const rollout = z
     .object({
@@ -300,6 +322,9 @@ export const configSchema = z
         backupRequired: bool.default(false),
         // Backups on a schedule too, independent of releases (cron on the host).
         backupSchedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '30 2 * * *' or @daily").optional(),
+        // Off the host: the scheduled job copies every backup there, with its own key (secret).
+        backupCopyTo: jsonOf(backupCopyTarget).optional(),
+        backupCopyKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }).optional(),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
         // Each of backup and migrate: one that never exits (a server started as the migration) is stopped.
         hookTimeoutSeconds: z.coerce
@@ -367,6 +392,23 @@ export const configSchema = z
         if (c.backupSchedule !== undefined && c.backup === undefined) {
             ctx.addIssue({ code: "custom", path: ["backupSchedule"], message: "is set without backup: there is no backup command to schedule" });
         }
+        if (c.backupCopyTo !== undefined && c.backupSchedule === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupCopyTo"],
+                message: "is set without backupSchedule: the scheduled backup job is what copies backups off the host",
+            });
+        }
+        if (c.backupCopyTo !== undefined && c.backupCopyKey === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupCopyKey"],
+                message: "is required with backupCopyTo (the private key the copies log in to the target with)",
+            });
+        }
+        if (c.backupCopyKey !== undefined && c.backupCopyTo === undefined) {
+            ctx.addIssue({ code: "custom", path: ["backupCopyKey"], message: "is set without backupCopyTo: there is no target to copy backups to" });
+        }
         if (c.caddyfile !== undefined) {
             if (c.caddyHosts.length === 0)
                 ctx.addIssue({ code: "custom", path: ["caddyHosts"], message: 'is empty: caddyfile needs the API\'s site name, e.g. ["api.example.com"]' });
@@ -411,7 +453,7 @@ export type DeployConfig = z.output<typeof configSchema>;
 export type SmokeRequest = z.output<typeof smokeRequest>;
 
 /** Keys that hold secrets: they must be stored with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["sshPrivateKey", "env", "notify"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "env", "notify", "backupCopyKey"] as const;
 
 /** How to fix each field, appended to its error. */
 export const FIX_HINTS: Record<string, string> = {
@@ -434,6 +476,10 @@ export const FIX_HINTS: Record<string, string> = {
     caddyfileReplaces: "pulumi config set caddyfileReplaces 127.0.0.1:8000 (the site's line 'reverse_proxy 127.0.0.1:8000' becomes the import)",
     backup: "pulumi config set backup 'pg_dump -Fc \"$DATABASE_URL\"' (stdout is stored under <appDir>/backups; avoid pipes: sh has no pipefail)",
     backupSchedule: "pulumi config set backupSchedule '30 2 * * *' (cron, on the host; needs backup)",
+    backupCopyTo:
+        'pulumi config set backupCopyTo \'{"host":"203.0.113.20","user":"l9-backup","dir":"/srv/backups/l9","hostKey":"ssh-ed25519 AAAA..."}\' ' +
+        "(needs backupSchedule and backupCopyKey)",
+    backupCopyKey: "pulumi config set --secret backupCopyKey < backup_copy_key (its public half in the target user's ~/.ssh/authorized_keys)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
     notify:

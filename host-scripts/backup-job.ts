@@ -1,4 +1,5 @@
 import { renderBackupRotationLine, renderBackupRunCondition, renderBackupTimedOutTest, SCHEDULED_BACKUP_SUFFIX } from "./backup";
+import { backupCopyFiles, BackupCopyTarget, renderBackupCopyLines } from "./backup-copy";
 import { hostLayout } from "./layout";
 import { lines, raw, script, sh } from "./shell";
 
@@ -15,6 +16,8 @@ export interface BackupJobScriptArgs {
     timeoutSeconds: number;
     /** Directory of the Prometheus textfile collector. */
     metricsDir: string;
+    /** Where each backup is copied off the host (config `backupCopyTo`), if anywhere. */
+    copyTo?: BackupCopyTarget;
 }
 
 /** The backup metrics' textfile, beside the drift job's. */
@@ -30,6 +33,9 @@ export const BACKUP_METRICS = [
     "l9_backup_size_bytes",
 ] as const;
 
+/** The metric names the backup job adds when it copies backups off the host. */
+export const BACKUP_COPY_METRICS = ["l9_backup_copy_last_run_success", "l9_backup_copy_last_success_timestamp_seconds", "l9_backup_copy_pending"] as const;
+
 /**
  * The scheduled backup, run by cron independently of releases: the `backup` command as the
  * release hooks run it (the release env, at most `timeoutSeconds`, an empty output a failure)
@@ -38,6 +44,8 @@ export const BACKUP_METRICS = [
  * the metrics (best effort when the run itself could not go on): a failed run exits 1 (2 when
  * the job could not run at all) and says so in the log and in l9_backup_last_run_success; the
  * newest backup of either kind is reported, its time 0 when there is none (L9BackupStale then).
+ * With `copyTo`, every backup the target lacks is then copied to it (renderBackupCopyLines), a
+ * failed copy fails the run too (L9BackupCopyFailed), and the metrics count what is not copied.
  */
 export function renderBackupJobScript(a: BackupJobScriptArgs): string {
     const l = hostLayout(a.appDir);
@@ -45,6 +53,7 @@ export function renderBackupJobScript(a: BackupJobScriptArgs): string {
     const lock = `${l.stateDir}/backup.lock`;
     const skipped = "another backup of this service is running: this run is skipped";
     const bound = a.timeoutSeconds;
+    const copied = a.copyTo && backupCopyFiles(a.appDir).copied;
     const gauge = (name: string, help: string, value: string) =>
         lines(sh`    echo ${`# HELP ${name} ${help}`}`, sh`    echo ${`# TYPE ${name} gauge`}`, sh`    echo "${raw(name)}{service=\\"$svc\\"} ${raw(value)}"`);
     return script(
@@ -53,6 +62,7 @@ export function renderBackupJobScript(a: BackupJobScriptArgs): string {
         sh`set -u`,
         sh`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         sh`svc=${a.serviceName}; dir=${l.backups}; ok=0; metrics_written=no`,
+        !!a.copyTo && sh`copy_ok=0`,
         sh`say() { printf '%s l9-backup service=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$svc" "$*"; }`,
         // The textfile, written aside and renamed (node_exporter never reads half a file).
         sh`write_metrics() {`,
@@ -60,6 +70,12 @@ export function renderBackupJobScript(a: BackupJobScriptArgs): string {
         sh`  newest=$(ls -1 "$dir/" 2>/dev/null | grep -v '\\.partial$' | sort -r | head -n 1)`,
         sh`  newest_time=0; newest_size=0`,
         sh`  if [ -n "$newest" ]; then newest_time=$(stat -c %Y "$dir/$newest") && newest_size=$(stat -c %s "$dir/$newest") || return 1; fi`,
+        !!copied && [
+            sh`  copy_pending=0; copy_time=0`,
+            sh`  for n in $(ls -1 "$dir/" 2>/dev/null | grep -v '\\.partial$'); do [ -e ${copied}/"$n" ] || copy_pending=$((copy_pending + 1)); done`,
+            sh`  newest_copy=$(ls -1t ${copied} 2>/dev/null | head -n 1)`,
+            sh`  if [ -n "$newest_copy" ]; then copy_time=$(stat -c %Y ${copied}/"$newest_copy") || return 1; fi`,
+        ],
         sh`  mkdir -p ${a.metricsDir} || return 1`,
         sh`  tmp=$(mktemp ${`${a.metricsDir}/.l9_backup_${a.serviceName}.prom.XXXXXX`}) || return 1`,
         sh`  {`,
@@ -67,6 +83,11 @@ export function renderBackupJobScript(a: BackupJobScriptArgs): string {
         gauge("l9_backup_last_run_success", "1 when the scheduled backup last stored a backup, else 0.", "$ok"),
         gauge("l9_backup_last_success_timestamp_seconds", "When the newest backup in the backups directory was written (Unix time; 0: none).", "$newest_time"),
         gauge("l9_backup_size_bytes", "Size of the newest backup in bytes.", "$newest_size"),
+        !!copied && [
+            gauge("l9_backup_copy_last_run_success", "1 when the scheduled backup's last run left every backup copied off the host, else 0.", "$copy_ok"),
+            gauge("l9_backup_copy_last_success_timestamp_seconds", "When a backup was last copied off the host (Unix time; 0: never).", "$copy_time"),
+            gauge("l9_backup_copy_pending", "Backups on the host not yet copied off it.", "$copy_pending"),
+        ],
         // node_exporter runs as its own user: the metrics are world-readable.
         sh`  } >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" ${metrics} || { rm -f "$tmp"; return 1; }`,
         sh`}`,
@@ -88,7 +109,8 @@ export function renderBackupJobScript(a: BackupJobScriptArgs): string {
         sh`  say "backup failed ($why):"; sed 's/^/  | /' "$out"`,
         sh`fi`,
         renderBackupRotationLine(l.backups, a.keep, "scheduled"),
+        !!a.copyTo && renderBackupCopyLines({ appDir: a.appDir, target: a.copyTo, keep: a.keep, timeoutSeconds: a.timeoutSeconds }),
         sh`write_metrics || fail ${`cannot write ${metrics}`}`,
-        sh`[ "$ok" = 1 ] || exit 1`,
+        a.copyTo ? sh`[ "$ok" = 1 ] && [ "$copy_ok" = 1 ] || exit 1` : sh`[ "$ok" = 1 ] || exit 1`,
     );
 }

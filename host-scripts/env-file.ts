@@ -22,10 +22,10 @@ export function renderWriteEnvFileScript(envFile: string): string {
     );
 }
 
-/** Read-only facts about the env file, for the probe: its sha256 and mode (never its content). */
-export function renderEnvFileCheckScript(envFile: string): string {
+/** Read-only facts about a secret file (the env file, the backup copy's key), for its probe: its sha256 and mode (never its content). */
+export function renderSecretFileFactsScript(file: string): string {
     const facts = sh`echo "sha256=$(sha256sum "$f" | cut -d' ' -f1)"; echo "mode=$(stat -c %a "$f")"`;
-    return script(sh`f=${envFile}`, sh`if [ -f "$f" ]; then ${facts}; else echo sha256=missing; echo mode=missing; fi`);
+    return script(sh`f=${file}`, sh`if [ -f "$f" ]; then ${facts}; else echo sha256=missing; echo mode=missing; fi`);
 }
 
 /** Removes the env file and its recorded digest (the delete of renderWriteEnvFileScript). */

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
-import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, onHost, sandboxFacts, sandboxHosts, sh } from "../support/sandbox";
 import { WebhookReceiver } from "../support/webhook-receiver";
 
 /**
@@ -129,12 +129,32 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     });
 
     const SCHEDULED_BACKUPS =
-        "2b. scheduled backups: backupSchedule installs the job; run as cron runs it, it stores and rotates a backup and writes its metrics; " +
+        "2b. scheduled backups: backupSchedule installs the job; run as cron runs it, it stores and rotates a backup, copies every backup " +
+        "to the isolated host h2 (backupCopyTo), and writes its metrics; a copy the target refuses fails the run and is retried by the next; " +
         "a removed cron file comes back; unset, the job goes, the backups stay";
     it(SCHEDULED_BACKUPS, async () => {
         const cronPath = `/etc/cron.d/${s.serviceName}-backup`;
         const metrics = `/var/lib/l9-sandbox/metrics-runbooks/l9_backup_${s.serviceName}.prom`;
-        await s.set({ backupSchedule: "30 2 * * *" });
+        // The copy's target: the isolated sandbox host h2, with a key of the copy's own among root's authorized keys there
+        // (its sshd's AuthorizedKeysFile, which scripts/sandbox/hosts.sh writes from this machine).
+        const h2 = sandboxHosts().find((h) => h.name === "h2")!;
+        const keyDir = fs.mkdtempSync("/tmp/l9-e2e-copy-key-");
+        sh(`ssh-keygen -q -t ed25519 -N '' -C l9-e2e-backup-copy -f '${keyDir}/key'`);
+        const publicKey = fs.readFileSync(`${keyDir}/key.pub`, "utf8").trim();
+        const targetDir = `/srv/l9-backup-copies/${s.serviceName}`;
+        const authorizedKeys = "/var/lib/l9-sandbox/hosts/h2/ssh/authorized_keys";
+        const authorize = () => fs.appendFileSync(authorizedKeys, `${publicKey}\n`);
+        const unauthorize = () => sh(`sed -i '/l9-e2e-backup-copy$/d' '${authorizedKeys}'`);
+        const onTarget = () => onHost("h2", `cd '${targetDir}' 2>/dev/null && sha256sum * | sort -k2 || true`);
+        const onVps = () => sh(`cd '${s.appDir}/backups' && sha256sum * | sort -k2`);
+        const gauge = (name: string) => new RegExp(`^${name}\\{service="[^"]+"\\} (\\S+)$`, "m").exec(fs.readFileSync(metrics, "utf8"))?.[1];
+        onHost("h2", `rm -rf '${targetDir}'`);
+        authorize();
+        await s.set({
+            backupSchedule: "30 2 * * *",
+            backupCopyTo: JSON.stringify({ host: h2.host, sshPort: h2.sshPort, hostKey: h2.hostKey, dir: targetDir }),
+        });
+        await s.set({ backupCopyKey: fs.readFileSync(`${keyDir}/key`, "utf8") }, true);
         const r = await s.up();
         expect(r.ok, r.error).to.equal(true);
         const changed = resourceSteps(r.events).filter((x) => !/^(same|read|refresh) /.test(x));
@@ -161,22 +181,52 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(files.slice(0, 2)).to.deep.equal(releases);
         expect(files[3]).to.match(/^\d{8}T\d{6}Z-scheduled$/);
         expect(sh(`cat '${s.appDir}/backups/${files[3]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
-        expect(sh(`tail -n 3 '${s.appDir}/logs/backup.log'`)).to.match(/l9-backup service=\S+ backup: .*-scheduled \(\d+ bytes\)/);
+        expect(sh(`cat '${s.appDir}/logs/backup.log'`)).to.match(/l9-backup service=\S+ backup: .*-scheduled \(\d+ bytes\)/);
         const text = fs.readFileSync(metrics, "utf8");
         expect(text).to.match(/^l9_backup_last_run_success\{service="[^"]+"\} 1$/m);
         expect(text).to.match(/^l9_backup_size_bytes\{service="[^"]+"\} [1-9]\d*$/m);
         expect(sh(`promtool check metrics <'${metrics}' && echo lint-ok`)).to.contain("lint-ok");
+        // Off the host: h2 holds what the VPS holds, byte for byte (the rotated-away backup went from both).
+        expect(onTarget()).to.equal(onVps());
+        expect([gauge("l9_backup_copy_last_run_success"), gauge("l9_backup_copy_pending")]).to.deep.equal(["1", "0"]);
+        expect(Number(gauge("l9_backup_copy_last_success_timestamp_seconds"))).to.be.closeTo(Date.now() / 1000, 300);
+        expect(sh(`cat '${s.appDir}/logs/backup.log'`)).to.contain(`copy: ${files[3]} to root@${h2.host}:${h2.sshPort}:${targetDir}`);
+        expect(fs.statSync(`${s.appDir}/shared/backup-copy-key`).mode & 0o777).to.equal(0o600);
+
+        // The target refuses the key: the run fails naming the backup and the target, the gauges say so, the backup is kept.
+        unauthorize();
+        const refused = sh(`sleep 1; '${s.appDir}/bin/backup' 2>&1; echo "exit $?"`).trim();
+        const newest = backups()[backups().length - 1];
+        expect(refused).to.contain(`copy of ${newest} to root@${h2.host}:${h2.sshPort}:${targetDir} failed (exit 255)`);
+        expect(refused)
+            .to.match(/Permission denied/)
+            .and.match(/exit 1$/);
+        expect([gauge("l9_backup_last_run_success"), gauge("l9_backup_copy_last_run_success"), gauge("l9_backup_copy_pending")]).to.deep.equal(["1", "0", "1"]);
+        expect(onTarget()).to.not.contain(newest);
+        // Access back: the next run copies what the failed one left, and its own.
+        authorize();
+        const retried = sh(`sleep 1; '${s.appDir}/bin/backup' 2>&1; echo "exit $?"`).trim();
+        expect(retried)
+            .to.contain(`copy: ${newest} to`)
+            .and.match(/exit 0$/);
+        expect(onTarget()).to.equal(onVps());
+        expect([gauge("l9_backup_copy_last_run_success"), gauge("l9_backup_copy_pending")]).to.deep.equal(["1", "0"]);
+        const filesNow = backups();
 
         fs.rmSync(cronPath);
         const healed = await s.up();
         expect(healed.ok, healed.error).to.equal(true);
         expect(fs.existsSync(cronPath), "the removed cron file is back").to.equal(true);
 
-        await s.stack.removeConfig("l9-deploy:backupSchedule");
+        for (const key of ["backupSchedule", "backupCopyTo", "backupCopyKey"]) await s.stack.removeConfig(`l9-deploy:${key}`);
         const removed = await s.up();
         expect(removed.ok, removed.error).to.equal(true);
-        expect([cronPath, `${s.appDir}/bin/backup`, metrics].filter((f) => fs.existsSync(f))).to.deep.equal([]);
-        expect(backups()).to.deep.equal(files);
+        const copyFiles = [`${s.appDir}/shared/backup-copy-key`, `${s.appDir}/state/backup-copy-known-hosts`, `${s.appDir}/state/backup-copied`];
+        expect([cronPath, `${s.appDir}/bin/backup`, metrics, ...copyFiles].filter((f) => fs.existsSync(f))).to.deep.equal([]);
+        expect(backups()).to.deep.equal(filesNow);
+        unauthorize();
+        onHost("h2", `rm -rf '${targetDir}'`);
+        fs.rmSync(keyDir, { recursive: true, force: true });
     });
 
     it("3. a failing migration stops the release before traffic moves: the serving container and Caddy are untouched, the failure is sent", async () => {

@@ -1,9 +1,11 @@
 import { expect } from "chai";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BACKUP_METRICS, backupMetricsFile, renderBackupJobScript } from "../../host-scripts/backup-job";
+import { backupCopyFiles, BackupCopyTarget, renderBackupReceiveScript } from "../../host-scripts/backup-copy";
+import { BACKUP_COPY_METRICS, BACKUP_METRICS, backupMetricsFile, renderBackupJobScript } from "../../host-scripts/backup-job";
 import { renderCronFile } from "../../host-scripts/cron-job";
 
 /**
@@ -105,6 +107,78 @@ describe("unit: scheduled backup job (host-scripts/backup-job.ts, run in sh)", f
         });
         expect(holder.status, holder.stdout + holder.stderr).to.equal(0);
         expect(holder.stdout).to.contain("another backup of this service is running: this run is skipped");
+    });
+
+    describe("copies off the host (backupCopyTo)", () => {
+        // Nothing listens on port 1 of loopback: the target refuses every connection.
+        const deadTarget: BackupCopyTarget = {
+            host: "127.0.0.1",
+            sshPort: 1,
+            user: "l9-backup",
+            hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDead",
+            dir: "/srv/backups/l9",
+        };
+        const renderCopying = (command: string) =>
+            renderBackupJobScript({ serviceName: "l9", appDir, command, keep: 3, timeoutSeconds: 30, metricsDir, copyTo: deadTarget });
+        const writeKey = () => fs.writeFileSync(backupCopyFiles(appDir).key, "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n", { mode: 0o600 });
+
+        it("a target that refuses: the backup is kept, the run exits 1 naming the target and the backup, the metrics say what is not copied", () => {
+            writeKey();
+            fs.mkdirSync(path.join(appDir, "backups"), { recursive: true });
+            fs.writeFileSync(path.join(appDir, "backups", "20251231T000000Z-v0.1.0-l9"), "a release's backup");
+            const r = run(renderCopying("printf ok"));
+            expect(r.status, r.stdout).to.equal(1);
+            expect(backups()).to.have.length(2);
+            // The oldest first; the first failure ends the round.
+            expect(r.stdout).to.match(
+                /copy of 20251231T000000Z-v0\.1\.0-l9 to l9-backup@127\.0\.0\.1:1:\/srv\/backups\/l9 failed \(exit 255\); the next run tries again:/,
+            );
+            expect(r.stdout)
+                .to.contain("  | ")
+                .and.match(/Connection refused/);
+            expect(r.stdout.match(/copy of /g)).to.have.length(1);
+            expect(metric("l9_backup_last_run_success"), "the backup itself worked").to.equal(1);
+            expect(metric("l9_backup_copy_last_run_success")).to.equal(0);
+            expect(metric("l9_backup_copy_pending")).to.equal(2);
+            expect(metric("l9_backup_copy_last_success_timestamp_seconds")).to.equal(0);
+            for (const name of [...BACKUP_METRICS, ...BACKUP_COPY_METRICS]) expect(metric(name), name).to.not.equal(undefined);
+            const lint = spawnSync("promtool", ["check", "metrics"], { input: fs.readFileSync(backupMetricsFile(metricsDir, "l9")), encoding: "utf8" });
+            expect(lint.status, `${lint.stdout}${lint.stderr}`).to.equal(0);
+            // The target's key is pinned under the job's alias.
+            expect(fs.readFileSync(backupCopyFiles(appDir).knownHosts, "utf8")).to.equal(`l9-backup-copy ${deadTarget.hostKey}\n`);
+        });
+
+        it("a missing key fails the copy naming the key file and how to put it back; a backup copied before stays recorded until rotated away", () => {
+            fs.mkdirSync(backupCopyFiles(appDir).copied, { recursive: true });
+            fs.mkdirSync(path.join(appDir, "backups"), { recursive: true });
+            fs.writeFileSync(path.join(appDir, "backups", "20260101T000000Z-scheduled"), "copied before");
+            fs.writeFileSync(path.join(backupCopyFiles(appDir).copied, "20260101T000000Z-scheduled"), "");
+            fs.writeFileSync(path.join(backupCopyFiles(appDir).copied, "20250101T000000Z-scheduled"), "");
+            const r = run(renderCopying("printf ok"));
+            expect(r.status, r.stdout).to.equal(1);
+            expect(r.stdout).to.contain(`its key ${backupCopyFiles(appDir).key} is missing (pulumi up puts it back)`);
+            expect(metric("l9_backup_copy_last_run_success")).to.equal(0);
+            expect(metric("l9_backup_copy_pending")).to.equal(1);
+            expect(metric("l9_backup_copy_last_success_timestamp_seconds")).to.be.greaterThan(0);
+            // The record of a backup no longer on the host is dropped.
+            expect(fs.readdirSync(backupCopyFiles(appDir).copied)).to.deep.equal(["20260101T000000Z-scheduled"]);
+        });
+
+        it("the target's side: a copy lands whole under the backup's name, a short one is removed, and the target rotates each kind", () => {
+            const target = path.join(root, "target", "l9");
+            const receive = (name: string, content: string, sum: string) =>
+                spawnSync("sh", ["-c", renderBackupReceiveScript(target, 2), "l9-backup-copy", name, sum], { input: content, encoding: "utf8" });
+            const sha = (t: string) => crypto.createHash("sha256").update(t).digest("hex");
+            const names = ["20260101T000000Z-scheduled", "20260102T000000Z-scheduled", "20251231T000000Z-v0.1.0-l9", "20260103T000000Z-scheduled"];
+            for (const name of names) expect(receive(name, `dump ${name}`, sha(`dump ${name}`)).status, name).to.equal(0);
+            const listing = () => fs.readdirSync(target).sort();
+            expect(listing()).to.deep.equal(["20251231T000000Z-v0.1.0-l9", "20260102T000000Z-scheduled", "20260103T000000Z-scheduled"]);
+            expect(fs.readFileSync(path.join(target, "20260103T000000Z-scheduled"), "utf8")).to.equal("dump 20260103T000000Z-scheduled");
+            const short = receive("20260104T000000Z-scheduled", "dump 2026010", sha("dump 20260104T000000Z-scheduled"));
+            expect(short.status).to.equal(1);
+            expect(short.stdout).to.contain("differs from the backup's").and.contain("the copy was removed");
+            expect(listing()).to.deep.equal(["20251231T000000Z-v0.1.0-l9", "20260102T000000Z-scheduled", "20260103T000000Z-scheduled"]);
+        });
     });
 
     it("cron file runs the job as the user on the schedule", () => {

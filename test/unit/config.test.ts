@@ -305,6 +305,45 @@ describe("unit: config validation", () => {
         expect(bad).to.contain("l9-deploy:backupSchedule must be a 5-field cron schedule");
     });
 
+    it("backupCopyTo: a target with its pinned key and a secret key of its own, only with backupSchedule; each mistake named", () => {
+        const targetKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoPGInEcbJwN2hI7YAejotVS71LvclAHUXjDM751wdJ";
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        const scheduled = { backup: "true", backupSchedule: "30 2 * * *" };
+        const target = { host: "203.0.113.20", user: "l9-backup", dir: "/srv/backups/l9/", hostKey: targetKey };
+        const withKey = SECRETS;
+        const c = parseConfig(validRawConfig({ ...scheduled, backupCopyTo: JSON.stringify(target), backupCopyKey: key }), withKey);
+        expect(c.backupCopyTo).to.deep.equal({ host: "203.0.113.20", sshPort: 22, user: "l9-backup", dir: "/srv/backups/l9", hostKey: targetKey });
+        expect(c.backupCopyKey).to.equal(key);
+        const problems = (raw: Record<string, string | undefined>, secrets = withKey) => {
+            try {
+                parseConfig(validRawConfig(raw), secrets);
+                return "";
+            } catch (e) {
+                return (e as Error).message;
+            }
+        };
+        const plainKey = new Set([...SECRETS].filter((k) => k !== "backupCopyKey"));
+        expect(problems({ ...scheduled, backupCopyTo: JSON.stringify(target), backupCopyKey: key }, plainKey)).to.contain(
+            "l9-deploy:backupCopyKey is stored in plain text",
+        );
+        expect(problems({ ...scheduled, backupCopyTo: JSON.stringify(target) })).to.contain("l9-deploy:backupCopyKey is required with backupCopyTo");
+        expect(problems({ ...scheduled, backupCopyKey: key })).to.contain("l9-deploy:backupCopyKey is set without backupCopyTo");
+        expect(problems({ backup: "true", backupCopyTo: JSON.stringify(target), backupCopyKey: key })).to.contain(
+            "l9-deploy:backupCopyTo is set without backupSchedule: the scheduled backup job is what copies backups off the host",
+        );
+        for (const [bad, says] of [
+            [{ ...target, dir: "/srv/../etc" }, "must not contain '.' or '..' segments"],
+            [{ ...target, dir: "/srv" }, "must be a directory of this service's own"],
+            [{ ...target, dir: "/srv/b'; rm -rf /" }, "must be an absolute path"],
+            [{ ...target, host: "example.com; id" }, "must be a host name or an IP address"],
+            [{ ...target, hostKey: "AAAA" }, "must be the target's public key"],
+            [{ ...target, user: "Root$" }, "must be a Unix user name"],
+            [{ ...target, pasword: "x" }, "pasword"],
+        ] as const) {
+            expect(problems({ ...scheduled, backupCopyTo: JSON.stringify(bad), backupCopyKey: key }), JSON.stringify(bad)).to.contain(says);
+        }
+    });
+
     it('hosts: the single-host keys are one host named ""; a list keeps its order; rollout one at a time by default', () => {
         const single = parseConfig(validRawConfig(), SECRETS);
         expect(hostTargets(single)).to.deep.equal([{ name: "", host: single.host, sshPort: 22, hostKey: single.hostKey }]);

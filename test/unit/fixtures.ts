@@ -16,7 +16,7 @@ export function validRawConfig(overrides: Record<string, string | undefined> = {
     };
 }
 
-export const SECRETS = new Set(["sshPrivateKey", "env", "notify"]);
+export const SECRETS = new Set(["sshPrivateKey", "env", "notify", "backupCopyKey"]);
 
 /** How Caddy routes the sample service in script fixtures. */
 export const SAMPLE_ROUTING: RoutingArgs = {

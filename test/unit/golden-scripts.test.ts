@@ -7,7 +7,13 @@ import { renderDriftCheckScript } from "../../host-scripts/drift-check";
 import { renderBackupJobScript } from "../../host-scripts/backup-job";
 import { renderCronFile, renderCronJobCheckScript, renderInstallCronJobScript, renderRemoveCronJobScript } from "../../host-scripts/cron-job";
 import { driftInstall } from "../../components/drift-job";
-import { renderEnvFileCheckScript, renderReadEnvFileForImportScript, renderRemoveEnvFileScript, renderWriteEnvFileScript } from "../../host-scripts/env-file";
+import { renderRemoveBackupCopyKeyScript, renderWriteBackupCopyKeyScript } from "../../host-scripts/backup-copy";
+import {
+    renderSecretFileFactsScript,
+    renderReadEnvFileForImportScript,
+    renderRemoveEnvFileScript,
+    renderWriteEnvFileScript,
+} from "../../host-scripts/env-file";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderCanaryScript } from "../../host-scripts/canary";
 import { caddyfileSnippetPath, renderCaddyfileSnippet, renderInstallCaddyfileRoutesScript } from "../../host-scripts/caddyfile-site";
@@ -67,7 +73,7 @@ const builders: Record<string, () => string> = {
     "remove-worktree.sh": () => renderRemoveCheckoutScript("/opt/l9", "v1.2.0-l9"),
     "worktree-facts.sh": () => renderWorktreeCheckScript("/opt/l9", "v1.2.0-l9"),
     "write-env-file.sh": () => renderWriteEnvFileScript("/opt/l9/shared/.env"),
-    "env-file-facts.sh": () => renderEnvFileCheckScript("/opt/l9/shared/.env"),
+    "env-file-facts.sh": () => renderSecretFileFactsScript("/opt/l9/shared/.env"),
     "read-env-file-for-import.sh": () => renderReadEnvFileForImportScript("/opt/l9/.env"),
     "caddyfile-snippet.caddy": () => renderCaddyfileSnippet(caddyServerArgs(routing)).text,
     "install-caddyfile-routes.sh": () =>
@@ -274,6 +280,24 @@ const builders: Record<string, () => string> = {
             timeoutSeconds: 600,
             metricsDir: "/var/lib/prometheus/node-exporter",
         }),
+    "backup-job-with-copy.sh": () =>
+        renderBackupJobScript({
+            serviceName: "l9",
+            appDir: "/opt/l9",
+            command: 'pg_dump -Fc "$DATABASE_URL"',
+            keep: 7,
+            timeoutSeconds: 600,
+            metricsDir: "/var/lib/prometheus/node-exporter",
+            copyTo: {
+                host: "203.0.113.20",
+                sshPort: 2222,
+                user: "l9-backup",
+                hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleTargetKey",
+                dir: "/srv/backups/l9",
+            },
+        }),
+    "write-backup-copy-key.sh": () => renderWriteBackupCopyKeyScript("/opt/l9"),
+    "remove-backup-copy-key.sh": () => renderRemoveBackupCopyKeyScript("/opt/l9"),
     "drift-cron": () =>
         renderCronFile({
             what: "drift check",

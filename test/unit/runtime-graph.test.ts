@@ -234,6 +234,22 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(b.byName("backup-job-facts").inputs.expect).to.have.keys(["cron_file", "script"]);
     });
 
+    it("backups copied off the host: the copy's key goes through stdin as a secret before the job's install; a new target replaces it", async () => {
+        const target = { host: "203.0.113.20", user: "l9-backup", dir: "/srv/backups/l9", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleTargetKey" };
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWNvcHkta2V5\n-----END OPENSSH PRIVATE KEY-----";
+        const raw = { releaseTag: "v0.2.0-l9", backup: "pg_dump x", backupSchedule: "30 2 * * *", backupCopyTo: JSON.stringify(target), backupCopyKey: key };
+        const b = await buildProgramGraph(raw, undefined);
+        const copyKey = b.byName("backup-copy-key").inputs;
+        expect(copyKey.stdin, "the key reaches the engine as a secret").to.have.property("4dabf18193072939515e22adb298388d");
+        expect(copyKey.stdin.value).to.equal(`${key}\n`);
+        expect(copyKey.create).to.contain('cat >"$tmp"').and.not.contain("c2VjcmV0LWNvcHkta2V5");
+        expect(copyKey.delete).to.contain("'/opt/l9/shared/backup-copy-key'").and.contain("'/opt/l9/state/backup-copied'");
+        expect(JSON.parse(copyKey.triggers[1])).to.deep.equal({ ...target, sshPort: 22 });
+        expect((await urnsOf(b.options.get("backup-install")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["backup-copy-key"]);
+        expect(b.byName("backup-install").inputs.stdin).to.not.contain("c2VjcmV0LWNvcHkta2V5");
+        expect(b.byName("backup-copy-key-facts").inputs.expect).to.have.property("4dabf18193072939515e22adb298388d");
+    });
+
     it("runs preflight first, then prepares the service's place; the tag verifications (and so everything on the host) depend on both", async () => {
         expect(g.byName("host-preflight").inputs.stdin).to.contain("docker info");
         expect((await urnsOf(g.options.get("service")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);
