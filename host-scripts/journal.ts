@@ -46,6 +46,7 @@ function recordIdentity(slot: Color, r: DeployRecordFields): string {
 const FILL_RECORD = sh`sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"`;
 const KEEP_PREVIOUS = sh`cp -f "$l9_active" "$l9_previous" || fail "cannot keep $l9_previous"`;
 const DROP_PREVIOUS = sh`rm -f "$l9_previous" || fail "cannot remove $l9_previous"`;
+const RECORDED_TIME = sh`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' "$l9_active"`;
 const RESTORE_PREVIOUS = sh`cp -f "$l9_previous" "$l9_active.tmp" || fail "cannot copy $l9_previous"; install_active`;
 
 /**
@@ -57,9 +58,15 @@ const RESTORE_PREVIOUS = sh`cp -f "$l9_previous" "$l9_active.tmp" || fail "canno
  *   names this deploy already (IDENTITY: a re-run, a heal or a switch interrupted after its
  *   flip), so no flip is journaled twice. A re-run takes `release` from the record (its
  *   container is no longer new to this attempt), and `settled` says whether it went live
- *   already (one `switching` was interrupted in its watch). The env fingerprint is the one
- *   the plan compares (the first 16 hex digits of the env file's sha256, which the env file
- *   step keeps beside it): the host then says which release, tag and env serves.
+ *   already (one `switching` was interrupted in its watch). `live_since` is when the deploy
+ *   went live: for a re-run, the record's time (its `switching`: the flip; its `live`; or its
+ *   `failed-after-switch`, traffic stayed on it), read here before `l9_journal_live` rewrites
+ *   the record of one not settled; empty when the record has no time to read; `now` for a
+ *   first run and for a deploy switched back (this run puts it live again). The deploy metrics
+ *   take it as the last success (DEPLOY_METRICS_FUNCTIONS), so a heal days later does not make
+ *   an old deploy look fresh. The env fingerprint is the one the plan compares (the first 16
+ *   hex digits of the env file's sha256, which the env file step keeps beside it): the host
+ *   then says which release, tag and env serves.
  * - `record_as STATUS [TIME]` prints the record (the time: now, unless given); `journal STATUS`
  *   appends it to the deploy log; `mark_active STATUS` replaces ACTIVE atomically. Both fail
  *   the step when the write fails.
@@ -76,10 +83,12 @@ export const JOURNAL_FUNCTIONS = lines(
     sh`  env_fp=$(cut -c1-16 "$6" 2>/dev/null || true)`,
     sh`  case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac`,
     sh`  settled=no`,
+    sh`  live_since=now`,
     sh`  if grep -qF "$2" "$l9_active" 2>/dev/null; then already_live=yes; else already_live=no; fi`,
     sh`  if [ "$already_live" = yes ]; then`,
     sh`    release=$(sed -n 's/.*"release":"\\([a-z]*\\)".*/\\1/p' "$l9_active")`,
     sh`    if grep -qF '"status":"live"' "$l9_active"; then settled=yes; fi`,
+    sh`    if ! grep -qF '"status":"switched-back"' "$l9_active"; then live_since=$(${RECORDED_TIME}) || live_since=; fi`,
     sh`  fi`,
     sh`}`,
     sh`record_as() { printf '%s\\n' "$l9_record" | ${FILL_RECORD}; }`,
@@ -119,6 +128,11 @@ export function renderJournalSwitchingLines(greenMarker: string): ShellText {
 /** After the watch: the journal's `live`, at the deploy time `$time` (JOURNAL_FUNCTIONS). */
 export function renderJournalLiveLines(): ShellText {
     return sh`l9_journal_live "$time"`;
+}
+
+/** When the deploy went live, as the journal's opening read it: one shell word (`live_since`, JOURNAL_FUNCTIONS). */
+export function renderLiveSinceWord(): ShellText {
+    return sh`"$live_since"`;
 }
 
 /** After a switch-back (JOURNAL_FUNCTIONS). */

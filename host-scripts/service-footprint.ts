@@ -148,7 +148,9 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
         // Written by every release step, owned by none of their resources (each deploy replaces them).
-        sh`rm -f ${deployMetricsFile(a.metricsDir, a.serviceName)} ${deployRunMetricsFile(a.metricsDir, a.serviceName)}`,
+        ...[deployMetricsFile(a.metricsDir, a.serviceName), deployRunMetricsFile(a.metricsDir, a.serviceName)].map(
+            (file) => sh`rm -f ${file} || fail ${`cannot remove ${file}`}`,
+        ),
         sh`owner=$(cat ${l.ownerMarker} 2>/dev/null || true)`,
         sh`case "$owner" in`,
         sh`  ${ownerClaim(a)}|"")`,

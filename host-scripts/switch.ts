@@ -13,6 +13,7 @@ import {
     renderJournalFailedAfterSwitchLines,
     renderJournalLines,
     renderJournalLiveLines,
+    renderLiveSinceWord,
     renderJournalSwitchedBackLines,
     renderJournalSwitchingLines,
 } from "./journal";
@@ -168,9 +169,10 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
         ...renderWatchLines(a, marker, facts),
         renderJournalLiveLines(),
-        // Live: recorded on every run, a re-run of a deploy already live too (a switch interrupted after its flip).
-        // A return to the standby is a deploy gone live as well: this update's tag serves.
-        renderDeployOutcomeLine(a.notify, "live"),
+        // Live: recorded on every run, a re-run of a deploy already live too (a switch interrupted after its flip), its
+        // last success at the time it went live (the journal's `live_since`). A return to the standby is a deploy gone
+        // live as well: this update's tag serves.
+        renderDeployOutcomeLine(a.notify, "live", renderLiveSinceWord()),
         ...retire,
         // A re-run of the same deploy (a heal, or a switch interrupted after its flip) tells
         // nobody; a new container is a release, an existing one the standby returning (a rollback).

@@ -5,7 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import { DEPLOY_METRICS, DeployMetricsContext, deployMetricsFile, deployRunMetricsFile, renderDeployOutcomeLine } from "../../host-scripts/deploy-metrics";
 import { renderNotifyLines } from "../../host-scripts/notify";
-import { scriptStart, script, sh, ShellText } from "../../host-scripts/shell";
+import { deployRecordTemplate, renderJournalLines, renderJournalLiveLines, renderLiveSinceWord } from "../../host-scripts/journal";
+import { hostLayout } from "../../host-scripts/layout";
+import { raw, scriptStart, script, sh, ShellText } from "../../host-scripts/shell";
 import { renderStepLibrary } from "../../host-scripts/step-library";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { SAMPLE_NOTIFY, SAMPLE_SWITCH } from "./fixtures";
@@ -73,6 +75,115 @@ describe("unit: deploy metrics (host-scripts/deploy-metrics.ts, run in sh)", () 
         expect(gauge(read(deployRunMetricsFile(metricsDir, "l9")), "l9_deploy_last_run_success")?.slice(1)).to.deep.equal(["v1.3.1-l9", "1"]);
     });
 
+    it("a deploy gone live at a given time (LIVE_SINCE): the last success says that time, the run gauges now", () => {
+        // 2024-05-01T12:00:00Z, as the host's deploy records write times.
+        const r = step(renderDeployOutcomeLine(context("v1.2.0-l9"), "live", sh`'2024-05-01T12:00:00Z'`));
+        expect(r.status, r.stderr).to.equal(0);
+        expect(r.stdout).to.equal("after\n");
+        expect(r.stderr).to.equal("");
+        const success = gauge(read(deployMetricsFile(metricsDir, "l9")), "l9_deploy_last_success_timestamp_seconds");
+        expect(success?.slice(1)).to.deep.equal(["v1.2.0-l9", "1714564800"]);
+        const run = read(deployRunMetricsFile(metricsDir, "l9"));
+        expect(gauge(run, "l9_deploy_last_run_success")?.slice(1)).to.deep.equal(["v1.2.0-l9", "1"]);
+        expect(Number(gauge(run, "l9_deploy_last_run_timestamp_seconds")?.[2])).to.be.closeTo(Date.now() / 1000, 120);
+        // `now` is now, without a word.
+        const now = step(renderDeployOutcomeLine(context("v1.2.0-l9"), "live", sh`now`));
+        expect([now.status, now.stderr]).to.deep.equal([0, ""]);
+        const written = gauge(read(deployMetricsFile(metricsDir, "l9")), "l9_deploy_last_success_timestamp_seconds")?.[2];
+        expect(Number(written)).to.be.closeTo(Date.now() / 1000, 120);
+    });
+
+    it("a LIVE_SINCE that is no time (or empty: the record could not be read) warns, and now is written: the step goes on", () => {
+        for (const since of ["", "yesterday-ish 25:99", "2024-05-01T12:00:00Z; echo injected"]) {
+            const r = step(renderDeployOutcomeLine(context("v1.2.0-l9"), "live", sh`${since}`));
+            expect(r.status, r.stderr).to.equal(0);
+            expect(r.stdout).to.equal("after\n");
+            expect(r.stderr.split("\n").filter((l) => l)).to.deep.equal([
+                `warning: deploy metrics: when the deploy went live is unknown (recorded: "${since}"): ${deployMetricsFile(metricsDir, "l9")} says now`,
+            ]);
+            const success = gauge(read(deployMetricsFile(metricsDir, "l9")), "l9_deploy_last_success_timestamp_seconds");
+            expect(Number(success?.[2]), since).to.be.closeTo(Date.now() / 1000, 120);
+            expect(gauge(read(deployRunMetricsFile(metricsDir, "l9")), "l9_deploy_last_run_success")?.slice(1)).to.deep.equal(["v1.2.0-l9", "1"]);
+        }
+    });
+
+    describe("the switch: a re-run of a deploy already live keeps the time it went live (run in sh, with the journal)", () => {
+        const wentLive = "2024-05-01T12:00:00Z";
+        let appDir: string;
+        /**
+         * The switch's journal and deploy outcome around a flip that happened: the journal's
+         * opening (which reads the record's time), its `live`, then the switch's outcome line as
+         * rendered. The host's state file holds `active` (a record, or nothing: a first run).
+         */
+        const rerun = (active: string | undefined) => {
+            const sw = { ...SAMPLE_SWITCH, appDir, notify: { ...SAMPLE_SWITCH.notify, appDir, metricsDir } };
+            const l = hostLayout(appDir);
+            fs.mkdirSync(l.stateDir, { recursive: true });
+            if (active !== undefined) fs.writeFileSync(l.activeRecord, `${active}\n`);
+            const outcome = renderSwitchScript(sw)
+                .split("\n")
+                .filter((line) => line.startsWith("l9_deploy_outcome 1"));
+            expect(outcome).to.have.length(1);
+            const r = step(
+                sh`release=yes`,
+                renderJournalLines({ appDir, slot: sw.slot, record: sw.record }),
+                sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+                renderJournalLiveLines(),
+                raw(outcome[0]),
+            );
+            expect(r.status, r.stderr).to.equal(0);
+            expect(r.stdout).to.equal("after\n");
+            return { r, success: Number(gauge(read(deployMetricsFile(metricsDir, "l9")), "l9_deploy_last_success_timestamp_seconds")?.[2]), l };
+        };
+        /** This deploy's record as the journal fills it. */
+        const record = (status: string, time: string) =>
+            deployRecordTemplate(SAMPLE_SWITCH.slot, SAMPLE_SWITCH.record)
+                .replace("@STATUS@", status)
+                .replace("@RELEASE@", "yes")
+                .replace("@ENV@", "unknown")
+                .replace("@TIME@", time);
+
+        beforeEach(() => {
+            appDir = path.join(root, "app");
+        });
+
+        it("settled (a heal of a deploy live for days): the last success is its record's time, not now", () => {
+            const { r, success, l } = rerun(record("live", wentLive));
+            expect(r.stderr).to.equal("");
+            expect(success).to.equal(1714564800);
+            expect(read(l.activeRecord)).to.equal(`${record("live", wentLive)}\n`);
+            // The run gauges say this run.
+            expect(Number(gauge(read(deployRunMetricsFile(metricsDir, "l9")), "l9_deploy_last_run_timestamp_seconds")?.[2])).to.be.closeTo(
+                Date.now() / 1000,
+                120,
+            );
+        });
+
+        it("interrupted after its flip (`switching`): the time of its flip, read before l9_journal_live rewrites the record", () => {
+            const { r, success, l } = rerun(record("switching", wentLive));
+            expect(r.stderr).to.equal("");
+            expect(success).to.equal(1714564800);
+            expect(read(l.activeRecord)).to.contain('"status":"live"').and.not.contain(wentLive);
+        });
+
+        it("a first run, a record of another deploy, or this deploy switched back: now", () => {
+            const other = record("live", wentLive).replace('"id":"abc123"', '"id":"other1"');
+            for (const active of [undefined, other, record("switched-back", wentLive)]) {
+                const { r, success } = rerun(active);
+                expect(r.stderr, String(active)).to.equal("");
+                expect(success, String(active)).to.be.closeTo(Date.now() / 1000, 120);
+            }
+        });
+
+        it("a record whose time cannot be read or converted: a warning, and now", () => {
+            for (const active of [record("live", ""), record("live", "not a time"), record("live", wentLive).replace(/,"time":"[^"]*"/, "")]) {
+                const { r, success } = rerun(active);
+                expect(r.stderr, active).to.match(/^warning: deploy metrics: when the deploy went live is unknown \(recorded: "[^"]*"\): .+ says now$/m);
+                expect(success, active).to.be.closeTo(Date.now() / 1000, 120);
+            }
+        });
+    });
+
     it("a failure notified by a step is recorded as the run's outcome; the other events leave the files alone", () => {
         const notify = { ...SAMPLE_NOTIFY, appDir: path.join(root, "app"), metricsDir, tag: "v1.3.0-l9" };
         const quiet = step(renderNotifyLines(notify), sh`notify success`, sh`notify rollback`);
@@ -122,7 +233,7 @@ describe("unit: deploy metrics (host-scripts/deploy-metrics.ts, run in sh)", () 
     it("the switch records its deploy live on every run that gets there, and the automatic switch-back as failed before traffic moves back", () => {
         const watch = { ...SAMPLE_SWITCH.watch, seconds: 60 };
         const lines = renderSwitchScript({ ...SAMPLE_SWITCH, watch }).split("\n");
-        const live = renderDeployOutcomeLine(SAMPLE_NOTIFY, "live").text;
+        const live = renderDeployOutcomeLine(SAMPLE_NOTIFY, "live", renderLiveSinceWord()).text;
         const failed = `  ${renderDeployOutcomeLine(SAMPLE_NOTIFY, "failed").text}`;
         // A line of its own right after the journal's live record: a re-run of a deploy already live (which notifies nobody) records it too.
         expect(lines.filter((l) => l.includes("l9_deploy_outcome 1"))).to.deep.equal([live]);

@@ -218,10 +218,11 @@ describe("unit: resource graph of a release (mocks)", function () {
         for (const name of ["traffic-gate", "traffic-canary", "traffic-hooks-run", "traffic-caddy"]) {
             expect(moved.byName(name).inputs.stdin, name).to.contain("'/var/lib/node_exporter/textfile/l9_deploy_run_l9.prom'");
         }
-        // Destroy (or a rename) removes the service's deploy metrics with its place, where they are now.
-        expect(moved.byName("service-place").inputs.delete).to.contain(
-            "rm -f '/var/lib/node_exporter/textfile/l9_deploy_l9.prom' '/var/lib/node_exporter/textfile/l9_deploy_run_l9.prom'",
-        );
+        // Destroy (or a rename) removes the service's deploy metrics with its place, where they are now; a removal that fails says so.
+        const removal = moved.byName("service-place").inputs.delete.split("\n");
+        for (const file of ["/var/lib/node_exporter/textfile/l9_deploy_l9.prom", "/var/lib/node_exporter/textfile/l9_deploy_run_l9.prom"]) {
+            expect(removal, file).to.include(`rm -f '${file}' || fail 'cannot remove ${file}'`);
+        }
     });
 
     it("scheduled backups: a backup job only with backupSchedule, after the env file it reads; its delete removes the job and its metrics", async () => {

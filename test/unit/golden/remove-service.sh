@@ -31,7 +31,8 @@ l9_remove_canary_logger 'l9-canary'
 rm -rf '/var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true
-rm -f '/var/lib/prometheus/node-exporter/l9_deploy_l9.prom' '/var/lib/prometheus/node-exporter/l9_deploy_run_l9.prom'
+rm -f '/var/lib/prometheus/node-exporter/l9_deploy_l9.prom' || fail 'cannot remove /var/lib/prometheus/node-exporter/l9_deploy_l9.prom'
+rm -f '/var/lib/prometheus/node-exporter/l9_deploy_run_l9.prom' || fail 'cannot remove /var/lib/prometheus/node-exporter/l9_deploy_run_l9.prom'
 owner=$(cat '/opt/l9/.l9-deploy-owner' 2>/dev/null || true)
 case "$owner" in
   'l9-deploy/production l9'|"")

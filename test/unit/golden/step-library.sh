@@ -33,9 +33,14 @@ l9_deploy_textfile() {
   mv -f "$dm_tmp" "$2" || { l9_deploy_metrics_unwritten "$2" "cannot rename $dm_tmp"; return 0; }
 }
 l9_gauge_text() { printf '# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n' "$1" "$2" "$1" "$1" "$3" "$4"; }
+l9_deploy_live_since() {
+  dm_live=
+  case "$1" in now) dm_live=$dm_now ;; ?*) dm_live=$(date -u -d "$1" +%s 2>/dev/null) || dm_live= ;; esac
+  case "$dm_live" in "" | *[!0-9]*) dm_live=$dm_now; printf 'warning: deploy metrics: when the deploy went live is unknown (recorded: "%s"): %s says now\n' "$1" "$2" >&2 ;; esac
+}
 l9_deploy_outcome() {
   dm_now=$(date +%s)
-  if [ "$1" = 1 ]; then l9_deploy_textfile "$3" "$5" "$(l9_gauge_text l9_deploy_last_success_timestamp_seconds 'When a deploy of the service last went live (Unix time).' "$2" "$dm_now")"; fi
+  if [ "$1" = 1 ]; then l9_deploy_live_since "${6-now}" "$5"; l9_deploy_textfile "$3" "$5" "$(l9_gauge_text l9_deploy_last_success_timestamp_seconds 'When a deploy of the service last went live (Unix time).' "$2" "$dm_live")"; fi
   l9_deploy_textfile "$3" "$4" "$(l9_gauge_text l9_deploy_last_run_success '1 when the last deploy of the service went live, 0 when it failed.' "$2" "$1"; l9_gauge_text l9_deploy_last_run_timestamp_seconds 'When the last deploy of the service ended (Unix time).' "$2" "$dm_now")"
 }
 l9_log_tail() { log_tail=$(docker logs --tail "$2" "$1" 2>&1 | tr -d '\000-\010\013-\037\177' || true); }
@@ -230,10 +235,12 @@ l9_journal_open() {
   env_fp=$(cut -c1-16 "$6" 2>/dev/null || true)
   case "$env_fp" in "" | *[!0-9a-f]*) env_fp=unknown ;; esac
   settled=no
+  live_since=now
   if grep -qF "$2" "$l9_active" 2>/dev/null; then already_live=yes; else already_live=no; fi
   if [ "$already_live" = yes ]; then
     release=$(sed -n 's/.*"release":"\([a-z]*\)".*/\1/p' "$l9_active")
     if grep -qF '"status":"live"' "$l9_active"; then settled=yes; fi
+    if ! grep -qF '"status":"switched-back"' "$l9_active"; then live_since=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' "$l9_active") || live_since=; fi
   fi
 }
 record_as() { printf '%s\n' "$l9_record" | sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"; }
