@@ -104,9 +104,11 @@ export function renderBackupCopyLines(a: BackupCopyLinesArgs): ShellText {
     const target = describeBackupCopyTarget(a.target);
     const remote = sh`sh -c ${renderBackupReceiveScript(a.target.dir, a.keep)} l9-backup-copy`.toString();
     const ssh = sh`ssh ${words(copySshOptions(a.target, files))}`;
+    const pin = `${BACKUP_COPY_HOST_KEY_ALIAS} ${a.target.hostKey}`;
+    const timedOut = `did not finish within hookTimeoutSeconds=${a.timeoutSeconds} s and was stopped`;
     return lines(
         sh`copied=${files.copied}`,
-        sh`{ mkdir -p "$copied" && printf '%s\\n' ${`${BACKUP_COPY_HOST_KEY_ALIAS} ${a.target.hostKey}`} >${files.knownHosts}; } || fail ${`cannot write ${files.knownHosts}`}`,
+        sh`{ mkdir -p "$copied" && printf '%s\\n' ${pin} >${files.knownHosts}; } || fail ${`cannot write ${files.knownHosts}`}`,
         sh`copy_ok=1`,
         sh`l9_copy() {`,
         sh`  sum=$(sha256sum <"$dir/$1" | cut -d' ' -f1) && [ -n "$sum" ] || { echo "cannot read $dir/$1" >"$out"; return 1; }`,
@@ -124,7 +126,7 @@ export function renderBackupCopyLines(a: BackupCopyLinesArgs): ShellText {
         sh`      sed 's/^/  | /' "$out"`,
         sh`    else`,
         sh`      rc=$?; copy_ok=0`,
-        sh`      if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then why=${`did not finish within hookTimeoutSeconds=${a.timeoutSeconds} s and was stopped`}; else why="exit $rc"; fi`,
+        sh`      if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then why=${timedOut}; else why="exit $rc"; fi`,
         sh`      say "copy of $name to "${target}" failed ($why); the next run tries again:"`,
         sh`      sed 's/^/  | /' "$out"`,
         sh`      break`,

@@ -144,7 +144,7 @@ export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
         // behind points into the marker directory removed below, and Caddy refuses to start
         // (`--resume`) on a config whose log file cannot be opened.
         sh`l9_remove_canary_logger ${canaryLoggerName(a.serviceName)}`,
-        sh`rm -rf ${serviceDir}`,
+        sh`rm -rf ${serviceDir} || fail ${`cannot remove ${serviceDir}`}`,
         sh`rmdir ${root} 2>/dev/null || true`,
         sh`docker image ls -q --filter ${`label=l9.service=${a.serviceName}`} | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true`,
         // Written by every release step, owned by none of their resources (each deploy replaces them).

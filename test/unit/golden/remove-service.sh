@@ -28,7 +28,7 @@ case "$caddy_server" in
   foreign) say 'Caddy'\''s server l9-l9 is not one l9-deploy created (no routing marker of l9 in it): left as it is' ;;
 esac
 l9_remove_canary_logger 'l9-canary'
-rm -rf '/var/lib/l9-deploy/l9'
+rm -rf '/var/lib/l9-deploy/l9' || fail 'cannot remove /var/lib/l9-deploy/l9'
 rmdir '/var/lib/l9-deploy' 2>/dev/null || true
 docker image ls -q --filter 'label=l9.service=l9' | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true
 rm -f '/var/lib/prometheus/node-exporter/l9_deploy_l9.prom' || fail 'cannot remove /var/lib/prometheus/node-exporter/l9_deploy_l9.prom'
