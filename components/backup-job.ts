@@ -6,31 +6,17 @@ import { backupMetricsFile, renderBackupJobScript } from "../host-scripts/backup
 import { renderCronFile } from "../host-scripts/cron-job";
 import { hostLayout } from "../host-scripts/layout";
 import { renderSecretFileFactsScript } from "../host-scripts/env-file";
-import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
-import { CronJobDeclaration, declareCronJob } from "./cron-job";
+import { HostFactProbe } from "../providers/host-fact-probe";
+import { declareCronJob, HostJobArgs } from "./cron-job";
 import { HOST_COMMAND_DEFAULTS } from "./host";
 
-export interface BackupJobArgs {
-    /** Connection to the host. */
-    readonly connection: CronJobDeclaration["connection"];
-    /** Where its fact probe runs. */
-    readonly probe: ProbeTarget;
-    /** Service name (cron file name, metric label). */
-    readonly serviceName: string;
-    /** The app directory (script under bin/, log under logs/, backups). */
-    readonly appDir: string;
-    /** Cron schedule (config `backupSchedule`), e.g. "30 2 * * *". */
-    readonly schedule: string;
-    /** User the cron job runs as (the SSH user: it reads the env file). */
-    readonly user: string;
+export interface BackupJobArgs extends HostJobArgs {
     /** The backup command (config `backup`). */
     readonly command: string;
     /** Backups kept (config `backupsToKeep`). */
     readonly keep: number;
     /** Seconds one backup may run (config `hookTimeoutSeconds`). */
     readonly timeoutSeconds: number;
-    /** Prometheus textfile collector directory. */
-    readonly metricsDir: string;
     /** Where each backup is copied off the host (config `backupCopyTo`), if anywhere. */
     readonly copyTo?: BackupCopyTarget;
     /** The private key the copies log in to the target with (config `backupCopyKey`, secret); required with copyTo. */

@@ -5,6 +5,24 @@ import { ShellText } from "../host-scripts/shell";
 import { HostFactProbe, ProbeTarget } from "../providers/host-fact-probe";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin, scriptSha256 } from "./host";
 
+/** What every host job's component (DriftJob, BackupJob, RestoreDrill) is given: where it runs and when. */
+export interface HostJobArgs {
+    /** Connection to the host. */
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Where its fact probe runs. */
+    readonly probe: ProbeTarget;
+    /** Service name (cron file name, metric label). */
+    readonly serviceName: string;
+    /** The app directory (the job's script under bin/, its log under logs/). */
+    readonly appDir: string;
+    /** Cron schedule, e.g. "17 * * * *". */
+    readonly schedule: string;
+    /** User the cron job runs as (the SSH user: it reads the env file and has Docker access). */
+    readonly user: string;
+    /** Prometheus textfile collector directory. */
+    readonly metricsDir: string;
+}
+
 /** What a host job (the drift job, the backup job) is on the host, and how it is named in messages. */
 export interface CronJobDeclaration {
     /** Connection to the host. */

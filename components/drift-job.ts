@@ -4,24 +4,11 @@ import { driftMetricsFile, renderDriftCheckScript } from "../host-scripts/drift-
 import { renderCronFile } from "../host-scripts/cron-job";
 import { sh } from "../host-scripts/shell";
 import { RoutingArgs } from "../host-scripts/routing";
-import { ProbeTarget } from "../providers/host-fact-probe";
-import { CronJobDeclaration, declareCronJob } from "./cron-job";
+import { declareCronJob, HostJobArgs } from "./cron-job";
 import { scriptSha256 } from "./host";
 import { hostLayout } from "../host-scripts/layout";
 
-export interface DriftJobArgs {
-    /** Connection to the host. */
-    readonly connection: CronJobDeclaration["connection"];
-    /** Where its fact probe runs. */
-    readonly probe: ProbeTarget;
-    /** Service name (cron file name, metric label). */
-    readonly serviceName: string;
-    /** The app directory (script under bin/, log under logs/). */
-    readonly appDir: string;
-    /** Cron schedule, e.g. "17 * * * *". */
-    readonly schedule: string;
-    /** User the cron job runs as (the SSH user: it has Docker access). */
-    readonly user: string;
+export interface DriftJobArgs extends HostJobArgs {
     /** Worktree of the deployed release. */
     readonly worktree: string;
     /** Commit of the deployed release. */
@@ -36,8 +23,6 @@ export interface DriftJobArgs {
     readonly activeSlot: Color;
     /** The env file path. */
     readonly envFile: string;
-    /** Prometheus textfile collector directory. */
-    readonly metricsDir: string;
 }
 
 /** How the drift job's install reads: its step and job names, and one run of the check so the metric exists right after a deploy. */

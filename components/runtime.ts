@@ -6,6 +6,7 @@ import { hostLayout } from "../host-scripts/layout";
 import { COLORS, Color, DeployState, otherColor, ReleasePlan } from "../state/slot-machine";
 import { worktreePath } from "../host-scripts/layout";
 import { BackupJob } from "./backup-job";
+import { RestoreDrill } from "./restore-drill";
 import { DriftJob } from "./drift-job";
 import { EnvFile } from "./env-file";
 import { GitCheckout } from "./git-checkout";
@@ -384,6 +385,25 @@ export class L9Runtime extends pulumi.ComponentResource {
                     copyKey: c.backupCopyKey === undefined ? undefined : pulumi.secret(c.backupCopyKey),
                 },
                 // The job reads the env file the release writes.
+                { parent: this, dependsOn: [envFile] },
+            );
+        }
+        if (c.restoreDrill !== undefined && c.backup !== undefined) {
+            new RestoreDrill(
+                child("backup-drill"),
+                {
+                    connection: host.connection,
+                    probe: host.probe,
+                    serviceName: c.serviceName,
+                    appDir: c.appDir,
+                    schedule: c.restoreDrill.schedule,
+                    user: c.sshUser,
+                    databaseUrlKey: c.restoreDrill.databaseUrlKey,
+                    check: c.restoreDrill.check,
+                    timeoutSeconds: c.hookTimeoutSeconds,
+                    metricsDir: c.metricsDir,
+                },
+                // The drill reads the database URL from the env file the release writes.
                 { parent: this, dependsOn: [envFile] },
             );
         }

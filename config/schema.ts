@@ -178,6 +178,15 @@ const backupCopyTarget = z
     })
     .strict();
 
+/** The restore drill (`restoreDrill`): the newest backup restored into a scratch database, checked, dropped. */
+const restoreDrill = z
+    .object({
+        schedule: z.string().regex(CRON_SCHEDULE, "must be a 5-field cron schedule such as '45 3 * * *' or @daily").default("45 3 * * *"),
+        check: singleLine("SQL query whose first value is true when the restored data is sound, e.g. SELECT count(*) > 0 FROM users").default("SELECT 1"),
+        databaseUrlKey: z.string().regex(ENV_KEY, "must be the env key of the app's database URL, e.g. DATABASE_URL").default("DATABASE_URL"),
+    })
+    .strict();
+
 /** How a release rolls over several hosts: `batchSize` at a time, `pauseSeconds` between batches. */
 const rollout = z
     .object({
@@ -325,6 +334,8 @@ export const configSchema = z
         // Off the host: the scheduled job copies every backup there, with its own key (secret).
         backupCopyTo: jsonOf(backupCopyTarget).optional(),
         backupCopyKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }).optional(),
+        // Proven restorable: a scheduled drill (and npm run backup:drill) restores the newest backup.
+        restoreDrill: jsonOf(restoreDrill).optional(),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
         // Each of backup and migrate: one that never exits (a server started as the migration) is stopped.
         hookTimeoutSeconds: z.coerce
@@ -409,6 +420,18 @@ export const configSchema = z
         if (c.backupCopyKey !== undefined && c.backupCopyTo === undefined) {
             ctx.addIssue({ code: "custom", path: ["backupCopyKey"], message: "is set without backupCopyTo: there is no target to copy backups to" });
         }
+        if (c.restoreDrill !== undefined && c.backup === undefined) {
+            ctx.addIssue({ code: "custom", path: ["restoreDrill"], message: "is set without backup: there is no backup to restore" });
+        }
+        if (c.restoreDrill !== undefined && c.env[c.restoreDrill.databaseUrlKey] === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["restoreDrill"],
+                message:
+                    `names databaseUrlKey ${c.restoreDrill.databaseUrlKey}, which env does not set: ` +
+                    "the drill restores into a scratch database beside that one",
+            });
+        }
         if (c.caddyfile !== undefined) {
             if (c.caddyHosts.length === 0)
                 ctx.addIssue({ code: "custom", path: ["caddyHosts"], message: 'is empty: caddyfile needs the API\'s site name, e.g. ["api.example.com"]' });
@@ -480,6 +503,9 @@ export const FIX_HINTS: Record<string, string> = {
         'pulumi config set backupCopyTo \'{"host":"203.0.113.20","user":"l9-backup","dir":"/srv/backups/l9","hostKey":"ssh-ed25519 AAAA..."}\' ' +
         "(needs backupSchedule and backupCopyKey)",
     backupCopyKey: "pulumi config set --secret backupCopyKey < backup_copy_key (its public half in the target user's ~/.ssh/authorized_keys)",
+    restoreDrill:
+        'pulumi config set restoreDrill \'{"schedule":"45 3 * * *","check":"SELECT count(*) > 0 FROM users","databaseUrlKey":"DATABASE_URL"}\' ' +
+        "(needs backup; the app's role needs CREATEDB)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
     notify:

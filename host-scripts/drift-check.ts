@@ -1,8 +1,8 @@
 import { Color } from "../state/slot-machine";
 import { renderStandaloneRoutingFactsLines } from "./caddy-routes";
-import { lines, raw, script, sh } from "./shell";
-
 import { caddyServerArgs, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
+import { script, sh } from "./shell";
+import { renderGaugeEchoLines } from "./textfile-metrics";
 
 export interface DriftCheckScriptArgs {
     /** Service name (metric label, log prefix). */
@@ -97,21 +97,16 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`mkdir -p ${a.metricsDir} || fail ${`cannot create ${a.metricsDir}`}`,
         sh`tmp=$(mktemp ${driftMetricsTempTemplate(a.metricsDir, a.serviceName)}) || fail ${`cannot create a temporary file in ${a.metricsDir}`}`,
         sh`{`,
-        sh`  echo '# HELP l9_drift_detected 1 when the host differs from what l9-deploy last deployed, else 0.'`,
-        sh`  echo '# TYPE l9_drift_detected gauge'`,
-        sh`  echo "l9_drift_detected{service=\\"$svc\\"} $drift"`,
-        ...DRIFT_CHECKS.map((check) => {
-            // A fixed identifier of DRIFT_CHECKS, also a shell variable name (g_<check>).
-            const c = raw(check);
-            return lines(
-                sh`  echo ${`# HELP l9_drift_${check} 1 when the ${check.replace("_", " ")} check found drift, else 0.`}`,
-                sh`  echo ${`# TYPE l9_drift_${check} gauge`}`,
-                sh`  echo "l9_drift_${c}{service=\\"$svc\\"} $g_${c}"`,
-            );
-        }),
-        sh`  echo '# HELP l9_drift_last_run_timestamp_seconds When the drift check last ran (Unix time).'`,
-        sh`  echo '# TYPE l9_drift_last_run_timestamp_seconds gauge'`,
-        sh`  echo "l9_drift_last_run_timestamp_seconds{service=\\"$svc\\"} $(date +%s)"`,
+        [
+            { name: "l9_drift_detected", help: "1 when the host differs from what l9-deploy last deployed, else 0.", value: "$drift" },
+            // Each check's gauge value is its shell variable, g_<check> (DRIFT_CHECKS are fixed identifiers).
+            ...DRIFT_CHECKS.map((check) => ({
+                name: `l9_drift_${check}`,
+                help: `1 when the ${check.replace("_", " ")} check found drift, else 0.`,
+                value: `$g_${check}`,
+            })),
+            { name: "l9_drift_last_run_timestamp_seconds", help: "When the drift check last ran (Unix time).", value: "$(date +%s)" },
+        ].map((g) => renderGaugeEchoLines(g, "  ")),
         sh`} >"$tmp" || fail "cannot write $tmp"`,
         // node_exporter runs as its own user: the metrics are world-readable.
         sh`chmod 644 "$tmp" || fail "cannot make $tmp readable (chmod 644)"`,

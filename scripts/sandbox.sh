@@ -17,6 +17,7 @@ SSH_ALT_PORT="${L9_SANDBOX_SSH_ALT_PORT:-2223}"
 CADDY_ADMIN="127.0.0.1:2019"
 source "$L9_ROOT/scripts/sandbox/hosts.sh"
 source "$L9_ROOT/scripts/sandbox/legacy-host.sh"
+source "$L9_ROOT/scripts/sandbox/postgres.sh"
 
 [ "$(id -u)" = 0 ] || die "the sandbox runs daemons as root (dockerd, sshd, cron): run as root"
 
@@ -162,6 +163,7 @@ L9_SANDBOX_KNOWN_HOSTS=$SB/ssh/known_hosts
 L9_SANDBOX_REPO_URL=file://$SB/origin/l9-app.git
 L9_SANDBOX_CADDY_ADMIN=$CADDY_ADMIN
 ENV
+  postgres_env
   hosts_env
   legacy_env
 }
@@ -175,12 +177,14 @@ status() {
   if git --git-dir="$SB/origin/l9-app.git" rev-parse -q --verify refs/tags/v0.1.0-l9 >/dev/null 2>&1; then
     echo "origin    $SB/origin/l9-app.git ($(git --git-dir="$SB/origin/l9-app.git" tag | wc -l) tags)"
   else echo "origin    MISSING"; rc=1; fi
+  postgres_status || rc=1
   return $rc
 }
 
 down() {
   [ -f "$SB/ssh/sshd.pid" ] && kill "$(cat "$SB/ssh/sshd.pid")" 2>/dev/null && log "sshd: stopped" || true
   curl -fsS -X POST "http://$CADDY_ADMIN/stop" >/dev/null 2>&1 && log "caddy: stopped" || true
+  postgres_down
   # dockerd and cron are machine-wide daemons other work may use: left running on purpose.
   log "left running: dockerd, cron (machine-wide)"
   hosts_down
@@ -199,7 +203,7 @@ case "${1:-}" in
     esac
     [ -z "$hosts" ] || hosts_check_count "$hosts"
     require_packages
-    docker_up; sshd_up; caddy_up; cron_up; origin_up
+    docker_up; sshd_up; caddy_up; cron_up; postgres_up; origin_up
     if [ -n "$hosts" ]; then
       hosts_up "$hosts"
       rc=0; status || rc=1; hosts_status || rc=1; exit "$rc"

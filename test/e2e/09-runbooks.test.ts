@@ -1,8 +1,11 @@
 import { expect } from "chai";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { cleanSandboxService, httpGet, onHost, sandboxFacts, sandboxHosts, sh } from "../support/sandbox";
+import { REPO_ROOT } from "../support/toolchain";
 import { WebhookReceiver } from "../support/webhook-receiver";
 
 /**
@@ -227,6 +230,113 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         unauthorize();
         onHost("h2", `rm -rf '${targetDir}'`);
         fs.rmSync(keyDir, { recursive: true, force: true });
+    });
+
+    const RESTORE_DRILL =
+        "2c. restore drill and restore: with a real pg_dump of the sandbox's PostgreSQL, npm run backup:drill restores the newest backup into " +
+        "a scratch database, the check passes on the backup's data (not the live data), the scratch database is dropped; a truncated or empty " +
+        "newest backup fails the drill naming the file and the gauges say so; npm run backup:restore of the truncated one fails, changes " +
+        "nothing and leaves the API in maintenance until --end-maintenance; of the good one, the rows written after it are gone and a safety " +
+        "backup holds them; unset, the drill goes";
+    it(RESTORE_DRILL, async () => {
+        const db = sandboxFacts().databaseUrl;
+        const table = `e2e_drill_${s.serviceName.replace(/-/g, "_")}`;
+        const psql = (sql: string) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", db, "-c", sql], { encoding: "utf8" }).trim();
+        const metrics = `/var/lib/l9-sandbox/metrics-runbooks/l9_backup_drill_${s.serviceName}.prom`;
+        const gauge = (name: string) => new RegExp(`^${name}\\{service="[^"]+"\\} (\\S+)$`, "m").exec(fs.readFileSync(metrics, "utf8"))?.[1];
+        const drillNow = () => {
+            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/backup-drill.ts", "--stack", "e2e-runbooks"], {
+                cwd: REPO_ROOT,
+                encoding: "utf8",
+                env: { ...process.env, ...s.envVars },
+            });
+            return { code: r.status, out: `${r.stdout}${r.stderr}` };
+        };
+        const restoreNow = (...args: string[]) => {
+            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/backup-restore.ts", ...args, "--stack", "e2e-runbooks"], {
+                cwd: REPO_ROOT,
+                encoding: "utf8",
+                env: { ...process.env, ...s.envVars },
+            });
+            return { code: r.status, out: `${r.stdout}${r.stderr}` };
+        };
+        const rows = () => psql(`SELECT string_agg(id::text, ',' ORDER BY id) FROM ${table}`);
+        psql(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id int PRIMARY KEY, name text); INSERT INTO ${table} VALUES (1, 'a'), (2, 'b')`);
+        // The app's database URL in its env (a release of the env), a real dump as the backup, and the drill.
+        const env = JSON.parse((await s.stack.getConfig("l9-deploy:env")).value) as Record<string, string>;
+        await s.set({ env: JSON.stringify({ ...env, DATABASE_URL: db }) }, true);
+        await s.set({ backup: 'pg_dump -Fc "$DATABASE_URL"', restoreDrill: JSON.stringify({ check: `SELECT count(*) = 2 FROM ${table}` }) });
+        const r = await s.up();
+        expect(r.ok, r.error).to.equal(true);
+        expect(fs.readFileSync(`/etc/cron.d/${s.serviceName}-backup-drill`, "utf8")).to.contain(
+            `45 3 * * * ${sandboxFacts().sshUser} '${s.appDir}/bin/backup-drill'`,
+        );
+        const newest = backups()[backups().length - 1];
+        expect(sh(`head -c 5 '${s.appDir}/backups/${newest}'`), "the release's backup is pg_dump's custom format").to.equal("PGDMP");
+        // Data written after the backup: the drill checks the backup's rows, not the live ones.
+        psql(`INSERT INTO ${table} VALUES (3, 'after the backup')`);
+        const passed = drillNow();
+        expect(passed.code, passed.out).to.equal(0);
+        expect(passed.out).to.contain(`drill passed: ${s.appDir}/backups/${newest} restored (pg_restore) and restoreCheck returned t`);
+        expect([gauge("l9_backup_drill_last_run_success")]).to.deep.equal(["1"]);
+        const verified = Number(gauge("l9_backup_last_verified_timestamp_seconds"));
+        expect(verified).to.be.closeTo(Date.now() / 1000, 300);
+        expect(psql(`SELECT count(*) FROM pg_database WHERE datname LIKE 'l9_drill_%'`), "the scratch database is dropped").to.equal("0");
+        expect(sh(`cat '${s.appDir}/logs/backup-drill.log'`)).to.contain("drill passed");
+
+        // A truncated newest backup (cut as a full disk or a killed copy cuts it), then an empty one: as cron runs the drill.
+        const truncated = `${s.appDir}/backups/29991231T000000Z-scheduled`;
+        sh(`head -c 300 '${s.appDir}/backups/${newest}' >'${truncated}'`);
+        const cut = sh(`sleep 1; '${s.appDir}/bin/backup-drill' 2>&1; echo "exit $?"`).trim();
+        expect(cut)
+            .to.contain(`drill failed: ${truncated} does not restore (pg_restore, exit 1):`)
+            .and.match(/exit 1$/);
+        expect(cut).to.match(/\| pg_restore: error: /);
+        expect([gauge("l9_backup_drill_last_run_success"), gauge("l9_backup_last_verified_timestamp_seconds")]).to.deep.equal(["0", String(verified)]);
+
+        // Restoring the truncated backup: the safety backup is taken, the restore fails in its one transaction (the
+        // live rows stay), and the API stays in maintenance until the operator ends it.
+        const failedRestore = restoreNow("29991231T000000Z-scheduled");
+        expect(failedRestore.code, failedRestore.out).to.equal(1);
+        expect(failedRestore.out)
+            .to.contain("maintenance on")
+            .and.contain(`${truncated} did not restore (pg_restore, exit 1); the database is as it was (one transaction)`)
+            .and.contain("The API stays in maintenance (503). Once the database is right: npm run backup:restore -- --end-maintenance");
+        expect(rows()).to.equal("1,2,3");
+        expect(version()).to.equal("status 503");
+        const ended = restoreNow("--end-maintenance");
+        expect(ended.code, ended.out).to.equal(0);
+        expect(ended.out).to.contain("maintenance off: traffic is served");
+        expect(version()).to.equal("v0.1.0-l9");
+
+        fs.writeFileSync(truncated, "");
+        const empty = drillNow();
+        expect(empty.code).to.equal(1);
+        expect(empty.out).to.contain(`drill failed: ${truncated} is empty`).and.contain("the drill on 127.0.0.1 failed");
+        expect(psql(`SELECT count(*) FROM pg_database WHERE datname LIKE 'l9_drill_%'`)).to.equal("0");
+        fs.rmSync(truncated);
+        for (const f of backups().filter((b) => b.endsWith("-before-restore"))) fs.rmSync(`${s.appDir}/backups/${f}`);
+
+        // The good backup: the row written after it is gone, the ones before it are there, the safety backup holds all three.
+        const restored = restoreNow(newest);
+        expect(restored.code, restored.out).to.equal(0);
+        expect(restored.out).to.contain(`restored ${s.appDir}/backups/${newest} (pg_restore); restoreCheck returned t`).and.contain("maintenance off");
+        expect(rows()).to.equal("1,2");
+        expect(version()).to.equal("v0.1.0-l9");
+        const safety = backups().filter((b) => b.endsWith("-before-restore"));
+        expect(safety).to.have.length(1);
+        const safetyRows = execFileSync("pg_restore", ["-a", "-t", table, "-f", "-", `${s.appDir}/backups/${safety[0]}`], { encoding: "utf8" });
+        expect(safetyRows).to.contain("after the backup");
+        fs.rmSync(`${s.appDir}/backups/${safety[0]}`);
+
+        await s.stack.removeConfig("l9-deploy:restoreDrill");
+        const removed = await s.up();
+        expect(removed.ok, removed.error).to.equal(true);
+        expect([`/etc/cron.d/${s.serviceName}-backup-drill`, `${s.appDir}/bin/backup-drill`, metrics].filter((f) => fs.existsSync(f))).to.deep.equal([]);
+        const notInstalled = drillNow();
+        expect(notInstalled.code).to.equal(2);
+        expect(notInstalled.out).to.contain("has no restoreDrill");
+        psql(`DROP TABLE ${table}`);
     });
 
     it("3. a failing migration stops the release before traffic moves: the serving container and Caddy are untouched, the failure is sent", async () => {

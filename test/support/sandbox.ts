@@ -19,6 +19,8 @@ export interface SandboxFacts {
     repoUrl: string;
     repoDir: string;
     caddyAdmin: string;
+    /** The sandbox VPS's PostgreSQL: database l9, owned by the role l9 (CREATEDB), on 127.0.0.1:5432. */
+    databaseUrl: string;
 }
 
 const SANDBOX_SH = path.join(REPO_ROOT, "scripts/sandbox.sh");
@@ -51,6 +53,7 @@ export function sandboxFacts(): SandboxFacts {
         repoUrl: need("L9_SANDBOX_REPO_URL"),
         repoDir: need("L9_SANDBOX_REPO_URL").replace(/^file:\/\//, ""),
         caddyAdmin: need("L9_SANDBOX_CADDY_ADMIN"),
+        databaseUrl: need("L9_SANDBOX_DATABASE_URL"),
     };
 }
 

@@ -344,6 +344,28 @@ describe("unit: config validation", () => {
         }
     });
 
+    it("restoreDrill: daily, SELECT 1 and DATABASE_URL by default; only with backup and a databaseUrlKey the env sets", () => {
+        const c = parseConfig(validRawConfig({ backup: "pg_dump -Fc x", restoreDrill: "{}" }), SECRETS);
+        expect(c.restoreDrill).to.deep.equal({ schedule: "45 3 * * *", check: "SELECT 1", databaseUrlKey: "DATABASE_URL" });
+        const problems = (raw: Record<string, string | undefined>) => {
+            try {
+                parseConfig(validRawConfig(raw), SECRETS);
+                return "";
+            } catch (e) {
+                return (e as Error).message;
+            }
+        };
+        expect(problems({ restoreDrill: "{}" })).to.contain("l9-deploy:restoreDrill is set without backup: there is no backup to restore");
+        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "PG_URL" }) })).to.contain(
+            "l9-deploy:restoreDrill names databaseUrlKey PG_URL, which env does not set",
+        );
+        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ check: "SELECT 1\nDROP TABLE users" }) })).to.contain("must be a single-line SQL query");
+        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ schedule: "* * * * * root id" }) })).to.contain("must be a 5-field cron schedule");
+        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "url; id" }) })).to.contain(
+            "must be the env key of the app's database URL",
+        );
+    });
+
     it('hosts: the single-host keys are one host named ""; a list keeps its order; rollout one at a time by default', () => {
         const single = parseConfig(validRawConfig(), SECRETS);
         expect(hostTargets(single)).to.deep.equal([{ name: "", host: single.host, sshPort: 22, hostKey: single.hostKey }]);

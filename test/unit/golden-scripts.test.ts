@@ -7,6 +7,8 @@ import { renderDriftCheckScript } from "../../host-scripts/drift-check";
 import { renderBackupJobScript } from "../../host-scripts/backup-job";
 import { renderCronFile, renderCronJobCheckScript, renderInstallCronJobScript, renderRemoveCronJobScript } from "../../host-scripts/cron-job";
 import { driftInstall } from "../../components/drift-job";
+import { renderBackupRestoreScript, renderEndRestoreMaintenanceScript } from "../../host-scripts/backup-restore";
+import { renderRestoreDrillScript, renderRunRestoreDrillScript } from "../../host-scripts/restore-drill";
 import { renderRemoveBackupCopyKeyScript, renderWriteBackupCopyKeyScript } from "../../host-scripts/backup-copy";
 import {
     renderSecretFileFactsScript,
@@ -297,6 +299,27 @@ const builders: Record<string, () => string> = {
             },
         }),
     "write-backup-copy-key.sh": () => renderWriteBackupCopyKeyScript("/opt/l9"),
+    "restore-drill.sh": () =>
+        renderRestoreDrillScript({
+            serviceName: "l9-api",
+            appDir: "/opt/l9",
+            databaseUrlKey: "DATABASE_URL",
+            check: "SELECT count(*) > 0 FROM users",
+            timeoutSeconds: 600,
+            metricsDir: "/var/lib/prometheus/node-exporter",
+        }),
+    "run-restore-drill.sh": () => renderRunRestoreDrillScript("/opt/l9/bin/backup-drill", "/opt/l9/logs/backup-drill.log"),
+    "backup-restore.sh": () =>
+        renderBackupRestoreScript({
+            serviceName: "l9",
+            appDir: "/opt/l9",
+            backupName: "20260101T023000Z-scheduled",
+            backupCommand: 'pg_dump -Fc "$DATABASE_URL"',
+            databaseUrlKey: "DATABASE_URL",
+            check: "SELECT count(*) > 0 FROM users",
+            timeoutSeconds: 600,
+        }),
+    "end-restore-maintenance.sh": () => renderEndRestoreMaintenanceScript("l9"),
     "remove-backup-copy-key.sh": () => renderRemoveBackupCopyKeyScript("/opt/l9"),
     "drift-cron": () =>
         renderCronFile({

@@ -251,6 +251,17 @@ describe("unit: resource graph of a release (mocks)", function () {
         expect(b.byName("backup-copy-key-facts").inputs.expect).to.have.property("4dabf18193072939515e22adb298388d");
     });
 
+    it("restore drill: only with restoreDrill, after the env file it reads; its delete removes the job and its metrics", async () => {
+        expect(g.registered.map((r) => r.name)).to.not.include("backup-drill-install");
+        const check = "SELECT count(*) > 0 FROM users";
+        const b = await buildProgramGraph({ releaseTag: "v0.2.0-l9", backup: "pg_dump x", restoreDrill: JSON.stringify({ check }) }, undefined);
+        const install = b.byName("backup-drill-install").inputs;
+        expect(install.stdin).to.contain("'/etc/cron.d/l9-backup-drill'").and.contain("'/opt/l9/bin/backup-drill'");
+        expect(install.delete).to.contain("l9_backup_drill_l9.prom").and.not.contain("/opt/l9/backups");
+        expect((await urnsOf(b.options.get("backup-drill")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["env"]);
+        expect(b.registered.map((r) => r.name)).to.not.include("backup-install");
+    });
+
     it("runs preflight first, then prepares the service's place; the tag verifications (and so everything on the host) depend on both", async () => {
         expect(g.byName("host-preflight").inputs.stdin).to.contain("docker info");
         expect((await urnsOf(g.options.get("service")?.dependsOn)).map((u) => u.split("::").pop())).to.deep.equal(["host-preflight"]);
