@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything l9-deploy needs on this machine, idempotently:
 #   Debian packages (docker.io, caddy, openssh, cron, git, curl; docker-compose and postgresql
-#   for the legacy sandbox host; prometheus for promtool, which tests the alert rules), the npm dependencies
+#   for the sandbox hosts; prometheus for promtool, which tests the alert rules, and with
+#   prometheus-node-exporter for the e2e that scrapes the metrics), the npm dependencies
 #   (npm ci, including Node 22), and the Pulumi toolchain (built once, cached).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-PACKAGES=(docker.io caddy openssh-server openssh-client cron git curl ca-certificates procps docker-compose postgresql prometheus)
+PACKAGES=(docker.io caddy openssh-server openssh-client cron git curl ca-certificates procps docker-compose postgresql prometheus prometheus-node-exporter)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

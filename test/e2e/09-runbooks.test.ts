@@ -5,6 +5,11 @@ import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { cleanSandboxService, httpGet, onHost, sandboxFacts, sandboxHosts, sh } from "../support/sandbox";
+import { BACKUP_COPY_METRICS, BACKUP_METRICS } from "../../host-scripts/backup-job";
+import { DEPLOY_METRICS } from "../../host-scripts/deploy-metrics";
+import { DRIFT_CHECKS } from "../../host-scripts/drift-check";
+import { RESTORE_DRILL_METRICS } from "../../host-scripts/restore-drill";
+import { startPrometheus } from "../support/prometheus";
 import { REPO_ROOT } from "../support/toolchain";
 import { WebhookReceiver } from "../support/webhook-receiver";
 
@@ -31,6 +36,17 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         const m = new RegExp(`^${name}\\{service="${s.serviceName}",tag="([^"]+)"\\} (\\d+)$`, "m").exec(text);
         return m ? `${m[1]} ${name.endsWith("_success") ? m[2] : "time"}` : `no ${name} in: ${text}`;
     };
+    /** A runbook command of tools/ (npm run backup:drill, backup:restore) on this stack. */
+    const runTool = (tool: string, ...args: string[]) => {
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), `tools/${tool}.ts`, ...args, "--stack", "e2e-runbooks"], {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...s.envVars },
+        });
+        return { code: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    /** What 2b leaves for 2d to undo once it has scraped the copy's gauges. */
+    const afterCopies: (() => void)[] = [];
     const warnings = (r: Awaited<ReturnType<L9TestStack["up"]>>) =>
         r.events.filter((e) => e.diagnosticEvent?.severity === "warning").map((e) => e.diagnosticEvent!.message);
     const expectNoFailures = (report: LoadReport, what: string) => {
@@ -63,6 +79,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     });
 
     after(async () => {
+        for (const undo of afterCopies.splice(0)) undo();
         if (s) s.destroy();
         receiver.stop();
     });
@@ -134,7 +151,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     const SCHEDULED_BACKUPS =
         "2b. scheduled backups: backupSchedule installs the job; run as cron runs it, it stores and rotates a backup, copies every backup " +
         "to the isolated host h2 (backupCopyTo), and writes its metrics; a copy the target refuses fails the run and is retried by the next; " +
-        "a removed cron file comes back; unset, the job goes, the backups stay";
+        "a removed cron file comes back";
     it(SCHEDULED_BACKUPS, async () => {
         const cronPath = `/etc/cron.d/${s.serviceName}-backup`;
         const metrics = `/var/lib/l9-sandbox/metrics-runbooks/l9_backup_${s.serviceName}.prom`;
@@ -221,15 +238,13 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(healed.ok, healed.error).to.equal(true);
         expect(fs.existsSync(cronPath), "the removed cron file is back").to.equal(true);
 
-        for (const key of ["backupSchedule", "backupCopyTo", "backupCopyKey"]) await s.stack.removeConfig(`l9-deploy:${key}`);
-        const removed = await s.up();
-        expect(removed.ok, removed.error).to.equal(true);
-        const copyFiles = [`${s.appDir}/shared/backup-copy-key`, `${s.appDir}/state/backup-copy-known-hosts`, `${s.appDir}/state/backup-copied`];
-        expect([cronPath, `${s.appDir}/bin/backup`, metrics, ...copyFiles].filter((f) => fs.existsSync(f))).to.deep.equal([]);
-        expect(backups()).to.deep.equal(filesNow);
-        unauthorize();
-        onHost("h2", `rm -rf '${targetDir}'`);
-        fs.rmSync(keyDir, { recursive: true, force: true });
+        // 2d scrapes the gauges, then unsets the job; the copy's target is put back as it was after that.
+        afterCopies.push(() => {
+            unauthorize();
+            onHost("h2", `rm -rf '${targetDir}'`);
+            fs.rmSync(keyDir, { recursive: true, force: true });
+        });
+        expect(backups().length).to.equal(filesNow.length);
     });
 
     const RESTORE_DRILL =
@@ -237,29 +252,15 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         "a scratch database, the check passes on the backup's data (not the live data), the scratch database is dropped; a truncated or empty " +
         "newest backup fails the drill naming the file and the gauges say so; npm run backup:restore of the truncated one fails, changes " +
         "nothing and leaves the API in maintenance until --end-maintenance; of the good one, the rows written after it are gone and a safety " +
-        "backup holds them; unset, the drill goes";
+        "backup holds them";
     it(RESTORE_DRILL, async () => {
         const db = sandboxFacts().databaseUrl;
         const table = `e2e_drill_${s.serviceName.replace(/-/g, "_")}`;
         const psql = (sql: string) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", db, "-c", sql], { encoding: "utf8" }).trim();
         const metrics = `/var/lib/l9-sandbox/metrics-runbooks/l9_backup_drill_${s.serviceName}.prom`;
         const gauge = (name: string) => new RegExp(`^${name}\\{service="[^"]+"\\} (\\S+)$`, "m").exec(fs.readFileSync(metrics, "utf8"))?.[1];
-        const drillNow = () => {
-            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/backup-drill.ts", "--stack", "e2e-runbooks"], {
-                cwd: REPO_ROOT,
-                encoding: "utf8",
-                env: { ...process.env, ...s.envVars },
-            });
-            return { code: r.status, out: `${r.stdout}${r.stderr}` };
-        };
-        const restoreNow = (...args: string[]) => {
-            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/backup-restore.ts", ...args, "--stack", "e2e-runbooks"], {
-                cwd: REPO_ROOT,
-                encoding: "utf8",
-                env: { ...process.env, ...s.envVars },
-            });
-            return { code: r.status, out: `${r.stdout}${r.stderr}` };
-        };
+        const drillNow = () => runTool("backup-drill");
+        const restoreNow = (...args: string[]) => runTool("backup-restore", ...args);
         const rows = () => psql(`SELECT string_agg(id::text, ',' ORDER BY id) FROM ${table}`);
         psql(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id int PRIMARY KEY, name text); INSERT INTO ${table} VALUES (1, 'a'), (2, 'b')`);
         // The app's database URL in its env (a release of the env), a real dump as the backup, and the drill.
@@ -329,14 +330,66 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(safetyRows).to.contain("after the backup");
         fs.rmSync(`${s.appDir}/backups/${safety[0]}`);
 
-        await s.stack.removeConfig("l9-deploy:restoreDrill");
+        psql(`DROP TABLE ${table}`);
+    });
+
+    const METRICS =
+        "2d. metrics: a real Prometheus, with the shipped alert rules, scrapes node_exporter's textfile collector on the stack's metricsDir " +
+        "and sees every gauge the host writes (deploy, drift, backup, copy, drill); a drill that fails fires L9BackupDrillFailed; " +
+        "unset, the backup job, its copy and the drill go, the backups stay";
+    it(METRICS, async () => {
+        const metricsDir = "/var/lib/l9-sandbox/metrics-runbooks";
+        const names = [
+            ...DEPLOY_METRICS,
+            "l9_drift_detected",
+            ...DRIFT_CHECKS.map((c) => `l9_drift_${c}`),
+            "l9_drift_last_run_timestamp_seconds",
+            ...BACKUP_METRICS,
+            ...BACKUP_COPY_METRICS,
+            ...RESTORE_DRILL_METRICS,
+        ];
+        const scrape = await startPrometheus(metricsDir, path.join(REPO_ROOT, "monitoring/alert-rules.yml"));
+        try {
+            const seen = await scrape.waitFor(names.map((n) => `${n}{service="${s.serviceName}"}`));
+            expect(seen.missing, `not scraped: ${seen.missing.join(", ")}`).to.deep.equal([]);
+            expect(await scrape.value(`l9_deploy_last_run_success{service="${s.serviceName}"}`)).to.equal("1");
+            expect(await scrape.value(`l9_backup_copy_pending{service="${s.serviceName}"}`)).to.equal("0");
+            expect(
+                (await scrape.rules()).filter((r) => r.health !== "ok"),
+                "every shipped rule evaluates",
+            ).to.deep.equal([]);
+            // A drill that fails (an empty newest backup): the alert fires in the real Prometheus.
+            const empty = `${s.appDir}/backups/29991231T000000Z-scheduled`;
+            fs.writeFileSync(empty, "");
+            expect(sh(`'${s.appDir}/bin/backup-drill' >/dev/null 2>&1; echo $?`).trim()).to.equal("1");
+            fs.rmSync(empty);
+            const firing = await scrape.waitFor([`ALERTS{alertname="L9BackupDrillFailed",service="${s.serviceName}",alertstate="firing"}`]);
+            expect(firing.missing, "L9BackupDrillFailed fires").to.deep.equal([]);
+        } finally {
+            scrape.stop();
+        }
+
+        const files = backups();
+        for (const key of ["backupSchedule", "backupCopyTo", "backupCopyKey", "restoreDrill"]) await s.stack.removeConfig(`l9-deploy:${key}`);
         const removed = await s.up();
         expect(removed.ok, removed.error).to.equal(true);
-        expect([`/etc/cron.d/${s.serviceName}-backup-drill`, `${s.appDir}/bin/backup-drill`, metrics].filter((f) => fs.existsSync(f))).to.deep.equal([]);
-        const notInstalled = drillNow();
+        const jobFiles = [
+            `/etc/cron.d/${s.serviceName}-backup`,
+            `${s.appDir}/bin/backup`,
+            `${metricsDir}/l9_backup_${s.serviceName}.prom`,
+            `${s.appDir}/shared/backup-copy-key`,
+            `${s.appDir}/state/backup-copy-known-hosts`,
+            `${s.appDir}/state/backup-copied`,
+            `/etc/cron.d/${s.serviceName}-backup-drill`,
+            `${s.appDir}/bin/backup-drill`,
+            `${metricsDir}/l9_backup_drill_${s.serviceName}.prom`,
+        ];
+        expect(jobFiles.filter((f) => fs.existsSync(f))).to.deep.equal([]);
+        expect(backups()).to.deep.equal(files);
+        const notInstalled = runTool("backup-drill");
         expect(notInstalled.code).to.equal(2);
         expect(notInstalled.out).to.contain("has no restoreDrill");
-        psql(`DROP TABLE ${table}`);
+        for (const undo of afterCopies.splice(0)) undo();
     });
 
     it("3. a failing migration stops the release before traffic moves: the serving container and Caddy are untouched, the failure is sent", async () => {
