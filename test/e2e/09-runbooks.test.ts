@@ -59,6 +59,9 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         const port = await receiver.start();
         s = await createL9Stack("runbooks", 18600);
         cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
+        // The app's database: the sandbox VPS's PostgreSQL (2c dumps, drills and restores it).
+        const env = JSON.parse((await s.stack.getConfig("l9-deploy:env")).value) as Record<string, string>;
+        await s.set({ env: JSON.stringify({ ...env, DATABASE_URL: sandboxFacts().databaseUrl }) }, true);
         await s.set({
             backup: `printf 'dump of %s at %s\\n' "$DATABASE_URL" "$(date -u +%s)"`,
             backupsToKeep: "2",
@@ -91,7 +94,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(r.stdout).to.contain("migrate: schema upgraded to v0.1.0-l9");
         expect(backups()).to.have.length(1);
         expect(backups()[0]).to.match(/^\d{8}T\d{6}Z-v0\.1\.0-l9$/);
-        expect(sh(`cat '${s.appDir}/backups/${backups()[0]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
+        expect(sh(`cat '${s.appDir}/backups/${backups()[0]}'`)).to.contain(`dump of ${sandboxFacts().databaseUrl}`);
         expect(sh(`stat -c %a '${s.appDir}/backups' '${s.appDir}/shared/notify-targets'`).trim().split("\n")).to.deep.equal(["700", "600"]);
         expect(deployGauge("l9_deploy_run", "l9_deploy_last_run_success")).to.equal("v0.1.0-l9 1");
         expect(deployGauge("l9_deploy", "l9_deploy_last_success_timestamp_seconds")).to.equal("v0.1.0-l9 time");
@@ -200,7 +203,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         expect(releases).to.have.length(2);
         expect(files.slice(0, 2)).to.deep.equal(releases);
         expect(files[3]).to.match(/^\d{8}T\d{6}Z-scheduled$/);
-        expect(sh(`cat '${s.appDir}/backups/${files[3]}'`)).to.contain("dump of postgres://l9@127.0.0.1/e2e");
+        expect(sh(`cat '${s.appDir}/backups/${files[3]}'`)).to.contain(`dump of ${sandboxFacts().databaseUrl}`);
         expect(sh(`cat '${s.appDir}/logs/backup.log'`)).to.match(/l9-backup service=\S+ backup: .*-scheduled \(\d+ bytes\)/);
         const text = fs.readFileSync(metrics, "utf8");
         expect(text).to.match(/^l9_backup_last_run_success\{service="[^"]+"\} 1$/m);
@@ -256,24 +259,31 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     it(RESTORE_DRILL, async () => {
         const db = sandboxFacts().databaseUrl;
         const table = `e2e_drill_${s.serviceName.replace(/-/g, "_")}`;
-        const psql = (sql: string) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", db, "-c", sql], { encoding: "utf8" }).trim();
+        const psql = (sql: string) =>
+            execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", db, "-c", sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
         const metrics = `/var/lib/l9-sandbox/metrics-runbooks/l9_backup_drill_${s.serviceName}.prom`;
         const gauge = (name: string) => new RegExp(`^${name}\\{service="[^"]+"\\} (\\S+)$`, "m").exec(fs.readFileSync(metrics, "utf8"))?.[1];
         const drillNow = () => runTool("backup-drill");
         const restoreNow = (...args: string[]) => runTool("backup-restore", ...args);
         const rows = () => psql(`SELECT string_agg(id::text, ',' ORDER BY id) FROM ${table}`);
         psql(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id int PRIMARY KEY, name text); INSERT INTO ${table} VALUES (1, 'a'), (2, 'b')`);
-        // The app's database URL in its env (a release of the env), a real dump as the backup, and the drill.
-        const env = JSON.parse((await s.stack.getConfig("l9-deploy:env")).value) as Record<string, string>;
-        await s.set({ env: JSON.stringify({ ...env, DATABASE_URL: db }) }, true);
+        // A real dump as the backup (no release: the tag and the env stay), and the drill.
         await s.set({ backup: 'pg_dump -Fc "$DATABASE_URL"', restoreDrill: JSON.stringify({ check: `SELECT count(*) = 2 FROM ${table}` }) });
         const r = await s.up();
         expect(r.ok, r.error).to.equal(true);
+        const changed = resourceSteps(r.events).filter((x) => !/^(same|read|refresh) /.test(x));
+        expect(
+            changed.filter((x) => /container|checkout-/.test(x)),
+            changed.join(", "),
+        ).to.deep.equal([]);
         expect(fs.readFileSync(`/etc/cron.d/${s.serviceName}-backup-drill`, "utf8")).to.contain(
             `45 3 * * * ${sandboxFacts().sshUser} '${s.appDir}/bin/backup-drill'`,
         );
+        // A backup now, as cron takes it (2b's job).
+        sh(`sleep 1; '${s.appDir}/bin/backup' >/dev/null 2>&1`);
         const newest = backups()[backups().length - 1];
-        expect(sh(`head -c 5 '${s.appDir}/backups/${newest}'`), "the release's backup is pg_dump's custom format").to.equal("PGDMP");
+        expect(newest).to.match(/-scheduled$/);
+        expect(sh(`head -c 5 '${s.appDir}/backups/${newest}'`), "pg_dump's custom format").to.equal("PGDMP");
         // Data written after the backup: the drill checks the backup's rows, not the live ones.
         psql(`INSERT INTO ${table} VALUES (3, 'after the backup')`);
         const passed = drillNow();

@@ -33,7 +33,7 @@ drill_failed() {
 }
 touch '/opt/l9/state/backup-drill.lock' || fail 'cannot open /opt/l9/state/backup-drill.lock'
 exec 9>>'/opt/l9/state/backup-drill.lock'
-flock -n -E 75 9 || { [ "$?" = 75 ] || fail 'cannot lock /opt/l9/state/backup-drill.lock'; say "another drill of this service is running: this run is skipped"; exit 0; }
+flock -n -E 75 9 || { [ "$?" = 75 ] || fail 'cannot lock /opt/l9/state/backup-drill.lock'; say 'another drill of this service is running: this run is skipped'; exit 0; }
 out=$(mktemp) || fail "cannot create a temporary file"
 trap 'drop_scratch; rm -f "$out"' EXIT
 trap 'exit 1' HUP INT TERM
