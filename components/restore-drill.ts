@@ -5,6 +5,8 @@ import { renderRestoreDrillScript, restoreDrillMetricsFile } from "../host-scrip
 import { declareCronJob, HostJobArgs } from "./cron-job";
 
 export interface RestoreDrillArgs extends HostJobArgs {
+    /** The host's name in a multi-host stack ("" for one host). */
+    readonly hostName: string;
     /** The env key of the app's database URL (config `restoreDrill.databaseUrlKey`). */
     readonly databaseUrlKey: string;
     /** SQL whose first value must be true on the restored database (config `restoreDrill.check`). */
@@ -39,6 +41,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
             cron: renderCronFile({ what: "restore drill", serviceName: args.serviceName, schedule: args.schedule, user: args.user, ...files }),
             script: renderRestoreDrillScript({
                 serviceName: args.serviceName,
+                hostName: args.hostName,
                 appDir: args.appDir,
                 databaseUrlKey: args.databaseUrlKey,
                 check: args.check,

@@ -381,7 +381,8 @@ export class L9Runtime extends pulumi.ComponentResource {
                     keep: c.backupsToKeep,
                     timeoutSeconds: c.hookTimeoutSeconds,
                     metricsDir: c.metricsDir,
-                    copyTo: c.backupCopyTo,
+                    // Each host of a multi-host stack copies into a directory of its own there (their rotations stay apart).
+                    copyTo: c.backupCopyTo && { ...c.backupCopyTo, dir: [c.backupCopyTo.dir, this.args.target.name].filter(Boolean).join("/") },
                     copyKey: c.backupCopyKey === undefined ? undefined : pulumi.secret(c.backupCopyKey),
                 },
                 // The job reads the env file the release writes.
@@ -395,6 +396,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                     connection: host.connection,
                     probe: host.probe,
                     serviceName: c.serviceName,
+                    hostName: this.args.target.name,
                     appDir: c.appDir,
                     schedule: c.restoreDrill.schedule,
                     user: c.sshUser,

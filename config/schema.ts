@@ -423,14 +423,10 @@ export const configSchema = z
         if (c.restoreDrill !== undefined && c.backup === undefined) {
             ctx.addIssue({ code: "custom", path: ["restoreDrill"], message: "is set without backup: there is no backup to restore" });
         }
-        if (c.restoreDrill !== undefined && c.env[c.restoreDrill.databaseUrlKey] === undefined) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["restoreDrill"],
-                message:
-                    `names databaseUrlKey ${c.restoreDrill.databaseUrlKey}, which env does not set: ` +
-                    "the drill restores into a scratch database beside that one",
-            });
+        if (c.restoreDrill !== undefined) {
+            const problem = databaseUrlProblem(c.restoreDrill.databaseUrlKey, c.env[c.restoreDrill.databaseUrlKey]);
+            if (problem)
+                ctx.addIssue({ code: "custom", path: ["restoreDrill"], message: `names databaseUrlKey ${c.restoreDrill.databaseUrlKey}: env ${problem}` });
         }
         if (c.caddyfile !== undefined) {
             if (c.caddyHosts.length === 0)
@@ -468,6 +464,17 @@ export const configSchema = z
             ctx.addIssue({ code: "custom", path: ["env"], message: "is empty: set the keys your app's .env.example declares" });
         }
     });
+
+/**
+ * Why the env's database URL (`key`: restoreDrill.databaseUrlKey) cannot be handed to psql and
+ * pg_restore, or undefined: it must be set and be a libpq URL (postgres:// or postgresql://). A
+ * driver's URL (postgresql+psycopg2://) would be quoted whole, password included, in libpq's error.
+ */
+export function databaseUrlProblem(key: string, url: string | undefined): string | undefined {
+    if (url === undefined) return `does not set ${key}: the drill and the restore reach the app's database with it`;
+    if (!/^postgres(?:ql)?:\/\//.test(url)) return `sets ${key} to a URL psql cannot use: it must start with postgres:// or postgresql://`;
+    return undefined;
+}
 
 /** The validated configuration, with defaults applied. */
 export type DeployConfig = z.output<typeof configSchema>;

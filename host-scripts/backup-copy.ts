@@ -58,14 +58,17 @@ export function renderBackupReceiveScript(dir: string, keep: number): string {
     );
 }
 
-/** OpenSSH options of the copy: no config file, the target's pinned key only, the copy's own key only, never a prompt. */
+/**
+ * OpenSSH options of the copy: no config file (so no KnownHostsCommand either: that option is
+ * left out, as OpenSSH before 8.5 refuses it), the target's pinned key only, the copy's own key
+ * only, never a prompt.
+ */
 function copySshOptions(t: BackupCopyTarget, files: { key: string; knownHosts: string }): (string | number)[] {
     const options = [
         `UserKnownHostsFile=${files.knownHosts}`,
         `HostKeyAlias=${BACKUP_COPY_HOST_KEY_ALIAS}`,
         "GlobalKnownHostsFile=/dev/null",
         "StrictHostKeyChecking=yes",
-        "KnownHostsCommand=none",
         "VerifyHostKeyDNS=no",
         "IdentityAgent=none",
         `IdentityFile=${files.key}`,
@@ -93,7 +96,7 @@ export interface BackupCopyLinesArgs {
 /**
  * The scheduled backup job's copy off the host (config `backupCopyTo`), for a script that has
  * `say`, `fail`, `$dir` (the backups) and `$out` (a scratch file): every backup in `$dir` that
- * the target does not hold yet, the job's own and the releases', oldest first, each over one
+ * the target does not hold yet, the job's own and the releases', newest first, each over one
  * SSH connection with the copy's own key and the target's pinned host key, bounded by
  * `timeoutSeconds`. A backup counts as copied only once the target checked its sha256. The
  * first failure stops the round (the target is down or refuses: the next run retries) and sets
@@ -117,7 +120,7 @@ export function renderBackupCopyLines(a: BackupCopyLinesArgs): ShellText {
         sh`if [ ! -r ${files.key} ]; then`,
         sh`  copy_ok=0; say ${`copy to ${target} failed: its key ${files.key} is missing (pulumi up puts it back)`}`,
         sh`else`,
-        sh`  for name in $(ls -1 "$dir" | grep -v '\\.partial$' | sort); do`,
+        sh`  for name in $(ls -1 "$dir" | grep -v '\\.partial$' | sort -r); do`,
         sh`    case "$name" in *[!A-Za-z0-9._-]*) continue ;; esac`,
         sh`    { [ -f "$dir/$name" ] && [ ! -e "$copied/$name" ]; } || continue`,
         sh`    if l9_copy "$name"; then`,

@@ -1,9 +1,10 @@
-import { renderBackupRunCondition, renderBackupTimedOutTest } from "./backup";
+import { renderBackupRunCondition, renderBackupTimedOutTest, SAFETY_SUFFIX } from "./backup";
 import { renderSetMarkerLine } from "./caddy";
 import { caddyMarkerDir, hostLayout } from "./layout";
-import { renderCheckLines, renderReadDatabaseUrlLine, renderRestoreLines } from "./pg-restore";
+import { QUOTE_OUTPUT, renderCheckLines, renderReadDatabaseUrlLine, renderRestoreLines } from "./pg-restore";
 import { maintenanceMarkerFile } from "./routing";
-import { prologue, script, sh } from "./shell";
+import { lines, prologue, script, sh } from "./shell";
+import { renderStepLockLines, STEP_LOCK_FUNCTION } from "./step-lock";
 
 export interface BackupRestoreScriptArgs {
     /** Service name (the maintenance marker's name). */
@@ -20,20 +21,25 @@ export interface BackupRestoreScriptArgs {
     check: string;
     /** How long the safety backup, the restore and the check may each run (config `hookTimeoutSeconds`). */
     timeoutSeconds: number;
+    /** Whether the stack's own `maintenance` setting is on: then the restore leaves maintenance on. */
+    maintenanceConfigured: boolean;
+    /** The restore's log on the host: every line goes there too (a lost session does not stop it). */
+    logFile: string;
+    /** How long to wait for a release step of the service that holds the step lock (stepLockWaitSeconds). */
+    stepLockWaitSeconds: number;
 }
-
-/** What a safety backup's file name ends with (`<UTC time>-before-restore`): it rotates with the releases' backups. */
-export const SAFETY_BACKUP_SUFFIX = "-before-restore";
 
 /**
  * `npm run backup:restore -- NAME` on the host, one step after the other, each failure
- * stopping it with what to do: the API goes into maintenance (Caddy's maintenance marker: every
- * request outside the allowed paths gets the configured 503), a safety backup of the live
- * database is taken with the `backup` command (`<UTC time>-before-restore`), the backup NAME
- * replaces the database's objects in one transaction (a failed restore leaves the database as
- * it was), the check runs, and maintenance ends, unless it was on before the restore (the
- * stack's `maintenance` setting). On any failure after maintenance began, it stays on: the
- * message says so and names the ways out (`npm run backup:restore -- --end-maintenance`).
+ * stopping it with what to do. It holds the service's step lock (no release step runs meanwhile,
+ * and no other restore), and ignores a lost session (its lines also go to `logFile`). The API
+ * goes into maintenance (Caddy's maintenance marker: every request outside the allowed paths gets
+ * the configured 503), a safety backup of the live database is taken with the `backup` command
+ * (`<UTC time>-before-restore`, which no rotation removes), the backup NAME replaces the
+ * database's public schema in one transaction (renderRestoreLines: a failure leaves the database
+ * as it was), the check runs, and maintenance ends, unless the stack's `maintenance` setting has
+ * it on. On any failure after maintenance began, it stays on: the message says so and names the
+ * ways out (`npm run backup:restore -- --end-maintenance`, or another backup).
  */
 export function renderBackupRestoreScript(a: BackupRestoreScriptArgs): string {
     if (!/^[A-Za-z0-9._-]+$/.test(a.backupName) || a.backupName.startsWith(".")) throw new Error(`refusing backup name ${JSON.stringify(a.backupName)}`);
@@ -42,23 +48,28 @@ export function renderBackupRestoreScript(a: BackupRestoreScriptArgs): string {
     const bound = a.timeoutSeconds;
     const stays =
         "The API stays in maintenance (503). Once the database is right: npm run backup:restore -- --end-maintenance. " +
-        "Or restore another backup: npm run backup:restore -- NAME (ls " +
-        l.backups +
-        ")";
+        `Or restore another backup: npm run backup:restore -- NAME (ls ${l.backups})`;
+    const line = sh`printf '%s [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$L9_STEP" "$*"`;
     return script(
         prologue("backup restore"),
-        sh`f=${`${l.backups}/${a.backupName}`}`,
-        sh`[ -f "$f" ] || fail "there is no backup $f (the backups: $(ls -1 ${l.backups} 2>/dev/null | grep -v '\\.partial$' | tr '\\n' ' '))"`,
+        // Every line to the log and, while the session lasts, to the caller; a lost session neither stops the restore nor fails a write.
+        sh`trap '' HUP PIPE`,
+        sh`mkdir -p ${l.logDir} || fail ${`cannot create ${l.logDir}`}`,
+        sh`say() { ${line} >>${a.logFile} || true; ${line} >&2 || true; }`,
+        sh`fail() { say "failed: $*"; exit 1; }`,
+        STEP_LOCK_FUNCTION,
+        renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
+        sh`dir=${l.backups}; f=${`${l.backups}/${a.backupName}`}; sql=`,
+        sh`[ -f "$f" ] || fail "there is no backup $f (the backups: $(ls -1 "$dir" 2>/dev/null | grep -v '\\.partial$' | tr '\\n' ' '))"`,
         sh`[ -s "$f" ] || fail "$f is empty: it cannot be restored"`,
         renderReadDatabaseUrlLine(l.envFile, a.databaseUrlKey),
         sh`[ -n "$url" ] || fail ${`${l.envFile} has no ${a.databaseUrlKey}: there is no database to restore into`}`,
         sh`out=$(mktemp) || fail "cannot create a temporary file"`,
-        sh`trap 'rm -f "$out"' EXIT`,
-        sh`stuck() { say "$*"; sed 's/^/  | /' "$out" >&2; fail ${stays}; }`,
-        sh`if [ -e ${marker} ]; then was_on=yes; say "maintenance was on already: it stays on"; else was_on=no; fi`,
+        sh`trap 'rm -f "$out"; [ -z "$sql" ] || [ "$sql" = "$f" ] || rm -f "$sql"' EXIT`,
+        sh`stuck() { say "$*"; ${QUOTE_OUTPUT} | while IFS= read -r l; do say "$l"; done; fail ${stays}; }`,
         renderSetMarkerLine(marker),
         sh`say "maintenance on: requests outside the allowed paths get 503"`,
-        sh`file=${`${l.backups}/`}$(date -u +%Y%m%dT%H%M%SZ)${SAFETY_BACKUP_SUFFIX}`,
+        sh`file="$dir/$(date -u +%Y%m%dT%H%M%SZ)"${SAFETY_SUFFIX}`,
         sh`backup_started=$(date +%s)`,
         sh`if ${renderBackupRunCondition(l.envFile, bound, a.backupCommand)}; then`,
         sh`  mv -f "$file.partial" "$file" || stuck "cannot rename $file.partial; nothing was restored"`,
@@ -74,8 +85,9 @@ export function renderBackupRestoreScript(a: BackupRestoreScriptArgs): string {
         renderCheckLines(sh`"$url"`, bound, a.check),
         sh`[ "$check_ok" = yes ] || stuck "restored $f, but restoreCheck fails on it: $check_why"`,
         sh`say "restored $f ($how); restoreCheck returned $first"`,
-        sh`if [ "$was_on" = no ]; then rm -f ${marker} || fail ${`cannot remove ${marker}: the API stays in maintenance`}; fi`,
-        sh`if [ "$was_on" = no ]; then say "maintenance off: traffic is served"; fi`,
+        a.maintenanceConfigured
+            ? sh`say "maintenance stays on: the stack's maintenance setting has it on"`
+            : lines(sh`rm -f ${marker} || fail ${`cannot remove ${marker}: the API stays in maintenance`}`, sh`say "maintenance off: traffic is served"`),
         sh`echo restored`,
     );
 }

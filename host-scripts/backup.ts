@@ -17,6 +17,9 @@ export function renderBackupRunCondition(envFile: string, bound: number, command
 /** What a scheduled backup's file name ends with (`<UTC time>-scheduled`); a release's ends with its tag. */
 export const SCHEDULED_BACKUP_SUFFIX = "-scheduled";
 
+/** What a restore's safety backup's file name ends with (`<UTC time>-before-restore`; host-scripts/backup-restore.ts). */
+export const SAFETY_SUFFIX = "-before-restore";
+
 /**
  * Rotation of one kind of backup: the newest `keep` by name (UTC time first) stay; `say` names
  * each one removed. The kinds rotate apart, so that hourly scheduled backups never push out
@@ -24,7 +27,8 @@ export const SCHEDULED_BACKUP_SUFFIX = "-scheduled";
  */
 export function renderBackupRotationLine(backupsDir: string, keep: number, kind: "release" | "scheduled"): ShellText {
     const scheduled = `${SCHEDULED_BACKUP_SUFFIX}$`;
-    const select = kind === "scheduled" ? sh`grep -e ${scheduled}` : sh`grep -v -e '\\.partial$' -e ${scheduled}`;
+    // A restore's safety backups (`-before-restore`) are in neither kind: no rotation removes them.
+    const select = kind === "scheduled" ? sh`grep -e ${scheduled}` : sh`grep -v -e '\\.partial$' -e ${scheduled} -e ${`${SAFETY_SUFFIX}$`}`;
     const remove = sh`while read -r old; do rm -f ${backupsDir}/"$old"; say "backup: removed $old"; done`;
     return sh`ls -1 ${backupsDir} | ${select} | sort -r | tail -n +${keep + 1} | ${remove}`;
 }

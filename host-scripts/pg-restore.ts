@@ -16,28 +16,44 @@ export function renderReadDatabaseUrlLine(envFile: string, key: string): ShellTe
 export const PSQL = sh`psql -X -q -v ON_ERROR_STOP=1`;
 
 /**
- * Restores "$f" into the database `urlVar` names (a shell variable, e.g. "$url"): a backup in
- * pg_dump's custom format (it starts with PGDMP) by pg_restore, any other by psql as SQL, both
- * stopping at the first error, bounded by `bound` seconds. `replace`: objects in the backup are
- * dropped first and the whole restore is one transaction (a failure leaves the database as it
- * was); otherwise the target is a new, empty database. Sets `how` and `rc`; output in "$out".
+ * What a restore that replaces the live data runs first, in the restore's transaction: objects
+ * created after the backup go too (with what depends on them), so the backup's data is all
+ * there is; a lock held by an open transaction of the app fails the restore after a minute
+ * instead of hanging it.
+ */
+const REPLACE_PUBLIC_SCHEMA = "SET lock_timeout = '60s'; DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;";
+
+/**
+ * Restores "$f" into the database `urlVar` names (a shell variable, e.g. "$url"), for a script
+ * that has `$dir` (the backups) and `$out`: one way for the drill and the restore, so a drill
+ * that passes means the restore can. A backup in pg_dump's custom format (it starts with PGDMP)
+ * is first turned into SQL by pg_restore (whole, or the restore stops: a truncated dump never
+ * reaches the database), in `$sql` (a dot file beside the backups; the caller removes it); any
+ * other backup is SQL already. psql runs it as one transaction, stopping at the first error:
+ * a failure leaves the database as it was. `replace`: the public schema is dropped and created
+ * again first (REPLACE_PUBLIC_SCHEMA); otherwise the target is a new, empty database. Sets `how`
+ * and `rc`; output in "$out".
  */
 export function renderRestoreLines(urlVar: ShellText, bound: number, replace: boolean): ShellText {
-    const pgRestore = replace
-        ? sh`pg_restore --clean --if-exists --single-transaction --no-owner --no-privileges --exit-on-error`
-        : sh`pg_restore --no-owner --no-privileges --exit-on-error`;
-    const psql = replace ? sh`${PSQL} --single-transaction` : PSQL;
+    const first = replace ? sh` -c ${REPLACE_PUBLIC_SCHEMA}` : sh``;
     return lines(
-        sh`if [ "$(head -c 5 "$f")" = PGDMP ]; then how="pg_restore"; else how="psql (SQL)"; fi`,
         // `|| rc=$?`: a failure is this step's to report, in a script with `set -e` too.
         sh`rc=0`,
-        sh`if [ "$how" = pg_restore ]; then`,
-        sh`  timeout -k 10 ${bound} ${pgRestore} -d ${urlVar} "$f" >"$out" 2>&1 || rc=$?`,
+        sh`if [ "$(head -c 5 "$f")" = PGDMP ]; then`,
+        sh`  how="pg_restore, then psql"; sql="$dir/.restore-$$.sql"`,
+        sh`  timeout -k 10 ${bound} pg_restore --no-owner --no-privileges -f "$sql" "$f" >"$out" 2>&1 || rc=$?`,
         sh`else`,
-        sh`  timeout -k 10 ${bound} ${psql} -d ${urlVar} -f "$f" >"$out" 2>&1 || rc=$?`,
+        sh`  how="psql (SQL)"; sql="$f"`,
         sh`fi`,
+        sh`if [ "$rc" -eq 0 ]; then`,
+        sh`  timeout -k 10 ${bound} ${PSQL} --single-transaction -d ${urlVar}${first} -f "$sql" >"$out" 2>&1 || rc=$?`,
+        sh`fi`,
+        sh`[ "$sql" = "$f" ] || rm -f "$sql" || say "cannot remove $sql"`,
     );
 }
+
+/** Quotes "$out" into the log, every line indented, a URL's credentials (`//user:password@`) masked. */
+export const QUOTE_OUTPUT = sh`sed -e 's#//[^/@[:space:]]*@#//***@#g' -e 's/^/  | /' "$out"`;
 
 /**
  * Runs `check` on the database `urlVar` names: `check_ok` is yes when it ran and its first

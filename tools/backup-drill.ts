@@ -24,7 +24,8 @@ async function main(): Promise<number> {
     let failed = 0;
     for (const target of chosenHosts(config, args, USAGE, "all")) {
         process.stdout.write(`${TOOL}: running the restore drill on ${hostLabel(target)}\n`);
-        const passed = await runRunbookScript(TOOL, stack, config, target, script);
+        const lost = `the drill may still be running on the host: its lines are in ${hostLayout(config.appDir).logDir}/backup-drill.log`;
+        const passed = await runRunbookScript(TOOL, stack, config, target, script, lost);
         process.stdout.write(`${TOOL}: the drill on ${hostLabel(target)} ${passed ? "passed" : "failed"}\n`);
         if (!passed) failed++;
     }

@@ -54,15 +54,20 @@ export function hostLabel(target: HostTarget): string {
     return target.name ? `${target.name} (${target.host})` : target.host;
 }
 
-/** Runs `script` on the host and prints what it printed; true when it exited 0. */
-export async function runRunbookScript(tool: string, stack: string, config: DeployConfig, target: HostTarget, script: string): Promise<boolean> {
-    const r = await runOnStackHost(config, target, `${tool}/${stack}${target.name ? `/${target.name}` : ""}`, RUNBOOK_KEY_LIFETIME_SECONDS, script);
+/**
+ * Runs `script` on the host once (never again on its own: it changes the host, and a session
+ * lost midway looks like a connection never made) and prints what it printed; true when it
+ * exited 0. `lost` says what a session lost midway means for this command.
+ */
+export async function runRunbookScript(tool: string, stack: string, config: DeployConfig, target: HostTarget, script: string, lost: string): Promise<boolean> {
+    const r = await runOnStackHost(config, target, `${tool}/${stack}${target.name ? `/${target.name}` : ""}`, RUNBOOK_KEY_LIFETIME_SECONDS, script, 1);
     process.stdout.write(r.stdout);
-    if (r.code === 255) {
-        process.stderr.write(`${tool}: ${describeSshFailure(target.host, target.sshPort, r.stderr, r.code)}\n`);
-        return false;
-    }
     process.stderr.write(r.stderr);
+    if (r.code === 255) {
+        process.stderr.write(
+            `${tool}: ${describeSshFailure(target.host, target.sshPort, r.stderr, r.code)}\n${tool}: if the session was lost midway: ${lost}\n`,
+        );
+    }
     return r.code === 0;
 }
 

@@ -62,6 +62,8 @@ export function readStackConfig(stack: string): RawStackConfig | { error: string
 /**
  * Runs `script` on `target` as the program reaches it: the stack's deploy key in an agent of
  * its own (held for `keyLifetimeSeconds`), the pinned host key. `tool` names the agent's owner.
+ * `attempts`: how often a connection that could not be made is tried (a script that changes
+ * the host passes 1: a lost session looks the same, and its script may still be running).
  */
 export async function runOnStackHost(
     config: DeployConfig,
@@ -69,6 +71,7 @@ export async function runOnStackHost(
     tool: string,
     keyLifetimeSeconds: number,
     script: string,
+    attempts?: number,
 ): Promise<ScriptResult> {
     const access = prepareHostAccess({
         stackId: tool,
@@ -79,5 +82,5 @@ export async function runOnStackHost(
         privateKey: config.sshPrivateKey,
         keyLifetimeSeconds,
     });
-    return runProbeScript({ host: target.host, port: target.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) }, script);
+    return runProbeScript({ host: target.host, port: target.sshPort, user: config.sshUser, sshOptions: probeSshOptions(access) }, script, attempts);
 }

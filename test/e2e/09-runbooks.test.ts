@@ -253,9 +253,9 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
     const RESTORE_DRILL =
         "2c. restore drill and restore: with a real pg_dump of the sandbox's PostgreSQL, npm run backup:drill restores the newest backup into " +
         "a scratch database, the check passes on the backup's data (not the live data), the scratch database is dropped; a truncated or empty " +
-        "newest backup fails the drill naming the file and the gauges say so; npm run backup:restore of the truncated one fails, changes " +
-        "nothing and leaves the API in maintenance until --end-maintenance; of the good one, the rows written after it are gone and a safety " +
-        "backup holds them";
+        "newest backup fails the drill naming the file and the gauges say so; npm run backup:restore of a backup that fails midway " +
+        "changes nothing (one transaction) and leaves the API in maintenance until --end-maintenance; of the good one, the rows written " +
+        "after it are gone and a safety backup holds them";
     it(RESTORE_DRILL, async () => {
         const db = sandboxFacts().databaseUrl;
         const table = `e2e_drill_${s.serviceName.replace(/-/g, "_")}`;
@@ -288,7 +288,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         psql(`INSERT INTO ${table} VALUES (3, 'after the backup')`);
         const passed = drillNow();
         expect(passed.code, passed.out).to.equal(0);
-        expect(passed.out).to.contain(`drill passed: ${s.appDir}/backups/${newest} restored (pg_restore) and restoreCheck returned t`);
+        expect(passed.out).to.contain(`drill passed: ${s.appDir}/backups/${newest} restored (pg_restore, then psql) and restoreCheck returned t`);
         expect([gauge("l9_backup_drill_last_run_success")]).to.deep.equal(["1"]);
         const verified = Number(gauge("l9_backup_last_verified_timestamp_seconds"));
         expect(verified).to.be.closeTo(Date.now() / 1000, 300);
@@ -300,19 +300,29 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         sh(`head -c 300 '${s.appDir}/backups/${newest}' >'${truncated}'`);
         const cut = sh(`sleep 1; '${s.appDir}/bin/backup-drill' 2>&1; echo "exit $?"`).trim();
         expect(cut)
-            .to.contain(`drill failed: ${truncated} does not restore (pg_restore, exit 1):`)
+            .to.contain(`drill failed: ${truncated} does not restore (pg_restore, then psql, exit 1):`)
             .and.match(/exit 1$/);
         expect(cut).to.match(/\| pg_restore: error: /);
         expect([gauge("l9_backup_drill_last_run_success"), gauge("l9_backup_last_verified_timestamp_seconds")]).to.deep.equal(["0", String(verified)]);
 
         // Restoring the truncated backup: the safety backup is taken, the restore fails in its one transaction (the
         // live rows stay), and the API stays in maintenance until the operator ends it.
-        const failedRestore = restoreNow("29991231T000000Z-scheduled");
+        // A backup that fails after it changed the database: the backup's own SQL, then an error. The restore drops the
+        // schema, loads the backup's rows, then fails, in one transaction: the live rows stay as they were.
+        const failing = `${s.appDir}/backups/29991231T000001Z-scheduled`;
+        fs.writeFileSync(
+            failing,
+            `${execFileSync("pg_restore", ["--no-owner", "-f", "-", `${s.appDir}/backups/${newest}`], { encoding: "utf8" })}\nSELECT 1/0;\n`,
+        );
+        const failedRestore = restoreNow("29991231T000001Z-scheduled");
         expect(failedRestore.code, failedRestore.out).to.equal(1);
         expect(failedRestore.out)
             .to.contain("maintenance on")
-            .and.contain(`${truncated} did not restore (pg_restore, exit 1); the database is as it was (one transaction)`)
+            .and.contain(`${failing} did not restore (psql (SQL), exit 3); the database is as it was (one transaction)`)
+            .and.contain("division by zero")
             .and.contain("The API stays in maintenance (503). Once the database is right: npm run backup:restore -- --end-maintenance");
+        expect(sh(`cat '${s.appDir}/logs/backup-restore.log'`), "the restore's lines are on the host too").to.contain("did not restore");
+        fs.rmSync(failing);
         expect(rows()).to.equal("1,2,3");
         expect(version()).to.equal("status 503");
         const ended = restoreNow("--end-maintenance");
@@ -331,7 +341,9 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         // The good backup: the row written after it is gone, the ones before it are there, the safety backup holds all three.
         const restored = restoreNow(newest);
         expect(restored.code, restored.out).to.equal(0);
-        expect(restored.out).to.contain(`restored ${s.appDir}/backups/${newest} (pg_restore); restoreCheck returned t`).and.contain("maintenance off");
+        expect(restored.out)
+            .to.contain(`restored ${s.appDir}/backups/${newest} (pg_restore, then psql); restoreCheck returned t`)
+            .and.contain("maintenance off");
         expect(rows()).to.equal("1,2");
         expect(version()).to.equal("v0.1.0-l9");
         const safety = backups().filter((b) => b.endsWith("-before-restore"));

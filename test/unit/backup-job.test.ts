@@ -129,9 +129,9 @@ describe("unit: scheduled backup job (host-scripts/backup-job.ts, run in sh)", f
             const r = run(renderCopying("printf ok"));
             expect(r.status, r.stdout).to.equal(1);
             expect(backups()).to.have.length(2);
-            // The oldest first; the first failure ends the round.
+            // The newest first (the job's own, just taken); the first failure ends the round.
             expect(r.stdout).to.match(
-                /copy of 20251231T000000Z-v0\.1\.0-l9 to l9-backup@127\.0\.0\.1:1:\/srv\/backups\/l9 failed \(exit 255\); the next run tries again:/,
+                /copy of \d{8}T\d{6}Z-scheduled to l9-backup@127\.0\.0\.1:1:\/srv\/backups\/l9 failed \(exit 255\); the next run tries again:/,
             );
             expect(r.stdout)
                 .to.contain("  | ")

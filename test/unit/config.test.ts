@@ -357,7 +357,12 @@ describe("unit: config validation", () => {
         };
         expect(problems({ restoreDrill: "{}" })).to.contain("l9-deploy:restoreDrill is set without backup: there is no backup to restore");
         expect(problems({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "PG_URL" }) })).to.contain(
-            "l9-deploy:restoreDrill names databaseUrlKey PG_URL, which env does not set",
+            "l9-deploy:restoreDrill names databaseUrlKey PG_URL: env does not set PG_URL",
+        );
+        // A driver's URL would be quoted whole, password included, in libpq's error.
+        const driverUrl = JSON.stringify({ APP_SECRET: "s3cret", DATABASE_URL: "postgresql+psycopg2://app:pw@db/app" });
+        expect(problems({ backup: "x", restoreDrill: "{}", env: driverUrl })).to.contain(
+            "env sets DATABASE_URL to a URL psql cannot use: it must start with postgres:// or postgresql://",
         );
         expect(problems({ backup: "x", restoreDrill: JSON.stringify({ check: "SELECT 1\nDROP TABLE users" }) })).to.contain("must be a single-line SQL query");
         expect(problems({ backup: "x", restoreDrill: JSON.stringify({ schedule: "* * * * * root id" }) })).to.contain("must be a 5-field cron schedule");

@@ -302,6 +302,7 @@ const builders: Record<string, () => string> = {
     "restore-drill.sh": () =>
         renderRestoreDrillScript({
             serviceName: "l9-api",
+            hostName: "",
             appDir: "/opt/l9",
             databaseUrlKey: "DATABASE_URL",
             check: "SELECT count(*) > 0 FROM users",
@@ -318,6 +319,9 @@ const builders: Record<string, () => string> = {
             databaseUrlKey: "DATABASE_URL",
             check: "SELECT count(*) > 0 FROM users",
             timeoutSeconds: 600,
+            maintenanceConfigured: false,
+            logFile: "/opt/l9/logs/backup-restore.log",
+            stepLockWaitSeconds: 1500,
         }),
     "end-restore-maintenance.sh": () => renderEndRestoreMaintenanceScript("l9"),
     "remove-backup-copy-key.sh": () => renderRemoveBackupCopyKeyScript("/opt/l9"),

@@ -22,6 +22,7 @@ describe("unit: restore drill (host-scripts/restore-drill.ts, run in sh)", funct
                 "-c",
                 renderRestoreDrillScript({
                     serviceName: "l9-api",
+                    hostName: "web-1",
                     appDir,
                     databaseUrlKey: "DATABASE_URL",
                     check: "SELECT 1",
@@ -78,8 +79,11 @@ describe("unit: restore drill (host-scripts/restore-drill.ts, run in sh)", funct
         fs.utimesSync(path.join(appDir, "state", "backup-verified"), passedAt, passedAt);
         const r = run();
         expect(r.status, r.stdout + r.stderr).to.equal(1);
-        expect(r.stdout).to.contain("drill failed: cannot create the scratch database l9_drill_l9_api (the app's role needs CREATEDB)");
+        expect(r.stdout).to.contain(
+            "drill failed: cannot create the scratch database l9_drill_l9_api_web_1 (is the database up, and may the app's role create databases: CREATEDB?):",
+        );
         expect(r.stdout).to.match(/ {2}\| psql: error: .*(Connection refused|connection to server)/);
+        expect(r.stdout, "the URL's password is masked").to.not.contain("pw@");
         expect(metric("l9_backup_drill_last_run_success")).to.equal(0);
         expect(metric("l9_backup_last_verified_timestamp_seconds")).to.equal(passedAt.getTime() / 1000);
     });

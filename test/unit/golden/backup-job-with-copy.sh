@@ -63,7 +63,7 @@ copied='/opt/l9/state/backup-copied'
 copy_ok=1
 l9_copy() {
   sum=$(sha256sum <"$dir/$1" | cut -d' ' -f1) && [ -n "$sum" ] || { echo "cannot read $dir/$1" >"$out"; return 1; }
-  timeout -k 10 600 ssh '-F' 'none' '-o' 'UserKnownHostsFile=/opt/l9/state/backup-copy-known-hosts' '-o' 'HostKeyAlias=l9-backup-copy' '-o' 'GlobalKnownHostsFile=/dev/null' '-o' 'StrictHostKeyChecking=yes' '-o' 'KnownHostsCommand=none' '-o' 'VerifyHostKeyDNS=no' '-o' 'IdentityAgent=none' '-o' 'IdentityFile=/opt/l9/shared/backup-copy-key' '-o' 'IdentitiesOnly=yes' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=15' '-o' 'ServerAliveInterval=15' '-o' 'ServerAliveCountMax=4' '-p' 2222 '-l' 'l9-backup' '--' '203.0.113.20' 'sh -c '\''set -u
+  timeout -k 10 600 ssh '-F' 'none' '-o' 'UserKnownHostsFile=/opt/l9/state/backup-copy-known-hosts' '-o' 'HostKeyAlias=l9-backup-copy' '-o' 'GlobalKnownHostsFile=/dev/null' '-o' 'StrictHostKeyChecking=yes' '-o' 'VerifyHostKeyDNS=no' '-o' 'IdentityAgent=none' '-o' 'IdentityFile=/opt/l9/shared/backup-copy-key' '-o' 'IdentitiesOnly=yes' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=15' '-o' 'ServerAliveInterval=15' '-o' 'ServerAliveCountMax=4' '-p' 2222 '-l' 'l9-backup' '--' '203.0.113.20' 'sh -c '\''set -u
 say() { printf '\''\'\'''\''%s\n'\''\'\'''\'' "$*"; }
 d='\''\'\'''\''/srv/backups/l9'\''\'\'''\''; n=$1; want=$2
 mkdir -p "$d" || { say "cannot create $d on the target"; exit 1; }
@@ -71,14 +71,14 @@ cat >"$d/$n.partial" || { rm -f "$d/$n.partial"; say "cannot write $d/$n.partial
 got=$(sha256sum <"$d/$n.partial" | cut -d'\''\'\'''\'' '\''\'\'''\'' -f1)
 [ "$got" = "$want" ] || { rm -f "$d/$n.partial"; say "the copy'\''\'\'''\''s sha256 ($got) differs from the backup'\''\'\'''\''s ($want): the copy was removed"; exit 1; }
 mv -f "$d/$n.partial" "$d/$n" || { say "cannot rename $d/$n.partial on the target"; exit 1; }
-ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -v -e '\''\'\'''\''\.partial$'\''\'\'''\'' -e '\''\'\'''\''-scheduled$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; say "backup: removed $old"; done
+ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -v -e '\''\'\'''\''\.partial$'\''\'\'''\'' -e '\''\'\'''\''-scheduled$'\''\'\'''\'' -e '\''\'\'''\''-before-restore$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; say "backup: removed $old"; done
 ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -e '\''\'\'''\''-scheduled$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; say "backup: removed $old"; done
 '\'' l9-backup-copy' "$1" "$sum" <"$dir/$1" >"$out" 2>&1
 }
 if [ ! -r '/opt/l9/shared/backup-copy-key' ]; then
   copy_ok=0; say 'copy to l9-backup@203.0.113.20:2222:/srv/backups/l9 failed: its key /opt/l9/shared/backup-copy-key is missing (pulumi up puts it back)'
 else
-  for name in $(ls -1 "$dir" | grep -v '\.partial$' | sort); do
+  for name in $(ls -1 "$dir" | grep -v '\.partial$' | sort -r); do
     case "$name" in *[!A-Za-z0-9._-]*) continue ;; esac
     { [ -f "$dir/$name" ] && [ ! -e "$copied/$name" ]; } || continue
     if l9_copy "$name"; then

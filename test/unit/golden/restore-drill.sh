@@ -23,41 +23,43 @@ write_metrics() {
 }
 drop_scratch() {
   [ "$created" = yes ] || return 0
-  psql -X -q -v ON_ERROR_STOP=1 -d "$url" -c 'DROP DATABASE IF EXISTS "l9_drill_l9_api" WITH (FORCE)' >>"$out" 2>&1 || { say 'cannot drop the scratch database l9_drill_l9_api:'; sed 's/^/  | /' "$out"; return 1; }
+  psql -X -q -v ON_ERROR_STOP=1 -d "$url" -c 'DROP DATABASE IF EXISTS "l9_drill_l9_api" WITH (FORCE)' >>"$out" 2>&1 || { say 'cannot drop the scratch database l9_drill_l9_api:'; sed -e 's#//[^/@[:space:]]*@#//***@#g' -e 's/^/  | /' "$out"; return 1; }
   created=no
 }
 fail() { say "failed: $*"; if [ "$metrics_written" = no ]; then write_metrics || say 'cannot write /var/lib/prometheus/node-exporter/l9_backup_drill_l9-api.prom'; fi; exit 2; }
 drill_failed() {
-  say "drill failed: $*"; sed 's/^/  | /' "$out"; : >"$out"
+  say "drill failed: $*"; sed -e 's#//[^/@[:space:]]*@#//***@#g' -e 's/^/  | /' "$out"; : >"$out"
   drop_scratch; write_metrics || say 'cannot write /var/lib/prometheus/node-exporter/l9_backup_drill_l9-api.prom'; exit 1
 }
 touch '/opt/l9/state/backup-drill.lock' || fail 'cannot open /opt/l9/state/backup-drill.lock'
 exec 9>>'/opt/l9/state/backup-drill.lock'
-flock -n -E 75 9 || { [ "$?" = 75 ] || fail 'cannot lock /opt/l9/state/backup-drill.lock'; say 'another drill of this service is running: this run is skipped'; exit 0; }
+flock -n -E 75 9 || { [ "$?" = 75 ] || fail 'cannot lock /opt/l9/state/backup-drill.lock'; say 'another drill of this service is running: this run is skipped (nothing verified)'; exit 3; }
 out=$(mktemp) || fail "cannot create a temporary file"
-trap 'drop_scratch; rm -f "$out"' EXIT
+sql=
+trap 'drop_scratch; rm -f "$out"; [ -z "$sql" ] || [ "$sql" = "$f" ] || rm -f "$sql"' EXIT
 trap 'exit 1' HUP INT TERM
 url=$(sed -n 's/^DATABASE_URL=//p' '/opt/l9/shared/.env' | head -n 1)
 [ -n "$url" ] || drill_failed '/opt/l9/shared/.env has no DATABASE_URL: the drill restores into a scratch database beside the app'\''s'
-case "$url" in
-  postgres://* | postgresql://*) case "$url" in *'?'*) scratch_url="$url&dbname="'l9_drill_l9_api' ;; *) scratch_url="$url?dbname="'l9_drill_l9_api' ;; esac ;;
-  *) scratch_url="$url dbname="'l9_drill_l9_api' ;;
-esac
+case "$url" in *'?'*) scratch_url="$url&dbname="'l9_drill_l9_api' ;; *) scratch_url="$url?dbname="'l9_drill_l9_api' ;; esac
 newest=$(ls -1 "$dir" 2>/dev/null | grep -v '\.partial$' | sort -r | head -n 1)
 [ -n "$newest" ] || drill_failed "no backup in $dir to restore"
 f="$dir/$newest"
 [ -r "$f" ] || drill_failed "$f cannot be read"
 [ -s "$f" ] || drill_failed "$f is empty"
 say "drill: restoring $f into the scratch database "'l9_drill_l9_api'
-psql -X -q -v ON_ERROR_STOP=1 -d "$url" -c 'DROP DATABASE IF EXISTS "l9_drill_l9_api" WITH (FORCE)' -c 'CREATE DATABASE "l9_drill_l9_api"' >"$out" 2>&1 || drill_failed 'cannot create the scratch database l9_drill_l9_api (the app'\''s role needs CREATEDB)'
+psql -X -q -v ON_ERROR_STOP=1 -d "$url" -c 'DROP DATABASE IF EXISTS "l9_drill_l9_api" WITH (FORCE)' -c 'CREATE DATABASE "l9_drill_l9_api"' >"$out" 2>&1 || drill_failed 'cannot create the scratch database l9_drill_l9_api (is the database up, and may the app'\''s role create databases: CREATEDB?):'
 created=yes
-if [ "$(head -c 5 "$f")" = PGDMP ]; then how="pg_restore"; else how="psql (SQL)"; fi
 rc=0
-if [ "$how" = pg_restore ]; then
-  timeout -k 10 600 pg_restore --no-owner --no-privileges --exit-on-error -d "$scratch_url" "$f" >"$out" 2>&1 || rc=$?
+if [ "$(head -c 5 "$f")" = PGDMP ]; then
+  how="pg_restore, then psql"; sql="$dir/.restore-$$.sql"
+  timeout -k 10 600 pg_restore --no-owner --no-privileges -f "$sql" "$f" >"$out" 2>&1 || rc=$?
 else
-  timeout -k 10 600 psql -X -q -v ON_ERROR_STOP=1 -d "$scratch_url" -f "$f" >"$out" 2>&1 || rc=$?
+  how="psql (SQL)"; sql="$f"
 fi
+if [ "$rc" -eq 0 ]; then
+  timeout -k 10 600 psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$scratch_url" -f "$sql" >"$out" 2>&1 || rc=$?
+fi
+[ "$sql" = "$f" ] || rm -f "$sql" || say "cannot remove $sql"
 [ "$rc" -eq 0 ] || drill_failed "$f does not restore ($how, exit $rc):"
 check_ok=no; first=; check_why="it failed:"
 if result=$(timeout -k 10 600 psql -X -q -v ON_ERROR_STOP=1 -tA -d "$scratch_url" -c 'SELECT count(*) > 0 FROM users' 2>"$out"); then
