@@ -1,4 +1,5 @@
 import { renderBackupRotationLine } from "./backup";
+import { renderWriteStdinToSecretFileLines } from "./install-file";
 import { hostLayout } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
 
@@ -143,13 +144,11 @@ export function renderBackupCopyLines(a: BackupCopyLinesArgs): ShellText {
 /** Writes the copy's private key from stdin (never in a script or its output), mode 0600. */
 export function renderWriteBackupCopyKeyScript(appDir: string): string {
     const f = backupCopyFiles(appDir).key;
+    const dir = hostLayout(appDir).sharedDir;
     return script(
         prologue("backup copy key"),
-        sh`f=${f}`,
-        sh`umask 077`,
-        sh`mkdir -p "$(dirname "$f")" || fail "cannot create $(dirname "$f")"`,
-        sh`tmp="$f.tmp.$$"`,
-        sh`{ cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }`,
+        sh`mkdir -p ${dir} || fail ${`cannot create ${dir}`}`,
+        renderWriteStdinToSecretFileLines(f),
         sh`say "wrote $f (mode 600)"`,
         sh`echo written`,
     );

@@ -1,4 +1,4 @@
-import { sh, ShellText } from "./shell";
+import { lines, sh, ShellText } from "./shell";
 
 /**
  * Writes a file this program rendered (a script, a cron file, the step library) to `path` with
@@ -19,4 +19,18 @@ export function renderDropWriteLine(path: string): ShellText {
 /** Installs a rendered file (renderWriteFileCommand); a failure stops the script naming the path. */
 export function renderInstallFileLine(path: string, text: string, mode: number): ShellText {
     return sh`{ ${renderWriteFileCommand(path, text, mode)}; } || { ${renderDropWriteLine(path)}; fail ${`cannot install ${path}`}; }`;
+}
+
+/**
+ * Writes stdin to `path` (a secret: the notification targets, the backup copy's key), mode 0600
+ * from its first byte (umask 077): a temporary file beside it, renamed over it; a failure
+ * removes the temporary file and stops the script naming the path. Sets `f` to the path.
+ */
+export function renderWriteStdinToSecretFileLines(path: string): ShellText {
+    return lines(
+        sh`f=${path}`,
+        sh`umask 077`,
+        sh`tmp="$f.tmp.$$"`,
+        sh`{ cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }`,
+    );
 }

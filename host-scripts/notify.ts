@@ -1,6 +1,6 @@
 import { renderDeployOutcomeLine } from "./deploy-metrics";
 import { hostLayout } from "./layout";
-import { renderInstallFileLine } from "./install-file";
+import { renderInstallFileLine, renderWriteStdinToSecretFileLines } from "./install-file";
 import { lines, prologue, script, sh, ShellText, stripControlChars, words } from "./shell";
 
 /**
@@ -53,10 +53,7 @@ export function renderWriteNotifyTargetsScript(appDir: string): string {
     const l = hostLayout(appDir);
     return script(
         prologue("notification targets"),
-        sh`f=${l.notifyTargets}`,
-        sh`umask 077`,
-        sh`tmp="$f.tmp.$$"`,
-        sh`{ cat >"$tmp" && chmod 600 "$tmp" && mv -f "$tmp" "$f"; } || { rm -f "$tmp"; fail "cannot write $f"; }`,
+        renderWriteStdinToSecretFileLines(l.notifyTargets),
         sh`say "$(wc -l <"$f") notification target(s) in $f (mode 600)"`,
         sh`mkdir -p ${l.binDir} || fail ${`cannot create ${l.binDir}`}`,
         renderInstallFileLine(l.notifyClient, renderNotifyClient(appDir), 700),
