@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupHookArgs, renderReleaseHooksScript } from "../host-scripts/release-hooks";
+import { BackupHookArgs, renderReleaseHooksScript, SchemaGuardArgs } from "../host-scripts/release-hooks";
 import { NotifyContext } from "../host-scripts/notify";
 import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
 
@@ -17,6 +17,10 @@ export interface ReleaseHooksArgs {
     readonly backup?: BackupHookArgs;
     /** The migrate hook's arguments (after the image), if configured. */
     readonly migrate?: string[];
+    /** The schema guard's settings (schemaRevisionCommand, rollbackCheck, allowSchemaRollback), if configured. */
+    readonly schema?: Pick<SchemaGuardArgs, "revisionArgs" | "rollbackCheckArgs" | "allowRollback">;
+    /** The slot container serving now (absent on a first deploy): the schema guard reads the database's revision with its image. */
+    readonly liveContainerName?: string;
     /** How long each hook may run, in seconds, before it is stopped and the release stops. */
     readonly hookTimeoutSeconds: number;
     /** How long the hooks wait for a release step of this service that still runs (an interrupted update's). */
@@ -37,7 +41,8 @@ export interface ReleaseHooksArgs {
 }
 
 /**
- * The release hooks between the gate and the switch: backup, then migrate. They run whenever
+ * The release hooks between the gate and the switch: backup, migrate, then the schema guard
+ * (host-scripts/release-hooks.ts). They run whenever
  * the gate does (a new container, or another slot taking traffic); a change of their script
  * alone runs nothing, so editing a hook takes effect at the next release.
  */
@@ -54,6 +59,9 @@ export class ReleaseHooks extends pulumi.ComponentResource {
                 tag: args.tag,
                 backup: args.backup,
                 migrate: args.migrate ? { args: args.migrate, imageId, networkMode: args.networkMode, containerName: args.containerName } : undefined,
+                schema: args.schema
+                    ? { ...args.schema, imageId, networkMode: args.networkMode, containerName: args.containerName, liveContainerName: args.liveContainerName }
+                    : undefined,
                 notify: args.notify,
                 hookTimeoutSeconds: args.hookTimeoutSeconds,
                 stepLockWaitSeconds: args.stepLockWaitSeconds,

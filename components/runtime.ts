@@ -301,10 +301,15 @@ export class L9Runtime extends pulumi.ComponentResource {
                 canary: canaryPlanOf(c, routing),
                 notify,
                 hooks:
-                    c.backup || c.migrate
+                    c.backup || c.migrate || c.schemaRevisionCommand
                         ? {
                               backup: c.backup ? { command: c.backup, keep: c.backupsToKeep, required: c.backupRequired } : undefined,
                               migrate: c.migrate,
+                              schema: c.schemaRevisionCommand && {
+                                  revisionArgs: c.schemaRevisionCommand,
+                                  rollbackCheckArgs: c.rollbackCheck,
+                                  allowRollback: c.allowSchemaRollback,
+                              },
                               hookTimeoutSeconds: c.hookTimeoutSeconds,
                               imageId,
                               networkMode: next.slots[target]!.networkMode,
@@ -460,7 +465,8 @@ export function releaseStepLockSeconds(c: DeployConfig): number {
     return stepLockWaitSeconds({
         watchSeconds: c.watchSeconds,
         drainGraceSeconds: c.drainGraceSeconds,
-        hookTimeoutSeconds: c.backup || c.migrate ? c.hookTimeoutSeconds : 0,
+        hookTimeoutSeconds: c.hookTimeoutSeconds,
+        hookRuns: hookRuns(c),
         canary: c.canary && { steps: c.canary.steps, stepSeconds: c.canary.stepSeconds },
     });
 }
@@ -475,6 +481,16 @@ const OTHER_WORK_SECONDS = 7200;
  * batches run one after another, with their pauses. The watcher forgets the key sooner,
  * when the operation ends; this bounds a watcher that never ran.
  */
+/**
+ * The most bounded runs the release hooks make in one step: the backup, then the migration and
+ * the new release's schema revision, or on a switch-back the live revision and rollbackCheck.
+ */
+function hookRuns(c: DeployConfig): number {
+    const newRelease = (c.migrate ? 1 : 0) + (c.schemaRevisionCommand ? 1 : 0);
+    const switchBack = c.schemaRevisionCommand ? (c.rollbackCheck ? 2 : 1) : 0;
+    return (c.backup ? 1 : 0) + Math.max(newRelease, switchBack);
+}
+
 export function deployKeyLifetimeSeconds(c: DeployConfig, hosts: number): number {
     const batches = Math.max(1, Math.ceil(hosts / c.rollout.batchSize));
     return batches * (releaseStepLockSeconds(c) + OTHER_WORK_SECONDS) + (batches - 1) * c.rollout.pauseSeconds;

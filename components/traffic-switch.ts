@@ -57,7 +57,7 @@ export interface TrafficSwitchArgs {
     /** The canary between the gate (and hooks) and the switch (absent: none configured). */
     readonly canary?: CanaryPlan;
     /** Backup and migrate, between the gate and the switch (absent: none configured). */
-    readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "imageId" | "networkMode" | "hookTimeoutSeconds">;
+    readonly hooks?: Pick<ReleaseHooksArgs, "backup" | "migrate" | "schema" | "imageId" | "networkMode" | "hookTimeoutSeconds">;
     /** When this update started (host warnings of earlier runs are not repeated). */
     readonly startedAt: number;
     /** How long a release step waits for one of this service that still runs (an interrupted update's). */
@@ -153,6 +153,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
                     tag: args.tag,
                     containerName: args.containerName,
                     containerId: args.containerId,
+                    liveContainerName: args.previousContainer,
                     target: args.target,
                     notify: args.notify,
                     startedAt: args.startedAt,

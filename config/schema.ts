@@ -337,6 +337,10 @@ export const configSchema = z
         // Proven restorable: a scheduled drill (and npm run backup:drill) restores the newest backup.
         restoreDrill: jsonOf(restoreDrill).optional(),
         migrate: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
+        // A rollback that knows the schema: each release records the revision it left the database at.
+        schemaRevisionCommand: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
+        rollbackCheck: jsonOf(z.array(singleLine("argument")).min(1).max(50)).optional(),
+        allowSchemaRollback: bool.default(false),
         // Each of backup and migrate: one that never exits (a server started as the migration) is stopped.
         hookTimeoutSeconds: z.coerce
             .number()
@@ -422,6 +426,20 @@ export const configSchema = z
         }
         if (c.restoreDrill !== undefined && c.backup === undefined) {
             ctx.addIssue({ code: "custom", path: ["restoreDrill"], message: "is set without backup: there is no backup to restore" });
+        }
+        if (c.rollbackCheck && !c.schemaRevisionCommand) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["rollbackCheck"],
+                message: "is set without schemaRevisionCommand: with no revision recorded, no switch-back is checked",
+            });
+        }
+        if (c.allowSchemaRollback && !c.schemaRevisionCommand) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["allowSchemaRollback"],
+                message: "is set without schemaRevisionCommand: there is no schema check to allow past",
+            });
         }
         if (c.restoreDrill !== undefined) {
             const problem = databaseUrlProblem(c.restoreDrill.databaseUrlKey, c.env[c.restoreDrill.databaseUrlKey]);
@@ -514,7 +532,11 @@ export const FIX_HINTS: Record<string, string> = {
         'pulumi config set restoreDrill \'{"schedule":"45 3 * * *","check":"SELECT count(*) > 0 FROM users","databaseUrlKey":"DATABASE_URL"}\' ' +
         "(needs backup; the app's role needs CREATEDB)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
-    hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup and migrate may run, 10 to 7200)",
+    schemaRevisionCommand:
+        'pulumi config set schemaRevisionCommand \'["alembic","current"]\' (arguments after the image; the last line it prints is the revision)',
+    rollbackCheck: 'pulumi config set rollbackCheck \'["app","can-run-on-current-schema"]\' (arguments after the image; exit 0: it runs on the schema)',
+    allowSchemaRollback: "pulumi config set allowSchemaRollback true (for one update; then pulumi config rm allowSchemaRollback)",
+    hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup, migrate and the schema commands may run, 10 to 7200)",
     notify:
         'pulumi config set --secret notify \'[{"format":"json","url":"https://hooks.example.com/l9"},' +
         '{"format":"telegram","url":"https://api.telegram.org/bot<token>/sendMessage","chatId":"-100123"}]\'',

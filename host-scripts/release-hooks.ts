@@ -1,7 +1,7 @@
 import { hostLayout } from "./layout";
 import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { lines, script, sh, ShellText, stripControlChars, words } from "./shell";
+import { joinedWord, lines, raw, script, sh, ShellText, stripControlChars, variable, words } from "./shell";
 import { renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 import { renderBackupRotationLine, renderBackupRunCondition, renderBackupTimedOutTest } from "./backup";
@@ -26,6 +26,23 @@ export interface MigrateHookArgs {
     containerName: string;
 }
 
+export interface SchemaGuardArgs {
+    /** schemaRevisionCommand: arguments after the image that print the database's schema revision as their last line. */
+    revisionArgs: string[];
+    /** rollbackCheck: arguments after the image that exit 0 when that release runs on the database's schema. */
+    rollbackCheckArgs?: string[];
+    /** allowSchemaRollback: a switch back to a release of another revision goes ahead unchecked (with a warning). */
+    allowRollback: boolean;
+    /** The new release's image id (its revision is read with it). */
+    imageId: string;
+    /** Network of the release's containers. */
+    networkMode: "host" | "bridge";
+    /** The slot container about to take traffic. */
+    containerName: string;
+    /** The slot container serving now (absent on a first deploy). */
+    liveContainerName?: string;
+}
+
 export interface ReleaseHooksScriptArgs {
     /** The app directory (env file, backups). */
     appDir: string;
@@ -37,6 +54,8 @@ export interface ReleaseHooksScriptArgs {
     backup?: BackupHookArgs;
     /** The migrate hook, if configured. */
     migrate?: MigrateHookArgs;
+    /** The schema guard (schemaRevisionCommand), if configured. */
+    schema?: SchemaGuardArgs;
     /** Who is told when a hook fails, and where that failed deploy is recorded (metricsDir). */
     notify: NotifyContext;
     /** How many log lines to quote when a hook fails. */
@@ -50,10 +69,102 @@ export interface ReleaseHooksScriptArgs {
     stepLockWaitSeconds: number;
 }
 
-/** Starts the migration's one-off container, detached, with the release env file and network. */
-function renderMigrateRun(name: string, envFile: string, m: MigrateHookArgs): ShellText {
-    const network = m.networkMode === "host" ? sh`--network host` : sh`--network bridge`;
-    return sh`docker run -d --name ${name} --env-file ${envFile} ${network} ${m.imageId} ${words(m.args)}`;
+/**
+ * Where the revision a slot's release left is kept: `<revision> <container id>`, so a record
+ * outlives no container (a slot re-created without the guard reads as unrecorded).
+ */
+export function schemaRecordPath(appDir: string, containerName: string): string {
+    return `${hostLayout(appDir).stateDir}/schema-revision.${containerName}`;
+}
+
+/** The revision a one-off container printed last, checked: a word, not a message. */
+function renderReadRevisionLines(name: string, indent: string): ShellText {
+    const notOne = "printed no revision as its last line (one word: letters, digits, . _ : + -)";
+    return lines(
+        sh`${raw(indent)}${raw(name)}=$(cat "$out.last")`,
+        sh`${raw(indent)}case ${variable(name)} in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision ${notOne} "$out";; esac`,
+    );
+}
+
+/**
+ * The schema guard. A new release records the revision the database is at once it migrated
+ * (schemaRevisionCommand in its image). A return to the standby compares the revision the
+ * standby was released at with the database's now (read with the serving release's image,
+ * which knows it): when they differ, traffic moves only if allowSchemaRollback is set or
+ * rollbackCheck, run in the standby's image with the release env, exits 0.
+ */
+function renderSchemaGuardLines(a: ReleaseHooksScriptArgs, g: SchemaGuardArgs, container: string, isNew: ShellText): ShellText {
+    const record = schemaRecordPath(a.appDir, g.containerName);
+    const cmd = g.revisionArgs.join(" ");
+    const unrecorded = "recorded no schema revision (released before schemaRevisionCommand was set): this switch-back is not checked";
+    const noImage = (container: string) => `cannot read the image of ${container}`;
+    const live = variable("live_revision");
+    const standby = variable("standby_revision");
+    const revisions = [`the database is at schema revision `, live, `; ${a.tag} (${g.containerName}) was released at revision `, standby] as const;
+    const refusal = (...why: (string | ShellText)[]) =>
+        joinedWord(
+            "refused: ",
+            ...revisions,
+            ...why,
+            ". Ways forward: deploy a release that runs on revision ",
+            live,
+            ` (a new tag); or set rollbackCheck so ${a.tag} can say it runs on this schema; ` +
+                `or, if you know it does, pulumi config set allowSchemaRollback true for this one update (then pulumi config rm allowSchemaRollback); ` +
+                `or restore the backup taken before the release that migrated (npm run backup:restore -- NAME: data written since is lost). ` +
+                `README: "A refused rollback"`,
+        );
+    const liveChecks = (): ShellText => {
+        if (g.allowRollback) {
+            const warning = joinedWord(
+                "warning: schema: ",
+                ...revisions,
+                ". allowSchemaRollback=true: it takes traffic unchecked. Remove the setting after this update: pulumi config rm allowSchemaRollback",
+            );
+            return lines(sh`    else`, sh`      printf '%s\\n' ${warning} >&2`);
+        }
+        if (!g.rollbackCheckArgs) return lines(sh`    else`, sh`      : >"$out"`, sh`      hook_fail schema ${refusal()} "$out"`);
+        const running = `: running rollbackCheck (${g.rollbackCheckArgs.join(" ")}) in a one-off container of ${a.tag}`;
+        return lines(
+            sh`    else`,
+            sh`      say ${joinedWord("schema: ", ...revisions, running)}`,
+            sh`      standby_image=$(docker inspect -f '{{.Image}}' ${g.containerName} 2>"$out") || hook_fail schema ${noImage(g.containerName)} "$out"`,
+            sh`      one_off rollback-check ${container} "$standby_image" ${words(g.rollbackCheckArgs)}`,
+            sh`      if [ "$one_off_exit" != 0 ]; then hook_fail schema ${refusal(", and rollbackCheck exited ", variable("one_off_exit"))} "$out"; fi`,
+            sh`      ${stripControlChars()} <"$out" | sed 's/^/  | /' >&2`,
+            sh`      say ${joinedWord(`schema: rollbackCheck passed: ${a.tag} runs on revision `, live)}`,
+        );
+    };
+    return lines(
+        sh`container_id=$(docker inspect -f '{{.Id}}' ${g.containerName} 2>"$out") || hook_fail schema ${`cannot read the id of ${g.containerName}`} "$out"`,
+        sh`if ${isNew}; then`,
+        sh`  say ${`schema: reading the revision ${a.tag} left the database at (${cmd}, at most ${a.hookTimeoutSeconds} s)`}`,
+        sh`  one_off schema-revision ${container} ${g.imageId} ${words(g.revisionArgs)}`,
+        sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi`,
+        renderReadRevisionLines("revision", "  "),
+        sh`  printf '%s %s\\n' "$revision" "$container_id" >${record}.tmp || fail ${`cannot write ${record}.tmp`}`,
+        sh`  mv -f ${record}.tmp ${record} || fail ${`cannot write ${record}`}`,
+        sh`  say ${joinedWord(`schema: ${a.tag} left the database at revision `, variable("revision"))}`,
+        sh`else`,
+        sh`  recorded=$(cat ${record} 2>/dev/null || true)`,
+        sh`  standby_revision=\${recorded%% *}`,
+        sh`  if [ -z "$recorded" ] || [ "\${recorded#* }" != "$container_id" ]; then`,
+        sh`    printf 'warning: schema: %s %s\\n' ${a.tag} ${unrecorded} >&2`,
+        !!g.liveContainerName &&
+            lines(
+                sh`  else`,
+                sh`    live_image=$(docker inspect -f '{{.Image}}' ${g.liveContainerName} 2>"$out") || hook_fail schema ${noImage(g.liveContainerName)} "$out"`,
+                sh`    say ${`schema: reading the database's revision with the serving release's image (${cmd})`}`,
+                sh`    one_off schema-revision ${container} "$live_image" ${words(g.revisionArgs)}`,
+                sh`    if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi`,
+                renderReadRevisionLines("live_revision", "    "),
+                sh`    if [ "$live_revision" = "$standby_revision" ]; then`,
+                sh`      say ${joinedWord("schema: the database is at revision ", live, `, the one ${a.tag} was released at: the switch-back goes ahead`)}`,
+                liveChecks(),
+                sh`    fi`,
+            ),
+        sh`  fi`,
+        sh`fi`,
+    );
 }
 
 /**
@@ -72,12 +183,14 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
     if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`hookTimeoutSeconds must be a positive integer, got ${bound}`);
     const b = a.backup;
     const m = a.migrate;
+    const g = a.schema;
     const migrateContainer = `${a.serviceName}-migrate`;
+    const schemaContainer = `${a.serviceName}-schema`;
+    const oneOffs = [...(m ? [migrateContainer] : []), ...(g ? [schemaContainer] : [])];
     const noTimeout = sh`"'timeout' (coreutils) is not installed on the host: the release hooks need it to stop a hook after hookTimeoutSeconds"`;
-    const migrateNotRemoved =
-        `did not finish within hookTimeoutSeconds=${bound} s; its container ${migrateContainer} ` + "could not be removed (docker rm -f it on the host)";
-    const migrateExitCode = sh`docker inspect -f '{{.State.ExitCode}}' ${migrateContainer}`;
-    const warnNotRemoved = sh`printf 'warning: the finished migration container %s could not be removed\\n' ${migrateContainer} >&2`;
+    const oneOff = m ?? g;
+    // Only for a container created in this attempt: a return to the warm standby runs no migration.
+    const isNew = containerIsNew(a.appDir, (m ?? g)?.containerName ?? "");
     return script(
         renderStepPrologue(a.appDir, `hooks ${a.tag}`),
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
@@ -86,8 +199,10 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         sh`command -v timeout >/dev/null 2>&1 || fail ${noTimeout}`,
         sh`out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"`,
         // However the script ends (a failure, a timeout, the SSH session of a killed `pulumi up`
-        // hanging up), no migration container stays behind to keep running.
-        m ? sh`hooks_cleanup() { rm -f "$out"; docker rm -f ${migrateContainer} >/dev/null 2>&1 || true; }` : sh`hooks_cleanup() { rm -f "$out"; }`,
+        // hanging up), no one-off container stays behind to keep running.
+        oneOffs.length > 0
+            ? sh`hooks_cleanup() { rm -f "$out" "$out.last"; docker rm -f ${words(oneOffs)} >/dev/null 2>&1 || true; }`
+            : sh`hooks_cleanup() { rm -f "$out"; }`,
         sh`trap hooks_cleanup EXIT`,
         sh`trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM`,
         !!b &&
@@ -120,41 +235,20 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`fi`,
                 renderBackupRotationLine(l.backups, b.keep, "release"),
             ),
+        !!oneOff && sh`one_off() { l9_one_off ${l.envFile} ${oneOff.networkMode} ${bound} "$@"; }`,
         !!m &&
             lines(
-                // Only for a container created in this attempt: a return to the warm standby runs no migration.
-                sh`if ! ${containerIsNew(a.appDir, m.containerName)}; then`,
+                sh`if ! ${isNew}; then`,
                 sh`  say ${`migrate: skipped, ${m.containerName} is the standby returning to traffic (no migration on a rollback)`}`,
                 sh`else`,
                 sh`  say ${`migrate: ${m.args.join(" ")} in a one-off container of ${a.tag} (at most ${bound} s)`}`,
-                // One left by an earlier attempt that was killed would hold the name, or still be running.
-                sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || true`,
-                // Detached, then waited for with a bound: stopping a `docker run` client leaves its container running.
-                sh`  ${renderMigrateRun(migrateContainer, l.envFile, m)} >/dev/null 2>"$out" || hook_fail migrate "could not start its container" "$out"`,
-                // In the background: a signal to this script is then handled at once, not after the
-                // wait (its trap removes the container, which ends the wait).
-                sh`  timeout ${bound} docker wait ${migrateContainer} >/dev/null 2>"$out" &`,
-                sh`  wait_rc=0`,
-                sh`  wait "$!" || wait_rc=$?`,
-                sh`  if [ "$wait_rc" -eq 124 ]; then`,
-                sh`    docker logs --tail ${tail} ${migrateContainer} >"$out" 2>&1 || true`,
-                sh`    if docker rm -f ${migrateContainer} >/dev/null 2>>"$out"; then`,
-                sh`      hook_fail migrate ${`did not finish within hookTimeoutSeconds=${bound} s; its container was stopped and removed`} "$out"`,
-                sh`    fi`,
-                sh`    hook_fail migrate ${migrateNotRemoved} "$out"`,
-                sh`  elif [ "$wait_rc" -ne 0 ]; then`,
-                sh`    hook_fail migrate "could not be waited for (docker wait exit $wait_rc)" "$out"`,
-                sh`  fi`,
-                sh`  migrate_exit=$(${migrateExitCode} 2>"$out") || hook_fail migrate "finished, but its exit code could not be read" "$out"`,
-                sh`  if [ "$migrate_exit" != 0 ]; then`,
-                sh`    docker logs --tail ${tail} ${migrateContainer} >"$out" 2>&1 || true`,
-                sh`    hook_fail migrate "failed (exit $migrate_exit)" "$out"`,
-                sh`  fi`,
-                sh`  docker logs ${migrateContainer} 2>&1 | ${stripControlChars()} | sed 's/^/  | /' >&2`,
-                sh`  docker rm -f ${migrateContainer} >/dev/null 2>&1 || ${warnNotRemoved}`,
+                sh`  one_off migrate ${migrateContainer} ${m.imageId} ${words(m.args)}`,
+                sh`  if [ "$one_off_exit" != 0 ]; then hook_fail migrate "failed (exit $one_off_exit)" "$out"; fi`,
+                sh`  ${stripControlChars()} <"$out" | sed 's/^/  | /' >&2`,
                 sh`  say "migrate: done"`,
                 sh`fi`,
             ),
+        !!g && renderSchemaGuardLines(a, g, schemaContainer, isNew),
         // The host time it finished: how the program tells output of this update from output kept in the state.
         sh`date -u +%Y-%m-%dT%H:%M:%SZ`,
     );

@@ -61,6 +61,23 @@ export function raw(text: string): ShellText {
     return ShellText.of(text);
 }
 
+/** A shell variable's value as one word: `"$name"`. */
+export function variable(name: string): ShellText {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a shell variable name: ${name}`);
+    return ShellText.of(`"$${name}"`);
+}
+
+/** One shell word from pieces side by side: strings quoted, variables (variable()) as they are. */
+export function joinedWord(...parts: (string | ShellText)[]): ShellText {
+    const merged = parts.reduce<(string | ShellText)[]>((acc, p) => {
+        const last = acc[acc.length - 1];
+        if (typeof p === "string" && typeof last === "string") acc[acc.length - 1] = last + p;
+        else acc.push(p);
+        return acc;
+    }, []);
+    return ShellText.of(merged.map((p) => (typeof p === "string" ? quote(p) : p.text)).join(""));
+}
+
 /** Several values as separate shell words (each quoted), e.g. a command's arguments. */
 export function words(values: (string | number)[]): ShellText {
     return ShellText.of(values.map(render).join(" "));

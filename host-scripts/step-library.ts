@@ -59,6 +59,50 @@ const HOOK_FAIL_FUNCTION = lines(
     sh`}`,
 );
 
+/**
+ * `l9_one_off ENV_FILE NETWORK BOUND HOOK NAME IMAGE ARGS...` (the hooks' `one_off HOOK NAME
+ * IMAGE ARGS...` passes the first three): runs ARGS in a one-off
+ * container of IMAGE with the release env file and network, detached, waited for at most BOUND
+ * s (stopping a `docker run` client leaves its container running). Its exit code is left in
+ * $one_off_exit, its output in "$out" and its last stdout line in "$out.last"; a container that
+ * cannot start, be waited for or finish in time fails the hook (the step's hook_fail).
+ */
+const ONE_OFF_FUNCTION = lines(
+    sh`l9_one_off() {`,
+    sh`  one_off_env=$1`,
+    sh`  one_off_network=$2`,
+    sh`  one_off_bound=$3`,
+    sh`  one_off_hook=$4`,
+    sh`  one_off_name=$5`,
+    sh`  one_off_image=$6`,
+    sh`  shift 6`,
+    // One left by an earlier attempt that was killed would hold the name, or still be running.
+    sh`  docker rm -f "$one_off_name" >/dev/null 2>&1 || true`,
+    sh`  docker run -d --name "$one_off_name" --env-file "$one_off_env" --network "$one_off_network" "$one_off_image" "$@" >/dev/null 2>"$out" \\`,
+    sh`    || hook_fail "$one_off_hook" "could not start its container" "$out"`,
+    // In the background: a signal to the step is then handled at once, not after the wait (its
+    // trap removes the container, which ends the wait).
+    sh`  timeout "$one_off_bound" docker wait "$one_off_name" >/dev/null 2>"$out" &`,
+    sh`  wait_rc=0`,
+    sh`  wait "$!" || wait_rc=$?`,
+    sh`  if [ "$wait_rc" -eq 124 ]; then`,
+    sh`    docker logs "$one_off_name" >"$out" 2>&1 || true`,
+    sh`    if docker rm -f "$one_off_name" >/dev/null 2>>"$out"; then`,
+    sh`      hook_fail "$one_off_hook" "did not finish within hookTimeoutSeconds=$one_off_bound s; its container was stopped and removed" "$out"`,
+    sh`    fi`,
+    sh`    hook_fail "$one_off_hook" "did not finish within hookTimeoutSeconds=$one_off_bound s; \\`,
+    sh`its container $one_off_name could not be removed (docker rm -f it on the host)" "$out"`,
+    sh`  elif [ "$wait_rc" -ne 0 ]; then`,
+    sh`    hook_fail "$one_off_hook" "could not be waited for (docker wait exit $wait_rc)" "$out"`,
+    sh`  fi`,
+    sh`  one_off_exit=$(docker inspect -f '{{.State.ExitCode}}' "$one_off_name" 2>"$out") \\`,
+    sh`    || hook_fail "$one_off_hook" "finished, but its exit code could not be read" "$out"`,
+    sh`  docker logs "$one_off_name" >"$out" 2>&1 || true`,
+    sh`  docker logs "$one_off_name" 2>/dev/null | tail -n 1 | ${stripControlChars()} >"$out.last" || true`,
+    sh`  docker rm -f "$one_off_name" >/dev/null 2>&1 || printf 'warning: the finished container %s could not be removed\\n' "$one_off_name" >&2`,
+    sh`}`,
+);
+
 /** The library's text (golden: step-library.sh). */
 export function renderStepLibrary(): string {
     return script(
@@ -72,6 +116,7 @@ export function renderStepLibrary(): string {
         LOG_TAIL_FUNCTION,
         ENDPOINT_CHECK_FUNCTIONS,
         HOOK_FAIL_FUNCTION,
+        ONE_OFF_FUNCTION,
         CONTAINER_IS_NEW_FUNCTION,
         PRUNE_IMAGES_FUNCTION,
         CADDY_ADMIN_FUNCTIONS,

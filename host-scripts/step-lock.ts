@@ -38,7 +38,9 @@ export function stepLockWaitSeconds(a: {
     watchSeconds: number;
     drainGraceSeconds: number;
     hookTimeoutSeconds: number;
+    /** How many bounded hook runs one step makes at most (2 when absent: backup and migrate). */
+    hookRuns?: number;
     canary?: { steps: number; stepSeconds: number };
 }): number {
-    return 2 * a.hookTimeoutSeconds + (a.canary ? a.canary.steps * a.canary.stepSeconds : 0) + a.watchSeconds + a.drainGraceSeconds + 300;
+    return (a.hookRuns ?? 2) * a.hookTimeoutSeconds + (a.canary ? a.canary.steps * a.canary.stepSeconds : 0) + a.watchSeconds + a.drainGraceSeconds + 300;
 }

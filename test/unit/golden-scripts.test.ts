@@ -161,6 +161,60 @@ const builders: Record<string, () => string> = {
             hookTimeoutSeconds: 600,
             stepLockWaitSeconds: 1500,
         }),
+    "release-hooks-schema-check.sh": () =>
+        renderReleaseHooksScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            tag: "v1.2.0-l9",
+            migrate: { args: ["alembic", "upgrade", "head"], imageId: IMAGE, networkMode: "bridge", containerName: "l9-green" },
+            schema: {
+                revisionArgs: ["alembic", "current"],
+                rollbackCheckArgs: ["app", "can-run-on", "current schema"],
+                allowRollback: false,
+                imageId: IMAGE,
+                networkMode: "bridge",
+                containerName: "l9-green",
+                liveContainerName: "l9-blue",
+            },
+            notify: SAMPLE_NOTIFY,
+            hookTimeoutSeconds: 600,
+            stepLockWaitSeconds: 1500,
+        }),
+    "release-hooks-schema-refuse.sh": () =>
+        renderReleaseHooksScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            tag: "v1.2.0-l9",
+            schema: {
+                revisionArgs: ["alembic", "current"],
+                allowRollback: false,
+                imageId: IMAGE,
+                networkMode: "host",
+                containerName: "l9-green",
+                liveContainerName: "l9-blue",
+            },
+            notify: SAMPLE_NOTIFY,
+            hookTimeoutSeconds: 600,
+            stepLockWaitSeconds: 1500,
+        }),
+    "release-hooks-schema-allowed.sh": () =>
+        renderReleaseHooksScript({
+            appDir: "/opt/l9",
+            serviceName: "l9",
+            tag: "v1.2.0-l9",
+            schema: {
+                revisionArgs: ["alembic", "current"],
+                rollbackCheckArgs: ["app", "check"],
+                allowRollback: true,
+                imageId: IMAGE,
+                networkMode: "host",
+                containerName: "l9-green",
+                liveContainerName: "l9-blue",
+            },
+            notify: SAMPLE_NOTIFY,
+            hookTimeoutSeconds: 600,
+            stepLockWaitSeconds: 1500,
+        }),
     "release-hooks-backup-required.sh": () =>
         renderReleaseHooksScript({
             appDir: "/opt/l9",

@@ -112,10 +112,23 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
                 }),
                 SECRETS,
             );
-            const perBatch = 2 * 900 + 120 + 45 + 3 * 60 + 300 + 7200;
+            // One bounded hook run: the migration.
+            const perBatch = 900 + 120 + 45 + 3 * 60 + 300 + 7200;
             expect(deployKeyLifetimeSeconds(full, 1)).to.equal(perBatch);
             // 5 hosts, 2 at a time: 3 batches, 2 pauses.
             expect(deployKeyLifetimeSeconds(full, 5)).to.equal(3 * perBatch + 2 * 30);
+
+            // The backup, then at most two schema runs (a switch-back: the live revision, rollbackCheck).
+            const schema = parseConfig(
+                validRawConfig({
+                    backup: "pg_dump -Fc",
+                    migrate: JSON.stringify(["migrate"]),
+                    schemaRevisionCommand: JSON.stringify(["schema-revision"]),
+                    rollbackCheck: JSON.stringify(["rollback-check"]),
+                }),
+                SECRETS,
+            );
+            expect(releaseStepLockSeconds(schema)).to.equal(3 * 600 + 30 + 300);
         });
 
         it("the agent forgets the key after it (a real ssh-agent, loaded by prepareHostAccess in another process)", async function () {

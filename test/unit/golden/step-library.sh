@@ -62,6 +62,36 @@ l9_hook_fail() {
   notify failure "hook '$1': $2" "$out_tail"
   fail "hook '$1' $2; traffic was not moved. Last lines above."
 }
+l9_one_off() {
+  one_off_env=$1
+  one_off_network=$2
+  one_off_bound=$3
+  one_off_hook=$4
+  one_off_name=$5
+  one_off_image=$6
+  shift 6
+  docker rm -f "$one_off_name" >/dev/null 2>&1 || true
+  docker run -d --name "$one_off_name" --env-file "$one_off_env" --network "$one_off_network" "$one_off_image" "$@" >/dev/null 2>"$out" \
+    || hook_fail "$one_off_hook" "could not start its container" "$out"
+  timeout "$one_off_bound" docker wait "$one_off_name" >/dev/null 2>"$out" &
+  wait_rc=0
+  wait "$!" || wait_rc=$?
+  if [ "$wait_rc" -eq 124 ]; then
+    docker logs "$one_off_name" >"$out" 2>&1 || true
+    if docker rm -f "$one_off_name" >/dev/null 2>>"$out"; then
+      hook_fail "$one_off_hook" "did not finish within hookTimeoutSeconds=$one_off_bound s; its container was stopped and removed" "$out"
+    fi
+    hook_fail "$one_off_hook" "did not finish within hookTimeoutSeconds=$one_off_bound s; \
+its container $one_off_name could not be removed (docker rm -f it on the host)" "$out"
+  elif [ "$wait_rc" -ne 0 ]; then
+    hook_fail "$one_off_hook" "could not be waited for (docker wait exit $wait_rc)" "$out"
+  fi
+  one_off_exit=$(docker inspect -f '{{.State.ExitCode}}' "$one_off_name" 2>"$out") \
+    || hook_fail "$one_off_hook" "finished, but its exit code could not be read" "$out"
+  docker logs "$one_off_name" >"$out" 2>&1 || true
+  docker logs "$one_off_name" 2>/dev/null | tail -n 1 | tr -d '\000-\010\013-\037\177' >"$out.last" || true
+  docker rm -f "$one_off_name" >/dev/null 2>&1 || printf 'warning: the finished container %s could not be removed\n' "$one_off_name" >&2
+}
 l9_container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat "$2" 2>/dev/null || echo 0)" ]; }
 l9_prune_images() {
   in_use=$(docker ps -a --format '{{.Image}}' | xargs -r docker image inspect -f '{{.Id}}' 2>/dev/null || true)
