@@ -1,7 +1,7 @@
 import { hostLayout } from "./layout";
 import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { lines, script, sh, ShellText, stripControlChars, words } from "./shell";
+import { lines, renderRecordedTimeCommand, script, sh, ShellText, stripControlChars, words } from "./shell";
 import { renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 import { renderBackupRotationLine, renderBackupRunCondition, renderBackupTimedOutTest } from "./backup";
@@ -156,6 +156,6 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
                 sh`fi`,
             ),
         // The host time it finished: how the program tells output of this update from output kept in the state.
-        sh`date -u +%Y-%m-%dT%H:%M:%SZ`,
+        renderRecordedTimeCommand(),
     );
 }
