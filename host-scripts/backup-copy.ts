@@ -1,4 +1,4 @@
-import { renderBackupRotationLine } from "./backup";
+import { renderBackupRotationLine, renderBackupTimedOutTest } from "./backup";
 import { renderWriteStdinToSecretFileLines } from "./install-file";
 import { hostLayout } from "./layout";
 import { lines, prologue, script, sh, ShellText, words } from "./shell";
@@ -116,6 +116,7 @@ export function renderBackupCopyLines(a: BackupCopyLinesArgs): ShellText {
         sh`copy_ok=1`,
         sh`l9_copy() {`,
         sh`  sum=$(sha256sum <"$dir/$1" | cut -d' ' -f1) && [ -n "$sum" ] || { echo "cannot read $dir/$1" >"$out"; return 1; }`,
+        sh`  copy_started=$(date +%s)`,
         sh`  timeout -k 10 ${a.timeoutSeconds} ${ssh} ${remote} "$1" "$sum" <"$dir/$1" >"$out" 2>&1`,
         sh`}`,
         sh`if [ ! -r ${files.key} ]; then`,
@@ -130,7 +131,7 @@ export function renderBackupCopyLines(a: BackupCopyLinesArgs): ShellText {
         sh`      sed 's/^/  | /' "$out"`,
         sh`    else`,
         sh`      rc=$?; copy_ok=0`,
-        sh`      if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then why=${timedOut}; else why="exit $rc"; fi`,
+        sh`      if ${renderBackupTimedOutTest(a.timeoutSeconds, "copy_started")}; then why=${timedOut}; else why="exit $rc"; fi`,
         sh`      say "copy of $name to "${target}" failed ($why); the next run tries again:"`,
         sh`      sed 's/^/  | /' "$out"`,
         sh`      break`,

@@ -1,4 +1,4 @@
-import { sh, ShellText } from "./shell";
+import { raw, sh, ShellText } from "./shell";
 
 /**
  * The backup command run once, as the release hooks and the scheduled backup job run it:
@@ -33,7 +33,10 @@ export function renderBackupRotationLine(backupsDir: string, keep: number, kind:
     return sh`ls -1 ${backupsDir} | ${select} | sort -r | tail -n +${keep + 1} | ${remove}`;
 }
 
-/** 124: `timeout` stopped it; 137: it was killed, by `timeout` 10 s after the bound (or by something else before, an ordinary failure). */
-export function renderBackupTimedOutTest(bound: number): ShellText {
-    return sh`[ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge ${bound} ]; }`;
+/**
+ * 124: `timeout` stopped it; 137: it was killed, by `timeout` 10 s after the bound (or by something else before, an ordinary failure).
+ * `startedVar` is the shell variable holding when it started (`$(date +%s)`, set just before it ran).
+ */
+export function renderBackupTimedOutTest(bound: number, startedVar: "backup_started" | "copy_started" = "backup_started"): ShellText {
+    return sh`[ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - ${raw(startedVar)} )) -ge ${bound} ]; }`;
 }

@@ -3,7 +3,7 @@ import { canaryLoggerName, renderCaddyAdminLines, renderCaddyFactsLines, renderC
 import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
 import { renderServiceDirLines } from "./service-footprint";
-import { lines, script, sh, ShellText } from "./shell";
+import { lines, renderRecordedTimeCommand, script, sh, ShellText } from "./shell";
 import { renderLogTailLine, renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 import { caddyServerArgs, canaryMarkerFile, RoutingArgs } from "./routing";
@@ -72,10 +72,10 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
         renderStepLockLines(a.appDir, a.stepLockWaitSeconds),
         renderLoadConfigLines(caddyArgs),
         renderCaddyFactsLines(caddyArgs),
-        sh`if [ "$routing" = ${a.slot} ]; then say ${`${a.slot} already serves: no canary`}; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
+        sh`if [ "$routing" = ${a.slot} ]; then say ${`${a.slot} already serves: no canary`}; ${renderRecordedTimeCommand()}; exit 0; fi`,
         sh`if ! ${containerIsNew(a.appDir, a.containerName)}; then say ${
             `${a.containerName} is the standby returning, ` + `not a new release: no canary (a plain switch)`
-        }; date -u +%Y-%m-%dT%H:%M:%SZ; exit 0; fi`,
+        }; ${renderRecordedTimeCommand()}; exit 0; fi`,
         sh`l9_canary_log_current ${canaryLogDir(a.serviceName)} ${canaryLoggerName(a.serviceName)} || fail ${
             `Caddy does not write the canary access log in ${canaryLogDir(a.serviceName)} ` + `(may Caddy's user write there?)`
         }`,
@@ -91,7 +91,7 @@ export function renderCanaryScript(a: CanaryScriptArgs): string {
         ...p.percents.map((percent, i) => renderStepLines(a, percent, i + 1, n, limit)),
         sh`clear_canary`,
         sh`say ${`canary passed: ${n} step${n > 1 ? "s" : ""} up to ${p.percents[n - 1]}% of requests; the switch promotes ${a.tag}`}`,
-        sh`date -u +%Y-%m-%dT%H:%M:%SZ`,
+        renderRecordedTimeCommand(),
     );
 }
 

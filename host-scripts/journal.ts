@@ -1,7 +1,7 @@
 import { Color } from "../state/slot-machine";
 import { hostLayout } from "./layout";
 import { renderRoutedSlotLine } from "./caddy";
-import { lines, raw, sh, ShellText } from "./shell";
+import { lines, raw, renderRecordedTimeCommand, sh, ShellText } from "./shell";
 
 /**
  * The states a deploy goes through in the host's journal (`deploys.jsonl`, one line per state
@@ -43,7 +43,7 @@ function recordIdentity(slot: Color, r: DeployRecordFields): string {
 }
 
 // Parts of JOURNAL_FUNCTIONS' lines, apart only for the source's line limit.
-const FILL_RECORD = sh`sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}/"`;
+const FILL_RECORD = sh`sed -e "s/@STATUS@/$1/" -e "s/@RELEASE@/$release/" -e "s/@ENV@/$env_fp/" -e "s/@TIME@/\${2:-$(${renderRecordedTimeCommand()})}/"`;
 const KEEP_PREVIOUS = sh`cp -f "$l9_active" "$l9_previous" || fail "cannot keep $l9_previous"`;
 const DROP_PREVIOUS = sh`rm -f "$l9_previous" || fail "cannot remove $l9_previous"`;
 const RECORDED_TIME = sh`sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' "$l9_active"`;

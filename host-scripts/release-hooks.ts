@@ -1,7 +1,7 @@
 import { hostLayout } from "./layout";
 import { containerIsNew } from "./attempt";
 import { NotifyContext, renderNotifyLines } from "./notify";
-import { joinedWord, lines, raw, script, sh, ShellText, stripControlChars, variable, words } from "./shell";
+import { joinedWord, lines, raw, renderRecordedTimeCommand, script, sh, ShellText, stripControlChars, variable, words } from "./shell";
 import { renderStepPrologue } from "./step-library";
 import { renderStepLockLines } from "./step-lock";
 import { renderBackupRotationLine, renderBackupRunCondition, renderBackupTimedOutTest } from "./backup";
@@ -250,6 +250,6 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
             ),
         !!g && renderSchemaGuardLines(a, g, schemaContainer, isNew),
         // The host time it finished: how the program tells output of this update from output kept in the state.
-        sh`date -u +%Y-%m-%dT%H:%M:%SZ`,
+        renderRecordedTimeCommand(),
     );
 }

@@ -133,3 +133,8 @@ export function oneLine(parts: ShellText[]): ShellText {
 export function stripControlChars(): ShellText {
     return sh`tr -d '\\000-\\010\\013-\\037\\177'`;
 }
+
+/** The host's UTC time, a step's recorded time (its last stdout line): how the program tells this update's output from output kept in the state. */
+export function renderRecordedTimeCommand(): ShellText {
+    return sh`date -u +%Y-%m-%dT%H:%M:%SZ`;
+}

@@ -17,7 +17,7 @@ import {
     renderJournalSwitchedBackLines,
     renderJournalSwitchingLines,
 } from "./journal";
-import { lines, oneLine, script, sh, ShellText } from "./shell";
+import { lines, oneLine, renderRecordedTimeCommand, script, sh, ShellText } from "./shell";
 import { renderLogTailLine, renderStepPrologue } from "./step-library";
 import { renderRetireLines, retireDrains, RetireArgs } from "./retire";
 import { renderStepLockLines } from "./step-lock";
@@ -166,7 +166,7 @@ export function renderSwitchScript(a: SwitchScriptArgs): string {
         sh`if [ "$upstream" != ${upstreams} ]; then ${upstreamEdited}; load_config; ${oneLine(facts)}; fi`,
         sh`${routed} || fail ${notRouted}" routing $routing, upstream $upstream, config $config"`,
         sh`say ${`Caddy now routes to ${a.slot} (${dial})`}`,
-        sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+        sh`time=$(${renderRecordedTimeCommand()})`,
         ...renderWatchLines(a, marker, facts),
         renderJournalLiveLines(),
         // Live: recorded on every run, a re-run of a deploy already live too (a switch interrupted after its flip), its

@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     }
     const script = renderRunRestoreDrillScript(restoreDrillScriptPath(config.appDir), `${hostLayout(config.appDir).logDir}/backup-drill.log`);
     let failed = 0;
-    for (const target of chosenHosts(config, args, USAGE, "all")) {
+    for (const target of chosenHosts(config, args, USAGE)) {
         process.stdout.write(`${TOOL}: running the restore drill on ${hostLabel(target)}\n`);
         const lost = `the drill may still be running on the host: its lines are in ${hostLayout(config.appDir).logDir}/backup-drill.log`;
         const passed = await runRunbookScript(TOOL, stack, config, target, script, lost);

@@ -27,7 +27,7 @@ async function main(): Promise<number> {
                 "Restoring a multi-host stack is not built yet: restore by hand with every host in maintenance (README, Restoring a backup)",
         );
     }
-    const [target] = chosenHosts(config, args, USAGE, "one");
+    const [target] = chosenHosts(config, args, USAGE);
     const where = hostLabel(target);
     const log = `${hostLayout(config.appDir).logDir}/backup-restore.log`;
     if (args.includes("--end-maintenance")) {

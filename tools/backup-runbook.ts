@@ -4,7 +4,7 @@
  * key and pinned host key, its lines printed.
  */
 import { ConfigError, parseConfig } from "../config/load";
-import { DeployConfig, HostTarget, hostTargets, isMultiHost } from "../config/schema";
+import { DeployConfig, HostTarget, hostTargets } from "../config/schema";
 import { describeSshFailure } from "../ssh/host-check";
 import { readStackConfig, runOnStackHost, stackArgument } from "./stack-cli";
 
@@ -35,15 +35,12 @@ export function stackConfig(args: string[], usage: string): { stack: string; con
     }
 }
 
-/** The hosts `--host NAME` names (one), or every host (`all`) or the only one (`one`) when it is absent. */
-export function chosenHosts(config: DeployConfig, args: string[], usage: string, whenAbsent: "all" | "one"): HostTarget[] {
+/** The host `--host NAME` names, or every host when it is absent (backup:restore refuses multi-host stacks before it asks). */
+export function chosenHosts(config: DeployConfig, args: string[], usage: string): HostTarget[] {
     const i = args.indexOf("--host");
     const name = i >= 0 ? args[i + 1] : undefined;
     const targets = hostTargets(config);
-    if (name === undefined) {
-        if (!isMultiHost(config) || whenAbsent === "all") return targets;
-        throw new RunbookError(2, `the stack has several hosts: pass --host NAME (${targets.map((t) => t.name).join(", ")}). ${usage}`);
-    }
+    if (name === undefined) return targets;
     const chosen = targets.filter((t) => t.name === name);
     if (chosen.length === 0) throw new RunbookError(2, `--host must name one of the stack's hosts: ${targets.map((t) => t.name).join(", ")}. ${usage}`);
     return chosen;

@@ -7,7 +7,7 @@ import { DEPLOY_METRICS, DeployMetricsContext, deployMetricsFile, deployRunMetri
 import { renderNotifyLines } from "../../host-scripts/notify";
 import { deployRecordTemplate, renderJournalLines, renderJournalLiveLines, renderLiveSinceWord } from "../../host-scripts/journal";
 import { hostLayout } from "../../host-scripts/layout";
-import { raw, scriptStart, script, sh, ShellText } from "../../host-scripts/shell";
+import { raw, renderRecordedTimeCommand, scriptStart, script, sh, ShellText } from "../../host-scripts/shell";
 import { renderStepLibrary } from "../../host-scripts/step-library";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { SAMPLE_NOTIFY, SAMPLE_SWITCH } from "./fixtures";
@@ -127,7 +127,7 @@ describe("unit: deploy metrics (host-scripts/deploy-metrics.ts, run in sh)", () 
             const r = step(
                 sh`release=yes`,
                 renderJournalLines({ appDir, slot: sw.slot, record: sw.record }),
-                sh`time=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+                sh`time=$(${renderRecordedTimeCommand()})`,
                 renderJournalLiveLines(),
                 raw(outcome[0]),
             );
