@@ -90,7 +90,9 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         expect(addNote("after-refusal")).to.equal("201");
     });
 
-    it("3. rollbackCheck passes: v0.4.5-l9's code runs on revision 2 (the new column has a default), so traffic moves back, no rebuild, and it writes notes", async () => {
+    const CHECK_PASSES =
+        "3. rollbackCheck passes: v0.4.5-l9's code runs on revision 2 (the new column has a default), so traffic moves back, no rebuild, and it writes notes";
+    it(CHECK_PASSES, async () => {
         const blue = containerId("blue");
         await s.set({ rollbackCheck: JSON.stringify(["rollback-check"]) });
         const back = await s.up();
@@ -104,7 +106,10 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         expect(notes()).to.deep.equal(["before-2", "at-2", "after-refusal", "on-1-code"]);
     });
 
-    it("4. v0.4.7-l9 moves the schema to 3 (a NOT NULL column without a default): rollbackCheck refuses the switch back; allowSchemaRollback lets it through, with a warning", async () => {
+    const CHECK_FAILS =
+        "4. v0.4.7-l9 moves the schema to 3 (a NOT NULL column without a default): rollbackCheck refuses the switch back; " +
+        "allowSchemaRollback lets it through, with a warning";
+    it(CHECK_FAILS, async () => {
         await s.set({ releaseTag: "v0.4.7-l9" });
         const release = await s.up();
         expect(release.ok, release.error).to.equal(true);
