@@ -29,6 +29,11 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
     const notes = () => (JSON.parse(httpGet(`${s.siteUrl}/notes`).body) as { notes: Record<string, string>[] }).notes.map((n) => n.body);
     const record = (color: string) => sh(`cat '${s.appDir}/state/schema-revision.${s.serviceName}-${color}' 2>/dev/null || true`).trim();
     const output = (r: Awaited<ReturnType<L9TestStack["up"]>>) => `${r.stdout}\n${r.error ?? ""}`;
+    /** The guard's lines as the operator saw them, once each (for the record in the test log). */
+    const showGuard = (out: string) =>
+        console.log(
+            [...new Set(out.split("\n").filter((l) => /hook 'schema'|\] schema: |warning: schema: /.test(l)))].map((l) => `      ${l.trim()}`).join("\n"),
+        );
 
     before(async () => {
         s = await createL9Stack("schema", 19800);
@@ -76,6 +81,7 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         const refused = await s.up();
         expect(refused.ok, "the switch-back is refused").to.equal(false);
         const out = output(refused);
+        showGuard(out);
         expect(out).to.contain(`refused: the database is at schema revision 2; v0.4.5-l9 (${s.serviceName}-blue) was released at revision 1`);
         for (const way of [
             "deploy a release that runs on revision 2",
@@ -97,6 +103,7 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         await s.set({ rollbackCheck: JSON.stringify(["rollback-check"]) });
         const back = await s.up();
         expect(back.ok, back.error).to.equal(true);
+        showGuard(back.stdout);
         expect(back.stdout).to.contain("rollback-check: this release (schema revision 1) runs on this schema");
         expect(back.stdout).to.contain("schema: rollbackCheck passed: v0.4.5-l9 runs on revision 2");
         expect(back.stdout).to.contain("migrate: skipped");
@@ -128,6 +135,7 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         await s.set({ allowSchemaRollback: "true" });
         const allowed = await s.up();
         expect(allowed.ok, allowed.error).to.equal(true);
+        showGuard(output(allowed));
         expect(output(allowed)).to.contain("allowSchemaRollback=true: it takes traffic unchecked");
         expect(version()).to.equal("v0.4.5-l9");
         // What the check was about: this code cannot write a note on revision 3.
