@@ -371,6 +371,37 @@ describe("unit: config validation", () => {
         );
     });
 
+    it("schemaRevisionCommand, rollbackCheck, allowSchemaRollback: argument lists; the check and the override only with a revision command", () => {
+        const plain = parseConfig(validRawConfig(), SECRETS);
+        expect([plain.schemaRevisionCommand, plain.rollbackCheck, plain.allowSchemaRollback]).to.deep.equal([undefined, undefined, false]);
+        const c = parseConfig(
+            validRawConfig({
+                schemaRevisionCommand: JSON.stringify(["alembic", "current"]),
+                rollbackCheck: JSON.stringify(["app", "check"]),
+                allowSchemaRollback: "true",
+            }),
+            SECRETS,
+        );
+        expect([c.schemaRevisionCommand, c.rollbackCheck, c.allowSchemaRollback]).to.deep.equal([["alembic", "current"], ["app", "check"], true]);
+        const problems = (raw: Record<string, string | undefined>) => {
+            try {
+                parseConfig(validRawConfig(raw), SECRETS);
+                return "";
+            } catch (e) {
+                return (e as Error).message;
+            }
+        };
+        expect(problems({ rollbackCheck: JSON.stringify(["app", "check"]) })).to.contain(
+            "l9-deploy:rollbackCheck is set without schemaRevisionCommand: with no revision recorded, no switch-back is checked",
+        );
+        expect(problems({ allowSchemaRollback: "true" })).to.contain(
+            "l9-deploy:allowSchemaRollback is set without schemaRevisionCommand: there is no schema check to allow past",
+        );
+        expect(problems({ schemaRevisionCommand: "alembic current" })).to.contain("l9-deploy:schemaRevisionCommand");
+        expect(problems({ schemaRevisionCommand: "[]" })).to.contain("l9-deploy:schemaRevisionCommand");
+        expect(problems({ schemaRevisionCommand: JSON.stringify(["a\nb"]) })).to.contain("l9-deploy:schemaRevisionCommand");
+    });
+
     it('hosts: the single-host keys are one host named ""; a list keeps its order; rollout one at a time by default', () => {
         const single = parseConfig(validRawConfig(), SECRETS);
         expect(hostTargets(single)).to.deep.equal([{ name: "", host: single.host, sshPort: 22, hostKey: single.hostKey }]);
