@@ -532,8 +532,7 @@ export const FIX_HINTS: Record<string, string> = {
         'pulumi config set restoreDrill \'{"schedule":"45 3 * * *","check":"SELECT count(*) > 0 FROM users","databaseUrlKey":"DATABASE_URL"}\' ' +
         "(needs backup; the app's role needs CREATEDB)",
     migrate: 'pulumi config set migrate \'["alembic","upgrade","head"]\' (arguments after the image, as in docker run IMAGE ...)',
-    schemaRevisionCommand:
-        'pulumi config set schemaRevisionCommand \'["alembic","current"]\' (arguments after the image; the last line it prints is the revision)',
+    schemaRevisionCommand: 'pulumi config set schemaRevisionCommand \'["alembic","current"]\' (arguments after the image; it prints the revision)',
     rollbackCheck: 'pulumi config set rollbackCheck \'["app","can-run-on-current-schema"]\' (arguments after the image; exit 0: it runs on the schema)',
     allowSchemaRollback: "pulumi config set allowSchemaRollback true (for one update; then pulumi config rm allowSchemaRollback)",
     hookTimeoutSeconds: "pulumi config set hookTimeoutSeconds 600 (seconds each of backup, migrate and the schema commands may run, 10 to 7200)",

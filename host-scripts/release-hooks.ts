@@ -27,7 +27,7 @@ export interface MigrateHookArgs {
 }
 
 export interface SchemaGuardArgs {
-    /** schemaRevisionCommand: arguments after the image that print the database's schema revision as their last line. */
+    /** schemaRevisionCommand: arguments after the image that print the database's schema revision (the first word of their last line). */
     revisionArgs: string[];
     /** rollbackCheck: arguments after the image that exit 0 when that release runs on the database's schema. */
     rollbackCheckArgs?: string[];
@@ -79,9 +79,9 @@ export function schemaRecordPath(appDir: string, containerName: string): string 
 
 /** The revision a one-off container printed last, checked: a word, not a message. */
 function renderReadRevisionLines(name: string, indent: string): ShellText {
-    const notOne = "printed no revision as its last line (one word: letters, digits, . _ : + -)";
+    const notOne = "printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)";
     return lines(
-        sh`${raw(indent)}${raw(name)}=$(cat "$out.last")`,
+        sh`${raw(indent)}${raw(name)}=$(cat "$out.word")`,
         sh`${raw(indent)}case ${variable(name)} in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision ${notOne} "$out";; esac`,
     );
 }
@@ -201,7 +201,7 @@ export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
         // However the script ends (a failure, a timeout, the SSH session of a killed `pulumi up`
         // hanging up), no one-off container stays behind to keep running.
         oneOffs.length > 0
-            ? sh`hooks_cleanup() { rm -f "$out" "$out.last"; docker rm -f ${words(oneOffs)} >/dev/null 2>&1 || true; }`
+            ? sh`hooks_cleanup() { rm -f "$out" "$out.word"; docker rm -f ${words(oneOffs)} >/dev/null 2>&1 || true; }`
             : sh`hooks_cleanup() { rm -f "$out"; }`,
         sh`trap hooks_cleanup EXIT`,
         sh`trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM`,

@@ -64,7 +64,8 @@ const HOOK_FAIL_FUNCTION = lines(
  * IMAGE ARGS...` passes the first three): runs ARGS in a one-off
  * container of IMAGE with the release env file and network, detached, waited for at most BOUND
  * s (stopping a `docker run` client leaves its container running). Its exit code is left in
- * $one_off_exit, its output in "$out" and its last stdout line in "$out.last"; a container that
+ * $one_off_exit, its output in "$out" and the first word of its last non-empty stdout line in
+ * "$out.word" (what `alembic current` prints as `9c1e (head)`: the revision); a container that
  * cannot start, be waited for or finish in time fails the hook (the step's hook_fail).
  */
 const ONE_OFF_FUNCTION = lines(
@@ -98,7 +99,7 @@ const ONE_OFF_FUNCTION = lines(
     sh`  one_off_exit=$(docker inspect -f '{{.State.ExitCode}}' "$one_off_name" 2>"$out") \\`,
     sh`    || hook_fail "$one_off_hook" "finished, but its exit code could not be read" "$out"`,
     sh`  docker logs "$one_off_name" >"$out" 2>&1 || true`,
-    sh`  docker logs "$one_off_name" 2>/dev/null | tail -n 1 | ${stripControlChars()} >"$out.last" || true`,
+    sh`  docker logs "$one_off_name" 2>/dev/null | awk 'NF { word = $1 } END { print word }' | ${stripControlChars()} >"$out.word" || true`,
     sh`  docker rm -f "$one_off_name" >/dev/null 2>&1 || printf 'warning: the finished container %s could not be removed\\n' "$one_off_name" >&2`,
     sh`}`,
 );

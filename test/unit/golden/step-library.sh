@@ -89,7 +89,7 @@ its container $one_off_name could not be removed (docker rm -f it on the host)" 
   one_off_exit=$(docker inspect -f '{{.State.ExitCode}}' "$one_off_name" 2>"$out") \
     || hook_fail "$one_off_hook" "finished, but its exit code could not be read" "$out"
   docker logs "$one_off_name" >"$out" 2>&1 || true
-  docker logs "$one_off_name" 2>/dev/null | tail -n 1 | tr -d '\000-\010\013-\037\177' >"$out.last" || true
+  docker logs "$one_off_name" 2>/dev/null | awk 'NF { word = $1 } END { print word }' | tr -d '\000-\010\013-\037\177' >"$out.word" || true
   docker rm -f "$one_off_name" >/dev/null 2>&1 || printf 'warning: the finished container %s could not be removed\n' "$one_off_name" >&2
 }
 l9_container_is_new() { [ "$(date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s)" -ge "$(cat "$2" 2>/dev/null || echo 0)" ]; }
