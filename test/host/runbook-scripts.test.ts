@@ -376,6 +376,57 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             expect(r.seconds, r.stderr).to.be.below(30);
             expect(containerState(migrateContainer)).to.equal("");
         });
+
+        const schemaHooks = (tag: string) =>
+            renderReleaseHooksScript({
+                appDir: dir,
+                serviceName: service,
+                tag,
+                schema: {
+                    revisionArgs: ["schema-revision"],
+                    allowRollback: false,
+                    imageId: images[tag],
+                    networkMode: "bridge",
+                    containerName: slotContainer,
+                    liveContainerName: `${service}-blue`,
+                },
+                notify: { stack: "s", service, tag, actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") },
+                hookTimeoutSeconds: 60,
+                stepLockWaitSeconds: 60,
+            });
+        const record = () => path.join(dir, `state/schema-revision.${slotContainer}`);
+
+        it("a new release whose schemaRevisionCommand fails (its database unreachable) stops before traffic moves, records nothing, quotes why", async () => {
+            fs.rmSync(record(), { force: true });
+            const r = await runAsync(schemaHooks("v0.1.0-l9"));
+            expect(r.code, r.stderr).to.equal(1);
+            expect(r.stderr).to.contain("hook 'schema-revision' failed (exit 2); traffic was not moved");
+            expect(r.stderr).to.match(/\| schema-revision: cannot connect to the database/);
+            expect(fs.existsSync(record())).to.equal(false);
+            expect(containerState(`${service}-schema`)).to.equal("");
+            expect(receiver.events("failure")).to.have.length(1);
+        });
+
+        it("a switch back to a standby that recorded no revision (or another container's) goes ahead with a warning, running nothing", async () => {
+            const started = path.join(dir, "state/attempt-started");
+            const attempt = fs.existsSync(started) ? fs.readFileSync(started, "utf8") : undefined;
+            // The slot's container predates this attempt: the standby returning to traffic.
+            fs.writeFileSync(started, `${Math.floor(Date.now() / 1000) + 60}\n`);
+            try {
+                fs.writeFileSync(record(), "7 0123456789abcdef\n");
+                const r = await runAsync(schemaHooks("v0.1.0-l9"));
+                expect(r.code, r.stderr).to.equal(0);
+                expect(r.stderr).to.contain(
+                    "warning: schema: v0.1.0-l9 recorded no schema revision (released before schemaRevisionCommand was set): this switch-back is not checked",
+                );
+                expect(r.stderr).to.not.contain("reading the database's revision");
+                expect(receiver.events("failure")).to.have.length(0);
+            } finally {
+                if (attempt === undefined) fs.rmSync(started, { force: true });
+                else fs.writeFileSync(started, attempt);
+                fs.rmSync(record(), { force: true });
+            }
+        });
     });
 
     describe("maintenance mode", () => {
