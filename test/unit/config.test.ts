@@ -19,6 +19,16 @@ function problemsOf(raw: Record<string, string | undefined>, secrets: Set<string
     return [];
 }
 
+/** What parseConfig says of validRawConfig(overrides): its whole message, "" when it accepts them. */
+function messageOf(overrides: Record<string, string | undefined>, secrets: Set<string> = SECRETS): string {
+    try {
+        parseConfig(validRawConfig(overrides), secrets);
+        return "";
+    } catch (e) {
+        return (e as Error).message;
+    }
+}
+
 describe("unit: config validation", () => {
     it("accepts a minimal valid config and applies the documented defaults", () => {
         const c = parseConfig(validRawConfig(), SECRETS);
@@ -314,14 +324,7 @@ describe("unit: config validation", () => {
         const c = parseConfig(validRawConfig({ ...scheduled, backupCopyTo: JSON.stringify(target), backupCopyKey: key }), withKey);
         expect(c.backupCopyTo).to.deep.equal({ host: "203.0.113.20", sshPort: 22, user: "l9-backup", dir: "/srv/backups/l9", hostKey: targetKey });
         expect(c.backupCopyKey).to.equal(key);
-        const problems = (raw: Record<string, string | undefined>, secrets = withKey) => {
-            try {
-                parseConfig(validRawConfig(raw), secrets);
-                return "";
-            } catch (e) {
-                return (e as Error).message;
-            }
-        };
+        const problems = (raw: Record<string, string | undefined>, secrets = withKey) => messageOf(raw, secrets);
         const plainKey = new Set([...SECRETS].filter((k) => k !== "backupCopyKey"));
         expect(problems({ ...scheduled, backupCopyTo: JSON.stringify(target), backupCopyKey: key }, plainKey)).to.contain(
             "l9-deploy:backupCopyKey is stored in plain text",
@@ -347,26 +350,18 @@ describe("unit: config validation", () => {
     it("restoreDrill: daily, SELECT 1 and DATABASE_URL by default; only with backup and a databaseUrlKey the env sets", () => {
         const c = parseConfig(validRawConfig({ backup: "pg_dump -Fc x", restoreDrill: "{}" }), SECRETS);
         expect(c.restoreDrill).to.deep.equal({ schedule: "45 3 * * *", check: "SELECT 1", databaseUrlKey: "DATABASE_URL" });
-        const problems = (raw: Record<string, string | undefined>) => {
-            try {
-                parseConfig(validRawConfig(raw), SECRETS);
-                return "";
-            } catch (e) {
-                return (e as Error).message;
-            }
-        };
-        expect(problems({ restoreDrill: "{}" })).to.contain("l9-deploy:restoreDrill is set without backup: there is no backup to restore");
-        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "PG_URL" }) })).to.contain(
+        expect(messageOf({ restoreDrill: "{}" })).to.contain("l9-deploy:restoreDrill is set without backup: there is no backup to restore");
+        expect(messageOf({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "PG_URL" }) })).to.contain(
             "l9-deploy:restoreDrill names databaseUrlKey PG_URL: env does not set PG_URL",
         );
         // A driver's URL would be quoted whole, password included, in libpq's error.
         const driverUrl = JSON.stringify({ APP_SECRET: "s3cret", DATABASE_URL: "postgresql+psycopg2://app:pw@db/app" });
-        expect(problems({ backup: "x", restoreDrill: "{}", env: driverUrl })).to.contain(
+        expect(messageOf({ backup: "x", restoreDrill: "{}", env: driverUrl })).to.contain(
             "env sets DATABASE_URL to a URL psql cannot use: it must start with postgres:// or postgresql://",
         );
-        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ check: "SELECT 1\nDROP TABLE users" }) })).to.contain("must be a single-line SQL query");
-        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ schedule: "* * * * * root id" }) })).to.contain("must be a 5-field cron schedule");
-        expect(problems({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "url; id" }) })).to.contain(
+        expect(messageOf({ backup: "x", restoreDrill: JSON.stringify({ check: "SELECT 1\nDROP TABLE users" }) })).to.contain("must be a single-line SQL query");
+        expect(messageOf({ backup: "x", restoreDrill: JSON.stringify({ schedule: "* * * * * root id" }) })).to.contain("must be a 5-field cron schedule");
+        expect(messageOf({ backup: "x", restoreDrill: JSON.stringify({ databaseUrlKey: "url; id" }) })).to.contain(
             "must be the env key of the app's database URL",
         );
     });
@@ -383,23 +378,15 @@ describe("unit: config validation", () => {
             SECRETS,
         );
         expect([c.schemaRevisionCommand, c.rollbackCheck, c.allowSchemaRollback]).to.deep.equal([["alembic", "current"], ["app", "check"], true]);
-        const problems = (raw: Record<string, string | undefined>) => {
-            try {
-                parseConfig(validRawConfig(raw), SECRETS);
-                return "";
-            } catch (e) {
-                return (e as Error).message;
-            }
-        };
-        expect(problems({ rollbackCheck: JSON.stringify(["app", "check"]) })).to.contain(
+        expect(messageOf({ rollbackCheck: JSON.stringify(["app", "check"]) })).to.contain(
             "l9-deploy:rollbackCheck is set without schemaRevisionCommand: with no revision recorded, no switch-back is checked",
         );
-        expect(problems({ allowSchemaRollback: "true" })).to.contain(
+        expect(messageOf({ allowSchemaRollback: "true" })).to.contain(
             "l9-deploy:allowSchemaRollback is set without schemaRevisionCommand: there is no schema check to allow past",
         );
-        expect(problems({ schemaRevisionCommand: "alembic current" })).to.contain("l9-deploy:schemaRevisionCommand");
-        expect(problems({ schemaRevisionCommand: "[]" })).to.contain("l9-deploy:schemaRevisionCommand");
-        expect(problems({ schemaRevisionCommand: JSON.stringify(["a\nb"]) })).to.contain("l9-deploy:schemaRevisionCommand");
+        expect(messageOf({ schemaRevisionCommand: "alembic current" })).to.contain("l9-deploy:schemaRevisionCommand");
+        expect(messageOf({ schemaRevisionCommand: "[]" })).to.contain("l9-deploy:schemaRevisionCommand");
+        expect(messageOf({ schemaRevisionCommand: JSON.stringify(["a\nb"]) })).to.contain("l9-deploy:schemaRevisionCommand");
     });
 
     it('hosts: the single-host keys are one host named ""; a list keeps its order; rollout one at a time by default', () => {
