@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupHookArgs, renderReleaseHooksScript, SchemaGuardArgs } from "../host-scripts/release-hooks";
+import { BackupHookArgs, renderReleaseHooksScript } from "../host-scripts/release-hooks";
+import { renderSchemaGuardScript, SchemaGuardScriptArgs } from "../host-scripts/schema-guard";
 import { NotifyContext } from "../host-scripts/notify";
 import { HOST_COMMAND_DEFAULTS, RECONNECT_ONLY_SCRIPT, scriptOnStdin, surfaceHostWarnings } from "./host";
 
@@ -18,7 +19,7 @@ export interface ReleaseHooksArgs {
     /** The migrate hook's arguments (after the image), if configured. */
     readonly migrate?: string[];
     /** The schema guard's settings (schemaRevisionCommand, rollbackCheck, allowSchemaRollback), if configured. */
-    readonly schema?: Pick<SchemaGuardArgs, "revisionArgs" | "rollbackCheckArgs" | "allowRollback">;
+    readonly schema?: Pick<SchemaGuardScriptArgs, "revisionArgs" | "rollbackCheckArgs" | "allowRollback">;
     /** The slot container serving now (absent on a first deploy): the schema guard reads the database's revision with its image. */
     readonly liveContainerName?: string;
     /** How long each hook may run, in seconds, before it is stopped and the release stops. */
@@ -41,45 +42,78 @@ export interface ReleaseHooksArgs {
 }
 
 /**
- * The release hooks between the gate and the switch: backup, migrate, then the schema guard
- * (host-scripts/release-hooks.ts). They run whenever
- * the gate does (a new container, or another slot taking traffic); a change of their script
- * alone runs nothing, so editing a hook takes effect at the next release.
+ * The release hooks between the gate and the switch, two steps: backup and migrate
+ * (host-scripts/release-hooks.ts), then the schema guard (host-scripts/schema-guard.ts). They
+ * run whenever the gate does (a new container, or another slot taking traffic); a change of
+ * their script alone runs nothing, so editing a hook takes effect at the next release.
  */
 export class ReleaseHooks extends pulumi.ComponentResource {
-    /** The hooks' run on the host; the switch waits for it. */
-    readonly command: command.remote.Command;
-
     constructor(name: string, args: ReleaseHooksArgs, opts?: pulumi.ComponentResourceOptions) {
         super("l9:index:ReleaseHooks", name, {}, opts);
-        const hooksScript = pulumi.output(args.imageId).apply((imageId) =>
-            renderReleaseHooksScript({
-                appDir: args.appDir,
-                serviceName: args.serviceName,
-                tag: args.tag,
-                backup: args.backup,
-                migrate: args.migrate ? { args: args.migrate, imageId, networkMode: args.networkMode, containerName: args.containerName } : undefined,
-                schema: args.schema
-                    ? { ...args.schema, imageId, networkMode: args.networkMode, containerName: args.containerName, liveContainerName: args.liveContainerName }
-                    : undefined,
-                notify: args.notify,
-                hookTimeoutSeconds: args.hookTimeoutSeconds,
-                stepLockWaitSeconds: args.stepLockWaitSeconds,
-            }),
-        );
-        this.command = new command.remote.Command(
-            `${name}-run`,
+        const hooks =
+            (args.backup || args.migrate) &&
+            this.step(
+                `${name}-run`,
+                `hooks ${args.tag}`,
+                args,
+                pulumi.output(args.imageId).apply((imageId) =>
+                    renderReleaseHooksScript({
+                        appDir: args.appDir,
+                        serviceName: args.serviceName,
+                        tag: args.tag,
+                        backup: args.backup,
+                        migrate: args.migrate ? { args: args.migrate, imageId, networkMode: args.networkMode, containerName: args.containerName } : undefined,
+                        notify: args.notify,
+                        hookTimeoutSeconds: args.hookTimeoutSeconds,
+                        stepLockWaitSeconds: args.stepLockWaitSeconds,
+                    }),
+                ),
+                [],
+            );
+        const schema = args.schema;
+        if (schema) {
+            // After the migration: a new release records the revision it left.
+            this.step(
+                `${name}-schema`,
+                `schema ${args.tag}`,
+                args,
+                pulumi.output(args.imageId).apply((imageId) =>
+                    renderSchemaGuardScript({
+                        ...schema,
+                        appDir: args.appDir,
+                        serviceName: args.serviceName,
+                        tag: args.tag,
+                        imageId,
+                        networkMode: args.networkMode,
+                        containerName: args.containerName,
+                        liveContainerName: args.liveContainerName,
+                        backups: !!args.backup,
+                        notify: args.notify,
+                        hookTimeoutSeconds: args.hookTimeoutSeconds,
+                        stepLockWaitSeconds: args.stepLockWaitSeconds,
+                    }),
+                ),
+                hooks ? [hooks] : [],
+            );
+        }
+        this.registerOutputs({});
+    }
+
+    /** One step on the host: run with each new container or target; a change of its script alone runs nothing. */
+    private step(name: string, label: string, args: ReleaseHooksArgs, text: pulumi.Output<string>, dependsOn: pulumi.Resource[]): command.remote.Command {
+        const run = new command.remote.Command(
+            name,
             {
                 ...HOST_COMMAND_DEFAULTS,
                 connection: args.connection,
-                ...scriptOnStdin(`hooks ${args.tag}`, hooksScript),
+                ...scriptOnStdin(label, text),
                 update: RECONNECT_ONLY_SCRIPT,
                 // No digest of the script here: editing a hook must not run it outside a release.
                 triggers: [args.containerId, args.target],
             },
-            { parent: this },
+            { parent: this, dependsOn },
         );
-        surfaceHostWarnings(this.command, this, args.startedAt);
-        this.registerOutputs({});
+        surfaceHostWarnings(run, this, args.startedAt);
+        return run;
     }
 }

@@ -13,6 +13,7 @@ import {
     renderRemoveNotifyTargetsScript,
     renderWriteNotifyTargetsScript,
 } from "../../host-scripts/notify";
+import { renderSchemaGuardScript } from "../../host-scripts/schema-guard";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { script, sh } from "../../host-scripts/shell";
 import { renderStepPrologue } from "../../host-scripts/step-library";
@@ -378,18 +379,17 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
         });
 
         const schemaHooks = (tag: string) =>
-            renderReleaseHooksScript({
+            renderSchemaGuardScript({
                 appDir: dir,
                 serviceName: service,
                 tag,
-                schema: {
-                    revisionArgs: ["schema-revision"],
-                    allowRollback: false,
-                    imageId: images[tag],
-                    networkMode: "bridge",
-                    containerName: slotContainer,
-                    liveContainerName: `${service}-blue`,
-                },
+                revisionArgs: ["schema-revision"],
+                allowRollback: false,
+                imageId: images[tag],
+                networkMode: "bridge",
+                containerName: slotContainer,
+                liveContainerName: `${service}-blue`,
+                backups: false,
                 notify: { stack: "s", service, tag, actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") },
                 hookTimeoutSeconds: 60,
                 stepLockWaitSeconds: 60,

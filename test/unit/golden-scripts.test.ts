@@ -26,6 +26,7 @@ import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
 import { renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
+import { renderSchemaGuardScript } from "../../host-scripts/schema-guard";
 import { renderNotifyClient, renderNotifyTargetsFile, renderRemoveNotifyTargetsScript, renderWriteNotifyTargetsScript } from "../../host-scripts/notify";
 import { renderMaintenanceScript, renderRemoveMaintenanceScript } from "../../host-scripts/maintenance";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
@@ -161,56 +162,52 @@ const builders: Record<string, () => string> = {
             hookTimeoutSeconds: 600,
             stepLockWaitSeconds: 1500,
         }),
-    "release-hooks-schema-check.sh": () =>
-        renderReleaseHooksScript({
+    "schema-check.sh": () =>
+        renderSchemaGuardScript({
             appDir: "/opt/l9",
             serviceName: "l9",
             tag: "v1.2.0-l9",
-            migrate: { args: ["alembic", "upgrade", "head"], imageId: IMAGE, networkMode: "bridge", containerName: "l9-green" },
-            schema: {
-                revisionArgs: ["alembic", "current"],
-                rollbackCheckArgs: ["app", "can-run-on", "current schema"],
-                allowRollback: false,
-                imageId: IMAGE,
-                networkMode: "bridge",
-                containerName: "l9-green",
-                liveContainerName: "l9-blue",
-            },
+            revisionArgs: ["alembic", "current"],
+            rollbackCheckArgs: ["app", "can-run-on", "current schema"],
+            allowRollback: false,
+            imageId: IMAGE,
+            networkMode: "bridge",
+            containerName: "l9-green",
+            liveContainerName: "l9-blue",
+            backups: true,
             notify: SAMPLE_NOTIFY,
             hookTimeoutSeconds: 600,
             stepLockWaitSeconds: 1500,
         }),
-    "release-hooks-schema-refuse.sh": () =>
-        renderReleaseHooksScript({
+    "schema-refuse.sh": () =>
+        renderSchemaGuardScript({
             appDir: "/opt/l9",
             serviceName: "l9",
             tag: "v1.2.0-l9",
-            schema: {
-                revisionArgs: ["alembic", "current"],
-                allowRollback: false,
-                imageId: IMAGE,
-                networkMode: "host",
-                containerName: "l9-green",
-                liveContainerName: "l9-blue",
-            },
+            revisionArgs: ["alembic", "current"],
+            allowRollback: false,
+            imageId: IMAGE,
+            networkMode: "host",
+            containerName: "l9-green",
+            liveContainerName: "l9-blue",
+            backups: false,
             notify: SAMPLE_NOTIFY,
             hookTimeoutSeconds: 600,
             stepLockWaitSeconds: 1500,
         }),
-    "release-hooks-schema-allowed.sh": () =>
-        renderReleaseHooksScript({
+    "schema-allowed.sh": () =>
+        renderSchemaGuardScript({
             appDir: "/opt/l9",
             serviceName: "l9",
             tag: "v1.2.0-l9",
-            schema: {
-                revisionArgs: ["alembic", "current"],
-                rollbackCheckArgs: ["app", "check"],
-                allowRollback: true,
-                imageId: IMAGE,
-                networkMode: "host",
-                containerName: "l9-green",
-                liveContainerName: "l9-blue",
-            },
+            revisionArgs: ["alembic", "current"],
+            rollbackCheckArgs: ["app", "check"],
+            allowRollback: true,
+            imageId: IMAGE,
+            networkMode: "host",
+            containerName: "l9-green",
+            liveContainerName: "l9-blue",
+            backups: false,
             notify: SAMPLE_NOTIFY,
             hookTimeoutSeconds: 600,
             stepLockWaitSeconds: 1500,

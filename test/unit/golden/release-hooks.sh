@@ -11,6 +11,7 @@ out=$(mktemp) || fail "cannot create a temporary file for the hooks' output"
 hooks_cleanup() { rm -f "$out" "$out.word"; docker rm -f 'l9-migrate' >/dev/null 2>&1 || true; }
 trap hooks_cleanup EXIT
 trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM
+one_off() { l9_one_off '/opt/l9/shared/.env' 'host' 600 "$@"; }
 l9_dirs 700 '/opt/l9/backups'
 file='/opt/l9/backups'/$(date -u +%Y%m%dT%H%M%SZ)-'v1.2.0-l9'
 say "backup: running the backup hook (at most 600 s) into $file"
@@ -30,7 +31,6 @@ else
   printf 'warning: backup hook %s; the release goes on (backupRequired=false)\n' "$backup_failure" >&2
 fi
 ls -1 '/opt/l9/backups' | grep -v -e '\.partial$' -e '-scheduled$' -e '-before-restore$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
-one_off() { l9_one_off '/opt/l9/shared/.env' 'host' 600 "$@"; }
 if ! l9_container_is_new 'l9-green' '/opt/l9/state/attempt-started'; then
   say 'migrate: skipped, l9-green is the standby returning to traffic (no migration on a rollback)'
 else
