@@ -105,6 +105,8 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
     plans.forEach((plan, i) =>
         pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`),
     );
+    const schemaNote = schemaGuardNote(config, plans);
+    if (schemaNote) (config.allowSchemaRollback ? pulumi.log.warn : pulumi.log.info)(schemaNote);
     return {
         hosts: targets.map((target, i) => ({ target, plan: plans[i] })),
         multi,
@@ -113,6 +115,21 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
         stackName: `${pulumi.getProject()}/${pulumi.getStack()}`,
         startedAt,
     };
+}
+
+/** What the schema guard will do with a switch back to the standby (host-scripts/schema-guard.ts), said in the preview. */
+export function schemaGuardNote(config: DeployConfig, plans: ReleasePlan[]): string | undefined {
+    if (!config.schemaRevisionCommand || !plans.some((p) => p.transition === "switch-to-standby")) return undefined;
+    if (config.allowSchemaRollback) {
+        return (
+            `allowSchemaRollback is set: the switch back to ${config.releaseTag} goes ahead whatever schema revision the database is at. ` +
+            `Remove it after this update: pulumi config rm allowSchemaRollback`
+        );
+    }
+    return (
+        `schema: before traffic moves back to ${config.releaseTag}, the database's revision is compared with the one it was released at; ` +
+        (config.rollbackCheck ? "if they differ, rollbackCheck decides" : 'if they differ, the switch is refused (README, "A rollback that knows the schema")')
+    );
 }
 
 /** Each host's plan: its record in the previous state, corrected by what it says serves; one network mode for the stack. */

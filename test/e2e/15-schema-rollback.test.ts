@@ -91,6 +91,8 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         ])
             expect(out).to.contain(way);
         expect(out).to.contain("traffic was not moved");
+        // The plan says it first (the preview shows the same line).
+        expect(out).to.contain("schema: before traffic moves back to v0.4.5-l9, the database's revision is compared");
         expect(version()).to.equal("v0.4.6-l9");
         expect({ blue: containerId("blue"), green: containerId("green") }).to.deep.equal(before);
         expect(addNote("after-refusal")).to.equal("201");
@@ -137,6 +139,7 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         expect(allowed.ok, allowed.error).to.equal(true);
         showGuard(output(allowed));
         expect(output(allowed)).to.contain("allowSchemaRollback=true: it takes traffic unchecked");
+        expect(output(allowed)).to.contain("allowSchemaRollback is set: the switch back to v0.4.5-l9 goes ahead whatever schema revision");
         expect(version()).to.equal("v0.4.5-l9");
         // What the check was about: this code cannot write a note on revision 3.
         expect(addNote("refused-by-schema")).to.equal("500");
