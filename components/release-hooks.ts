@@ -77,13 +77,12 @@ export class ReleaseHooks extends pulumi.ComponentResource {
                 `${name}-schema`,
                 `schema ${args.tag}`,
                 args,
-                pulumi.output(args.imageId).apply((imageId) =>
+                pulumi.output(
                     renderSchemaGuardScript({
                         ...schema,
                         appDir: args.appDir,
                         serviceName: args.serviceName,
                         tag: args.tag,
-                        imageId,
                         networkMode: args.networkMode,
                         containerName: args.containerName,
                         liveContainerName: args.liveContainerName,

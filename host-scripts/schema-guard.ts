@@ -17,8 +17,6 @@ export interface SchemaGuardScriptArgs {
     rollbackCheckArgs?: string[];
     /** allowSchemaRollback: a switch back to a release of another revision goes ahead unchecked (with a warning). */
     allowRollback: boolean;
-    /** The new release's image id (its revision is read with it). */
-    imageId: string;
     /** Network of the release's containers. */
     networkMode: "host" | "bridge";
     /** The slot container about to take traffic. */
@@ -38,114 +36,134 @@ export interface SchemaGuardScriptArgs {
 }
 
 /**
- * Where the revision a slot's release left is kept: `<revision> <container id>`, so a record
- * outlives no container (a slot re-created without the guard reads as unrecorded).
+ * Where the revision a release's image was released at is kept (`<stateDir>/schema-revision.`
+ * and the image id's hex): a slot re-created from the same image keeps it, and an old tag
+ * released again from its image is known as a return to it.
  */
-export function schemaRecordPath(appDir: string, containerName: string): string {
-    return `${hostLayout(appDir).stateDir}/schema-revision.${containerName}`;
+export function schemaRecordPrefix(appDir: string): string {
+    return `${hostLayout(appDir).stateDir}/schema-revision.`;
 }
 
 /** The revision a one-off container printed last, checked: a word, not a message. */
-function renderReadRevisionLines(name: string, indent: string): ShellText {
+function renderReadRevisionLines(indent: string): ShellText {
     const notOne = "printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)";
     return lines(
-        sh`${raw(indent)}${raw(name)}=$(cat "$out.word")`,
-        sh`${raw(indent)}case ${variable(name)} in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision ${notOne} "$out";; esac`,
+        sh`${raw(indent)}live_revision=$(cat "$out.word")`,
+        sh`${raw(indent)}case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision ${notOne} "$out";; esac`,
     );
 }
 
 /**
- * The schema guard. A new release records the revision the database is at once it migrated
- * (schemaRevisionCommand in its image). A return to the standby compares the revision the
- * standby was released at with the database's now (read with the serving release's image,
- * which knows it): when they differ, traffic moves only if allowSchemaRollback is set or
- * rollbackCheck, run in the standby's image with the release env, exits 0.
+ * `decide`: the database is at $live_revision and the release taking traffic was released at
+ * $standby_revision (its image's record). The same revision goes ahead; another one goes ahead
+ * only with allowSchemaRollback (a warning) or when rollbackCheck, run in its image with the
+ * release env, exits 0; otherwise the step fails before traffic moves, naming both revisions,
+ * the ways forward and the backup taken before the serving release.
  */
-function renderSchemaGuardLines(g: SchemaGuardScriptArgs, container: string, isNew: ShellText): ShellText {
-    const a = g;
-    const record = schemaRecordPath(a.appDir, g.containerName);
-    const cmd = g.revisionArgs.join(" ");
-    const unrecorded = "recorded no schema revision (released before schemaRevisionCommand was set): this switch-back is not checked";
-    const noImage = (container: string) => `cannot read the image of ${container}`;
+function renderDecideFunction(g: SchemaGuardScriptArgs, container: string): ShellText {
     const live = variable("live_revision");
     const standby = variable("standby_revision");
-    const revisions = [`the database is at schema revision `, live, `; ${a.tag} (${g.containerName}) was released at revision `, standby] as const;
-    // The backup the release hooks took before the serving release migrated: `<time>-<its tag>`.
-    const liveTag = a.backups && a.notify.previousTag;
+    const revisions = [`the database is at schema revision `, live, `; ${g.tag} (${g.containerName}) was released at revision `, standby] as const;
+    // The backup the release hooks took before the serving release migrated: `<UTC time>-<its tag>`, the oldest kept.
+    const liveTag = g.backups && g.notify.previousTag;
     const backupName = variable("before_backup");
+    const backups = hostLayout(g.appDir).backups;
     const restoreWay = liveTag
-        ? [backupName, `, the backup taken before ${liveTag} was released (npm run backup:restore -- `, backupName]
-        : ["a backup taken before the release that migrated (npm run backup:restore -- NAME"];
-    const findBackup =
-        !!liveTag &&
-        lines(
-            sh`    before_backup='<name>'`,
-            sh`    for f in $(ls -1 ${hostLayout(a.appDir).backups} 2>/dev/null | sort); do case "$f" in *-${liveTag}) before_backup=$f ;; esac; done`,
-        );
-    const refusal = (...why: (string | ShellText)[]) =>
-        joinedWord(
+        ? [backupName, `, the backup taken before ${liveTag} was released (single-host stacks: npm run backup:restore -- `, backupName]
+        : ["a backup taken before the release that migrated (single-host stacks: npm run backup:restore -- NAME"];
+    const refuse = (...why: (string | ShellText)[]) =>
+        sh`hook_fail schema ${joinedWord(
             "refused: ",
             ...revisions,
             ...why,
             ". Ways forward: deploy a release that runs on revision ",
             live,
-            ` (a new tag); or set rollbackCheck so ${a.tag} can say it runs on this schema; ` +
+            ` (a new tag); or set rollbackCheck so ${g.tag} can say it runs on this schema; ` +
                 `or, if you know it does, pulumi config set allowSchemaRollback true for this one update (then pulumi config rm allowSchemaRollback); ` +
                 "or restore ",
             ...restoreWay,
             `; data written since is lost). README: "A refused rollback"`,
-        );
-    const liveChecks = (): ShellText => {
+        )} "$out"`;
+    const decision = (): ShellText => {
         if (g.allowRollback) {
-            const warning = joinedWord(
-                "warning: schema: ",
-                ...revisions,
-                ". allowSchemaRollback=true: it takes traffic unchecked. Remove the setting after this update: pulumi config rm allowSchemaRollback",
-            );
-            return lines(sh`    else`, sh`      printf '%s\\n' ${warning} >&2`);
+            const allowed =
+                ". allowSchemaRollback=true: it takes traffic unchecked. Remove the setting after this update: pulumi config rm allowSchemaRollback";
+            return sh`  printf '%s\\n' ${joinedWord("warning: schema: ", ...revisions, allowed)} >&2`;
         }
-        if (!g.rollbackCheckArgs) return lines(sh`    else`, sh`      : >"$out"`, sh`      hook_fail schema ${refusal()} "$out"`);
-        const running = `: running rollbackCheck (${g.rollbackCheckArgs.join(" ")}) in a one-off container of ${a.tag}`;
+        if (!g.rollbackCheckArgs) return lines(sh`  : >"$out"`, sh`  ${refuse()}`);
+        const running = `: running rollbackCheck (${g.rollbackCheckArgs.join(" ")}) in a one-off container of ${g.tag}`;
         return lines(
-            sh`    else`,
-            sh`      say ${joinedWord("schema: ", ...revisions, running)}`,
-            sh`      standby_image=$(docker inspect -f '{{.Image}}' ${g.containerName} 2>"$out") || hook_fail schema ${noImage(g.containerName)} "$out"`,
-            sh`      one_off rollback-check ${container} "$standby_image" ${words(g.rollbackCheckArgs)}`,
-            sh`      if [ "$one_off_exit" != 0 ]; then hook_fail schema ${refusal(", and rollbackCheck exited ", variable("one_off_exit"))} "$out"; fi`,
-            sh`      ${stripControlChars()} <"$out" | sed 's/^/  | /' >&2`,
-            sh`      say ${joinedWord(`schema: rollbackCheck passed: ${a.tag} runs on revision `, live)}`,
+            sh`  say ${joinedWord("schema: ", ...revisions, running)}`,
+            sh`  one_off rollback-check ${container} "$image" ${words(g.rollbackCheckArgs)}`,
+            sh`  if [ "$one_off_exit" != 0 ]; then ${refuse(", and rollbackCheck exited ", variable("one_off_exit"))}; fi`,
+            sh`  ${stripControlChars()} <"$out" | sed 's/^/  | /' >&2`,
+            sh`  say ${joinedWord(`schema: rollbackCheck passed: ${g.tag} runs on revision `, live)}`,
         );
     };
     return lines(
-        sh`container_id=$(docker inspect -f '{{.Id}}' ${g.containerName} 2>"$out") || hook_fail schema ${`cannot read the id of ${g.containerName}`} "$out"`,
-        sh`if ${isNew}; then`,
-        sh`  say ${`schema: reading the revision ${a.tag} left the database at (${cmd}, at most ${a.hookTimeoutSeconds} s)`}`,
-        sh`  one_off schema-revision ${container} ${g.imageId} ${words(g.revisionArgs)}`,
-        sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi`,
-        renderReadRevisionLines("revision", "  "),
-        sh`  printf '%s %s\\n' "$revision" "$container_id" >${record}.tmp || fail ${`cannot write ${record}.tmp`}`,
-        sh`  mv -f ${record}.tmp ${record} || fail ${`cannot write ${record}`}`,
-        sh`  say ${joinedWord(`schema: ${a.tag} left the database at revision `, variable("revision"))}`,
-        sh`else`,
-        sh`  recorded=$(cat ${record} 2>/dev/null || true)`,
-        sh`  standby_revision=\${recorded%% *}`,
-        sh`  if [ -z "$recorded" ] || [ "\${recorded#* }" != "$container_id" ]; then`,
-        sh`    printf 'warning: schema: %s %s\\n' ${a.tag} ${unrecorded} >&2`,
-        !!g.liveContainerName &&
-            lines(
-                sh`  else`,
-                sh`    live_image=$(docker inspect -f '{{.Image}}' ${g.liveContainerName} 2>"$out") || hook_fail schema ${noImage(g.liveContainerName)} "$out"`,
-                sh`    say ${`schema: reading the database's revision with the serving release's image (${cmd})`}`,
-                sh`    one_off schema-revision ${container} "$live_image" ${words(g.revisionArgs)}`,
-                sh`    if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi`,
-                renderReadRevisionLines("live_revision", "    "),
-                !g.allowRollback && findBackup,
-                sh`    if [ "$live_revision" = "$standby_revision" ]; then`,
-                sh`      say ${joinedWord("schema: the database is at revision ", live, `, the one ${a.tag} was released at: the switch-back goes ahead`)}`,
-                liveChecks(),
-                sh`    fi`,
-            ),
+        sh`decide() {`,
+        sh`  if [ "$live_revision" = "$standby_revision" ]; then`,
+        sh`    say ${joinedWord("schema: the database is at revision ", live, `, the one ${g.tag} was released at: it goes ahead`)}`,
+        sh`    return 0`,
         sh`  fi`,
+        !!liveTag &&
+            lines(
+                sh`  before_backup='<name>'`,
+                sh`  for f in $(ls -1 ${backups} 2>/dev/null | sort -r); do case "$f" in ????????T??????Z-${liveTag}) before_backup=$f ;; esac; done`,
+            ),
+        decision(),
+        sh`}`,
+    );
+}
+
+/**
+ * The schema guard. A new release records the revision the database is at once it migrated
+ * (schemaRevisionCommand in its image), keyed by its image. A return to a release already
+ * recorded (the standby, or an old tag's image released again) compares that record with the
+ * database's revision now, read with the serving release's image (which knows it), and
+ * decides (renderDecideFunction). allowSchemaRollback on a switch back reads nothing: an
+ * emergency rollback does not wait for a revision command that may hang or fail.
+ */
+function renderSchemaGuardLines(g: SchemaGuardScriptArgs, container: string, isNew: ShellText): ShellText {
+    const cmd = g.revisionArgs.join(" ");
+    const unrecorded = "has no recorded schema revision (released before schemaRevisionCommand was set): this switch-back is not checked";
+    const unchecked = "takes traffic back unchecked (allowSchemaRollback=true). Remove the setting after this update: pulumi config rm allowSchemaRollback";
+    const noServing = "returns to traffic with no serving container to read the revision with: not checked";
+    const noImage = (container: string) => `cannot read the image of ${container}`;
+    const record = sh`${schemaRecordPrefix(g.appDir)}"\${image#sha256:}"`;
+    const cannotWrite = `cannot write the schema record of ${g.tag}`;
+    return lines(
+        renderDecideFunction(g, container),
+        sh`image=$(docker inspect -f '{{.Image}}' ${g.containerName} 2>"$out") || hook_fail schema ${noImage(g.containerName)} "$out"`,
+        sh`standby_revision=$(cat ${record} 2>/dev/null || true)`,
+        sh`if ${isNew}; then`,
+        sh`  say ${`schema: reading the revision ${g.tag} left the database at (${cmd}, at most ${g.hookTimeoutSeconds} s)`}`,
+        sh`  one_off schema-revision ${container} "$image" ${words(g.revisionArgs)}`,
+        sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi`,
+        renderReadRevisionLines("  "),
+        // Its image was released before, at another revision: a return to it (an old tag again).
+        sh`  if [ -n "$standby_revision" ]; then decide; fi`,
+        sh`  if [ -z "$standby_revision" ]; then`,
+        sh`    printf '%s\\n' "$live_revision" >${record}.tmp || fail ${cannotWrite}`,
+        sh`    mv -f ${record}.tmp ${record} || fail ${cannotWrite}`,
+        sh`    say ${joinedWord(`schema: ${g.tag} left the database at revision `, variable("live_revision"))}`,
+        sh`  fi`,
+        sh`elif [ -z "$standby_revision" ]; then`,
+        sh`  printf 'warning: schema: %s %s\\n' ${g.tag} ${unrecorded} >&2`,
+        g.allowRollback
+            ? lines(sh`else`, sh`  printf 'warning: schema: %s %s\\n' ${g.tag} ${unchecked} >&2`)
+            : g.liveContainerName
+              ? lines(
+                    sh`else`,
+                    sh`  live_image=$(docker inspect -f '{{.Image}}' ${g.liveContainerName} 2>"$out") \\`,
+                    sh`    || hook_fail schema ${noImage(g.liveContainerName)} "$out"`,
+                    sh`  say ${`schema: reading the database's revision with the serving release's image (${cmd})`}`,
+                    sh`  one_off schema-revision ${container} "$live_image" ${words(g.revisionArgs)}`,
+                    sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi`,
+                    renderReadRevisionLines("  "),
+                    sh`  decide`,
+                )
+              : lines(sh`else`, sh`  printf 'warning: schema: %s %s\\n' ${g.tag} ${noServing} >&2`),
         sh`fi`,
     );
 }

@@ -27,7 +27,9 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
     /** POST /notes through Caddy: the status the serving release answers. */
     const addNote = (body: string) => sh(`curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST '${s.siteUrl}/notes?body=${body}'`).trim();
     const notes = () => (JSON.parse(httpGet(`${s.siteUrl}/notes`).body) as { notes: Record<string, string>[] }).notes.map((n) => n.body);
-    const record = (color: string) => sh(`cat '${s.appDir}/state/schema-revision.${s.serviceName}-${color}' 2>/dev/null || true`).trim();
+    const image = (color: string) => sh(`docker inspect -f '{{.Image}}' '${s.serviceName}-${color}'`).trim();
+    /** The revision the host recorded for the image of that slot's container. */
+    const record = (color: string) => sh(`cat '${s.appDir}/state/schema-revision.${image(color).replace(/^sha256:/, "")}' 2>/dev/null || true`).trim();
     const output = (r: Awaited<ReturnType<L9TestStack["up"]>>) => `${r.stdout}\n${r.error ?? ""}`;
     /** The guard's lines as the operator saw them, once each (for the record in the test log). */
     const showGuard = (out: string) =>
@@ -70,9 +72,9 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         expect(version()).to.equal("v0.4.6-l9");
         expect(addNote("at-2")).to.equal("201");
         expect(notes()).to.deep.equal(["before-2", "at-2"]);
-        // The host's records: each slot's revision, tied to the container that left it.
-        expect(record("blue")).to.equal(`1 ${containerId("blue")}`);
-        expect(record("green")).to.equal(`2 ${containerId("green")}`);
+        // The host's records: the revision each release's image left.
+        expect(record("blue")).to.equal("1");
+        expect(record("green")).to.equal("2");
     });
 
     it("2. refused: a switch back to v0.4.5-l9 (released at 1) while the database is at 2, with no rollbackCheck; traffic does not move", async () => {
@@ -91,6 +93,8 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         ])
             expect(out).to.contain(way);
         expect(out).to.contain("traffic was not moved");
+        // The hooks ran before the guard, and ran no migration: the standby returns as it was.
+        expect(out).to.contain(`migrate: skipped, ${s.serviceName}-blue is the standby returning to traffic`);
         // The plan says it first (the preview shows the same line).
         expect(out).to.contain("schema: before traffic moves back to v0.4.5-l9, the database's revision is compared");
         expect(version()).to.equal("v0.4.6-l9");
@@ -108,6 +112,8 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         showGuard(back.stdout);
         expect(back.stdout).to.contain("rollback-check: this release (schema revision 1) runs on this schema");
         expect(back.stdout).to.contain("schema: rollbackCheck passed: v0.4.5-l9 runs on revision 2");
+        // Only the refused guard runs again: its hooks step succeeded with the refused update
+        // (a failed step keeps its old triggers, so the next update retries just that one).
         expect(back.stdout, "no migration on a switch back").to.not.contain("migrate: schema revision");
         expect(version()).to.equal("v0.4.5-l9");
         expect(containerId("blue"), "the standby itself takes traffic").to.equal(blue);
@@ -116,21 +122,31 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
     });
 
     const CHECK_FAILS =
-        "4. v0.4.7-l9 moves the schema to 3 (a NOT NULL column without a default): rollbackCheck refuses the switch back; " +
-        "allowSchemaRollback lets it through, with a warning";
+        "4. the same revision goes ahead unchecked; v0.4.7-l9 moves the schema to 3 (a NOT NULL column without a default): " +
+        "rollbackCheck refuses the switch back to v0.4.6-l9; allowSchemaRollback lets it through, reading nothing, with a warning";
     it(CHECK_FAILS, async () => {
+        // The standby v0.4.6-l9 was released at 2, the database is at 2: it goes ahead, no check.
+        await s.set({ releaseTag: "v0.4.6-l9" });
+        const same = await s.up();
+        expect(same.ok, same.error).to.equal(true);
+        showGuard(same.stdout);
+        expect(same.stdout).to.contain("schema: the database is at revision 2, the one v0.4.6-l9 was released at: it goes ahead");
+        expect(same.stdout).to.not.contain("rollback-check:");
+        expect(version()).to.equal("v0.4.6-l9");
+
         await s.set({ releaseTag: "v0.4.7-l9" });
         const release = await s.up();
         expect(release.ok, release.error).to.equal(true);
         expect(release.stdout).to.contain("migrate: schema revision 2 -> 3");
         expect(version()).to.equal("v0.4.7-l9");
-        expect(record("green")).to.equal(`3 ${containerId("green")}`);
+        expect(record("blue")).to.equal("3");
 
-        await s.set({ releaseTag: "v0.4.5-l9" });
+        await s.set({ releaseTag: "v0.4.6-l9" });
         const refused = await s.up();
         expect(refused.ok, "rollbackCheck refuses").to.equal(false);
         const out = output(refused);
-        expect(out).to.contain("notes.tenant is NOT NULL without a default");
+        showGuard(out);
+        expect(out).to.contain("rollback-check: this release (schema revision 2) cannot write notes: notes.tenant is NOT NULL without a default");
         expect(out).to.contain("and rollbackCheck exited 1");
         expect(version()).to.equal("v0.4.7-l9");
 
@@ -138,9 +154,10 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
         const allowed = await s.up();
         expect(allowed.ok, allowed.error).to.equal(true);
         showGuard(output(allowed));
-        expect(output(allowed)).to.contain("allowSchemaRollback=true: it takes traffic unchecked");
-        expect(output(allowed)).to.contain("allowSchemaRollback is set: the switch back to v0.4.5-l9 goes ahead whatever schema revision");
-        expect(version()).to.equal("v0.4.5-l9");
+        expect(output(allowed)).to.contain("warning: schema: v0.4.6-l9 takes traffic back unchecked (allowSchemaRollback=true)");
+        expect(output(allowed)).to.contain("allowSchemaRollback is set: the switch back to v0.4.6-l9 goes ahead whatever schema revision");
+        expect(allowed.stdout, "allowSchemaRollback reads nothing").to.not.contain("reading the database's revision");
+        expect(version()).to.equal("v0.4.6-l9");
         // What the check was about: this code cannot write a note on revision 3.
         expect(addNote("refused-by-schema")).to.equal("500");
         await s.stack.removeConfig("l9-deploy:allowSchemaRollback");

@@ -13,7 +13,7 @@ import {
     renderRemoveNotifyTargetsScript,
     renderWriteNotifyTargetsScript,
 } from "../../host-scripts/notify";
-import { renderSchemaGuardScript } from "../../host-scripts/schema-guard";
+import { renderSchemaGuardScript, SchemaGuardScriptArgs } from "../../host-scripts/schema-guard";
 import { renderReleaseHooksScript } from "../../host-scripts/release-hooks";
 import { script, sh } from "../../host-scripts/shell";
 import { renderStepPrologue } from "../../host-scripts/step-library";
@@ -378,23 +378,22 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             expect(containerState(migrateContainer)).to.equal("");
         });
 
-        const schemaHooks = (tag: string) =>
-            renderSchemaGuardScript({
-                appDir: dir,
-                serviceName: service,
-                tag,
-                revisionArgs: ["schema-revision"],
-                allowRollback: false,
-                imageId: images[tag],
-                networkMode: "bridge",
-                containerName: slotContainer,
-                liveContainerName: `${service}-blue`,
-                backups: false,
-                notify: { stack: "s", service, tag, actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") },
-                hookTimeoutSeconds: 60,
-                stepLockWaitSeconds: 60,
-            });
-        const record = () => path.join(dir, `state/schema-revision.${slotContainer}`);
+        const schemaArgs = (tag: string): SchemaGuardScriptArgs => ({
+            appDir: dir,
+            serviceName: service,
+            tag,
+            revisionArgs: ["schema-revision"],
+            allowRollback: false,
+            networkMode: "bridge",
+            containerName: slotContainer,
+            liveContainerName: `${service}-blue`,
+            backups: false,
+            notify: { stack: "s", service, tag, actor: "a", appDir: dir, metricsDir: path.join(dir, "metrics") },
+            hookTimeoutSeconds: 60,
+            stepLockWaitSeconds: 60,
+        });
+        const schemaHooks = (tag: string) => renderSchemaGuardScript(schemaArgs(tag));
+        const record = () => path.join(dir, `state/schema-revision.${images["v0.1.0-l9"].replace(/^sha256:/, "")}`);
 
         it("a new release whose schemaRevisionCommand fails (its database unreachable) stops before traffic moves, records nothing, quotes why", async () => {
             fs.rmSync(record(), { force: true });
@@ -407,25 +406,42 @@ describe("host: runbook scripts (notify, backup, migrate, maintenance)", functio
             expect(receiver.events("failure")).to.have.length(1);
         });
 
-        it("a switch back to a standby that recorded no revision (or another container's) goes ahead with a warning, running nothing", async () => {
+        /** Runs the guard as a switch back: the slot's container predates this attempt. */
+        const asSwitchBack = async (script: string) => {
             const started = path.join(dir, "state/attempt-started");
             const attempt = fs.existsSync(started) ? fs.readFileSync(started, "utf8") : undefined;
-            // The slot's container predates this attempt: the standby returning to traffic.
             fs.writeFileSync(started, `${Math.floor(Date.now() / 1000) + 60}\n`);
             try {
-                fs.writeFileSync(record(), "7 0123456789abcdef\n");
-                const r = await runAsync(schemaHooks("v0.1.0-l9"));
-                expect(r.code, r.stderr).to.equal(0);
-                expect(r.stderr).to.contain(
-                    "warning: schema: v0.1.0-l9 recorded no schema revision (released before schemaRevisionCommand was set): this switch-back is not checked",
-                );
-                expect(r.stderr).to.not.contain("reading the database's revision");
-                expect(receiver.events("failure")).to.have.length(0);
+                return await runAsync(script);
             } finally {
                 if (attempt === undefined) fs.rmSync(started, { force: true });
                 else fs.writeFileSync(started, attempt);
                 fs.rmSync(record(), { force: true });
             }
+        };
+
+        it("a switch back to a standby whose image has no recorded revision goes ahead with a warning, running nothing", async () => {
+            fs.rmSync(record(), { force: true });
+            const r = await asSwitchBack(schemaHooks("v0.1.0-l9"));
+            expect(r.code, r.stderr).to.equal(0);
+            expect(r.stderr).to.contain(
+                "warning: schema: v0.1.0-l9 has no recorded schema revision (released before schemaRevisionCommand was set): this switch-back is not checked",
+            );
+            expect(r.stderr).to.not.contain("reading the database's revision");
+            expect(receiver.events("failure")).to.have.length(0);
+        });
+
+        const GONE = "a recorded standby: with its serving container gone the switch back is refused; with allowSchemaRollback it goes ahead reading nothing";
+        it(GONE, async () => {
+            fs.writeFileSync(record(), "7\n");
+            const refused = await asSwitchBack(schemaHooks("v0.1.0-l9"));
+            expect(refused.code, refused.stderr).to.equal(1);
+            expect(refused.stderr).to.contain(`hook 'schema' cannot read the image of ${service}-blue; traffic was not moved`);
+            fs.writeFileSync(record(), "7\n");
+            const allowed = await asSwitchBack(renderSchemaGuardScript({ ...schemaArgs("v0.1.0-l9"), allowRollback: true }));
+            expect(allowed.code, allowed.stderr).to.equal(0);
+            expect(allowed.stderr).to.contain("warning: schema: v0.1.0-l9 takes traffic back unchecked (allowSchemaRollback=true)");
+            expect(allowed.stderr).to.not.contain("reading the database's revision");
         });
     });
 

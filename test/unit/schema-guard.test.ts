@@ -36,7 +36,6 @@ describe("unit: the schema guard (a rollback that knows the schema)", () => {
         tag: "v0.1.0-l9",
         revisionArgs: ["alembic", "current"],
         allowRollback: false,
-        imageId: `sha256:${"a".repeat(64)}`,
         networkMode: "bridge",
         containerName: "l9-green",
         liveContainerName: "l9-blue",
@@ -59,8 +58,9 @@ describe("unit: the schema guard (a rollback that knows the schema)", () => {
 
     it("on a first deploy (no serving container) only records; a hook bound that is not a positive integer is refused", () => {
         const first = renderSchemaGuardScript({ ...args, liveContainerName: undefined });
-        expect(first).to.contain("schema-revision.l9-green");
-        expect(first).to.not.contain("live_revision");
+        expect(first).to.contain(`'/opt/l9/state/schema-revision.'"\${image#sha256:}"`);
+        expect(first).to.not.contain("live_image");
+        expect(first).to.contain("returns to traffic with no serving container to read the revision with: not checked");
         expect(() => renderSchemaGuardScript({ ...args, hookTimeoutSeconds: 0 })).to.throw(/positive integer/);
     });
 });

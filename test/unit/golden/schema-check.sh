@@ -12,40 +12,43 @@ hooks_cleanup() { rm -f "$out" "$out.word"; docker rm -f 'l9-schema' >/dev/null 
 trap hooks_cleanup EXIT
 trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM
 one_off() { l9_one_off '/opt/l9/shared/.env' 'bridge' 600 "$@"; }
-container_id=$(docker inspect -f '{{.Id}}' 'l9-green' 2>"$out") || hook_fail schema 'cannot read the id of l9-green' "$out"
+decide() {
+  if [ "$live_revision" = "$standby_revision" ]; then
+    say 'schema: the database is at revision '"$live_revision"', the one v1.2.0-l9 was released at: it goes ahead'
+    return 0
+  fi
+  before_backup='<name>'
+  for f in $(ls -1 '/opt/l9/backups' 2>/dev/null | sort -r); do case "$f" in ????????T??????Z-'v1.1.0-l9') before_backup=$f ;; esac; done
+  say 'schema: the database is at schema revision '"$live_revision"'; v1.2.0-l9 (l9-green) was released at revision '"$standby_revision"': running rollbackCheck (app can-run-on current schema) in a one-off container of v1.2.0-l9'
+  one_off rollback-check 'l9-schema' "$image" 'app' 'can-run-on' 'current schema'
+  if [ "$one_off_exit" != 0 ]; then hook_fail schema 'refused: the database is at schema revision '"$live_revision"'; v1.2.0-l9 (l9-green) was released at revision '"$standby_revision"', and rollbackCheck exited '"$one_off_exit"'. Ways forward: deploy a release that runs on revision '"$live_revision"' (a new tag); or set rollbackCheck so v1.2.0-l9 can say it runs on this schema; or, if you know it does, pulumi config set allowSchemaRollback true for this one update (then pulumi config rm allowSchemaRollback); or restore '"$before_backup"', the backup taken before v1.1.0-l9 was released (single-host stacks: npm run backup:restore -- '"$before_backup"'; data written since is lost). README: "A refused rollback"' "$out"; fi
+  tr -d '\000-\010\013-\037\177' <"$out" | sed 's/^/  | /' >&2
+  say 'schema: rollbackCheck passed: v1.2.0-l9 runs on revision '"$live_revision"
+}
+image=$(docker inspect -f '{{.Image}}' 'l9-green' 2>"$out") || hook_fail schema 'cannot read the image of l9-green' "$out"
+standby_revision=$(cat '/opt/l9/state/schema-revision.'"${image#sha256:}" 2>/dev/null || true)
 if l9_container_is_new 'l9-green' '/opt/l9/state/attempt-started'; then
   say 'schema: reading the revision v1.2.0-l9 left the database at (alembic current, at most 600 s)'
-  one_off schema-revision 'l9-schema' 'sha256:abababababababababababababababababababababababababababababababab' 'alembic' 'current'
+  one_off schema-revision 'l9-schema' "$image" 'alembic' 'current'
   if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi
-  revision=$(cat "$out.word")
-  case "$revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
-  printf '%s %s\n' "$revision" "$container_id" >'/opt/l9/state/schema-revision.l9-green'.tmp || fail 'cannot write /opt/l9/state/schema-revision.l9-green.tmp'
-  mv -f '/opt/l9/state/schema-revision.l9-green'.tmp '/opt/l9/state/schema-revision.l9-green' || fail 'cannot write /opt/l9/state/schema-revision.l9-green'
-  say 'schema: v1.2.0-l9 left the database at revision '"$revision"
-else
-  recorded=$(cat '/opt/l9/state/schema-revision.l9-green' 2>/dev/null || true)
-  standby_revision=${recorded%% *}
-  if [ -z "$recorded" ] || [ "${recorded#* }" != "$container_id" ]; then
-    printf 'warning: schema: %s %s\n' 'v1.2.0-l9' 'recorded no schema revision (released before schemaRevisionCommand was set): this switch-back is not checked' >&2
-  else
-    live_image=$(docker inspect -f '{{.Image}}' 'l9-blue' 2>"$out") || hook_fail schema 'cannot read the image of l9-blue' "$out"
-    say 'schema: reading the database'\''s revision with the serving release'\''s image (alembic current)'
-    one_off schema-revision 'l9-schema' "$live_image" 'alembic' 'current'
-    if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi
-    live_revision=$(cat "$out.word")
-    case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
-    before_backup='<name>'
-    for f in $(ls -1 '/opt/l9/backups' 2>/dev/null | sort); do case "$f" in *-'v1.1.0-l9') before_backup=$f ;; esac; done
-    if [ "$live_revision" = "$standby_revision" ]; then
-      say 'schema: the database is at revision '"$live_revision"', the one v1.2.0-l9 was released at: the switch-back goes ahead'
-    else
-      say 'schema: the database is at schema revision '"$live_revision"'; v1.2.0-l9 (l9-green) was released at revision '"$standby_revision"': running rollbackCheck (app can-run-on current schema) in a one-off container of v1.2.0-l9'
-      standby_image=$(docker inspect -f '{{.Image}}' 'l9-green' 2>"$out") || hook_fail schema 'cannot read the image of l9-green' "$out"
-      one_off rollback-check 'l9-schema' "$standby_image" 'app' 'can-run-on' 'current schema'
-      if [ "$one_off_exit" != 0 ]; then hook_fail schema 'refused: the database is at schema revision '"$live_revision"'; v1.2.0-l9 (l9-green) was released at revision '"$standby_revision"', and rollbackCheck exited '"$one_off_exit"'. Ways forward: deploy a release that runs on revision '"$live_revision"' (a new tag); or set rollbackCheck so v1.2.0-l9 can say it runs on this schema; or, if you know it does, pulumi config set allowSchemaRollback true for this one update (then pulumi config rm allowSchemaRollback); or restore '"$before_backup"', the backup taken before v1.1.0-l9 was released (npm run backup:restore -- '"$before_backup"'; data written since is lost). README: "A refused rollback"' "$out"; fi
-      tr -d '\000-\010\013-\037\177' <"$out" | sed 's/^/  | /' >&2
-      say 'schema: rollbackCheck passed: v1.2.0-l9 runs on revision '"$live_revision"
-    fi
+  live_revision=$(cat "$out.word")
+  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
+  if [ -n "$standby_revision" ]; then decide; fi
+  if [ -z "$standby_revision" ]; then
+    printf '%s\n' "$live_revision" >'/opt/l9/state/schema-revision.'"${image#sha256:}".tmp || fail 'cannot write the schema record of v1.2.0-l9'
+    mv -f '/opt/l9/state/schema-revision.'"${image#sha256:}".tmp '/opt/l9/state/schema-revision.'"${image#sha256:}" || fail 'cannot write the schema record of v1.2.0-l9'
+    say 'schema: v1.2.0-l9 left the database at revision '"$live_revision"
   fi
+elif [ -z "$standby_revision" ]; then
+  printf 'warning: schema: %s %s\n' 'v1.2.0-l9' 'has no recorded schema revision (released before schemaRevisionCommand was set): this switch-back is not checked' >&2
+else
+  live_image=$(docker inspect -f '{{.Image}}' 'l9-blue' 2>"$out") \
+    || hook_fail schema 'cannot read the image of l9-blue' "$out"
+  say 'schema: reading the database'\''s revision with the serving release'\''s image (alembic current)'
+  one_off schema-revision 'l9-schema' "$live_image" 'alembic' 'current'
+  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi
+  live_revision=$(cat "$out.word")
+  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
+  decide
 fi
 date -u +%Y-%m-%dT%H:%M:%SZ

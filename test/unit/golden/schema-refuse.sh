@@ -12,34 +12,38 @@ hooks_cleanup() { rm -f "$out" "$out.word"; docker rm -f 'l9-schema' >/dev/null 
 trap hooks_cleanup EXIT
 trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM
 one_off() { l9_one_off '/opt/l9/shared/.env' 'host' 600 "$@"; }
-container_id=$(docker inspect -f '{{.Id}}' 'l9-green' 2>"$out") || hook_fail schema 'cannot read the id of l9-green' "$out"
+decide() {
+  if [ "$live_revision" = "$standby_revision" ]; then
+    say 'schema: the database is at revision '"$live_revision"', the one v1.2.0-l9 was released at: it goes ahead'
+    return 0
+  fi
+  : >"$out"
+  hook_fail schema 'refused: the database is at schema revision '"$live_revision"'; v1.2.0-l9 (l9-green) was released at revision '"$standby_revision"'. Ways forward: deploy a release that runs on revision '"$live_revision"' (a new tag); or set rollbackCheck so v1.2.0-l9 can say it runs on this schema; or, if you know it does, pulumi config set allowSchemaRollback true for this one update (then pulumi config rm allowSchemaRollback); or restore a backup taken before the release that migrated (single-host stacks: npm run backup:restore -- NAME; data written since is lost). README: "A refused rollback"' "$out"
+}
+image=$(docker inspect -f '{{.Image}}' 'l9-green' 2>"$out") || hook_fail schema 'cannot read the image of l9-green' "$out"
+standby_revision=$(cat '/opt/l9/state/schema-revision.'"${image#sha256:}" 2>/dev/null || true)
 if l9_container_is_new 'l9-green' '/opt/l9/state/attempt-started'; then
   say 'schema: reading the revision v1.2.0-l9 left the database at (alembic current, at most 600 s)'
-  one_off schema-revision 'l9-schema' 'sha256:abababababababababababababababababababababababababababababababab' 'alembic' 'current'
+  one_off schema-revision 'l9-schema' "$image" 'alembic' 'current'
   if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi
-  revision=$(cat "$out.word")
-  case "$revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
-  printf '%s %s\n' "$revision" "$container_id" >'/opt/l9/state/schema-revision.l9-green'.tmp || fail 'cannot write /opt/l9/state/schema-revision.l9-green.tmp'
-  mv -f '/opt/l9/state/schema-revision.l9-green'.tmp '/opt/l9/state/schema-revision.l9-green' || fail 'cannot write /opt/l9/state/schema-revision.l9-green'
-  say 'schema: v1.2.0-l9 left the database at revision '"$revision"
-else
-  recorded=$(cat '/opt/l9/state/schema-revision.l9-green' 2>/dev/null || true)
-  standby_revision=${recorded%% *}
-  if [ -z "$recorded" ] || [ "${recorded#* }" != "$container_id" ]; then
-    printf 'warning: schema: %s %s\n' 'v1.2.0-l9' 'recorded no schema revision (released before schemaRevisionCommand was set): this switch-back is not checked' >&2
-  else
-    live_image=$(docker inspect -f '{{.Image}}' 'l9-blue' 2>"$out") || hook_fail schema 'cannot read the image of l9-blue' "$out"
-    say 'schema: reading the database'\''s revision with the serving release'\''s image (alembic current)'
-    one_off schema-revision 'l9-schema' "$live_image" 'alembic' 'current'
-    if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi
-    live_revision=$(cat "$out.word")
-    case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
-    if [ "$live_revision" = "$standby_revision" ]; then
-      say 'schema: the database is at revision '"$live_revision"', the one v1.2.0-l9 was released at: the switch-back goes ahead'
-    else
-      : >"$out"
-      hook_fail schema 'refused: the database is at schema revision '"$live_revision"'; v1.2.0-l9 (l9-green) was released at revision '"$standby_revision"'. Ways forward: deploy a release that runs on revision '"$live_revision"' (a new tag); or set rollbackCheck so v1.2.0-l9 can say it runs on this schema; or, if you know it does, pulumi config set allowSchemaRollback true for this one update (then pulumi config rm allowSchemaRollback); or restore a backup taken before the release that migrated (npm run backup:restore -- NAME; data written since is lost). README: "A refused rollback"' "$out"
-    fi
+  live_revision=$(cat "$out.word")
+  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
+  if [ -n "$standby_revision" ]; then decide; fi
+  if [ -z "$standby_revision" ]; then
+    printf '%s\n' "$live_revision" >'/opt/l9/state/schema-revision.'"${image#sha256:}".tmp || fail 'cannot write the schema record of v1.2.0-l9'
+    mv -f '/opt/l9/state/schema-revision.'"${image#sha256:}".tmp '/opt/l9/state/schema-revision.'"${image#sha256:}" || fail 'cannot write the schema record of v1.2.0-l9'
+    say 'schema: v1.2.0-l9 left the database at revision '"$live_revision"
   fi
+elif [ -z "$standby_revision" ]; then
+  printf 'warning: schema: %s %s\n' 'v1.2.0-l9' 'has no recorded schema revision (released before schemaRevisionCommand was set): this switch-back is not checked' >&2
+else
+  live_image=$(docker inspect -f '{{.Image}}' 'l9-blue' 2>"$out") \
+    || hook_fail schema 'cannot read the image of l9-blue' "$out"
+  say 'schema: reading the database'\''s revision with the serving release'\''s image (alembic current)'
+  one_off schema-revision 'l9-schema' "$live_image" 'alembic' 'current'
+  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi
+  live_revision=$(cat "$out.word")
+  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
+  decide
 fi
 date -u +%Y-%m-%dT%H:%M:%SZ
