@@ -59,6 +59,12 @@ export interface ReleaseHooksScriptArgs {
  * removed. A failure stops the release before traffic moves, names the hook, quotes its last
  * lines and notifies.
  */
+/** hookTimeoutSeconds as a step puts it in its script: any positive integer (the config bounds it). */
+export function hookBound(seconds: number): number {
+    if (!Number.isSafeInteger(seconds) || seconds < 1) throw new Error(`hookTimeoutSeconds must be a positive integer, got ${seconds}`);
+    return seconds;
+}
+
 /**
  * The start of a step that runs hooks: the step library, the step lock, notify, `hook_fail`
  * (quoting `tail` lines), "$out" for their output, and with `oneOff`, `one_off` (the library's
@@ -93,8 +99,7 @@ export function renderOneOffPrologue(p: {
 export function renderReleaseHooksScript(a: ReleaseHooksScriptArgs): string {
     const l = hostLayout(a.appDir);
     const tail = a.logLinesOnFailure ?? 30;
-    const bound = a.hookTimeoutSeconds;
-    if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`hookTimeoutSeconds must be a positive integer, got ${bound}`);
+    const bound = hookBound(a.hookTimeoutSeconds);
     const b = a.backup;
     const m = a.migrate;
     const migrateContainer = `${a.serviceName}-migrate`;

@@ -1,7 +1,7 @@
 import { containerIsNew } from "./attempt";
 import { hostLayout } from "./layout";
 import { NotifyContext } from "./notify";
-import { renderOneOffPrologue } from "./release-hooks";
+import { hookBound, renderOneOffPrologue } from "./release-hooks";
 import { joinedWord, lines, raw, renderRecordedTimeCommand, script, sh, ShellText, stripControlChars, variable, words } from "./shell";
 
 export interface SchemaGuardScriptArgs {
@@ -173,18 +173,11 @@ function renderSchemaGuardLines(g: SchemaGuardScriptArgs, container: string, isN
  * switch (renderSchemaGuardLines). Each one-off container runs at most `hookTimeoutSeconds`.
  */
 export function renderSchemaGuardScript(g: SchemaGuardScriptArgs): string {
-    const bound = g.hookTimeoutSeconds;
-    if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`hookTimeoutSeconds must be a positive integer, got ${bound}`);
     const container = `${g.serviceName}-schema`;
+    const oneOff = { containerName: container, networkMode: g.networkMode, bound: hookBound(g.hookTimeoutSeconds) };
+    const tail = g.logLinesOnFailure ?? 30;
     return script(
-        renderOneOffPrologue({
-            appDir: g.appDir,
-            step: `schema ${g.tag}`,
-            stepLockWaitSeconds: g.stepLockWaitSeconds,
-            notify: g.notify,
-            tail: g.logLinesOnFailure ?? 30,
-            oneOff: { containerName: container, networkMode: g.networkMode, bound },
-        }),
+        renderOneOffPrologue({ appDir: g.appDir, step: `schema ${g.tag}`, stepLockWaitSeconds: g.stepLockWaitSeconds, notify: g.notify, tail, oneOff }),
         // A container created in this attempt is a new release; one older is the standby returning.
         renderSchemaGuardLines(g, container, containerIsNew(g.appDir, g.containerName)),
         // The host time it finished: how the program tells output of this update from output kept in the state.
