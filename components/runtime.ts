@@ -482,13 +482,13 @@ const OTHER_WORK_SECONDS = 7200;
  * when the operation ends; this bounds a watcher that never ran.
  */
 /**
- * The most bounded runs the release hooks make in one step: the backup, then the migration and
- * the new release's schema revision, or on a switch-back the live revision and rollbackCheck.
+ * The most bounded runs a release's hook steps make: the backup and the migration, then the
+ * schema guard's revision and, when a release returns to another revision, rollbackCheck (also
+ * on a new container: an old tag's image released again).
  */
 function hookRuns(c: DeployConfig): number {
-    const newRelease = (c.migrate ? 1 : 0) + (c.schemaRevisionCommand ? 1 : 0);
-    const switchBack = c.schemaRevisionCommand ? (c.rollbackCheck ? 2 : 1) : 0;
-    return (c.backup ? 1 : 0) + Math.max(newRelease, switchBack);
+    const schema = c.schemaRevisionCommand ? 1 + (c.rollbackCheck ? 1 : 0) : 0;
+    return (c.backup ? 1 : 0) + (c.migrate ? 1 : 0) + schema;
 }
 
 export function deployKeyLifetimeSeconds(c: DeployConfig, hosts: number): number {

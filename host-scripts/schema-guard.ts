@@ -2,7 +2,7 @@ import { containerIsNew } from "./attempt";
 import { hostLayout } from "./layout";
 import { NotifyContext } from "./notify";
 import { hookBound, renderOneOffPrologue } from "./release-hooks";
-import { joinedWord, lines, raw, renderRecordedTimeCommand, script, sh, ShellText, stripControlChars, variable, words } from "./shell";
+import { joinedWord, lines, renderRecordedTimeCommand, script, sh, ShellText, stripControlChars, variable, words } from "./shell";
 
 export interface SchemaGuardScriptArgs {
     /** The app directory (env file, state, backups). */
@@ -44,12 +44,19 @@ export function schemaRecordPrefix(appDir: string): string {
     return `${hostLayout(appDir).stateDir}/schema-revision.`;
 }
 
-/** The revision a one-off container printed last, checked: a word, not a message. */
-function renderReadRevisionLines(indent: string): ShellText {
+/**
+ * `read_revision IMAGE WHERE`: sets $live_revision to what schemaRevisionCommand prints in a
+ * one-off container of IMAGE, checked as a word, not a message; a failure names WHERE it ran.
+ */
+function renderReadRevisionFunction(g: SchemaGuardScriptArgs, container: string): ShellText {
     const notOne = "printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)";
     return lines(
-        sh`${raw(indent)}live_revision=$(cat "$out.word")`,
-        sh`${raw(indent)}case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision ${notOne} "$out";; esac`,
+        sh`read_revision() {`,
+        sh`  one_off schema-revision ${container} "$1" ${words(g.revisionArgs)}`,
+        sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed $2(exit $one_off_exit)" "$out"; fi`,
+        sh`  live_revision=$(cat "$out.word")`,
+        sh`  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision ${notOne} "$out";; esac`,
+        sh`}`,
     );
 }
 
@@ -133,14 +140,13 @@ function renderSchemaGuardLines(g: SchemaGuardScriptArgs, container: string, isN
     const record = sh`${schemaRecordPrefix(g.appDir)}"\${image#sha256:}"`;
     const cannotWrite = `cannot write the schema record of ${g.tag}`;
     return lines(
+        renderReadRevisionFunction(g, container),
         renderDecideFunction(g, container),
         sh`image=$(docker inspect -f '{{.Image}}' ${g.containerName} 2>"$out") || hook_fail schema ${noImage(g.containerName)} "$out"`,
         sh`standby_revision=$(cat ${record} 2>/dev/null || true)`,
         sh`if ${isNew}; then`,
         sh`  say ${`schema: reading the revision ${g.tag} left the database at (${cmd}, at most ${g.hookTimeoutSeconds} s)`}`,
-        sh`  one_off schema-revision ${container} "$image" ${words(g.revisionArgs)}`,
-        sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi`,
-        renderReadRevisionLines("  "),
+        sh`  read_revision "$image" ''`,
         // Its image was released before, at another revision: a return to it (an old tag again).
         sh`  if [ -n "$standby_revision" ]; then decide; fi`,
         sh`  if [ -z "$standby_revision" ]; then`,
@@ -158,9 +164,7 @@ function renderSchemaGuardLines(g: SchemaGuardScriptArgs, container: string, isN
                     sh`  live_image=$(docker inspect -f '{{.Image}}' ${g.liveContainerName} 2>"$out") \\`,
                     sh`    || hook_fail schema ${noImage(g.liveContainerName)} "$out"`,
                     sh`  say ${`schema: reading the database's revision with the serving release's image (${cmd})`}`,
-                    sh`  one_off schema-revision ${container} "$live_image" ${words(g.revisionArgs)}`,
-                    sh`  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed in the serving release's image (exit $one_off_exit)" "$out"; fi`,
-                    renderReadRevisionLines("  "),
+                    sh`  read_revision "$live_image" ${"in the serving release's image "}`,
                     sh`  decide`,
                 )
               : lines(sh`else`, sh`  printf 'warning: schema: %s %s\\n' ${g.tag} ${noServing} >&2`),

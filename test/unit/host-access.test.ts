@@ -118,7 +118,7 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
             // 5 hosts, 2 at a time: 3 batches, 2 pauses.
             expect(deployKeyLifetimeSeconds(full, 5)).to.equal(3 * perBatch + 2 * 30);
 
-            // The backup, then at most two schema runs (a switch-back: the live revision, rollbackCheck).
+            // The backup, the migration, then the schema guard's revision and rollbackCheck (an old tag's image released again runs all four).
             const schema = parseConfig(
                 validRawConfig({
                     backup: "pg_dump -Fc",
@@ -128,7 +128,7 @@ describe("unit: how this machine reaches the host (ssh/)", function () {
                 }),
                 SECRETS,
             );
-            expect(releaseStepLockSeconds(schema)).to.equal(3 * 600 + 30 + 300);
+            expect(releaseStepLockSeconds(schema)).to.equal(4 * 600 + 30 + 300);
         });
 
         it("the agent forgets the key after it (a real ssh-agent, loaded by prepareHostAccess in another process)", async function () {

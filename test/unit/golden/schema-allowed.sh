@@ -12,6 +12,12 @@ hooks_cleanup() { rm -f "$out" "$out.word"; docker rm -f 'l9-schema' >/dev/null 
 trap hooks_cleanup EXIT
 trap 'hooks_cleanup; exit 1' HUP INT PIPE TERM
 one_off() { l9_one_off '/opt/l9/shared/.env' 'host' 600 "$@"; }
+read_revision() {
+  one_off schema-revision 'l9-schema' "$1" 'alembic' 'current'
+  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed $2(exit $one_off_exit)" "$out"; fi
+  live_revision=$(cat "$out.word")
+  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
+}
 decide() {
   if [ "$live_revision" = "$standby_revision" ]; then
     say 'schema: the database is at revision '"$live_revision"', the one v1.2.0-l9 was released at: it goes ahead'
@@ -23,10 +29,7 @@ image=$(docker inspect -f '{{.Image}}' 'l9-green' 2>"$out") || hook_fail schema 
 standby_revision=$(cat '/opt/l9/state/schema-revision.'"${image#sha256:}" 2>/dev/null || true)
 if l9_container_is_new 'l9-green' '/opt/l9/state/attempt-started'; then
   say 'schema: reading the revision v1.2.0-l9 left the database at (alembic current, at most 600 s)'
-  one_off schema-revision 'l9-schema' "$image" 'alembic' 'current'
-  if [ "$one_off_exit" != 0 ]; then hook_fail schema-revision "failed (exit $one_off_exit)" "$out"; fi
-  live_revision=$(cat "$out.word")
-  case "$live_revision" in ''|*[!A-Za-z0-9._:+-]*) hook_fail schema-revision 'printed no revision: the first word of its last line must be one (letters, digits, . _ : + -)' "$out";; esac
+  read_revision "$image" ''
   if [ -n "$standby_revision" ]; then decide; fi
   if [ -z "$standby_revision" ]; then
     printf '%s\n' "$live_revision" >'/opt/l9/state/schema-revision.'"${image#sha256:}".tmp || fail 'cannot write the schema record of v1.2.0-l9'
