@@ -363,6 +363,8 @@ export const configSchema = z
         watchFailures: z.coerce.number().int().min(1).max(100).default(3),
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),
         maxClockSkewSeconds: z.coerce.number().int().min(1).max(3600).default(30),
+        // A freeze: every update is refused, with this reason, until `off` lifts it (plan/freeze.ts).
+        freeze: singleLine('reason, e.g. "DB maintenance until 14:00, ask Ana"').max(300, "must be at most 300 characters").optional(),
         deployedBy: z
             .string()
             .regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)")
@@ -548,6 +550,7 @@ export const FIX_HINTS: Record<string, string> = {
         '{"name":"web-2","host":"203.0.113.11","sshPort":22,"hostKey":"ssh-ed25519 AAAA..."}]\'',
     rollout: 'pulumi config set rollout \'{"batchSize":1,"pauseSeconds":30}\'',
     watchSeconds: "pulumi config set watchSeconds 60",
+    freeze: 'pulumi config set freeze "DB maintenance until 14:00, ask Ana" (pulumi config set freeze off lifts it)',
     minCertDays: "pulumi config set minCertDays 14",
 };
 

@@ -17,6 +17,8 @@ import { HostAccess } from "../ssh/host-access";
 import { verifyHostAccess } from "../ssh/host-check";
 import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingFacts, reconcileWithHost } from "../state/host-record";
 import { PreviousDeployment, readPreviousDeployment } from "../state/previous-state";
+import { readStackHistory } from "../state/stack-history";
+import { decideFreeze, freezeRefusal, renderFreezeNote } from "./freeze";
 import { planRelease, ReleasePlan, resolveNetworkMode } from "../state/slot-machine";
 
 /** One host's part of the update. */
@@ -84,8 +86,15 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
     const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
     // Read while the hosts are checked; a failed check is the error to report, before anything it says.
     const previousRead = readPreviousDeployment();
+    const historyRead = readStackHistory().catch((e: Error) => e);
     startCommandPlugin();
     const [checked, previousResult] = await Promise.allSettled([checkHosts(config, targets, accesses, multi), previousRead]);
+    // A freeze stops the update before anything runs on a host, whatever the hosts said.
+    const freeze = decideFreeze(config.freeze, await historyRead, operator(config));
+    const refusal = pulumi.runtime.isDryRun() ? undefined : freezeRefusal(freeze);
+    if (refusal) throw refusal;
+    const freezeNote = renderFreezeNote(freeze);
+    if (freezeNote) (freeze.kind === "lifting" ? pulumi.log.info : pulumi.log.warn)(freezeNote);
     if (checked.status === "rejected") throw checked.reason;
     if (previousResult.status === "rejected") throw previousResult.reason;
     const previous = previousResult.value;
@@ -98,10 +107,7 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
     // Release identity = tag + env: an env change is deployed like a release.
     const envFingerprint = envFingerprintOf(config.env);
     const plans = planHosts(config, targets, checked.value, previous, envFingerprint, multi);
-    const actor =
-        plans.every((p) => p.transition === "unchanged") && previous.deployedBy
-            ? previous.deployedBy
-            : (config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`);
+    const actor = plans.every((p) => p.transition === "unchanged") && previous.deployedBy ? previous.deployedBy : operator(config);
     plans.forEach((plan, i) =>
         pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`),
     );
@@ -115,6 +121,11 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
         stackName: `${pulumi.getProject()}/${pulumi.getStack()}`,
         startedAt,
     };
+}
+
+/** Who runs this update: deployedBy, or the local user at this machine. */
+function operator(config: DeployConfig): string {
+    return config.deployedBy ?? `${os.userInfo().username}@${os.hostname()}`;
 }
 
 /** What the schema guard will do with a switch back to the standby (host-scripts/schema-guard.ts), said in the preview. */

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
-import { cleanSandboxService, sandboxFacts, sh, shStatus } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, serviceSnapshot, sh, shStatus } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 
 /**
@@ -130,4 +130,62 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
             expect(metric(c.gauge)).to.equal(0);
         });
     }
+
+    it("a freeze refuses every update before anything runs, with its reason, who set it and how to lift it; preview shows it; the drift job keeps reporting", async () => {
+        const reason = "DB maintenance until 14:00, ask Ana";
+        const version = () => httpGet(`${s.siteUrl}/version`).body;
+        const serving = version();
+        // A release is asked for while frozen: the update would change the host.
+        await s.set({ freeze: reason, releaseTag: "v0.2.0-l9" });
+        const preview = s.cli(["preview"]);
+        expect(preview.code, preview.out).to.equal(0);
+        expect(preview.out).to.contain(`the stack is frozen: "${reason}"`);
+        expect(preview.out).to.contain("pulumi up will be refused until it is lifted");
+
+        // A hand change while frozen: the drift job reports it, and no update heals it.
+        sh(`echo 'APP_SECRET=changed-during-the-freeze' >> '${s.appDir}/shared/.env'`);
+        const frozenHost = serviceSnapshot(s.serviceName, s.appDir);
+        const refusedHere = await s.up();
+        expect(refusedHere.ok, "the update is refused").to.equal(false);
+        expect(refusedHere.error).to.contain(`the stack is frozen: "${reason}"`);
+        expect(refusedHere.error).to.contain("in this update (the first in the stack history with it)");
+        expect(refusedHere.error).to.contain("nothing was changed on any host");
+        expect(refusedHere.error).to.contain("To lift it: pulumi config set freeze off, then pulumi up");
+        expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
+        expect(version()).to.equal(serving);
+        expect(hostCheck(), "the drift job reports the hand change").to.equal(1);
+        expect(metric("l9_drift_detected")).to.equal(1);
+        expect(metric("l9_drift_env_file")).to.equal(1);
+
+        // The refused update is in the stack's history, with the freeze it ran with.
+        const history = s.cli(["stack", "history", "--json", "--page-size", "1"]);
+        const [newest] = JSON.parse(history.out.slice(history.out.indexOf("["))) as Array<{ result: string; config: Record<string, { value?: string }> }>;
+        expect(newest.result).to.equal("failed");
+        expect(newest.config["l9-deploy:freeze"].value).to.equal(reason);
+
+        // A teammate's checkout, whose config never heard of the freeze: held by it too, naming who set it.
+        await s.stack.removeConfig("l9-deploy:freeze");
+        const refusedThere = await s.up();
+        expect(refusedThere.ok, "the teammate's update is refused").to.equal(false);
+        expect(refusedThere.error).to.contain(`the stack is frozen: "${reason}"`);
+        expect(refusedThere.error).to.match(/Set by .+, in the update of \d{4}-\d\d-\d\d \d\d:\d\d UTC, from a checkout at [0-9a-f]{7}/);
+        expect(refusedThere.error).to.contain("This checkout's config does not set freeze");
+        expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
+        expect(npmDrift().code, "npm run drift still reports the hand change").to.equal(1);
+
+        // Lifted: the update runs, releases and heals.
+        await s.set({ freeze: "off" });
+        const lifted = await s.up();
+        expect(lifted.ok, lifted.error).to.equal(true);
+        expect(lifted.stdout).to.contain(`this update lifts the freeze "${reason}"`);
+        expect(version()).to.contain("v0.2.0-l9");
+        expect(hostCheck()).to.equal(0);
+
+        // `off` left in a checkout would lift the next freeze: refused until it is removed.
+        const leftover = await s.up();
+        expect(leftover.ok).to.equal(false);
+        expect(leftover.error).to.contain('l9-deploy:freeze is "off", but the stack is not frozen');
+        expect(leftover.error).to.contain("Fix: pulumi config rm freeze");
+        await s.stack.removeConfig("l9-deploy:freeze");
+    });
 });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
-import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, serviceSnapshot, sh } from "../support/sandbox";
 import { caddyServerName } from "../../host-scripts/routing";
 import { INJECTION_FIELDS, injectionPayloads } from "../support/injection-canaries";
 
@@ -16,18 +16,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
     let baseline: Record<string, { value: string; secret?: boolean }>;
     let initial: string;
 
-    const snapshot = () =>
-        sh(
-            [
-                `docker ps -a --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}} {{.Names}} {{.Image}} {{.State}}' | sort`,
-                `docker image ls --filter 'label=l9.service=${s.serviceName}' --format '{{.ID}}' | sort`,
-                `ls '${s.appDir}/releases'`,
-                `wc -l < '${s.appDir}/deploys.jsonl'`,
-                `sha256sum '${s.appDir}/shared/.env' '/etc/cron.d/${s.serviceName}-drift' '${s.appDir}/bin/drift-check' | cut -d' ' -f1`,
-                `ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`,
-                `curl -fsS 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(s.serviceName)}'`,
-            ].join("; echo ---; "),
-        );
+    const snapshot = () => serviceSnapshot(s.serviceName, s.appDir);
 
     before(async () => {
         s = await createL9Stack("badinput", 18600);

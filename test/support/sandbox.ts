@@ -197,6 +197,25 @@ export function renderCleanServiceCommand(serviceName: string, appDir: string, c
     ].join("; ");
 }
 
+/**
+ * What a service has on the sandbox host, as text: its containers and images, releases,
+ * journal length, env file, drift job, routing marker and Caddy server. Equal before and
+ * after an update: the update changed nothing there.
+ */
+export function serviceSnapshot(serviceName: string, appDir: string): string {
+    return sh(
+        [
+            `docker ps -a --filter 'label=l9.service=${serviceName}' --format '{{.ID}} {{.Names}} {{.Image}} {{.State}}' | sort`,
+            `docker image ls --filter 'label=l9.service=${serviceName}' --format '{{.ID}}' | sort`,
+            `ls '${appDir}/releases'`,
+            `wc -l < '${appDir}/deploys.jsonl'`,
+            `sha256sum '${appDir}/shared/.env' '/etc/cron.d/${serviceName}-drift' '${appDir}/bin/drift-check' | cut -d' ' -f1`,
+            `ls '/var/lib/l9-deploy/${serviceName}/caddy'`,
+            `curl -fsS 'http://${sandboxFacts().caddyAdmin}/config/apps/http/servers/${caddyServerName(serviceName)}'`,
+        ].join("; echo ---; "),
+    );
+}
+
 /** GET a URL on loopback; returns status and body ("" and 0 when nothing answers). */
 export function httpGet(url: string): { status: number; body: string } {
     try {

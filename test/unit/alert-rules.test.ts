@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,6 +16,18 @@ function promtool(args: string[], cwd: string): { status: number | null; out: st
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
+/** promtool run in the background, so that several run at once. */
+function promtoolAsync(args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("promtool", args, { cwd });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        child.on("error", (e) => reject(new Error(`promtool: ${e.message} (scripts/setup.sh installs Debian's prometheus package, which has it)`)));
+        child.on("close", (status) => resolve({ status, out }));
+    });
+}
+
 describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", function () {
     this.timeout(60_000);
 
@@ -28,9 +40,9 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
         expect(test.out).to.contain("SUCCESS");
     });
 
-    it("the tests can fail: each alert with its condition weakened or strengthened fails them", () => {
+    it("the tests can fail: each alert with its condition weakened or strengthened fails them", async () => {
         const rules = fs.readFileSync(path.join(MONITORING, "alert-rules.yml"), "utf8");
-        for (const [from, to] of [
+        const mutants = [
             ["(l9_drift_detected) == 1", "(l9_drift_detected) >= 0"],
             ["> 3 * 3600", "> 4 * 3600"],
             ["> 26 * 3600", "> 27 * 3600"],
@@ -39,18 +51,27 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
             ["(l9_backup_copy_last_run_success) == 0", "(l9_backup_copy_last_run_success) >= 0"],
             ["(l9_backup_drill_last_run_success) == 0", "(l9_backup_drill_last_run_success) >= 0"],
             ["> 8 * 24 * 3600", "> 9 * 24 * 3600"],
-        ]) {
-            expect(rules, from).to.contain(from);
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-alert-rules-"));
-            try {
-                fs.writeFileSync(path.join(dir, "alert-rules.yml"), rules.replace(from, to));
-                fs.copyFileSync(path.join(MONITORING, "alert-rules.test.yml"), path.join(dir, "alert-rules.test.yml"));
-                const test = promtool(["test", "rules", "alert-rules.test.yml"], dir);
+        ];
+        for (const [from] of mutants) expect(rules, from).to.contain(from);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-alert-rules-"));
+        try {
+            // Each mutant in a directory of its own, all tested at once (promtool is single-threaded, each run takes seconds).
+            const results = await Promise.all(
+                mutants.map(([from, to], i) => {
+                    const own = path.join(dir, String(i));
+                    fs.mkdirSync(own);
+                    fs.writeFileSync(path.join(own, "alert-rules.yml"), rules.replace(from, to));
+                    fs.copyFileSync(path.join(MONITORING, "alert-rules.test.yml"), path.join(own, "alert-rules.test.yml"));
+                    return promtoolAsync(["test", "rules", "alert-rules.test.yml"], own);
+                }),
+            );
+            results.forEach((test, i) => {
+                const [from, to] = mutants[i];
                 expect(test.status, `${from} -> ${to}: ${test.out}`).to.not.equal(0);
                 expect(test.out).to.contain("FAILED");
-            } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 

@@ -1,0 +1,58 @@
+import * as pulumi from "@pulumi/pulumi";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+/** One update in `pulumi stack history --json` (the fields l9-deploy reads). */
+export interface HistoryEntry {
+    /** update, refresh, destroy, ... */
+    readonly kind: string;
+    /** succeeded, failed, in-progress. */
+    readonly result: string;
+    /** ISO time the update started. */
+    readonly startTime: string;
+    /** The stack's config as that update ran with it; secret values are left out. */
+    readonly config?: Readonly<Record<string, { readonly value?: string; readonly secret?: boolean }>>;
+    /** The CLI's facts about where it ran: git.author, git.head, git.dirty, ci.system, ... */
+    readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The pulumi CLI that runs this program (language host → CLI, a few processes up), so that
+ * the history is read by the same version from the same backend; `pulumi` on PATH otherwise.
+ */
+function runningCli(): string {
+    let pid = process.ppid;
+    for (let i = 0; i < 4 && pid > 1; i++) {
+        try {
+            const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+            if (path.basename(exe) === "pulumi") return exe;
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        } catch {
+            break;
+        }
+    }
+    return "pulumi";
+}
+
+/**
+ * The stack's newest updates, newest first, as `pulumi stack history` lists them. Read-only:
+ * it takes no lock, so it runs beside the update that holds the stack's lock.
+ */
+export function readStackHistory(pageSize = 50): Promise<HistoryEntry[]> {
+    const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const args = ["stack", "history", "--stack", stack, "--json", "--page-size", String(pageSize), "--page", "1", "--non-interactive"];
+    return new Promise((resolve, reject) => {
+        execFile(runningCli(), args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: process.env }, (error, stdout, stderr) => {
+            if (error) return reject(new Error(`pulumi stack history failed: ${(stderr || error.message).trim().split("\n").slice(-3).join(" ")}`));
+            try {
+                const parsed: unknown = JSON.parse(stdout || "[]");
+                if (!Array.isArray(parsed)) throw new Error("not a list");
+                resolve(parsed as HistoryEntry[]);
+            } catch (e) {
+                reject(new Error(`pulumi stack history printed no readable JSON: ${(e as Error).message}`));
+            }
+        });
+    });
+}
