@@ -2,7 +2,7 @@
  * A freeze: `pulumi config set freeze "reason"` stops every update of the stack until someone
  * lifts it (`pulumi config set freeze off`). It is decided before anything runs, from this
  * checkout's config and the stack's history: a teammate's checkout that never heard of the
- * freeze is held by it too, because the stack's last update ran with it.
+ * freeze is held by it too, because an update in the stack's history ran with it.
  */
 import { CONFIG_NAMESPACE } from "../config/load";
 import { MessageOnlyError } from "../config/message-error";
@@ -49,38 +49,57 @@ export function describeUpdate(entry: HistoryEntry): string {
 }
 
 /**
- * The first update of the newest run of updates that ran with this freeze: who set it. None
- * yet: this update is the first to carry it into the history.
+ * The updates that said something about a freeze (set it, kept it, lifted it), newest first.
+ * An update run from a checkout without the setting says nothing: a teammate's refused update
+ * neither keeps nor lifts the freeze. A refresh's config does not count either.
  */
-function setterOf(updates: HistoryEntry[], reason: string, here: string): string {
+function freezeUpdates(history: HistoryEntry[]): HistoryEntry[] {
+    return history.filter((e) => (e.kind === "update" || e.kind === "destroy") && freezeOf(e) !== undefined);
+}
+
+/**
+ * Enough history read: it holds an update that ran with a freeze setting other than the
+ * newest one's (where the newest run of that setting starts), or it ended (fewer than a page).
+ */
+export function historyDecides(history: HistoryEntry[]): boolean {
+    const said = freezeUpdates(history);
+    return said.some((e) => freezeOf(e) !== freezeOf(said[0]));
+}
+
+/**
+ * The first update of the newest run that ran with this freeze: who set it. None yet: this
+ * update is the first to carry it into the history.
+ */
+function setterOf(said: HistoryEntry[], reason: string, here: string, complete: boolean): string {
     let first: HistoryEntry | undefined;
-    for (const entry of updates) {
+    for (const entry of said) {
         if (freezeOf(entry) !== reason) break;
         first = entry;
     }
     if (!first) return `${here}, in this update (the first in the stack history with it)`;
     const setter = describeUpdate(first);
-    return first === updates[updates.length - 1] && updates.length > 1 ? `${setter} or earlier` : setter;
+    return first === said[said.length - 1] && !complete ? `${setter} or earlier` : setter;
 }
 
 /**
  * Decides from the configured value (undefined: not set in this checkout) and the stack's
- * history, newest first (an Error: it could not be read). `here` names this operator.
+ * history, newest first (an Error: it could not be read; `complete`: it goes back to the
+ * stack's first update). `here` names this operator.
  */
-export function decideFreeze(configured: string | undefined, history: HistoryEntry[] | Error, here: string): FreezeDecision {
-    // Updates and destroys carry the team's config; a refresh run from any checkout does not decide.
-    const updates = history instanceof Error ? [] : history.filter((e) => e.kind === "update" || e.kind === "destroy");
-    const last = updates.length ? freezeOf(updates[0]) : undefined;
+export function decideFreeze(configured: string | undefined, history: HistoryEntry[] | Error, here: string, complete = true): FreezeDecision {
+    const said = history instanceof Error ? [] : freezeUpdates(history);
+    const last = said.length ? freezeOf(said[0]) : undefined;
+    const finished = complete || historyDecides(said);
     if (configured === LIFT_FREEZE) {
         if (history instanceof Error) return { kind: "lifting", reason: "(the stack history could not be read)" };
-        return frozenBy(last) ? { kind: "lifting", reason: last } : { kind: "stale-lift", last: updates.length ? describeUpdate(updates[0]) : "none" };
+        return frozenBy(last) ? { kind: "lifting", reason: last } : { kind: "stale-lift", last: said.length ? describeUpdate(said[0]) : "none" };
     }
     if (configured !== undefined) {
-        const setBy = history instanceof Error ? `unknown (${history.message})` : setterOf(updates, configured, here);
+        const setBy = history instanceof Error ? `unknown (${history.message})` : setterOf(said, configured, here, finished);
         return { kind: "frozen", reason: configured, setBy, inherited: false };
     }
     if (history instanceof Error) return { kind: "unknown", error: history.message };
-    return frozenBy(last) ? { kind: "frozen", reason: last, setBy: setterOf(updates, last, here), inherited: true } : { kind: "open" };
+    return frozenBy(last) ? { kind: "frozen", reason: last, setBy: setterOf(said, last, here, finished), inherited: true } : { kind: "open" };
 }
 
 const LIFT_HOW = `pulumi config set freeze ${LIFT_FREEZE}, then pulumi up (and then pulumi config rm freeze)`;
@@ -90,7 +109,7 @@ export function renderFreezeRefusal(d: Extract<FreezeDecision, { kind: "frozen" 
     return [
         `the stack is frozen: "${d.reason}"`,
         `  Set by ${d.setBy} (pulumi stack history).`,
-        ...(d.inherited ? ["  This checkout's config does not set freeze; the stack's last update ran with it, so it holds here too."] : []),
+        ...(d.inherited ? ["  This checkout's config does not set freeze; the stack's history does, so it holds here too."] : []),
         "  No update runs while the stack is frozen, this one included: nothing was changed on any host. The drift job keeps checking and reporting.",
         `  To lift it: ${LIFT_HOW}.`,
     ].join("\n");
@@ -114,7 +133,7 @@ export function renderFreezeNote(d: FreezeDecision): string | undefined {
 
 function renderStaleLift(d: Extract<FreezeDecision, { kind: "stale-lift" }>): string {
     return (
-        `${KEY} is "${LIFT_FREEZE}", but the stack is not frozen (its last update: ${d.last}). ` +
+        `${KEY} is "${LIFT_FREEZE}", but the stack is not frozen (the last update with a freeze setting: ${d.last}). ` +
         "Left set, it would lift the next freeze a teammate sets. Fix: pulumi config rm freeze"
     );
 }

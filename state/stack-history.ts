@@ -36,13 +36,10 @@ function runningCli(): string {
     return "pulumi";
 }
 
-/**
- * The stack's newest updates, newest first, as `pulumi stack history` lists them. Read-only:
- * it takes no lock, so it runs beside the update that holds the stack's lock.
- */
-export function readStackHistory(pageSize = 50): Promise<HistoryEntry[]> {
+/** One page of the stack's updates, newest first, as `pulumi stack history` lists them. */
+function readHistoryPage(page: number, pageSize: number): Promise<HistoryEntry[]> {
     const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-    const args = ["stack", "history", "--stack", stack, "--json", "--page-size", String(pageSize), "--page", "1", "--non-interactive"];
+    const args = ["stack", "history", "--stack", stack, "--json", "--page-size", String(pageSize), "--page", String(page), "--non-interactive"];
     return new Promise((resolve, reject) => {
         execFile(runningCli(), args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: process.env }, (error, stdout, stderr) => {
             if (error) return reject(new Error(`pulumi stack history failed: ${(stderr || error.message).trim().split("\n").slice(-3).join(" ")}`));
@@ -55,4 +52,24 @@ export function readStackHistory(pageSize = 50): Promise<HistoryEntry[]> {
             }
         });
     });
+}
+
+/**
+ * The stack's newest updates, newest first, page after page until `enough` says so or the
+ * history ends (`complete`). Read-only: it takes no lock, so it runs beside the update that
+ * holds the stack's lock.
+ */
+export async function readStackHistory(
+    enough: (entries: HistoryEntry[]) => boolean,
+    pageSize = 100,
+    maxPages = 10,
+): Promise<{ entries: HistoryEntry[]; complete: boolean }> {
+    const entries: HistoryEntry[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+        const read = await readHistoryPage(page, pageSize);
+        entries.push(...read);
+        if (read.length < pageSize) return { entries, complete: true };
+        if (enough(entries)) break;
+    }
+    return { entries, complete: false };
 }
