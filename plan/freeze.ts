@@ -41,9 +41,9 @@ export function describeUpdate(entry: HistoryEntry): string {
     const env = entry.environment ?? {};
     const author = env["git.author"] ? `${env["git.author"]}${env["git.author.email"] ? ` <${env["git.author.email"]}>` : ""}` : undefined;
     const by = entry.config?.[`${CONFIG_NAMESPACE}:deployedBy`]?.value ?? author ?? "an operator the history does not name";
-    const from = env["git.head"]
-        ? `, from a checkout at ${env["git.head"].slice(0, 7)}${author ? ` (commit by ${author})` : ""}${env["git.dirty"] === "true" ? " with uncommitted changes" : ""}`
-        : "";
+    const commit = author ? ` (commit by ${author})` : "";
+    const dirty = env["git.dirty"] === "true" ? " with uncommitted changes" : "";
+    const from = env["git.head"] ? `, from a checkout at ${env["git.head"].slice(0, 7)}${commit}${dirty}` : "";
     const ci = env["ci.system"] ? `, in CI (${env["ci.system"]})` : "";
     return `${by}, in the update of ${when(entry.startTime)}${from}${ci}`;
 }
@@ -125,7 +125,10 @@ export function renderFreezeNote(d: FreezeDecision): string | undefined {
         case "stale-lift":
             return renderStaleLift(d);
         case "unknown":
-            return `could not read the stack history to see whether another checkout froze the stack (${d.error}); a freeze set elsewhere is not enforced by this run`;
+            return (
+                `could not read the stack history to see whether another checkout froze the stack (${d.error}); ` +
+                "a freeze set elsewhere is not enforced by this run"
+            );
         case "open":
             return undefined;
     }

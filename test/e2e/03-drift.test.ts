@@ -131,7 +131,9 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         });
     }
 
-    it("a freeze refuses every update before anything runs, with its reason, who set it and how to lift it; preview shows it; the drift job keeps reporting", async () => {
+    const FREEZE =
+        "a freeze refuses every update before anything runs, with its reason, who set it and how to lift it; preview shows it; the drift job keeps reporting";
+    it(FREEZE, async () => {
         const reason = "DB maintenance until 14:00, ask Ana";
         const version = () => httpGet(`${s.siteUrl}/version`).body;
         const serving = version();
@@ -170,6 +172,9 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         expect(refusedThere.error).to.contain(`the stack is frozen: "${reason}"`);
         expect(refusedThere.error).to.match(/Set by .+, in the update of \d{4}-\d\d-\d\d \d\d:\d\d UTC, from a checkout at [0-9a-f]{7}/);
         expect(refusedThere.error).to.contain("This checkout's config does not set freeze");
+        // What the teammate reads, in the test's log.
+        const said = refusedThere.error!.split("\n").filter((l) => /frozen:|Set by|This checkout|To lift/.test(l));
+        console.log(said.map((l) => `      ${l.trim()}`).join("\n"));
         expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
         expect(npmDrift().code, "npm run drift still reports the hand change").to.equal(1);
 

@@ -69,7 +69,8 @@ describe("unit: a freeze (plan/freeze.ts)", () => {
                 entry("2026-12-06T13:02:09Z", REASON, { environment: { ...entry("", "").environment, "git.dirty": "true", "ci.system": "GitHub" } }),
             ),
         ).to.equal(
-            "Ana <ana@example.com>, in the update of 2026-12-06 13:02 UTC, from a checkout at 6e2ef81 (commit by Ana <ana@example.com>) with uncommitted changes, in CI (GitHub)",
+            "Ana <ana@example.com>, in the update of 2026-12-06 13:02 UTC, " +
+                "from a checkout at 6e2ef81 (commit by Ana <ana@example.com>) with uncommitted changes, in CI (GitHub)",
         );
         expect(describeUpdate({ kind: "update", result: "failed", startTime: "soon" })).to.equal(
             "an operator the history does not name, in the update of soon",
@@ -130,7 +131,8 @@ describe("unit: a freeze (plan/freeze.ts)", () => {
         const d = decideFreeze("off", [entry("2026-12-06T13:40:00Z", "off", { result: "succeeded" })], "ana@laptop");
         expect(d.kind).to.equal("stale-lift");
         expect(freezeRefusal(d)!.message).to.equal(
-            'l9-deploy:freeze is "off", but the stack is not frozen (the last update with a freeze setting: Ana <ana@example.com>, in the update of 2026-12-06 13:40 UTC, ' +
+            'l9-deploy:freeze is "off", but the stack is not frozen ' +
+                "(the last update with a freeze setting: Ana <ana@example.com>, in the update of 2026-12-06 13:40 UTC, " +
                 "from a checkout at 6e2ef81 (commit by Ana <ana@example.com>)). Left set, it would lift the next freeze a teammate sets. " +
                 "Fix: pulumi config rm freeze (nothing was changed on any host)",
         );
