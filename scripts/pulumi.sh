@@ -43,7 +43,7 @@ fi
 # A stack left locked by a pulumi that was killed (a closed laptop, a cancelled job) on this
 # machine: pulumi's own error suggests `pulumi cancel`, which also takes a live holder's lock.
 # Say which step is safe instead (README, "After a crash").
-if [ -n "$stack" ] && [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
+if [ -n "$stack" ] && [ -n "${PULUMI_BACKEND_URL:-}" ] && [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
   locks="${PULUMI_BACKEND_URL#file://}"
   locks="${locks%%\?*}/.pulumi/locks"
   while IFS= read -r lock; do

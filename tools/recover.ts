@@ -20,31 +20,11 @@ import { processAlive } from "../ssh/agent";
 import { COLORS } from "../state/slot-machine";
 import { UnfinishedContainer, unfinishedContainers } from "./pending-creates";
 import { readStackConfig, runOnStackHost, runPulumi as pulumi, stackArgument } from "./stack-cli";
-import { judgeStackLock, parseStackLock, StackLock } from "./stack-lock";
+import { openLockStore, redactBackendUrl } from "./backend-locks";
+import { judgeStackLock } from "./stack-lock";
 
 /** How long the agent holds the deploy key for recover's one short script on each host. */
 const RECOVER_KEY_LIFETIME_SECONDS = 600;
-
-/** The stack's lock files in a file backend (`.pulumi/locks/.../<stack>/*.json`). */
-function lockFiles(backendDir: string, stack: string): string[] {
-    const found: string[] = [];
-    const walk = (dir: string) => {
-        for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
-            const p = path.join(dir, e.name);
-            if (!e.isDirectory()) continue;
-            if (e.name === stack)
-                found.push(
-                    ...fs
-                        .readdirSync(p)
-                        .filter((f) => f.endsWith(".json"))
-                        .map((f) => path.join(p, f)),
-                );
-            else walk(p);
-        }
-    };
-    walk(path.join(backendDir, ".pulumi", "locks"));
-    return found;
-}
 
 /**
  * Removes, on their hosts, the slot containers whose create the killed update left pending
@@ -90,6 +70,13 @@ async function removeUnfinishedContainers(stack: string, unfinished: UnfinishedC
     return true;
 }
 
+/** The project's name, from Pulumi.yaml (the locks are kept per project). */
+function projectName(): string {
+    const name = /^name:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"))?.[1];
+    if (!name) throw new Error("Pulumi.yaml names no project");
+    return name;
+}
+
 async function main(): Promise<number> {
     const stack = stackArgument(process.argv.slice(2));
     if (!stack) {
@@ -104,25 +91,27 @@ async function main(): Promise<number> {
         process.stderr.write(`recover: cannot tell the backend: ${who.out}\n`);
         return 2;
     }
-    if (url.startsWith("file://")) {
-        const dir = decodeURIComponent(url.slice("file://".length).split("?")[0]);
-        const locks = lockFiles(dir, stack)
-            .map((f) => parseStackLock(f, fs.readFileSync(f, "utf8")))
-            .filter((l): l is StackLock => !!l);
+    const locks = await openLockStore(url);
+    if (locks) {
         let kept = 0;
-        for (const lock of locks) {
-            const verdict = judgeStackLock(lock, { hostname: os.hostname(), isRunning: processAlive });
-            if (verdict.action === "remove") fs.rmSync(lock.file, { force: true });
-            else kept++;
-            process.stdout.write(`recover: ${verdict.why}\n`);
+        try {
+            const held = await locks.list(projectName(), stack);
+            for (const lock of held) {
+                const verdict = judgeStackLock(lock, { hostname: os.hostname(), isRunning: processAlive });
+                if (verdict.action === "remove") await locks.remove(lock);
+                else kept++;
+                process.stdout.write(`recover: ${verdict.why}\n`);
+            }
+            if (held.length === 0) process.stdout.write(`recover: stack ${stack} is not locked (${locks.describe})\n`);
+        } finally {
+            await locks.close();
         }
-        if (locks.length === 0) process.stdout.write(`recover: stack ${stack} is not locked\n`);
         if (kept > 0) return 1;
     } else {
-        // Pulumi Cloud and the bucket or database backends keep their own lock: it cannot be
-        // judged from here. `pulumi cancel` ends it; only once the holder is surely gone.
+        // Pulumi Cloud and the bucket backends keep their own lock: it cannot be judged from
+        // here. `pulumi cancel` ends it; only once the holder is surely gone.
         process.stdout.write(
-            `recover: the backend (${url.replace(/\/\/[^@/]*@/, "//***@")}) keeps the lock; ` +
+            `recover: the backend (${redactBackendUrl(url)}) keeps the lock; ` +
                 `if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`,
         );
     }

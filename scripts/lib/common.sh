@@ -53,12 +53,16 @@ l9_pulumi_env() {
   export PULUMI_SKIP_UPDATE_CHECK=true
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
   export PULUMI_HOME="${PULUMI_HOME:-$L9_PULUMI_HOME}"
-  export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$L9_CACHE_DIR/backend?$L9_FILE_BACKEND_OPTIONS}"
+  # The sandbox's file backend, unless a backend is chosen: PULUMI_BACKEND_URL, or a
+  # `npm run pulumi -- login ...` into this PULUMI_HOME (the team's PostgreSQL, a bucket).
+  if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! grep -q '"current": *"[^"]' "$PULUMI_HOME/credentials.json" 2>/dev/null; then
+    export PULUMI_BACKEND_URL="file://$L9_CACHE_DIR/backend?$L9_FILE_BACKEND_OPTIONS"
+  fi
   # Node keeps the code it compiled (V8's cache, checked against each file's content): the
   # program loads @pulumi/pulumi and the provider SDKs in about two thirds of the time.
   export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$L9_NODE_COMPILE_CACHE}"
   mkdir -p "$PULUMI_HOME"
-  if [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
+  if [ "${PULUMI_BACKEND_URL:-}" != "" ] && [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
     local dir="${PULUMI_BACKEND_URL#file://}"
     mkdir -p "${dir%%\?*}"
   fi

@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
+import { killPulumi as killPulumiTree, pulumiInBackground, runRecover } from "../support/pulumi-process";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
-import { REPO_ROOT } from "../support/toolchain";
 
 /**
  * Crash safety: an update interrupted after its flip (its host script killed, or the
@@ -43,38 +43,10 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             .some((r) => r.tag === tag && r.status === "switching");
     /** SIGKILL of the host scripts running now (`sh -s`, as the command provider starts them): the switch, in its watch. */
     const killHostScripts = () => sh(`pkill -KILL -f '^sh -s$' && echo killed || echo none`).trim();
-    /**
-     * SIGKILL of a `pulumi up` and everything it started, like a closed laptop: its process
-     * group, and its provider plugins (which run in groups of their own), so that their SSH
-     * connections drop too.
-     */
-    const killPulumi = (child: ChildProcess) => {
-        process.kill(-child.pid!, "SIGKILL");
-        // "[/]": the pattern must not match this pkill's own shell.
-        sh(`pkill -KILL -f '[/]${s.envVars.PULUMI_HOME.slice(1)}/plugins/' || true`);
-        // The probes' plugin runs from the checkout: the one whose pulumi is gone.
-        sh(
-            `sleep 0.2; for p in $(pgrep -f '[.]l9-provider/pulumi-resource-l9host'); ` +
-                `do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != 1 ] || kill -KILL "$p"; done; true`,
-        );
-    };
-    /** `pulumi up` as an operator runs it, in its own process group, so that it can be killed like a closed laptop. */
-    const upInBackground = (): ChildProcess =>
-        spawn("bash", [path.join(REPO_ROOT, "scripts/pulumi.sh"), "up", "--yes", "--stack", `e2e-crash`, "--non-interactive", "--color", "never"], {
-            cwd: REPO_ROOT,
-            env: { ...process.env, ...s.envVars },
-            detached: true,
-            stdio: "ignore",
-        });
+    const killPulumi = (child: ChildProcess) => killPulumiTree(child, s.envVars.PULUMI_HOME);
+    const upInBackground = (): ChildProcess => pulumiInBackground(["up", "--yes", "--stack", "e2e-crash"], s.envVars);
     /** The recovery step the README names (npm run recover). */
-    const recover = () => {
-        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/recover.ts", "--stack", "e2e-crash"], {
-            cwd: REPO_ROOT,
-            encoding: "utf8",
-            env: { ...process.env, ...s.envVars },
-        });
-        return { code: r.status, out: `${r.stdout}${r.stderr}` };
-    };
+    const recover = () => runRecover("e2e-crash", s.envVars);
     const noFailures = (report: LoadReport) => {
         console.log(`      load: ${report.total} requests, ${report.failed.length} failed`);
         expect(report.total).to.be.greaterThan(100);

@@ -28,9 +28,13 @@ export interface L9TestStack {
     up(opts?: { debug?: boolean }): Promise<{ ok: boolean; error?: string; events: EngineEvent[]; stdout: string }>;
 }
 
-export async function createL9Stack(label: string, base: number): Promise<L9TestStack> {
+/**
+ * The stack `e2e-<label>` of the real program, its ports from `base`. `env` overrides the
+ * Pulumi environment (another backend: PULUMI_BACKEND_URL and what it needs).
+ */
+export async function createL9Stack(label: string, base: number, env: Record<string, string> = {}): Promise<L9TestStack> {
     const sb = sandboxFacts();
-    const { envVars } = pulumiTestEnv(label);
+    const envVars = { ...pulumiTestEnv(label).envVars, ...env };
     const stackName = `e2e-${label}`;
     fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
     const serviceName = `l9${label.replace(/[^a-z0-9]/g, "")}`;
