@@ -95,6 +95,7 @@ async function main(): Promise<number> {
     if (locks) {
         let kept = 0;
         try {
+            process.stdout.write(`recover: reading ${stack}'s lock in the ${locks.describe}\n`);
             const held = await locks.list(projectName(), stack);
             for (const lock of held) {
                 const verdict = judgeStackLock(lock, { hostname: os.hostname(), isRunning: processAlive });
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
                 else kept++;
                 process.stdout.write(`recover: ${verdict.why}\n`);
             }
-            if (held.length === 0) process.stdout.write(`recover: stack ${stack} is not locked (${locks.describe})\n`);
+            if (held.length === 0) process.stdout.write(`recover: stack ${stack} is not locked\n`);
         } finally {
             await locks.close();
         }

@@ -32,11 +32,12 @@ describe("e2e: the team's state in PostgreSQL (two checkouts, one postgres:// ba
         const r = httpGet(`${a.siteUrl}/version`);
         return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
     };
-    /** `pulumi <args>` from B's checkout (scripts/pulumi.sh, B's home and config file). */
+    /** `pulumi <args>` from B's checkout (scripts/pulumi.sh, B's home and, for the commands that read it, B's config file). */
     const cliB = (args: string[]) => {
+        const config = ["up", "preview", "refresh", "destroy", "config"].includes(args[0]) ? ["--config-file", b.configFile] : [];
         const r = spawnSync(
             "bash",
-            [path.join(REPO_ROOT, "scripts/pulumi.sh"), ...args, "--stack", STACK, "--config-file", b.configFile, "--non-interactive", "--color", "never"],
+            [path.join(REPO_ROOT, "scripts/pulumi.sh"), ...args, "--stack", STACK, ...config, "--non-interactive", "--color", "never"],
             { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...b.env }, maxBuffer: 64 * 1024 * 1024 },
         );
         return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
@@ -142,7 +143,7 @@ describe("e2e: the team's state in PostgreSQL (two checkouts, one postgres:// ba
         );
         expect(recovered.code, recovered.out).to.equal(0);
         expect(recovered.out).to.match(/removed the lock of process \d+ .*which no longer runs/);
-        expect(recovered.out).to.contain("PostgreSQL backend postgres://");
+        expect(recovered.out).to.contain(`lock in the PostgreSQL backend postgres://${server().username}@`);
         expect(lockRows()).to.equal("");
 
         const again = cliB(["up", "--yes"]);

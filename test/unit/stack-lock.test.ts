@@ -1,3 +1,4 @@
+import { likePrefix, parsePostgresBackend, redactBackendUrl } from "../../tools/backend-locks";
 import { expect } from "chai";
 import { judgeStackLock, parseStackLock } from "../../tools/stack-lock";
 
@@ -31,5 +32,39 @@ describe("unit: npm run recover judges a stack's lock", () => {
         expect(lock).to.include({ pid: 4242, hostname: "laptop" });
         expect(parseStackLock("x", "{garbage")).to.equal(undefined);
         expect(parseStackLock("x", JSON.stringify({ pid: "4242", hostname: "laptop" }))).to.equal(undefined);
+    });
+});
+
+describe("unit: where npm run recover finds a stack's locks (tools/backend-locks.ts)", () => {
+    it("a postgres:// backend as Pulumi reads it: the URL first, PG* variables for what it leaves out, the database name as the key prefix", () => {
+        const env = { PGPASSWORD: "from-env", PGUSER: "env-user", PGSSLMODE: "verify-full" };
+        const full = parsePostgresBackend("postgres://ops@db.example.com:6543/pulumi_state_db?sslmode=disable&table=team_state&prefix=l9/", env);
+        expect(full.connection).to.deep.equal({
+            host: "db.example.com",
+            port: 6543,
+            user: "ops",
+            password: "from-env",
+            database: "pulumi_state_db",
+            ssl: false,
+        });
+        expect(full.table).to.equal("team_state");
+        expect(full.keyPrefix).to.equal("pulumi_state_db/l9/");
+        const bare = parsePostgresBackend("postgres://db.example.com/state", env);
+        expect(bare.connection).to.deep.include({ user: "env-user", port: 5432, ssl: { rejectUnauthorized: true } });
+        expect(bare.table).to.equal("pulumi_state");
+        // Pulumi's driver encrypts by default (sslmode require: no certificate check).
+        expect(parsePostgresBackend("postgres://h/state", {}).connection.ssl).to.deep.equal({ rejectUnauthorized: false });
+        expect(parsePostgresBackend("postgres://u:p%40ss@h/state", {}).connection.password, "a password in the URL wins").to.equal("p@ss");
+        expect(() => parsePostgresBackend("postgres://h/state?table=x;drop", {})).to.throw(/not a plain table name/);
+    });
+
+    it("matches a lock directory literally (LIKE's _ and % escaped), and never shows a password", () => {
+        expect(likePrefix("l9_state/.pulumi/locks/organization/l9-deploy/e2e_team/")).to.equal("l9\\_state/.pulumi/locks/organization/l9-deploy/e2e\\_team/%");
+        expect(likePrefix("100%\\")).to.equal("100\\%\\\\%");
+        expect(redactBackendUrl("postgres://ops:s3cret@db.example.com/state?sslmode=disable")).to.equal(
+            "postgres://ops:***@db.example.com/state?sslmode=disable",
+        );
+        expect(redactBackendUrl("postgres://db.example.com/state?password=s3cret&x=1")).to.equal("postgres://db.example.com/state?password=***&x=1");
+        expect(redactBackendUrl("postgres://ops@db.example.com/state")).to.equal("postgres://ops@db.example.com/state");
     });
 });
