@@ -19,10 +19,11 @@ describe("e2e: the team's state in PostgreSQL (two checkouts, one postgres:// ba
     const STACK = "e2e-team";
     const database = "l9_e2e_state";
     const server = () => new URL(sandboxFacts().databaseUrl);
-    const psql = (sql: string, db = server().pathname.slice(1)) =>
-        sh(
-            `PGPASSWORD='${decodeURIComponent(server().password)}' psql -qtA -v ON_ERROR_STOP=1 -h '${server().hostname}' -p '${server().port || 5432}' -U '${server().username}' -d '${db}' -c "${sql}"`,
-        );
+    const psql = (sql: string, db = server().pathname.slice(1)) => {
+        const u = server();
+        const connect = `-h '${u.hostname}' -p '${u.port || 5432}' -U '${u.username}' -d '${db}'`;
+        return sh(`PGPASSWORD='${decodeURIComponent(u.password)}' psql -qtA -v ON_ERROR_STOP=1 ${connect} -c "${sql}"`);
+    };
     const backendUrl = () => `postgres://${server().username}@${server().hostname}:${server().port || 5432}/${database}?sslmode=disable`;
     let a: L9TestStack;
     /** Operator B: another login home, another copy of the config file. */
