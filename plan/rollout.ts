@@ -17,6 +17,7 @@ import { HostAccess } from "../ssh/host-access";
 import { verifyHostAccess } from "../ssh/host-check";
 import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingFacts, reconcileWithHost } from "../state/host-record";
 import { PreviousDeployment, readPreviousDeployment } from "../state/previous-state";
+import { runningCli } from "../state/running-cli";
 import { readStackHistory } from "../state/stack-history";
 import { decideFreeze, freezeRefusal, historyDecides, renderFreezeNote } from "./freeze";
 import { planRelease, ReleasePlan, resolveNetworkMode } from "../state/slot-machine";
@@ -95,7 +96,8 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
         history instanceof Error
             ? decideFreeze(config.freeze, history, operator(config))
             : decideFreeze(config.freeze, history.entries, operator(config), history.complete);
-    const refusal = pulumi.runtime.isDryRun() ? undefined : freezeRefusal(freeze);
+    // A preview, and a refresh (it reads the hosts, changes none), only say so.
+    const refusal = pulumi.runtime.isDryRun() || runningCli().command === "refresh" ? undefined : freezeRefusal(freeze);
     if (refusal) throw refusal;
     const freezeNote = renderFreezeNote(freeze);
     if (freezeNote) (freeze.kind === "lifting" ? pulumi.log.info : pulumi.log.warn)(freezeNote);

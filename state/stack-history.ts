@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { runningCli } from "./running-cli";
 
 /** One update in `pulumi stack history --json` (the fields l9-deploy reads). */
 export interface HistoryEntry {
@@ -17,31 +16,12 @@ export interface HistoryEntry {
     readonly environment?: Readonly<Record<string, string>>;
 }
 
-/**
- * The pulumi CLI that runs this program (language host → CLI, a few processes up), so that
- * the history is read by the same version from the same backend; `pulumi` on PATH otherwise.
- */
-function runningCli(): string {
-    let pid = process.ppid;
-    for (let i = 0; i < 4 && pid > 1; i++) {
-        try {
-            const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-            if (path.basename(exe) === "pulumi") return exe;
-            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-            pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        } catch {
-            break;
-        }
-    }
-    return "pulumi";
-}
-
 /** One page of the stack's updates, newest first, as `pulumi stack history` lists them. */
 function readHistoryPage(page: number, pageSize: number): Promise<HistoryEntry[]> {
     const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const args = ["stack", "history", "--stack", stack, "--json", "--page-size", String(pageSize), "--page", String(page), "--non-interactive"];
     return new Promise((resolve, reject) => {
-        execFile(runningCli(), args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: process.env }, (error, stdout, stderr) => {
+        execFile(runningCli().exe, args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: process.env }, (error, stdout, stderr) => {
             if (error) return reject(new Error(`pulumi stack history failed: ${(stderr || error.message).trim().split("\n").slice(-3).join(" ")}`));
             try {
                 const parsed: unknown = JSON.parse(stdout || "[]");

@@ -177,6 +177,11 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         console.log(said.map((l) => `      ${l.trim()}`).join("\n"));
         expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
         expect(npmDrift().code, "npm run drift still reports the hand change").to.equal(1);
+        // A refresh reads the host and changes nothing on it: it runs, saying the stack is frozen.
+        const refreshed = s.cli(["refresh", "--yes"]);
+        expect(refreshed.code, refreshed.out).to.equal(0);
+        expect(refreshed.out).to.contain(`the stack is frozen: "${reason}"`);
+        expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
 
         // Lifted: the update runs, releases and heals.
         await s.set({ freeze: "off" });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { decideFreeze, describeUpdate, freezeRefusal, historyDecides, renderFreezeNote } from "../../plan/freeze";
 import type { HistoryEntry } from "../../state/stack-history";
 import { parseConfig } from "../../config/load";
+import { operationOf } from "../../state/running-cli";
 import { SECRETS, validRawConfig } from "./fixtures";
 
 const REASON = "DB maintenance until 14:00, ask Ana";
@@ -157,5 +158,12 @@ describe("unit: a freeze (plan/freeze.ts)", () => {
         for (const bad of ["", "two\nlines", "x".repeat(301)]) {
             expect(() => parseConfig(validRawConfig({ freeze: bad }), SECRETS)).to.throw(/l9-deploy:freeze .*Fix: pulumi config set freeze "DB maintenance/);
         }
+    });
+
+    it("reads the operation from the pulumi command line (a refresh, which reads the hosts only, is not refused)", () => {
+        expect(operationOf(["/usr/bin/pulumi", "refresh", "--yes", "--stack", "prod"].join("\0"))).to.equal("refresh");
+        expect(operationOf(["pulumi", "--cwd", "/srv/deploy", "up", "--yes"].join("\0"))).to.equal("up");
+        expect(operationOf(["pulumi", "--color", "never", "destroy"].join("\0"))).to.equal("destroy");
+        expect(operationOf(["pulumi", "stack", "history"].join("\0"))).to.equal(undefined);
     });
 });
