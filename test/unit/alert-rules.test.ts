@@ -8,6 +8,8 @@ import { script } from "../../host-scripts/shell";
 import { renderStepLibrary } from "../../host-scripts/step-library";
 
 const MONITORING = path.resolve(__dirname, "../../monitoring");
+/** The rules' tests: minute by minute, and the alerts measured in days hour by hour. */
+const TEST_FILES = ["alert-rules.test.yml", "alert-rules.days.test.yml"];
 
 /** promtool (Debian's prometheus package, which scripts/setup.sh installs) in `cwd`. */
 function promtool(args: string[], cwd: string): { status: number | null; out: string } {
@@ -36,7 +38,7 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
         const check = promtool(["check", "rules", "alert-rules.yml"], MONITORING);
         expect(check.status, check.out).to.equal(0);
         expect(check.out).to.contain("SUCCESS: 8 rules found");
-        const test = promtool(["test", "rules", "alert-rules.test.yml"], MONITORING);
+        const test = promtool(["test", "rules", ...TEST_FILES], MONITORING);
         expect(test.status, test.out).to.equal(0);
         expect(test.out).to.contain("SUCCESS");
     });
@@ -62,8 +64,8 @@ describe("unit: Prometheus alert rules (monitoring/alert-rules.yml, promtool)", 
                     const own = path.join(dir, String(i));
                     fs.mkdirSync(own);
                     fs.writeFileSync(path.join(own, "alert-rules.yml"), rules.replace(from, to));
-                    fs.copyFileSync(path.join(MONITORING, "alert-rules.test.yml"), path.join(own, "alert-rules.test.yml"));
-                    return promtoolAsync(["test", "rules", "alert-rules.test.yml"], own);
+                    for (const f of TEST_FILES) fs.copyFileSync(path.join(MONITORING, f), path.join(own, f));
+                    return promtoolAsync(["test", "rules", ...TEST_FILES], own);
                 }),
             );
             results.forEach((test, i) => {
