@@ -364,7 +364,12 @@ export const configSchema = z
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),
         maxClockSkewSeconds: z.coerce.number().int().min(1).max(3600).default(30),
         // A freeze: every update is refused, with this reason, until `off` lifts it (plan/freeze.ts).
-        freeze: singleLine('reason, e.g. "DB maintenance until 14:00, ask Ana"').max(300, "must be at most 300 characters").optional(),
+        freeze: z
+            .string()
+            .min(1)
+            .max(300, "must be at most 300 characters")
+            .regex(/^[^\x00-\x1f\x7f]+$/, 'must be one line of text, e.g. "DB maintenance until 14:00, ask Ana"')
+            .optional(),
         deployedBy: z
             .string()
             .regex(/^[A-Za-z0-9@._ -]{1,64}$/, "must be a short name (letters, digits, '@', '.', '_', '-', spaces)")
@@ -550,7 +555,7 @@ export const FIX_HINTS: Record<string, string> = {
         '{"name":"web-2","host":"203.0.113.11","sshPort":22,"hostKey":"ssh-ed25519 AAAA..."}]\'',
     rollout: 'pulumi config set rollout \'{"batchSize":1,"pauseSeconds":30}\'',
     watchSeconds: "pulumi config set watchSeconds 60",
-    freeze: 'pulumi config set freeze "DB maintenance until 14:00, ask Ana" (pulumi config set freeze off lifts it)',
+    freeze: 'pulumi config set freeze "DB maintenance until 14:00, ask Ana" (a refused update prints the setting that lifts it)',
     minCertDays: "pulumi config set minCertDays 14",
 };
 

@@ -1,149 +1,187 @@
 /**
  * A freeze: `pulumi config set freeze "reason"` stops every update of the stack until someone
- * lifts it (`pulumi config set freeze off`). It is decided before anything runs, from this
- * checkout's config and the stack's history: a teammate's checkout that never heard of the
- * freeze is held by it too, because an update in the stack's history ran with it.
+ * lifts it with `pulumi config set freeze "off <id>"` (the id names the freeze it lifts, so a
+ * lift left in a checkout never lifts a later freeze). It is decided before anything runs, from
+ * this checkout's config and the stack's history: the newest update that ran with a freeze
+ * setting decides, so a teammate's checkout that never heard of the freeze is held by it too.
  */
+import { createHash } from "crypto";
 import { CONFIG_NAMESPACE } from "../config/load";
 import { MessageOnlyError } from "../config/message-error";
-import { HistoryEntry } from "../state/stack-history";
+import { HistoryEntry, StackHistory } from "../state/stack-history";
 
-/** The value that lifts a freeze. */
-export const LIFT_FREEZE = "off";
 const KEY = `${CONFIG_NAMESPACE}:freeze`;
+/** A lift: `off` and the id of the freeze it lifts. */
+const LIFT = /^off(?:\s+([0-9a-f]{8}))?$/i;
+
+/** A freeze's id: what its lift names. */
+export function freezeId(reason: string): string {
+    return createHash("sha256").update(reason).digest("hex").slice(0, 8);
+}
+
+/** The setting that lifts the freeze of this reason. */
+export function liftOf(reason: string): string {
+    return `off ${freezeId(reason)}`;
+}
+
+/** A setting's meaning: a freeze's reason, or a lift (of the freeze with this id; undefined: none named). */
+type Setting = { readonly reason: string } | { readonly lift: string | undefined };
+
+function parseSetting(value: string): Setting {
+    const lift = LIFT.exec(value.trim());
+    return lift ? { lift: lift[1]?.toLowerCase() } : { reason: value };
+}
 
 export type FreezeDecision =
     /** Not frozen: the update goes ahead. */
     | { readonly kind: "open" }
     /** Frozen: an update is refused, a preview says so. */
-    | { readonly kind: "frozen"; readonly reason: string; readonly setBy: string; readonly inherited: boolean }
-    /** This update lifts the freeze the stack's last update ran with. */
+    | { readonly kind: "frozen"; readonly reason: string; readonly setIn: string; readonly inherited: boolean; readonly recorded: boolean }
+    /** This update lifts the freeze. */
     | { readonly kind: "lifting"; readonly reason: string }
-    /** `off` is set, and the stack is not frozen: a leftover that would lift a later freeze. */
+    /** A lift that names another freeze than the one in force (or none): it says which to name. */
+    | { readonly kind: "wrong-lift"; readonly reason: string; readonly setIn: string }
+    /** A lift, and the stack is not frozen: a leftover. */
     | { readonly kind: "stale-lift"; readonly last: string }
+    /** This checkout still sets a freeze that was lifted. */
+    | { readonly kind: "stale-freeze"; readonly reason: string; readonly liftedIn: string }
     /** Nothing set here, and the history could not be read. */
     | { readonly kind: "unknown"; readonly error: string };
 
-/** The freeze an update ran with, as its history entry records it. */
-function freezeOf(entry: HistoryEntry): string | undefined {
+/** The freeze setting an update ran with, as its history entry records it. */
+function settingOf(entry: HistoryEntry): string | undefined {
     return entry.config?.[KEY]?.value;
 }
-
-const frozenBy = (value: string | undefined): value is string => value !== undefined && value !== LIFT_FREEZE;
 
 function when(iso: string): string {
     const t = new Date(iso);
     return Number.isNaN(t.getTime()) ? iso : `${t.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
-/** Who ran an update, and from where, as far as its history entry says. */
+/** An update, as far as its history entry says who ran it and from where. */
 export function describeUpdate(entry: HistoryEntry): string {
     const env = entry.environment ?? {};
+    const by = entry.config?.[`${CONFIG_NAMESPACE}:deployedBy`]?.value;
     const author = env["git.author"] ? `${env["git.author"]}${env["git.author.email"] ? ` <${env["git.author.email"]}>` : ""}` : undefined;
-    const by = entry.config?.[`${CONFIG_NAMESPACE}:deployedBy`]?.value ?? author ?? "an operator the history does not name";
-    const commit = author ? ` (commit by ${author})` : "";
-    const dirty = env["git.dirty"] === "true" ? " with uncommitted changes" : "";
-    const from = env["git.head"] ? `, from a checkout at ${env["git.head"].slice(0, 7)}${commit}${dirty}` : "";
+    const dirty = env["git.dirty"] === "true" ? ", with uncommitted changes" : "";
+    const from = env["git.head"] ? `, run from a checkout at ${env["git.head"].slice(0, 7)}${author ? ` (HEAD commit by ${author})` : ""}${dirty}` : "";
     const ci = env["ci.system"] ? `, in CI (${env["ci.system"]})` : "";
-    return `${by}, in the update of ${when(entry.startTime)}${from}${ci}`;
+    return `the update of ${when(entry.startTime)}${by ? ` by ${by}` : ""}${from}${ci}`;
 }
 
 /**
  * The updates that said something about a freeze (set it, kept it, lifted it), newest first.
  * An update run from a checkout without the setting says nothing: a teammate's refused update
- * neither keeps nor lifts the freeze. A refresh's config does not count either.
+ * neither keeps nor lifts the freeze. A refresh's config does not count; nor does an update
+ * still running (this one, in a backend that lists it).
  */
-function freezeUpdates(history: HistoryEntry[]): HistoryEntry[] {
-    return history.filter((e) => (e.kind === "update" || e.kind === "destroy") && freezeOf(e) !== undefined);
+function settingUpdates(history: HistoryEntry[]): HistoryEntry[] {
+    return history.filter((e) => (e.kind === "update" || e.kind === "destroy") && e.result !== "in-progress" && settingOf(e) !== undefined);
 }
 
-/**
- * Enough history read: it holds an update that ran with a freeze setting other than the
- * newest one's (where the newest run of that setting starts), or it ended (fewer than a page).
- */
-export function historyDecides(history: HistoryEntry[]): boolean {
-    const said = freezeUpdates(history);
-    return said.some((e) => freezeOf(e) !== freezeOf(said[0]));
-}
-
-/**
- * The first update of the newest run that ran with this freeze: who set it. None yet: this
- * update is the first to carry it into the history.
- */
-function setterOf(said: HistoryEntry[], reason: string, here: string, complete: boolean): string {
+/** Where the newest run of updates with this setting starts: the update that set it. */
+function setterOf(said: HistoryEntry[], value: string, complete: boolean): string | undefined {
     let first: HistoryEntry | undefined;
     for (const entry of said) {
-        if (freezeOf(entry) !== reason) break;
+        if (settingOf(entry) !== value) break;
         first = entry;
     }
-    if (!first) return `${here}, in this update (the first in the stack history with it)`;
-    const setter = describeUpdate(first);
-    return first === said[said.length - 1] && !complete ? `${setter} or earlier` : setter;
+    if (!first) return undefined;
+    return first === said[said.length - 1] && !complete ? `${describeUpdate(first)} or earlier` : describeUpdate(first);
 }
 
 /**
  * Decides from the configured value (undefined: not set in this checkout) and the stack's
- * history, newest first (an Error: it could not be read; `complete`: it goes back to the
- * stack's first update). `here` names this operator.
+ * history (an Error: it could not be read). `here` names this operator.
  */
-export function decideFreeze(configured: string | undefined, history: HistoryEntry[] | Error, here: string, complete = true): FreezeDecision {
-    const said = history instanceof Error ? [] : freezeUpdates(history);
-    const last = said.length ? freezeOf(said[0]) : undefined;
-    const finished = complete || historyDecides(said);
-    if (configured === LIFT_FREEZE) {
-        if (history instanceof Error) return { kind: "lifting", reason: "(the stack history could not be read)" };
-        return frozenBy(last) ? { kind: "lifting", reason: last } : { kind: "stale-lift", last: said.length ? describeUpdate(said[0]) : "none" };
+export function decideFreeze(configured: string | undefined, history: StackHistory | Error, here: string): FreezeDecision {
+    if (history instanceof Error) {
+        if (configured === undefined) return { kind: "unknown", error: history.message };
+        const setting = parseSetting(configured);
+        if ("lift" in setting) return { kind: "lifting", reason: `(the stack history could not be read: ${history.message})` };
+        return { kind: "frozen", reason: setting.reason, setIn: `unknown (${history.message})`, inherited: false, recorded: false };
     }
-    if (configured !== undefined) {
-        const setBy = history instanceof Error ? `unknown (${history.message})` : setterOf(said, configured, here, finished);
-        return { kind: "frozen", reason: configured, setBy, inherited: false };
+    const said = settingUpdates(history.entries);
+    const newest = said.length ? settingOf(said[0])! : undefined;
+    const inForce = newest !== undefined && "reason" in parseSetting(newest) ? newest : undefined;
+    const setIn = (reason: string) => setterOf(said, reason, history.complete);
+    if (configured === undefined) {
+        return inForce ? { kind: "frozen", reason: inForce, setIn: setIn(inForce)!, inherited: true, recorded: true } : { kind: "open" };
     }
-    if (history instanceof Error) return { kind: "unknown", error: history.message };
-    return frozenBy(last) ? { kind: "frozen", reason: last, setBy: setterOf(said, last, here, finished), inherited: true } : { kind: "open" };
+    const setting = parseSetting(configured);
+    if ("reason" in setting) {
+        const lifted = newest !== undefined && parseSetting(newest);
+        if (lifted && "lift" in lifted && lifted.lift === freezeId(setting.reason)) {
+            return { kind: "stale-freeze", reason: setting.reason, liftedIn: describeUpdate(said[0]) };
+        }
+        const recorded = setIn(setting.reason);
+        return { kind: "frozen", reason: setting.reason, setIn: recorded ?? `this update, by ${here}`, inherited: false, recorded: !!recorded };
+    }
+    if (inForce) {
+        return setting.lift === freezeId(inForce) ? { kind: "lifting", reason: inForce } : { kind: "wrong-lift", reason: inForce, setIn: setIn(inForce)! };
+    }
+    // The same lift again after it failed (an SSH drop after the check): the freeze it named was lifted by it.
+    const newestSetting = newest !== undefined ? parseSetting(newest) : undefined;
+    if (newestSetting && "lift" in newestSetting && newestSetting.lift === setting.lift && said[0].result === "failed") {
+        const reason = said.map(settingOf).find((v): v is string => v !== undefined && "reason" in parseSetting(v) && freezeId(v) === setting.lift);
+        if (reason) return { kind: "lifting", reason };
+    }
+    return { kind: "stale-lift", last: said.length ? describeUpdate(said[0]) : "none" };
 }
 
-const LIFT_HOW = `pulumi config set freeze ${LIFT_FREEZE}, then pulumi up (and then pulumi config rm freeze)`;
+const quoted = (reason: string) => JSON.stringify(reason);
+const liftHow = (reason: string) => `pulumi config set freeze "${liftOf(reason)}", then pulumi up (and then pulumi config rm freeze)`;
+const RM = "pulumi config rm freeze";
 
 /** The refusal of an update while frozen: the reason, who set it, how to lift it. */
 export function renderFreezeRefusal(d: Extract<FreezeDecision, { kind: "frozen" }>): string {
     return [
-        `the stack is frozen: "${d.reason}"`,
-        `  Set by ${d.setBy} (pulumi stack history).`,
+        `the stack is frozen: ${quoted(d.reason)}`,
+        `  Set in ${d.setIn}${d.recorded ? " (pulumi stack history)" : ""}.`,
         ...(d.inherited ? ["  This checkout's config does not set freeze; the stack's history does, so it holds here too."] : []),
         "  No update runs while the stack is frozen, this one included: nothing was changed on any host. The drift job keeps checking and reporting.",
-        `  To lift it: ${LIFT_HOW}.`,
+        `  To lift it: ${liftHow(d.reason)}.`,
     ].join("\n");
 }
 
-/** What a preview says about the freeze (undefined: nothing to say). */
+/** What a preview (or a refresh) says about the freeze (undefined: nothing to say). */
 export function renderFreezeNote(d: FreezeDecision): string | undefined {
     switch (d.kind) {
         case "frozen":
-            return `the stack is frozen: "${d.reason}" (set by ${d.setBy}); pulumi up will be refused until it is lifted: ${LIFT_HOW}`;
+            return (
+                `the stack is frozen: ${quoted(d.reason)} (set in ${d.setIn}); pulumi up will be refused until it is lifted: ${liftHow(d.reason)}` +
+                (d.recorded ? "" : ". Not in the stack history yet: pulumi up --yes --skip-preview records it (refused, like every update while frozen)")
+            );
         case "lifting":
-            return `this update lifts the freeze "${d.reason}"; once it has run: pulumi config rm freeze`;
+            return `this update lifts the freeze ${quoted(d.reason)}; once it has run: ${RM}`;
+        case "open":
+            return undefined;
+        default:
+            return renderProblem(d);
+    }
+}
+
+function renderProblem(d: Extract<FreezeDecision, { kind: "wrong-lift" | "stale-lift" | "stale-freeze" | "unknown" }>): string {
+    switch (d.kind) {
+        case "wrong-lift":
+            return `${KEY} lifts another freeze than the one in force: ${quoted(d.reason)} (set in ${d.setIn}). To lift it: ${liftHow(d.reason)}`;
         case "stale-lift":
-            return renderStaleLift(d);
+            return `${KEY} is a lift, but the stack is not frozen (the last update with a freeze setting: ${d.last}). Fix: ${RM}`;
+        case "stale-freeze":
+            return `${KEY} is the freeze ${quoted(d.reason)}, which ${d.liftedIn} lifted. Fix: ${RM} (to freeze again, give a new reason)`;
         case "unknown":
             return (
                 `could not read the stack history to see whether another checkout froze the stack (${d.error}); ` +
                 "a freeze set elsewhere is not enforced by this run"
             );
-        case "open":
-            return undefined;
     }
-}
-
-function renderStaleLift(d: Extract<FreezeDecision, { kind: "stale-lift" }>): string {
-    return (
-        `${KEY} is "${LIFT_FREEZE}", but the stack is not frozen (the last update with a freeze setting: ${d.last}). ` +
-        "Left set, it would lift the next freeze a teammate sets. Fix: pulumi config rm freeze"
-    );
 }
 
 /** The error that stops an update (undefined: the update goes ahead). */
 export function freezeRefusal(d: FreezeDecision): MessageOnlyError | undefined {
     if (d.kind === "frozen") return new MessageOnlyError("FreezeError", renderFreezeRefusal(d));
-    if (d.kind === "stale-lift") return new MessageOnlyError("FreezeError", `${renderStaleLift(d)} (nothing was changed on any host)`);
+    if (d.kind === "wrong-lift" || d.kind === "stale-lift" || d.kind === "stale-freeze") {
+        return new MessageOnlyError("FreezeError", `${renderProblem(d)} (nothing was changed on any host)`);
+    }
     return undefined;
 }

@@ -19,7 +19,7 @@ import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingF
 import { PreviousDeployment, readPreviousDeployment } from "../state/previous-state";
 import { runningCli } from "../state/running-cli";
 import { readStackHistory } from "../state/stack-history";
-import { decideFreeze, freezeRefusal, historyDecides, renderFreezeNote } from "./freeze";
+import { decideFreeze, freezeRefusal, renderFreezeNote } from "./freeze";
 import { planRelease, ReleasePlan, resolveNetworkMode } from "../state/slot-machine";
 
 /** One host's part of the update. */
@@ -87,15 +87,11 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
     const startedAt = Date.now() - config.maxClockSkewSeconds * 1000;
     // Read while the hosts are checked; a failed check is the error to report, before anything it says.
     const previousRead = readPreviousDeployment();
-    const historyRead = readStackHistory(historyDecides).catch((e: Error) => e);
+    const historyRead = readStackHistory().catch((e: Error) => e);
     startCommandPlugin();
     const [checked, previousResult] = await Promise.allSettled([checkHosts(config, targets, accesses, multi), previousRead]);
     // A freeze stops the update before anything runs on a host, whatever the hosts said.
-    const history = await historyRead;
-    const freeze =
-        history instanceof Error
-            ? decideFreeze(config.freeze, history, operator(config))
-            : decideFreeze(config.freeze, history.entries, operator(config), history.complete);
+    const freeze = decideFreeze(config.freeze, await historyRead, operator(config));
     // A preview, and a refresh (it reads the hosts, changes none), only say so.
     const refusal = pulumi.runtime.isDryRun() || runningCli().command === "refresh" ? undefined : freezeRefusal(freeze);
     if (refusal) throw refusal;

@@ -11,12 +11,13 @@ export interface RunningCli {
 
 const OPERATIONS = new Set(["up", "update", "refresh", "destroy", "preview", "import"]);
 
+/** Flags of pulumi that take a value: a stack named `refresh` is not the operation. */
+const VALUE_FLAGS = new Set(["-s", "--stack", "-C", "--cwd", "--color", "--config-file", "-m", "--message", "--tracing", "-v", "--verbosity"]);
+
 /** The operation in a pulumi command line (its arguments, NUL-separated as /proc shows them). */
 export function operationOf(cmdline: string): string | undefined {
-    return cmdline
-        .split("\0")
-        .slice(1)
-        .find((a) => OPERATIONS.has(a));
+    const args = cmdline.split("\0").slice(1);
+    return args.find((a, i) => OPERATIONS.has(a) && !VALUE_FLAGS.has(args[i - 1]));
 }
 
 /**

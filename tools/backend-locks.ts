@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Client, ClientConfig } from "pg";
+import { redactUrls } from "../state/backend-url";
 import { parseStackLock, StackLock } from "./stack-lock";
 
 /** A backend's locks of one stack. */
@@ -17,11 +18,6 @@ export interface LockStore {
     list(project: string, stack: string): Promise<StackLock[]>;
     remove(lock: StackLock): Promise<void>;
     close(): Promise<void>;
-}
-
-/** The backend URL without its password, for messages. */
-export function redactBackendUrl(url: string): string {
-    return url.replace(/\/\/([^@/:]*):[^@/]*@/, "//$1:***@").replace(/([?&]password=)[^&]*/i, "$1***");
 }
 
 function fileLockStore(backendDir: string): LockStore {
@@ -59,7 +55,8 @@ export interface PostgresBackend {
 export function parsePostgresBackend(url: string, env: NodeJS.ProcessEnv = process.env): PostgresBackend {
     const u = new URL(url);
     const params = u.searchParams;
-    const table = params.get("table") ?? "pulumi_state";
+    // Pulumi writes the name into its SQL unquoted, so PostgreSQL folds it to lower case.
+    const table = (params.get("table") ?? "pulumi_state").toLowerCase();
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new Error(`the backend's table parameter is not a plain table name: ${table}`);
     const database = decodeURIComponent(u.pathname.replace(/^\/+/, ""));
     const sslmode = params.get("sslmode") ?? env.PGSSLMODE ?? "require";
@@ -71,6 +68,7 @@ export function parsePostgresBackend(url: string, env: NodeJS.ProcessEnv = proce
         database: database || env.PGDATABASE,
         // Pulumi's driver encrypts unless told not to (sslmode require: no certificate check); verify-* checks.
         ssl: sslmode === "disable" ? false : { rejectUnauthorized: sslmode.startsWith("verify") },
+        connectionTimeoutMillis: 15_000,
     };
     const prefix = params.get("prefix") ?? "";
     return { connection, table, keyPrefix: `${database ? `${database}/` : ""}${prefix}` };
@@ -86,7 +84,7 @@ async function postgresLockStore(url: string): Promise<LockStore> {
     const client = new Client(backend.connection);
     await client.connect();
     return {
-        describe: `PostgreSQL backend ${redactBackendUrl(url)} (table ${backend.table})`,
+        describe: `PostgreSQL backend ${redactUrls(url)} (table ${backend.table})`,
         async list(project, stack) {
             const dir = `${backend.keyPrefix}.pulumi/locks/organization/${project}/${stack}/`;
             const rows = await client.query<{ key: string; body: string }>(

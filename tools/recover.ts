@@ -20,7 +20,8 @@ import { processAlive } from "../ssh/agent";
 import { COLORS } from "../state/slot-machine";
 import { UnfinishedContainer, unfinishedContainers } from "./pending-creates";
 import { readStackConfig, runOnStackHost, runPulumi as pulumi, stackArgument } from "./stack-cli";
-import { openLockStore, redactBackendUrl } from "./backend-locks";
+import { redactUrls } from "../state/backend-url";
+import { openLockStore } from "./backend-locks";
 import { judgeStackLock } from "./stack-lock";
 
 /** How long the agent holds the deploy key for recover's one short script on each host. */
@@ -88,7 +89,7 @@ async function main(): Promise<number> {
     try {
         url = (JSON.parse(who.stdout) as { url?: string }).url ?? "";
     } catch {
-        process.stderr.write(`recover: cannot tell the backend: ${who.out}\n`);
+        process.stderr.write(`recover: cannot tell the backend: ${redactUrls(who.out)}\n`);
         return 2;
     }
     const locks = await openLockStore(url);
@@ -112,7 +113,7 @@ async function main(): Promise<number> {
         // Pulumi Cloud and the bucket backends keep their own lock: it cannot be judged from
         // here. `pulumi cancel` ends it; only once the holder is surely gone.
         process.stdout.write(
-            `recover: the backend (${redactBackendUrl(url)}) keeps the lock; ` +
+            `recover: the backend (${redactUrls(url)}) keeps the lock; ` +
                 `if the pulumi that holds it is gone for good, end it with: pulumi cancel --stack ${stack} --yes\n`,
         );
     }

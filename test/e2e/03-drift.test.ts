@@ -4,6 +4,7 @@ import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { cleanSandboxService, httpGet, sandboxFacts, serviceSnapshot, sh, shStatus } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
+import { liftOf } from "../../plan/freeze";
 
 /**
  * Drift, both ways: `npm run drift` (pulumi preview --refresh) names each hand change to the
@@ -14,6 +15,8 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
     let s: L9TestStack;
     let metricsFile: string;
     let tag = "v0.1.0-l9";
+    /** The lift of a freeze a failed test left in force. */
+    let lifting: string | undefined;
 
     const npmDrift = () => {
         const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/drift.ts", "--stack", "e2e-drift"], {
@@ -39,6 +42,7 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
     });
 
     after(async () => {
+        if (s && lifting) await s.set({ freeze: lifting });
         if (s) s.destroy();
     });
 
@@ -135,6 +139,8 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         "a freeze refuses every update before anything runs, with its reason, who set it and how to lift it; preview shows it; the drift job keeps reporting";
     it(FREEZE, async () => {
         const reason = "DB maintenance until 14:00, ask Ana";
+        // On a failure midway, the lift: the suite's destroy must not be refused.
+        lifting = liftOf(reason);
         const version = () => httpGet(`${s.siteUrl}/version`).body;
         const serving = version();
         // A release is asked for while frozen: the update would change the host.
@@ -150,9 +156,9 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         const refusedHere = await s.up();
         expect(refusedHere.ok, "the update is refused").to.equal(false);
         expect(refusedHere.error).to.contain(`the stack is frozen: "${reason}"`);
-        expect(refusedHere.error).to.contain("in this update (the first in the stack history with it)");
+        expect(refusedHere.error).to.match(/Set in this update, by \S+\./);
         expect(refusedHere.error).to.contain("nothing was changed on any host");
-        expect(refusedHere.error).to.contain("To lift it: pulumi config set freeze off, then pulumi up");
+        expect(refusedHere.error).to.contain(`To lift it: pulumi config set freeze "${liftOf(reason)}", then pulumi up`);
         expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
         expect(version()).to.equal(serving);
         expect(hostCheck(), "the drift job reports the hand change").to.equal(1);
@@ -170,10 +176,12 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         const refusedThere = await s.up();
         expect(refusedThere.ok, "the teammate's update is refused").to.equal(false);
         expect(refusedThere.error).to.contain(`the stack is frozen: "${reason}"`);
-        expect(refusedThere.error).to.match(/Set by .+, in the update of \d{4}-\d\d-\d\d \d\d:\d\d UTC, from a checkout at [0-9a-f]{7}/);
+        expect(refusedThere.error).to.match(
+            /Set in the update of \d{4}-\d\d-\d\d \d\d:\d\d UTC, run from a checkout at [0-9a-f]{7} \(HEAD commit by .+\) \(pulumi stack history\)\./,
+        );
         expect(refusedThere.error).to.contain("This checkout's config does not set freeze");
         // What the teammate reads, in the test's log.
-        const said = refusedThere.error!.split("\n").filter((l) => /frozen:|Set by|This checkout|To lift/.test(l));
+        const said = refusedThere.error!.split("\n").filter((l) => /frozen:|Set in|This checkout|To lift/.test(l));
         console.log(said.map((l) => `      ${l.trim()}`).join("\n"));
         expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
         expect(npmDrift().code, "npm run drift still reports the hand change").to.equal(1);
@@ -184,18 +192,24 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
 
         // Lifted: the update runs, releases and heals.
+        // A lift naming another freeze is refused, saying which to name.
         await s.set({ freeze: "off" });
+        const bare = await s.up();
+        expect(bare.ok).to.equal(false);
+        expect(bare.error).to.contain(`lifts another freeze than the one in force: "${reason}"`);
+        await s.set({ freeze: liftOf(reason) });
         const lifted = await s.up();
         expect(lifted.ok, lifted.error).to.equal(true);
         expect(lifted.stdout).to.contain(`this update lifts the freeze "${reason}"`);
         expect(version()).to.contain("v0.2.0-l9");
         expect(hostCheck()).to.equal(0);
 
-        // `off` left in a checkout would lift the next freeze: refused until it is removed.
+        // The lift left in a checkout: refused until it is removed.
         const leftover = await s.up();
         expect(leftover.ok).to.equal(false);
-        expect(leftover.error).to.contain('l9-deploy:freeze is "off", but the stack is not frozen');
+        expect(leftover.error).to.contain("l9-deploy:freeze is a lift, but the stack is not frozen");
         expect(leftover.error).to.contain("Fix: pulumi config rm freeze");
         await s.stack.removeConfig("l9-deploy:freeze");
+        lifting = undefined;
     });
 });
