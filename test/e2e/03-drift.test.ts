@@ -144,7 +144,15 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         const version = () => httpGet(`${s.siteUrl}/version`).body;
         const serving = version();
         // A release is asked for while frozen: the update would change the host.
-        await s.set({ freeze: reason, releaseTag: "v0.2.0-l9" });
+        // A refresh reads the host and changes nothing on it: it runs, saying the stack is frozen
+        // (before the release is asked for: a refresh that runs the program cannot declare new resources).
+        await s.set({ freeze: reason });
+        const unfrozenHost = serviceSnapshot(s.serviceName, s.appDir);
+        const refreshed = s.cli(["refresh", "--yes"]);
+        expect(refreshed.code, refreshed.out).to.equal(0);
+        expect(refreshed.out).to.contain(`the stack is frozen: "${reason}"`);
+        expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(unfrozenHost);
+        await s.set({ releaseTag: "v0.2.0-l9" });
         const preview = s.cli(["preview"]);
         expect(preview.code, preview.out).to.equal(0);
         expect(preview.out).to.contain(`the stack is frozen: "${reason}"`);
@@ -185,11 +193,6 @@ describe("e2e: drift is seen by refresh and by the host job, and healed by up", 
         console.log(said.map((l) => `      ${l.trim()}`).join("\n"));
         expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
         expect(npmDrift().code, "npm run drift still reports the hand change").to.equal(1);
-        // A refresh reads the host and changes nothing on it: it runs, saying the stack is frozen.
-        const refreshed = s.cli(["refresh", "--yes"]);
-        expect(refreshed.code, refreshed.out).to.equal(0);
-        expect(refreshed.out).to.contain(`the stack is frozen: "${reason}"`);
-        expect(serviceSnapshot(s.serviceName, s.appDir), "the host").to.equal(frozenHost);
 
         // Lifted: the update runs, releases and heals.
         // A lift naming another freeze is refused, saying which to name.
