@@ -49,7 +49,8 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     // A freeze is read back from the stack history by every checkout: a secret's value is not there.
     if (raw.freeze !== undefined && secretKeys.has("freeze")) {
         problems.push(
-            `${CONFIG_NAMESPACE}:freeze is stored as a secret, which teammates cannot read in the stack history. Fix: pulumi config set freeze "..." (no --secret)`,
+            `${CONFIG_NAMESPACE}:freeze is stored as a secret, which teammates cannot read in the stack history. ` +
+                'Fix: pulumi config set freeze "..." (no --secret)',
         );
     }
     const result = configSchema.safeParse(raw);

@@ -79,15 +79,28 @@ function settingUpdates(history: HistoryEntry[]): HistoryEntry[] {
     return history.filter((e) => (e.kind === "update" || e.kind === "destroy") && e.result !== "in-progress" && settingOf(e) !== undefined);
 }
 
-/** Where the newest run of updates with this setting starts: the update that set it. */
-function setterOf(said: HistoryEntry[], value: string, complete: boolean): string | undefined {
-    let first: HistoryEntry | undefined;
-    for (const entry of said) {
-        if (settingOf(entry) !== value) break;
-        first = entry;
+/**
+ * The freeze in force after the history's updates, replayed oldest first as each was decided:
+ * a reason freezes (unless it is one that was lifted, still set: that update was refused); a
+ * lift ends the freeze it names, and any other lift changes nothing (it was refused).
+ */
+function replay(said: HistoryEntry[]): { inForce?: { reason: string; since: HistoryEntry }; lifted?: { id: string; by: HistoryEntry } } {
+    let inForce: { reason: string; since: HistoryEntry } | undefined;
+    let lifted: { id: string; by: HistoryEntry } | undefined;
+    for (const entry of [...said].reverse()) {
+        const setting = parseSetting(settingOf(entry)!);
+        if ("reason" in setting) {
+            if (inForce?.reason === setting.reason) continue;
+            if (!inForce && lifted?.id === freezeId(setting.reason)) continue;
+            inForce = { reason: setting.reason, since: entry };
+        } else if (inForce && setting.lift === freezeId(inForce.reason)) {
+            lifted = { id: setting.lift, by: entry };
+            inForce = undefined;
+        } else if (!inForce && lifted && setting.lift === lifted.id) {
+            lifted = { id: lifted.id, by: entry };
+        }
     }
-    if (!first) return undefined;
-    return first === said[said.length - 1] && !complete ? `${describeUpdate(first)} or earlier` : describeUpdate(first);
+    return { inForce, lifted };
 }
 
 /**
@@ -102,29 +115,23 @@ export function decideFreeze(configured: string | undefined, history: StackHisto
         return { kind: "frozen", reason: setting.reason, setIn: `unknown (${history.message})`, inherited: false, recorded: false };
     }
     const said = settingUpdates(history.entries);
-    const newest = said.length ? settingOf(said[0])! : undefined;
-    const inForce = newest !== undefined && "reason" in parseSetting(newest) ? newest : undefined;
-    const setIn = (reason: string) => setterOf(said, reason, history.complete);
+    const { inForce, lifted } = replay(said);
+    // The oldest update read may not be where the freeze started: the history goes on.
+    const setIn = (since: HistoryEntry) => `${describeUpdate(since)}${since === said[said.length - 1] && !history.complete ? " or earlier" : ""}`;
     if (configured === undefined) {
-        return inForce ? { kind: "frozen", reason: inForce, setIn: setIn(inForce)!, inherited: true, recorded: true } : { kind: "open" };
+        return inForce ? { kind: "frozen", reason: inForce.reason, setIn: setIn(inForce.since), inherited: true, recorded: true } : { kind: "open" };
     }
     const setting = parseSetting(configured);
     if ("reason" in setting) {
-        const lifted = newest !== undefined && parseSetting(newest);
-        if (lifted && "lift" in lifted && lifted.lift === freezeId(setting.reason)) {
-            return { kind: "stale-freeze", reason: setting.reason, liftedIn: describeUpdate(said[0]) };
-        }
-        const recorded = setIn(setting.reason);
-        return { kind: "frozen", reason: setting.reason, setIn: recorded ?? `this update, by ${here}`, inherited: false, recorded: !!recorded };
+        if (!inForce && lifted?.id === freezeId(setting.reason)) return { kind: "stale-freeze", reason: setting.reason, liftedIn: describeUpdate(lifted.by) };
+        if (inForce?.reason === setting.reason)
+            return { kind: "frozen", reason: setting.reason, setIn: setIn(inForce.since), inherited: false, recorded: true };
+        return { kind: "frozen", reason: setting.reason, setIn: `this update, by ${here}`, inherited: false, recorded: false };
     }
     if (inForce) {
-        return setting.lift === freezeId(inForce) ? { kind: "lifting", reason: inForce } : { kind: "wrong-lift", reason: inForce, setIn: setIn(inForce)! };
-    }
-    // The same lift again after it failed (an SSH drop after the check): the freeze it named was lifted by it.
-    const newestSetting = newest !== undefined ? parseSetting(newest) : undefined;
-    if (newestSetting && "lift" in newestSetting && newestSetting.lift === setting.lift && said[0].result === "failed") {
-        const reason = said.map(settingOf).find((v): v is string => v !== undefined && "reason" in parseSetting(v) && freezeId(v) === setting.lift);
-        if (reason) return { kind: "lifting", reason };
+        return setting.lift === freezeId(inForce.reason)
+            ? { kind: "lifting", reason: inForce.reason }
+            : { kind: "wrong-lift", reason: inForce.reason, setIn: setIn(inForce.since) };
     }
     return { kind: "stale-lift", last: said.length ? describeUpdate(said[0]) : "none" };
 }

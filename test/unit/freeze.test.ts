@@ -56,8 +56,8 @@ describe("unit: a freeze (plan/freeze.ts)", () => {
             entry("2026-12-06T13:30:00Z", REASON, { environment: { "git.author": "Bo" } }),
             entry("2026-12-06T13:02:09Z", REASON, { config: { "l9-deploy:freeze": { value: REASON }, "l9-deploy:deployedBy": { value: "ana" } } }),
             entry("2026-12-06T12:30:00Z", undefined),
-            entry("2026-12-06T12:00:00Z", "off 00000000"),
-            entry("2026-12-05T09:00:00Z", REASON, { environment: { "git.author": "Cy" } }),
+            entry("2026-12-06T12:00:00Z", liftOf("Black Friday")),
+            entry("2026-12-05T09:00:00Z", "Black Friday", { environment: { "git.author": "Cy" } }),
         );
         expect(decideFreeze(REASON, history, "bo@laptop")).to.deep.include({
             kind: "frozen",
@@ -117,22 +117,38 @@ describe("unit: a freeze (plan/freeze.ts)", () => {
         expect(d.kind).to.equal("wrong-lift");
         expect(freezeRefusal(d)!.message).to.equal(
             `l9-deploy:freeze lifts another freeze than the one in force: "Black Friday" (set in the update of 2026-12-07 09:00 UTC, ${FROM_ANA}). ` +
-                `To lift it: pulumi config set freeze "${liftOf("Black Friday")}", then pulumi up (and then pulumi config rm freeze) (nothing was changed on any host)`,
+                `To lift it: pulumi config set freeze "${liftOf("Black Friday")}", then pulumi up ` +
+                "(and then pulumi config rm freeze) (nothing was changed on any host)",
         );
         expect(decideFreeze("off", later, "ana@laptop").kind, "a bare off names no freeze").to.equal("wrong-lift");
     });
 
-    it("a lift when nothing is frozen is a leftover, refused; the same lift again after it failed goes ahead", () => {
+    it("a lift when nothing is frozen is a leftover, refused, even after a lift that failed after its check", () => {
         const done = whole(entry("2026-12-06T13:40:00Z", LIFT, { result: "succeeded" }), entry("2026-12-06T13:02:09Z", REASON));
         const d = decideFreeze(LIFT, done, "ana@laptop");
         expect(d.kind).to.equal("stale-lift");
         expect(freezeRefusal(d)!.message).to.equal(
             "l9-deploy:freeze is a lift, but the stack is not frozen " +
-                `(the last update with a freeze setting: the update of 2026-12-06 13:40 UTC, ${FROM_ANA}). Fix: pulumi config rm freeze (nothing was changed on any host)`,
+                `(the last update with a freeze setting: the update of 2026-12-06 13:40 UTC, ${FROM_ANA}). ` +
+                "Fix: pulumi config rm freeze (nothing was changed on any host)",
         );
         expect(decideFreeze(LIFT, whole(), "x")).to.deep.equal({ kind: "stale-lift", last: "none" });
         const failed = whole(entry("2026-12-06T13:40:00Z", LIFT, { result: "failed" }), entry("2026-12-06T13:02:09Z", REASON));
-        expect(decideFreeze(LIFT, failed, "ana@laptop")).to.deep.equal({ kind: "lifting", reason: REASON });
+        expect(decideFreeze(LIFT, failed, "ana@laptop").kind).to.equal("stale-lift");
+        expect(decideFreeze(undefined, failed, "bo@laptop").kind, "its lift took effect").to.equal("open");
+    });
+
+    it("a refused lift or a refused lifted freeze in the history changes nothing: the freeze still holds, or stays lifted", () => {
+        const refusedLift = whole(entry("2026-12-06T13:30:00Z", "off"), entry("2026-12-06T13:20:00Z", "off 00000000"), entry("2026-12-06T13:02:09Z", REASON));
+        expect(decideFreeze(undefined, refusedLift, "cy@laptop")).to.deep.include({ kind: "frozen", reason: REASON });
+        expect(decideFreeze(LIFT, refusedLift, "ana@laptop")).to.deep.equal({ kind: "lifting", reason: REASON });
+        const refusedStale = whole(
+            entry("2026-12-06T14:00:00Z", REASON),
+            entry("2026-12-06T13:40:00Z", LIFT, { result: "succeeded" }),
+            entry("2026-12-06T13:02:09Z", REASON),
+        );
+        expect(decideFreeze(undefined, refusedStale, "cy@laptop").kind).to.equal("open");
+        expect(decideFreeze(REASON, refusedStale, "bo@laptop").kind).to.equal("stale-freeze");
     });
 
     it("a checkout that still sets a lifted freeze is refused, not frozen again", () => {
