@@ -363,7 +363,7 @@ export const configSchema = z
         watchFailures: z.coerce.number().int().min(1).max(100).default(3),
         minCertDays: z.coerce.number().int().min(0).max(365).default(14),
         maxClockSkewSeconds: z.coerce.number().int().min(1).max(3600).default(30),
-        // A freeze: every update is refused, with this reason, until `off` lifts it (plan/freeze.ts).
+        // A freeze: every update is refused, with this reason, until its lift (`off <id>`) lifts it (plan/freeze.ts).
         freeze: z
             .string()
             .min(1)

@@ -26,6 +26,14 @@ export function operationOf(cmdline: string): string | undefined {
  * refresh runs the program as an update does, not as a preview).
  */
 export function runningCli(): RunningCli {
+    // The same process for the whole run: read /proc once (the history read and the freeze's refusal both ask).
+    found ??= findRunningCli();
+    return found;
+}
+
+let found: RunningCli | undefined;
+
+function findRunningCli(): RunningCli {
     let pid = process.ppid;
     for (let i = 0; i < 4 && pid > 1; i++) {
         try {
