@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { LoadLoop } from "../support/load-loop";
-import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, sh, waitFor } from "../support/sandbox";
 
 /**
  * Faults during updates, on the sandbox: each ends with the serving slot serving, a clear
@@ -25,13 +25,6 @@ describe("e2e: faults during updates", function () {
                 `ls '/var/lib/l9-deploy/${s.serviceName}/caddy'`,
             ].join("; echo ---; "),
         );
-    const waitFor = async (what: string, test: () => boolean, seconds = 120) => {
-        for (let i = 0; i < seconds * 4; i++) {
-            if (test()) return;
-            await new Promise((r) => setTimeout(r, 250));
-        }
-        throw new Error(`timed out waiting for ${what}`);
-    };
     const sandboxUp = () => sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
     const converges = async (tag: string) => {
         const r = await s.up();

@@ -5,7 +5,7 @@ import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { killPulumi as killPulumiTree, pulumiInBackground, runRecover } from "../support/pulumi-process";
-import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, sh, waitFor } from "../support/sandbox";
 
 /**
  * Crash safety: an update interrupted after its flip (its host script killed, or the
@@ -29,13 +29,6 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             .split("\n")
             .filter((l) => l.trim())
             .map((l) => JSON.parse(l) as { id: string; tag: string; slot: string; status: string });
-    const waitFor = async (what: string, test: () => boolean, seconds = 180) => {
-        for (let i = 0; i < seconds * 4; i++) {
-            if (test()) return;
-            await new Promise((r) => setTimeout(r, 250));
-        }
-        throw new Error(`timed out waiting for ${what}`);
-    };
     /** The journal says `tag` was flipped to (its switch is in its watch now). */
     const flipped = (tag: string, since: number) => () =>
         journal()
@@ -74,7 +67,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         await s.set({ releaseTag: "v0.2.0-l9", watchSeconds: "20" });
         const before = journal().length;
         const update = s.up();
-        await waitFor("the flip to v0.2.0", flipped("v0.2.0-l9", before));
+        await waitFor("the flip to v0.2.0", flipped("v0.2.0-l9", before), 180);
         expect(killHostScripts()).to.equal("killed");
         const failed = await update;
         expect(failed.ok, "the interrupted update fails").to.equal(false);
@@ -104,7 +97,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         await s.set({ releaseTag: "v0.1.0-l9", watchSeconds: "20" });
         const before = journal().length;
         const child = upInBackground();
-        await waitFor("the flip to v0.1.0", flipped("v0.1.0-l9", before));
+        await waitFor("the flip to v0.1.0", flipped("v0.1.0-l9", before), 180);
         // A live holder's lock is never taken.
         const busy = recover();
         expect(busy.code, busy.out).to.equal(1);
@@ -300,7 +293,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
                     let killed: string;
                     if (kill === "host script") {
                         const update = s.up();
-                        await waitFor(boundary.name, () => boundary.reached(standby, before));
+                        await waitFor(boundary.name, () => boundary.reached(standby, before), 180);
                         await new Promise((r) => setTimeout(r, boundary.afterMs ?? 0));
                         // At a boundary between steps no host script may run: the next one is killed.
                         killed = "none";
@@ -312,7 +305,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
                         await update;
                     } else {
                         const child = upInBackground();
-                        await waitFor(boundary.name, () => boundary.reached(standby, before));
+                        await waitFor(boundary.name, () => boundary.reached(standby, before), 180);
                         await new Promise((r) => setTimeout(r, boundary.afterMs ?? 0));
                         killPulumi(child);
                         killed = "pulumi";
@@ -373,7 +366,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
             const update = s.up();
             // ...and, once this update has planned the release into the standby (its preflight ran),
             // flips Caddy to the standby, as that interrupted switch would.
-            await waitFor("this update's preflight", () => started() !== startedBefore);
+            await waitFor("this update's preflight", () => started() !== startedBefore, 180);
             const marker = `/var/lib/l9-deploy/${s.serviceName}/caddy/${s.serviceName}-green.active`;
             sh(standby === "green" ? `date > '${marker}'` : `rm -f '${marker}'`);
             expect(routing()).to.equal(standby);

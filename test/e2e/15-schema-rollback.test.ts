@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
-import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, sandboxPsql, sh } from "../support/sandbox";
 
 /**
  * A rollback that knows the schema, with the sample app's database releases: v0.4.5-l9's
@@ -17,7 +17,7 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
     const database = "l9_e2e_schema";
     const serverUrl = () => sandboxFacts().databaseUrl;
     const databaseUrl = () => serverUrl().replace(/\/[^/]+$/, `/${database}`);
-    const psql = (sql: string) => sh(`psql -qtA -v ON_ERROR_STOP=1 '${serverUrl()}' -c '${sql}'`);
+    const psql = (sql: string) => sandboxPsql(sql);
 
     const version = () => {
         const r = httpGet(`${s.siteUrl}/version`);

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
 import { killPulumi, pulumiInBackground, runRecover } from "../support/pulumi-process";
-import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
+import { cleanSandboxService, httpGet, sandboxFacts, sandboxPsql, sh, waitFor } from "../support/sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "../support/toolchain";
 
 /**
@@ -19,11 +19,7 @@ describe("e2e: the team's state in PostgreSQL (two checkouts, one postgres:// ba
     const STACK = "e2e-team";
     const database = "l9_e2e_state";
     const server = () => new URL(sandboxFacts().databaseUrl);
-    const psql = (sql: string, db = server().pathname.slice(1)) => {
-        const u = server();
-        const connect = `-h '${u.hostname}' -p '${u.port || 5432}' -U '${u.username}' -d '${db}'`;
-        return sh(`PGPASSWORD='${decodeURIComponent(u.password)}' psql -qtA -v ON_ERROR_STOP=1 ${connect} -c "${sql}"`);
-    };
+    const psql = sandboxPsql;
     const backendUrl = () => `postgres://${server().username}@${server().hostname}:${server().port || 5432}/${database}?sslmode=disable`;
     let a: L9TestStack;
     /** Operator B: another login home, another copy of the config file. */
@@ -46,13 +42,6 @@ describe("e2e: the team's state in PostgreSQL (two checkouts, one postgres:// ba
     /** B pulls the config file A committed (the stack's encryption salt and settings). */
     const pullConfig = () => fs.copyFileSync(path.join(REPO_ROOT, `Pulumi.${STACK}.yaml`), b.configFile);
     const lockRows = () => psql(`SELECT key FROM pulumi_state WHERE key LIKE '${database}/.pulumi/locks/organization/l9-deploy/${STACK}/%'`, database).trim();
-    const waitFor = async (what: string, test: () => boolean, seconds = 120) => {
-        for (let i = 0; i < seconds * 4; i++) {
-            if (test()) return;
-            await new Promise((r) => setTimeout(r, 250));
-        }
-        throw new Error(`timed out waiting for ${what}`);
-    };
     const history = (out: string) => JSON.parse(out.slice(out.indexOf("["))) as Array<{ startTime: string; result: string; kind: string }>;
 
     before(async () => {

@@ -216,6 +216,22 @@ export function serviceSnapshot(serviceName: string, appDir: string): string {
     );
 }
 
+/** Polls `test` every 250 ms until it holds; fails naming `what` after `seconds`. */
+export async function waitFor(what: string, test: () => boolean, seconds = 120): Promise<void> {
+    for (let i = 0; i < seconds * 4; i++) {
+        if (test()) return;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One SQL command in the sandbox's PostgreSQL as its role l9 (in `database`, else the role's own), unaligned rows. */
+export function sandboxPsql(sql: string, database?: string): string {
+    const url = new URL(sandboxFacts().databaseUrl);
+    if (database) url.pathname = `/${database}`;
+    return execFileSync("psql", ["-qtA", "-v", "ON_ERROR_STOP=1", url.toString(), "-c", sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
 /** GET a URL on loopback; returns status and body ("" and 0 when nothing answers). */
 export function httpGet(url: string): { status: number; body: string } {
     try {
