@@ -9,8 +9,8 @@ import { scriptSha256 } from "./host";
 import { hostLayout } from "../host-scripts/layout";
 
 export interface DriftJobArgs extends HostJobArgs {
-    /** Worktree of the deployed release. */
-    readonly worktree: string;
+    /** Worktree of the deployed release; none when it returned from its kept image. */
+    readonly worktree?: string;
     /** Commit of the deployed release. */
     readonly commit: pulumi.Input<string>;
     /** Active container. */

@@ -16,6 +16,8 @@ export interface ReleaseTagArgs {
     readonly mainBranch: string;
     /** Require a verifying tag signature. */
     readonly verifySignature: boolean;
+    /** Verify in the host's mirror with no fetch (a release returning from its kept image). */
+    readonly fromMirror?: boolean;
 }
 
 /**

@@ -40,6 +40,7 @@ export async function convergeRollout(config: DeployConfig, rollout: RolloutPlan
             runtime: runtimes[first + j],
             release: {
                 plan: host.plan,
+                kept: host.kept,
                 envFingerprint: rollout.envFingerprint,
                 actor: rollout.actor,
                 after: outputs.slice(first - batchSize, first).map((o) => o.switched),
@@ -94,6 +95,7 @@ function hostOutputs(out: L9RuntimeOutputs) {
         commit: out.commit,
         imageId: out.imageId,
         slots: out.slots,
+        releases: out.releases,
         url: out.url,
         deployedAt: out.deployedAt,
         ...(out.retired ? { retired: out.retired } : {}),

@@ -12,7 +12,9 @@ import { EnvFile } from "./env-file";
 import { GitCheckout } from "./git-checkout";
 import { ReleaseTag } from "./release-tag";
 import { Host } from "./host";
-import { ReleaseImage } from "./release-image";
+import { KeptReleaseImage, ReleaseImage } from "./release-image";
+import { releaseImageName } from "../host-scripts/image-build";
+import { KeptRelease } from "../host-scripts/kept-releases";
 import { ServiceFootprint } from "./service-footprint";
 import { Slot } from "./slot";
 import { TrafficSwitch } from "./traffic-switch";
@@ -38,6 +40,8 @@ export interface L9RuntimeArgs {
 export interface HostRelease {
     /** The release plan (from the two-slot state machine). */
     readonly plan: ReleasePlan;
+    /** The releases outside the slots whose image the host keeps after this update (plan/releases.ts). */
+    readonly kept: KeptRelease[];
     /** The env fingerprint of the desired release (secret-derived, not secret itself). */
     readonly envFingerprint: string;
     /** Who is deploying (recorded on the host and in the outputs). */
@@ -58,6 +62,8 @@ export interface L9RuntimeOutputs {
     readonly commit: pulumi.Output<string>;
     readonly imageId: pulumi.Output<string>;
     readonly slots: pulumi.Output<Record<Color, SlotSummary | null>>;
+    /** What the stack can return to in seconds: the serving release, the standby, then the kept images, newest first. */
+    readonly releases: pulumi.Output<ReturnableRelease[]>;
     /** Resolves only once the switch succeeded. */
     readonly deployedAt: pulumi.Output<string>;
     /** The switch: the next batch of a roll waits for it. */
@@ -77,6 +83,13 @@ export interface SlotSummary {
     tag: string;
     commit: string;
     imageId: string;
+}
+
+/** A release the stack can return to in seconds (`releases` output): `serving` and `standby` are in a slot, `kept` its image only. */
+export interface ReturnableRelease extends SlotSummary {
+    where: "serving" | "standby" | "kept";
+    /** When its image was built (kept images only). */
+    builtAt?: string;
 }
 
 /**
@@ -135,7 +148,7 @@ export class L9Runtime extends pulumi.ComponentResource {
         const host = this.host;
         const next = plan.next;
         const layout = hostLayout(c.appDir);
-        const imageName = `${c.serviceName}-api`;
+        const imageName = releaseImageName(c.serviceName);
         const desiredTag = c.releaseTag;
 
         const footprint = new ServiceFootprint(
@@ -157,13 +170,24 @@ export class L9Runtime extends pulumi.ComponentResource {
         // One verified tag, one checkout and one image per release present in a slot; a
         // release leaving both slots is removed at the end of the update.
         const tags = [...new Set(COLORS.map((color) => next.slots[color]?.tag).filter((t): t is string => !!t))];
+        // A release that went into its slot from its kept image has no checkout or build, and its
+        // tag is verified in the host's mirror as it is (components keep their kind while it stays).
+        const kept = new Set(tags.filter((tag) => COLORS.every((color) => next.slots[color]?.tag !== tag || next.slots[color]?.fromKeptImage)));
         const releaseTags = new Map<string, ReleaseTag>();
         for (const tag of tags) {
             releaseTags.set(
                 tag,
                 new ReleaseTag(
                     child(`tag-${tag}`),
-                    { connection: host.connection, appDir: c.appDir, repoUrl: c.repoUrl, tag, mainBranch: c.mainBranch, verifySignature: c.verifyTagSignature },
+                    {
+                        connection: host.connection,
+                        appDir: c.appDir,
+                        repoUrl: c.repoUrl,
+                        tag,
+                        mainBranch: c.mainBranch,
+                        verifySignature: c.verifyTagSignature,
+                        ...(kept.has(tag) ? { fromMirror: true } : {}),
+                    },
                     afterPreflight,
                 ),
             );
@@ -184,8 +208,20 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const images = new Map<string, ReleaseImage>();
+        const images = new Map<string, { imageId: pulumi.Output<string> }>();
         for (const tag of tags) {
+            if (kept.has(tag)) {
+                images.set(
+                    tag,
+                    new KeptReleaseImage(
+                        child(`kept-image-${tag}`),
+                        { connection: host.connection, tag, commit: releaseTags.get(tag)!.commit, imageName },
+                        // Read-only: it may run before the env is validated (the slot waits for that).
+                        { parent: this },
+                    ),
+                );
+                continue;
+            }
             const checkout = new GitCheckout(
                 child(`checkout-${tag}`),
                 {
@@ -361,7 +397,7 @@ export class L9Runtime extends pulumi.ComponentResource {
                 appDir: c.appDir,
                 schedule: c.driftSchedule,
                 user: c.sshUser,
-                worktree: worktreePath(c.appDir, desiredTag),
+                worktree: kept.has(desiredTag) ? undefined : worktreePath(c.appDir, desiredTag),
                 commit,
                 containerName: targetSlot.containerName,
                 imageId,
@@ -423,12 +459,20 @@ export class L9Runtime extends pulumi.ComponentResource {
                 .apply(([commit, imageId]) => ({ tag: inSlot.tag, commit, imageId }));
         };
         const slotSummaries = pulumi.all([summary("blue"), summary("green")]).apply(([blue, green]) => ({ blue, green }));
+        const releases = pulumi
+            .all([summary(target), summary(other)])
+            .apply(([serving, standby]): ReturnableRelease[] => [
+                ...(serving ? [{ ...serving, where: "serving" as const }] : []),
+                ...(standby && standby.tag !== serving?.tag ? [{ ...standby, where: "standby" as const }] : []),
+                ...release.kept.map((k) => ({ tag: k.tag, commit: k.commit, imageId: k.imageId, where: "kept" as const, builtAt: k.builtAt })),
+            ]);
         this.registerOutputs({ activeSlot: target, slots: slotSummaries, deployedAt: traffic.deployedAt, maintenance });
         return {
             activeSlot: target,
             commit,
             imageId,
             slots: slotSummaries,
+            releases,
             deployedAt: traffic.deployedAt,
             switched: traffic.flip,
             url: `http://${c.caddyListen.startsWith(":") ? `${c.caddyHosts[0] ?? "localhost"}${c.caddyListen}` : c.caddyListen}`,

@@ -1,5 +1,5 @@
 import { hostLayout, worktreePath } from "./layout";
-import { prologue, script, sh } from "./shell";
+import { lines, prologue, script, sh } from "./shell";
 
 export interface CheckoutScriptArgs {
     /** The app directory on the host. */
@@ -12,6 +12,11 @@ export interface CheckoutScriptArgs {
     mainBranch: string;
     /** Require `git verify-tag` to pass (the host needs the signer's public key). */
     verifySignature: boolean;
+    /**
+     * Verify in the host's mirror as it is, with no fetch: a release returning from its kept
+     * image was fetched and verified when it was built, and needs no reachable repository.
+     */
+    fromMirror?: boolean;
 }
 
 /** The markers the checkout script prints on stdout; everything else goes to stderr. */
@@ -31,14 +36,21 @@ export function renderVerifyTagScript(a: CheckoutScriptArgs): string {
     return script(
         prologue(`releaseTag ${a.tag}`),
         sh`mirror=${l.mirror}; tag=${a.tag}; main=${a.mainBranch}; url=${a.repoUrl}`,
-        sh`mkdir -p "$(dirname "$mirror")"`,
-        sh`if [ ! -d "$mirror" ]; then`,
-        sh`  say "cloning $url"`,
-        sh`  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "repoUrl: cannot clone $url from the host"`,
-        sh`else`,
-        sh`  git -C "$mirror" remote set-url origin "$url"`,
-        sh`  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "repoUrl: cannot fetch $url from the host"`,
-        sh`fi`,
+        a.fromMirror
+            ? lines(
+                  sh`[ -d "$mirror" ] || fail "releaseTag: the host has no mirror at $mirror to return $tag from (its image is kept, its tag is not)"`,
+                  sh`say "verifying $tag in the host's mirror (no fetch: its image is kept on the host)"`,
+              )
+            : lines(
+                  sh`mkdir -p "$(dirname "$mirror")"`,
+                  sh`if [ ! -d "$mirror" ]; then`,
+                  sh`  say "cloning $url"`,
+                  sh`  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "repoUrl: cannot clone $url from the host"`,
+                  sh`else`,
+                  sh`  git -C "$mirror" remote set-url origin "$url"`,
+                  sh`  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "repoUrl: cannot fetch $url from the host"`,
+                  sh`fi`,
+              ),
         sh`type=$(git -C "$mirror" cat-file -t "refs/tags/$tag" 2>/dev/null || true)`,
         sh`[ -n "$type" ] || fail "releaseTag: tag $tag does not exist in $url (push it first: git push origin $tag)"`,
         sh`[ "$type" = tag ] || fail "releaseTag: tag $tag is a lightweight tag; release tags must be annotated (git tag -a $tag -m ...)"`,

@@ -1,14 +1,14 @@
 import { Color } from "../state/slot-machine";
 import { renderStandaloneRoutingFactsLines } from "./caddy-routes";
 import { caddyServerArgs, RoutingArgs, slotDial, slotUpstreamsJson } from "./routing";
-import { script, sh } from "./shell";
+import { lines, script, sh } from "./shell";
 import { renderGaugeEchoLines } from "./textfile-metrics";
 
 export interface DriftCheckScriptArgs {
     /** Service name (metric label, log prefix). */
     serviceName: string;
-    /** Worktree of the deployed release. */
-    worktree: string;
+    /** Worktree of the deployed release; none for a release that returned from its kept image (the container check covers its image). */
+    worktree?: string;
     /** The deployed commit. */
     commit: string;
     /** The active slot's container and the image id it must run. */
@@ -73,14 +73,18 @@ export function renderDriftCheckScript(a: DriftCheckScriptArgs): string {
         sh`# l9-deploy drift check for ${a.serviceName}: generated at each deploy by Pulumi, do not edit.`,
         sh`set -u`,
         sh`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-        sh`svc=${a.serviceName}; wt=${a.worktree}; commit=${a.commit}`,
+        a.worktree === undefined ? sh`svc=${a.serviceName}; commit=${a.commit}` : sh`svc=${a.serviceName}; wt=${a.worktree}; commit=${a.commit}`,
         sh`container=${a.containerName}; image=${a.imageId}; envf=${a.envFile}`,
         sh`drift=0`,
         // report <check> ok|drift <detail>: one log line, and the check's gauge
         sh`report() { ${logLine}; ${gauge}; }`,
-        sh`head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
-        sh`dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')`,
-        sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else ${worktreeDrift}; fi`,
+        a.worktree === undefined
+            ? sh`report worktree ok "none: the release returned from its image kept on the host (built from $commit)"`
+            : lines(
+                  sh`head=$(git -C "$wt" rev-parse HEAD 2>/dev/null || echo missing)`,
+                  sh`dirty=$(git -C "$wt" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')`,
+                  sh`if [ "$head" = "$commit" ] && [ "$dirty" = 0 ]; then report worktree ok "at $commit, clean"; else ${worktreeDrift}; fi`,
+              ),
         sh`state=$(docker inspect -f ${stateFormat} "$container" 2>/dev/null) || state=missing`,
         sh`case "$state" in "true healthy $image"|"true none $image") ${containerOk};; *) ${containerDrift};; esac`,
         renderStandaloneRoutingFactsLines(r.caddyAdmin, caddyServerArgs(r)),

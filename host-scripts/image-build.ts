@@ -18,6 +18,11 @@ export interface ImageBuildScriptArgs {
 
 export const IMAGE_ID_MARKER = "l9.imageId=";
 
+/** The image repository of a service's releases: `<service>-api`. */
+export function releaseImageName(serviceName: string): string {
+    return `${serviceName}-api`;
+}
+
 /** The image reference of a release. */
 export function imageRef(imageName: string, tag: string): string {
     return `${imageName}:${tag}`;
@@ -42,6 +47,24 @@ export function renderImageBuildScript(a: ImageBuildScriptArgs): string {
         sh`  docker build -f "$wt/$dockerfile" -t "$ref" --label ${`l9.service=${a.serviceName}`} \\`,
         sh`    --label ${`l9.tag=${a.tag}`} --label "l9.commit=$commit" "$wt" >&2 || fail "docker build of $ref failed (see the build output above)"`,
         sh`fi`,
+        sh`printf ${`${IMAGE_ID_MARKER}%s\\n`} "$(docker image inspect -f '{{.Id}}' "$ref")"`,
+    );
+}
+
+/**
+ * A release's image as the host keeps it (`<imageName>:<tag>`, built from `commit`), for a
+ * release returning to a slot with no checkout or build. Prints the image id; fails naming the
+ * image when it is gone or was built from another commit.
+ */
+export function renderKeptImageScript(a: { tag: string; commit: string; imageName: string }): string {
+    const ref = imageRef(a.imageName, a.tag);
+    const gone = `the image ${ref} is no longer on the host (pruned or removed since the plan): run pulumi up again; it then checks out and builds ${a.tag}`;
+    return script(
+        prologue(`image ${a.tag}`),
+        sh`ref=${ref}; commit=${a.commit}`,
+        sh`existing=$(docker image inspect -f '{{index .Config.Labels "l9.commit"}}' "$ref" 2>/dev/null) || fail ${gone}`,
+        sh`[ "$existing" = "$commit" ] || fail "$ref was built from $existing, not from $commit, where the host's mirror has the tag"`,
+        sh`say "$ref is kept on the host, built from $commit: no checkout, no build"`,
         sh`printf ${`${IMAGE_ID_MARKER}%s\\n`} "$(docker image inspect -f '{{.Id}}' "$ref")"`,
     );
 }

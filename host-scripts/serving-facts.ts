@@ -1,6 +1,7 @@
 import { COLORS } from "../state/slot-machine";
 import { renderRoutedSlotLine } from "./caddy";
 import { greenMarkerFile } from "./routing";
+import { renderKeptReleasesLines } from "./kept-releases";
 import { adminCurl, adminUrl } from "./caddy-admin";
 import { caddyMarkerDir, hostLayout } from "./layout";
 import { lines, sh, words } from "./shell";
@@ -24,7 +25,8 @@ const PUBLISHED_PORTS_FORMAT = [
  * (state/active.json, written at the flip), Caddy's servers (whether one of them is the
  * service's, so that the marker routes, and which listen where the service's would), and the
  * release tag and network mode of each slot's container, and the host ports every container
- * publishes (a stopped one's too: its start would take them). One read of each source: Caddy's
+ * publishes (a stopped one's too: its start would take them), and the releases whose image it
+ * keeps (a release among them goes into its slot from that image). One read of each source: Caddy's
  * servers once, both containers in one `docker inspect` (a missing one prints nothing).
  * `state/host-record.ts` reads it back.
  */
@@ -37,5 +39,6 @@ export function renderServingFactsScript(a: { appDir: string; serviceName: strin
         sh`printf 'servers=%s\\n' "$(${adminCurl(a.caddyAdmin)} -fsS -m 5 ${adminUrl(a.caddyAdmin, "/config/apps/http/servers")} 2>/dev/null | tr -d '\\n')"`,
         sh`docker inspect -f ${CONTAINER_FACTS_FORMAT} ${words(COLORS.map((c) => `${a.serviceName}-${c}`))} 2>/dev/null | sed 's/^/container=/'`,
         sh`docker ps -aq | xargs -r docker inspect -f ${PUBLISHED_PORTS_FORMAT} 2>/dev/null | sed 's/^/published=/'`,
+        renderKeptReleasesLines(a),
     ).text;
 }

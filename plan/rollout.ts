@@ -15,7 +15,9 @@ import { renderServingFactsScript } from "../host-scripts/serving-facts";
 import { prepareHostAccess } from "../ssh/agent";
 import { HostAccess } from "../ssh/host-access";
 import { verifyHostAccess } from "../ssh/host-check";
-import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingFacts, reconcileWithHost } from "../state/host-record";
+import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingFacts, reconcileWithHost, ServingFacts } from "../state/host-record";
+import { KeptRelease } from "../host-scripts/kept-releases";
+import { keptAfterUpdate } from "./releases";
 import { PreviousDeployment, readPreviousDeployment } from "../state/previous-state";
 import { runningCli } from "../state/running-cli";
 import { readStackHistory } from "../state/stack-history";
@@ -28,6 +30,8 @@ export interface HostPlan {
     readonly target: HostTarget;
     /** Its release plan (the two-slot state machine, from what the host says serves). */
     readonly plan: ReleasePlan;
+    /** The releases outside the slots whose image the host keeps after this update, newest first (a rollback to them needs no build). */
+    readonly kept: KeptRelease[];
 }
 
 /** The whole update, as plain values. */
@@ -108,21 +112,29 @@ export async function planRollout(config: DeployConfig, accesses: HostAccess[]):
     }
     // Release identity = tag + env: an env change is deployed like a release.
     const envFingerprint = envFingerprintOf(config.env);
-    const plans = planHosts(config, targets, checked.value, previous, envFingerprint, multi);
+    const facts = checked.value.map((text) => parseServingFacts(text, config.serviceName));
+    const plans = planHosts(config, targets, facts, previous, envFingerprint, multi);
     const actor = plans.every((p) => p.transition === "unchanged") && previous.deployedBy ? previous.deployedBy : operator(config);
-    plans.forEach((plan, i) =>
-        pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${plan.transition} (${config.releaseTag} → ${plan.target})`),
-    );
+    plans.forEach((plan, i) => pulumi.log.info(`release plan${multi ? ` of ${targets[i].name}` : ""}: ${describePlan(plan, config.releaseTag)}`));
     const schemaNote = schemaGuardNote(config, plans);
     if (schemaNote) (config.allowSchemaRollback ? pulumi.log.warn : pulumi.log.info)(schemaNote);
     return {
-        hosts: targets.map((target, i) => ({ target, plan: plans[i] })),
+        hosts: targets.map((target, i) => ({ target, plan: plans[i], kept: keptAfterUpdate(facts[i]?.kept ?? [], plans[i], config.imagesToKeep) })),
         multi,
         envFingerprint,
         actor,
         stackName: `${pulumi.getProject()}/${pulumi.getStack()}`,
         startedAt,
     };
+}
+
+/** One host's plan in a line: the transition, the tag and slot, and where a release's image comes from. */
+export function describePlan(plan: ReleasePlan, tag: string): string {
+    const line = `${plan.transition} (${tag} → ${plan.target})`;
+    if (plan.replaced === null) return line;
+    return plan.next.slots[plan.replaced]?.fromKeptImage
+        ? `${line}, from its image kept on the host: no checkout, no build`
+        : `${line}, checked out and built on the host (unless its image is there)`;
 }
 
 /** Who runs this update: deployedBy, or the local user at this machine. */
@@ -149,20 +161,22 @@ export function schemaGuardNote(config: DeployConfig, plans: ReleasePlan[]): str
 function planHosts(
     config: DeployConfig,
     targets: HostTarget[],
-    servingFacts: string[],
+    facts: (ServingFacts | undefined)[],
     previous: PreviousDeployment,
     envFingerprint: string,
     multi: boolean,
 ): ReleasePlan[] {
     const states = targets.map((t, i) => {
-        const { state, disagreement } = reconcileWithHost(previous.stateOf(t.name, i === 0), parseServingFacts(servingFacts[i], config.serviceName));
+        const { state, disagreement } = reconcileWithHost(previous.stateOf(t.name, i === 0), facts[i]);
         if (disagreement) pulumi.log.warn(multi ? `${t.name}: ${disagreement}` : disagreement);
         return state;
     });
     // Unset, a deployed stack keeps the mode it serves with.
     const network = resolveNetworkMode(config.networkMode, states);
     if (network.warning) pulumi.log.warn(network.warning);
-    return states.map((state) => planRelease(state, { tag: config.releaseTag, envFingerprint, networkMode: network.mode }));
+    return states.map((state, i) =>
+        planRelease(state, { tag: config.releaseTag, envFingerprint, networkMode: network.mode }, new Set(facts[i]?.kept.map((k) => k.tag))),
+    );
 }
 
 /**

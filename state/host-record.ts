@@ -7,6 +7,7 @@
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
 import { caddyServerName, legacyCaddyServerName, UPSTREAM_VAR } from "../host-scripts/routing";
+import { KeptRelease, parseKeptReleases } from "../host-scripts/kept-releases";
 import { caddyMarkerDir, serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
@@ -28,6 +29,8 @@ export interface ServingFacts {
     servers: CaddyServerFact[];
     /** Every container's host ports, running or stopped (a stopped one takes them again when started). */
     published: PublishedPorts[];
+    /** The releases whose image the host keeps, newest first (host-scripts/kept-releases.ts). */
+    kept: KeptRelease[];
 }
 
 export interface PublishedPorts {
@@ -114,6 +117,7 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
         tags,
         networks,
         published,
+        kept: parseKeptReleases(text),
         servers: Object.entries(servers).map(([name, server]) => {
             const listen = (server as { listen?: unknown })?.listen;
             const service = serviceOfMarkerDir(JSON.stringify(server));
@@ -172,7 +176,13 @@ export function reconcileWithHost(recordedState: DeployState | undefined, facts:
             : fromRecord?.tag === tag
               ? fromRecord.envFingerprint
               : UNRECORDED_ENV;
-    const hostRelease: SlotRelease = { tag, envFingerprint, networkMode: facts.networks[serving] ?? fromRecord?.networkMode ?? LEGACY_NETWORK_MODE };
+    const hostRelease: SlotRelease = {
+        tag,
+        envFingerprint,
+        networkMode: facts.networks[serving] ?? fromRecord?.networkMode ?? LEGACY_NETWORK_MODE,
+        // Its resources stay of the kind the record declared them; a tag the record does not know is checked out (always possible).
+        ...(fromRecord?.tag === tag && fromRecord.fromKeptImage ? { fromKeptImage: true as const } : {}),
+    };
     if (
         recorded &&
         recorded.active === serving &&

@@ -27,6 +27,12 @@ export interface SlotRelease {
     tag: string;
     envFingerprint: string;
     networkMode: NetworkMode;
+    /**
+     * Went into its slot from its image kept on the host, with no checkout or build (a rollback
+     * to an older release). Kept while the tag stays in a slot, so its resources never change
+     * kind; not part of the release's identity.
+     */
+    fromKeptImage?: true;
 }
 
 export interface DeployState {
@@ -64,11 +70,24 @@ function sameRelease(a: SlotRelease | null, b: SlotRelease): boolean {
     return a !== null && a.tag === b.tag && a.envFingerprint === b.envFingerprint && a.networkMode === b.networkMode;
 }
 
-export function planRelease(previous: DeployState | undefined, desired: SlotRelease): ReleasePlan {
+/**
+ * The plan from the previous state to the desired release. `keptTags`: releases whose image the
+ * host keeps (host-scripts/kept-releases.ts): one of them goes into its slot from that image.
+ */
+export function planRelease(previous: DeployState | undefined, desired: SlotRelease, keptTags: ReadonlySet<string> = new Set()): ReleasePlan {
+    const sameTagActive = previous?.slots[previous.active]?.tag === desired.tag ? previous.slots[previous.active] : null;
+    // An env change of the serving tag keeps that tag's resources (one checkout and image per tag).
+    const fromKeptImage = sameTagActive ? sameTagActive.fromKeptImage : keptTags.has(desired.tag) || undefined;
+    const incoming: SlotRelease = {
+        tag: desired.tag,
+        envFingerprint: desired.envFingerprint,
+        networkMode: desired.networkMode,
+        ...(fromKeptImage ? { fromKeptImage } : {}),
+    };
     if (!previous || !previous.slots[previous.active]) {
         return {
             transition: "first-deploy",
-            next: { slots: { blue: desired, green: null }, active: "blue" },
+            next: { slots: { blue: incoming, green: null }, active: "blue" },
             target: "blue",
             replaced: "blue",
             previousActive: null,
@@ -90,7 +109,7 @@ export function planRelease(previous: DeployState | undefined, desired: SlotRele
     }
     return {
         transition: "release-to-standby",
-        next: { slots: { ...previous.slots, [idle]: desired }, active: idle },
+        next: { slots: { ...previous.slots, [idle]: incoming }, active: idle },
         target: idle,
         replaced: idle,
         previousActive: active,
@@ -114,7 +133,12 @@ export function parseDeployState(value: unknown): DeployState | undefined {
         ) {
             throw new Error(`the stack's previous deployState has a malformed slot: ${JSON.stringify(s)}`);
         }
-        return { tag: r.tag, envFingerprint: r.envFingerprint, networkMode: r.networkMode ?? LEGACY_NETWORK_MODE };
+        return {
+            tag: r.tag,
+            envFingerprint: r.envFingerprint,
+            networkMode: r.networkMode ?? LEGACY_NETWORK_MODE,
+            ...(r.fromKeptImage === true ? { fromKeptImage: true as const } : {}),
+        };
     };
     return { active: v.active, slots: { blue: slot(v.slots.blue), green: slot(v.slots.green) } };
 }

@@ -31,6 +31,22 @@ export function runPulumi(args: string[], stdin?: string): PulumiRun {
     return { code: r.status ?? 1, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * Runs this project's pulumi with `args` on the operator's terminal (stdio inherited): pulumi
+ * prints its own preview and asks its own questions. Its exit code (1 when it has none).
+ */
+export function runPulumiInteractive(args: string[]): number {
+    // Ctrl-C reaches pulumi too, which cancels its update cleanly: this process outlives it to act on its exit.
+    const keepRunning = () => undefined;
+    process.on("SIGINT", keepRunning);
+    try {
+        const r = spawnSync("bash", [path.join(root, "scripts/pulumi.sh"), ...args], { cwd: root, stdio: "inherit" });
+        return r.status ?? 1;
+    } finally {
+        process.off("SIGINT", keepRunning);
+    }
+}
+
 /** The value of `--stack NAME` (or `-s NAME`) in `args`, else PULUMI_STACK, else the selected stack; "" when none. */
 export function stackArgument(args: string[]): string {
     const i = args.findIndex((a) => a === "--stack" || a === "-s");

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
@@ -39,6 +40,8 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
 
     before(async () => {
         s = await createL9Stack("release", 18100);
+        // Every image of this suite stays (3, the default, would prune v0.1.0-l9 before 5b returns to it).
+        await s.set({ imagesToKeep: "10" });
         cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
     });
 
@@ -154,6 +157,68 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(version()).to.equal("v0.2.0-l9");
         expect(containerId("green")).to.equal(green);
         expect((await s.stack.outputs()).activeSlot.value).to.equal("green");
+    });
+
+    /** `npm run rollback` on this stack, as an operator runs it (no terminal: --yes). */
+    const rollback = (...args: string[]) => {
+        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/rollback.ts", ...args, "--stack", "e2e-release"], {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...s.envVars },
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { code: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    const releasesOutput = async () => (await s.stack.outputs()).releases.value as Array<{ tag: string; imageId: string; where: string }>;
+
+    const N_MINUS_2 =
+        "5b. npm run rollback -- v0.1.0-l9 (N-2, in no slot): into the standby slot from its kept image, no checkout, no build, zero failures under load";
+    it(N_MINUS_2, async () => {
+        const before = await releasesOutput();
+        expect(before.slice(0, 2).map((x) => `${x.tag} ${x.where}`)).to.deep.equal(["v0.2.0-l9 serving", "v0.4.0-l9 standby"]);
+        const v1 = before.find((x) => x.tag === "v0.1.0-l9");
+        expect(v1?.where, JSON.stringify(before)).to.equal("kept");
+        // Without a terminal and without --yes, nothing changes.
+        const unconfirmed = rollback("v0.1.0-l9");
+        expect(unconfirmed.code, unconfirmed.out).to.equal(2);
+        expect((await s.stack.getConfig("l9-deploy:releaseTag")).value).to.equal("v0.2.0-l9");
+
+        const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+        const r = rollback("v0.1.0-l9", "--yes");
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const report = await loop.stop();
+        expect(r.code, r.out).to.equal(0);
+        expect(r.out)
+            .to.contain("going back to v0.1.0-l9")
+            .and.contain(`from its kept image ${v1!.imageId.slice(0, 19)}`);
+        expect(r.out).to.contain("release plan: release-to-standby (v0.1.0-l9 → blue), from its image kept on the host: no checkout, no build");
+        expect(r.out).to.contain("no fetch: its image is kept on the host").and.contain("is kept on the host, built from");
+        expect(r.out).to.not.contain("building ").and.not.contain("checked out at");
+        expectNoFailures(report);
+        expect(version()).to.equal("v0.1.0-l9");
+        expect(sh(`test -e '${s.appDir}/releases/v0.1.0-l9' && echo yes || echo no`).trim()).to.equal("no");
+        expect(sh(`docker inspect -f '{{.Image}}' '${s.serviceName}-blue'`).trim()).to.equal(v1!.imageId);
+        expect((await s.stack.getConfig("l9-deploy:releaseTag")).value).to.equal("v0.1.0-l9");
+        const after = await releasesOutput();
+        expect(after.slice(0, 2).map((x) => `${x.tag} ${x.where}`)).to.deep.equal(["v0.1.0-l9 serving", "v0.2.0-l9 standby"]);
+        expect(after.find((x) => x.tag === "v0.4.0-l9")?.where).to.equal("kept");
+        // The drift job has no worktree to check for it, and finds nothing drifted.
+        expect(sh(`'${s.appDir}/bin/drift-check' 2>&1; echo "exit $?"`))
+            .to.contain("check=worktree status=ok none: the release returned")
+            .and.contain("exit 0");
+    });
+
+    it("5c. npm run rollback with no argument: the previous live release in the host's journal (v0.2.0-l9, the standby), a switch only", async () => {
+        const green = containerId("green");
+        const r = rollback("--yes");
+        expect(r.code, r.out).to.equal(0);
+        expect(r.out).to.contain("going back to v0.2.0-l9").and.contain("release plan: switch-to-standby (v0.2.0-l9 → green)");
+        expect(version()).to.equal("v0.2.0-l9");
+        expect(containerId("green")).to.equal(green);
+        // Asked for what already serves, it changes nothing.
+        const again = rollback("v0.2.0-l9", "--yes");
+        expect(again.code, again.out).to.equal(0);
+        expect(again.out).to.contain("v0.2.0-l9 serves already");
     });
 
     it("6. unchanged config: up reports no changes; history lists each update with its tag and result", async () => {

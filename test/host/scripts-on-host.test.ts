@@ -3,6 +3,8 @@ import { spawnSync } from "child_process";
 import { parseCheckoutOutput, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
+import { parseImageBuildOutput, renderKeptImageScript } from "../../host-scripts/image-build";
+import { parseKeptReleases, renderKeptReleasesLines } from "../../host-scripts/kept-releases";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
@@ -74,6 +76,56 @@ describe("host: rendered scripts against real daemons", function () {
                 expect(sh(`test -e '${appDir}/releases/${tag}' && echo yes || echo no`).trim()).to.equal("no");
             });
         }
+    });
+
+    describe("kept releases (a rollback with no checkout or build)", () => {
+        const facts = () => parseKeptReleases(runOnHost(renderKeptReleasesLines({ appDir, serviceName: service }).text).stdout);
+        const commitOf = (tag: string) => sh(`git --git-dir='${sb.repoDir}' rev-parse '${tag}^{commit}'`).trim();
+        const build = (tag: string, ref: string, labels: Record<string, string>) => {
+            const src = sh("mktemp -d").trim();
+            sh(`git clone -q --branch ${tag} '${sb.repoUrl}' '${src}/app' 2>/dev/null`);
+            const label = Object.entries(labels).map(([k, v]) => `--label '${k}=${v}'`);
+            sh(`docker build -q -t '${ref}' --label l9.service=${service} ${label.join(" ")} '${src}/app' >/dev/null && rm -rf '${src}'`);
+            return sh(`docker image inspect -f '{{.Id}}' '${ref}'`).trim();
+        };
+
+        it("lists only images whose tag label is their reference's tag and whose commit is where the host's mirror has the tag", () => {
+            // The mirror holds the tags once a tag was verified (the checkout tests above).
+            const v1 = build("v0.1.0-l9", `${service}-api:v0.1.0-l9`, { "l9.tag": "v0.1.0-l9", "l9.commit": commitOf("v0.1.0-l9") });
+            build("v0.2.0-l9", `${service}-api:v0.2.0-l9`, { "l9.tag": "v0.2.0-l9", "l9.commit": "c".repeat(40) });
+            build("v0.2.0-l9", `${service}-api:v0.4.0-l9`, { "l9.tag": "v0.2.0-l9", "l9.commit": commitOf("v0.2.0-l9") });
+            build("v0.2.0-l9", `${service}-api:v9.9.9-l9`, { "l9.tag": "v9.9.9-l9", "l9.commit": commitOf("v0.2.0-l9") });
+            const kept = facts();
+            expect(kept.map((k) => `${k.tag} ${k.commit} ${k.imageId}`)).to.deep.equal([`v0.1.0-l9 ${commitOf("v0.1.0-l9")} ${v1}`]);
+            expect(Date.parse(kept[0].builtAt)).to.be.greaterThan(0);
+        });
+
+        it("the kept image's check prints its id; it fails naming the image when it is gone or built from another commit", () => {
+            const check = (tag: string, commit: string) => runOnHost(renderKeptImageScript({ tag, commit, imageName: `${service}-api` }));
+            const ok = check("v0.1.0-l9", commitOf("v0.1.0-l9"));
+            expect(ok.code, ok.stderr).to.equal(0);
+            expect(parseImageBuildOutput(ok.stdout)).to.equal(sh(`docker image inspect -f '{{.Id}}' '${service}-api:v0.1.0-l9'`).trim());
+            expect(ok.stderr).to.contain("is kept on the host, built from");
+            const other = check("v0.2.0-l9", commitOf("v0.2.0-l9"));
+            expect(other.code).to.equal(1);
+            expect(other.stderr).to.contain(`${service}-api:v0.2.0-l9 was built from ${"c".repeat(40)}, not from ${commitOf("v0.2.0-l9")}`);
+            const gone = check("v0.4.4-l9", commitOf("v0.4.4-l9"));
+            expect(gone.code).to.equal(1);
+            expect(gone.stderr).to.contain(`the image ${service}-api:v0.4.4-l9 is no longer on the host`);
+        });
+
+        it("verifies the tag in the host's mirror with no fetch: a repository out of reach does not matter", () => {
+            const args = { appDir, repoUrl: "/nonexistent/repo.git", tag: "v0.1.0-l9", mainBranch: "main", verifySignature: false };
+            const fromMirror = runOnHost(renderVerifyTagScript({ ...args, fromMirror: true }));
+            expect(fromMirror.code, fromMirror.stderr).to.equal(0);
+            expect(parseCheckoutOutput(fromMirror.stdout).commit).to.equal(commitOf("v0.1.0-l9"));
+            expect(parseCheckoutOutput(fromMirror.stdout).envExample).to.contain("APP_SECRET=");
+            const fetched = runOnHost(renderVerifyTagScript(args));
+            expect(fetched.code).to.equal(1);
+            expect(fetched.stderr).to.contain("repoUrl: cannot fetch /nonexistent/repo.git from the host");
+            // Put the mirror's origin back for the tests that follow.
+            expect(runOnHost(renderVerifyTagScript({ ...args, repoUrl: sb.repoUrl })).code).to.equal(0);
+        });
     });
 
     it("env file: written from stdin, mode 600, content exact", () => {

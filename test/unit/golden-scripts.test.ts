@@ -21,7 +21,7 @@ import { renderCanaryScript } from "../../host-scripts/canary";
 import { caddyfileSnippetPath, renderCaddyfileSnippet, renderInstallCaddyfileRoutesScript } from "../../host-scripts/caddyfile-site";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderStepLibrary } from "../../host-scripts/step-library";
-import { renderImageBuildScript } from "../../host-scripts/image-build";
+import { renderImageBuildScript, renderKeptImageScript } from "../../host-scripts/image-build";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
 import { renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
@@ -72,6 +72,15 @@ const builders: Record<string, () => string> = {
         }),
     "verify-tag.sh": () =>
         renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
+    "verify-tag-from-mirror.sh": () =>
+        renderVerifyTagScript({
+            appDir: "/opt/l9",
+            repoUrl: "git@example.com:team/l9-api.git",
+            tag: "v1.2.0-l9",
+            mainBranch: "main",
+            verifySignature: false,
+            fromMirror: true,
+        }),
     "worktree.sh": () => renderWorktreeScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT }),
     "remove-worktree.sh": () => renderRemoveCheckoutScript("/opt/l9", "v1.2.0-l9"),
     "worktree-facts.sh": () => renderWorktreeCheckScript("/opt/l9", "v1.2.0-l9"),
@@ -121,6 +130,7 @@ const builders: Record<string, () => string> = {
             serviceName: "l9",
             dockerfile: "deploy/Dockerfile",
         }),
+    "kept-image.sh": () => renderKeptImageScript({ tag: "v1.2.0-l9", commit: COMMIT, imageName: "l9-api" }),
     "gate.sh": () =>
         renderGateScript({
             containerName: "l9-green",
@@ -311,6 +321,19 @@ const builders: Record<string, () => string> = {
         renderDriftCheckScript({
             serviceName: "l9",
             worktree: "/opt/l9/releases/v1.2.0-l9",
+            commit: COMMIT,
+            containerName: "l9-green",
+            imageId: IMAGE,
+            routing,
+            activeSlot: "green",
+            envFile: "/opt/l9/shared/.env",
+            metricsDir: "/var/lib/prometheus/node-exporter",
+            cronFile: "/etc/cron.d/l9-drift",
+            cronSha256: "c".repeat(64),
+        }),
+    "drift-check-kept-image.sh": () =>
+        renderDriftCheckScript({
+            serviceName: "l9",
             commit: COMMIT,
             containerName: "l9-green",
             imageId: IMAGE,

@@ -54,6 +54,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             networks: { blue: "host", green: "host" },
             servers: [{ name: "l9-l9", listen: [":443"], service: "l9" }],
             published: [],
+            kept: [],
         } satisfies ServingFacts);
         expect(facts("blue", "", "", "")).to.deep.equal({
             routing: "blue",
@@ -64,6 +65,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             networks: {},
             servers: [],
             published: [],
+            kept: [],
         });
         // Docker calls a bridge container's mode "bridge", or "default" when none was asked for.
         expect(facts("blue", "", "v1", "v2", false, { blue: "default", green: "bridge" })?.networks).to.deep.equal({ blue: "bridge", green: "bridge" });

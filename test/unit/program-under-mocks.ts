@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { L9Runtime, L9RuntimeOutputs } from "../../components/runtime";
 import type { DeployState } from "../../state/slot-machine";
 import type { RolloutPlan } from "../../plan/rollout";
+import type { KeptRelease } from "../../host-scripts/kept-releases";
 import { SECRETS, validRawConfig } from "./fixtures";
 
 /** A resource the program registered, as the engine (here: the mocks) received it. */
@@ -30,7 +31,7 @@ export interface ProgramGraph {
 export const mockImageId = (tag: string) => `sha256:${Buffer.from(tag).toString("hex").padEnd(64, "0").slice(0, 64)}`;
 export const mockCommit = (tag: string) => Buffer.from(tag).toString("hex").padEnd(40, "0").slice(0, 40);
 
-/** What the host would answer, per resource: enough for the program to wire everything. */
+/** What the host would answer, per resource (a kept image's check answers as a build does): enough for the program to wire everything. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const state: Record<string, any> = { ...args.inputs };
     const tag = /(?:tag|checkout|image)-(v[0-9.]+-l9|release-\d+)/.exec(args.name)?.[1] ?? "";
@@ -38,7 +39,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
         state.stdout = `l9.commit=${mockCommit(tag)}\nl9.envExample=${Buffer.from("APP_SECRET=\nDATABASE_URL=\n").toString("base64")}`;
     } else if (args.name.endsWith("-worktree")) {
         state.stdout = mockCommit(tag);
-    } else if (args.name.endsWith("-build")) {
+    } else if (args.name.endsWith("-build") || args.name.endsWith("-check")) {
         state.stdout = `l9.imageId=${mockImageId(tag)}`;
     } else if (args.name.endsWith("traffic-caddy")) {
         state.stdout = "2026-01-01T00:00:00Z";
@@ -56,7 +57,11 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
  * Builds the L9Runtime for `raw` config (over validRawConfig) and `previous` state, with
  * Pulumi's mocks, and waits until the switch output resolved (the whole graph registered).
  */
-export async function buildProgramGraph(raw: Record<string, string | undefined>, previous: DeployState | undefined): Promise<ProgramGraph> {
+export async function buildProgramGraph(
+    raw: Record<string, string | undefined>,
+    previous: DeployState | undefined,
+    kept: KeptRelease[] = [],
+): Promise<ProgramGraph> {
     const registered: Registered[] = [];
     const options = new Map<string, pulumi.ResourceOptions>();
     pulumi.runtime.setMocks(
@@ -90,7 +95,9 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const { hostAccessPaths } = await import("../../ssh/host-access");
     const { hostTargets, isMultiHost } = await import("../../config/schema");
     const config = parseConfig(validRawConfig(raw), SECRETS);
-    const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp", networkMode: resolveNetworkMode(config.networkMode, [previous]).mode });
+    const { keptAfterUpdate } = await import("../../plan/releases");
+    const networkMode = resolveNetworkMode(config.networkMode, [previous]).mode;
+    const plan = planRelease(previous, { tag: config.releaseTag, envFingerprint: "fp", networkMode }, new Set(kept.map((k) => k.tag)));
     const targets = hostTargets(config);
     const accesses = targets.map((t) =>
         hostAccessPaths(
@@ -102,7 +109,7 @@ export async function buildProgramGraph(raw: Record<string, string | undefined>,
     const runtimes = declareRuntimes(config, accesses, root);
     // What plan/rollout.ts would return after checking the hosts: each host serves `previous`.
     const rollout: RolloutPlan = {
-        hosts: targets.map((target) => ({ target, plan })),
+        hosts: targets.map((target) => ({ target, plan, kept: keptAfterUpdate(kept, plan, config.imagesToKeep) })),
         multi: isMultiHost(config),
         envFingerprint: "fp",
         actor: "ops@example.com",

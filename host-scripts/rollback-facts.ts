@@ -1,0 +1,126 @@
+import { Color, COLORS } from "../state/slot-machine";
+import type { JournalStatus } from "./journal";
+import { KeptRelease, parseKeptReleases, renderKeptReleasesLines } from "./kept-releases";
+import { hostLayout } from "./layout";
+import { script, sh } from "./shell";
+
+/** One record of the host's journal (deploys.jsonl, state/active.json), as far as it could be read. */
+export interface JournalRecord {
+    tag: string;
+    slot: Color;
+    status: JournalStatus;
+    id?: string;
+    commit?: string;
+    imageId?: string;
+    release?: "yes" | "no";
+    envFingerprint?: string;
+    /** Who deployed it (`user@host`). */
+    actor?: string;
+    /** When it went live (RFC 3339, UTC). */
+    time?: string;
+}
+
+/** What `npm run rollback` reads from one host (renderRollbackFactsScript). */
+export interface RollbackFacts {
+    /** Releases whose image the host keeps, newest build first. */
+    kept: KeptRelease[];
+    /** The journal's last records, oldest first (the file's order). */
+    journal: JournalRecord[];
+    /** The record of the deploy that serves now, if the host has one. */
+    active?: JournalRecord;
+    /** The release tag of each slot's container (absent: no container, or no tag label). */
+    slots: Partial<Record<Color, string>>;
+}
+
+/** How many journal lines are read: enough for a long history, bounded for the SSH session. */
+export const JOURNAL_LINES_READ = 1000;
+
+/** A slot container's `l9.tag` label; docker prints `<no value>` for a missing one, which no tag check accepts. */
+const SLOT_TAG_FORMAT = '{{index .Config.Labels "l9.tag"}}';
+
+/**
+ * Read-only: what a rollback is planned from. The kept releases (`kept=`, renderKeptReleasesLines),
+ * the journal's last lines (`journal=<json>`), the record of the deploy that serves
+ * (`active=<json>`, on one line) and each slot container's release tag (`slot=<color> <tag>`;
+ * a missing container prints nothing). Never fails: what is missing on the host prints nothing.
+ */
+export function renderRollbackFactsScript(a: { appDir: string; serviceName: string }): string {
+    const l = hostLayout(a.appDir);
+    return script(
+        renderKeptReleasesLines(a),
+        sh`tail -n ${JOURNAL_LINES_READ} ${l.deployLog} 2>/dev/null | sed 's/^/journal=/'`,
+        // stderr is redirected before the input, so a missing record prints no error.
+        sh`printf 'active=%s\\n' "$(tr -d '\\n' 2>/dev/null <${l.activeRecord})"`,
+        COLORS.map((c) => sh`docker inspect --type container -f ${SLOT_TAG_FORMAT} ${`${a.serviceName}-${c}`} 2>/dev/null | sed ${`s/^/slot=${c} /`}`),
+    );
+}
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Whether `tag` may be a git tag's name: no whitespace or control characters, none of the
+ * characters git refuses in a ref (`~^:?*[\`, `..`, `@{`), not starting with '-' (an option to
+ * git) or '/', at most 200 characters.
+ */
+export function looksLikeTagName(tag: string): boolean {
+    if (tag.length === 0 || tag.length > 200 || tag.startsWith("-") || tag.startsWith("/") || tag.endsWith("/")) return false;
+    if (/\s/.test(tag) || CONTROL_CHARS.test(tag) || /[~^:?*[\\]/.test(tag)) return false;
+    return !tag.includes("..") && !tag.includes("@{") && !tag.includes("//") && !tag.endsWith(".") && !tag.endsWith(".lock") && tag !== "@";
+}
+
+const STATUSES: readonly JournalStatus[] = ["switching", "live", "switched-back", "failed-after-switch"];
+
+/** A text field of a record, kept only when it is a string with no control characters (it reaches the operator's terminal). */
+function text(v: unknown): string | undefined {
+    return typeof v === "string" && v !== "" && !CONTROL_CHARS.test(v) ? v : undefined;
+}
+
+/** One journal line read back; undefined when it is not a record (a torn write, junk). */
+export function parseJournalRecord(line: string): JournalRecord | undefined {
+    let j: unknown;
+    try {
+        j = JSON.parse(line);
+    } catch {
+        return undefined;
+    }
+    if (j === null || typeof j !== "object" || Array.isArray(j)) return undefined;
+    const r = j as Record<string, unknown>;
+    const slot = COLORS.find((c) => c === r.slot);
+    const status = STATUSES.find((s) => s === r.status);
+    if (typeof r.tag !== "string" || !looksLikeTagName(r.tag) || !slot || !status) return undefined;
+    const optional = {
+        id: text(r.id),
+        commit: text(r.commit),
+        imageId: text(r.imageId),
+        release: r.release === "yes" || r.release === "no" ? r.release : undefined,
+        envFingerprint: text(r.envFingerprint),
+        actor: text(r.actor),
+        time: text(r.time),
+    };
+    const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<JournalRecord>;
+    return { tag: r.tag, slot, status, ...present };
+}
+
+/** Reads renderRollbackFactsScript's output back, skipping every line that does not parse. */
+export function parseRollbackFacts(text: string): RollbackFacts {
+    const facts: RollbackFacts = { kept: parseKeptReleases(text), journal: [], slots: {} };
+    for (const line of text.split("\n")) {
+        const at = line.indexOf("=");
+        if (at <= 0) continue;
+        const key = line.slice(0, at);
+        const value = line.slice(at + 1).trim();
+        if (key === "journal") {
+            const record = parseJournalRecord(value);
+            if (record) facts.journal.push(record);
+        } else if (key === "active") {
+            const record = parseJournalRecord(value);
+            if (record) facts.active = record;
+        } else if (key === "slot") {
+            const space = value.indexOf(" ");
+            const color = COLORS.find((c) => c === value.slice(0, space));
+            const tag = value.slice(space + 1);
+            if (space > 0 && color && looksLikeTagName(tag)) facts.slots[color] = tag;
+        }
+    }
+    return facts;
+}
