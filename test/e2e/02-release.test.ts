@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
@@ -159,16 +159,19 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect((await s.stack.outputs()).activeSlot.value).to.equal("green");
     });
 
-    /** `npm run rollback` on this stack, as an operator runs it (no terminal: --yes). */
-    const rollback = (...args: string[]) => {
-        const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/rollback.ts", ...args, "--stack", "e2e-release"], {
-            cwd: REPO_ROOT,
-            encoding: "utf8",
-            env: { ...process.env, ...s.envVars },
-            maxBuffer: 64 * 1024 * 1024,
+    /** `npm run rollback` on this stack, as an operator runs it (no terminal: --yes); asynchronous, so a load loop keeps running. */
+    const rollback = (...args: string[]): Promise<{ code: number | null; out: string }> =>
+        new Promise((resolve) => {
+            const child = spawn("bash", [path.join(REPO_ROOT, "scripts/node.sh"), "tools/rollback.ts", ...args, "--stack", "e2e-release"], {
+                cwd: REPO_ROOT,
+                env: { ...process.env, ...s.envVars },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let out = "";
+            child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+            child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+            child.on("close", (code) => resolve({ code, out }));
         });
-        return { code: r.status, out: `${r.stdout}${r.stderr}` };
-    };
     const releasesOutput = async () => (await s.stack.outputs()).releases.value as Array<{ tag: string; imageId: string; where: string }>;
 
     const N_MINUS_2 =
@@ -179,12 +182,12 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         const v1 = before.find((x) => x.tag === "v0.1.0-l9");
         expect(v1?.where, JSON.stringify(before)).to.equal("kept");
         // Without a terminal and without --yes, nothing changes.
-        const unconfirmed = rollback("v0.1.0-l9");
+        const unconfirmed = await rollback("v0.1.0-l9");
         expect(unconfirmed.code, unconfirmed.out).to.equal(2);
         expect((await s.stack.getConfig("l9-deploy:releaseTag")).value).to.equal("v0.2.0-l9");
 
         const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
-        const r = rollback("v0.1.0-l9", "--yes");
+        const r = await rollback("v0.1.0-l9", "--yes");
         await new Promise((resolve) => setTimeout(resolve, 1000));
         const report = await loop.stop();
         expect(r.code, r.out).to.equal(0);
@@ -210,13 +213,13 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
 
     it("5c. npm run rollback with no argument: the previous live release in the host's journal (v0.2.0-l9, the standby), a switch only", async () => {
         const green = containerId("green");
-        const r = rollback("--yes");
+        const r = await rollback("--yes");
         expect(r.code, r.out).to.equal(0);
         expect(r.out).to.contain("going back to v0.2.0-l9").and.contain("release plan: switch-to-standby (v0.2.0-l9 → green)");
         expect(version()).to.equal("v0.2.0-l9");
         expect(containerId("green")).to.equal(green);
         // Asked for what already serves, it changes nothing.
-        const again = rollback("v0.2.0-l9", "--yes");
+        const again = await rollback("v0.2.0-l9", "--yes");
         expect(again.code, again.out).to.equal(0);
         expect(again.out).to.contain("v0.2.0-l9 serves already");
     });
@@ -245,7 +248,7 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
             (state.deployment as { resources?: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> }).resources ?? [];
         expect(resources.filter((x) => x.type.startsWith("pulumi-nodejs")).map((x) => x.type)).to.deep.equal([]);
         const probes = resources.filter((x) => x.type === "l9host:index:FactProbe");
-        expect(probes.length).to.be.greaterThan(4);
+        expect(probes.length).to.be.at.least(4);
         for (const p of probes) expect({ ...p.inputs, ...p.outputs }).to.not.have.property("__provider");
         // As a fresh clone has them: no compiled program; the plugin's folder without the plugin.
         fs.rmSync(path.join(REPO_ROOT, ".l9-program"), { recursive: true, force: true });
