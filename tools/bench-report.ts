@@ -1,6 +1,6 @@
 import { Sample } from "../test/support/load-loop";
 import { encodePng } from "./png";
-import { slowestSteps, Timeline } from "./timeline";
+import { slowestSteps, stepDuration, Timeline } from "./timeline";
 
 /** One timed operation, with where its time went when engine events were seen. */
 export interface TimedRun {
@@ -38,6 +38,16 @@ export interface EngineFigures {
     drift: TimedRun;
     /** The release's image build step, seconds (engine events). */
     releaseBuildSeconds: number;
+}
+
+/** What a rollback to N-2 ran to get its release's image (pure, from its timeline): the fetch, checkout and build steps, and the kept image's check. */
+export function olderRollbackSteps(t: Timeline | undefined): { fetchCheckoutBuild: string[]; keptImageCheckSeconds: number } | undefined {
+    if (!t) return undefined;
+    const ran = t.steps.filter((x) => x.op !== "refresh" && x.op !== "same" && x.op !== "read");
+    return {
+        fetchCheckoutBuild: ran.filter((x) => /-(worktree|build)$/.test(x.name)).map((x) => `${x.name} (${x.op})`),
+        keptImageCheckSeconds: stepDuration(t, /^kept-image-.*-check$/) / 1000,
+    };
 }
 
 /** One goal of issue 12: a figure, its limit above its floor, and whether it held. */
@@ -114,7 +124,7 @@ export function renderBenchmarkMarkdown(
     f: EngineFigures,
     meta: { date: string; workers: number; repeats: number; chart: string },
 ): string {
-    const [release, baseline, rollback, rolling] = results;
+    const [release, baseline, rollback, rolling, older] = results;
     const floor = f.floor.seconds;
     const loadedFloor = f.floorUnderLoad.seconds;
     const above = (x: number, base = floor) => `${x.toFixed(1)} | +${(x - base).toFixed(1)} | ${(x / base).toFixed(1)}×`;
@@ -153,6 +163,7 @@ export function renderBenchmarkMarkdown(
         `| release: whole \`up\` | ${aboveLoaded(release.wallSeconds)}`,
         `| release: image build step | ${f.releaseBuildSeconds.toFixed(1)} | | | |`,
         `| release: outside the image build | ${aboveLoaded(release.wallSeconds - f.releaseBuildSeconds)}`,
+        ...(older ? olderRollbackRows(older, aboveLoaded) : []),
         "",
         "Goals (issue 12), judged on this run:",
         "",
@@ -164,6 +175,7 @@ export function renderBenchmarkMarkdown(
         ...phases("release", release.timeline),
         ...phases("rollback under load", rollback.timeline),
         ...phases("rollback without load", f.idleRollback.timeline),
+        ...(older ? phases("rollback to N-2 under load", older.timeline) : []),
         ...phases("engine floor", f.floor.timeline),
         ...phases("engine floor under load", f.floorUnderLoad.timeline),
         "",
@@ -181,6 +193,12 @@ export function renderBenchmarkMarkdown(
         `- failed requests, release: ${ratio(baseline.failed, release.failed)}; rollback: ${ratio(baseline.failed, rollback.failed)}`,
         `- longest gap, release: ${ratio(baseline.longestGapMs, release.longestGapMs)}; rollback: ${ratio(baseline.longestGapMs, rollback.longestGapMs)}`,
         `- wall time, rollback vs release (l9-deploy): ${(rollback.wallSeconds / release.wallSeconds).toFixed(2)} (a rollback is a switch, no build)`,
+        ...(older
+            ? [
+                  `- wall time, rollback to N-2 (kept image) vs release: ${(older.wallSeconds / release.wallSeconds).toFixed(2)}; ` +
+                      `vs rollback to the standby: ${(older.wallSeconds / rollback.wallSeconds).toFixed(2)} (a new container from a kept image, no build)`,
+              ]
+            : []),
         ...(rolling
             ? [
                   `- wall time, ${rolling.name} vs the one-host release: ${(rolling.wallSeconds / release.wallSeconds).toFixed(2)} ` +
@@ -201,6 +219,13 @@ export function renderBenchmarkMarkdown(
                       "the load going through an edge Caddy that balances across the hosts with active health checks.",
               ]
             : []),
+        ...(older
+            ? [
+                  `${rolling ? 5 : 4}. **l9-deploy rollback to N-2**: after an env change of v0.2.0-l9 (not measured) left v0.1.0-l9 in no slot, ` +
+                      "`releaseTag` v0.1.0-l9 and `pulumi up`: its image, kept on the host, goes into the standby slot " +
+                      "(its tag verified in the host's mirror, no fetch, no checkout, no build), gated, switched.",
+              ]
+            : []),
         "",
         "After them, without load: `releaseTag` v0.2.0-l9 again, now the warm standby (the same switch as a rollback), " +
             "watched by one client requesting every 50 ms; it is not in the chart.",
@@ -211,6 +236,22 @@ export function renderBenchmarkMarkdown(
             "green = a success in that instant, red = a failed request, grey = no request completed.",
         "",
     ].join("\n");
+}
+
+/** The rollback to N-2's rows of the figures table: its switch and whole `up` under load, and what it ran for its image. */
+function olderRollbackRows(older: ScenarioResult, aboveLoaded: (x: number) => string): string[] {
+    const ran = olderRollbackSteps(older.timeline);
+    const image = !ran
+        ? "not timed"
+        : ran.fetchCheckoutBuild.length === 0
+          ? `none: no checkout or build step ran (the kept image's check: ${ran.keptImageCheckSeconds.toFixed(1)} s)`
+          : `ran ${ran.fetchCheckoutBuild.join(", ")}`;
+    return [
+        `| rollback to N-2 (kept image) under load: traffic switched | ` +
+            `${older.switchedSeconds !== undefined ? aboveLoaded(older.switchedSeconds) : "not seen | | | |"}`,
+        `| rollback to N-2 (kept image) under load: whole \`up\` | ${aboveLoaded(older.wallSeconds)}`,
+        `| rollback to N-2: checkout and image build | ${image} | | | |`,
+    ];
 }
 
 /** The status chart: one band per scenario, time on x (same scale for all), green ok, red failed. */

@@ -3,7 +3,8 @@
  *   - the engine floor: `pulumi up` of an empty TypeScript program;
  *   - a no-op `pulumi up` and `npm run drift` of the sandbox stack;
  *   - under the same constant loopback load: an l9-deploy release, a stop-then-start baseline
- *     (what the old runbooks did), and an l9-deploy rollback to the warm standby;
+ *     (what the old runbooks did), an l9-deploy rollback to the warm standby, and one to N-2
+ *     (a release in no slot, whose image the host keeps: no checkout, no build);
  *   - a release rolled over the sandbox's 3 isolated hosts, one at a time, under load through
  *     an edge balancer, next to the one-host release.
  * Every l9-deploy figure is reported as absolute seconds, seconds above the floor and a ratio
@@ -211,6 +212,16 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
                 `${watched.failed.length} failed of ${watched.total}`,
         );
 
+        // A rollback to N-2: an env change of v0.2.0-l9 (a release of the same tag, not measured)
+        // takes v0.1.0-l9's slot; v0.1.0-l9 then returns from its image, which the host keeps.
+        log("an env change of v0.2.0-l9 (not measured): v0.1.0-l9 leaves the slots, its image stays");
+        await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-bench-rotated", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
+        const envChange = await s.up();
+        if (!envChange.ok) throw new Error(`the env change failed: ${envChange.error}`);
+        await s.set({ releaseTag: "v0.1.0-l9" });
+        const older = await underLoad("l9-deploy rollback to N-2 (kept image)", `${s.siteUrl}/version`, "v0.1.0-l9", () => timedUp(up));
+        if (httpGet(`${s.siteUrl}/version`).body.indexOf("v0.1.0-l9") < 0) throw new Error("the rollback to N-2 did not serve v0.1.0-l9");
+
         // The release and the rollback run under load, which takes CPU from the engine too: the
         // floor is measured again under the same load, to judge them on equal terms.
         log("engine floor under the same load...");
@@ -227,12 +238,16 @@ async function measureAll(floorProgram: FloorProgram, admin: string): Promise<vo
             releaseBuildSeconds: release.timeline ? stepDuration(release.timeline, /^image-v0\.2\.0-l9-build$/) / 1000 : 0,
         };
         const rolling = await rollingRelease();
-        const results = [release, baseline, rollback, rolling];
+        const results = [release, baseline, rollback, rolling, older];
         // The raw timelines, for a closer look (docs/performance.md was written from them).
         if (process.env.L9_BENCH_TIMELINES)
             fs.writeFileSync(
                 process.env.L9_BENCH_TIMELINES,
-                JSON.stringify({ figures, release: release.timeline, rollback: rollback.timeline, idleRollback: idleRun.timeline }, null, 1),
+                JSON.stringify(
+                    { figures, release: release.timeline, rollback: rollback.timeline, idleRollback: idleRun.timeline, olderRollback: older.timeline },
+                    null,
+                    1,
+                ),
             );
         const docs = path.join(REPO_ROOT, "docs");
         fs.mkdirSync(docs, { recursive: true });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as zlib from "zlib";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { EngineFigures, judgeGoals, renderBenchmarkMarkdown, renderStatusChart, ScenarioResult } from "../../tools/bench-report";
+import { EngineFigures, judgeGoals, olderRollbackSteps, renderBenchmarkMarkdown, renderStatusChart, ScenarioResult } from "../../tools/bench-report";
 import { buildTimeline, slowestSteps, stepDuration, TimedEvent } from "../../tools/timeline";
 
 const scenario = (name: string, failed: number, gap: number, wall: number, switchedSeconds?: number): ScenarioResult => ({
@@ -70,6 +70,41 @@ describe("unit: benchmark report", () => {
         expect(slowIdle[3].held, "9.5 > 3 + 6").to.equal(false);
         expect(judgeGoals([scenario("r", 0, 0, 10), results[1], scenario("b", 0, 0, 5)], figures)[4].held, "a switch never seen is not a goal held").to.equal(
             false,
+        );
+    });
+
+    it("reports the rollback to N-2 beside the release and the rollback to the standby, and what it ran for its image", () => {
+        const step = (name: string, op: string, start: number, end: number) => ({ name, type: "command:remote:Command", op, start, end });
+        const timeline = (steps: ReturnType<typeof step>[]) => ({
+            totalMs: 9000,
+            engineReadyMs: 500,
+            firstStepMs: 600,
+            lastStepEndMs: 8000,
+            refreshSteps: 1,
+            steps,
+        });
+        const kept = {
+            ...scenario("l9-deploy rollback to N-2 (kept image)", 0, 20, 10, 7),
+            timeline: timeline([step("image-v0.2.0-l9-build", "refresh", 600, 900), step("kept-image-v0.1.0-l9-check", "create", 1000, 1400)]),
+        };
+        const rolling = scenario("l9-deploy rolling release, 3 hosts", 0, 10, 40);
+        const md = renderBenchmarkMarkdown([...results, rolling, kept], figures, { date: "2026-12-06", workers: 4, repeats: 3, chart: "c.png" });
+        expect(md).to.contain("| rollback to N-2 (kept image) under load: whole `up` | 10.0 | +6.0 | 2.5× | +7.0 |");
+        expect(md).to.contain("| rollback to N-2: checkout and image build | none: no checkout or build step ran (the kept image's check: 0.4 s) | | | |");
+        expect(md).to.contain("- wall time, rollback to N-2 (kept image) vs release: 0.50; vs rollback to the standby: 1.25");
+        expect(md).to.contain("5. **l9-deploy rollback to N-2**");
+        expect(md).to.contain("| l9-deploy rollback to N-2 (kept image) | 10.0 | 100 | 0 | 0 | 20 |");
+        // A rollback that did build says what it ran.
+        const built = {
+            ...kept,
+            timeline: timeline([step("checkout-v0.1.0-l9-worktree", "create", 600, 900), step("image-v0.1.0-l9-build", "create", 900, 5000)]),
+        };
+        expect(olderRollbackSteps(built.timeline)?.fetchCheckoutBuild).to.deep.equal([
+            "checkout-v0.1.0-l9-worktree (create)",
+            "image-v0.1.0-l9-build (create)",
+        ]);
+        expect(renderBenchmarkMarkdown([...results, rolling, built], figures, { date: "d", workers: 4, repeats: 3, chart: "c.png" })).to.contain(
+            "| rollback to N-2: checkout and image build | ran checkout-v0.1.0-l9-worktree (create), image-v0.1.0-l9-build (create) | | | |",
         );
     });
 

@@ -60,6 +60,19 @@ const access = hostAccessPaths(
     "/tmp/l9-ssh-3f1c2a9be04d7e65",
 );
 
+/** The drift check of a green deploy of v1.2.0-l9 (with or without its worktree). */
+const driftCheckArgs = {
+    serviceName: "l9",
+    commit: COMMIT,
+    containerName: "l9-green",
+    imageId: IMAGE,
+    routing,
+    activeSlot: "green" as const,
+    envFile: "/opt/l9/shared/.env",
+    metricsDir: "/var/lib/prometheus/node-exporter",
+    cronFile: "/etc/cron.d/l9-drift",
+    cronSha256: "c".repeat(64),
+};
 const builders: Record<string, () => string> = {
     "preflight.sh": () =>
         renderPreflightScript({
@@ -317,33 +330,9 @@ const builders: Record<string, () => string> = {
             notify: SAMPLE_NOTIFY,
             stepLockWaitSeconds: 480,
         }),
-    "drift-check.sh": () =>
-        renderDriftCheckScript({
-            serviceName: "l9",
-            worktree: "/opt/l9/releases/v1.2.0-l9",
-            commit: COMMIT,
-            containerName: "l9-green",
-            imageId: IMAGE,
-            routing,
-            activeSlot: "green",
-            envFile: "/opt/l9/shared/.env",
-            metricsDir: "/var/lib/prometheus/node-exporter",
-            cronFile: "/etc/cron.d/l9-drift",
-            cronSha256: "c".repeat(64),
-        }),
-    "drift-check-kept-image.sh": () =>
-        renderDriftCheckScript({
-            serviceName: "l9",
-            commit: COMMIT,
-            containerName: "l9-green",
-            imageId: IMAGE,
-            routing,
-            activeSlot: "green",
-            envFile: "/opt/l9/shared/.env",
-            metricsDir: "/var/lib/prometheus/node-exporter",
-            cronFile: "/etc/cron.d/l9-drift",
-            cronSha256: "c".repeat(64),
-        }),
+    "drift-check.sh": () => renderDriftCheckScript({ ...driftCheckArgs, worktree: "/opt/l9/releases/v1.2.0-l9" }),
+    // A release that returned from its kept image has no worktree.
+    "drift-check-kept-image.sh": () => renderDriftCheckScript(driftCheckArgs),
     "backup-job.sh": () =>
         renderBackupJobScript({
             serviceName: "l9",
