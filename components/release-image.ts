@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { imageRef, parseImageBuildOutput, renderImageBuildScript, renderKeptImageScript } from "../host-scripts/image-build";
+import { imageRef, parseImageBuildOutput, renderImageBuildScript } from "../host-scripts/image-build";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
 
 export interface ReleaseImageArgs {
@@ -46,45 +46,6 @@ export class ReleaseImage extends pulumi.ComponentResource {
             { parent: this },
         );
         this.imageId = build.stdout.apply(parseImageBuildOutput);
-        this.registerOutputs({ imageId: this.imageId });
-    }
-}
-
-export interface KeptReleaseImageArgs {
-    /** Connection to the host. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
-    /** The release tag. */
-    readonly tag: string;
-    /** The tag's commit, as the host's mirror has it (from ReleaseTag). */
-    readonly commit: pulumi.Input<string>;
-    /** Image repository name. */
-    readonly imageName: string;
-}
-
-/**
- * A release's image kept on the host since it was built (`<imageName>:<tag>`): a rollback to an
- * older release starts from it, with no checkout or build. Checks it is there, built from the
- * tag's commit. Deleting it removes nothing: old images go by imagesToKeep, like built ones.
- */
-export class KeptReleaseImage extends pulumi.ComponentResource {
-    /** The image id, sha256:... */
-    readonly imageId: pulumi.Output<string>;
-
-    constructor(name: string, args: KeptReleaseImageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("l9:index:KeptReleaseImage", name, {}, opts);
-        const check = new command.remote.Command(
-            `${name}-check`,
-            {
-                ...HOST_COMMAND_DEFAULTS,
-                connection: args.connection,
-                ...scriptOnStdin(
-                    `image ${args.tag}`,
-                    pulumi.output(args.commit).apply((commit) => renderKeptImageScript({ tag: args.tag, commit, imageName: args.imageName })),
-                ),
-            },
-            { parent: this },
-        );
-        this.imageId = check.stdout.apply(parseImageBuildOutput);
         this.registerOutputs({ imageId: this.imageId });
     }
 }

@@ -16,15 +16,21 @@ export interface ReleaseTagArgs {
     readonly mainBranch: string;
     /** Require a verifying tag signature. */
     readonly verifySignature: boolean;
-    /** Verify in the host's mirror with no fetch (a release returning from its kept image). */
-    readonly fromMirror?: boolean;
+}
+
+/** What a release's image and env are made from: the tag's verified commit and its .env.example. */
+export interface VerifiedRelease {
+    /** The commit the tag points at. */
+    readonly commit: pulumi.Output<string>;
+    /** The tag's .env.example text, if it has one. */
+    readonly envExample: pulumi.Output<string | undefined>;
 }
 
 /**
  * A verified release tag: fetched into the host's mirror, annotated, reachable from the main
  * branch, optionally signed. Exposes its commit and .env.example; writes nothing but the mirror.
  */
-export class ReleaseTag extends pulumi.ComponentResource {
+export class ReleaseTag extends pulumi.ComponentResource implements VerifiedRelease {
     /** The commit the tag points at. */
     readonly commit: pulumi.Output<string>;
     /** The tag's .env.example text, if it has one. */

@@ -10,11 +10,12 @@ import { RestoreDrill } from "./restore-drill";
 import { DriftJob } from "./drift-job";
 import { EnvFile } from "./env-file";
 import { GitCheckout } from "./git-checkout";
-import { ReleaseTag } from "./release-tag";
+import { ReleaseTag, VerifiedRelease } from "./release-tag";
 import { Host } from "./host";
-import { KeptReleaseImage, ReleaseImage } from "./release-image";
+import { ReleaseImage } from "./release-image";
+import { KeptRelease } from "./kept-release";
 import { releaseImageName } from "../host-scripts/image-build";
-import { KeptRelease } from "../host-scripts/kept-releases";
+import { KeptImage } from "../host-scripts/kept-releases";
 import { ServiceFootprint } from "./service-footprint";
 import { Slot } from "./slot";
 import { TrafficSwitch } from "./traffic-switch";
@@ -41,7 +42,7 @@ export interface HostRelease {
     /** The release plan (from the two-slot state machine). */
     readonly plan: ReleasePlan;
     /** The releases outside the slots whose image the host keeps after this update (plan/releases.ts). */
-    readonly kept: KeptRelease[];
+    readonly kept: KeptImage[];
     /** The env fingerprint of the desired release (secret-derived, not secret itself). */
     readonly envFingerprint: string;
     /** Who is deploying (recorded on the host and in the outputs). */
@@ -167,30 +168,31 @@ export class L9Runtime extends pulumi.ComponentResource {
         // destroy removes it last.
         const afterPreflight = { parent: this, dependsOn: [preflight, footprint.command] };
 
-        // One verified tag, one checkout and one image per release present in a slot; a
-        // release leaving both slots is removed at the end of the update.
+        // One verified tag, one checkout and one image per release present in a slot (one
+        // KeptRelease step for a release back from its kept image); a release leaving both
+        // slots is removed at the end of the update.
         const tags = [...new Set(COLORS.map((color) => next.slots[color]?.tag).filter((t): t is string => !!t))];
         // A release that went into its slot from its kept image has no checkout or build, and its
-        // tag is verified in the host's mirror as it is (components keep their kind while it stays).
+        // tag is verified in the host's mirror as it is (its resources keep their kind while it stays).
         const kept = new Set(tags.filter((tag) => COLORS.every((color) => next.slots[color]?.tag !== tag || next.slots[color]?.fromKeptImage)));
-        const releaseTags = new Map<string, ReleaseTag>();
+        const releaseTags = new Map<string, VerifiedRelease>();
+        const images = new Map<string, { imageId: pulumi.Output<string> }>();
         for (const tag of tags) {
-            releaseTags.set(
+            const tagArgs = {
+                connection: host.connection,
+                appDir: c.appDir,
+                repoUrl: c.repoUrl,
                 tag,
-                new ReleaseTag(
-                    child(`tag-${tag}`),
-                    {
-                        connection: host.connection,
-                        appDir: c.appDir,
-                        repoUrl: c.repoUrl,
-                        tag,
-                        mainBranch: c.mainBranch,
-                        verifySignature: c.verifyTagSignature,
-                        ...(kept.has(tag) ? { fromMirror: true } : {}),
-                    },
-                    afterPreflight,
-                ),
-            );
+                mainBranch: c.mainBranch,
+                verifySignature: c.verifyTagSignature,
+            };
+            if (kept.has(tag)) {
+                const release = new KeptRelease(child(`kept-${tag}`), { ...tagArgs, serviceName: c.serviceName }, afterPreflight);
+                releaseTags.set(tag, release);
+                images.set(tag, release);
+            } else {
+                releaseTags.set(tag, new ReleaseTag(child(`tag-${tag}`), tagArgs, afterPreflight));
+            }
         }
 
         // The env is validated against the desired release's .env.example before anything of
@@ -208,20 +210,8 @@ export class L9Runtime extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const images = new Map<string, { imageId: pulumi.Output<string> }>();
         for (const tag of tags) {
-            if (kept.has(tag)) {
-                images.set(
-                    tag,
-                    new KeptReleaseImage(
-                        child(`kept-image-${tag}`),
-                        { connection: host.connection, tag, commit: releaseTags.get(tag)!.commit, imageName },
-                        // Read-only: it may run before the env is validated (the slot waits for that).
-                        { parent: this },
-                    ),
-                );
-                continue;
-            }
+            if (kept.has(tag)) continue;
             const checkout = new GitCheckout(
                 child(`checkout-${tag}`),
                 {

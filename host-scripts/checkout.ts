@@ -1,5 +1,5 @@
 import { hostLayout, worktreePath } from "./layout";
-import { lines, prologue, script, sh } from "./shell";
+import { lines, prologue, script, sh, ShellText } from "./shell";
 
 export interface CheckoutScriptArgs {
     /** The app directory on the host. */
@@ -12,11 +12,6 @@ export interface CheckoutScriptArgs {
     mainBranch: string;
     /** Require `git verify-tag` to pass (the host needs the signer's public key). */
     verifySignature: boolean;
-    /**
-     * Verify in the host's mirror as it is, with no fetch: a release returning from its kept
-     * image was fetched and verified when it was built, and needs no reachable repository.
-     */
-    fromMirror?: boolean;
 }
 
 /** The markers the checkout script prints on stdout; everything else goes to stderr. */
@@ -30,27 +25,32 @@ export const CHECKOUT_ENV_EXAMPLE_MARKER = "l9.envExample=";
  * anything of the release lands on the host. Only the mirror (a cache) is written.
  */
 export function renderVerifyTagScript(a: CheckoutScriptArgs): string {
-    const l = hostLayout(a.appDir);
-    const notOnMain = sh`"releaseTag: tag $tag ($commit) is not reachable from $main; release from $main only"`;
-    const badSignature = sh`"releaseTag: the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`;
     return script(
         prologue(`releaseTag ${a.tag}`),
-        sh`mirror=${l.mirror}; tag=${a.tag}; main=${a.mainBranch}; url=${a.repoUrl}`,
-        a.fromMirror
-            ? lines(
-                  sh`[ -d "$mirror" ] || fail "releaseTag: the host has no mirror at $mirror to return $tag from (its image is kept, its tag is not)"`,
-                  sh`say "verifying $tag in the host's mirror (no fetch: its image is kept on the host)"`,
-              )
-            : lines(
-                  sh`mkdir -p "$(dirname "$mirror")"`,
-                  sh`if [ ! -d "$mirror" ]; then`,
-                  sh`  say "cloning $url"`,
-                  sh`  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "repoUrl: cannot clone $url from the host"`,
-                  sh`else`,
-                  sh`  git -C "$mirror" remote set-url origin "$url"`,
-                  sh`  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "repoUrl: cannot fetch $url from the host"`,
-                  sh`fi`,
-              ),
+        renderTagVariablesLine(a),
+        sh`mkdir -p "$(dirname "$mirror")"`,
+        sh`if [ ! -d "$mirror" ]; then`,
+        sh`  say "cloning $url"`,
+        sh`  git clone --quiet --mirror "$url" "$mirror" >&2 || fail "repoUrl: cannot clone $url from the host"`,
+        sh`else`,
+        sh`  git -C "$mirror" remote set-url origin "$url"`,
+        sh`  git -C "$mirror" fetch --quiet --prune --prune-tags origin >&2 || fail "repoUrl: cannot fetch $url from the host"`,
+        sh`fi`,
+        renderTagChecksLines(a),
+        renderTagOutputLines(),
+    );
+}
+
+/** `mirror`, `tag`, `main` and `url`, for renderTagChecksLines. */
+export function renderTagVariablesLine(a: CheckoutScriptArgs): ShellText {
+    return sh`mirror=${hostLayout(a.appDir).mirror}; tag=${a.tag}; main=${a.mainBranch}; url=${a.repoUrl}`;
+}
+
+/** The tag's checks in the mirror (it exists, is annotated, on main, signed if asked); sets `commit`. */
+export function renderTagChecksLines(a: { verifySignature: boolean }): ShellText {
+    const notOnMain = sh`"releaseTag: tag $tag ($commit) is not reachable from $main; release from $main only"`;
+    const badSignature = sh`"releaseTag: the signature of tag $tag does not verify (import the signer's key on the host, or set verifyTagSignature false)"`;
+    return lines(
         sh`type=$(git -C "$mirror" cat-file -t "refs/tags/$tag" 2>/dev/null || true)`,
         sh`[ -n "$type" ] || fail "releaseTag: tag $tag does not exist in $url (push it first: git push origin $tag)"`,
         sh`[ "$type" = tag ] || fail "releaseTag: tag $tag is a lightweight tag; release tags must be annotated (git tag -a $tag -m ...)"`,
@@ -59,6 +59,12 @@ export function renderVerifyTagScript(a: CheckoutScriptArgs): string {
         sh`git -C "$mirror" merge-base --is-ancestor "$commit" "refs/heads/$main" || fail ${notOnMain}`,
         a.verifySignature && sh`git -C "$mirror" verify-tag "$tag" >&2 || fail ${badSignature}`,
         sh`say "$tag is annotated, on $main, at $commit"`,
+    );
+}
+
+/** Prints the verified commit and the tag's .env.example (parseCheckoutOutput). */
+export function renderTagOutputLines(): ShellText {
+    return lines(
         sh`printf ${`${CHECKOUT_COMMIT_MARKER}%s\\n`} "$commit"`,
         sh`printf ${`${CHECKOUT_ENV_EXAMPLE_MARKER}%s\\n`} "$(git -C "$mirror" show "$commit:.env.example" 2>/dev/null | base64 -w0)"`,
     );

@@ -51,24 +51,6 @@ export function renderImageBuildScript(a: ImageBuildScriptArgs): string {
     );
 }
 
-/**
- * A release's image as the host keeps it (`<imageName>:<tag>`, built from `commit`), for a
- * release returning to a slot with no checkout or build. Prints the image id; fails naming the
- * image when it is gone or was built from another commit.
- */
-export function renderKeptImageScript(a: { tag: string; commit: string; imageName: string }): string {
-    const ref = imageRef(a.imageName, a.tag);
-    const gone = `the image ${ref} is no longer on the host (pruned or removed since the plan): run pulumi up again; it then checks out and builds ${a.tag}`;
-    return script(
-        prologue(`image ${a.tag}`),
-        sh`ref=${ref}; commit=${a.commit}`,
-        sh`existing=$(docker image inspect -f '{{index .Config.Labels "l9.commit"}}' "$ref" 2>/dev/null) || fail ${gone}`,
-        sh`[ "$existing" = "$commit" ] || fail "$ref was built from $existing, not from $commit, where the host's mirror has the tag"`,
-        sh`say "$ref is kept on the host, built from $commit: no checkout, no build"`,
-        sh`printf ${`${IMAGE_ID_MARKER}%s\\n`} "$(docker image inspect -f '{{.Id}}' "$ref")"`,
-    );
-}
-
 export function parseImageBuildOutput(stdout: string): string {
     const line = stdout.split("\n").find((l) => l.startsWith(IMAGE_ID_MARKER));
     const id = line?.slice(IMAGE_ID_MARKER.length).trim() ?? "";

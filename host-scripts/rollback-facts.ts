@@ -1,6 +1,6 @@
 import { Color, COLORS } from "../state/slot-machine";
 import type { JournalStatus } from "./journal";
-import { KeptRelease, parseKeptReleases, renderKeptReleasesLines } from "./kept-releases";
+import { KeptImage, parseKeptReleases, renderKeptReleasesLines } from "./kept-releases";
 import { hostLayout } from "./layout";
 import { script, sh } from "./shell";
 
@@ -23,7 +23,7 @@ export interface JournalRecord {
 /** What `npm run rollback` reads from one host (renderRollbackFactsScript). */
 export interface RollbackFacts {
     /** Releases whose image the host keeps, newest build first. */
-    kept: KeptRelease[];
+    kept: KeptImage[];
     /** The journal's last records, oldest first (the file's order). */
     journal: JournalRecord[];
     /** The record of the deploy that serves now, if the host has one. */

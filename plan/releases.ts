@@ -3,7 +3,7 @@
  * host keeps (host-scripts/kept-releases.ts), as they will be once this update's switch pruned
  * old images. Pure.
  */
-import { KeptRelease } from "../host-scripts/kept-releases";
+import { KeptImage } from "../host-scripts/kept-releases";
 import { COLORS, ReleasePlan } from "../state/slot-machine";
 
 /**
@@ -11,7 +11,7 @@ import { COLORS, ReleasePlan } from "../state/slot-machine";
  * `unchanged`) keeps the newest `imagesToKeep` images of the service and those a container
  * uses (host-scripts/image-prune.ts); a release built in this update is the newest.
  */
-export function keptAfterUpdate(kept: KeptRelease[], plan: ReleasePlan, imagesToKeep: number): KeptRelease[] {
+export function keptAfterUpdate(kept: KeptImage[], plan: ReleasePlan, imagesToKeep: number): KeptImage[] {
     const inSlots = new Set(COLORS.map((c) => plan.next.slots[c]?.tag).filter((t): t is string => !!t));
     const outside = kept.filter((k) => !inSlots.has(k.tag));
     if (plan.transition === "unchanged") return outside;

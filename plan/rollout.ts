@@ -16,7 +16,7 @@ import { prepareHostAccess } from "../ssh/agent";
 import { HostAccess } from "../ssh/host-access";
 import { verifyHostAccess } from "../ssh/host-check";
 import { foreignServerRefusal, listenerConflict, slotPortConflict, parseServingFacts, reconcileWithHost, ServingFacts } from "../state/host-record";
-import { KeptRelease } from "../host-scripts/kept-releases";
+import { KeptImage } from "../host-scripts/kept-releases";
 import { keptAfterUpdate } from "./releases";
 import { PreviousDeployment, readPreviousDeployment } from "../state/previous-state";
 import { runningCli } from "../state/running-cli";
@@ -31,7 +31,7 @@ export interface HostPlan {
     /** Its release plan (the two-slot state machine, from what the host says serves). */
     readonly plan: ReleasePlan;
     /** The releases outside the slots whose image the host keeps after this update, newest first (a rollback to them needs no build). */
-    readonly kept: KeptRelease[];
+    readonly kept: KeptImage[];
 }
 
 /** The whole update, as plain values. */

@@ -7,7 +7,7 @@
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
 import { caddyServerName, legacyCaddyServerName, UPSTREAM_VAR } from "../host-scripts/routing";
-import { KeptRelease, parseKeptReleases } from "../host-scripts/kept-releases";
+import { KeptImage, parseKeptReleases } from "../host-scripts/kept-releases";
 import { caddyMarkerDir, serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
 
@@ -30,7 +30,7 @@ export interface ServingFacts {
     /** Every container's host ports, running or stopped (a stopped one takes them again when started). */
     published: PublishedPorts[];
     /** The releases whose image the host keeps, newest first (host-scripts/kept-releases.ts). */
-    kept: KeptRelease[];
+    kept: KeptImage[];
 }
 
 export interface PublishedPorts {

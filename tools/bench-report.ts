@@ -40,13 +40,13 @@ export interface EngineFigures {
     releaseBuildSeconds: number;
 }
 
-/** What a rollback to N-2 ran to get its release's image (pure, from its timeline): the fetch, checkout and build steps, and the kept image's check. */
+/** What a rollback to N-2 ran to get its release's image (pure, from its timeline): the checkout and build steps, and the kept release's one check. */
 export function olderRollbackSteps(t: Timeline | undefined): { fetchCheckoutBuild: string[]; keptImageCheckSeconds: number } | undefined {
     if (!t) return undefined;
     const ran = t.steps.filter((x) => x.op !== "refresh" && x.op !== "same" && x.op !== "read");
     return {
         fetchCheckoutBuild: ran.filter((x) => /-(worktree|build)$/.test(x.name)).map((x) => `${x.name} (${x.op})`),
-        keptImageCheckSeconds: stepDuration(t, /^kept-image-.*-check$/) / 1000,
+        keptImageCheckSeconds: stepDuration(t, /^kept-.*-check$/) / 1000,
     };
 }
 
@@ -244,7 +244,7 @@ function olderRollbackRows(older: ScenarioResult, aboveLoaded: (x: number) => st
     const image = !ran
         ? "not timed"
         : ran.fetchCheckoutBuild.length === 0
-          ? `none: no checkout or build step ran (the kept image's check: ${ran.keptImageCheckSeconds.toFixed(1)} s)`
+          ? `none: no checkout or build step ran (its tag and kept image checked in one step: ${ran.keptImageCheckSeconds.toFixed(1)} s)`
           : `ran ${ran.fetchCheckoutBuild.join(", ")}`;
     return [
         `| rollback to N-2 (kept image) under load: traffic switched | ` +

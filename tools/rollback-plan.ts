@@ -2,7 +2,7 @@
  * Which release `npm run rollback` goes back to, and how it will go on each host, from the
  * hosts' facts (host-scripts/rollback-facts.ts). Pure: tools/rollback.ts does the I/O.
  */
-import type { KeptRelease } from "../host-scripts/kept-releases";
+import type { KeptImage } from "../host-scripts/kept-releases";
 import { JOURNAL_LINES_READ, JournalRecord, looksLikeTagName, RollbackFacts } from "../host-scripts/rollback-facts";
 import { Color, COLORS, otherColor } from "../state/slot-machine";
 
@@ -22,7 +22,7 @@ export type RollbackRoute =
     /** The standby slot's container holds it: a switch only. */
     | { kind: "standby"; slot: Color }
     /** Its image is kept: a new container in the standby slot from that image, no checkout or build. */
-    | { kind: "kept"; release: KeptRelease }
+    | { kind: "kept"; release: KeptImage }
     /** Not on the host any more: checked out and built like a new release. */
     | { kind: "build" };
 

@@ -3,8 +3,8 @@ import { spawnSync } from "child_process";
 import { parseCheckoutOutput, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
 import { renderWriteEnvFileScript } from "../../host-scripts/env-file";
 import { renderGateScript } from "../../host-scripts/gate";
-import { parseImageBuildOutput, renderKeptImageScript } from "../../host-scripts/image-build";
-import { parseKeptReleases, renderKeptReleasesLines } from "../../host-scripts/kept-releases";
+import { parseImageBuildOutput } from "../../host-scripts/image-build";
+import { parseKeptReleases, renderKeptReleaseScript, renderKeptReleasesLines } from "../../host-scripts/kept-releases";
 import { renderSwitchScript } from "../../host-scripts/switch";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
@@ -100,31 +100,27 @@ describe("host: rendered scripts against real daemons", function () {
             expect(Date.parse(kept[0].builtAt)).to.be.greaterThan(0);
         });
 
-        it("the kept image's check prints its id; it fails naming the image when it is gone or built from another commit", () => {
-            const check = (tag: string, commit: string) => runOnHost(renderKeptImageScript({ tag, commit, imageName: `${service}-api` }));
-            const ok = check("v0.1.0-l9", commitOf("v0.1.0-l9"));
+        it("a kept release: its tag verified in the mirror with no fetch (a repository out of reach does not matter), its image checked, in one step", () => {
+            const kept = (tag: string, repoUrl = "/nonexistent/repo.git") =>
+                runOnHost(renderKeptReleaseScript({ appDir, repoUrl, tag, mainBranch: "main", verifySignature: false, serviceName: service }));
+            const ok = kept("v0.1.0-l9");
             expect(ok.code, ok.stderr).to.equal(0);
+            expect(parseCheckoutOutput(ok.stdout).commit).to.equal(commitOf("v0.1.0-l9"));
+            expect(parseCheckoutOutput(ok.stdout).envExample).to.contain("APP_SECRET=");
             expect(parseImageBuildOutput(ok.stdout)).to.equal(sh(`docker image inspect -f '{{.Id}}' '${service}-api:v0.1.0-l9'`).trim());
-            expect(ok.stderr).to.contain("is kept on the host, built from");
-            const other = check("v0.2.0-l9", commitOf("v0.2.0-l9"));
+            expect(ok.stderr).to.contain("no fetch: its image is kept on the host").and.contain("is kept on the host, built from");
+            // The mirror was not touched: its origin is still the real repository.
+            expect(sh(`git -C '${appDir}/repo.git' remote get-url origin`).trim()).to.equal(sb.repoUrl);
+            const other = kept("v0.2.0-l9");
             expect(other.code).to.equal(1);
             expect(other.stderr).to.contain(`${service}-api:v0.2.0-l9 was built from ${"c".repeat(40)}, not from ${commitOf("v0.2.0-l9")}`);
-            const gone = check("v0.4.4-l9", commitOf("v0.4.4-l9"));
+            const gone = kept("v0.4.4-l9");
             expect(gone.code).to.equal(1);
             expect(gone.stderr).to.contain(`the image ${service}-api:v0.4.4-l9 is no longer on the host`);
-        });
-
-        it("verifies the tag in the host's mirror with no fetch: a repository out of reach does not matter", () => {
-            const args = { appDir, repoUrl: "/nonexistent/repo.git", tag: "v0.1.0-l9", mainBranch: "main", verifySignature: false };
-            const fromMirror = runOnHost(renderVerifyTagScript({ ...args, fromMirror: true }));
-            expect(fromMirror.code, fromMirror.stderr).to.equal(0);
-            expect(parseCheckoutOutput(fromMirror.stdout).commit).to.equal(commitOf("v0.1.0-l9"));
-            expect(parseCheckoutOutput(fromMirror.stdout).envExample).to.contain("APP_SECRET=");
-            const fetched = runOnHost(renderVerifyTagScript(args));
-            expect(fetched.code).to.equal(1);
-            expect(fetched.stderr).to.contain("repoUrl: cannot fetch /nonexistent/repo.git from the host");
-            // Put the mirror's origin back for the tests that follow.
-            expect(runOnHost(renderVerifyTagScript({ ...args, repoUrl: sb.repoUrl })).code).to.equal(0);
+            // The tag's checks hold as in a release: a lightweight tag is refused before its image is looked at.
+            const lightweight = kept("v0.5.0-l9");
+            expect(lightweight.code).to.equal(1);
+            expect(lightweight.stderr).to.contain("releaseTag: tag v0.5.0-l9 is a lightweight tag");
         });
     });
 

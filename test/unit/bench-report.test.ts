@@ -85,12 +85,14 @@ describe("unit: benchmark report", () => {
         });
         const kept = {
             ...scenario("l9-deploy rollback to N-2 (kept image)", 0, 20, 10, 7),
-            timeline: timeline([step("image-v0.2.0-l9-build", "refresh", 600, 900), step("kept-image-v0.1.0-l9-check", "create", 1000, 1400)]),
+            timeline: timeline([step("image-v0.2.0-l9-build", "refresh", 600, 900), step("kept-v0.1.0-l9-check", "create", 1000, 1400)]),
         };
         const rolling = scenario("l9-deploy rolling release, 3 hosts", 0, 10, 40);
         const md = renderBenchmarkMarkdown([...results, rolling, kept], figures, { date: "2026-12-06", workers: 4, repeats: 3, chart: "c.png" });
         expect(md).to.contain("| rollback to N-2 (kept image) under load: whole `up` | 10.0 | +6.0 | 2.5× | +7.0 |");
-        expect(md).to.contain("| rollback to N-2: checkout and image build | none: no checkout or build step ran (the kept image's check: 0.4 s) | | | |");
+        expect(md).to.contain(
+            "| rollback to N-2: checkout and image build | none: no checkout or build step ran (its tag and kept image checked in one step: 0.4 s) | | | |",
+        );
         expect(md).to.contain("- wall time, rollback to N-2 (kept image) vs release: 0.50; vs rollback to the standby: 1.25");
         expect(md).to.contain("5. **l9-deploy rollback to N-2**");
         expect(md).to.contain("| l9-deploy rollback to N-2 (kept image) | 10.0 | 100 | 0 | 0 | 20 |");

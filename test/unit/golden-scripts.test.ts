@@ -21,7 +21,9 @@ import { renderCanaryScript } from "../../host-scripts/canary";
 import { caddyfileSnippetPath, renderCaddyfileSnippet, renderInstallCaddyfileRoutesScript } from "../../host-scripts/caddyfile-site";
 import { renderGateScript } from "../../host-scripts/gate";
 import { renderStepLibrary } from "../../host-scripts/step-library";
-import { renderImageBuildScript, renderKeptImageScript } from "../../host-scripts/image-build";
+import { renderImageBuildScript } from "../../host-scripts/image-build";
+import { renderKeptReleaseScript } from "../../host-scripts/kept-releases";
+import { renderRollbackFactsScript } from "../../host-scripts/rollback-facts";
 import { renderPreflightScript } from "../../host-scripts/preflight";
 import { caddyServerArgs } from "../../host-scripts/routing";
 import { renderRoutingCheckScript, renderSwitchScript } from "../../host-scripts/switch";
@@ -85,14 +87,15 @@ const builders: Record<string, () => string> = {
         }),
     "verify-tag.sh": () =>
         renderVerifyTagScript({ appDir: "/opt/l9", repoUrl: "git@example.com:team/l9-api.git", tag: "v1.2.0-l9", mainBranch: "main", verifySignature: true }),
-    "verify-tag-from-mirror.sh": () =>
-        renderVerifyTagScript({
+    "rollback-facts.sh": () => renderRollbackFactsScript({ appDir: "/opt/l9", serviceName: "l9" }),
+    "kept-release.sh": () =>
+        renderKeptReleaseScript({
             appDir: "/opt/l9",
             repoUrl: "git@example.com:team/l9-api.git",
             tag: "v1.2.0-l9",
             mainBranch: "main",
-            verifySignature: false,
-            fromMirror: true,
+            verifySignature: true,
+            serviceName: "l9",
         }),
     "worktree.sh": () => renderWorktreeScript({ appDir: "/opt/l9", tag: "v1.2.0-l9", commit: COMMIT }),
     "remove-worktree.sh": () => renderRemoveCheckoutScript("/opt/l9", "v1.2.0-l9"),
@@ -143,7 +146,6 @@ const builders: Record<string, () => string> = {
             serviceName: "l9",
             dockerfile: "deploy/Dockerfile",
         }),
-    "kept-image.sh": () => renderKeptImageScript({ tag: "v1.2.0-l9", commit: COMMIT, imageName: "l9-api" }),
     "gate.sh": () =>
         renderGateScript({
             containerName: "l9-green",

@@ -1,12 +1,12 @@
 import { expect } from "chai";
-import { KeptRelease, parseKeptReleases } from "../../host-scripts/kept-releases";
+import { KeptImage, parseKeptReleases } from "../../host-scripts/kept-releases";
 import { describePlan } from "../../plan/rollout";
 import { keptAfterUpdate } from "../../plan/releases";
 import { parseServingFacts, reconcileWithHost } from "../../state/host-record";
 import { DeployState, parseDeployState, planRelease, SlotRelease } from "../../state/slot-machine";
 import { buildProgramGraph, mockCommit, mockImageId, ProgramGraph } from "./program-under-mocks";
 
-const kept = (tag: string, builtAt: string): KeptRelease => ({ tag, commit: mockCommit(tag), imageId: mockImageId(tag), builtAt });
+const kept = (tag: string, builtAt: string): KeptImage => ({ tag, commit: mockCommit(tag), imageId: mockImageId(tag), builtAt });
 const release = (tag: string, extra: Partial<SlotRelease> = {}): SlotRelease => ({ tag, envFingerprint: "fp", networkMode: "bridge", ...extra });
 
 describe("unit: a rollback to any kept release, without a checkout or build", function () {
@@ -18,7 +18,7 @@ describe("unit: a rollback to any kept release, without a checkout or build", fu
 
     describe("what the host keeps (host-scripts/kept-releases.ts)", () => {
         it("reads the kept lines among others, newest build first, skipping malformed ones and repeats", () => {
-            const line = (k: KeptRelease) => `kept=${k.tag} ${k.commit} ${k.imageId} ${k.builtAt}`;
+            const line = (k: KeptImage) => `kept=${k.tag} ${k.commit} ${k.imageId} ${k.builtAt}`;
             const text = [
                 "routing=green",
                 line(onHost[2]),
@@ -96,18 +96,13 @@ describe("unit: a rollback to any kept release, without a checkout or build", fu
             g = await buildProgramGraph({ releaseTag: "v0.1.0-l9" }, serving, [...onHost, kept("v0.0.9-l9", "2026-11-30T10:00:00Z")]);
         });
 
-        it("no worktree and no build for the kept release: its image is checked, its tag verified in the mirror without a fetch", () => {
+        it("no worktree and no build for the kept release: one step verifies its tag in the mirror without a fetch and checks its image", () => {
             const names = g.registered.map((r) => r.name);
-            expect(names.filter((n) => n.includes("v0.1.0-l9"))).to.have.members([
-                "tag-v0.1.0-l9",
-                "tag-v0.1.0-l9-verify",
-                "kept-image-v0.1.0-l9",
-                "kept-image-v0.1.0-l9-check",
-            ]);
+            expect(names.filter((n) => n.includes("v0.1.0-l9"))).to.have.members(["kept-v0.1.0-l9", "kept-v0.1.0-l9-check"]);
             // The release still in the other slot keeps its checkout and build.
-            expect(names).to.include.members(["checkout-v0.3.0-l9-worktree", "image-v0.3.0-l9-build"]);
-            expect(g.byName("kept-image-v0.1.0-l9-check").inputs.stdin).to.contain("no checkout, no build");
-            expect(g.byName("tag-v0.1.0-l9-verify").inputs.stdin).to.contain("no fetch").and.not.contain("git clone");
+            expect(names).to.include.members(["tag-v0.3.0-l9-verify", "checkout-v0.3.0-l9-worktree", "image-v0.3.0-l9-build"]);
+            const check = g.byName("kept-v0.1.0-l9-check").inputs.stdin as string;
+            expect(check).to.contain("no fetch").and.contain("no checkout, no build").and.not.contain("git clone").and.not.contain("fetch --quiet");
             expect(g.byName("tag-v0.3.0-l9-verify").inputs.stdin).to.contain("fetch --quiet");
             expect(g.byName("blue-container").inputs.image).to.equal(mockImageId("v0.1.0-l9"));
             // The drift job's script goes to the host as base64: no worktree to check for this release.

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { L9Runtime, L9RuntimeOutputs } from "../../components/runtime";
 import type { DeployState } from "../../state/slot-machine";
 import type { RolloutPlan } from "../../plan/rollout";
-import type { KeptRelease } from "../../host-scripts/kept-releases";
+import type { KeptImage } from "../../host-scripts/kept-releases";
 import { SECRETS, validRawConfig } from "./fixtures";
 
 /** A resource the program registered, as the engine (here: the mocks) received it. */
@@ -31,15 +31,18 @@ export interface ProgramGraph {
 export const mockImageId = (tag: string) => `sha256:${Buffer.from(tag).toString("hex").padEnd(64, "0").slice(0, 64)}`;
 export const mockCommit = (tag: string) => Buffer.from(tag).toString("hex").padEnd(40, "0").slice(0, 40);
 
-/** What the host would answer, per resource (a kept image's check answers as a build does): enough for the program to wire everything. */
+/** What the host would answer, per resource: enough for the program to wire everything. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const state: Record<string, any> = { ...args.inputs };
-    const tag = /(?:tag|checkout|image)-(v[0-9.]+-l9|release-\d+)/.exec(args.name)?.[1] ?? "";
+    const tag = /(?:tag|checkout|image|kept)-(v[0-9.]+-l9|release-\d+)/.exec(args.name)?.[1] ?? "";
+    const verified = `l9.commit=${mockCommit(tag)}\nl9.envExample=${Buffer.from("APP_SECRET=\nDATABASE_URL=\n").toString("base64")}`;
     if (args.name.endsWith("-verify")) {
-        state.stdout = `l9.commit=${mockCommit(tag)}\nl9.envExample=${Buffer.from("APP_SECRET=\nDATABASE_URL=\n").toString("base64")}`;
+        state.stdout = verified;
+    } else if (/^kept-.*-check$/.test(args.name)) {
+        state.stdout = `${verified}\nl9.imageId=${mockImageId(tag)}`;
     } else if (args.name.endsWith("-worktree")) {
         state.stdout = mockCommit(tag);
-    } else if (args.name.endsWith("-build") || args.name.endsWith("-check")) {
+    } else if (args.name.endsWith("-build")) {
         state.stdout = `l9.imageId=${mockImageId(tag)}`;
     } else if (args.name.endsWith("traffic-caddy")) {
         state.stdout = "2026-01-01T00:00:00Z";
@@ -60,7 +63,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
 export async function buildProgramGraph(
     raw: Record<string, string | undefined>,
     previous: DeployState | undefined,
-    kept: KeptRelease[] = [],
+    kept: KeptImage[] = [],
 ): Promise<ProgramGraph> {
     const registered: Registered[] = [];
     const options = new Map<string, pulumi.ResourceOptions>();
