@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { freezeId } from "../../plan/freeze";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadLoop, LoadReport } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
@@ -185,6 +186,17 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         const unconfirmed = await rollback("v0.1.0-l9");
         expect(unconfirmed.code, unconfirmed.out).to.equal(2);
         expect((await s.stack.getConfig("l9-deploy:releaseTag")).value).to.equal("v0.2.0-l9");
+        // An update that does not complete (refused: the stack is frozen) sets releaseTag back.
+        const reason = "DB maintenance until 14:00, ask Ana";
+        await s.set({ freeze: reason });
+        const frozen = await rollback("v0.1.0-l9", "--yes");
+        expect(frozen.code, frozen.out).to.not.equal(0);
+        expect(frozen.out).to.contain(`the stack is frozen: "${reason}"`);
+        expect(frozen.out).to.contain("the rollback did not complete; the stack's releaseTag is back at v0.2.0-l9 (what serves)");
+        expect((await s.stack.getConfig("l9-deploy:releaseTag")).value).to.equal("v0.2.0-l9");
+        expect(version()).to.equal("v0.2.0-l9");
+        // The rollback below lifts the freeze (its update records the lift).
+        await s.set({ freeze: `off ${freezeId(reason)}` });
 
         const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
         const r = await rollback("v0.1.0-l9", "--yes");
@@ -202,6 +214,7 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         expect(sh(`test -e '${s.appDir}/releases/v0.1.0-l9' && echo yes || echo no`).trim()).to.equal("no");
         expect(sh(`docker inspect -f '{{.Image}}' '${s.serviceName}-blue'`).trim()).to.equal(v1!.imageId);
         expect((await s.stack.getConfig("l9-deploy:releaseTag")).value).to.equal("v0.1.0-l9");
+        await s.stack.removeConfig("l9-deploy:freeze");
         const after = await releasesOutput();
         expect(after.slice(0, 2).map((x) => `${x.tag} ${x.where}`)).to.deep.equal(["v0.1.0-l9 serving", "v0.2.0-l9 standby"]);
         expect(after.find((x) => x.tag === "v0.4.0-l9")?.where).to.equal("kept");
