@@ -4,21 +4,10 @@ import { parseCheckoutOutput } from "../host-scripts/checkout";
 import { parseImageBuildOutput } from "../host-scripts/image-build";
 import { renderKeptReleaseScript } from "../host-scripts/kept-releases";
 import { HOST_COMMAND_DEFAULTS, scriptOnStdin } from "./host";
-import { VerifiedRelease } from "./release-tag";
+import { ReleaseTagArgs, VerifiedRelease } from "./release-tag";
 
-export interface KeptReleaseArgs {
-    /** Connection to the host. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
-    /** The app directory on the host (the mirror lives there). */
-    readonly appDir: string;
-    /** Where the app repository comes from (named in messages only: nothing is fetched). */
-    readonly repoUrl: string;
-    /** The release tag. */
-    readonly tag: string;
-    /** The branch the tag must be reachable from. */
-    readonly mainBranch: string;
-    /** Require a verifying tag signature. */
-    readonly verifySignature: boolean;
+/** The tag's settings (its repoUrl is named in messages only: nothing is fetched) and the service whose image it is. */
+export interface KeptReleaseArgs extends ReleaseTagArgs {
     /** Service name: its images are `<service>-api:<tag>`. */
     readonly serviceName: string;
 }
