@@ -75,9 +75,9 @@ function sameRelease(a: SlotRelease | null, b: SlotRelease): boolean {
  * host keeps (host-scripts/kept-releases.ts): one of them goes into its slot from that image.
  */
 export function planRelease(previous: DeployState | undefined, desired: SlotRelease, keptTags: ReadonlySet<string> = new Set()): ReleasePlan {
-    const sameTagActive = previous?.slots[previous.active]?.tag === desired.tag ? previous.slots[previous.active] : null;
-    // An env change of the serving tag keeps that tag's resources (one checkout and image per tag).
-    const fromKeptImage = sameTagActive ? sameTagActive.fromKeptImage : keptTags.has(desired.tag) || undefined;
+    // A release of a tag a slot holds (another env) keeps that tag's kind of resources (one checkout and image, or one kept release, per tag).
+    const sameTag = previous ? [previous.active, otherColor(previous.active)].map((c) => previous.slots[c]).find((r) => r?.tag === desired.tag) : undefined;
+    const fromKeptImage = sameTag ? sameTag.fromKeptImage : keptTags.has(desired.tag) || undefined;
     const incoming: SlotRelease = {
         tag: desired.tag,
         envFingerprint: desired.envFingerprint,

@@ -4,9 +4,10 @@
  * reads each host (read-only), prints how the release gets there (a switch to the standby slot,
  * a container from a kept image, or a checkout and build), then sets the stack's `releaseTag`
  * and runs `pulumi up` on the terminal: pulumi shows its preview and, without --yes, asks
- * before changing anything. An update that does not complete sets `releaseTag` back. Exit 0
- * when the release serves (or served already), 1 when it failed, 2 on bad arguments or
- * configuration.
+ * before changing anything. An update that does not complete sets `releaseTag` back, unless a
+ * host serves the release by then (a roll stopped part-way: pulumi up again finishes it). Exit 0
+ * when the release serves (or served already), pulumi's exit code when its update failed, 1 when
+ * reading a host or setting the config failed, 2 on bad arguments or configuration.
  */
 import { DeployConfig, hostTargets } from "../config/schema";
 import { looksLikeTagName, parseRollbackFacts, renderRollbackFactsScript } from "../host-scripts/rollback-facts";
@@ -61,30 +62,38 @@ async function main(): Promise<number> {
     const { stack, config } = stackConfig(args, USAGE);
     if (requested !== undefined) checkTagPattern(config, requested);
     const script = renderRollbackFactsScript({ appDir: config.appDir, serviceName: config.serviceName });
-    const hosts = await Promise.all(
-        hostTargets(config).map(async (target) => {
-            const r = await runOnStackHost(
-                config,
-                target,
-                `${TOOL}/${stack}${target.name ? `/${target.name}` : ""}`,
-                ROLLBACK_KEY_LIFETIME_SECONDS,
-                script,
-                READ_ATTEMPTS,
-            );
-            if (r.code === 255) throw new RunbookError(1, `${describeSshFailure(target.host, target.sshPort, r.stderr, r.code)}\nnothing was changed`);
-            if (r.code !== 0)
-                throw new RunbookError(1, `reading ${hostLabel(target)} failed (exit ${r.code}): ${r.stderr.trim() || "(no output)"}\nnothing was changed`);
-            return { label: hostLabel(target), facts: parseRollbackFacts(r.stdout) };
-        }),
-    );
+    const readHosts = () =>
+        Promise.all(
+            hostTargets(config).map(async (target) => {
+                const r = await runOnStackHost(
+                    config,
+                    target,
+                    `${TOOL}/${stack}${target.name ? `/${target.name}` : ""}`,
+                    ROLLBACK_KEY_LIFETIME_SECONDS,
+                    script,
+                    READ_ATTEMPTS,
+                );
+                if (r.code === 255) throw new RunbookError(1, describeSshFailure(target.host, target.sshPort, r.stderr, r.code));
+                if (r.code !== 0) throw new RunbookError(1, `reading ${hostLabel(target)} failed (exit ${r.code}): ${r.stderr.trim() || "(no output)"}`);
+                return { label: hostLabel(target), facts: parseRollbackFacts(r.stdout) };
+            }),
+        );
+    const hosts = await readHosts().catch((e: unknown) => {
+        throw e instanceof RunbookError ? new RunbookError(e.code, `${e.message}\nnothing was changed`) : e;
+    });
     // The first host is the first the rollout changes: its journal decides.
-    const choice = chooseRollbackTag(hosts[0].facts, requested);
-    if (choice.kind === "refused") throw new RunbookError(2, choice.message);
-    if (choice.kind === "already-serves") {
-        const note = config.releaseTag !== choice.tag ? ` (the stack's releaseTag is ${config.releaseTag}: pulumi up would deploy that)` : "";
-        process.stdout.write(`${TOOL}: ${choice.tag} serves already on ${hosts[0].label}: nothing to do${note}\n`);
+    const chosen = chooseRollbackTag(hosts[0].facts, requested);
+    if (chosen.kind === "refused") throw new RunbookError(2, chosen.message);
+    // Nothing to do only when every host serves it and the stack asks for it: a roll stopped
+    // part-way (the first host switched, the next not) is finished by setting it and updating.
+    const servesEverywhere = (tag: string, read: typeof hosts) => read.every((h) => servingTag(h.facts) === tag);
+    if (chosen.kind === "already-serves" && servesEverywhere(chosen.tag, hosts) && config.releaseTag === chosen.tag) {
+        process.stdout.write(
+            `${TOOL}: ${chosen.tag} serves already${hosts.length > 1 ? " on every host" : ""}, and the stack's releaseTag is ${chosen.tag}: nothing to do\n`,
+        );
         return 0;
     }
+    const choice = chosen.kind === "already-serves" ? { kind: "rollback" as const, tag: chosen.tag, serving: chosen.tag } : chosen;
     const tag = choice.tag;
     checkTagPattern(config, tag);
     process.stdout.write(describeRollback(choice, hosts, config.imagesToKeep).join("\n") + "\n");
@@ -92,6 +101,11 @@ async function main(): Promise<number> {
         throw new RunbookError(2, "stdin is not a terminal, so pulumi cannot ask: pass --yes to apply without a prompt (nothing was changed)");
     }
     const previousTag = config.releaseTag;
+    const recordedTag = () => {
+        const output = runPulumi(["stack", "output", "releaseTag", "--stack", stack]);
+        return output.code === 0 ? output.stdout.trim() : undefined;
+    };
+    const recordedBefore = recordedTag();
     const set = runPulumi(["config", "set", "releaseTag", tag, "--stack", stack]);
     if (set.code !== 0) throw new RunbookError(1, `cannot set the stack's releaseTag to ${tag} (nothing was changed):\n${set.out.slice(-2000)}`);
     process.stdout.write(`${TOOL}: releaseTag ${previousTag} -> ${tag}; running pulumi up --stack ${stack}${yes ? " --yes" : ""}\n`);
@@ -100,12 +114,24 @@ async function main(): Promise<number> {
         process.stdout.write(`${TOOL}: ${tag} serves; the stack's releaseTag is ${tag} (commit Pulumi.${stack}.yaml if your team keeps it in git)\n`);
         return 0;
     }
-    // A declined or failed update: releaseTag goes back unless the stack recorded the rollback already.
-    const output = runPulumi(["stack", "output", "releaseTag", "--stack", stack]);
-    const recorded = output.code === 0 ? output.stdout.trim() : undefined;
-    if (recorded === tag) {
+    // A declined or failed update: releaseTag goes back, unless this update recorded the rollback
+    // or a host serves it now (a roll stopped part-way: setting it back would roll that host forward again).
+    if (recordedTag() === tag && recordedBefore !== tag) {
         process.stderr.write(
             `${TOOL}: pulumi up failed (exit ${code}) after the stack recorded ${tag}: releaseTag stays ${tag}; pulumi's lines above say what failed\n`,
+        );
+        return code;
+    }
+    const after = await readHosts().catch(() => undefined);
+    const switched = after?.filter((h) => servingTag(h.facts) === tag).map((h) => h.label);
+    if (switched === undefined || switched.length > 0) {
+        const why =
+            switched === undefined
+                ? "the hosts could not be read again to know what serves"
+                : `${switched.join(", ")} serve${switched.length > 1 ? "" : "s"} ${tag} now`;
+        process.stderr.write(
+            `${TOOL}: the rollback did not complete, but ${why}: releaseTag stays ${tag}. ` +
+                `Run pulumi up again to finish it (pulumi's lines above say what failed)\n`,
         );
         return code;
     }
@@ -117,7 +143,7 @@ async function main(): Promise<number> {
         );
         return code;
     }
-    const serves = previousTag === servingTag(hosts[0].facts) ? " (what serves)" : "";
+    const serves = after!.every((h) => servingTag(h.facts) === previousTag) ? " (what serves)" : "";
     process.stderr.write(`${TOOL}: the rollback did not complete; the stack's releaseTag is back at ${previousTag}${serves}\n`);
     return code;
 }

@@ -58,6 +58,10 @@ describe("unit: a rollback to any kept release, without a checkout or build", fu
             expect(envChange.next.slots.green).to.deep.equal(release("v0.1.0-l9", { envFingerprint: "fp2", fromKeptImage: true }));
             const builtEnvChange = planRelease(serving, release("v0.3.0-l9", { envFingerprint: "fp2" }), keptTags);
             expect(builtEnvChange.next.slots.blue?.fromKeptImage).to.equal(undefined);
+            // The standby's tag with another env: it replaces the standby, and keeps its kind (built, its worktree stays).
+            const standbyEnvChange = planRelease(serving, release("v0.2.0-l9", { envFingerprint: "fp2" }), keptTags);
+            expect(standbyEnvChange.transition).to.equal("release-to-standby");
+            expect(standbyEnvChange.next.slots.blue).to.deep.equal(release("v0.2.0-l9", { envFingerprint: "fp2" }));
             // Read back from the stack's output as it was written; anything but true is no flag.
             expect(parseDeployState(JSON.parse(JSON.stringify(afterBack)))).to.deep.equal(afterBack);
             expect(parseDeployState({ active: "blue", slots: { blue: { ...release("v1"), fromKeptImage: "yes" }, green: null } })?.slots.blue).to.deep.equal(
