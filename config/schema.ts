@@ -10,6 +10,17 @@ import { CRON_SCHEDULE } from "../host-scripts/cron-job";
 
 /** Characters allowed in anything that becomes part of a path or a shell word. */
 const SAFE_WORD = /^[A-Za-z0-9._-]+$/;
+
+/** A release tag: a safe word that no command reads as an option (a leading '-') or a hidden name (a leading '.'). */
+const RELEASE_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** What a release tag may contain, for the errors that refuse one. */
+export const RELEASE_TAG_CHARS = "letters, digits, '.', '_' and '-', starting with a letter, a digit or '_'";
+
+/** Whether `tag` is a name `releaseTag` accepts: anything else (read back from a host, typed by an operator) is not a release. */
+export function isReleaseTagName(tag: string): boolean {
+    return RELEASE_TAG.test(tag);
+}
 const SAFE_PATH = /^\/(?:[A-Za-z0-9._-]+\/?)*$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:]+\]?$/;
 const REPO_URL = /^(?:(?:https|ssh|file):\/\/[A-Za-z0-9@._~:/+-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+)$/;
@@ -209,7 +220,7 @@ export const configSchema = z
             .regex(HOST_KEY, "must be the host's public key as '<type> <base64>', e.g. the output of `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2,3`")
             .optional(),
         sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }),
-        releaseTag: z.string().regex(SAFE_WORD, "may only contain letters, digits, '.', '_' and '-'"),
+        releaseTag: z.string().regex(RELEASE_TAG, `may only contain ${RELEASE_TAG_CHARS}`),
         tagPattern: z
             .string()
             .default("^v\\d+\\.\\d+\\.\\d+-l9$")

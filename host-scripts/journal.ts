@@ -1,4 +1,5 @@
-import { Color } from "../state/slot-machine";
+import { isReleaseTagName } from "../config/schema";
+import { Color, COLORS } from "../state/slot-machine";
 import { hostLayout } from "./layout";
 import { renderRoutedSlotLine } from "./caddy";
 import { lines, raw, renderRecordedTimeCommand, sh, ShellText } from "./shell";
@@ -10,6 +11,62 @@ import { lines, raw, renderRecordedTimeCommand, sh, ShellText } from "./shell";
  * traffic stayed on the new slot).
  */
 export type JournalStatus = "switching" | "live" | "switched-back" | "failed-after-switch";
+
+const STATUSES: readonly JournalStatus[] = ["switching", "live", "switched-back", "failed-after-switch"];
+
+/** One record of the host's journal (deploys.jsonl, state/active.json), as far as it could be read. */
+export interface JournalRecord {
+    tag: string;
+    slot: Color;
+    status: JournalStatus;
+    id?: string;
+    commit?: string;
+    imageId?: string;
+    release?: "yes" | "no";
+    /** The env's fingerprint (16 hex digits; absent in records of versions before it). */
+    envFingerprint?: string;
+    /** Who deployed it (`user@host`). */
+    actor?: string;
+    /** When it went live (RFC 3339, UTC). */
+    time?: string;
+}
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** A text field of a record, kept only when it is a string with no control characters (it reaches the operator's terminal). */
+function text(v: unknown): string | undefined {
+    return typeof v === "string" && v !== "" && !CONTROL_CHARS.test(v) ? v : undefined;
+}
+
+/**
+ * One journal line read back (a line of deploys.jsonl, or active.json); undefined when it is
+ * not a record (a torn write, junk, a tag `releaseTag` would refuse). A record with no status
+ * is `live`, as deployed by versions before the status.
+ */
+export function parseJournalRecord(line: string): JournalRecord | undefined {
+    let j: unknown;
+    try {
+        j = JSON.parse(line);
+    } catch {
+        return undefined;
+    }
+    if (j === null || typeof j !== "object" || Array.isArray(j)) return undefined;
+    const r = j as Record<string, unknown>;
+    const slot = COLORS.find((c) => c === r.slot);
+    const status = r.status === undefined ? "live" : STATUSES.find((s) => s === r.status);
+    if (typeof r.tag !== "string" || !isReleaseTagName(r.tag) || !slot || !status) return undefined;
+    const optional = {
+        id: text(r.id),
+        commit: text(r.commit),
+        imageId: text(r.imageId),
+        release: r.release === "yes" || r.release === "no" ? r.release : undefined,
+        envFingerprint: typeof r.envFingerprint === "string" && /^[0-9a-f]{16}$/.test(r.envFingerprint) ? r.envFingerprint : undefined,
+        actor: text(r.actor),
+        time: text(r.time),
+    };
+    const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<JournalRecord>;
+    return { tag: r.tag, slot, status, ...present };
+}
 
 export interface DeployRecordFields {
     /** Unique id of this deploy (a RandomId, so re-applying a tag is a new record). */

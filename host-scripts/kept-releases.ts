@@ -61,8 +61,8 @@ export function parseKeptReleases(text: string): KeptImage[] {
  * A release returning from its image kept on the host, in one step: its tag is verified in the
  * host's mirror as it is, with no fetch (it was fetched and verified when it was built, and the
  * repository may be out of reach), and its image `<service>-api:<tag>` must be there, built from
- * the tag's commit. Prints the commit, the tag's .env.example and the image id (parseKeptReleaseOutput);
- * fails naming what is missing. Writes nothing.
+ * the tag's commit. Prints the commit, the tag's .env.example and the image id (components/kept-release.ts
+ * reads them with parseCheckoutOutput and parseImageBuildOutput); fails naming what is missing. Writes nothing.
  */
 export function renderKeptReleaseScript(a: CheckoutScriptArgs & { serviceName: string }): string {
     const ref = imageRef(releaseImageName(a.serviceName), a.tag);

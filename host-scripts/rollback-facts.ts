@@ -1,24 +1,9 @@
 import { Color, COLORS } from "../state/slot-machine";
-import type { JournalStatus } from "./journal";
+import { isReleaseTagName } from "../config/schema";
+import { JournalRecord, parseJournalRecord } from "./journal";
 import { KeptImage, parseKeptReleases, renderKeptReleasesLines } from "./kept-releases";
 import { hostLayout } from "./layout";
 import { script, sh } from "./shell";
-
-/** One record of the host's journal (deploys.jsonl, state/active.json), as far as it could be read. */
-export interface JournalRecord {
-    tag: string;
-    slot: Color;
-    status: JournalStatus;
-    id?: string;
-    commit?: string;
-    imageId?: string;
-    release?: "yes" | "no";
-    envFingerprint?: string;
-    /** Who deployed it (`user@host`). */
-    actor?: string;
-    /** When it went live (RFC 3339, UTC). */
-    time?: string;
-}
 
 /** What `npm run rollback` reads from one host (renderRollbackFactsScript). */
 export interface RollbackFacts {
@@ -55,52 +40,6 @@ export function renderRollbackFactsScript(a: { appDir: string; serviceName: stri
     );
 }
 
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-
-/**
- * Whether `tag` may be a git tag's name: no whitespace or control characters, none of the
- * characters git refuses in a ref (`~^:?*[\`, `..`, `@{`), not starting with '-' (an option to
- * git) or '/', at most 200 characters.
- */
-export function looksLikeTagName(tag: string): boolean {
-    if (tag.length === 0 || tag.length > 200 || tag.startsWith("-") || tag.startsWith("/") || tag.endsWith("/")) return false;
-    if (/\s/.test(tag) || CONTROL_CHARS.test(tag) || /[~^:?*[\\]/.test(tag)) return false;
-    return !tag.includes("..") && !tag.includes("@{") && !tag.includes("//") && !tag.endsWith(".") && !tag.endsWith(".lock") && tag !== "@";
-}
-
-const STATUSES: readonly JournalStatus[] = ["switching", "live", "switched-back", "failed-after-switch"];
-
-/** A text field of a record, kept only when it is a string with no control characters (it reaches the operator's terminal). */
-function text(v: unknown): string | undefined {
-    return typeof v === "string" && v !== "" && !CONTROL_CHARS.test(v) ? v : undefined;
-}
-
-/** One journal line read back; undefined when it is not a record (a torn write, junk). */
-export function parseJournalRecord(line: string): JournalRecord | undefined {
-    let j: unknown;
-    try {
-        j = JSON.parse(line);
-    } catch {
-        return undefined;
-    }
-    if (j === null || typeof j !== "object" || Array.isArray(j)) return undefined;
-    const r = j as Record<string, unknown>;
-    const slot = COLORS.find((c) => c === r.slot);
-    const status = STATUSES.find((s) => s === r.status);
-    if (typeof r.tag !== "string" || !looksLikeTagName(r.tag) || !slot || !status) return undefined;
-    const optional = {
-        id: text(r.id),
-        commit: text(r.commit),
-        imageId: text(r.imageId),
-        release: r.release === "yes" || r.release === "no" ? r.release : undefined,
-        envFingerprint: text(r.envFingerprint),
-        actor: text(r.actor),
-        time: text(r.time),
-    };
-    const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<JournalRecord>;
-    return { tag: r.tag, slot, status, ...present };
-}
-
 /** Reads renderRollbackFactsScript's output back, skipping every line that does not parse. */
 export function parseRollbackFacts(text: string): RollbackFacts {
     const facts: RollbackFacts = { kept: parseKeptReleases(text), journal: [], slots: {} };
@@ -119,7 +58,7 @@ export function parseRollbackFacts(text: string): RollbackFacts {
             const space = value.indexOf(" ");
             const color = COLORS.find((c) => c === value.slice(0, space));
             const tag = value.slice(space + 1);
-            if (space > 0 && color && looksLikeTagName(tag)) facts.slots[color] = tag;
+            if (space > 0 && color && isReleaseTagName(tag)) facts.slots[color] = tag;
         }
     }
     return facts;

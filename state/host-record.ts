@@ -7,6 +7,7 @@
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
 import { caddyServerName, legacyCaddyServerName, UPSTREAM_VAR } from "../host-scripts/routing";
+import { JournalRecord, parseJournalRecord } from "../host-scripts/journal";
 import { KeptImage, parseKeptReleases } from "../host-scripts/kept-releases";
 import { caddyMarkerDir, serviceOfMarkerDir } from "../host-scripts/layout";
 import { Color, COLORS, DeployState, LEGACY_NETWORK_MODE, NetworkMode, SlotRelease } from "./slot-machine";
@@ -16,7 +17,7 @@ export interface ServingFacts {
     /** The slot Caddy's routing marker sends traffic to. */
     routing: Color;
     /** The journal's record of the live deploy (state/active.json), if any. */
-    journal?: { slot: Color; tag: string; status: string; envFingerprint?: string };
+    journal?: JournalRecord;
     /** Caddy runs the service's server: the routing marker routes. */
     caddyServer: boolean;
     /** Caddy runs a server of the service's server name (caddyServerName) that l9-deploy did not create. */
@@ -111,7 +112,7 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
     const ownName = servers[caddyServerName(serviceName)];
     return {
         routing,
-        journal: parseJournal(kv.get("journal") ?? ""),
+        journal: parseJournalRecord(kv.get("journal") ?? ""),
         caddyServer,
         foreignServer: !caddyServer && ownName !== null && typeof ownName === "object",
         tags,
@@ -135,18 +136,6 @@ function serversOf(text: string): Record<string, unknown> {
         return {};
     }
     return servers !== null && typeof servers === "object" && !Array.isArray(servers) ? (servers as Record<string, unknown>) : {};
-}
-
-function parseJournal(text: string): ServingFacts["journal"] {
-    let j: Record<string, unknown>;
-    try {
-        j = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-        return undefined;
-    }
-    if (j === null || typeof j !== "object" || !isColor(j.slot) || typeof j.tag !== "string") return undefined;
-    const env = typeof j.envFingerprint === "string" && /^[0-9a-f]{16}$/.test(j.envFingerprint) ? j.envFingerprint : undefined;
-    return { slot: j.slot, tag: j.tag, status: typeof j.status === "string" ? j.status : "live", ...(env ? { envFingerprint: env } : {}) };
 }
 
 /** The recorded state corrected by the host, and, when they disagreed, a sentence naming both. */

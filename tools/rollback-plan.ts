@@ -3,7 +3,9 @@
  * hosts' facts (host-scripts/rollback-facts.ts). Pure: tools/rollback.ts does the I/O.
  */
 import type { KeptImage } from "../host-scripts/kept-releases";
-import { JOURNAL_LINES_READ, JournalRecord, looksLikeTagName, RollbackFacts } from "../host-scripts/rollback-facts";
+import { isReleaseTagName, RELEASE_TAG_CHARS } from "../config/schema";
+import type { JournalRecord } from "../host-scripts/journal";
+import { JOURNAL_LINES_READ, RollbackFacts } from "../host-scripts/rollback-facts";
 import { Color, COLORS, otherColor } from "../state/slot-machine";
 
 /** What the rollback does, or why it does nothing. */
@@ -67,13 +69,8 @@ export function chooseRollbackTag(facts: RollbackFacts, requested?: string): Rol
         return r ? { lastLive: r } : {};
     };
     if (requested !== undefined) {
-        if (!looksLikeTagName(requested)) {
-            return {
-                kind: "refused",
-                message:
-                    `${JSON.stringify(requested)} is not a release tag's name ` +
-                    "(no spaces or control characters, not starting with '-', at most 200 characters)",
-            };
+        if (!isReleaseTagName(requested)) {
+            return { kind: "refused", message: `${JSON.stringify(requested)} is not a release tag's name (${RELEASE_TAG_CHARS})` };
         }
         if (requested === serving) return { kind: "already-serves", tag: requested };
         return { kind: "rollback", tag: requested, ...servingPart, ...lastLiveOf(requested) };

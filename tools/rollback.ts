@@ -9,8 +9,8 @@
  * when the release serves (or served already), pulumi's exit code when its update failed, 1 when
  * reading a host or setting the config failed, 2 on bad arguments or configuration.
  */
-import { DeployConfig, hostTargets } from "../config/schema";
-import { looksLikeTagName, parseRollbackFacts, renderRollbackFactsScript } from "../host-scripts/rollback-facts";
+import { DeployConfig, hostTargets, isReleaseTagName } from "../config/schema";
+import { parseRollbackFacts, renderRollbackFactsScript } from "../host-scripts/rollback-facts";
 import { describeSshFailure } from "../ssh/host-check";
 import { hostLabel, runRunbook, RunbookError, stackConfig } from "./backup-runbook";
 import { chooseRollbackTag, describeRollback, servingTag } from "./rollback-plan";
@@ -56,7 +56,7 @@ function checkTagPattern(config: DeployConfig, tag: string): void {
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
     const { requested, yes } = parseArguments(args);
-    if (requested !== undefined && !looksLikeTagName(requested)) {
+    if (requested !== undefined && !isReleaseTagName(requested)) {
         throw new RunbookError(2, `${JSON.stringify(requested)} is not a release tag's name. ${USAGE}`);
     }
     const { stack, config } = stackConfig(args, USAGE);

@@ -80,6 +80,7 @@ describe("unit: config validation", () => {
         ["a tag with a shell command", { releaseTag: "v1.0.0;rm -rf /" }, /l9-deploy:releaseTag .*letters, digits/],
         ["a tag with command substitution", { releaseTag: "$(id)" }, /l9-deploy:releaseTag/],
         ["a tag with a newline", { releaseTag: "v1.0.0-l9\nid" }, /l9-deploy:releaseTag/],
+        ["a tag a command would read as an option", { releaseTag: "--upload-pack=id" }, /l9-deploy:releaseTag .*starting with a letter/],
         ["a tag outside the pattern", { releaseTag: "v1.0-l9" }, /l9-deploy:releaseTag does not match the release tag pattern/],
         ["a relative appDir", { appDir: "opt/l9" }, /l9-deploy:appDir must be an absolute path/],
         ["a traversing appDir", { appDir: "/opt/../etc" }, /l9-deploy:appDir must not contain/],

@@ -47,7 +47,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
     it("reads the facts the host check prints, and nothing from garbage", () => {
         expect(facts("green", record("green", "v2", "switching"), "v1", "v2")).to.deep.equal({
             routing: "green",
-            journal: { slot: "green", tag: "v2", status: "switching", envFingerprint: "e1e1e1e1e1e1e1e1" },
+            journal: { id: "abc", slot: "green", tag: "v2", status: "switching", envFingerprint: "e1e1e1e1e1e1e1e1" },
             caddyServer: true,
             foreignServer: false,
             tags: { blue: "v1", green: "v2" },
@@ -73,6 +73,13 @@ describe("unit: the host's record of what serves (the host wins)", () => {
         expect(facts("blue", "", "v1", "v2", false, { blue: "none", green: "l9-custom-net" })?.networks).to.deep.equal({});
         expect(facts("blue", "{garbage", "v1")?.journal).to.equal(undefined);
         expect(facts("blue", JSON.stringify({ slot: "red", tag: "v1" }), "v1")?.journal).to.equal(undefined);
+        // A tag releaseTag would refuse is no record; a fingerprint that is not one is left out.
+        expect(facts("blue", JSON.stringify({ slot: "blue", tag: "-v1", status: "live" }), "v1")?.journal).to.equal(undefined);
+        expect(facts("blue", JSON.stringify({ slot: "blue", tag: "v1", status: "live", envFingerprint: "x\u001b" }), "v1")?.journal).to.deep.equal({
+            slot: "blue",
+            tag: "v1",
+            status: "live",
+        });
         // A journal written by an older version has no env fingerprint.
         expect(facts("blue", JSON.stringify({ slot: "blue", tag: "v1", status: "live" }), "v1")?.journal).to.deep.equal({
             slot: "blue",

@@ -73,7 +73,10 @@ describe("unit: a rollback to any kept release, without a checkout or build", fu
             const record: DeployState = { slots: { blue: release("v0.1.0-l9", { fromKeptImage: true }), green: release("v0.3.0-l9") }, active: "green" };
             const facts = (tag: string) =>
                 parseServingFacts(`routing=blue\njournal=\nservers={}\ncontainer=/l9-blue ${tag} bridge\ncontainer=/l9-green v0.3.0-l9 bridge\n`, "l9");
-            const withJournal = (tag: string) => ({ ...facts(tag)!, journal: { slot: "blue" as const, tag, status: "switching", envFingerprint: "fp" } });
+            const withJournal = (tag: string) => ({
+                ...facts(tag)!,
+                journal: { slot: "blue" as const, tag, status: "switching" as const, envFingerprint: "0123456789abcdef" },
+            });
             expect(reconcileWithHost(record, withJournal("v0.1.0-l9")).state?.slots.blue?.fromKeptImage).to.equal(true);
             expect(reconcileWithHost(record, withJournal("v0.0.9-l9")).state?.slots.blue?.fromKeptImage).to.equal(undefined);
         });

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import type { KeptImage } from "../../host-scripts/kept-releases";
-import { JournalRecord, looksLikeTagName, parseRollbackFacts, renderRollbackFactsScript, RollbackFacts } from "../../host-scripts/rollback-facts";
+import { isReleaseTagName } from "../../config/schema";
+import { JournalRecord } from "../../host-scripts/journal";
+import { parseRollbackFacts, renderRollbackFactsScript, RollbackFacts } from "../../host-scripts/rollback-facts";
 import { chooseRollbackTag, describeRollback, rollbackRoute, servingTag } from "../../tools/rollback-plan";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -77,11 +79,11 @@ describe("unit: npm run rollback's plan (tools/rollback-plan.ts)", () => {
     });
 
     it("a requested name that cannot be a tag is refused", () => {
-        for (const bad of ["", "--yes", "-v1", "v1 2", "v1\u001b[2J", "a..b", "v1:x", "v1.lock", "x".repeat(201)]) {
-            expect(looksLikeTagName(bad), JSON.stringify(bad)).to.equal(false);
+        for (const bad of ["", "--yes", "-v1", ".v1", "v1 2", "v1\u001b[2J", "v1:x", "release/2026-12", "v1$(id)"]) {
+            expect(isReleaseTagName(bad), JSON.stringify(bad)).to.equal(false);
             expect(chooseRollbackTag(facts(), bad).kind, JSON.stringify(bad)).to.equal("refused");
         }
-        for (const good of ["v0.1.0-l9", "release/2026-12", "x".repeat(200)]) expect(looksLikeTagName(good), good).to.equal(true);
+        for (const good of ["v0.1.0-l9", "2026.12.06", "x".repeat(200)]) expect(isReleaseTagName(good), good).to.equal(true);
     });
 
     it("how it goes per host: the standby slot, a kept image, or a build", () => {
