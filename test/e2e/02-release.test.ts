@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { freezeId } from "../../plan/freeze";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
-import { LoadLoop, LoadReport } from "../support/load-loop";
+import { LoadLoop, LoadReport, watchTraffic } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 
@@ -22,9 +22,14 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : `status ${r.status}`;
     };
     const containerId = (color: string) => sh(`docker inspect -f '{{.Id}}' '${s.serviceName}-${color}'`).trim();
-    /** `pulumi up` while a load loop runs through Caddy, for the whole update and a second after. */
-    const upUnderLoad = async (): Promise<{ r: Awaited<ReturnType<L9TestStack["up"]>>; report: LoadReport }> => {
-        const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+    /** Four clients back to back through Caddy: the release test's load. */
+    const fullLoad = (url: string) => new LoadLoop(url, 4);
+    /**
+     * `pulumi up` while a load loop runs through Caddy, for the whole update and a second after:
+     * the full load, or a traffic watcher where what is shown is that traffic never moved.
+     */
+    const upUnderLoad = async (load = fullLoad): Promise<{ r: Awaited<ReturnType<L9TestStack["up"]>>; report: LoadReport }> => {
+        const loop = load(`${s.siteUrl}/version`);
         const r = await s.up();
         await new Promise((resolve) => setTimeout(resolve, 1000));
         return { r, report: await loop.stop() };
@@ -112,8 +117,9 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
     for (const [tag, check, logLine] of broken) {
         it(`3. broken ${tag}: up fails naming the check and quoting the logs; traffic stays on v0.2.0`, async () => {
             const green = containerId("green");
-            await s.set({ releaseTag: tag });
-            const { r, report } = await upUnderLoad();
+            // A tag that never gets healthy fails at the gate's bound: 10 s is plenty for the others to start.
+            await s.set({ releaseTag: tag, healthTimeoutSeconds: "10" });
+            const { r, report } = await upUnderLoad(watchTraffic);
             expect(r.ok).to.equal(false);
             expect(r.error).to.match(check);
             expect(r.error).to.contain("last 30 log lines");
@@ -127,7 +133,7 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
     }
 
     it("4. slow-starting v0.4.0-l9 passes within the health timeout, zero failures", async () => {
-        await s.set({ releaseTag: "v0.4.0-l9" });
+        await s.set({ releaseTag: "v0.4.0-l9", healthTimeoutSeconds: "30" });
         const { r, report } = await upUnderLoad();
         expect(r.ok, r.error).to.equal(true);
         expectNoFailures(report);
@@ -308,7 +314,7 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         const records = deployRecords();
         const serving = containerId("green");
         await s.set({ imagesToKeep: "2", drainGraceSeconds: "5", standby: "stopped" });
-        const { r, report } = await upUnderLoad();
+        const { r, report } = await upUnderLoad(watchTraffic);
         expect(r.ok, r.error).to.equal(true);
         const steps = resourceSteps(r.events);
         expect(releaseSteps(steps), `steps: ${steps.join(", ")}`).to.deep.equal([]);

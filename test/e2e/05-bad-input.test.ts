@@ -27,9 +27,18 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         initial = snapshot();
     });
 
+    /** The keys a test changed: afterEach puts back only those (one CLI call each way, not the whole config). */
+    let touched = new Set<string>();
+    const setConfig = async (key: string, value: string, secret?: boolean) => {
+        touched.add(key);
+        await s.stack.setConfig(key, { value, secret });
+    };
     afterEach(async () => {
-        for (const key of Object.keys(await s.stack.getAllConfig())) if (!(key in baseline)) await s.stack.removeConfig(key);
-        await s.stack.setAllConfig(baseline);
+        const keys = [...touched];
+        touched = new Set();
+        for (const key of keys.filter((k) => !(k in baseline))) await s.stack.removeConfig(key);
+        const restore = Object.fromEntries(keys.filter((k) => k in baseline).map((k) => [k, baseline[k]]));
+        if (Object.keys(restore).length > 0) await s.stack.setAllConfig(restore);
     });
 
     after(async () => {
@@ -123,7 +132,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
     it("canary in logScanPatterns (accepted: any line is a pattern): the gate's failure path prints it literally and runs nothing", async () => {
         // "listening" is in the sample app's log, so the log scan fails and quotes the patterns.
         const patterns = [...payloads.map((p) => p.replace("\n", " ")), "listening"];
-        await s.stack.setConfig("l9-deploy:logScanPatterns", { value: JSON.stringify(patterns) });
+        await setConfig("l9-deploy:logScanPatterns", JSON.stringify(patterns));
         const r = await s.up();
         expect(r.ok, "the gate should have failed").to.equal(false);
         expect(r.error).to.contain(`check 'log scan': the logs contain "listening"`);
@@ -132,10 +141,13 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
 
     for (const [what, change, message] of cases) {
         it(`refuses ${what}`, async () => {
-            for (const [k, v] of Object.entries(change.set ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v });
-            for (const [k, v] of Object.entries(change.secret ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v, secret: true });
-            for (const [k, v] of Object.entries(change.plain ?? {})) await s.stack.setConfig(`l9-deploy:${k}`, { value: v, secret: false });
-            for (const k of change.remove ?? []) await s.stack.removeConfig(k);
+            for (const [k, v] of Object.entries(change.set ?? {})) await setConfig(`l9-deploy:${k}`, v);
+            for (const [k, v] of Object.entries(change.secret ?? {})) await setConfig(`l9-deploy:${k}`, v, true);
+            for (const [k, v] of Object.entries(change.plain ?? {})) await setConfig(`l9-deploy:${k}`, v, false);
+            for (const k of change.remove ?? []) {
+                touched.add(k);
+                await s.stack.removeConfig(k);
+            }
             const r = await s.up();
             expect(r.ok, "the update should have been refused").to.equal(false);
             expect(r.error).to.match(message);
@@ -153,7 +165,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18699)}' '${admin}/config/apps/http/servers/l9-srv0'`);
         sh(`curl -fsS -X POST -H 'Content-Type: application/json' -d '${site(18698)}' '${admin}/config/apps/http/servers/srv0'`);
         try {
-            await s.stack.setConfig("l9-deploy:serviceName", { value: "srv0" });
+            await setConfig("l9-deploy:serviceName", "srv0");
             const r = await s.up();
             expect(r.ok, "the update should have been refused").to.equal(false);
             expect(r.error).to.contain("runs a server named l9-srv0 that l9-deploy did not create");
@@ -171,7 +183,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
 
     it("refuses a serviceName rename while the old name's server serves on caddyListen, before anything runs: its containers stay", async () => {
         const renamed = `${s.serviceName}b`;
-        await s.stack.setConfig("l9-deploy:serviceName", { value: renamed });
+        await setConfig("l9-deploy:serviceName", renamed);
         const r = await s.up();
         expect(r.ok, "the update should have been refused").to.equal(false);
         expect(r.error).to.contain(

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
-import { LoadLoop } from "../support/load-loop";
+import { watchTraffic } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh, waitFor } from "../support/sandbox";
 
 /**
@@ -46,7 +46,7 @@ describe("e2e: faults during updates", function () {
 
     it("sshd stopped for a few seconds mid-update: serving continues; the update retries or fails clearly; the next up converges", async () => {
         await s.set({ releaseTag: "v0.2.0-l9" });
-        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         const update = s.up();
         await new Promise((r) => setTimeout(r, 2500));
         sh(`kill $(cat ${SB}/ssh/sshd.pid)`);
@@ -173,7 +173,7 @@ describe("e2e: faults during updates", function () {
 
         // A new release goes into the slot that does not serve, under load.
         await s.set({ releaseTag: "v0.1.0-l9" });
-        const loop = new LoadLoop(`${s.siteUrl}/version`, 2);
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         const r = await s.up();
         const report = await loop.stop();
         expect(r.ok, r.error).to.equal(true);

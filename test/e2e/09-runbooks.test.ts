@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
-import { LoadLoop, LoadReport } from "../support/load-loop";
+import { LoadReport, watchTraffic } from "../support/load-loop";
 import { cleanSandboxService, httpGet, onHost, sandboxFacts, sandboxHosts, sh } from "../support/sandbox";
 import { BACKUP_COPY_METRICS, BACKUP_METRICS } from "../../host-scripts/backup-job";
 import { DEPLOY_METRICS } from "../../host-scripts/deploy-metrics";
@@ -445,7 +445,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
 
     it("4. maintenance mode: one `up` turns it on and off, health stays reachable (0 failed), no container changes, it survives a Caddy restart", async () => {
         const ids = [containerId("blue"), containerId("green")];
-        const duringOn = new LoadLoop(`${s.siteUrl}/health`, 4);
+        const duringOn = watchTraffic(`${s.siteUrl}/health`);
         await s.set({ maintenance: JSON.stringify({ enabled: true, message: "Planned maintenance: back at 04:00 UTC" }) });
         const on = await s.up();
         expect(on.ok, on.error).to.equal(true);
@@ -464,7 +464,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
         sh("bash scripts/sandbox.sh up >/dev/null 2>&1");
         expect(httpGet(`${s.siteUrl}/version`).status, "still in maintenance after a Caddy restart").to.equal(503);
 
-        const duringOff = new LoadLoop(`${s.siteUrl}/health`, 4);
+        const duringOff = watchTraffic(`${s.siteUrl}/health`);
         await s.set({ maintenance: JSON.stringify({ enabled: false }) });
         const off = await s.up();
         expect(off.ok, off.error).to.equal(true);
@@ -477,7 +477,7 @@ describe("e2e: runbooks (hooks, notifications, maintenance, watch, certificates)
 
     it("5. post-switch watch: a release that breaks after its gate is switched back automatically, the update fails naming the check", async () => {
         await s.set({ watchSeconds: "30", watchFailures: "3", releaseTag: "v0.4.1-l9" });
-        const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         const r = await s.up();
         await new Promise((resolve) => setTimeout(resolve, 1000));
         const report = await loop.stop();

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
-import { LoadLoop } from "../support/load-loop";
+import { watchTraffic } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 import { caddyServerName, legacyCaddyServerName } from "../../host-scripts/routing";
@@ -145,7 +145,7 @@ describe("e2e: a stack deployed with dynamic-provider probes upgrades in place",
             ["v0.2.0-l9", "green"],
         ] as const) {
             await s.set({ releaseTag: tag });
-            const loop = new LoadLoop(`${s.siteUrl}/version`, 4);
+            const loop = watchTraffic(`${s.siteUrl}/version`);
             const r = await s.up();
             await new Promise((resolve) => setTimeout(resolve, 1000));
             const report = await loop.stop();

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { L9TestStack, resourceSteps } from "../support/l9-stack";
 import { createHostsStack } from "../support/multi-host";
-import { LoadLoop } from "../support/load-loop";
+import { watchTraffic } from "../support/load-loop";
 import { onHost, SandboxHost } from "../support/sandbox";
 
 /** Where each resource's start and finish fall in an update's engine events (an order, not a time). */
@@ -68,7 +68,7 @@ describe("e2e: rolling releases over several hosts", function () {
 
     /** `pulumi up` under load through the edge: it succeeds and no request fails. */
     const upUnderLoad = async () => {
-        const loop = new LoadLoop(`${edgeUrl}/version`, 4);
+        const loop = watchTraffic(`${edgeUrl}/version`);
         const r = await s.up();
         await new Promise((res) => setTimeout(res, 1500));
         const report = await loop.stop();

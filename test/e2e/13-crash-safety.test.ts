@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createL9Stack, L9TestStack } from "../support/l9-stack";
-import { LoadLoop, LoadReport } from "../support/load-loop";
+import { LoadReport, watchTraffic } from "../support/load-loop";
 import { killPulumi as killPulumiTree, pulumiInBackground, runRecover } from "../support/pulumi-process";
 import { cleanSandboxService, httpGet, sandboxFacts, sh, waitFor } from "../support/sandbox";
 
@@ -40,12 +40,6 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
     const upInBackground = (): ChildProcess => pulumiInBackground(["up", "--yes", "--stack", "e2e-crash"], s.envVars);
     /** The recovery step the README names (npm run recover). */
     const recover = () => runRecover("e2e-crash", s.envVars);
-    /**
-     * Clients requesting through Caddy all along, 10 ms apart each: a gap of the slow tag's start
-     * (12 s) fails hundreds of them, and the two cores stay free enough for the updates under test
-     * (back to back, the clients took most of both and every update ran about half as fast again).
-     */
-    const watchTraffic = () => new LoadLoop(`${s.siteUrl}/version`, 2, 900, 2_000_000, 10);
     const noFailures = (report: LoadReport) => {
         console.log(`      load: ${report.total} requests, ${report.failed.length} failed`);
         expect(report.total).to.be.greaterThan(100);
@@ -82,7 +76,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
 
         // The next release, straight away: the stack's record still says blue serves v0.1.0.
         await s.set({ releaseTag: SLOW, watchSeconds: "0" });
-        const loop = watchTraffic();
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         const r = await s.up();
         noFailures(await loop.stop());
         expect(r.ok, r.error).to.equal(true);
@@ -142,7 +136,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         // A release that starts slowly (SLOW with another env: a new container) goes to blue under load.
         await s.set({ releaseTag: SLOW, watchSeconds: "0" });
         await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-rotated", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
-        const loop = watchTraffic();
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         const r = await s.up();
         noFailures(await loop.stop());
         expect(r.ok, r.error).to.equal(true);
@@ -197,7 +191,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         // The release the killed update was making (another env: a new container) converges
         // into the standby under load; what served is the warm standby.
         await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-halfmade", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
-        const loop = watchTraffic();
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         const again = await s.up();
         noFailures(await loop.stop());
         expect(again.ok, again.error).to.equal(true);
@@ -294,7 +288,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
                 // Each case is a new release of the slow tag (another env): a new container in the standby slot.
                 await s.set({ releaseTag: tag, watchSeconds: "0", ...boundary.config });
                 await s.set({ env: JSON.stringify({ APP_SECRET: `e2e-secret-matrix-${release}`, DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
-                const loop = watchTraffic();
+                const loop = watchTraffic(`${s.siteUrl}/version`);
                 try {
                     let killed: string;
                     if (kill === "host script") {
@@ -367,7 +361,7 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         const holder = spawn("flock", [`${s.appDir}/state/switch.lock`, "sleep", "120"], { detached: true, stdio: "ignore" });
         await s.set({ releaseTag: SLOW });
         await s.set({ env: JSON.stringify({ APP_SECRET: "e2e-secret-crash-guard", DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }) }, true);
-        const loop = watchTraffic();
+        const loop = watchTraffic(`${s.siteUrl}/version`);
         try {
             const update = s.up();
             // ...and, once this update has planned the release into the standby (its preflight ran),

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
-import { LoadLoop, LoadReport, splitReloadResets } from "../support/load-loop";
+import { LoadReport, splitReloadResets, watchTraffic } from "../support/load-loop";
 import { LegacyHost, legacyCaddy, legacyHost, legacyHostDown, legacySiteGet, onHost, onHostAsync } from "../support/sandbox";
 import { REPO_ROOT } from "../support/toolchain";
 
@@ -111,7 +111,7 @@ describe("e2e: a host the old runbooks deployed (legacy sandbox host)", function
     async function underLoad(sites: Array<"api" | "www">, during: () => Promise<void>, reloads = 0): Promise<Record<string, LoadReport>> {
         const ca = fs.readFileSync(legacy.caRootFile, "utf8");
         const urls = { api: "https://api.example.com/version", www: "https://www.example.com/" };
-        const loops = sites.map((site) => [site, new LoadLoop(urls[site], 2, 600, 2_000_000, 0, { address: legacy.host, ca })] as const);
+        const loops = sites.map((site) => [site, watchTraffic(urls[site], { address: legacy.host, ca }, 600)] as const);
         while (loops.some(([, l]) => l.sampleCount() < 50)) await new Promise((resolve) => setTimeout(resolve, 100));
         await during();
         const reports: Record<string, LoadReport> = {};

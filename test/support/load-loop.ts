@@ -194,3 +194,18 @@ export function splitReloadResets(report: LoadReport): { resetsBeforeRequest: Sa
     const resetsBeforeRequest = report.failed.filter((s) => s.status === 0 && RESET_BEFORE_REQUEST.test(s.error ?? ""));
     return { resetsBeforeRequest, otherFailures: report.failed.filter((s) => !resetsBeforeRequest.includes(s)) };
 }
+
+/** How long each client of a traffic watcher waits between its requests. */
+export const WATCH_PAUSE_MS = 10;
+
+/**
+ * A traffic watcher for the e2e suites: two clients (one keeping its connection alive, one not),
+ * each WATCH_PAUSE_MS between requests, about 150 a second in all. Any gap in service fails
+ * some of them (a gap of the slow tag's start, 12 s, fails hundreds), and the two cores stay
+ * free for the update under test: clients back to back took most of both and made each update
+ * slower (e2e 13 took 851 s with them, 702 s with this). The release under load (e2e 02), the
+ * canary's shares (e2e 11) and `npm run bench` keep clients back to back.
+ */
+export function watchTraffic(url: string, tls?: SandboxTlsSite, maxSeconds = 900): LoadLoop {
+    return new LoadLoop(url, 2, maxSeconds, 2_000_000, WATCH_PAUSE_MS, tls);
+}
