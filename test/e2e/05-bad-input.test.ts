@@ -4,7 +4,17 @@ import { cleanSandboxService, httpGet, sandboxFacts, serviceSnapshot, sh } from 
 import { caddyServerName } from "../../host-scripts/routing";
 import { INJECTION_FIELDS, injectionPayloads } from "../support/injection-canaries";
 
-type Change = { set?: Record<string, string>; secret?: Record<string, string>; plain?: Record<string, string>; remove?: string[] };
+type Change = {
+    set?: Record<string, string>;
+    secret?: Record<string, string>;
+    plain?: Record<string, string>;
+    remove?: string[];
+    /**
+     * Refused only in an update of its own: a check across settings (the schema's checks of
+     * the whole config run only once every field passed), or one that reads the host.
+     */
+    alone?: true;
+};
 
 /**
  * Bad config and inputs, table-driven, against a deployed stack: each `pulumi up` is refused
@@ -52,7 +62,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["tag with command substitution", { set: { releaseTag: "$(id)" } }, /l9-deploy:releaseTag/],
         ["tag with backticks", { set: { releaseTag: "`id`" } }, /l9-deploy:releaseTag/],
         ["tag with a newline", { set: { releaseTag: "v0.1.0-l9\nid" } }, /l9-deploy:releaseTag/],
-        ["tag outside the release pattern", { set: { releaseTag: "v1.0-l9" } }, /l9-deploy:releaseTag does not match/],
+        ["tag outside the release pattern", { set: { releaseTag: "v1.0-l9" }, alone: true }, /l9-deploy:releaseTag does not match/],
         ["invalid tag pattern", { set: { tagPattern: "([" } }, /l9-deploy:tagPattern/],
         ["relative appDir", { set: { appDir: "srv/l9" } }, /l9-deploy:appDir/],
         ["traversing appDir", { set: { appDir: "/srv/../etc" } }, /l9-deploy:appDir/],
@@ -60,11 +70,11 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["appDir at the root", { set: { appDir: "/" } }, /l9-deploy:appDir/],
         ["appDir that is a system directory", { set: { appDir: "/var/lib" } }, /l9-deploy:appDir must not be \/var\/lib itself/],
         ["appDir under /etc", { set: { appDir: "/etc/ssh" } }, /l9-deploy:appDir must not be under \/etc/],
-        ["duplicate slot ports", { set: { greenPort: "18601" } }, /l9-deploy:greenPort must differ from bluePort/],
+        ["duplicate slot ports", { set: { greenPort: "18601" }, alone: true }, /l9-deploy:greenPort must differ from bluePort/],
         ["port zero", { set: { bluePort: "0" } }, /l9-deploy:bluePort/],
         ["port out of range", { set: { greenPort: "65536" } }, /l9-deploy:greenPort/],
         ["port that is not a number", { set: { bluePort: "abc" } }, /l9-deploy:bluePort/],
-        ["slot port equal to the site port", { set: { bluePort: "18680" } }, /l9-deploy:bluePort collides with caddyListen/],
+        ["slot port equal to the site port", { set: { bluePort: "18680" }, alone: true }, /l9-deploy:bluePort collides with caddyListen/],
         ["negative health timeout", { set: { healthTimeoutSeconds: "-5" } }, /l9-deploy:healthTimeoutSeconds/],
         ["keeping one image only", { set: { imagesToKeep: "1" } }, /l9-deploy:imagesToKeep/],
         ["repo URL with a space", { set: { repoUrl: "file:///tmp/x y" } }, /l9-deploy:repoUrl/],
@@ -89,26 +99,26 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         ["drift schedule in words", { set: { driftSchedule: "every hour" } }, /l9-deploy:driftSchedule/],
         ["boolean that is not one", { set: { verifyTagSignature: "maybe" } }, /l9-deploy:verifyTagSignature/],
         ["misspelt key", { set: { relaseTag: "v0.1.0-l9" } }, /l9-deploy:relaseTag is not a setting/],
-        ["missing host", { remove: ["l9-deploy:host"] }, /l9-deploy:host is required/],
+        ["missing host", { remove: ["l9-deploy:host"], alone: true }, /l9-deploy:host is required/],
         [
             "private key stored in plain text",
             { plain: { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" } },
             /l9-deploy:sshPrivateKey is stored in plain text/,
         ],
-        ["tag that does not exist", { set: { releaseTag: "v9.9.9-l9" } }, /releaseTag: tag v9\.9\.9-l9 does not exist/],
-        ["lightweight tag", { set: { releaseTag: "v0.5.0-l9" } }, /releaseTag: tag v0\.5\.0-l9 is a lightweight tag/],
-        ["tag not on main", { set: { releaseTag: "v0.6.0-l9" } }, /releaseTag: tag v0\.6\.0-l9 .* is not reachable from main/],
+        ["tag that does not exist", { set: { releaseTag: "v9.9.9-l9" }, alone: true }, /releaseTag: tag v9\.9\.9-l9 does not exist/],
+        ["lightweight tag", { set: { releaseTag: "v0.5.0-l9" }, alone: true }, /releaseTag: tag v0\.5\.0-l9 is a lightweight tag/],
+        ["tag not on main", { set: { releaseTag: "v0.6.0-l9" }, alone: true }, /releaseTag: tag v0\.6\.0-l9 .* is not reachable from main/],
         [
             "env missing a required key",
-            { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ APP_SECRET: "x" }) } },
+            { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ APP_SECRET: "x" }) }, alone: true },
             /l9-deploy:env does not satisfy .env.example of v0\.2\.0-l9[\s\S]*DATABASE_URL is declared .* but not set/,
         ],
         [
             "env with an empty required key",
-            { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ ...goodEnv, APP_SECRET: " " }) } },
+            { set: { releaseTag: "v0.2.0-l9" }, secret: { env: env({ ...goodEnv, APP_SECRET: " " }) }, alone: true },
             /l9-deploy:env does not satisfy[\s\S]*APP_SECRET is required .* but empty/,
         ],
-        ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" } }, /mainBranch: branch trunk does not exist/],
+        ["main branch that does not exist", { set: { releaseTag: "v0.2.0-l9", mainBranch: "trunk" }, alone: true }, /mainBranch: branch trunk does not exist/],
     ];
 
     // Canaries: for every setting that reaches a script on the host, a value that would create
@@ -122,7 +132,7 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         const payload = payloads[i % payloads.length];
         cases.push([
             `canary ${(i % payloads.length) + 1} in ${field} (${JSON.stringify(payload)})`,
-            { set: change(payload) },
+            { set: change(payload), alone: true },
             new RegExp(`l9-deploy:${field}|l9-deploy:releaseTag`),
         ]);
     });
@@ -139,18 +149,30 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         expect(snapshot(), "the host changed").to.equal(initial);
     });
 
-    for (const [what, change, message] of cases) {
-        it(`refuses ${what}`, async () => {
-            for (const [k, v] of Object.entries(change.set ?? {})) await setConfig(`l9-deploy:${k}`, v);
-            for (const [k, v] of Object.entries(change.secret ?? {})) await setConfig(`l9-deploy:${k}`, v, true);
-            for (const [k, v] of Object.entries(change.plain ?? {})) await setConfig(`l9-deploy:${k}`, v, false);
-            for (const k of change.remove ?? []) {
-                touched.add(k);
-                await s.stack.removeConfig(k);
+    // A field's own checks run whatever the other fields hold, and one refusal names every bad
+    // field: those cases go in rounds, one up each, no two changing the same setting. Each case's
+    // message must be in its round's refusal. (One up per case cost a minute more.)
+    const keysOf = (c: Change) => [...Object.keys({ ...c.set, ...c.secret, ...c.plain }), ...(c.remove ?? [])];
+    const rounds: Array<Array<[string, Change, RegExp]>> = [];
+    for (const c of cases) {
+        const round = c[1].alone ? undefined : rounds.find((r) => !r[0][1].alone && r.every((o) => keysOf(o[1]).every((k) => !keysOf(c[1]).includes(k))));
+        if (round) round.push(c);
+        else rounds.push([c]);
+    }
+    for (const round of rounds) {
+        it(`refuses ${round.map(([what]) => what).join("; ")}`, async () => {
+            for (const [, change] of round) {
+                for (const [k, v] of Object.entries(change.set ?? {})) await setConfig(`l9-deploy:${k}`, v);
+                for (const [k, v] of Object.entries(change.secret ?? {})) await setConfig(`l9-deploy:${k}`, v, true);
+                for (const [k, v] of Object.entries(change.plain ?? {})) await setConfig(`l9-deploy:${k}`, v, false);
+                for (const k of change.remove ?? []) {
+                    touched.add(k);
+                    await s.stack.removeConfig(k);
+                }
             }
             const r = await s.up();
             expect(r.ok, "the update should have been refused").to.equal(false);
-            expect(r.error).to.match(message);
+            for (const [what, , message] of round) expect(r.error, what).to.match(message);
             expect(snapshot(), "the host changed").to.equal(initial);
         });
     }
