@@ -26,7 +26,8 @@ const PUBLISHED_PORTS_FORMAT = [
  * service's, so that the marker routes, and which listen where the service's would), and the
  * release tag and network mode of each slot's container, and the host ports every container
  * publishes (a stopped one's too: its start would take them), and the releases whose image it
- * keeps (a release among them goes into its slot from that image). One read of each source: Caddy's
+ * keeps (a release among them goes into its slot from that image), and the tags that have a
+ * worktree. One read of each source: Caddy's
  * servers once, both containers in one `docker inspect` (a missing one prints nothing).
  * `state/host-record.ts` reads it back.
  */
@@ -40,5 +41,7 @@ export function renderServingFactsScript(a: { appDir: string; serviceName: strin
         sh`docker inspect -f ${CONTAINER_FACTS_FORMAT} ${words(COLORS.map((c) => `${a.serviceName}-${c}`))} 2>/dev/null | sed 's/^/container=/'`,
         sh`docker ps -aq | xargs -r docker inspect -f ${PUBLISHED_PORTS_FORMAT} 2>/dev/null | sed 's/^/published=/'`,
         renderKeptReleasesLines(a),
+        // Which tags have a worktree: a release found serving is of the kind the host holds (host-record.ts).
+        sh`for w in ${hostLayout(a.appDir).releases}/*/; do if [ -d "$w" ]; then w=\${w%/}; printf 'worktree=%s\\n' "\${w##*/}"; fi; done`,
     ).text;
 }

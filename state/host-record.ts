@@ -7,6 +7,7 @@
  */
 import { FOREIGN_SERVER_FIX } from "../host-scripts/caddy";
 import { caddyServerName, legacyCaddyServerName, UPSTREAM_VAR } from "../host-scripts/routing";
+import { isReleaseTagName } from "../config/schema";
 import { JournalRecord, parseJournalRecord } from "../host-scripts/journal";
 import { KeptImage, parseKeptReleases } from "../host-scripts/kept-releases";
 import { caddyMarkerDir, serviceOfMarkerDir } from "../host-scripts/layout";
@@ -32,6 +33,8 @@ export interface ServingFacts {
     published: PublishedPorts[];
     /** The releases whose image the host keeps, newest first (host-scripts/kept-releases.ts). */
     kept: KeptImage[];
+    /** The tags that have a worktree under appDir/releases. */
+    worktrees: string[];
 }
 
 export interface PublishedPorts {
@@ -74,6 +77,7 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
     const tags: Partial<Record<Color, string>> = {};
     const networks: Partial<Record<Color, NetworkMode>> = {};
     const published: PublishedPorts[] = [];
+    const worktrees: string[] = [];
     for (const line of text.split("\n")) {
         const at = line.indexOf("=");
         if (at <= 0) continue;
@@ -85,6 +89,10 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
                 const numbers = ports.map(Number).filter((p) => Number.isInteger(p) && p > 0);
                 published.push({ name: name.replace(/^\//, ""), state, ...(service !== "-" ? { service } : {}), ports: numbers });
             }
+            continue;
+        }
+        if (key === "worktree") {
+            if (isReleaseTagName(value)) worktrees.push(value);
             continue;
         }
         if (key !== "container") {
@@ -119,6 +127,7 @@ export function parseServingFacts(text: string, serviceName: string): ServingFac
         networks,
         published,
         kept: parseKeptReleases(text),
+        worktrees,
         servers: Object.entries(servers).map(([name, server]) => {
             const listen = (server as { listen?: unknown })?.listen;
             const service = serviceOfMarkerDir(JSON.stringify(server));
@@ -169,8 +178,7 @@ export function reconcileWithHost(recordedState: DeployState | undefined, facts:
         tag,
         envFingerprint,
         networkMode: facts.networks[serving] ?? fromRecord?.networkMode ?? LEGACY_NETWORK_MODE,
-        // Its resources stay of the kind the record declared them; a tag the record does not know is checked out (always possible).
-        ...(fromRecord?.tag === tag && fromRecord.fromKeptImage ? { fromKeptImage: true as const } : {}),
+        ...(servedFromKeptImage(fromRecord, tag, facts) ? { fromKeptImage: true as const } : {}),
     };
     if (
         recorded &&
@@ -195,6 +203,18 @@ export function reconcileWithHost(recordedState: DeployState | undefined, facts:
             `the stack's record says ${said}. ` +
             `Planned from what the host serves (an earlier update was interrupted after its switch, or the stack's state is older than the host).`,
     };
+}
+
+/**
+ * Whether the release `tag` that serves keeps its resources of the kept-image kind: as the
+ * record declared them when it names that tag; else as the host holds it, a kept image and no
+ * worktree (a release from its kept image whose update was interrupted after the flip: its
+ * next update must not check it out, and the repository may be out of reach). Any other tag
+ * is checked out, which the host's mirror always allows.
+ */
+function servedFromKeptImage(fromRecord: SlotRelease | null | undefined, tag: string, facts: ServingFacts): boolean {
+    if (fromRecord?.tag === tag) return fromRecord.fromKeptImage === true;
+    return facts.kept.some((k) => k.tag === tag) && !facts.worktrees.includes(tag);
 }
 
 /**

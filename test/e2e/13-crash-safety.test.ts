@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { createL9Stack, L9TestStack } from "../support/l9-stack";
+import { createL9Stack, L9TestStack, resourceSteps } from "../support/l9-stack";
 import { LoadReport, watchTraffic } from "../support/load-loop";
 import { killPulumi as killPulumiTree, pulumiInBackground, runRecover } from "../support/pulumi-process";
 import { cleanSandboxService, httpGet, sandboxFacts, sh, waitFor } from "../support/sandbox";
@@ -93,7 +93,11 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
     });
 
     it("`pulumi` itself killed during the watch: the documented recovery, then the same tag converges and a slow release loses no request", async () => {
-        // SLOW serves from blue, v0.2.0 is the warm standby in green. v0.1.0 replaces green.
+        // SLOW serves from blue, v0.2.0 is the warm standby in green. v0.1.0 replaces green, from
+        // its image kept on the host (no checkout, no build).
+        expect(sh(`docker image ls -q '${s.serviceName}-api:v0.1.0-l9'`).trim(), "v0.1.0's image is kept").to.not.equal("");
+        const v1Worktree = `${s.appDir}/releases/v0.1.0-l9`;
+        expect(sh(`test -e '${v1Worktree}' && echo yes || echo no`).trim(), "v0.1.0 has no worktree").to.equal("no");
         await s.set({ releaseTag: "v0.1.0-l9", watchSeconds: "20" });
         const before = journal().length;
         const child = upInBackground();
@@ -116,9 +120,18 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         expect(recovered.code, recovered.out).to.equal(0);
         expect(recovered.out).to.match(/removed the lock of process \d+ .*which no longer runs/);
 
-        // The same tag converges: no container replaced, each flip journaled once.
+        // The same tag converges: no container replaced, each flip journaled once. The host serves
+        // v0.1.0 from its kept image (no worktree), and the stack's record does not know it: it
+        // stays a kept release, neither checked out nor built.
         const again = await s.up();
         expect(again.ok, again.error).to.equal(true);
+        const steps = resourceSteps(again.events);
+        expect(
+            steps.filter((x) => /(tag|checkout|image|kept)-v0\.1\.0-l9/.test(x) && !/^(same|refresh) /.test(x)),
+            steps.join(", "),
+        ).to.deep.equal([]);
+        expect(steps, "v0.1.0's kept release is declared").to.include("same command:remote:Command kept-v0.1.0-l9-check");
+        expect(sh(`test -e '${v1Worktree}' && echo yes || echo no`).trim(), "v0.1.0 has no worktree").to.equal("no");
         expect(version()).to.equal("v0.1.0-l9");
         expect(containerId("green")).to.equal(green);
         const flips = journal()

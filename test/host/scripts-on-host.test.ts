@@ -9,6 +9,8 @@ import { renderSwitchScript } from "../../host-scripts/switch";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderPrepareServiceScript, renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderPreflightScript } from "../../host-scripts/preflight";
+import { renderServingFactsScript } from "../../host-scripts/serving-facts";
+import { parseServingFacts } from "../../state/host-record";
 import { LoadLoop } from "../support/load-loop";
 import { cleanSandboxService, httpGet, sandboxFacts, sh } from "../support/sandbox";
 
@@ -61,6 +63,18 @@ describe("host: rendered scripts against real daemons", function () {
             sh(`echo edited >> '${appDir}/releases/v0.1.0-l9/README'`);
             expect(checkout("v0.1.0-l9").code).to.equal(0);
             expect(sh(`git -C '${appDir}/releases/v0.1.0-l9' status --porcelain`).trim()).to.equal("");
+        });
+
+        it("the host check names the tags that have a worktree (a file among them is none)", () => {
+            sh(`touch '${appDir}/releases/not-a-worktree'`);
+            const facts = parseServingFacts(runOnHost(renderServingFactsScript({ appDir, serviceName: service, caddyAdmin: sb.caddyAdmin })).stdout, service);
+            sh(`rm -f '${appDir}/releases/not-a-worktree'`);
+            expect(facts?.worktrees).to.include("v0.1.0-l9").and.not.include("not-a-worktree");
+            const none = parseServingFacts(
+                runOnHost(renderServingFactsScript({ appDir: "/srv/l9-hosttest-none", serviceName: service, caddyAdmin: sb.caddyAdmin })).stdout,
+                service,
+            );
+            expect(none?.worktrees).to.deep.equal([]);
         });
 
         const refused: Array<[string, RegExp]> = [

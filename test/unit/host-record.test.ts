@@ -55,6 +55,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             servers: [{ name: "l9-l9", listen: [":443"], service: "l9" }],
             published: [],
             kept: [],
+            worktrees: [],
         } satisfies ServingFacts);
         expect(facts("blue", "", "", "")).to.deep.equal({
             routing: "blue",
@@ -66,6 +67,7 @@ describe("unit: the host's record of what serves (the host wins)", () => {
             servers: [],
             published: [],
             kept: [],
+            worktrees: [],
         });
         // Docker calls a bridge container's mode "bridge", or "default" when none was asked for.
         expect(facts("blue", "", "v1", "v2", false, { blue: "default", green: "bridge" })?.networks).to.deep.equal({ blue: "bridge", green: "bridge" });

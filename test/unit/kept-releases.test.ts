@@ -80,6 +80,27 @@ describe("unit: a rollback to any kept release, without a checkout or build", fu
             expect(reconcileWithHost(record, withJournal("v0.1.0-l9")).state?.slots.blue?.fromKeptImage).to.equal(true);
             expect(reconcileWithHost(record, withJournal("v0.0.9-l9")).state?.slots.blue?.fromKeptImage).to.equal(undefined);
         });
+
+        it("a release the record does not know takes its kind from the host: a kept image and no worktree is a kept release", () => {
+            // The record says v0.3.0 serves from green; the host serves v0.0.9 from blue (an update interrupted after its flip).
+            const record: DeployState = { slots: { blue: release("v0.1.0-l9"), green: release("v0.3.0-l9") }, active: "green" };
+            const kept = `kept=v0.0.9-l9 ${mockCommit("v0.0.9")} ${mockImageId("v0.0.9")} 2026-12-01T00:00:00Z\n`;
+            const facts = (extra: string) =>
+                parseServingFacts(
+                    `routing=blue\njournal={"slot":"blue","tag":"v0.0.9-l9","status":"switching"}\nservers={}\ncontainer=/l9-blue v0.0.9-l9 bridge\ncontainer=/l9-green v0.3.0-l9 bridge\n${extra}`,
+                    "l9",
+                );
+            const reconciled = (extra: string) => reconcileWithHost(record, facts(extra));
+            expect(reconciled(kept).disagreement).to.contain("the host serves v0.0.9-l9 from blue");
+            expect(reconciled(kept).state?.slots.blue?.fromKeptImage).to.equal(true);
+            // Its worktree is there: it was checked out, and stays of that kind.
+            expect(facts(`${kept}worktree=v0.0.9-l9\nworktree=v0.3.0-l9\n`)?.worktrees).to.deep.equal(["v0.0.9-l9", "v0.3.0-l9"]);
+            expect(reconciled(`${kept}worktree=v0.0.9-l9\n`).state?.slots.blue?.fromKeptImage).to.equal(undefined);
+            // No kept image (the mirror does not have its tag at the image's commit): checked out.
+            expect(reconciled("").state?.slots.blue?.fromKeptImage).to.equal(undefined);
+            // A worktree line that is no tag's name is not read.
+            expect(facts("worktree=-x\nworktree=a b\n")?.worktrees).to.deep.equal([]);
+        });
     });
 
     describe("what can be returned to after the update (plan/releases.ts)", () => {
