@@ -51,8 +51,8 @@ describe("e2e: release convergence (blue/green, gate, switch, rollback)", functi
         cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
     });
 
-    after(async () => {
-        if (s) s.destroy();
+    after(() => {
+        if (s) s.removeFromHost();
     });
 
     it("1. first deploy of v0.1.0-l9 answers through Caddy", async () => {

@@ -38,8 +38,8 @@ describe("e2e: policy pack guards updates", function () {
         cleanSandboxService(s.serviceName, s.appDir, sandboxFacts().caddyAdmin);
     });
 
-    after(async () => {
-        if (s) s.destroy();
+    after(() => {
+        if (s) s.removeFromHost();
     });
 
     it("a compliant stack passes the pack in `pulumi up --policy-pack policies`", () => {

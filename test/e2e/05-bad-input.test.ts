@@ -51,8 +51,8 @@ describe("e2e: bad input is refused, naming the field, with the host untouched",
         if (Object.keys(restore).length > 0) await s.stack.setAllConfig(restore);
     });
 
-    after(async () => {
-        if (s) s.destroy();
+    after(() => {
+        if (s) s.removeFromHost();
     });
 
     const env = (o: Record<string, string>) => JSON.stringify(o);

@@ -41,7 +41,7 @@ describe("e2e: faults during updates", function () {
 
     after(async () => {
         sandboxUp();
-        if (s) s.destroy();
+        if (s) s.removeFromHost();
     });
 
     it("sshd stopped for a few seconds mid-update: serving continues; the update retries or fails clearly; the next up converges", async () => {

@@ -88,7 +88,7 @@ describe("e2e: secrets never leave their encryption", function () {
     });
 
     after(async () => {
-        if (s) s.destroy();
+        if (s) s.removeFromHost();
         if (s) fs.rmSync(`${s.appDir}-legacy`, { recursive: true, force: true });
     });
 

@@ -54,8 +54,8 @@ describe("e2e: crash safety (interrupted after the flip)", function () {
         expect(version()).to.equal("v0.1.0-l9");
     });
 
-    after(async () => {
-        if (s) s.destroy();
+    after(() => {
+        if (s) s.removeFromHost();
     });
 
     /** The slot Caddy's routing marker sends traffic to, on the host. */

@@ -54,7 +54,7 @@ describe("e2e: a rollback that knows the schema (schemaRevisionCommand, rollback
     });
 
     after(async () => {
-        if (s) s.destroy();
+        if (s) s.removeFromHost();
         psql(`DROP DATABASE IF EXISTS ${database}`);
     });
 

@@ -2,7 +2,7 @@ import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { sandboxFacts } from "./sandbox";
+import { cleanSandboxService, sandboxFacts } from "./sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "./toolchain";
 
 /** A stack of the real l9-deploy program against the sandbox, isolated by service name and ports. */
@@ -22,6 +22,14 @@ export interface L9TestStack {
      * runs and loads the deploy key; no refresh first). Returns the exit code and output.
      */
     destroy(): { code: number; out: string };
+    /**
+     * Removes the service from the sandbox host directly (containers, images, Caddy server,
+     * appDir, cron files), as a suite's before() does; the stack itself is left in its
+     * throwaway backend. For suites whose subject is not destroy (e2e 08, 10, 11, 12, 14 and
+     * 16 destroy theirs through Pulumi and check it): a destroy took about 10 s, and a suite's
+     * after() never looked at its result.
+     */
+    removeFromHost(): void;
     /** The `pulumi` CLI on this stack as an operator runs it (scripts/pulumi.sh), e.g. ["up", "--yes"]. */
     cli(args: string[]): { code: number; out: string };
     /** `pulumi up`, collecting engine events; never throws: returns the error instead. */
@@ -82,6 +90,7 @@ export async function createL9Stack(label: string, base: number, env: Record<str
             for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
         },
         destroy: () => cli(["destroy", "--yes"]),
+        removeFromHost: () => cleanSandboxService(serviceName, appDir, sb.caddyAdmin),
         cli,
         async up(opts = {}) {
             const events: EngineEvent[] = [];

@@ -193,7 +193,8 @@ export function renderCleanServiceCommand(serviceName: string, appDir: string, c
             (server) => `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/apps/http/servers/${server}`)}' >/dev/null || true`,
         ),
         `${adminCurl(caddyAdmin)} -s -X DELETE '${adminUrl(caddyAdmin, `/config/logging/logs/${serviceName}-canary`)}' >/dev/null || true`,
-        `rm -rf '${appDir}' '/etc/cron.d/${serviceName}-drift' '/var/lib/l9-deploy/${serviceName}'`,
+        `rm -rf '${appDir}' '/var/lib/l9-deploy/${serviceName}'`,
+        `rm -f ${["drift", "backup", "backup-drill"].map((job) => `'/etc/cron.d/${serviceName}-${job}'`).join(" ")}`,
     ].join("; ");
 }
 
