@@ -84,10 +84,11 @@ describe("unit: a rollback to any kept release, without a checkout or build", fu
         it("a release the record does not know takes its kind from the host: a kept image and no worktree is a kept release", () => {
             // The record says v0.3.0 serves from green; the host serves v0.0.9 from blue (an update interrupted after its flip).
             const record: DeployState = { slots: { blue: release("v0.1.0-l9"), green: release("v0.3.0-l9") }, active: "green" };
+            const JOURNAL = JSON.stringify({ slot: "blue", tag: "v0.0.9-l9", status: "switching" });
             const kept = `kept=v0.0.9-l9 ${mockCommit("v0.0.9")} ${mockImageId("v0.0.9")} 2026-12-01T00:00:00Z\n`;
             const facts = (extra: string) =>
                 parseServingFacts(
-                    `routing=blue\njournal={"slot":"blue","tag":"v0.0.9-l9","status":"switching"}\nservers={}\ncontainer=/l9-blue v0.0.9-l9 bridge\ncontainer=/l9-green v0.3.0-l9 bridge\n${extra}`,
+                    `routing=blue\njournal=${JOURNAL}\nservers={}\ncontainer=/l9-blue v0.0.9-l9 bridge\ncontainer=/l9-green v0.3.0-l9 bridge\n${extra}`,
                     "l9",
                 );
             const reconciled = (extra: string) => reconcileWithHost(record, facts(extra));
