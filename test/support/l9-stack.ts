@@ -26,7 +26,7 @@ export interface L9TestStack {
      * Removes the service from the sandbox host directly (containers, images, Caddy server,
      * appDir, cron files), as a suite's before() does; the stack itself is left in its
      * throwaway backend. For suites whose subject is not destroy (e2e 08, 10, 11, 12, 14 and
-     * 16 destroy theirs through Pulumi and check it): a destroy took about 10 s, and a suite's
+     * 16 destroy theirs through Pulumi and check it; e2e 09 too, as its backup copy's key is on host h2): a destroy took about 10 s, and a suite's
      * after() never looked at its result.
      */
     removeFromHost(): void;
