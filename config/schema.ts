@@ -11,8 +11,18 @@ import { CRON_SCHEDULE } from "../host-scripts/cron-job";
 /** Characters allowed in anything that becomes part of a path or a shell word. */
 const SAFE_WORD = /^[A-Za-z0-9._-]+$/;
 
+/** A release tag's first character (no option's leading '-', no hidden name's leading '.'), and its others: as bracket contents. */
+const TAG_FIRST_CHARS = "A-Za-z0-9_";
+const TAG_CHARS = "A-Za-z0-9._-";
+
 /** A release tag: a safe word that no command reads as an option (a leading '-') or a hidden name (a leading '.'). */
-const RELEASE_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const RELEASE_TAG = new RegExp(`^[${TAG_FIRST_CHARS}][${TAG_CHARS}]*$`);
+
+/**
+ * A shell `case` pattern matching every non-empty name that is not a release tag's: a host's
+ * listing (a directory's names) drops these before they reach a line the program parses.
+ */
+export const NOT_A_RELEASE_TAG_CASE = `[!${TAG_FIRST_CHARS}]*|*[!${TAG_CHARS}]*`;
 
 /** What a release tag may contain, for the errors that refuse one. */
 export const RELEASE_TAG_CHARS = "letters, digits, '.', '_' and '-', starting with a letter, a digit or '_'";

@@ -4,7 +4,8 @@ import { greenMarkerFile } from "./routing";
 import { renderKeptReleasesLines } from "./kept-releases";
 import { adminCurl, adminUrl } from "./caddy-admin";
 import { caddyMarkerDir, hostLayout } from "./layout";
-import { lines, sh, words } from "./shell";
+import { NOT_A_RELEASE_TAG_CASE } from "../config/schema";
+import { lines, raw, sh, words } from "./shell";
 
 /** One line per slot container: `/<name> <l9.tag label, or nothing> <network mode>` (none of them holds a space). */
 const CONTAINER_FACTS_FORMAT = '{{.Name}} {{with index .Config.Labels "l9.tag"}}{{.}}{{end}} {{.HostConfig.NetworkMode}}';
@@ -42,6 +43,12 @@ export function renderServingFactsScript(a: { appDir: string; serviceName: strin
         sh`docker ps -aq | xargs -r docker inspect -f ${PUBLISHED_PORTS_FORMAT} 2>/dev/null | sed 's/^/published=/'`,
         renderKeptReleasesLines(a),
         // Which tags have a worktree: a release found serving is of the kind the host holds (host-record.ts).
-        sh`for w in ${hostLayout(a.appDir).releases}/*/; do if [ -d "$w" ]; then w=\${w%/}; printf 'worktree=%s\\n' "\${w##*/}"; fi; done`,
+        // A name that is no tag's (a newline in it would forge a line) is not listed.
+        sh`for w in ${hostLayout(a.appDir).releases}/*/; do`,
+        sh`  [ -d "$w" ] || continue`,
+        sh`  w=\${w%/}; w=\${w##*/}`,
+        sh`  case "$w" in ${raw(NOT_A_RELEASE_TAG_CASE)}) continue ;; esac`,
+        sh`  printf 'worktree=%s\\n' "$w"`,
+        sh`done`,
     ).text;
 }

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import { expect } from "chai";
 import { spawnSync } from "child_process";
 import { parseCheckoutOutput, renderVerifyTagScript, renderWorktreeScript } from "../../host-scripts/checkout";
@@ -65,10 +66,22 @@ describe("host: rendered scripts against real daemons", function () {
             expect(sh(`git -C '${appDir}/releases/v0.1.0-l9' status --porcelain`).trim()).to.equal("");
         });
 
-        it("the host check names the tags that have a worktree (a file among them is none)", () => {
+        it("the host check names the tags that have a worktree (a file among them is none, a directory no tag could name is left out)", () => {
             sh(`touch '${appDir}/releases/not-a-worktree'`);
-            const facts = parseServingFacts(runOnHost(renderServingFactsScript({ appDir, serviceName: service, caddyAdmin: sb.caddyAdmin })).stdout, service);
-            sh(`rm -f '${appDir}/releases/not-a-worktree'`);
+            // A name with a newline would otherwise print a line of its own: here, one saying green serves.
+            const forged = `${appDir}/releases/x\nrouting=green`;
+            fs.mkdirSync(forged);
+            fs.mkdirSync(`${appDir}/releases/-opt`);
+            const text = runOnHost(renderServingFactsScript({ appDir, serviceName: service, caddyAdmin: sb.caddyAdmin })).stdout;
+            sh(`rm -rf '${appDir}/releases/not-a-worktree' '${appDir}/releases/-opt'`);
+            fs.rmdirSync(forged);
+            const read = text.split("\n");
+            expect(read.filter((l) => l.startsWith("worktree="))).to.deep.equal(["worktree=v0.1.0-l9"]);
+            expect(
+                read.filter((l) => l.startsWith("routing=")),
+                "one routing line, the script's own",
+            ).to.have.length(1);
+            const facts = parseServingFacts(text, service);
             expect(facts?.worktrees).to.include("v0.1.0-l9").and.not.include("not-a-worktree");
             const none = parseServingFacts(
                 runOnHost(renderServingFactsScript({ appDir: "/srv/l9-hosttest-none", serviceName: service, caddyAdmin: sb.caddyAdmin })).stdout,

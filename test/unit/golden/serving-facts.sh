@@ -10,4 +10,9 @@ docker image ls --filter 'label=l9.service=l9' --filter 'reference=l9-api' --for
     case ",$k_refs," in *',l9-api:'"$k_tag,"*) ;; *) continue ;; esac
     if [ "$(git -C '/opt/l9/repo.git' rev-parse -q --verify "refs/tags/$k_tag^{commit}" 2>/dev/null)" = "$k_commit" ]; then echo 'kept='"$k_tag $k_commit $k_id $k_built"; fi
   done || true
-for w in '/opt/l9/releases'/*/; do if [ -d "$w" ]; then w=${w%/}; printf 'worktree=%s\n' "${w##*/}"; fi; done
+for w in '/opt/l9/releases'/*/; do
+  [ -d "$w" ] || continue
+  w=${w%/}; w=${w##*/}
+  case "$w" in [!A-Za-z0-9_]*|*[!A-Za-z0-9._-]*) continue ;; esac
+  printf 'worktree=%s\n' "$w"
+done
