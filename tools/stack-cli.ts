@@ -36,14 +36,26 @@ export function runPulumi(args: string[], stdin?: string): PulumiRun {
  * prints its own preview and asks its own questions. Its exit code (1 when it has none).
  */
 export function runPulumiInteractive(args: string[]): number {
-    // Ctrl-C reaches pulumi too, which cancels its update cleanly: this process outlives it to act on its exit.
+    return runOutlivingSignals("bash", [path.join(root, "scripts/pulumi.sh"), ...args], root);
+}
+
+/** The signals that end a terminal's job: Ctrl-C, a closed terminal, a CI job's timeout. */
+const JOB_ENDING_SIGNALS = ["SIGINT", "SIGHUP", "SIGTERM"] as const;
+
+/**
+ * Runs `file` on the terminal (stdio inherited) and returns its exit code (1 when it has none).
+ * A signal that ends the job reaches the child too (the terminal's process group; pulumi cancels
+ * its update cleanly): this process outlives it, so the caller still acts on its exit, as
+ * `npm run rollback` sets releaseTag back after an update that did not complete.
+ */
+export function runOutlivingSignals(file: string, args: string[], cwd: string): number {
     const keepRunning = () => undefined;
-    process.on("SIGINT", keepRunning);
+    for (const signal of JOB_ENDING_SIGNALS) process.on(signal, keepRunning);
     try {
-        const r = spawnSync("bash", [path.join(root, "scripts/pulumi.sh"), ...args], { cwd: root, stdio: "inherit" });
+        const r = spawnSync(file, args, { cwd, stdio: "inherit" });
         return r.status ?? 1;
     } finally {
-        process.off("SIGINT", keepRunning);
+        for (const signal of JOB_ENDING_SIGNALS) process.off(signal, keepRunning);
     }
 }
 
