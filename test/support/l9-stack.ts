@@ -2,7 +2,7 @@ import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { cleanSandboxService, sandboxFacts } from "./sandbox";
+import { cleanSandboxService, sandboxFacts, sh } from "./sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "./toolchain";
 
 /** A stack of the real l9-deploy program against the sandbox, isolated by service name and ports. */
@@ -24,7 +24,7 @@ export interface L9TestStack {
     destroy(): { code: number; out: string };
     /**
      * Removes the service from the sandbox host directly (containers, images, Caddy server,
-     * appDir, cron files), as a suite's before() does; the stack itself is left in its
+     * appDir, cron files, metrics files), as a suite's before() does; the stack itself is left in its
      * throwaway backend. For suites whose subject is not destroy (e2e 08, 10, 11, 12, 14 and
      * 16 destroy theirs through Pulumi and check it; e2e 09 too, as its backup copy's key is on host h2): a destroy took about 10 s, and a suite's
      * after() never looked at its result.
@@ -44,6 +44,7 @@ export async function createL9Stack(label: string, base: number, env: Record<str
     const sb = sandboxFacts();
     const envVars = { ...pulumiTestEnv(label).envVars, ...env };
     const stackName = `e2e-${label}`;
+    const metricsDir = `/var/lib/l9-sandbox/metrics-${label}`;
     fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
     const serviceName = `l9${label.replace(/[^a-z0-9]/g, "")}`;
     const appDir = `/srv/l9-e2e-${label}`;
@@ -65,7 +66,7 @@ export async function createL9Stack(label: string, base: number, env: Record<str
         "l9-deploy:caddyAdmin": { value: sb.caddyAdmin },
         "l9-deploy:healthTimeoutSeconds": { value: "30" },
         "l9-deploy:smokeRequests": { value: JSON.stringify([{ method: "GET", path: "/api/smoke", expectStatus: 200 }]) },
-        "l9-deploy:metricsDir": { value: `/var/lib/l9-sandbox/metrics-${label}` },
+        "l9-deploy:metricsDir": { value: metricsDir },
         "l9-deploy:minFreeDiskMb": { value: "256" },
         "l9-deploy:env": { value: JSON.stringify({ APP_SECRET: `e2e-secret-${label}-value`, DATABASE_URL: "postgres://l9@127.0.0.1/e2e" }), secret: true },
     };
@@ -90,7 +91,11 @@ export async function createL9Stack(label: string, base: number, env: Record<str
             for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
         },
         destroy: () => cli(["destroy", "--yes"]),
-        removeFromHost: () => cleanSandboxService(serviceName, appDir, sb.caddyAdmin),
+        removeFromHost: () => {
+            cleanSandboxService(serviceName, appDir, sb.caddyAdmin);
+            // The service's metrics files, as remove-service deletes them: a textfile collector would go on exporting them.
+            sh(`rm -f '${metricsDir}/'l9_*_'${serviceName}.prom'`);
+        },
         cli,
         async up(opts = {}) {
             const events: EngineEvent[] = [];
