@@ -10,11 +10,11 @@
  * reading a host or setting the config failed, 2 on bad arguments or configuration.
  */
 import { DeployConfig, hostTargets, isReleaseTagName } from "../config/schema";
-import { parseRollbackFacts, renderRollbackFactsScript } from "../host-scripts/rollback-facts";
+import { parseRollbackFacts, renderRollbackFactsScript, RollbackFacts } from "../host-scripts/rollback-facts";
 import { describeSshFailure } from "../ssh/host-check";
 import { hostLabel, runRunbook, RunbookError, stackConfig } from "./backup-runbook";
 import { chooseRollbackTag, describeRollback, servingTag } from "./rollback-plan";
-import { runOnStackHost, runPulumi, runPulumiInteractive } from "./stack-cli";
+import { holdJobSignals, runOnStackHost, runPulumi, runPulumiInteractive } from "./stack-cli";
 
 const TOOL = "rollback";
 const USAGE = "usage: npm run rollback -- [TAG] [--stack NAME] [--yes]";
@@ -100,7 +100,20 @@ async function main(): Promise<number> {
     if (!yes && !process.stdin.isTTY) {
         throw new RunbookError(2, "stdin is not a terminal, so pulumi cannot ask: pass --yes to apply without a prompt (nothing was changed)");
     }
-    const previousTag = config.releaseTag;
+    // From the config's change on, the tool finishes what it started (it sets releaseTag back
+    // after an update that did not complete), whatever signal ends the job meanwhile.
+    const releaseSignals = holdJobSignals();
+    try {
+        return await applyRollback(stack, config.releaseTag, tag, yes, readHosts);
+    } finally {
+        releaseSignals();
+    }
+}
+
+type HostReads = { label: string; facts: RollbackFacts }[];
+
+/** Sets releaseTag to `tag` and runs pulumi up; sets it back when the update did not complete and no host serves `tag`. */
+async function applyRollback(stack: string, previousTag: string, tag: string, yes: boolean, readHosts: () => Promise<HostReads>): Promise<number> {
     const recordedTag = () => {
         const output = runPulumi(["stack", "output", "releaseTag", "--stack", stack]);
         return output.code === 0 ? output.stdout.trim() : undefined;

@@ -43,19 +43,31 @@ export function runPulumiInteractive(args: string[]): number {
 const JOB_ENDING_SIGNALS = ["SIGINT", "SIGHUP", "SIGTERM"] as const;
 
 /**
- * Runs `file` on the terminal (stdio inherited) and returns its exit code (1 when it has none).
- * A signal that ends the job reaches the child too (the terminal's process group; pulumi cancels
- * its update cleanly): this process outlives it, so the caller still acts on its exit, as
- * `npm run rollback` sets releaseTag back after an update that did not complete.
+ * Until the returned function is called, a signal that ends the job does not end this process:
+ * a tool that changed something (the stack's releaseTag) finishes what undoes or reports it.
  */
-export function runOutlivingSignals(file: string, args: string[], cwd: string): number {
+export function holdJobSignals(): () => void {
     const keepRunning = () => undefined;
     for (const signal of JOB_ENDING_SIGNALS) process.on(signal, keepRunning);
+    return () => {
+        for (const signal of JOB_ENDING_SIGNALS) process.off(signal, keepRunning);
+    };
+}
+
+/**
+ * Runs `file` on the terminal (stdio inherited) and returns its exit code (1 when it has none),
+ * holding the job's signals meanwhile (holdJobSignals). Sent to the terminal's process group, a
+ * signal reaches the child too: pulumi cancels its update on SIGINT and SIGTERM, and is ended
+ * by SIGHUP. Sent to this process alone, it is not passed on (the process waits in spawnSync):
+ * the child runs to its end.
+ */
+export function runOutlivingSignals(file: string, args: string[], cwd: string): number {
+    const release = holdJobSignals();
     try {
         const r = spawnSync(file, args, { cwd, stdio: "inherit" });
         return r.status ?? 1;
     } finally {
-        for (const signal of JOB_ENDING_SIGNALS) process.off(signal, keepRunning);
+        release();
     }
 }
 

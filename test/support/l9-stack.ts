@@ -93,7 +93,7 @@ export async function createL9Stack(label: string, base: number, env: Record<str
         destroy: () => cli(["destroy", "--yes"]),
         removeFromHost: () => {
             cleanSandboxService(serviceName, appDir, sb.caddyAdmin);
-            // The service's metrics files, as remove-service deletes them: a textfile collector would go on exporting them.
+            // The service's metrics files (deploy, drift, backup): a textfile collector would go on exporting them.
             sh(`rm -f '${metricsDir}/'l9_*_'${serviceName}.prom'`);
         },
         cli,

@@ -24,7 +24,7 @@ describe("unit: operator tools outlive the signals that end a terminal's job", f
             let out = "";
             child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
             const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-                child.on("exit", (code, sig) => resolve({ code, signal: sig })),
+                child.on("close", (code, sig) => resolve({ code, signal: sig })),
             );
             try {
                 await new Promise<void>((resolve, reject) => {
