@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { spawnSync } from "child_process";
+import { isReleaseTagName, NOT_A_RELEASE_TAG_CASE } from "../../config/schema";
 import {
     foreignServerRefusal,
     listenerConflict,
@@ -32,6 +34,37 @@ const facts = (
     );
 const record = (slot: string, tag: string, status = "live", envFingerprint = "e1e1e1e1e1e1e1e1") =>
     JSON.stringify({ id: "abc", tag, slot, status, envFingerprint });
+
+describe("unit: the host check's worktree names (a shell case pattern) and releaseTag's rule agree", () => {
+    it("sh keeps exactly the names isReleaseTagName accepts (a directory's name is never empty)", () => {
+        const names = [
+            "v0.1.0-l9",
+            "2026.12.06",
+            "_x",
+            "a",
+            "x".repeat(200),
+            "-opt",
+            ".hidden",
+            "..",
+            "a b",
+            "x\nrouting=green",
+            "v1=2",
+            "v1:x",
+            "é1",
+            "v1$(id)",
+            "v1*",
+            "[a]",
+            "v1\\",
+            "v1'",
+            "v1\u001b[2J",
+        ];
+        const script = `for n in "$@"; do case "$n" in ${NOT_A_RELEASE_TAG_CASE}) ;; *) printf '%s\\0' "$n" ;; esac; done`;
+        const kept = spawnSync("sh", ["-c", script, "sh", ...names], { encoding: "utf8" });
+        expect(kept.status, kept.stderr).to.equal(0);
+        expect(kept.stdout.split("\0").slice(0, -1)).to.deep.equal(names.filter(isReleaseTagName));
+        expect(names.filter(isReleaseTagName)).to.have.length(5);
+    });
+});
 
 describe("unit: the host's record of what serves (the host wins)", () => {
     it("reads a Caddy server of the service's server name that l9-deploy did not create as foreign, and says why nothing runs", () => {
