@@ -2,7 +2,11 @@ import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { cleanSandboxService, sandboxFacts, sh } from "./sandbox";
+import { backupMetricsFile } from "../../host-scripts/backup-job";
+import { deployMetricsFile, deployRunMetricsFile } from "../../host-scripts/deploy-metrics";
+import { driftMetricsFile } from "../../host-scripts/drift-check";
+import { restoreDrillMetricsFile } from "../../host-scripts/restore-drill";
+import { cleanSandboxService, sandboxFacts } from "./sandbox";
 import { pulumiTestEnv, REPO_ROOT } from "./toolchain";
 
 /** A stack of the real l9-deploy program against the sandbox, isolated by service name and ports. */
@@ -93,8 +97,8 @@ export async function createL9Stack(label: string, base: number, env: Record<str
         destroy: () => cli(["destroy", "--yes"]),
         removeFromHost: () => {
             cleanSandboxService(serviceName, appDir, sb.caddyAdmin);
-            // The service's metrics files (deploy, drift, backup): a textfile collector would go on exporting them.
-            sh(`rm -f '${metricsDir}/'l9_*_'${serviceName}.prom'`);
+            // The service's metrics files: a textfile collector would go on exporting them.
+            for (const file of serviceMetricsFiles(metricsDir, serviceName)) fs.rmSync(file, { force: true });
         },
         cli,
         async up(opts = {}) {
@@ -118,4 +122,9 @@ export function resourceSteps(events: EngineEvent[]): string[] {
             const m = e.resOutputsEvent!.metadata;
             return `${m.op} ${m.type} ${m.urn.split("::").pop()}`;
         });
+}
+
+/** Every metrics textfile a service's steps and jobs write, named as they name them. */
+function serviceMetricsFiles(metricsDir: string, serviceName: string): string[] {
+    return [deployMetricsFile, deployRunMetricsFile, driftMetricsFile, backupMetricsFile, restoreDrillMetricsFile].map((f) => f(metricsDir, serviceName));
 }
