@@ -1,6 +1,7 @@
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { backupMetricsFile } from "../../host-scripts/backup-job";
 import { deployMetricsFile, deployRunMetricsFile } from "../../host-scripts/deploy-metrics";
@@ -92,7 +93,8 @@ export async function createL9Stack(label: string, base: number, env: Record<str
         envVars,
         ports,
         async set(values, secret = false) {
-            for (const [k, v] of Object.entries(values)) await stack.setConfig(`l9-deploy:${k}`, { value: v, secret });
+            // One `pulumi config set-all` for all of them (a CLI run each took 0.2 s).
+            await stack.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [`l9-deploy:${k}`, { value: v, secret }])));
         },
         destroy: () => cli(["destroy", "--yes"]),
         removeFromHost: () => {
@@ -101,17 +103,61 @@ export async function createL9Stack(label: string, base: number, env: Record<str
             for (const file of serviceMetricsFiles(metricsDir, serviceName)) fs.rmSync(file, { force: true });
         },
         cli,
-        async up(opts = {}) {
-            const events: EngineEvent[] = [];
-            let stdout = "";
-            try {
-                await stack.up({ onEvent: (e) => events.push(e), onOutput: (o) => (stdout += o), color: "never", debug: opts.debug });
-                return { ok: true, events, stdout };
-            } catch (e) {
-                return { ok: false, error: String(e), events, stdout };
-            }
-        },
+        up: (opts = {}) => pulumiUp(stackName, envVars, opts.debug === true),
     };
+}
+
+/**
+ * `pulumi up` as the Automation API's `stack.up()` runs it (no preview, exec kind `auto.local`,
+ * the engine's events in a log), without the three CLI runs that `stack.up()` makes after
+ * every update for results these tests never read (the outputs twice and the last history
+ * entry: 0.9 to 1.2 s an update on the sandbox). Never throws: a failed update returns its
+ * output as the error, and what the update printed is kept whatever failed.
+ */
+async function pulumiUp(stackName: string, envVars: Record<string, string>, debug: boolean): ReturnType<L9TestStack["up"]> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "l9-up-"));
+    const eventLog = path.join(dir, "events.jsonl");
+    const args = [
+        "up",
+        "--yes",
+        "--skip-preview",
+        "--exec-kind",
+        "auto.local",
+        "--event-log",
+        eventLog,
+        "--color",
+        "never",
+        "--non-interactive",
+        "--stack",
+        stackName,
+    ];
+    if (debug) args.push("--debug");
+    let stdout = "";
+    let stderr = "";
+    try {
+        const child = spawn("pulumi", args, {
+            cwd: REPO_ROOT,
+            env: { ...process.env, PULUMI_AUTOMATION_API: "true", PULUMI_DEBUG_COMMANDS: "true", ...envVars },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        const code = await new Promise<number | null>((resolve, reject) => {
+            child.on("error", reject);
+            child.on("close", resolve);
+        });
+        const text = fs.existsSync(eventLog) ? fs.readFileSync(eventLog, "utf8") : "";
+        const events = text
+            .split("\n")
+            .filter((line) => line.trim() !== "")
+            .map((line) => JSON.parse(line) as EngineEvent);
+        if (code === 0) return { ok: true, events, stdout };
+        return { ok: false, error: `pulumi up exited with code ${code}\nstdout: ${stdout}\nstderr: ${stderr}`, events, stdout };
+    } catch (e) {
+        return { ok: false, error: `${String(e)}\nstdout: ${stdout}\nstderr: ${stderr}`, events: [], stdout };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 /** The resource operations of an update, as "op type name" strings, from its engine events. */
