@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-PACKAGES=(docker.io caddy openssh-server openssh-client cron git curl ca-certificates procps docker-compose postgresql prometheus prometheus-node-exporter)
+PACKAGES=(docker.io caddy openssh-server openssh-client cron git curl ca-certificates openssl procps docker-compose postgresql prometheus prometheus-node-exporter)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
