@@ -288,6 +288,21 @@ export function renderRoutedSlotLine(greenMarker: string | ShellText, variable: 
     return sh`if [ -e ${greenMarker} ]; then ${raw(variable)}=green; else ${raw(variable)}=blue; fi`;
 }
 
+/**
+ * `l9_admin_get PATH`: sets `$admin_got` to Caddy's config at `/config/PATH`: its JSON, `null`
+ * (a key it does not have), or empty when Caddy answered with an error (a path through a key it
+ * does not have: 400, curl's exit 22). Stops the step when Caddy did not answer at all: a read
+ * that failed must never pass for "not there", which would create, replace or skip what is
+ * there (a POST of `{"servers":{}}` replaces every server of the http app).
+ */
+export const ADMIN_GET_FUNCTION = lines(
+    sh`l9_admin_get() {`,
+    sh`  admin_get_exit=0`,
+    sh`  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?`,
+    sh`  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"`,
+    sh`}`,
+);
+
 // Parts of CADDY_SERVER_PRESENT_FUNCTION's lines, apart only for the source's line limit.
 const SERVER_KIND = sh`"{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;;`;
 
@@ -297,20 +312,23 @@ const SERVER_KIND = sh`"{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign
  * Caddy runs a server of that name that l9-deploy made (ours all route by the service's marker
  * files), else caddyServerName. Sets `caddy_server` to `yes` when Caddy runs it, `foreign` when
  * a server of that name is not one l9-deploy made (someone else's), `no` when there is none
- * (Caddy answers a path it does not have with "null"). When there is none but a server of the
+ * (Caddy answers a path it does not have with "null"); it stops the step when Caddy does not
+ * answer (ADMIN_GET_FUNCTION). When there is none but a server of the
  * operator's routes the service by l9-deploy's Caddyfile snippet (its UPSTREAM_VAR handlers),
  * `caddy_server` is `yes` and `caddy_server_name` empty: that server is not l9-deploy's.
  */
 export const CADDY_SERVER_PRESENT_FUNCTION = lines(
     sh`l9_caddy_server_present() {`,
-    sh`  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in`,
+    sh`  l9_admin_get "apps/http/servers/$1"`,
+    sh`  case "$admin_got" in`,
     sh`    "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;`,
     sh`    *) caddy_server_name=$2`,
-    sh`       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in ${SERVER_KIND} esac ;;`,
+    sh`       l9_admin_get "apps/http/servers/$2"`,
+    sh`       case "$admin_got" in ${SERVER_KIND} esac ;;`,
     sh`  esac`,
     sh`  if [ "$caddy_server" = no ]; then`,
-    sh`    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\\n' || true)`,
-    sh`    case "$servers" in`,
+    sh`    l9_admin_get apps/http/servers`,
+    sh`    case "$admin_got" in`,
     sh`      *"\\"${raw(UPSTREAM_VAR)}\\":\\"$4-blue\\""* | *"\\"${raw(UPSTREAM_VAR)}\\":\\"$4-green\\""*) caddy_server_name=; caddy_server=yes ;;`,
     sh`    esac`,
     sh`  fi`,
@@ -325,7 +343,7 @@ export function renderCaddyServerPresentLine(serviceName: string): ShellText {
 
 /** Which of the service's servers Caddy runs, in a script that does not source the step library. */
 export function renderStandaloneServerPresentLines(caddyAdmin: string, serviceName: string): ShellText {
-    return lines(renderAdminAccessLines(caddyAdmin), CADDY_SERVER_PRESENT_FUNCTION, renderCaddyServerPresentLine(serviceName));
+    return lines(renderAdminAccessLines(caddyAdmin), ADMIN_GET_FUNCTION, CADDY_SERVER_PRESENT_FUNCTION, renderCaddyServerPresentLine(serviceName));
 }
 
 /** What to do about a Caddy server of the service's name that l9-deploy did not create. */
@@ -361,11 +379,11 @@ const ADD_HTTP_APP = sh`api -f -X POST -d '{"http":{"servers":{}}}' "$admin/conf
  */
 export const LOAD_SERVER_FUNCTION = lines(
     sh`l9_load_server() {`,
-    sh`  servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)`,
-    sh`  case "$servers" in`,
+    sh`  l9_admin_get apps/http/servers`,
+    sh`  case "$admin_got" in`,
     sh`    "{"*) ;;`,
-    sh`    *) apps=$(admin_curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)`,
-    sh`       case "$apps" in "{"*) ${ADD_SERVERS} ;; *) ${ADD_HTTP_APP} ;; esac || fail "cannot create Caddy's http app" ;;`,
+    sh`    *) l9_admin_get apps`,
+    sh`       case "$admin_got" in "{"*) ${ADD_SERVERS} ;; *) ${ADD_HTTP_APP} ;; esac || fail "cannot create Caddy's http app" ;;`,
     sh`  esac`,
     sh`  l9_caddy_server_present "$1" "$2" "$3" "$7"`,
     sh`  [ "$caddy_server" != foreign ] || fail "$6"`,
@@ -404,15 +422,17 @@ export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
 }
 
 // Parts of REMOVE_CANARY_LOGGER_FUNCTION's line, apart only for the source's line limit.
-const GET_LOGGER = sh`admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true`;
+
 const DELETE_LOGGER = sh`admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log"`;
+
+const GET_LOGGER = sh`l9_admin_get "logging/logs/$1"`;
 
 /**
  * `l9_remove_canary_logger LOGGER` (step library): removes the service's canary logger from
  * Caddy's config when it is there: Caddy would not start on a logger whose file was removed
- * with the service's marker directory.
+ * with the service's marker directory. Needs ADMIN_GET_FUNCTION.
  */
-export const REMOVE_CANARY_LOGGER_FUNCTION = sh`l9_remove_canary_logger() { case "$(${GET_LOGGER})" in "{"*) ${DELETE_LOGGER} ;; esac; }`;
+export const REMOVE_CANARY_LOGGER_FUNCTION = sh`l9_remove_canary_logger() { ${GET_LOGGER}; case "$admin_got" in "{"*) ${DELETE_LOGGER} ;; esac; }`;
 
 /**
  * Sets `$canary_log` to the name of a new canary access log in `dir`,
@@ -436,6 +456,8 @@ const CANARY_LOG_FILE = sh`admin_curl -fsS -m 5 "$admin/config/logging/logs/$2/w
 const ADD_LOGS = sh`api -f -X POST -d '{}' "$admin/config/logging/logs" >&2`;
 const ADD_LOGGING = sh`api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2`;
 const ADD_CANARY_LOGGER = sh`api -f -X POST -d "$(printf "$3" "$canary_log")" "$admin/config/logging/logs/$2" >&2`;
+const ADD_DEFAULT_EXCLUDE = sh`api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2`;
+const DEFAULT_EXCLUDE_REFUSED = "Caddy refused to keep the canary's requests out of its default log: they are logged there too";
 
 /**
  * The canary's access log (step library):
@@ -453,15 +475,15 @@ export const CANARY_LOG_FUNCTIONS = lines(
     sh`  if ! l9_canary_log_current "$1" "$2"; then`,
     ...renderNewCanaryLogLines(raw('"$1"')).map((l) => sh`    ${l}`),
     sh`  fi`,
-    sh`  logs=$(admin_curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)`,
-    sh`  case "$logs" in`,
+    sh`  l9_admin_get logging/logs`,
+    sh`  case "$admin_got" in`,
     sh`    "{"*) ;;`,
-    sh`    *) logging=$(admin_curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)`,
-    sh`       case "$logging" in "{"*) ${ADD_LOGS} ;; *) ${ADD_LOGGING} ;; esac || fail "cannot create Caddy's logging config" ;;`,
+    sh`    *) l9_admin_get logging`,
+    sh`       case "$admin_got" in "{"*) ${ADD_LOGS} ;; *) ${ADD_LOGGING} ;; esac || fail "cannot create Caddy's logging config" ;;`,
     sh`  esac`,
     sh`  ${ADD_CANARY_LOGGER} || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"`,
-    sh`  default_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)`,
-    sh`  case "$default_log" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || true ;; esac`,
+    sh`  l9_admin_get logging/logs/default`,
+    sh`  case "$admin_got" in "{"*) ;; *) ${ADD_DEFAULT_EXCLUDE} || say "${raw(DEFAULT_EXCLUDE_REFUSED)}" ;; esac`,
     sh`}`,
 );
 

@@ -120,6 +120,8 @@ const CADDYFILE_ROUTES_KEPT = [
  * only while this service owns it (after a rename the new service does, and keeps them). The deploy log and
  * the backups are kept on purpose (the audit trail and the data outlive the service); what
  * else is in appDir is not the layout's. Containers, the cron job and the env file have their own deletes.
+ * Caddy must answer: without its config read, the server would stay, routing to containers gone
+ * and logging into a directory removed (Caddy would not start on it), so the removal stops first.
  */
 export function renderRemoveServiceScript(a: ServiceFootprintArgs): string {
     const l = hostLayout(a.appDir);

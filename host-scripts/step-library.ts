@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import { CONTAINER_IS_NEW_FUNCTION } from "./attempt";
 import { DEPLOY_METRICS_FUNCTIONS } from "./deploy-metrics";
 import {
+    ADMIN_GET_FUNCTION,
     CADDY_ADMIN_FUNCTIONS,
     CADDY_SERVER_PRESENT_FUNCTION,
     CANARY_LOG_FUNCTIONS,
@@ -125,6 +126,7 @@ export function renderStepLibrary(): string {
         CADDYFILE_ROUTING_FACTS_FUNCTION,
         CADDYFILE_EDIT_FUNCTIONS,
         CADDYFILE_INSTALL_FUNCTION,
+        ADMIN_GET_FUNCTION,
         CADDY_SERVER_PRESENT_FUNCTION,
         LOAD_SERVER_FUNCTION,
         REMOVE_CANARY_LOGGER_FUNCTION,

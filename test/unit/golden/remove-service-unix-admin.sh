@@ -3,18 +3,25 @@ umask 027
 L9_STEP='remove service l9'
 fail() { printf '%s failed: %s\n' "$L9_STEP" "$*" >&2; exit 1; }
 say() { printf '[%s] %s\n' "$L9_STEP" "$*" >&2; }
-l9_remove_canary_logger() { case "$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true)" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }
+l9_remove_canary_logger() { l9_admin_get "logging/logs/$1"; case "$admin_got" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }
 admin='http://127.0.0.1'
 admin_curl() { curl --unix-socket '/run/caddy/admin.sock' -H 'Host;' "$@"; }
+l9_admin_get() {
+  admin_get_exit=0
+  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
+  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+}
 l9_caddy_server_present() {
-  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
+  l9_admin_get "apps/http/servers/$1"
+  case "$admin_got" in
     "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
     *) caddy_server_name=$2
-       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+       l9_admin_get "apps/http/servers/$2"
+       case "$admin_got" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
   esac
   if [ "$caddy_server" = no ]; then
-    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
-    case "$servers" in
+    l9_admin_get apps/http/servers
+    case "$admin_got" in
       *"\"l9_upstream\":\"$4-blue\""* | *"\"l9_upstream\":\"$4-green\""*) caddy_server_name=; caddy_server=yes ;;
     esac
   fi

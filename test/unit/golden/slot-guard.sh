@@ -21,15 +21,22 @@ for m in '/var/lib/l9-deploy/l9/caddy/l9-canary-green-'*.on; do
 done
 admin='http://127.0.0.1:2019'
 admin_curl() { curl "$@"; }
+l9_admin_get() {
+  admin_get_exit=0
+  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
+  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+}
 l9_caddy_server_present() {
-  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
+  l9_admin_get "apps/http/servers/$1"
+  case "$admin_got" in
     "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
     *) caddy_server_name=$2
-       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+       l9_admin_get "apps/http/servers/$2"
+       case "$admin_got" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
   esac
   if [ "$caddy_server" = no ]; then
-    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
-    case "$servers" in
+    l9_admin_get apps/http/servers
+    case "$admin_got" in
       *"\"l9_upstream\":\"$4-blue\""* | *"\"l9_upstream\":\"$4-green\""*) caddy_server_name=; caddy_server=yes ;;
     esac
   fi

@@ -215,25 +215,32 @@ END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit
   fi
   say "Caddy reloaded $cf"
 }
+l9_admin_get() {
+  admin_get_exit=0
+  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
+  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+}
 l9_caddy_server_present() {
-  case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$1" 2>/dev/null)" in
+  l9_admin_get "apps/http/servers/$1"
+  case "$admin_got" in
     "{"*"$3"*) caddy_server_name=$1; caddy_server=yes ;;
     *) caddy_server_name=$2
-       case "$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers/$2" 2>/dev/null)" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
+       l9_admin_get "apps/http/servers/$2"
+       case "$admin_got" in "{"*"$3"*) caddy_server=yes ;; "{"*) caddy_server=foreign ;; *) caddy_server=no ;; esac ;;
   esac
   if [ "$caddy_server" = no ]; then
-    servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null | tr -d '\n' || true)
-    case "$servers" in
+    l9_admin_get apps/http/servers
+    case "$admin_got" in
       *"\"l9_upstream\":\"$4-blue\""* | *"\"l9_upstream\":\"$4-green\""*) caddy_server_name=; caddy_server=yes ;;
     esac
   fi
 }
 l9_load_server() {
-  servers=$(admin_curl -fsS -m 5 "$admin/config/apps/http/servers" 2>/dev/null || true)
-  case "$servers" in
+  l9_admin_get apps/http/servers
+  case "$admin_got" in
     "{"*) ;;
-    *) apps=$(admin_curl -fsS -m 5 "$admin/config/apps" 2>/dev/null || true)
-       case "$apps" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
+    *) l9_admin_get apps
+       case "$admin_got" in "{"*) api -f -X POST -d '{"servers":{}}' "$admin/config/apps/http" >&2 ;; *) api -f -X POST -d '{"http":{"servers":{}}}' "$admin/config/apps" >&2 ;; esac || fail "cannot create Caddy's http app" ;;
   esac
   l9_caddy_server_present "$1" "$2" "$3" "$7"
   [ "$caddy_server" != foreign ] || fail "$6"
@@ -241,7 +248,7 @@ l9_load_server() {
   say "loading Caddy server $caddy_server_name on $4"
   api -f -X POST -d "$5" "$admin/config/apps/http/servers/$caddy_server_name" >&2 || fail "Caddy refused the server config"
 }
-l9_remove_canary_logger() { case "$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$1" 2>/dev/null || true)" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }
+l9_remove_canary_logger() { l9_admin_get "logging/logs/$1"; case "$admin_got" in "{"*) admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log" ;; esac; }
 l9_canary_log_current() { canary_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/$2/writer/filename" 2>/dev/null | tr -d '"\n' || true); case "$canary_log" in "$1"/access-*.log) [ -f "$canary_log" ] ;; *) return 1 ;; esac; }
 l9_load_canary_logger() {
   { mkdir -p "$1" && chmod 1733 "$1"; } || fail "cannot create $1 with mode 1733"
@@ -250,15 +257,15 @@ l9_load_canary_logger() {
     [ ${#canary_id} -eq 16 ] || fail "cannot read 8 random bytes from /dev/urandom for the canary access log's name"
     canary_log="$1"/access-$(date -u +%Y%m%dT%H%M%SZ)-$canary_id.log
   fi
-  logs=$(admin_curl -fsS -m 5 "$admin/config/logging/logs" 2>/dev/null || true)
-  case "$logs" in
+  l9_admin_get logging/logs
+  case "$admin_got" in
     "{"*) ;;
-    *) logging=$(admin_curl -fsS -m 5 "$admin/config/logging" 2>/dev/null || true)
-       case "$logging" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;
+    *) l9_admin_get logging
+       case "$admin_got" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;
   esac
   api -f -X POST -d "$(printf "$3" "$canary_log")" "$admin/config/logging/logs/$2" >&2 || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"
-  default_log=$(admin_curl -fsS -m 5 "$admin/config/logging/logs/default" 2>/dev/null || true)
-  case "$default_log" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || true ;; esac
+  l9_admin_get logging/logs/default
+  case "$admin_got" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || say "Caddy refused to keep the canary's requests out of its default log: they are logged there too" ;; esac
 }
 l9_journal_open() {
   l9_record=$1; l9_deploy_log=$3; l9_active=$4; l9_previous=$5
