@@ -22,14 +22,15 @@ export const SAFETY_SUFFIX = "-before-restore";
 
 /**
  * Rotation of one kind of backup: the newest `keep` by name (UTC time first) stay; `say` names
- * each one removed. The kinds rotate apart, so that hourly scheduled backups never push out
+ * each one removed, and each one that could not be. The kinds rotate apart, so that hourly scheduled backups never push out
  * the backup a release took before its migration (the one a restore of that release needs).
  */
 export function renderBackupRotationLine(backupsDir: string, keep: number, kind: "release" | "scheduled"): ShellText {
     const scheduled = `${SCHEDULED_BACKUP_SUFFIX}$`;
     // A restore's safety backups (`-before-restore`) are in neither kind: no rotation removes them.
     const select = kind === "scheduled" ? sh`grep -e ${scheduled}` : sh`grep -v -e '\\.partial$' -e ${scheduled} -e ${`${SAFETY_SUFFIX}$`}`;
-    const remove = sh`while read -r old; do rm -f ${backupsDir}/"$old"; say "backup: removed $old"; done`;
+    // A file that stays is said, not failed: the backup taken just before is what matters.
+    const remove = sh`while read -r old; do if rm -f ${backupsDir}/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done`;
     return sh`ls -1 ${backupsDir} | ${select} | sort -r | tail -n +${keep + 1} | ${remove}`;
 }
 

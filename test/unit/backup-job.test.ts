@@ -64,6 +64,18 @@ describe("unit: scheduled backup job (host-scripts/backup-job.ts, run in sh)", f
         for (const name of BACKUP_METRICS) expect(metric(name), name).to.not.equal(undefined);
     });
 
+    it("says which old backup it could not remove, and the run still counts: the new backup was taken", () => {
+        fs.mkdirSync(path.join(appDir, "backups"), { recursive: true });
+        for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(appDir, "backups", `2026010${i + 1}T000000Z-scheduled`), "old");
+        // rm -f fails on a directory: the oldest cannot go.
+        fs.mkdirSync(path.join(appDir, "backups", "20260100T000000Z-scheduled"));
+        const r = run(render("printf ok"));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.contain("backup: could not remove 20260100T000000Z-scheduled").and.not.contain("backup: removed 20260100T000000Z-scheduled");
+        expect(r.stdout).to.contain("backup: removed 20260101T000000Z-scheduled");
+        expect(metric("l9_backup_last_run_success")).to.equal(1);
+    });
+
     it("a failing or empty backup exits 1, leaves no file, says why, and reports the run failed and the last good backup", () => {
         expect(run(render("printf ok")).status).to.equal(0);
         const good = backups();

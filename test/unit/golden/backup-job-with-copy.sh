@@ -57,7 +57,7 @@ else
   if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge 600 ]; }; then why='did not finish within hookTimeoutSeconds=600 s and was stopped'; else why="exit $rc"; fi
   say "backup failed ($why):"; sed 's/^/  | /' "$out"
 fi
-ls -1 '/opt/l9/backups' | grep -e '-scheduled$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
+ls -1 '/opt/l9/backups' | grep -e '-scheduled$' | sort -r | tail -n +8 | while read -r old; do if rm -f '/opt/l9/backups'/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done
 copied='/opt/l9/state/backup-copied'
 { mkdir -p "$copied" && printf '%s\n' 'l9-backup-copy ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleTargetKey' >'/opt/l9/state/backup-copy-known-hosts'; } || fail 'cannot write /opt/l9/state/backup-copy-known-hosts'
 copy_ok=1
@@ -72,8 +72,8 @@ cat >"$d/$n.partial" || { rm -f "$d/$n.partial"; say "cannot write $d/$n.partial
 got=$(sha256sum <"$d/$n.partial" | cut -d'\''\'\'''\'' '\''\'\'''\'' -f1)
 [ "$got" = "$want" ] || { rm -f "$d/$n.partial"; say "the copy'\''\'\'''\''s sha256 ($got) differs from the backup'\''\'\'''\''s ($want): the copy was removed"; exit 1; }
 mv -f "$d/$n.partial" "$d/$n" || { say "cannot rename $d/$n.partial on the target"; exit 1; }
-ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -v -e '\''\'\'''\''\.partial$'\''\'\'''\'' -e '\''\'\'''\''-scheduled$'\''\'\'''\'' -e '\''\'\'''\''-before-restore$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; say "backup: removed $old"; done
-ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -e '\''\'\'''\''-scheduled$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; say "backup: removed $old"; done
+ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -v -e '\''\'\'''\''\.partial$'\''\'\'''\'' -e '\''\'\'''\''-scheduled$'\''\'\'''\'' -e '\''\'\'''\''-before-restore$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do if rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done
+ls -1 '\''\'\'''\''/srv/backups/l9'\''\'\'''\'' | grep -e '\''\'\'''\''-scheduled$'\''\'\'''\'' | sort -r | tail -n +8 | while read -r old; do if rm -f '\''\'\'''\''/srv/backups/l9'\''\'\'''\''/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done
 '\'' l9-backup-copy' "$1" "$sum" <"$dir/$1" >"$out" 2>&1
 }
 if [ ! -r '/opt/l9/shared/backup-copy-key' ]; then

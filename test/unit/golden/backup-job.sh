@@ -43,6 +43,6 @@ else
   if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $(( $(date +%s) - backup_started )) -ge 600 ]; }; then why='did not finish within hookTimeoutSeconds=600 s and was stopped'; else why="exit $rc"; fi
   say "backup failed ($why):"; sed 's/^/  | /' "$out"
 fi
-ls -1 '/opt/l9/backups' | grep -e '-scheduled$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
+ls -1 '/opt/l9/backups' | grep -e '-scheduled$' | sort -r | tail -n +8 | while read -r old; do if rm -f '/opt/l9/backups'/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done
 write_metrics || fail 'cannot write /var/lib/prometheus/node-exporter/l9_backup_l9.prom'
 [ "$ok" = 1 ] || exit 1

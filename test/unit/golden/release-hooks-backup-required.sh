@@ -26,5 +26,5 @@ else
   fi
   hook_fail backup "failed (exit $rc; backupRequired=true)" "$out"
 fi
-ls -1 '/opt/l9/backups' | grep -v -e '\.partial$' -e '-scheduled$' -e '-before-restore$' | sort -r | tail -n +4 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
+ls -1 '/opt/l9/backups' | grep -v -e '\.partial$' -e '-scheduled$' -e '-before-restore$' | sort -r | tail -n +4 | while read -r old; do if rm -f '/opt/l9/backups'/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done
 date -u +%Y-%m-%dT%H:%M:%SZ

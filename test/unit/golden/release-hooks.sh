@@ -30,7 +30,7 @@ else
   tr -d '\000-\010\013-\037\177' <"$out" | sed 's/^/  | /' >&2
   printf 'warning: backup hook %s; the release goes on (backupRequired=false)\n' "$backup_failure" >&2
 fi
-ls -1 '/opt/l9/backups' | grep -v -e '\.partial$' -e '-scheduled$' -e '-before-restore$' | sort -r | tail -n +8 | while read -r old; do rm -f '/opt/l9/backups'/"$old"; say "backup: removed $old"; done
+ls -1 '/opt/l9/backups' | grep -v -e '\.partial$' -e '-scheduled$' -e '-before-restore$' | sort -r | tail -n +8 | while read -r old; do if rm -f '/opt/l9/backups'/"$old"; then say "backup: removed $old"; else say "backup: could not remove $old"; fi; done
 if ! l9_container_is_new 'l9-green' '/opt/l9/state/attempt-started'; then
   say 'migrate: skipped, l9-green is the standby returning to traffic (no migration on a rollback)'
 else
