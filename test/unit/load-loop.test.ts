@@ -18,6 +18,16 @@ function listen(server: net.Server): Promise<number> {
     return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
 }
 
+/** Every request failed, each after its connection could carry it: none is a reset before the request. */
+function expectEveryFailureSent(report: LoadReport): void {
+    expect(report.failed.length).to.equal(report.total);
+    expect(
+        report.failed.every((s) => s.beforeRequest === false),
+        JSON.stringify(report.failed),
+    ).to.equal(true);
+    expect(splitReloadResets(report).resetsBeforeRequest).to.deep.equal([]);
+}
+
 /**
  * The load loop's judge of a Caddy reload's resets (test/support/load-loop.ts): the host and e2e
  * suites allow a few of them and fail on any other failure, so a judge that let a request
@@ -72,24 +82,12 @@ describe("unit: the load loop's resets before a request was sent", function () {
             const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: tls.createSecureContext({ key, cert }) });
             secure.once("data", () => socket.resetAndDestroy());
         });
-        const report = await requests(tlsLoop(port), 6);
-        expect(report.failed.length).to.be.greaterThan(0);
-        expect(
-            report.failed.every((s) => s.beforeRequest === false),
-            JSON.stringify(report.failed),
-        ).to.equal(true);
-        expect(splitReloadResets(report).resetsBeforeRequest).to.deep.equal([]);
+        expectEveryFailureSent(await requests(tlsLoop(port), 6));
     });
 
     it("a plain HTTP connection reset once the request came is not", async function () {
         const port = await server((socket) => socket.once("data", () => socket.resetAndDestroy()));
-        const report = await requests(new LoadLoop(`http://127.0.0.1:${port}/version`, 2, 10, 100), 6);
-        expect(report.failed.length).to.equal(report.total);
-        expect(
-            report.failed.every((s) => s.beforeRequest === false),
-            JSON.stringify(report.failed),
-        ).to.equal(true);
-        expect(splitReloadResets(report).resetsBeforeRequest).to.deep.equal([]);
+        expectEveryFailureSent(await requests(new LoadLoop(`http://127.0.0.1:${port}/version`, 2, 10, 100), 6));
     });
 
     it("a refused connection is not (nothing listened): an outage, whatever stage it failed at", async function () {
