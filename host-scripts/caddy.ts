@@ -290,16 +290,25 @@ export function renderRoutedSlotLine(greenMarker: string | ShellText, variable: 
 
 /**
  * `l9_admin_get PATH`: sets `$admin_got` to Caddy's config at `/config/PATH`: its JSON, `null`
- * (a key it does not have), or empty when Caddy answered with an error (a path through a key it
- * does not have: 400, curl's exit 22). Stops the step when Caddy did not answer at all: a read
- * that failed must never pass for "not there", which would create, replace or skip what is
- * there (a POST of `{"servers":{}}` replaces every server of the http app).
+ * (a last key it does not have), or empty when Caddy refused the path as one through a key it
+ * does not have (HTTP 400, "invalid traversal path": Caddy 2.6 to 2.11). Stops the step on any
+ * other outcome: no answer (curl's exit), or another status (403: the admin API refused the
+ * request's origin; 404: `caddyAdmin` is not Caddy's admin API). A read that failed must never
+ * pass for "not there", which would create, replace or skip what is there (a POST of
+ * `{"servers":{}}` replaces every server of the http app).
  */
 export const ADMIN_GET_FUNCTION = lines(
     sh`l9_admin_get() {`,
     sh`  admin_get_exit=0`,
-    sh`  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?`,
-    sh`  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"`,
+    sh`  admin_got=$(admin_curl -sS -m 5 -w '%{http_code}' "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?`,
+    sh`  [ "$admin_get_exit" -eq 0 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"`,
+    sh`  admin_get_status=\${admin_got#"\${admin_got%???}"}`,
+    sh`  admin_got=\${admin_got%???}`,
+    sh`  case "$admin_get_status:$admin_got" in`,
+    sh`    200:*) ;;`,
+    sh`    400:*"invalid traversal path"*) admin_got= ;;`,
+    sh`    *) fail "Caddy's admin API answered GET /config/$1 with HTTP $admin_get_status, not with its config" ;;`,
+    sh`  esac`,
     sh`}`,
 );
 
@@ -475,6 +484,9 @@ export const CANARY_LOG_FUNCTIONS = lines(
     sh`  if ! l9_canary_log_current "$1" "$2"; then`,
     ...renderNewCanaryLogLines(raw('"$1"')).map((l) => sh`    ${l}`),
     sh`  fi`,
+    // Every read before the first write: a read that stops the step leaves nothing half done.
+    sh`  l9_admin_get logging/logs/default`,
+    sh`  default_log=$admin_got`,
     sh`  l9_admin_get logging/logs`,
     sh`  case "$admin_got" in`,
     sh`    "{"*) ;;`,
@@ -482,8 +494,7 @@ export const CANARY_LOG_FUNCTIONS = lines(
     sh`       case "$admin_got" in "{"*) ${ADD_LOGS} ;; *) ${ADD_LOGGING} ;; esac || fail "cannot create Caddy's logging config" ;;`,
     sh`  esac`,
     sh`  ${ADD_CANARY_LOGGER} || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"`,
-    sh`  l9_admin_get logging/logs/default`,
-    sh`  case "$admin_got" in "{"*) ;; *) ${ADD_DEFAULT_EXCLUDE} || say "${raw(DEFAULT_EXCLUDE_REFUSED)}" ;; esac`,
+    sh`  case "$default_log" in "{"*) ;; *) ${ADD_DEFAULT_EXCLUDE} || say "${raw(DEFAULT_EXCLUDE_REFUSED)}" ;; esac`,
     sh`}`,
 );
 

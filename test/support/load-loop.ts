@@ -212,6 +212,8 @@ const TLS_ALERT_INTERNAL_ERROR = /tlsv1 alert internal error/;
  * refused connection or a timeout is never one: nothing was listening, or nothing answered.
  */
 export function isResetBeforeRequest(s: Sample): boolean {
+    // A retried request was sent once already (on the stale connection): never one, whatever its retry met.
+    if (s.retried === true) return false;
     return s.status === 0 && s.beforeRequest === true && (s.code === "ECONNRESET" || TLS_ALERT_INTERNAL_ERROR.test(s.error ?? ""));
 }
 

@@ -10,22 +10,36 @@ import { renderRemoveUnfinishedContainerScript } from "../../host-scripts/unfini
 
 /**
  * A `curl` and a `docker` that record their calls (`METHOD URL`, `docker ARGS`) and answer
- * Caddy's admin GETs from files: `<responses>/<path with / as _>` holds the body; a path without
- * a file answers as Caddy does for a key it does not have (HTTP 400: curl's exit 22). A path
- * matching $CURL_DOWN (grep -E) is not answered at all: curl exits $CURL_DOWN_EXIT.
+ * Caddy's admin GETs as Caddy 2.6 does: from files, `<responses>/<path with / as _>` holding
+ * the body (200); a path without a file with 400 "invalid traversal path" (what Caddy answers for
+ * a path through a key it does not have). A path matching $CURL_DOWN (grep -E) is not answered
+ * at all (curl exits $CURL_DOWN_EXIT); one matching $CURL_FORBIDDEN is answered 403. Like curl,
+ * `-w '%{http_code}'` prints the status after the body, and `-f` turns a status of 400 or more
+ * into exit 22 with no body.
  */
 const FAKE_CURL = `#!/bin/sh
-method=GET; url=
+method=GET; url=; status_out=; fail_on_error=
 while [ $# -gt 0 ]; do
-  case "$1" in -X) method=$2; shift ;; http*) url=$1 ;; esac
+  case "$1" in
+    -X) method=$2; shift ;;
+    -w) status_out=$2; shift ;;
+    -H | -d | -m | -o) shift ;;
+    http*) url=$1 ;;
+    -[!-]*f*) fail_on_error=1 ;;
+  esac
   shift
 done
 echo "$method $url" >>"$FAKE_CALLS"
 if [ -n "\${CURL_DOWN:-}" ] && printf '%s' "$url" | grep -Eq "$CURL_DOWN"; then exit "\${CURL_DOWN_EXIT:-7}"; fi
 [ "$method" = GET ] || exit 0
 file="$FAKE_RESPONSES/$(printf '%s' "\${url#*/config/}" | tr / _)"
-[ -f "$file" ] || exit 22
-cat "$file"
+if [ -n "\${CURL_FORBIDDEN:-}" ] && printf '%s' "$url" | grep -Eq "$CURL_FORBIDDEN"; then status=403; body='{"error":"host not allowed"}'
+elif [ -f "$file" ]; then status=200; body=$(cat "$file")
+else status=400; body="{\\"error\\":\\"invalid traversal path at: config/\${url#*/config/}\\"}"
+fi
+if [ -n "$fail_on_error" ] && [ "$status" -ge 400 ]; then exit 22; fi
+printf '%s\\n' "$body"
+[ -z "$status_out" ] || printf '%s' "$status"
 `;
 const FAKE_DOCKER = `#!/bin/sh
 echo "docker $*" >>"$FAKE_CALLS"
@@ -53,7 +67,7 @@ describe("unit: a Caddy admin read that got no answer stops the script before it
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     const answer = (configPath: string, body: string) => fs.writeFileSync(path.join(responses, configPath.replace(/\//g, "_")), body);
-    const run = (text: string, down?: { paths: string; exit: number }) => {
+    const run = (text: string, down?: { paths: string; exit: number }, forbidden?: string) => {
         const r = spawnSync("sh", ["-c", text], {
             encoding: "utf8",
             env: {
@@ -62,6 +76,7 @@ describe("unit: a Caddy admin read that got no answer stops the script before it
                 FAKE_CALLS: calls,
                 FAKE_RESPONSES: responses,
                 ...(down ? { CURL_DOWN: down.paths, CURL_DOWN_EXIT: String(down.exit) } : {}),
+                ...(forbidden ? { CURL_FORBIDDEN: forbidden } : {}),
             },
         });
         const made = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [];
@@ -84,6 +99,14 @@ describe("unit: a Caddy admin read that got no answer stops the script before it
         const r = run(loadServer, { paths: ".", exit: 7 });
         expect(r.status).to.equal(1);
         expect(r.stderr).to.contain("did not answer GET /config/apps/http/servers (curl exit 7)");
+        expect(r.writes).to.deep.equal([]);
+    });
+
+    it("loading the service's server: an answer that is not Caddy's config (403: the admin API refused the origin) stops it too", () => {
+        answer("apps", '{"http":{"servers":{"operator":{}}},"tls":{}}');
+        const r = run(loadServer, undefined, "/config/apps/http/servers$");
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.contain("t failed: Caddy's admin API answered GET /config/apps/http/servers with HTTP 403, not with its config");
         expect(r.writes).to.deep.equal([]);
     });
 

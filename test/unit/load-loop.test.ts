@@ -90,6 +90,26 @@ describe("unit: the load loop's resets before a request was sent", function () {
         expectEveryFailureSent(await requests(new LoadLoop(`http://127.0.0.1:${port}/version`, 2, 10, 100), 6));
     });
 
+    it("a request retried after a stale keep-alive connection is not, however its retry failed: it was sent once", async function () {
+        let connections = 0;
+        const port = await server((socket) => {
+            connections++;
+            // Every connection after the first is reset before its handshake, as the reload's are.
+            if (connections > 1) return socket.resetAndDestroy();
+            const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: tls.createSecureContext({ key, cert }) });
+            let requests = 0;
+            secure.on("data", () => {
+                requests++;
+                if (requests === 1) secure.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+                else socket.resetAndDestroy();
+            });
+        });
+        // One client, keeping its connection alive: the second request goes on the first's connection.
+        const report = await requests(new LoadLoop(`https://example.com:${port}/version`, 1, 10, 2, 0, { address: "127.0.0.1", ca: cert }), 2);
+        expect(report.samples.map((s) => `${s.status} ${s.retried === true} ${s.beforeRequest}`)).to.deep.equal(["200 false undefined", "0 true true"]);
+        expect(splitReloadResets(report).resetsBeforeRequest).to.deep.equal([]);
+    });
+
     it("a refused connection is not (nothing listened): an outage, whatever stage it failed at", async function () {
         const port = await server(() => undefined);
         await new Promise((resolve) => servers.pop()!.close(resolve));
@@ -110,6 +130,7 @@ describe("unit: the load loop's resets before a request was sent", function () {
             [failed({ beforeRequest: true, code: "ECONNREFUSED", error: "Error: connect ECONNREFUSED 10.219.0.16:443" }), false],
             [failed({ beforeRequest: true, error: "Error: timeout" }), false],
             [failed({ code: "ECONNRESET", error: "Error: connect ECONNRESET 10.219.0.16:443" }), false],
+            [failed({ beforeRequest: true, code: "ECONNRESET", error: "Error: connect ECONNRESET 10.219.0.16:443", retried: true }), false],
             [{ t: 0, status: 502 }, false],
         ];
         expect(cases.map(([s]) => isResetBeforeRequest(s))).to.deep.equal(cases.map(([, judged]) => judged));

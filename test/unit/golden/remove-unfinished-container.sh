@@ -7,8 +7,15 @@ admin='http://127.0.0.1:2019'
 admin_curl() { curl "$@"; }
 l9_admin_get() {
   admin_get_exit=0
-  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
-  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+  admin_got=$(admin_curl -sS -m 5 -w '%{http_code}' "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
+  [ "$admin_get_exit" -eq 0 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+  admin_get_status=${admin_got#"${admin_got%???}"}
+  admin_got=${admin_got%???}
+  case "$admin_get_status:$admin_got" in
+    200:*) ;;
+    400:*"invalid traversal path"*) admin_got= ;;
+    *) fail "Caddy's admin API answered GET /config/$1 with HTTP $admin_get_status, not with its config" ;;
+  esac
 }
 l9_caddy_server_present() {
   l9_admin_get "apps/http/servers/$1"

@@ -217,8 +217,15 @@ END { if (sites != 1) exit 4; if (already > 0 && edited == 0 && other == 0) exit
 }
 l9_admin_get() {
   admin_get_exit=0
-  admin_got=$(admin_curl -fsS -m 5 "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
-  [ "$admin_get_exit" -eq 0 ] || [ "$admin_get_exit" -eq 22 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+  admin_got=$(admin_curl -sS -m 5 -w '%{http_code}' "$admin/config/$1" 2>/dev/null) || admin_get_exit=$?
+  [ "$admin_get_exit" -eq 0 ] || fail "Caddy's admin API did not answer GET /config/$1 (curl exit $admin_get_exit)"
+  admin_get_status=${admin_got#"${admin_got%???}"}
+  admin_got=${admin_got%???}
+  case "$admin_get_status:$admin_got" in
+    200:*) ;;
+    400:*"invalid traversal path"*) admin_got= ;;
+    *) fail "Caddy's admin API answered GET /config/$1 with HTTP $admin_get_status, not with its config" ;;
+  esac
 }
 l9_caddy_server_present() {
   l9_admin_get "apps/http/servers/$1"
@@ -257,6 +264,8 @@ l9_load_canary_logger() {
     [ ${#canary_id} -eq 16 ] || fail "cannot read 8 random bytes from /dev/urandom for the canary access log's name"
     canary_log="$1"/access-$(date -u +%Y%m%dT%H%M%SZ)-$canary_id.log
   fi
+  l9_admin_get logging/logs/default
+  default_log=$admin_got
   l9_admin_get logging/logs
   case "$admin_got" in
     "{"*) ;;
@@ -264,8 +273,7 @@ l9_load_canary_logger() {
        case "$admin_got" in "{"*) api -f -X POST -d '{}' "$admin/config/logging/logs" >&2 ;; *) api -f -X POST -d '{"logs":{}}' "$admin/config/logging" >&2 ;; esac || fail "cannot create Caddy's logging config" ;;
   esac
   api -f -X POST -d "$(printf "$3" "$canary_log")" "$admin/config/logging/logs/$2" >&2 || fail "Caddy refused the canary access log $canary_log (may Caddy's user write $1?)"
-  l9_admin_get logging/logs/default
-  case "$admin_got" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || say "Caddy refused to keep the canary's requests out of its default log: they are logged there too" ;; esac
+  case "$default_log" in "{"*) ;; *) api -f -X POST -d "$4" "$admin/config/logging/logs/default" >&2 || say "Caddy refused to keep the canary's requests out of its default log: they are logged there too" ;; esac
 }
 l9_journal_open() {
   l9_record=$1; l9_deploy_log=$3; l9_active=$4; l9_previous=$5
