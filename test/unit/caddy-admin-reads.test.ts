@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { renderAdminAccessLines } from "../../host-scripts/caddy";
 import { renderRemoveServiceScript } from "../../host-scripts/service-footprint";
 import { renderSlotGuardScript } from "../../host-scripts/slot-guard";
 import { renderStepLibrary } from "../../host-scripts/step-library";
@@ -83,8 +84,7 @@ describe("unit: a Caddy admin read that got no answer stops the script before it
         return { status: r.status, stderr: r.stderr, calls: made, writes: made.filter((c) => !c.startsWith("GET ")) };
     };
     /** A library function called as a step calls it. */
-    const library = (call: string) =>
-        ["set -eu", "L9_STEP=t", renderStepLibrary(), "admin='http://127.0.0.1:2019'", 'admin_curl() { curl "$@"; }', call].join("\n");
+    const library = (call: string) => ["set -eu", "L9_STEP=t", renderStepLibrary(), renderAdminAccessLines("127.0.0.1:2019"), call].join("\n");
     const loadServer = library(`l9_load_server l9 l9-l9 /m/ :443 '{"listen":[":443"]}' 'foreign' l9`);
 
     it("loading the service's server: the servers' read timing out creates no http app over Caddy's (a POST would replace every site)", () => {
