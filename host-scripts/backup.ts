@@ -22,8 +22,9 @@ export const SAFETY_SUFFIX = "-before-restore";
 
 /**
  * Rotation of one kind of backup: the newest `keep` by name (UTC time first) stay; `say` names
- * each one removed, and each one that could not be. The kinds rotate apart, so that hourly scheduled backups never push out
- * the backup a release took before its migration (the one a restore of that release needs).
+ * each one removed, and each one that could not be. The kinds rotate apart, so that hourly
+ * scheduled backups never push out the backup a release took before its migration (the one a
+ * restore of that release needs).
  */
 export function renderBackupRotationLine(backupsDir: string, keep: number, kind: "release" | "scheduled"): ShellText {
     const scheduled = `${SCHEDULED_BACKUP_SUFFIX}$`;

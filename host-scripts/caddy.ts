@@ -431,10 +431,8 @@ export function renderLoadConfigLines(a: CaddyServerArgs): ShellText {
 }
 
 // Parts of REMOVE_CANARY_LOGGER_FUNCTION's line, apart only for the source's line limit.
-
-const DELETE_LOGGER = sh`admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log"`;
-
 const GET_LOGGER = sh`l9_admin_get "logging/logs/$1"`;
+const DELETE_LOGGER = sh`admin_curl -fsS -m 10 -X DELETE "$admin/config/logging/logs/$1" >/dev/null || fail "Caddy refused to remove the canary's access log"`;
 
 /**
  * `l9_remove_canary_logger LOGGER` (step library): removes the service's canary logger from

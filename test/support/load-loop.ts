@@ -208,8 +208,9 @@ const TLS_ALERT_INTERNAL_ERROR = /tlsv1 alert internal error/;
  * that are in the old listener's accept queue when it closes: measured on the legacy sandbox
  * host under load on both sites, 7 in 121 reloads, each before its handshake completed (the
  * API: 3 `connect`; the operator's other site: 2 `connect`, 1 `read`, 1 alert). Every site of
- * the server sees them, and the operator's own `systemctl reload caddy` does the same. Only a step that reloads Caddy may show them. A
- * refused connection or a timeout is never one: nothing was listening, or nothing answered.
+ * the server sees them, and the operator's own `systemctl reload caddy` does the same. Only a
+ * step that reloads Caddy may show them. A refused connection or a timeout is never one:
+ * nothing was listening, or nothing answered.
  */
 export function isResetBeforeRequest(s: Sample): boolean {
     // A retried request was sent once already (on the stale connection): never one, whatever its retry met.
